@@ -1,0 +1,49 @@
+//! The `textgate` binary: command-line parsing, configuration, wiring and signals.
+//! Logic lives in the library crates; this file only dispatches.
+
+#![forbid(unsafe_code)]
+
+mod pdu_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit status for bad input (a malformed PDU, an invalid number, a bad argument).
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "textgate", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decode or encode SMS PDUs (TS 23.040), as a modem shows them in PDU mode.
+    #[command(subcommand)]
+    Pdu(pdu_cmd::PduCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout with success; usage errors are bad input.
+            let code = if e.use_stderr() { EXIT_BAD_INPUT } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Pdu(cmd) => pdu_cmd::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("textgate: {e:#}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! The web pages, JSON API, metrics and sign-in, served by the daemon (axum).
+
+#![forbid(unsafe_code)]

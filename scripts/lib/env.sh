@@ -1,0 +1,54 @@
+# Helpers shared by scripts/test and scripts/demo: install and start only what is missing.
+# Sourced, not executed.
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_updated=""
+apt_install() {
+    if [ -z "$apt_updated" ]; then
+        as_root apt-get update -qq
+        apt_updated=1
+    fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+ensure_rust() {
+    if ! command -v cargo >/dev/null 2>&1; then
+        step "installing the Rust toolchain (Debian's cargo)"
+        apt_install cargo rustc
+    fi
+}
+
+ensure_postgres() {
+    if pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then return 0; fi
+    if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+        step "installing PostgreSQL"
+        apt_install postgresql
+    fi
+    step "starting PostgreSQL"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main start || true
+    for _ in $(seq 1 60); do
+        pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 && return 0
+        sleep 0.5
+    done
+    echo "PostgreSQL did not become ready on 127.0.0.1:5432" >&2
+    return 1
+}
+
+ensure_prosody() {
+    if command -v prosody >/dev/null 2>&1; then return 0; fi
+    step "installing Prosody (Debian package)"
+    apt_install prosody
+    # The package starts a system-wide Prosody; tests run their own throw-away instances.
+    as_root service prosody stop >/dev/null 2>&1 || as_root prosodyctl stop >/dev/null 2>&1 || true
+}
+
+ensure_chromium() {
+    if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then return 0; fi
+    step "installing Chromium and ChromeDriver (Debian packages)"
+    apt_install chromium chromium-driver
+}
