@@ -1,4 +1,18 @@
 //! The gateway's domain without I/O: phone numbers (E.164), patron JIDs, the message
-//! lifecycle and queue routing as a state machine. Defines the traits the edges implement.
+//! lifecycle and queue routing as a state machine. Nothing here touches a socket, a file, the
+//! clock or tokio; the edges (store, modem, xmpp) call in and carry out the decisions.
 
 #![forbid(unsafe_code)]
+
+pub mod jid;
+pub mod message;
+pub mod phone;
+pub mod routing;
+
+pub use jid::{escape_localpart, unescape_localpart, BareJid, JidError};
+pub use message::{InboundTextId, OutboundState};
+pub use phone::{PatronAddress, PhoneError, Region};
+pub use routing::{
+    AvailabilityRule, OperatorPresence, PresenceOutcome, QueueRouter, Release, ReplyOutcome,
+    ResourcePresence, Routing, RoutingPolicy, Show,
+};
