@@ -13,7 +13,7 @@ pub enum GsmError {
     UnrepresentableChar { character: char, position: usize },
 
     /// A fixed-size field runs past the end of the PDU.
-    #[error("PDU too short: {field} at octet {offset} needs {needed} octets, {present} present")]
+    #[error("PDU too short: {field} at octet {offset} needs {needed} {unit}, {present} present", unit = octets(*needed))]
     Truncated {
         field: &'static str,
         offset: usize,
@@ -80,6 +80,14 @@ pub enum GsmError {
     /// Hex input (as a modem prints PDUs) is malformed.
     #[error("invalid hex: {0}")]
     InvalidHex(String),
+}
+
+fn octets(n: usize) -> &'static str {
+    if n == 1 {
+        "octet"
+    } else {
+        "octets"
+    }
 }
 
 /// What a user data length field counts.

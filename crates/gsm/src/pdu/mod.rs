@@ -209,7 +209,7 @@ impl Pdu {
             SmscField::Present => Address::decode_smsc(&mut r)?,
             SmscField::Absent => None,
         };
-        let tpdu = Tpdu::decode(r.rest())?;
+        let tpdu = Tpdu::decode_from(&mut r)?;
         Ok(Pdu { smsc, tpdu })
     }
 
@@ -241,12 +241,16 @@ impl Pdu {
 impl Tpdu {
     /// Decodes a TPDU (no SMSC field).
     pub fn decode(bytes: &[u8]) -> Result<Tpdu, GsmError> {
-        let mut r = Reader::new(bytes);
+        Tpdu::decode_from(&mut Reader::new(bytes))
+    }
+
+    /// Decodes from the reader's position, so errors give offsets into the whole input.
+    fn decode_from(r: &mut Reader<'_>) -> Result<Tpdu, GsmError> {
         let first = r.u8("first octet")?;
         match first & MTI_MASK {
-            0 => decode_deliver(first, &mut r).map(Tpdu::Deliver),
-            1 => decode_submit(first, &mut r).map(Tpdu::Submit),
-            2 => decode_status_report(first, &mut r).map(Tpdu::StatusReport),
+            0 => decode_deliver(first, r).map(Tpdu::Deliver),
+            1 => decode_submit(first, r).map(Tpdu::Submit),
+            2 => decode_status_report(first, r).map(Tpdu::StatusReport),
             mti => Err(GsmError::ReservedMessageType(mti)),
         }
     }

@@ -100,7 +100,7 @@ impl UserData {
                 let header_septets = septet::header_septets(header_octets);
                 let Some(text_septets) = udl.checked_sub(header_septets) else {
                     return Err(GsmError::InvalidUdh(format!(
-                        "header of {header_octets} octets is longer than user data length {udl} septets"
+                        "header of {header_octets} octets ({header_septets} septets) exceeds user data length {udl} septets"
                     )));
                 };
                 let fill = septet::fill_bits_after_header(header_octets);
