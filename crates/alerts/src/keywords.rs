@@ -1,0 +1,354 @@
+//! STOP / START / HELP: the carrier keywords every text-message programme must honour, and
+//! the answers it sends.
+//!
+//! The lists follow the CTIA Messaging Principles and Best Practices and the carriers'
+//! codes of conduct: STOP, STOPALL, UNSUBSCRIBE, CANCEL, END and QUIT opt a number out;
+//! START and UNSTOP opt it back in; HELP and INFO get a short answer saying who is texting
+//! and how to stop.
+//!
+//! Matching rules (decided here, documented in docs/alerts.md):
+//! - the keyword must be the whole message: "stop" and " Stop. " match, "don't stop" and
+//!   "stop sending me these" do not (those reach a person instead, who can remove the
+//!   member by hand);
+//! - letters are compared without regard to case, because phones capitalise the first word;
+//! - surrounding white space and trailing `.` `!` `?` are ignored, because keyboards add a
+//!   full stop after a double space and people add "!" when they are annoyed, and an
+//!   unhonoured STOP is worse than a wrongly honoured one;
+//! - YES is **not** a START word by default: alerts ask "reply YES if you are safe" style
+//!   questions, and a poll answer must not re-subscribe a number that said STOP. A
+//!   deployment can add it with [`KeywordTable::with_word`].
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// What an incoming text asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Keyword {
+    /// Stop sending alerts to this number.
+    Stop,
+    /// Send alerts to this number again.
+    Start,
+    /// Say who this is and how to stop.
+    Help,
+}
+
+impl fmt::Display for Keyword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Stop => "STOP",
+            Self::Start => "START",
+            Self::Help => "HELP",
+        })
+    }
+}
+
+/// A keyword table that would be ambiguous or could never match.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeywordError {
+    /// Keywords are single words of letters and digits.
+    #[error("keyword {word:?} must be one word of letters or digits")]
+    NotAWord {
+        /// The rejected word.
+        word: String,
+    },
+    /// A word cannot mean two things.
+    #[error("keyword {word:?} already means {existing}, it cannot also mean {requested}")]
+    Conflict {
+        /// The word.
+        word: String,
+        /// What it already means.
+        existing: Keyword,
+        /// What it was asked to mean.
+        requested: Keyword,
+    },
+}
+
+/// The words recognised for each keyword.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeywordTable {
+    words: Vec<(String, Keyword)>,
+}
+
+impl Default for KeywordTable {
+    /// The CTIA / carrier lists.
+    fn default() -> Self {
+        let mut words = Vec::new();
+        for word in ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"] {
+            words.push((word.to_owned(), Keyword::Stop));
+        }
+        for word in ["START", "UNSTOP"] {
+            words.push((word.to_owned(), Keyword::Start));
+        }
+        for word in ["HELP", "INFO"] {
+            words.push((word.to_owned(), Keyword::Help));
+        }
+        Self { words }
+    }
+}
+
+impl KeywordTable {
+    /// Add a word (for example `YES` for START, or a local-language `ARRET` for STOP).
+    pub fn with_word(mut self, word: &str, keyword: Keyword) -> Result<Self, KeywordError> {
+        let word = word.trim();
+        if word.is_empty() || !word.chars().all(char::is_alphanumeric) {
+            return Err(KeywordError::NotAWord {
+                word: word.to_owned(),
+            });
+        }
+        let upper = word.to_uppercase();
+        if let Some((_, existing)) = self.words.iter().find(|(w, _)| *w == upper) {
+            if *existing == keyword {
+                return Ok(self);
+            }
+            return Err(KeywordError::Conflict {
+                word: upper,
+                existing: *existing,
+                requested: keyword,
+            });
+        }
+        self.words.push((upper, keyword));
+        Ok(self)
+    }
+
+    /// The keyword an incoming text is, if it is one.
+    pub fn classify(&self, body: &str) -> Option<Keyword> {
+        let word = body.trim().trim_end_matches(['.', '!', '?']).trim_end();
+        let upper = word.to_uppercase();
+        self.words
+            .iter()
+            .find(|(w, _)| *w == upper)
+            .map(|(_, keyword)| *keyword)
+    }
+}
+
+/// A reply template that would break carrier rules.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplyError {
+    /// Opt-out instructions are required in the confirmation and HELP texts.
+    #[error("the {which} text must tell the reader to reply STOP to opt out")]
+    MissingOptOut {
+        /// Which template.
+        which: &'static str,
+    },
+    /// The confirmation text must carry the code.
+    #[error("the confirmation text must contain the {{code}} placeholder")]
+    MissingCode,
+}
+
+/// The texts sent in answer to keywords, and the confirmation-code text.
+///
+/// `{code}` and `{minutes}` in the confirmation text are filled in when it is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeywordReplies {
+    /// Sent once after STOP; nothing else is sent to the number afterwards.
+    pub stop: String,
+    /// Sent after START.
+    pub start: String,
+    /// Sent after HELP.
+    pub help: String,
+    /// Sent to a newly registered number with its confirmation code.
+    pub confirmation: String,
+}
+
+impl KeywordReplies {
+    /// The default texts, naming the programme (`Example University alerts`) and where to
+    /// get help (a web address or a phone number). Each fits one GSM 7-bit SMS for
+    /// reasonable names.
+    pub fn defaults(programme: &str, help_contact: &str) -> Self {
+        Self {
+            stop: format!(
+                "{programme}: you are unsubscribed and will receive no more messages. Reply START to resubscribe."
+            ),
+            start: format!(
+                "{programme}: you are subscribed to emergency alerts again. Reply HELP for help, STOP to opt out."
+            ),
+            help: format!(
+                "{programme}: emergency text alerts. Help: {help_contact}. Msg&data rates may apply. Reply STOP to opt out."
+            ),
+            confirmation: format!(
+                "{programme}: your confirmation code is {{code}}. It expires in {{minutes}} min. Reply STOP to opt out."
+            ),
+        }
+    }
+
+    /// Check configured texts before use.
+    pub fn validate(&self) -> Result<(), ReplyError> {
+        let mentions_stop = |text: &str| text.to_uppercase().contains("STOP");
+        if !self.confirmation.contains("{code}") {
+            return Err(ReplyError::MissingCode);
+        }
+        if !mentions_stop(&self.confirmation) {
+            return Err(ReplyError::MissingOptOut {
+                which: "confirmation",
+            });
+        }
+        if !mentions_stop(&self.help) {
+            return Err(ReplyError::MissingOptOut { which: "HELP" });
+        }
+        Ok(())
+    }
+
+    /// The answer to a keyword.
+    pub fn reply(&self, keyword: Keyword) -> &str {
+        match keyword {
+            Keyword::Stop => &self.stop,
+            Keyword::Start => &self.start,
+            Keyword::Help => &self.help,
+        }
+    }
+
+    /// The confirmation text for `code`, valid for `minutes`.
+    pub fn confirmation_text(&self, code: &str, minutes: i64) -> String {
+        self.confirmation
+            .replace("{code}", code)
+            .replace("{minutes}", &minutes.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::{measure, ComposeLimits};
+    use expect_test::expect;
+
+    #[test]
+    fn classification_table() {
+        let table = KeywordTable::default();
+        let inputs = [
+            "STOP",
+            "stop",
+            "Stop",
+            " Stop. ",
+            "STOP!!",
+            "stop?",
+            "StopAll",
+            "unsubscribe",
+            "Cancel",
+            "end",
+            "QUIT",
+            "start",
+            "Unstop",
+            "yes",
+            "help",
+            "INFO",
+            "info.",
+            "don't stop",
+            "stop sending",
+            "stop stop",
+            "s t o p",
+            "STOP\n",
+            "\tHELP ",
+            "",
+            ".",
+            "STÖP",
+            "stopp",
+            "helpme",
+        ];
+        let shown: String = inputs
+            .iter()
+            .map(|input| {
+                let result = table
+                    .classify(input)
+                    .map_or("-".to_owned(), |k| k.to_string());
+                format!("{input:?} -> {result}\n")
+            })
+            .collect();
+        expect![[r#"
+            "STOP" -> STOP
+            "stop" -> STOP
+            "Stop" -> STOP
+            " Stop. " -> STOP
+            "STOP!!" -> STOP
+            "stop?" -> STOP
+            "StopAll" -> STOP
+            "unsubscribe" -> STOP
+            "Cancel" -> STOP
+            "end" -> STOP
+            "QUIT" -> STOP
+            "start" -> START
+            "Unstop" -> START
+            "yes" -> -
+            "help" -> HELP
+            "INFO" -> HELP
+            "info." -> HELP
+            "don't stop" -> -
+            "stop sending" -> -
+            "stop stop" -> -
+            "s t o p" -> -
+            "STOP\n" -> STOP
+            "\tHELP " -> HELP
+            "" -> -
+            "." -> -
+            "STÖP" -> -
+            "stopp" -> -
+            "helpme" -> -
+        "#]]
+        .assert_eq(&shown);
+    }
+
+    #[test]
+    fn adding_words() {
+        let table = KeywordTable::default()
+            .with_word("yes", Keyword::Start)
+            .unwrap();
+        assert_eq!(table.classify("Yes."), Some(Keyword::Start));
+        let table = table.with_word("Arrêt", Keyword::Stop).unwrap();
+        assert_eq!(table.classify("arrêt"), Some(Keyword::Stop));
+        assert_eq!(
+            table.clone().with_word("stop", Keyword::Stop),
+            Ok(table.clone())
+        );
+        assert_eq!(
+            table
+                .clone()
+                .with_word("end", Keyword::Help)
+                .unwrap_err()
+                .to_string(),
+            "keyword \"END\" already means STOP, it cannot also mean HELP"
+        );
+        assert_eq!(
+            table
+                .with_word("stop it", Keyword::Stop)
+                .unwrap_err()
+                .to_string(),
+            "keyword \"stop it\" must be one word of letters or digits"
+        );
+    }
+
+    #[test]
+    fn default_replies_fit_one_sms_and_carry_opt_out() {
+        let replies = KeywordReplies::defaults("Example University alerts", "alerts.example.edu");
+        replies.validate().unwrap();
+        let limits = ComposeLimits::default();
+        for text in [
+            replies.stop.clone(),
+            replies.start.clone(),
+            replies.help.clone(),
+            replies.confirmation_text("123456", 15),
+        ] {
+            let report = measure(&text, &limits);
+            assert_eq!(report.parts, 1, "{text} is {} characters", report.typed);
+        }
+        expect!["Example University alerts: your confirmation code is 123456. It expires in 15 min. Reply STOP to opt out."].assert_eq(&replies.confirmation_text("123456", 15));
+    }
+
+    #[test]
+    fn configured_replies_are_checked() {
+        let mut replies = KeywordReplies::defaults("X", "y");
+        replies.confirmation = "Your code is {code}.".into();
+        assert_eq!(
+            replies.validate().unwrap_err().to_string(),
+            "the confirmation text must tell the reader to reply STOP to opt out"
+        );
+        replies.confirmation = "Reply STOP to opt out.".into();
+        assert_eq!(replies.validate(), Err(ReplyError::MissingCode));
+        replies = KeywordReplies::defaults("X", "y");
+        replies.help = "Call us.".into();
+        assert_eq!(
+            replies.validate(),
+            Err(ReplyError::MissingOptOut { which: "HELP" })
+        );
+    }
+}
