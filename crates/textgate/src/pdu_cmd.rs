@@ -3,10 +3,9 @@
 
 use anyhow::Context;
 use clap::Subcommand;
-use textgate_gsm::alphabet::{self, Tables};
-use textgate_gsm::pdu::{self, Address, Alphabet, DataCoding, Pdu, SmscField, Submit, Tpdu};
-use textgate_gsm::pdu::{UserData, MAX_OCTETS, MAX_SEPTETS};
-use textgate_gsm::ucs2;
+use textgate_gsm::pdu::{self, Address, Pdu, SmscField};
+use textgate_gsm::segment::{Segmenter, SegmenterConfig, StatusReportRequest, SubmitOptions};
+use textgate_gsm::udh::ReferenceWidth;
 
 #[derive(Subcommand)]
 pub enum PduCommand {
@@ -29,7 +28,8 @@ pub enum PduCommand {
     /// Prints one line per part: `<tpdu-length> <HEX>`, where `<tpdu-length>` is the
     /// length in octets without the SMSC field (the argument of `AT+CMGS=`) and `<HEX>` is
     /// the whole PDU, SMSC field first (`00`, "use the SIM's SMSC", unless --smsc is given).
-    /// The alphabet is GSM 7-bit when every character has a code in it, UCS-2 otherwise.
+    /// The alphabet is GSM 7-bit when every character has a code in it, UCS-2 otherwise; a
+    /// text longer than one SMS is split into concatenated parts (at most 255).
     Encode {
         /// The recipient: `+` and digits for an international number, digits for a
         /// national number or short code.
@@ -38,12 +38,13 @@ pub enum PduCommand {
         /// The SMS service centre number to put in the PDU.
         #[arg(long)]
         smsc: Option<String>,
-        /// Ask the network for a status report (TP-SRR).
+        /// Ask the network for a status report for each part (TP-SRR).
         #[arg(long)]
         status_report: bool,
-        /// The message reference TP-MR (0-255; most modems replace it with their own).
+        /// The concatenation reference shared by the parts of a multipart text: 0-255 uses
+        /// the 8-bit reference element, 256-65535 the 16-bit one. Ignored for a single part.
         #[arg(long, default_value_t = 0)]
-        reference: u8,
+        reference: u16,
         /// The text to send.
         text: String,
     },
@@ -70,15 +71,18 @@ pub fn run(cmd: PduCommand) -> anyhow::Result<()> {
         } => {
             let request = EncodeRequest {
                 recipient: Address::from_number(&to).context("--to")?,
-                smsc: smsc
-                    .as_deref()
-                    .map(Address::from_number)
-                    .transpose()
-                    .context("--smsc")?,
-                status_report: if status_report {
-                    StatusReport::Requested
-                } else {
-                    StatusReport::NotRequested
+                options: SubmitOptions {
+                    smsc: smsc
+                        .as_deref()
+                        .map(Address::from_number)
+                        .transpose()
+                        .context("--smsc")?,
+                    status_report: if status_report {
+                        StatusReportRequest::Requested
+                    } else {
+                        StatusReportRequest::None
+                    },
+                    validity: None,
                 },
                 reference,
             };
@@ -90,39 +94,33 @@ pub fn run(cmd: PduCommand) -> anyhow::Result<()> {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum StatusReport {
-    Requested,
-    NotRequested,
-}
-
 struct EncodeRequest {
     recipient: Address,
-    smsc: Option<Address>,
-    status_report: StatusReport,
-    reference: u8,
+    options: SubmitOptions,
+    reference: u16,
 }
 
-/// The `<tpdu-length> <HEX>` lines for `text`.
+/// The `<tpdu-length> <HEX>` lines for `text`, one per part.
 fn encode(request: &EncodeRequest, text: &str) -> anyhow::Result<Vec<String>> {
-    let (alphabet, fits) = match alphabet::text_cost(text, Tables::DEFAULT) {
-        Some(septets) => (Alphabet::Gsm7, septets <= MAX_SEPTETS),
-        None => (Alphabet::Ucs2, ucs2::unit_count(text) * 2 <= MAX_OCTETS),
-    };
-    if !fits {
-        anyhow::bail!("the text needs more than one SMS; multipart encoding is not available yet");
-    }
-    let mut submit = Submit::new(
-        request.recipient.clone(),
-        DataCoding::general(alphabet, None),
-        UserData::text(text),
-    );
-    submit.status_report_request = request.status_report == StatusReport::Requested;
-    submit.message_reference = request.reference;
-    let pdu = Pdu {
-        smsc: request.smsc.clone(),
-        tpdu: Tpdu::Submit(submit),
-    };
-    let bytes = pdu.encode(SmscField::Present)?;
-    Ok(vec![format!("{} {}", pdu.tpdu_len()?, pdu::to_hex(&bytes))])
+    let segmenter = Segmenter::new(SegmenterConfig {
+        reference_width: if request.reference > 0xFF {
+            ReferenceWidth::Bits16
+        } else {
+            ReferenceWidth::Bits8
+        },
+        max_parts: u8::MAX,
+        ..SegmenterConfig::default()
+    });
+    let pdus = segmenter.submit_pdus(
+        text,
+        request.reference,
+        &request.recipient,
+        &request.options,
+    )?;
+    pdus.iter()
+        .map(|pdu| {
+            let bytes = pdu.encode(SmscField::Present)?;
+            Ok(format!("{} {}", pdu.tpdu_len()?, pdu::to_hex(&bytes)))
+        })
+        .collect()
 }

@@ -3,6 +3,9 @@
 
 use std::process::{Command, Output};
 
+use textgate_gsm::pdu::{Pdu, SmscField, Tpdu};
+use textgate_gsm::udh::{Concatenation, ReferenceWidth};
+
 fn textgate(args: &[&str]) -> Output {
     match Command::new(env!("CARGO_BIN_EXE_textgate"))
         .args(args)
@@ -121,7 +124,8 @@ fn encodes_vector_4() {
 }
 
 #[test]
-fn encodes_with_smsc_status_report_and_reference() {
+fn encodes_with_smsc_and_status_report() {
+    // A single part has no concatenation element, so --reference changes nothing.
     let output = textgate(&[
         "pdu",
         "encode",
@@ -137,8 +141,83 @@ fn encodes_with_smsc_status_report_and_reference() {
     assert!(output.status.success(), "stderr: {}", stderr(&output));
     assert_eq!(
         stdout(&output),
-        "22 07914400000000F02107099121436587F900080A4E16754C60A8597DFF01\n"
+        "22 07914400000000F02100099121436587F900080A4E16754C60A8597DFF01\n"
     );
+}
+
+/// Decodes the `<tpdu-length> <HEX>` lines of `pdu encode` and checks each length.
+fn parts(output: &Output) -> Vec<(Concatenation, String)> {
+    assert!(output.status.success(), "stderr: {}", stderr(output));
+    stdout(output)
+        .lines()
+        .map(|line| {
+            let Some((length, hex)) = line.split_once(' ') else {
+                panic!("not '<length> <hex>': {line}");
+            };
+            let pdu =
+                Pdu::decode_hex(hex, SmscField::Present).unwrap_or_else(|e| panic!("{line}: {e}"));
+            // No --smsc: the SMSC field is the single octet 00.
+            assert_eq!(
+                length.parse::<usize>().ok(),
+                Some(hex.len() / 2 - 1),
+                "{line}"
+            );
+            let Tpdu::Submit(submit) = pdu.tpdu else {
+                panic!("not a SUBMIT: {line}");
+            };
+            let concatenation = submit
+                .user_data
+                .header
+                .as_ref()
+                .and_then(|h| h.concatenation())
+                .unwrap_or_else(|| panic!("no concatenation element: {line}"));
+            let text = submit.user_data.as_text().unwrap_or_default().to_owned();
+            (concatenation, text)
+        })
+        .collect()
+}
+
+#[test]
+fn encodes_a_multipart_text() {
+    let text = "The library opens at nine. ".repeat(8);
+    let parts = parts(&textgate(&[
+        "pdu",
+        "encode",
+        "--to",
+        "+15556661234",
+        "--reference",
+        "7",
+        &text,
+    ]));
+    assert_eq!(parts.len(), 2);
+    for (i, (concatenation, _)) in parts.iter().enumerate() {
+        assert_eq!(concatenation.reference, 7);
+        assert_eq!(concatenation.width, ReferenceWidth::Bits8);
+        assert_eq!(concatenation.total, 2);
+        assert_eq!(usize::from(concatenation.sequence), i + 1);
+    }
+    let joined: String = parts.into_iter().map(|(_, t)| t).collect();
+    assert_eq!(joined, text);
+}
+
+#[test]
+fn a_reference_above_255_uses_16_bit_concatenation() {
+    let text = "Bücher sind zurück! 📚 ".repeat(4);
+    let parts = parts(&textgate(&[
+        "pdu",
+        "encode",
+        "--to",
+        "5551234",
+        "--reference",
+        "300",
+        &text,
+    ]));
+    assert_eq!(parts.len(), 2);
+    assert!(parts
+        .iter()
+        .all(|(c, _)| c.reference == 300 && c.width == ReferenceWidth::Bits16));
+    let joined: String = parts.into_iter().map(|(_, t)| t).collect();
+    assert_eq!(joined, text);
 }
 
 #[test]
