@@ -1,3 +1,38 @@
-//! The XEP-0114 component session per gateway (reconnect, keepalive) and stanza mapping.
+//! The XEP-0114 component session per gateway (reconnect, keepalive) and the mapping between
+//! stanzas and textgate's own types.
+//!
+//! tokio-xmpp and xmpp-parsers stay inside this crate: the public API speaks
+//! [`textgate_core`] types (bare JIDs, patron addresses, presence) and plain strings.
+//!
+//! - [`config`]: what a session needs to know (server, secret, operators, keepalive, backoff).
+//! - [`protocol`]: the stanza handling as a state machine without I/O: a stanza in, stanzas
+//!   to send and events for the daemon out. Unit-tested on XML.
+//! - [`session`]: the tokio task that connects, reconnects with backoff, pings the server and
+//!   runs the protocol; [`spawn`] starts one and returns a [`ComponentHandle`].
+//! - [`sanitize`]: making SMS text safe to put into XML.
 
 #![forbid(unsafe_code)]
+
+pub mod backoff;
+pub mod config;
+pub mod protocol;
+pub mod sanitize;
+pub mod session;
+
+pub use config::{BackoffConfig, ComponentConfig, KeepaliveConfig};
+pub use protocol::{
+    ErrorCondition, GatewayEvent, Notice, NoticeSender, OperatorReply, Outgoing, ReceiptRequest,
+    ReplyError, TextToOperator,
+};
+pub use session::{spawn, ComponentHandle, SendError};
+
+/// What can go wrong setting a session up.
+#[derive(Debug, thiserror::Error)]
+pub enum XmppError {
+    #[error("component JID {jid:?} is not a valid domain JID: {reason}")]
+    BadComponentJid { jid: String, reason: String },
+    #[error("operator JID {jid:?} is not valid: {reason}")]
+    BadOperatorJid { jid: String, reason: String },
+    #[error("keepalive target {jid:?} is not a valid JID: {reason}")]
+    BadPingTarget { jid: String, reason: String },
+}

@@ -1,0 +1,764 @@
+//! The component's stanza handling without I/O. [`ComponentProtocol::handle`] takes a stanza
+//! from the server and returns what to do: stanzas to send back (disco, version, ping,
+//! XEP-0100 answers, subscription answers, errors) and [`GatewayEvent`]s for the daemon
+//! (operator presence, replies to patrons). [`ComponentProtocol::outgoing`] turns the
+//! daemon's requests into stanzas. The session in [`crate::session`] only moves stanzas.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use textgate_core::{BareJid, PatronAddress, Region, ResourcePresence, Show};
+use xmpp_parsers::delay::Delay;
+use xmpp_parsers::disco::{DiscoInfoQuery, DiscoInfoResult, DiscoItemsResult, Identity};
+use xmpp_parsers::iq::Iq;
+use xmpp_parsers::jid::Jid;
+use xmpp_parsers::message::{Id as MessageId, Lang, Message, MessageType};
+use xmpp_parsers::minidom::Element;
+use xmpp_parsers::presence::{Presence, Show as XmppShow, Type as PresenceType};
+use xmpp_parsers::receipts::{Received, Request};
+use xmpp_parsers::stanza::Stanza;
+use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
+use xmpp_parsers::version::VersionResult;
+use xmpp_parsers::{date, ns};
+
+use crate::sanitize::xml_safe;
+use crate::XmppError;
+
+const NS_GATEWAY: &str = "jabber:iq:gateway";
+const NS_RECEIPTS: &str = "urn:xmpp:receipts";
+/// XEP-0100's prompt, as JMP.chat words it; clients show it in their "add contact" dialog.
+const GATEWAY_PROMPT: &str = "Phone Number";
+const GATEWAY_DESC: &str =
+    "Enter the phone number of the person you want to text, national or international.";
+
+/// Something the daemon needs to know about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayEvent {
+    /// The component is connected and has announced itself to its operators.
+    Connected,
+    /// The connection is gone; the session reconnects after `retry_in`. Every operator
+    /// resource known before has been reported unavailable just before this event.
+    Disconnected {
+        reason: String,
+        retry_in: std::time::Duration,
+    },
+    /// A resource of an operator changed presence (feed it to the `QueueRouter`).
+    OperatorPresence {
+        operator: BareJid,
+        resource: String,
+        presence: ResourcePresence,
+    },
+    /// An operator wrote to a patron.
+    OperatorReply(OperatorReply),
+    /// An operator's client confirmed it received a message we sent (XEP-0184).
+    OperatorReceived {
+        operator: BareJid,
+        patron: PatronAddress,
+        id: String,
+    },
+    /// A message we sent to an operator came back as an error (e.g. the account is gone).
+    DeliveryFailed {
+        operator: BareJid,
+        patron: Option<PatronAddress>,
+        id: Option<String>,
+        reason: String,
+    },
+}
+
+/// A message from an operator to a patron, to be sent as SMS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorReply {
+    pub operator: BareJid,
+    /// The full JID it came from, where receipts and errors go back to.
+    pub from: String,
+    pub patron: PatronAddress,
+    pub body: String,
+    /// The stanza id, which receipts and errors refer to (absent if the client sent none).
+    pub id: Option<String>,
+    pub receipt_requested: ReceiptRequest,
+}
+
+/// Whether a receipt (XEP-0184) is requested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptRequest {
+    Requested,
+    NotRequested,
+}
+
+/// A patron's text on its way to an operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextToOperator {
+    pub patron: PatronAddress,
+    pub operator: BareJid,
+    pub body: String,
+    /// Stanza id, so that receipts and bounces can be matched to the stored text.
+    pub id: String,
+    /// When the text reached the SMSC, for texts that waited (XEP-0203 delay stamp).
+    pub delayed_since: Option<DateTime<Utc>>,
+    pub receipt: ReceiptRequest,
+}
+
+/// Who a notice appears to come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoticeSender {
+    /// The gateway itself (`sms.library.example`).
+    Gateway,
+    /// A patron's JID, so the notice shows up in that conversation ("claimed by alice").
+    Patron(PatronAddress),
+}
+
+/// A short line of information for an operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub from: NoticeSender,
+    pub to: BareJid,
+    pub body: String,
+}
+
+/// Why a reply could not be sent, as an XMPP error condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCondition {
+    /// The sender may not use this gateway.
+    Forbidden,
+    /// The reply breaks a limit (too many SMS parts).
+    PolicyViolation,
+    /// The address cannot receive texts.
+    NotAcceptable,
+    /// The network refused or the modem gave up.
+    RecipientUnavailable,
+    /// Anything else.
+    UndefinedCondition,
+}
+
+/// An error on an operator's original message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyError {
+    /// The full JID the message came from.
+    pub to: String,
+    pub patron: PatronAddress,
+    pub id: Option<String>,
+    pub condition: ErrorCondition,
+    pub text: String,
+}
+
+/// What the daemon asks the component to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outgoing {
+    Text(TextToOperator),
+    Notice(Notice),
+    Error(ReplyError),
+    /// An XEP-0184 `<received/>` for the operator's message `id`.
+    Receipt {
+        to: String,
+        patron: PatronAddress,
+        id: String,
+    },
+}
+
+/// What to do after handling a stanza.
+// Actions live for one loop iteration; boxing the stanza would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Action {
+    Send(Stanza),
+    Emit(GatewayEvent),
+    /// An `<iq type="result|error">` arrived; the session matches it against its ping.
+    IqAnswered(String),
+}
+
+/// The stanza logic of one gateway's component.
+#[derive(Debug)]
+pub struct ComponentProtocol {
+    domain: String,
+    gateway: Jid,
+    region: Region,
+    operators: BTreeMap<BareJid, Jid>,
+    /// Operator resources believed available, so a lost connection can report them gone.
+    online: BTreeSet<(BareJid, String)>,
+}
+
+impl ComponentProtocol {
+    pub fn new(domain: &str, operators: &[BareJid], region: Region) -> Result<Self, XmppError> {
+        let gateway = Jid::new(domain).map_err(|e| XmppError::BadComponentJid {
+            jid: domain.to_owned(),
+            reason: e.to_string(),
+        })?;
+        if gateway.node().is_some() || gateway.resource().is_some() {
+            return Err(XmppError::BadComponentJid {
+                jid: domain.to_owned(),
+                reason: "a component JID is a bare domain, without '@' or '/'".to_owned(),
+            });
+        }
+        let operators = operators
+            .iter()
+            .map(|op| {
+                Jid::new(op.as_str())
+                    .map(|jid| (op.clone(), jid))
+                    .map_err(|e| XmppError::BadOperatorJid {
+                        jid: op.to_string(),
+                        reason: e.to_string(),
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(ComponentProtocol {
+            domain: gateway.domain().as_str().to_owned(),
+            gateway,
+            region,
+            operators,
+            online: BTreeSet::new(),
+        })
+    }
+
+    /// The gateway's own JID.
+    pub fn gateway_jid(&self) -> &Jid {
+        &self.gateway
+    }
+
+    /// Stanzas to send right after the handshake: ask each operator for a presence
+    /// subscription (a no-op if it exists), probe their current presence, and show the
+    /// gateway as available to them.
+    pub fn on_connected(&mut self) -> Vec<Stanza> {
+        let mut out = Vec::new();
+        for jid in self.operators.values() {
+            out.push(self.presence(Presence::subscribe(), jid.clone()));
+            out.push(self.presence(Presence::probe(), jid.clone()));
+            out.push(self.presence(Presence::available(), jid.clone()));
+        }
+        out
+    }
+
+    /// Stanzas to send before closing the stream on purpose.
+    pub fn on_shutdown(&mut self) -> Vec<Stanza> {
+        self.operators
+            .values()
+            .map(|jid| self.presence(Presence::unavailable(), jid.clone()))
+            .collect()
+    }
+
+    /// The connection was lost: every operator resource we knew of is now unknown, which the
+    /// daemon must treat as unavailable.
+    pub fn on_disconnected(&mut self) -> Vec<GatewayEvent> {
+        std::mem::take(&mut self.online)
+            .into_iter()
+            .map(|(operator, resource)| GatewayEvent::OperatorPresence {
+                operator,
+                resource,
+                presence: ResourcePresence::Unavailable,
+            })
+            .collect()
+    }
+
+    /// Handles one stanza from the server.
+    pub fn handle(&mut self, stanza: Stanza) -> Vec<Action> {
+        match stanza {
+            Stanza::Iq(iq) => self.handle_iq(iq),
+            Stanza::Message(message) => self.handle_message(message),
+            Stanza::Presence(presence) => self.handle_presence(presence),
+        }
+    }
+
+    /// Builds the stanza for a request from the daemon.
+    pub fn outgoing(&self, request: Outgoing) -> Result<Stanza, OutgoingError> {
+        let message = match request {
+            Outgoing::Text(text) => {
+                let mut message = Message::chat(Some(self.jid_of_operator(&text.operator)?))
+                    .with_body(Lang::default(), xml_safe(&text.body));
+                message.from = Some(self.patron_jid(&text.patron)?);
+                message.id = Some(MessageId(text.id));
+                if let Some(since) = text.delayed_since {
+                    message.payloads.push(
+                        Delay {
+                            from: Some(self.gateway.clone()),
+                            stamp: date::DateTime(since.fixed_offset()),
+                            data: Some("Waited for an operator".to_owned()),
+                        }
+                        .into(),
+                    );
+                }
+                if text.receipt == ReceiptRequest::Requested {
+                    message.payloads.push(Request.into());
+                }
+                message
+            }
+            Outgoing::Notice(notice) => {
+                let mut message = Message::chat(Some(self.jid_of_operator(&notice.to)?))
+                    .with_body(Lang::default(), xml_safe(&notice.body));
+                message.from = Some(match &notice.from {
+                    NoticeSender::Gateway => self.gateway.clone(),
+                    NoticeSender::Patron(patron) => self.patron_jid(patron)?,
+                });
+                message
+            }
+            Outgoing::Error(error) => {
+                let to = Jid::new(&error.to).map_err(|e| OutgoingError::BadJid {
+                    jid: error.to.clone(),
+                    reason: e.to_string(),
+                })?;
+                let (type_, condition) = match error.condition {
+                    ErrorCondition::Forbidden => (ErrorType::Auth, DefinedCondition::Forbidden),
+                    ErrorCondition::PolicyViolation => {
+                        (ErrorType::Modify, DefinedCondition::PolicyViolation)
+                    }
+                    ErrorCondition::NotAcceptable => {
+                        (ErrorType::Modify, DefinedCondition::NotAcceptable)
+                    }
+                    ErrorCondition::RecipientUnavailable => {
+                        (ErrorType::Wait, DefinedCondition::RecipientUnavailable)
+                    }
+                    ErrorCondition::UndefinedCondition => {
+                        (ErrorType::Cancel, DefinedCondition::UndefinedCondition)
+                    }
+                };
+                let from = self.patron_jid(&error.patron)?;
+                error_message(
+                    from,
+                    to,
+                    error.id,
+                    StanzaError::new(type_, condition, "en", xml_safe(&error.text)),
+                )
+            }
+            Outgoing::Receipt { to, patron, id } => {
+                let to = Jid::new(&to).map_err(|e| OutgoingError::BadJid {
+                    jid: to.clone(),
+                    reason: e.to_string(),
+                })?;
+                let mut message = Message::new(Some(to)).with_payload(Received { id });
+                message.from = Some(self.patron_jid(&patron)?);
+                message
+            }
+        };
+        Ok(message.into())
+    }
+
+    /// An XEP-0199 ping from the gateway to `target`.
+    pub fn ping(&self, target: &Jid, id: &str) -> Stanza {
+        Iq::Get {
+            from: Some(self.gateway.clone()),
+            to: Some(target.clone()),
+            id: id.to_owned(),
+            payload: xmpp_parsers::ping::Ping.into(),
+        }
+        .into()
+    }
+
+    fn jid_of_operator(&self, operator: &BareJid) -> Result<Jid, OutgoingError> {
+        self.operators
+            .get(operator)
+            .cloned()
+            .ok_or_else(|| OutgoingError::NotAnOperator(operator.to_string()))
+    }
+
+    fn patron_jid(&self, patron: &PatronAddress) -> Result<Jid, OutgoingError> {
+        let jid = patron
+            .to_jid(&self.domain)
+            .map_err(|e| OutgoingError::Patron(patron.to_string(), e.to_string()))?;
+        Jid::new(jid.as_str()).map_err(|e| OutgoingError::Patron(patron.to_string(), e.to_string()))
+    }
+
+    fn presence(&self, mut presence: Presence, to: Jid) -> Stanza {
+        presence.from = Some(self.gateway.clone());
+        presence.to = Some(to);
+        presence.into()
+    }
+
+    fn operator_of(&self, from: Option<&Jid>) -> Option<BareJid> {
+        let bare = BareJid::new(from?.to_bare().as_str()).ok()?;
+        self.operators.contains_key(&bare).then_some(bare)
+    }
+
+    fn is_gateway(&self, to: Option<&Jid>) -> bool {
+        to.is_none_or(|to| to.node().is_none() && to.resource().is_none())
+    }
+
+    fn handle_iq(&mut self, iq: Iq) -> Vec<Action> {
+        let (from, to, id, payload, is_get) = match iq {
+            Iq::Get {
+                from,
+                to,
+                id,
+                payload,
+            } => (from, to, id, payload, true),
+            Iq::Set {
+                from,
+                to,
+                id,
+                payload,
+            } => (from, to, id, payload, false),
+            Iq::Result { id, .. } | Iq::Error { id, .. } => {
+                return vec![Action::IqAnswered(id)];
+            }
+        };
+        let Some(from) = from else {
+            // The server always stamps `from`; without it there is nobody to answer.
+            return Vec::new();
+        };
+        let to = to.unwrap_or_else(|| self.gateway.clone());
+        let answer = if is_get {
+            self.answer_get(&to, &payload)
+        } else {
+            self.answer_set(&to, &payload)
+        };
+        let reply = match answer {
+            Ok(payload) => Iq::Result {
+                from: Some(to),
+                to: Some(from),
+                id,
+                payload,
+            },
+            Err(error) => Iq::Error {
+                from: Some(to),
+                to: Some(from),
+                id,
+                error: *error,
+                payload: None,
+            },
+        };
+        vec![Action::Send(reply.into())]
+    }
+
+    fn answer_get(&self, to: &Jid, payload: &Element) -> Result<Option<Element>, Box<StanzaError>> {
+        let to_gateway = self.is_gateway(Some(to));
+        if payload.is("query", ns::DISCO_INFO) {
+            let query = DiscoInfoQuery::try_from(payload.clone())
+                .map_err(|_| bad_request("malformed disco#info query"))?;
+            if query.node.is_some() {
+                return Err(Box::new(StanzaError::new(
+                    ErrorType::Cancel,
+                    DefinedCondition::ItemNotFound,
+                    "en",
+                    "no such node",
+                )));
+            }
+            return Ok(Some(self.disco_info(to_gateway).into()));
+        }
+        if payload.is("query", ns::DISCO_ITEMS) {
+            return Ok(Some(
+                DiscoItemsResult {
+                    node: None,
+                    items: Vec::new(),
+                    rsm: None,
+                }
+                .into(),
+            ));
+        }
+        if payload.is("query", ns::VERSION) {
+            return Ok(Some(
+                VersionResult {
+                    name: "textgate".to_owned(),
+                    version: env!("CARGO_PKG_VERSION").to_owned(),
+                    os: None,
+                }
+                .into(),
+            ));
+        }
+        if payload.is("ping", ns::PING) {
+            return Ok(None);
+        }
+        if to_gateway && payload.is("query", NS_GATEWAY) {
+            let query = Element::builder("query", NS_GATEWAY)
+                .append(Element::builder("desc", NS_GATEWAY).append(GATEWAY_DESC))
+                .append(Element::builder("prompt", NS_GATEWAY).append(GATEWAY_PROMPT))
+                .build();
+            return Ok(Some(query));
+        }
+        Err(service_unavailable())
+    }
+
+    fn answer_set(&self, to: &Jid, payload: &Element) -> Result<Option<Element>, Box<StanzaError>> {
+        if self.is_gateway(Some(to)) && payload.is("query", NS_GATEWAY) {
+            let typed = payload
+                .get_child("prompt", NS_GATEWAY)
+                .map(Element::text)
+                .ok_or_else(|| bad_request("expected <prompt> with a phone number"))?;
+            let patron = PatronAddress::from_dialled(&typed, self.region).map_err(|e| {
+                Box::new(StanzaError::new(
+                    ErrorType::Modify,
+                    DefinedCondition::NotAcceptable,
+                    "en",
+                    e.to_string(),
+                ))
+            })?;
+            let jid = patron
+                .to_jid(&self.domain)
+                .map_err(|e| bad_request(&e.to_string()))?;
+            // XEP-0100 answers with <jid/>; old clients read <prompt/>, so send both.
+            let query = Element::builder("query", NS_GATEWAY)
+                .append(Element::builder("jid", NS_GATEWAY).append(jid.as_str()))
+                .append(Element::builder("prompt", NS_GATEWAY).append(jid.as_str()))
+                .build();
+            return Ok(Some(query));
+        }
+        Err(service_unavailable())
+    }
+
+    fn disco_info(&self, to_gateway: bool) -> DiscoInfoResult {
+        let (identity, features): (Identity, &[&str]) = if to_gateway {
+            (
+                Identity::new("gateway", "sms", "en", "textgate SMS gateway"),
+                &[
+                    ns::DISCO_INFO,
+                    ns::DISCO_ITEMS,
+                    NS_GATEWAY,
+                    ns::VERSION,
+                    ns::PING,
+                    NS_RECEIPTS,
+                ],
+            )
+        } else {
+            // A patron JID: a phone that takes texts and confirms their delivery.
+            (
+                Identity::new("client", "sms", "en", "SMS"),
+                &[ns::DISCO_INFO, NS_RECEIPTS],
+            )
+        };
+        DiscoInfoResult {
+            node: None,
+            identities: vec![identity],
+            features: features.iter().map(|f| (*f).to_owned()).collect(),
+            extensions: Vec::new(),
+        }
+    }
+
+    fn handle_message(&mut self, message: Message) -> Vec<Action> {
+        let operator = self.operator_of(message.from.as_ref());
+        let Some(from) = message.from.clone() else {
+            return Vec::new();
+        };
+        let to = message.to.clone().unwrap_or_else(|| self.gateway.clone());
+        let body = message.get_best_body_cloned(vec![]).map(|(_, b)| b);
+        let id = message.id.clone().map(|id| id.0);
+        match message.type_ {
+            MessageType::Error => {
+                let Some(operator) = operator else {
+                    return Vec::new();
+                };
+                let reason = message
+                    .payloads
+                    .iter()
+                    .find_map(|p| StanzaError::try_from(p.clone()).ok())
+                    .map(|e| describe_error(&e))
+                    .unwrap_or_else(|| "error without details".to_owned());
+                let patron = PatronAddress::from_jid(to.as_str(), &self.domain).ok();
+                return vec![Action::Emit(GatewayEvent::DeliveryFailed {
+                    operator,
+                    patron,
+                    id,
+                    reason,
+                })];
+            }
+            MessageType::Groupchat | MessageType::Headline => return Vec::new(),
+            MessageType::Chat | MessageType::Normal => {}
+        }
+        let Some(operator) = operator else {
+            // Only a message with a body would be sent as SMS, and only those deserve the
+            // error; answering chat states or receipts from strangers would be noise.
+            if body.is_none() {
+                return Vec::new();
+            }
+            let error = StanzaError::new(
+                ErrorType::Auth,
+                DefinedCondition::Forbidden,
+                "en",
+                "Only this gateway's operators may send text messages through it.",
+            );
+            return vec![Action::Send(error_message(to, from, id, error).into())];
+        };
+        if self.is_gateway(Some(&to)) {
+            if body.is_none() {
+                return Vec::new();
+            }
+            let hint = format!(
+                "To text a patron, write to their number at this gateway, e.g. +15551234567@{}.",
+                self.domain
+            );
+            let mut reply = Message::chat(Some(from)).with_body(Lang::default(), hint);
+            reply.from = Some(self.gateway.clone());
+            return vec![Action::Send(reply.into())];
+        }
+        let patron = match PatronAddress::from_jid(to.as_str(), &self.domain) {
+            Ok(patron) => patron,
+            Err(e) => {
+                if body.is_none() {
+                    return Vec::new();
+                }
+                let error = StanzaError::new(
+                    ErrorType::Modify,
+                    DefinedCondition::JidMalformed,
+                    "en",
+                    e.to_string(),
+                );
+                return vec![Action::Send(error_message(to, from, id, error).into())];
+            }
+        };
+        let Some(body) = body else {
+            // Receipts for our messages are worth passing on; chat states and markers are not.
+            let received = message
+                .payloads
+                .iter()
+                .find_map(|p| Received::try_from(p.clone()).ok());
+            return match received {
+                Some(Received { id }) => vec![Action::Emit(GatewayEvent::OperatorReceived {
+                    operator,
+                    patron,
+                    id,
+                })],
+                None => Vec::new(),
+            };
+        };
+        if !patron.is_reachable() {
+            let error = StanzaError::new(
+                ErrorType::Cancel,
+                DefinedCondition::NotAcceptable,
+                "en",
+                format!("{patron} is an alphanumeric sender and cannot receive text messages."),
+            );
+            return vec![Action::Send(error_message(to, from, id, error).into())];
+        }
+        let receipt_requested = if message
+            .payloads
+            .iter()
+            .any(|p| p.is("request", NS_RECEIPTS))
+        {
+            ReceiptRequest::Requested
+        } else {
+            ReceiptRequest::NotRequested
+        };
+        vec![Action::Emit(GatewayEvent::OperatorReply(OperatorReply {
+            operator,
+            from: from.to_string(),
+            patron,
+            body,
+            id,
+            receipt_requested,
+        }))]
+    }
+
+    fn handle_presence(&mut self, presence: Presence) -> Vec<Action> {
+        let Some(from) = presence.from.clone() else {
+            return Vec::new();
+        };
+        let to = presence.to.clone().unwrap_or_else(|| self.gateway.clone());
+        let Some(operator) = self.operator_of(Some(&from)) else {
+            // Strangers may not subscribe to the gateway or its patrons.
+            if presence.type_ == PresenceType::Subscribe {
+                let mut answer = Presence::new(PresenceType::Unsubscribed);
+                answer.from = Some(to);
+                answer.to = Some(from.to_bare().into());
+                return vec![Action::Send(answer.into())];
+            }
+            return Vec::new();
+        };
+        let resource = from.resource().map(|r| r.as_str().to_owned());
+        match presence.type_ {
+            PresenceType::None => {
+                let show = match presence.show {
+                    None => Show::Online,
+                    Some(XmppShow::Chat) => Show::Chat,
+                    Some(XmppShow::Away) => Show::Away,
+                    Some(XmppShow::Xa) => Show::Xa,
+                    Some(XmppShow::Dnd) => Show::Dnd,
+                };
+                let resource = resource.unwrap_or_default();
+                self.online.insert((operator.clone(), resource.clone()));
+                vec![Action::Emit(GatewayEvent::OperatorPresence {
+                    operator,
+                    resource,
+                    presence: ResourcePresence::Available(show),
+                })]
+            }
+            PresenceType::Unavailable | PresenceType::Error => {
+                // Unavailable from the bare JID means every resource is gone.
+                let gone: Vec<String> = match resource {
+                    Some(resource) => vec![resource],
+                    None => self
+                        .online
+                        .iter()
+                        .filter(|(op, _)| *op == operator)
+                        .map(|(_, r)| r.clone())
+                        .collect(),
+                };
+                gone.into_iter()
+                    .filter(|r| self.online.remove(&(operator.clone(), r.clone())))
+                    .map(|resource| {
+                        Action::Emit(GatewayEvent::OperatorPresence {
+                            operator: operator.clone(),
+                            resource,
+                            presence: ResourcePresence::Unavailable,
+                        })
+                    })
+                    .collect()
+            }
+            PresenceType::Subscribe => {
+                // Approve, and show the contact (gateway or patron) as available.
+                let bare: Jid = from.to_bare().into();
+                let mut subscribed = Presence::subscribed();
+                subscribed.from = Some(to.clone());
+                subscribed.to = Some(bare.clone());
+                let mut available = Presence::available();
+                available.from = Some(to);
+                available.to = Some(bare);
+                vec![
+                    Action::Send(subscribed.into()),
+                    Action::Send(available.into()),
+                ]
+            }
+            PresenceType::Probe => {
+                let mut available = Presence::available();
+                available.from = Some(to);
+                available.to = Some(from.to_bare().into());
+                vec![Action::Send(available.into())]
+            }
+            PresenceType::Subscribed | PresenceType::Unsubscribe | PresenceType::Unsubscribed => {
+                tracing::info!(operator = %operator, kind = ?presence.type_, "subscription change");
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// A request from the daemon that cannot be turned into a stanza.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OutgoingError {
+    #[error("{0} is not an operator of this gateway")]
+    NotAnOperator(String),
+    #[error("patron {0} has no valid JID: {1}")]
+    Patron(String, String),
+    #[error("{jid:?} is not a valid JID: {reason}")]
+    BadJid { jid: String, reason: String },
+}
+
+fn error_message(from: Jid, to: Jid, id: Option<String>, error: StanzaError) -> Message {
+    let mut message = Message::error(Some(to)).with_payload(error);
+    message.from = Some(from);
+    message.id = id.map(MessageId);
+    message
+}
+
+fn service_unavailable() -> Box<StanzaError> {
+    Box::new(StanzaError::new(
+        ErrorType::Cancel,
+        DefinedCondition::ServiceUnavailable,
+        "en",
+        "not supported by this gateway",
+    ))
+}
+
+fn bad_request(text: &str) -> Box<StanzaError> {
+    Box::new(StanzaError::new(
+        ErrorType::Modify,
+        DefinedCondition::BadRequest,
+        "en",
+        text,
+    ))
+}
+
+fn describe_error(error: &StanzaError) -> String {
+    let condition = format!("{:?}", error.defined_condition);
+    match error.texts.values().next() {
+        Some(text) => format!("{condition}: {text}"),
+        None => condition,
+    }
+}
+
+#[cfg(test)]
+mod tests;

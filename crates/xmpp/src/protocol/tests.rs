@@ -1,0 +1,388 @@
+//! Stanza handling, checked on XML: each case feeds one stanza as the server would deliver it
+//! and snapshots what the component sends back or tells the daemon.
+
+use super::*;
+use chrono::TimeZone;
+use expect_test::{expect, Expect};
+
+fn protocol() -> ComponentProtocol {
+    let operators = [
+        BareJid::new("alice@library.test").unwrap(),
+        BareJid::new("bob@library.test").unwrap(),
+    ];
+    ComponentProtocol::new("sms.library.test", &operators, "US".parse().unwrap()).unwrap()
+}
+
+fn xml(element: Element) -> String {
+    let mut out = Vec::new();
+    element.write_to(&mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+fn stanza_xml(stanza: Stanza) -> String {
+    xml(match stanza {
+        Stanza::Iq(iq) => iq.into(),
+        Stanza::Message(message) => message.into(),
+        Stanza::Presence(presence) => presence.into(),
+    })
+}
+
+fn parse(input: &str) -> Stanza {
+    let element: Element = input.parse().unwrap();
+    match element.name() {
+        "iq" => Iq::try_from(element).unwrap().into(),
+        "message" => Message::try_from(element).unwrap().into(),
+        "presence" => Presence::try_from(element).unwrap().into(),
+        other => panic!("not a stanza: {other}"),
+    }
+}
+
+fn render(actions: Vec<Action>) -> String {
+    let lines: Vec<String> = actions
+        .into_iter()
+        .map(|action| match action {
+            Action::Send(stanza) => format!("send {}", stanza_xml(stanza)),
+            Action::Emit(event) => format!("emit {event:?}"),
+            Action::IqAnswered(id) => format!("answered {id}"),
+        })
+        .collect();
+    if lines.is_empty() {
+        "nothing".to_owned()
+    } else {
+        lines.join("\n")
+    }
+}
+
+fn check_with(protocol: &mut ComponentProtocol, input: &str, expect: Expect) {
+    let input = input.replace("CLIENT", "xmlns='jabber:component:accept'");
+    expect.assert_eq(&render(protocol.handle(parse(&input))));
+}
+
+fn check(input: &str, expect: Expect) {
+    check_with(&mut protocol(), input, expect);
+}
+
+#[test]
+fn disco_on_the_gateway_and_on_patrons() {
+    check(
+        "<iq CLIENT type='get' id='d1' from='alice@library.test/phone' to='sms.library.test'>
+           <query xmlns='http://jabber.org/protocol/disco#info'/></iq>",
+        expect!["send <iq xmlns='jabber:component:accept' from='sms.library.test' id='d1' to='alice@library.test/phone' type='result'><query xmlns='http://jabber.org/protocol/disco#info'><identity category='gateway' name='textgate SMS gateway' type='sms' xml:lang='en'/><feature var='http://jabber.org/protocol/disco#info'/><feature var='http://jabber.org/protocol/disco#items'/><feature var='jabber:iq:gateway'/><feature var='jabber:iq:version'/><feature var='urn:xmpp:ping'/><feature var='urn:xmpp:receipts'/></query></iq>"],
+    );
+    check(
+        "<iq CLIENT type='get' id='d2' from='stranger@elsewhere.test/x' to='+15551234567@sms.library.test'>
+           <query xmlns='http://jabber.org/protocol/disco#info'/></iq>",
+        expect!["send <iq xmlns='jabber:component:accept' from='+15551234567@sms.library.test' id='d2' to='stranger@elsewhere.test/x' type='result'><query xmlns='http://jabber.org/protocol/disco#info'><identity category='client' name='SMS' type='sms' xml:lang='en'/><feature var='http://jabber.org/protocol/disco#info'/><feature var='urn:xmpp:receipts'/></query></iq>"],
+    );
+    check(
+        "<iq CLIENT type='get' id='d3' from='alice@library.test/phone' to='sms.library.test'>
+           <query xmlns='http://jabber.org/protocol/disco#info' node='commands'/></iq>",
+        expect!["send <iq xmlns='jabber:component:accept' from='sms.library.test' id='d3' to='alice@library.test/phone' type='error'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>no such node</text></error></iq>"],
+    );
+    check(
+        "<iq CLIENT type='get' id='d4' from='alice@library.test/phone' to='sms.library.test'>
+           <query xmlns='http://jabber.org/protocol/disco#items'/></iq>",
+        expect!["send <iq xmlns='jabber:component:accept' from='sms.library.test' id='d4' to='alice@library.test/phone' type='result'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>"],
+    );
+}
+
+#[test]
+fn version_ping_and_unknown_requests() {
+    let version = render(protocol().handle(parse(
+        "<iq xmlns='jabber:component:accept' type='get' id='v1' from='alice@library.test/phone' to='sms.library.test'>
+           <query xmlns='jabber:iq:version'/></iq>",
+    )));
+    assert!(
+        version.contains(&format!(
+            "<name>textgate</name><version>{}</version>",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{version}"
+    );
+    check(
+        "<iq CLIENT type='get' id='p1' from='library.test' to='sms.library.test'><ping xmlns='urn:xmpp:ping'/></iq>",
+        expect!["send <iq xmlns='jabber:component:accept' from='sms.library.test' id='p1' to='library.test' type='result'/>"],
+    );
+    check(
+        "<iq CLIENT type='get' id='u1' from='alice@library.test/phone' to='sms.library.test'><vCard xmlns='vcard-temp'/></iq>",
+        expect!["send <iq xmlns='jabber:component:accept' from='sms.library.test' id='u1' to='alice@library.test/phone' type='error'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>not supported by this gateway</text></error></iq>"],
+    );
+    check(
+        "<iq CLIENT type='set' id='u2' from='alice@library.test/phone' to='+15551234567@sms.library.test'><query xmlns='jabber:iq:roster'/></iq>",
+        expect!["send <iq xmlns='jabber:component:accept' from='+15551234567@sms.library.test' id='u2' to='alice@library.test/phone' type='error'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>not supported by this gateway</text></error></iq>"],
+    );
+    check(
+        "<iq CLIENT type='result' id='keepalive-3' from='library.test' to='sms.library.test'/>",
+        expect!["answered keepalive-3"],
+    );
+}
+
+#[test]
+fn xep_0100_turns_typed_numbers_into_jids() {
+    check(
+        "<iq CLIENT type='get' id='g1' from='alice@library.test/phone' to='sms.library.test'><query xmlns='jabber:iq:gateway'/></iq>",
+        expect!["send <iq xmlns='jabber:component:accept' from='sms.library.test' id='g1' to='alice@library.test/phone' type='result'><query xmlns='jabber:iq:gateway'><desc>Enter the phone number of the person you want to text, national or international.</desc><prompt>Phone Number</prompt></query></iq>"],
+    );
+    check(
+        "<iq CLIENT type='set' id='g2' from='alice@library.test/phone' to='sms.library.test'>
+           <query xmlns='jabber:iq:gateway'><prompt>(555) 123-4567</prompt></query></iq>",
+        expect!["send <iq xmlns='jabber:component:accept' from='sms.library.test' id='g2' to='alice@library.test/phone' type='result'><query xmlns='jabber:iq:gateway'><jid>+15551234567@sms.library.test</jid><prompt>+15551234567@sms.library.test</prompt></query></iq>"],
+    );
+    check(
+        "<iq CLIENT type='set' id='g3' from='alice@library.test/phone' to='sms.library.test'>
+           <query xmlns='jabber:iq:gateway'><prompt>011 49 30 901820</prompt></query></iq>",
+        expect!["send <iq xmlns='jabber:component:accept' from='sms.library.test' id='g3' to='alice@library.test/phone' type='result'><query xmlns='jabber:iq:gateway'><jid>+4930901820@sms.library.test</jid><prompt>+4930901820@sms.library.test</prompt></query></iq>"],
+    );
+    check(
+        "<iq CLIENT type='set' id='g4' from='alice@library.test/phone' to='sms.library.test'>
+           <query xmlns='jabber:iq:gateway'><prompt>the library</prompt></query></iq>",
+        expect![[
+            r#"send <iq xmlns='jabber:component:accept' from='sms.library.test' id='g4' to='alice@library.test/phone' type='error'><error type='modify'><not-acceptable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>"the library" is not a phone number: it contains letters</text></error></iq>"#
+        ]],
+    );
+    check(
+        "<iq CLIENT type='set' id='g5' from='alice@library.test/phone' to='sms.library.test'><query xmlns='jabber:iq:gateway'/></iq>",
+        expect!["send <iq xmlns='jabber:component:accept' from='sms.library.test' id='g5' to='alice@library.test/phone' type='error'><error type='modify'><bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>expected &lt;prompt&gt; with a phone number</text></error></iq>"],
+    );
+}
+
+#[test]
+fn operator_presence_is_tracked_per_resource() {
+    let mut p = protocol();
+    check_with(
+        &mut p,
+        "<presence CLIENT from='alice@library.test/phone' to='sms.library.test'><show>away</show></presence>",
+        expect![[r#"emit OperatorPresence { operator: BareJid("alice@library.test"), resource: "phone", presence: Available(Away) }"#]],
+    );
+    check_with(
+        &mut p,
+        "<presence CLIENT from='Alice@library.test/desk' to='sms.library.test'/>",
+        expect![[
+            r#"emit OperatorPresence { operator: BareJid("alice@library.test"), resource: "desk", presence: Available(Online) }"#
+        ]],
+    );
+    check_with(
+        &mut p,
+        "<presence CLIENT type='unavailable' from='alice@library.test/phone' to='sms.library.test'/>",
+        expect![[r#"emit OperatorPresence { operator: BareJid("alice@library.test"), resource: "phone", presence: Unavailable }"#]],
+    );
+    check_with(
+        &mut p,
+        "<presence CLIENT from='bob@library.test/laptop' to='sms.library.test'><show>dnd</show></presence>",
+        expect![[r#"emit OperatorPresence { operator: BareJid("bob@library.test"), resource: "laptop", presence: Available(Dnd) }"#]],
+    );
+    check_with(
+        &mut p,
+        "<presence CLIENT from='stranger@elsewhere.test/x' to='sms.library.test'/>",
+        expect!["nothing"],
+    );
+    expect![[r#"
+        [
+            OperatorPresence {
+                operator: BareJid(
+                    "alice@library.test",
+                ),
+                resource: "desk",
+                presence: Unavailable,
+            },
+            OperatorPresence {
+                operator: BareJid(
+                    "bob@library.test",
+                ),
+                resource: "laptop",
+                presence: Unavailable,
+            },
+        ]
+    "#]]
+    .assert_debug_eq(&p.on_disconnected());
+    assert!(p.on_disconnected().is_empty());
+}
+
+#[test]
+fn bare_unavailable_ends_every_resource() {
+    let mut p = protocol();
+    p.handle(parse(
+        "<presence xmlns='jabber:component:accept' from='alice@library.test/a'/>",
+    ));
+    p.handle(parse(
+        "<presence xmlns='jabber:component:accept' from='alice@library.test/b'/>",
+    ));
+    check_with(
+        &mut p,
+        "<presence CLIENT type='unavailable' from='alice@library.test' to='sms.library.test'/>",
+        expect![[r#"
+            emit OperatorPresence { operator: BareJid("alice@library.test"), resource: "a", presence: Unavailable }
+            emit OperatorPresence { operator: BareJid("alice@library.test"), resource: "b", presence: Unavailable }"#]],
+    );
+}
+
+#[test]
+fn subscriptions() {
+    check(
+        "<presence CLIENT type='subscribe' from='alice@library.test' to='sms.library.test'/>",
+        expect![[r#"
+            send <presence xmlns='jabber:component:accept' from='sms.library.test' to='alice@library.test' type='subscribed'><priority>0</priority></presence>
+            send <presence xmlns='jabber:component:accept' from='sms.library.test' to='alice@library.test'><priority>0</priority></presence>"#]],
+    );
+    check(
+        "<presence CLIENT type='subscribe' from='alice@library.test' to='+15551234567@sms.library.test'/>",
+        expect![[r#"
+            send <presence xmlns='jabber:component:accept' from='+15551234567@sms.library.test' to='alice@library.test' type='subscribed'><priority>0</priority></presence>
+            send <presence xmlns='jabber:component:accept' from='+15551234567@sms.library.test' to='alice@library.test'><priority>0</priority></presence>"#]],
+    );
+    check(
+        "<presence CLIENT type='probe' from='bob@library.test' to='sms.library.test'/>",
+        expect!["send <presence xmlns='jabber:component:accept' from='sms.library.test' to='bob@library.test'><priority>0</priority></presence>"],
+    );
+    check(
+        "<presence CLIENT type='subscribe' from='stranger@elsewhere.test' to='sms.library.test'/>",
+        expect!["send <presence xmlns='jabber:component:accept' from='sms.library.test' to='stranger@elsewhere.test' type='unsubscribed'><priority>0</priority></presence>"],
+    );
+    check(
+        "<presence CLIENT type='subscribed' from='alice@library.test' to='sms.library.test'/>",
+        expect!["nothing"],
+    );
+}
+
+#[test]
+fn replies_from_operators() {
+    check(
+        "<message CLIENT type='chat' id='m1' from='alice@library.test/phone' to='+15551234567@sms.library.test'>
+           <body>Your book is ready</body><request xmlns='urn:xmpp:receipts'/></message>",
+        expect![[r#"emit OperatorReply(OperatorReply { operator: BareJid("alice@library.test"), from: "alice@library.test/phone", patron: E164("+15551234567"), body: "Your book is ready", id: Some("m1"), receipt_requested: Requested })"#]],
+    );
+    check(
+        "<message CLIENT from='bob@library.test/desk' to='72345@sms.library.test'><body>STOP</body></message>",
+        expect![[r#"emit OperatorReply(OperatorReply { operator: BareJid("bob@library.test"), from: "bob@library.test/desk", patron: ShortCode("72345"), body: "STOP", id: None, receipt_requested: NotRequested })"#]],
+    );
+    // Chat states and markers are not texts.
+    check(
+        "<message CLIENT type='chat' id='m2' from='alice@library.test/phone' to='+15551234567@sms.library.test'>
+           <composing xmlns='http://jabber.org/protocol/chatstates'/></message>",
+        expect!["nothing"],
+    );
+    check(
+        "<message CLIENT id='m3' from='alice@library.test/phone' to='+15551234567@sms.library.test'>
+           <received xmlns='urn:xmpp:receipts' id='in-42'/></message>",
+        expect![[r#"emit OperatorReceived { operator: BareJid("alice@library.test"), patron: E164("+15551234567"), id: "in-42" }"#]],
+    );
+    check(
+        "<message CLIENT type='chat' id='m4' from='alice@library.test/phone' to='InternetSMS@sms.library.test'><body>hi</body></message>",
+        expect!["send <message xmlns='jabber:component:accept' from='internetsms@sms.library.test' id='m4' to='alice@library.test/phone' type='error'><error type='cancel'><not-acceptable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>internetsms is an alphanumeric sender and cannot receive text messages.</text></error></message>"],
+    );
+    check(
+        "<message CLIENT type='chat' id='m5' from='alice@library.test/phone' to='sms.library.test'><body>help</body></message>",
+        expect!["send <message xmlns='jabber:component:accept' from='sms.library.test' to='alice@library.test/phone' type='chat'><body>To text a patron, write to their number at this gateway, e.g. +15551234567@sms.library.test.</body></message>"],
+    );
+    check(
+        "<message CLIENT type='groupchat' from='alice@library.test/phone' to='+15551234567@sms.library.test'><body>x</body></message>",
+        expect!["nothing"],
+    );
+}
+
+#[test]
+fn strangers_are_forbidden() {
+    check(
+        "<message CLIENT type='chat' id='s1' from='spammer@elsewhere.test/bot' to='+15551234567@sms.library.test'><body>free money</body></message>",
+        expect!["send <message xmlns='jabber:component:accept' from='+15551234567@sms.library.test' id='s1' to='spammer@elsewhere.test/bot' type='error'><error type='auth'><forbidden xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>Only this gateway's operators may send text messages through it.</text></error></message>"],
+    );
+    check(
+        "<message CLIENT type='chat' from='spammer@elsewhere.test/bot' to='+15551234567@sms.library.test'><active xmlns='http://jabber.org/protocol/chatstates'/></message>",
+        expect!["nothing"],
+    );
+}
+
+#[test]
+fn bounces_of_our_messages_are_reported() {
+    check(
+        "<message CLIENT type='error' id='in-7' from='alice@library.test' to='+15551234567@sms.library.test'>
+           <error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>",
+        expect![[r#"emit DeliveryFailed { operator: BareJid("alice@library.test"), patron: Some(E164("+15551234567")), id: Some("in-7"), reason: "ServiceUnavailable" }"#]],
+    );
+}
+
+#[test]
+fn outgoing_stanzas() {
+    let p = protocol();
+    let alice = BareJid::new("alice@library.test").unwrap();
+    let patron = PatronAddress::E164("+15551234567".to_owned());
+    let check_out = |request: Outgoing, expect: Expect| {
+        let actual = match p.outgoing(request) {
+            Ok(stanza) => stanza_xml(stanza),
+            Err(e) => format!("error: {e}"),
+        };
+        expect.assert_eq(&actual);
+    };
+    check_out(
+        Outgoing::Text(TextToOperator {
+            patron: patron.clone(),
+            operator: alice.clone(),
+            body: "bell\u{7} and tab\t".to_owned(),
+            id: "in-1".to_owned(),
+            delayed_since: Some(Utc.with_ymd_and_hms(2026, 11, 21, 23, 59, 58).unwrap()),
+            receipt: ReceiptRequest::Requested,
+        }),
+        expect!["<message xmlns='jabber:component:accept' from='+15551234567@sms.library.test' id='in-1' to='alice@library.test' type='chat'><body>bell� and tab	</body><delay xmlns='urn:xmpp:delay' from='sms.library.test' stamp='2026-11-21T23:59:58+00:00'>Waited for an operator</delay><request xmlns='urn:xmpp:receipts'/></message>"],
+    );
+    check_out(
+        Outgoing::Notice(Notice {
+            from: NoticeSender::Patron(patron.clone()),
+            to: alice.clone(),
+            body: "bob@library.test took this conversation".to_owned(),
+        }),
+        expect!["<message xmlns='jabber:component:accept' from='+15551234567@sms.library.test' to='alice@library.test' type='chat'><body>bob@library.test took this conversation</body></message>"],
+    );
+    check_out(
+        Outgoing::Error(ReplyError {
+            to: "alice@library.test/phone".to_owned(),
+            patron: patron.clone(),
+            id: Some("m1".to_owned()),
+            condition: ErrorCondition::PolicyViolation,
+            text: "Too long: 9 SMS parts, the limit is 6.".to_owned(),
+        }),
+        expect!["<message xmlns='jabber:component:accept' from='+15551234567@sms.library.test' id='m1' to='alice@library.test/phone' type='error'><error type='modify'><policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>Too long: 9 SMS parts, the limit is 6.</text></error></message>"],
+    );
+    check_out(
+        Outgoing::Receipt {
+            to: "alice@library.test/phone".to_owned(),
+            patron: patron.clone(),
+            id: "m1".to_owned(),
+        },
+        expect!["<message xmlns='jabber:component:accept' from='+15551234567@sms.library.test' to='alice@library.test/phone' type='chat'><received xmlns='urn:xmpp:receipts' id='m1'/></message>"],
+    );
+    check_out(
+        Outgoing::Notice(Notice {
+            from: NoticeSender::Gateway,
+            to: BareJid::new("carol@library.test").unwrap(),
+            body: "hello".to_owned(),
+        }),
+        expect!["error: carol@library.test is not an operator of this gateway"],
+    );
+}
+
+#[test]
+fn announcements_on_connect_and_shutdown() {
+    let mut p = protocol();
+    let lines: Vec<String> = p.on_connected().into_iter().map(stanza_xml).collect();
+    expect![[r#"
+        <presence xmlns='jabber:component:accept' from='sms.library.test' to='alice@library.test' type='subscribe'><priority>0</priority></presence>
+        <presence xmlns='jabber:component:accept' from='sms.library.test' to='alice@library.test' type='probe'><priority>0</priority></presence>
+        <presence xmlns='jabber:component:accept' from='sms.library.test' to='alice@library.test'><priority>0</priority></presence>
+        <presence xmlns='jabber:component:accept' from='sms.library.test' to='bob@library.test' type='subscribe'><priority>0</priority></presence>
+        <presence xmlns='jabber:component:accept' from='sms.library.test' to='bob@library.test' type='probe'><priority>0</priority></presence>
+        <presence xmlns='jabber:component:accept' from='sms.library.test' to='bob@library.test'><priority>0</priority></presence>"#]]
+    .assert_eq(&lines.join("\n"));
+    let lines: Vec<String> = p.on_shutdown().into_iter().map(stanza_xml).collect();
+    expect![[r#"
+        <presence xmlns='jabber:component:accept' from='sms.library.test' to='alice@library.test' type='unavailable'><priority>0</priority></presence>
+        <presence xmlns='jabber:component:accept' from='sms.library.test' to='bob@library.test' type='unavailable'><priority>0</priority></presence>"#]]
+    .assert_eq(&lines.join("\n"));
+}
+
+#[test]
+fn bad_configuration_is_refused() {
+    let err =
+        ComponentProtocol::new("user@sms.library.test", &[], "US".parse().unwrap()).unwrap_err();
+    expect![[r#"component JID "user@sms.library.test" is not a valid domain JID: a component JID is a bare domain, without '@' or '/'"#]]
+        .assert_eq(&err.to_string());
+}
