@@ -1,0 +1,72 @@
+//! The simulator's configuration: what a real modem would have from its hardware, its SIM
+//! and its network (identity, PIN, storage size, service centre, timings).
+
+use std::time::Duration;
+
+use crate::personality::Personality;
+
+/// Everything that is fixed when a simulated modem powers on.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    pub personality: Personality,
+    /// The SIM's PIN; `None` means the SIM has PIN checking disabled.
+    pub pin: Option<String>,
+    /// The SIM's PUK, to unblock after three wrong PINs.
+    pub puk: String,
+    /// How many messages the SIM store holds (real SIMs: 10 to 50 or so).
+    pub capacity: usize,
+    /// How long `AT+CMGS` takes to answer (about 2.5 s on real GSM networks).
+    pub send_latency: Duration,
+    /// How long after a send its status report arrives, if one was requested.
+    pub status_report_delay: Duration,
+    /// How long the modem waits for `AT+CNMA` after `+CMT`/`+CDS` (with `AT+CSMS=1`) before
+    /// it gives up, turns off direct routing and lets the network retry.
+    pub ack_timeout: Duration,
+    /// How long the network waits before retrying a message that was not acknowledged.
+    pub network_retry_delay: Duration,
+    /// The time between `RING`s of an incoming call.
+    pub ring_interval: Duration,
+    /// The service centre address on the SIM.
+    pub smsc: String,
+    /// `AT+CGSN`.
+    pub imei: String,
+    /// `AT+COPS?`.
+    pub operator: String,
+    /// `AT+CSQ` (0..=31, 99 unknown).
+    pub signal: u8,
+    /// Seed for the random parts (random send errors), so a run can be repeated.
+    pub seed: u64,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            personality: Personality::Generic,
+            pin: None,
+            puk: "12345678".to_owned(),
+            capacity: 30,
+            send_latency: Duration::from_millis(2500),
+            status_report_delay: Duration::from_secs(3),
+            ack_timeout: Duration::from_secs(15),
+            network_retry_delay: Duration::from_secs(30),
+            ring_interval: Duration::from_secs(3),
+            smsc: "+447700900001".to_owned(),
+            imei: "490154203237518".to_owned(),
+            operator: "textgate sim".to_owned(),
+            signal: 21,
+            seed: 0x7465_7874_6761_7465,
+        }
+    }
+}
+
+impl SimConfig {
+    /// A configuration for tests: no latency, no delays, so nothing waits on a clock.
+    pub fn instant() -> SimConfig {
+        SimConfig {
+            send_latency: Duration::ZERO,
+            status_report_delay: Duration::ZERO,
+            ring_interval: Duration::from_millis(50),
+            ..SimConfig::default()
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Personalities: the identity strings and the few visible quirks of the modem families
+//! textgate meets in the field, as small data tables. The AT behaviour is shared; only what
+//! a host could use to tell the families apart (or must cope with) differs.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Which modem family the simulator pretends to be.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Personality {
+    #[default]
+    Generic,
+    Huawei,
+    Quectel,
+    Simcom,
+    Sierra,
+    Android,
+}
+
+/// The data that makes up a personality.
+#[derive(Clone, Copy, Debug)]
+pub struct Profile {
+    /// `AT+CGMI`.
+    pub manufacturer: &'static str,
+    /// `AT+CGMM`.
+    pub model: &'static str,
+    /// `AT+CGMR`.
+    pub revision: &'static str,
+    /// `ATI`: the information lines before `OK`; `{imei}` is replaced by the IMEI.
+    pub identification: &'static [&'static str],
+    /// Sent when an incoming message finds the SIM full (Huawei: `^SMMEMFULL`), if any.
+    pub memory_full_urc: Option<&'static str>,
+    /// SIMCom announces MMS notifications with extra fields on `+CMTI`.
+    pub mms_cmti_fields: Option<&'static str>,
+    /// `AT+CMEE` after power-on.
+    pub default_cmee: u8,
+    /// Android phones limit an app to this many sends per 60 s (AOSP SmsUsageMonitor); the
+    /// send past the limit fails with `+CMS ERROR: 500`.
+    pub sends_per_minute: Option<usize>,
+}
+
+impl Personality {
+    pub const ALL: [Personality; 6] = [
+        Personality::Generic,
+        Personality::Huawei,
+        Personality::Quectel,
+        Personality::Simcom,
+        Personality::Sierra,
+        Personality::Android,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Personality::Generic => "generic",
+            Personality::Huawei => "huawei",
+            Personality::Quectel => "quectel",
+            Personality::Simcom => "simcom",
+            Personality::Sierra => "sierra",
+            Personality::Android => "android",
+        }
+    }
+
+    pub fn profile(self) -> Profile {
+        match self {
+            Personality::Generic => Profile {
+                manufacturer: "textgate",
+                model: "Simulated GSM modem",
+                revision: "modemsim 1.0",
+                identification: &["textgate Simulated GSM modem", "Revision: modemsim 1.0"],
+                memory_full_urc: None,
+                mms_cmti_fields: None,
+                default_cmee: 0,
+                sends_per_minute: None,
+            },
+            Personality::Huawei => Profile {
+                manufacturer: "huawei",
+                model: "E3372",
+                revision: "22.200.15.00.00",
+                identification: &[
+                    "Manufacturer: huawei",
+                    "Model: E3372",
+                    "Revision: 22.200.15.00.00",
+                    "IMEI: {imei}",
+                    "+GCAP: +CGSM,+DS,+ES",
+                ],
+                memory_full_urc: Some("^SMMEMFULL: \"SM\""),
+                mms_cmti_fields: None,
+                default_cmee: 0,
+                sends_per_minute: None,
+            },
+            Personality::Quectel => Profile {
+                manufacturer: "Quectel",
+                model: "EC25",
+                revision: "EC25EFAR06A06M4G",
+                identification: &["Quectel", "EC25", "Revision: EC25EFAR06A06M4G"],
+                memory_full_urc: None,
+                mms_cmti_fields: None,
+                default_cmee: 1,
+                sends_per_minute: None,
+            },
+            Personality::Simcom => Profile {
+                manufacturer: "SIMCOM_Ltd",
+                model: "SIMCOM_SIM800L",
+                revision: "Revision:1418B04SIM800L24",
+                identification: &["SIM800 R14.18"],
+                memory_full_urc: None,
+                mms_cmti_fields: Some("\"MMS PUSH\",2,1"),
+                default_cmee: 0,
+                sends_per_minute: None,
+            },
+            Personality::Sierra => Profile {
+                manufacturer: "Sierra Wireless, Incorporated",
+                model: "MC7455",
+                revision: "SWI9X30C_02.24.05.06",
+                identification: &[
+                    "Manufacturer: Sierra Wireless, Incorporated",
+                    "Model: MC7455",
+                    "Revision: SWI9X30C_02.24.05.06",
+                    "IMEI: {imei}",
+                    "+GCAP: +CGSM",
+                ],
+                memory_full_urc: None,
+                mms_cmti_fields: None,
+                default_cmee: 0,
+                sends_per_minute: None,
+            },
+            Personality::Android => Profile {
+                manufacturer: "samsung",
+                model: "SM-A505FN",
+                revision: "A505FNXXU5BTC2",
+                identification: &["SAMSUNG SM-A505FN"],
+                memory_full_urc: None,
+                mms_cmti_fields: None,
+                default_cmee: 1,
+                sends_per_minute: Some(30),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Personality {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A personality name that is not one of [`Personality::ALL`].
+#[derive(Debug, thiserror::Error)]
+#[error("unknown personality {0:?}: expected generic, huawei, quectel, simcom, sierra or android")]
+pub struct UnknownPersonality(pub String);
+
+impl FromStr for Personality {
+    type Err = UnknownPersonality;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Personality::ALL
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| UnknownPersonality(s.to_owned()))
+    }
+}
