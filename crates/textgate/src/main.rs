@@ -24,6 +24,9 @@ enum Command {
     /// Decode or encode SMS PDUs (TS 23.040), as a modem shows them in PDU mode.
     #[command(subcommand)]
     Pdu(pdu_cmd::PduCommand),
+    /// Check the configuration file without side effects: print a summary, or every
+    /// problem with the key it is about (exit status 2).
+    CheckConfig(textgate::config::CheckConfigArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Pdu(cmd) => pdu_cmd::run(cmd),
+        Command::CheckConfig(args) => textgate::config::run_check_config(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,86 @@
+//! `textgate check-config`: loads the configuration exactly as the daemon would, without
+//! opening the database, the XMPP connections or the modems, and prints a summary or every
+//! problem found.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::{Config, DriverConfig, GatewayConfig, DEFAULT_CONFIG_PATH};
+
+/// Arguments of `textgate check-config`.
+#[derive(Debug, clap::Args)]
+pub struct CheckConfigArgs {
+    /// The configuration file.
+    #[arg(long, short, env = "TEXTGATE_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
+    pub config: PathBuf,
+}
+
+/// The process environment as the map [`Config::load`] takes. Variables whose name or
+/// value is not UTF-8 cannot be textgate settings and are left out.
+pub fn process_environment() -> BTreeMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+        .collect()
+}
+
+/// Runs `check-config`: the summary on stdout, warnings on stderr, and an error listing
+/// every problem when the configuration is not usable.
+pub fn run_check_config(args: &CheckConfigArgs) -> anyhow::Result<()> {
+    let loaded = Config::load(&args.config, &process_environment())?;
+    for warning in &loaded.warnings {
+        eprintln!("warning: {warning}");
+    }
+    print!("{}", loaded.config.summary(&args.config));
+    Ok(())
+}
+
+impl Config {
+    /// A short human summary: what would run, never a secret.
+    pub fn summary(&self, path: &Path) -> String {
+        let mut out = String::new();
+        let database = match self.database.url.expose() {
+            url if url.starts_with("sqlite:") => "SQLite",
+            _ => "PostgreSQL",
+        };
+        let _ = writeln!(out, "{}: OK", path.display());
+        let _ = writeln!(
+            out,
+            "database: {database}; http: {}; log: {:?} at {}",
+            self.http.listen, self.log.format, self.log.level
+        );
+        let _ = writeln!(out, "{} gateway(s):", self.gateways.len());
+        for gateway in &self.gateways {
+            let _ = writeln!(out, "  {}", gateway_summary(gateway));
+        }
+        out
+    }
+}
+
+fn gateway_summary(gateway: &GatewayConfig) -> String {
+    let driver = match &gateway.driver {
+        DriverConfig::At(modem) => {
+            let port = match (&modem.device, &modem.address) {
+                (Some(device), _) => device.display().to_string(),
+                (None, Some(address)) => format!("tcp {address}"),
+                (None, None) => "?".to_owned(),
+            };
+            format!("AT modem on {port} (quirks {:?})", modem.quirks)
+        }
+        DriverConfig::Simulator(simulator) => match &simulator.address {
+            Some(address) => format!("simulator at {address}"),
+            None => "simulator (spawned)".to_owned(),
+        },
+        DriverConfig::Smtp(smtp) => format!("e-mail to SMS via {}:{}", smtp.relay, smtp.port),
+    };
+    format!(
+        "{} ({}) via {}: {driver}; region {}; routing {:?}; transcripts {:?}; operators {}",
+        gateway.name,
+        gateway.domain,
+        gateway.server,
+        gateway.default_region,
+        gateway.routing,
+        gateway.transcripts,
+        gateway.operators.join(", ")
+    )
+}

@@ -1,0 +1,469 @@
+//! textgate's configuration: one typed tree read from one TOML file, with environment
+//! overrides and secrets that may live inline, in files or in the environment.
+//!
+//! [`Config::load`] is the only way in. It parses the file, applies `TEXTGATE_…` overrides
+//! from an injected environment map (so tests never touch the process environment),
+//! deserialises every section on its own (so one typo does not hide the next), validates
+//! the result once and resolves every [`Secret`]. Every problem names the key it is about,
+//! for example `gateway[1] (campus).driver.device`, and all problems are reported together.
+//!
+//! The commented example `config/textgate.example.toml` is the user's reference; tests parse
+//! it and check that it mentions every key of this tree.
+
+mod check;
+mod env;
+mod load;
+mod number;
+mod secret;
+mod validate;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use check::{process_environment, run_check_config, CheckConfigArgs};
+pub use env::{override_variables, CONFIG_PATH_VARIABLE};
+pub use load::{ConfigError, Loaded, Problem};
+pub use secret::{Secret, SecretSource};
+
+/// Where the daemon looks for its configuration when neither `--config` nor
+/// `TEXTGATE_CONFIG` says otherwise.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/textgate/textgate.toml";
+
+/// The embedded store: an SQLite file in the daemon's working directory (the systemd unit
+/// makes that the state directory), created on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://textgate.sqlite3?mode=rwc";
+
+/// The notice an operator gets when a reply needed more than one SMS.
+pub const DEFAULT_MULTIPART_NOTICE: &str = "(sent as {parts} SMS)";
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[database]`
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    /// `[http]`
+    #[serde(default)]
+    pub http: HttpConfig,
+    /// `[log]`
+    #[serde(default)]
+    pub log: LogConfig,
+    /// `[[gateway]]`, at least one.
+    #[serde(rename = "gateway")]
+    pub gateways: Vec<GatewayConfig>,
+}
+
+/// `[database]`: where conversations, the outbox and alert registrations are stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://FILE?mode=rwc` or `postgres://USER:PASSWORD@HOST/DB`. A secret, because a
+    /// PostgreSQL URL usually carries a password.
+    #[serde(default = "default_database_url")]
+    pub url: Secret,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: default_database_url(),
+        }
+    }
+}
+
+/// `[http]`: metrics, health endpoints and the web pages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address and port to listen on.
+    #[serde(default = "default_http_listen")]
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_http_listen(),
+        }
+    }
+}
+
+/// `[log]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// Human-readable lines or one JSON object per line.
+    #[serde(default)]
+    pub format: LogFormat,
+    /// A tracing filter: a level (`info`) or directives (`info,textgate_modem=debug`).
+    #[serde(default = "default_log_level")]
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::default(),
+            level: default_log_level(),
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines, for a terminal or the journal.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// One `[[gateway]]`: one phone number (one driver), one XMPP component, one queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Short unique handle used in logs, metrics, the CLI and environment variable names.
+    pub name: String,
+    /// The component's domain, e.g. `sms.library.example`; patrons appear as
+    /// `+15551234567@sms.library.example`.
+    pub domain: String,
+    /// The XEP-0114 component secret shared with the XMPP server.
+    pub secret: Secret,
+    /// The XMPP server's component port, `host:port`.
+    #[serde(default = "default_xmpp_server")]
+    pub server: String,
+    /// The bare JIDs of the librarians who answer this gateway's texts.
+    pub operators: Vec<String>,
+    /// Which presence `show` values count as "available" for routing.
+    #[serde(default = "default_available_shows")]
+    pub available_shows: Vec<Show>,
+    /// How texts in a conversation are routed between operators.
+    #[serde(default)]
+    pub routing: Routing,
+    /// ISO 3166-1 alpha-2 region used to read national numbers (`US`, `FR`, ...).
+    pub default_region: String,
+    /// Replies needing more SMS parts than this are refused with an XMPP error.
+    #[serde(default = "default_max_parts", deserialize_with = "number::u8")]
+    pub max_parts: u8,
+    /// The notice an operator gets when a reply needed several SMS.
+    #[serde(default)]
+    pub notice_multipart: MultipartNotice,
+    /// Whether message bodies are kept after delivery.
+    #[serde(default)]
+    pub transcripts: Transcripts,
+    /// Text sent back to a caller after their call was rejected; no reply when absent.
+    #[serde(default)]
+    pub call_auto_reply: Option<String>,
+    /// SMS per minute this gateway's driver may send for alert campaigns.
+    #[serde(
+        default = "default_rate_limit_per_minute",
+        deserialize_with = "number::u32"
+    )]
+    pub rate_limit_per_minute: u32,
+    /// `[gateway.outbox]`: retries of outgoing SMS.
+    #[serde(default)]
+    pub outbox: OutboxConfig,
+    /// `[gateway.driver]`: what sends and receives the SMS.
+    pub driver: DriverConfig,
+}
+
+/// A presence `show` value (RFC 6121 §4.7.2.1); `available` stands for a presence without
+/// a `show` element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Show {
+    /// Free for chat.
+    Chat,
+    /// Plain available (no `show` element).
+    Available,
+    /// Temporarily away.
+    Away,
+    /// Extended away.
+    Xa,
+    /// Do not disturb.
+    Dnd,
+}
+
+/// How a gateway shares conversations between its operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Routing {
+    /// A new conversation goes to every available operator; the first to reply claims it
+    /// and gets its later texts while available.
+    #[default]
+    Claim,
+    /// Every text goes to every available operator; nobody claims a conversation.
+    Broadcast,
+}
+
+/// Whether message bodies are stored after delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transcripts {
+    /// Bodies are erased once delivered; only the record (who, when, how many) stays.
+    #[default]
+    Off,
+    /// Bodies are kept until staff delete them.
+    On,
+}
+
+/// The notice an operator gets when a reply was sent as several SMS. In TOML: `false`
+/// (no notice), `true` (the default text) or a template where `{parts}` is the count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MultipartNotice {
+    /// No notice.
+    Off,
+    /// A template; `{parts}` is replaced by the number of SMS.
+    Template(String),
+}
+
+impl Default for MultipartNotice {
+    fn default() -> Self {
+        Self::Template(DEFAULT_MULTIPART_NOTICE.to_owned())
+    }
+}
+
+impl MultipartNotice {
+    /// The notice for a reply sent as `parts` SMS, or `None` when notices are off.
+    pub fn render(&self, parts: usize) -> Option<String> {
+        match self {
+            Self::Off => None,
+            Self::Template(template) => Some(template.replace("{parts}", &parts.to_string())),
+        }
+    }
+}
+
+impl Serialize for MultipartNotice {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Off => serializer.serialize_bool(false),
+            Self::Template(template) => serializer.serialize_str(template),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MultipartNotice {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NoticeVisitor;
+        impl serde::de::Visitor<'_> for NoticeVisitor {
+            type Value = MultipartNotice;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("false, true or a template string containing {parts}")
+            }
+            fn visit_bool<E: serde::de::Error>(self, on: bool) -> Result<Self::Value, E> {
+                Ok(if on {
+                    MultipartNotice::default()
+                } else {
+                    MultipartNotice::Off
+                })
+            }
+            fn visit_str<E: serde::de::Error>(self, template: &str) -> Result<Self::Value, E> {
+                Ok(MultipartNotice::Template(template.to_owned()))
+            }
+        }
+        deserializer.deserialize_any(NoticeVisitor)
+    }
+}
+
+/// `[gateway.outbox]`: how an outgoing SMS is retried before it is reported as failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxConfig {
+    /// Attempts in total, the first included.
+    #[serde(default = "default_max_attempts", deserialize_with = "number::u32")]
+    pub max_attempts: u32,
+    /// Wait after the first failure; doubled after each further failure.
+    #[serde(default = "default_initial_backoff", with = "humantime_serde")]
+    pub initial_backoff: Duration,
+    /// The longest wait between two attempts.
+    #[serde(default = "default_max_backoff", with = "humantime_serde")]
+    pub max_backoff: Duration,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: default_max_attempts(),
+            initial_backoff: default_initial_backoff(),
+            max_backoff: default_max_backoff(),
+        }
+    }
+}
+
+/// `[gateway.driver]`, chosen by `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum DriverConfig {
+    /// A GSM/LTE modem (or an Android phone) speaking AT commands.
+    At(AtDriver),
+    /// The textgate-modemsim simulator.
+    Simulator(SimulatorDriver),
+    /// A carrier's legacy e-mail-to-SMS gateway, for alerts only.
+    Smtp(SmtpDriver),
+}
+
+impl DriverConfig {
+    /// The `kind` value naming this driver in the file.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::At(_) => "at",
+            Self::Simulator(_) => "simulator",
+            Self::Smtp(_) => "smtp",
+        }
+    }
+}
+
+/// `kind = "at"`: a modem on a serial device or behind a TCP port.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AtDriver {
+    /// Serial device; prefer a stable `/dev/serial/by-id/…` path. Exclusive with `address`.
+    #[serde(default)]
+    pub device: Option<PathBuf>,
+    /// `host:port` of a modem reachable over TCP. Exclusive with `device`.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Serial line speed (ignored over TCP and by most USB modems).
+    #[serde(default = "default_baud", deserialize_with = "number::u32")]
+    pub baud: u32,
+    /// Which modem family's quirks to expect.
+    #[serde(default)]
+    pub quirks: Quirks,
+    /// SIM PIN, when the SIM asks for one.
+    #[serde(default)]
+    pub pin: Option<Secret>,
+    /// SMS service centre number, when the SIM's default is wrong or missing.
+    #[serde(default)]
+    pub smsc: Option<String>,
+    /// How long one SMS send may take before it counts as failed.
+    #[serde(default = "default_send_timeout", with = "humantime_serde")]
+    pub send_timeout: Duration,
+}
+
+/// The modem family whose deviations from 3GPP TS 27.005/27.007 the driver expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Quirks {
+    /// Detect from the modem's `AT+CGMI`/`AT+CGMM` answers.
+    #[default]
+    Auto,
+    /// Plain 3GPP behaviour.
+    Generic,
+    /// Huawei modems.
+    Huawei,
+    /// Quectel modules.
+    Quectel,
+    /// SIMCom modules.
+    Simcom,
+    /// Sierra Wireless modules.
+    Sierra,
+    /// An Android phone exposing an AT port.
+    Android,
+}
+
+/// `kind = "simulator"`: textgate-modemsim, for the demo and tests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatorDriver {
+    /// `host:port` of a running simulator's AT port. Exclusive with `spawn`.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Start a simulator inside the daemon instead of connecting to one.
+    #[serde(default)]
+    pub spawn: bool,
+}
+
+/// `kind = "smtp"`: sends texts as e-mail to a carrier's e-mail-to-SMS gateway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpDriver {
+    /// The SMTP relay's host name.
+    pub relay: String,
+    /// The relay's port.
+    #[serde(default = "default_smtp_port", deserialize_with = "number::u16")]
+    pub port: u16,
+    /// How the connection to the relay is protected.
+    #[serde(default)]
+    pub tls: SmtpTls,
+    /// The envelope and header sender address.
+    pub from: String,
+    /// SMTP AUTH user name, if the relay wants one.
+    #[serde(default)]
+    pub username: Option<Secret>,
+    /// SMTP AUTH password, if the relay wants one.
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// TOML file mapping carrier names to their e-mail-to-SMS domains.
+    pub carriers: PathBuf,
+}
+
+/// Transport security towards the SMTP relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption; only for a relay on the same host.
+    None,
+}
+
+fn default_database_url() -> Secret {
+    Secret::inline(DEFAULT_DATABASE_URL)
+}
+
+fn default_http_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+fn default_log_level() -> String {
+    "info".to_owned()
+}
+
+fn default_xmpp_server() -> String {
+    "127.0.0.1:5347".to_owned()
+}
+
+fn default_available_shows() -> Vec<Show> {
+    vec![Show::Chat, Show::Available]
+}
+
+fn default_max_parts() -> u8 {
+    6
+}
+
+fn default_rate_limit_per_minute() -> u32 {
+    20
+}
+
+fn default_max_attempts() -> u32 {
+    5
+}
+
+fn default_initial_backoff() -> Duration {
+    Duration::from_secs(10)
+}
+
+fn default_max_backoff() -> Duration {
+    Duration::from_secs(600)
+}
+
+fn default_baud() -> u32 {
+    115_200
+}
+
+fn default_send_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}

@@ -1,0 +1,559 @@
+//! The validation pass: everything serde's types cannot say (JIDs, regions, ranges,
+//! uniqueness across gateways, exclusive keys), plus resolving secrets and relative paths.
+//! It never stops at the first problem, and it has no side effects beyond reading files.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::str::FromStr;
+
+use super::env::environment_name;
+use super::load::{gateway_label, Problem, Sections};
+use super::{DriverConfig, GatewayConfig, MultipartNotice, Secret};
+
+/// Where stable serial device names live; `/dev/ttyUSB0` can change between boots.
+const STABLE_DEVICE_DIR: &str = "/dev/serial/by-id/";
+
+/// Line speeds a serial port accepts.
+const BAUD_RATES: &[u32] = &[
+    1200, 2400, 4800, 9600, 19_200, 38_400, 57_600, 115_200, 230_400, 460_800, 921_600,
+];
+
+const LOG_LEVELS: &[&str] = &["off", "error", "warn", "info", "debug", "trace"];
+
+/// Validates `sections`, adding errors to `problems`; returns the warnings.
+pub(crate) fn validate(
+    sections: &mut Sections,
+    env: &BTreeMap<String, String>,
+    base_dir: &Path,
+    problems: &mut Vec<Problem>,
+) -> Vec<Problem> {
+    let mut check = Checker {
+        problems,
+        warnings: Vec::new(),
+    };
+    if let Some(database) = &mut sections.database {
+        check.secret("database.url", &mut database.url, env, base_dir);
+        if database.url.is_resolved() {
+            check.database_url(database.url.expose());
+        }
+    } else {
+        // The default is inline and valid, nothing to resolve.
+    }
+    if let Some(log) = &sections.log {
+        check.log_level(&log.level);
+    }
+    if !sections.gateway_key_present {
+        check.error(
+            "gateway",
+            "at least one [[gateway]] is required: textgate has nothing to do without one",
+        );
+    } else if sections.gateways.is_empty() && check.problems.is_empty() {
+        check.error("gateway", "at least one [[gateway]] is required");
+    }
+    for (index, gateway) in &mut sections.gateways {
+        check.gateway(*index, gateway, env, base_dir);
+    }
+    check.across_gateways(&sections.gateways);
+    check.warnings
+}
+
+struct Checker<'a> {
+    problems: &'a mut Vec<Problem>,
+    warnings: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem::new(key, message));
+    }
+
+    fn warning(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push(Problem::new(key, message));
+    }
+
+    fn secret(
+        &mut self,
+        key: &str,
+        secret: &mut Secret,
+        env: &BTreeMap<String, String>,
+        base_dir: &Path,
+    ) {
+        if let Err(message) = secret.resolve(env, base_dir) {
+            self.error(key, message);
+        }
+    }
+
+    /// The URL is a secret: messages never repeat it.
+    fn database_url(&mut self, url: &str) {
+        let supported = ["sqlite:", "postgres://", "postgresql://"];
+        if !supported.iter().any(|scheme| url.starts_with(scheme)) {
+            self.error(
+                "database.url",
+                "unsupported database URL: use sqlite://FILE?mode=rwc or \
+                 postgres://USER:PASSWORD@HOST/DATABASE",
+            );
+        }
+    }
+
+    fn log_level(&mut self, filter: &str) {
+        for directive in filter.split(',').map(str::trim) {
+            // `target=level`, `target[span]=level` or just `level`: only the level part has
+            // a fixed vocabulary.
+            let level = directive.rsplit('=').next().unwrap_or(directive);
+            if !LOG_LEVELS.iter().any(|l| l.eq_ignore_ascii_case(level)) {
+                self.error(
+                    "log.level",
+                    format!(
+                        "{directive:?} is not a log level or a target=level directive; \
+                         levels are {}",
+                        LOG_LEVELS.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    fn gateway(
+        &mut self,
+        index: usize,
+        gateway: &mut GatewayConfig,
+        env: &BTreeMap<String, String>,
+        base_dir: &Path,
+    ) {
+        let at = gateway_label(index, Some(&gateway.name));
+        let key = |field: &str| format!("{at}.{field}");
+
+        if gateway.name.is_empty()
+            || !gateway
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            self.error(
+                key("name"),
+                "use letters, digits, `-` and `_` only (the name appears in metrics, \
+                 the command line and variable names)",
+            );
+        }
+        match jid::Jid::new(&gateway.domain) {
+            Ok(jid) if jid.node().is_none() && jid.resource().is_none() => {}
+            Ok(_) => self.error(
+                key("domain"),
+                format!(
+                    "{:?} is not a bare domain: a component's address has no `user@` or \
+                     `/resource`, e.g. sms.library.example",
+                    gateway.domain
+                ),
+            ),
+            Err(e) => self.error(
+                key("domain"),
+                format!("{:?} is not a valid domain: {e}", gateway.domain),
+            ),
+        }
+        self.secret(&key("secret"), &mut gateway.secret, env, base_dir);
+        if let Err(message) = host_port(&gateway.server) {
+            self.error(key("server"), message);
+        }
+        self.operators(&at, &gateway.operators);
+        if gateway.available_shows.is_empty() {
+            self.error(
+                key("available_shows"),
+                "is empty, so no operator would ever be available",
+            );
+        }
+        self.region(&key("default_region"), &gateway.default_region);
+        if gateway.max_parts == 0 {
+            self.error(
+                key("max_parts"),
+                "must be between 1 and 255 (0 would refuse every reply)",
+            );
+        }
+        if let MultipartNotice::Template(template) = &gateway.notice_multipart {
+            if let Err(message) = notice_template(template) {
+                self.error(key("notice_multipart"), message);
+            }
+        }
+        if let Some(reply) = &gateway.call_auto_reply {
+            if reply.trim().is_empty() {
+                self.error(
+                    key("call_auto_reply"),
+                    "is empty; leave the key out to send no reply",
+                );
+            }
+        }
+        if gateway.rate_limit_per_minute == 0 {
+            self.error(
+                key("rate_limit_per_minute"),
+                "must be at least 1 (0 would never send an alert)",
+            );
+        }
+        let outbox = &gateway.outbox;
+        if outbox.max_attempts == 0 {
+            self.error(
+                key("outbox.max_attempts"),
+                "must be at least 1 (the first attempt counts)",
+            );
+        }
+        if outbox.initial_backoff.is_zero() {
+            self.error(
+                key("outbox.initial_backoff"),
+                "must be longer than 0s, or a failing modem is retried in a busy loop",
+            );
+        }
+        if outbox.max_backoff < outbox.initial_backoff {
+            self.error(
+                key("outbox.max_backoff"),
+                format!(
+                    "{} is shorter than initial_backoff ({})",
+                    humantime_serde::re::humantime::format_duration(outbox.max_backoff),
+                    humantime_serde::re::humantime::format_duration(outbox.initial_backoff)
+                ),
+            );
+        }
+        self.driver(&format!("{at}.driver"), &mut gateway.driver, env, base_dir);
+    }
+
+    fn operators(&mut self, at: &str, operators: &[String]) {
+        if operators.is_empty() {
+            self.error(
+                format!("{at}.operators"),
+                "at least one operator is required, or nobody would read the texts",
+            );
+        }
+        let mut seen: HashMap<jid::BareJid, usize> = HashMap::new();
+        for (i, operator) in operators.iter().enumerate() {
+            let key = format!("{at}.operators[{i}]");
+            if operator
+                .split_once('@')
+                .is_some_and(|(_, domain)| domain.is_empty())
+            {
+                self.error(
+                    key,
+                    format!("{operator:?} is not a valid JID: nothing after the @"),
+                );
+                continue;
+            }
+            match jid::BareJid::new(operator) {
+                Ok(jid) if jid.node().is_none() => self.error(
+                    key,
+                    format!(
+                        "{operator:?} is a server, not a user: operators are accounts like \
+                         alice@library.example"
+                    ),
+                ),
+                Ok(jid) => {
+                    if let Some(first) = seen.insert(jid, i) {
+                        self.error(key, format!("{operator:?} repeats operators[{first}]"));
+                    }
+                }
+                Err(jid::Error::ResourceInBareJid) => self.error(
+                    key,
+                    format!(
+                        "{operator:?} has a /resource: operators are bare JIDs, \
+                         every resource of the account counts"
+                    ),
+                ),
+                Err(e) => self.error(key, format!("{operator:?} is not a valid JID: {e}")),
+            }
+        }
+    }
+
+    fn region(&mut self, key: &str, region: &str) {
+        if phonenumber::country::Id::from_str(region).is_ok() {
+            return;
+        }
+        let upper = region.to_ascii_uppercase();
+        let hint = if upper != region && phonenumber::country::Id::from_str(&upper).is_ok() {
+            format!(" (region codes are upper case: {upper:?})")
+        } else if upper == "UK" {
+            " (the United Kingdom is \"GB\")".to_owned()
+        } else {
+            String::new()
+        };
+        self.error(
+            key,
+            format!("{region:?} is not an ISO 3166-1 alpha-2 region known to libphonenumber{hint}"),
+        );
+    }
+
+    fn driver(
+        &mut self,
+        at: &str,
+        driver: &mut DriverConfig,
+        env: &BTreeMap<String, String>,
+        base_dir: &Path,
+    ) {
+        let key = |field: &str| format!("{at}.{field}");
+        match driver {
+            DriverConfig::At(modem) => {
+                match (&modem.device, &modem.address) {
+                    (Some(_), Some(_)) => self.error(
+                        at,
+                        "set either `device` (a serial port) or `address` (TCP), not both",
+                    ),
+                    (None, None) => self.error(
+                        at,
+                        "set `device` (a serial port) or `address` (host:port of a TCP modem)",
+                    ),
+                    (Some(device), None) => {
+                        // A missing device is only a warning: modems get unplugged, and the
+                        // driver keeps reopening the port, so the other gateways should
+                        // still start.
+                        if !device.exists() {
+                            self.warning(
+                                key("device"),
+                                format!(
+                                    "{} does not exist (yet); the daemon will keep \
+                                     trying to open it",
+                                    device.display()
+                                ),
+                            );
+                        }
+                        // `Path::starts_with` compares whole components, `ttyUSB0` is not `tty`.
+                        if device.to_string_lossy().starts_with("/dev/tty") {
+                            self.warning(
+                                key("device"),
+                                format!(
+                                    "{} can name another device after a reboot; \
+                                     prefer its {STABLE_DEVICE_DIR}… name",
+                                    device.display()
+                                ),
+                            );
+                        }
+                    }
+                    (None, Some(address)) => {
+                        if let Err(message) = host_port(address) {
+                            self.error(key("address"), message);
+                        }
+                    }
+                }
+                if !BAUD_RATES.contains(&modem.baud) {
+                    self.error(
+                        key("baud"),
+                        format!(
+                            "{} is not a serial line speed; use one of {}",
+                            modem.baud,
+                            BAUD_RATES
+                                .iter()
+                                .map(u32::to_string)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    );
+                }
+                if let Some(pin) = &mut modem.pin {
+                    self.secret(&key("pin"), pin, env, base_dir);
+                    let digits = pin.expose();
+                    let well_formed = (4..=8).contains(&digits.len())
+                        && digits.bytes().all(|b| b.is_ascii_digit());
+                    if pin.is_resolved() && !well_formed {
+                        self.error(key("pin"), "a SIM PIN is 4 to 8 digits");
+                    }
+                }
+                if let Some(smsc) = &modem.smsc {
+                    let digits = smsc.strip_prefix('+').unwrap_or(smsc);
+                    if !(3..=15).contains(&digits.len())
+                        || !digits.bytes().all(|b| b.is_ascii_digit())
+                    {
+                        self.error(
+                            key("smsc"),
+                            format!(
+                                "{smsc:?} is not a phone number; write the service centre \
+                                 in international form, e.g. \"+447785016005\""
+                            ),
+                        );
+                    }
+                }
+                if modem.send_timeout.is_zero() {
+                    self.error(key("send_timeout"), "must be longer than 0s");
+                }
+            }
+            DriverConfig::Simulator(simulator) => match (&simulator.address, simulator.spawn) {
+                (Some(_), true) => self.error(
+                    at,
+                    "set either `address` (a running simulator) or `spawn = true`, not both",
+                ),
+                (None, false) => self.error(
+                    at,
+                    "set `address` (host:port of a running textgate-modemsim) or `spawn = true`",
+                ),
+                (Some(address), false) => {
+                    if let Err(message) = host_port(address) {
+                        self.error(key("address"), message);
+                    }
+                }
+                (None, true) => {}
+            },
+            DriverConfig::Smtp(smtp) => {
+                if smtp.relay.is_empty() || smtp.relay.contains([':', '/', ' ']) {
+                    self.error(
+                        key("relay"),
+                        format!(
+                            "{:?} is not a host name (the port goes in `port`)",
+                            smtp.relay
+                        ),
+                    );
+                }
+                if smtp.port == 0 {
+                    self.error(key("port"), "must be between 1 and 65535");
+                }
+                match smtp.from.split_once('@') {
+                    Some((local, domain)) if !local.is_empty() && domain.contains('.') => {}
+                    _ => self.error(
+                        key("from"),
+                        format!("{:?} is not an e-mail address", smtp.from),
+                    ),
+                }
+                match (&mut smtp.username, &mut smtp.password) {
+                    (Some(username), Some(password)) => {
+                        self.secret(&key("username"), username, env, base_dir);
+                        self.secret(&key("password"), password, env, base_dir);
+                    }
+                    (None, None) => {}
+                    (Some(_), None) => self.error(key("password"), "is required with `username`"),
+                    (None, Some(_)) => self.error(key("username"), "is required with `password`"),
+                }
+                smtp.carriers = base_dir.join(&smtp.carriers);
+                if !smtp.carriers.is_file() {
+                    self.error(
+                        key("carriers"),
+                        format!("{} does not exist", smtp.carriers.display()),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Checks that must look at all gateways at once.
+    fn across_gateways(&mut self, gateways: &[(usize, GatewayConfig)]) {
+        let mut names: HashMap<String, String> = HashMap::new();
+        let mut domains: HashMap<&str, String> = HashMap::new();
+        let mut ports: HashMap<String, String> = HashMap::new();
+        for (index, gateway) in gateways {
+            let at = gateway_label(*index, Some(&gateway.name));
+            let variable_name = environment_name(&gateway.name);
+            if let Some(first) = names.get(&variable_name) {
+                self.error(
+                    format!("{at}.name"),
+                    format!(
+                        "{first} has the same name (or the same variable name \
+                         TEXTGATE_GATEWAY_{variable_name}_…)"
+                    ),
+                );
+            } else {
+                names.insert(variable_name, at.clone());
+            }
+            let domain = gateway.domain.as_str();
+            if let Some(first) = domains.get(domain) {
+                self.error(
+                    format!("{at}.domain"),
+                    format!("{domain:?} is already the domain of {first}"),
+                );
+            } else {
+                domains.insert(domain, at.clone());
+            }
+            // Two drivers on one port would steal each other's replies.
+            let port = match &gateway.driver {
+                DriverConfig::At(modem) => match (&modem.device, &modem.address) {
+                    (Some(device), _) => Some(("device", device.display().to_string())),
+                    (None, Some(address)) => Some(("address", address.clone())),
+                    (None, None) => None,
+                },
+                DriverConfig::Simulator(simulator) => {
+                    simulator.address.clone().map(|a| ("address", a))
+                }
+                DriverConfig::Smtp(_) => None,
+            };
+            if let Some((field, port)) = port {
+                if let Some(first) = ports.get(&port) {
+                    self.error(
+                        format!("{at}.driver.{field}"),
+                        format!("{port} is already used by {first}"),
+                    );
+                } else {
+                    ports.insert(port, at.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Checks a `host:port` address; IPv6 hosts go in brackets.
+fn host_port(address: &str) -> Result<(), String> {
+    let Some((host, port)) = address.rsplit_once(':') else {
+        return Err(format!("{address:?} has no port: write host:port"));
+    };
+    if host.is_empty() {
+        return Err(format!("{address:?} has no host: write host:port"));
+    }
+    if host.contains(':') && !(host.starts_with('[') && host.ends_with(']')) {
+        return Err(format!(
+            "{address:?}: an IPv6 address goes in brackets, e.g. [::1]:5347"
+        ));
+    }
+    match port.parse::<u16>() {
+        Ok(port) if port > 0 => Ok(()),
+        _ => Err(format!(
+            "{address:?}: {port:?} is not a port number (1 to 65535)"
+        )),
+    }
+}
+
+/// Checks that a notice template uses only known placeholders.
+fn notice_template(template: &str) -> Result<(), String> {
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let after = rest.get(open + 1..).unwrap_or_default();
+        let Some(close) = after.find('}') else {
+            return Err(format!("{template:?} has a `{{` without `}}`"));
+        };
+        let name = after.get(..close).unwrap_or_default();
+        if name != "parts" {
+            return Err(format!(
+                "{template:?} uses {{{name}}}; the only placeholder is {{parts}}"
+            ));
+        }
+        rest = after.get(close + 1..).unwrap_or_default();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_port_forms() {
+        let results: Vec<String> = ["127.0.0.1:5347", "[::1]:5347", "prosody:5347", "::1:5347"]
+            .iter()
+            .chain(&["host", ":5347", "host:0", "host:http"])
+            .map(|a| match host_port(a) {
+                Ok(()) => format!("{a} ok"),
+                Err(e) => e,
+            })
+            .collect();
+        expect_test::expect![[r#"
+            127.0.0.1:5347 ok
+            [::1]:5347 ok
+            prosody:5347 ok
+            "::1:5347": an IPv6 address goes in brackets, e.g. [::1]:5347
+            "host" has no port: write host:port
+            ":5347" has no host: write host:port
+            "host:0": "0" is not a port number (1 to 65535)
+            "host:http": "http" is not a port number (1 to 65535)"#]]
+        .assert_eq(&results.join("\n"));
+    }
+
+    #[test]
+    fn notice_templates() {
+        assert_eq!(notice_template("sent as {parts} SMS, {parts}"), Ok(()));
+        assert_eq!(
+            notice_template("{count} SMS"),
+            Err(r#""{count} SMS" uses {count}; the only placeholder is {parts}"#.to_owned())
+        );
+        assert_eq!(
+            notice_template("{parts"),
+            Err(r#""{parts" has a `{` without `}`"#.to_owned())
+        );
+    }
+}

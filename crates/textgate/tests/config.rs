@@ -1,0 +1,874 @@
+//! The configuration as a user meets it: each mistake gives its own message naming the key,
+//! the example file stays valid and complete, overrides and secret forms work, and
+//! `textgate check-config` reports through its exit status.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use expect_test::{expect, Expect};
+use textgate::config::{
+    override_variables, AtDriver, Config, DatabaseConfig, DriverConfig, GatewayConfig, HttpConfig,
+    LogConfig, LogFormat, MultipartNotice, OutboxConfig, Quirks, Routing, Secret, SecretSource,
+    Show, SimulatorDriver, SmtpDriver, SmtpTls, Transcripts,
+};
+
+/// The smallest valid configuration; tests edit it with [`edit`].
+const MINIMAL: &str = r#"
+[[gateway]]
+name = "library"
+domain = "sms.library.example"
+secret = "component-secret"
+operators = ["alice@library.example"]
+default_region = "US"
+
+[gateway.driver]
+kind = "simulator"
+address = "127.0.0.1:7001"
+"#;
+
+/// A second gateway to append to [`MINIMAL`].
+const CAMPUS: &str = r#"
+[[gateway]]
+name = "campus"
+domain = "sms.campus.example"
+secret = "other-secret"
+operators = ["carol@campus.example"]
+default_region = "FR"
+
+[gateway.driver]
+kind = "simulator"
+address = "127.0.0.1:7002"
+"#;
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn example_path() -> PathBuf {
+    manifest_dir().join("../../config/textgate.example.toml")
+}
+
+/// `text` with `from` (which must occur) replaced by `to`.
+fn edit(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "{from:?} not in the configuration");
+    text.replacen(from, to, 1)
+}
+
+fn environment(vars: &[(&str, &str)]) -> BTreeMap<String, String> {
+    vars.iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// What loading `text` gives: the summary and warnings, or the error.
+fn outcome(text: &str, vars: &[(&str, &str)], base_dir: &Path) -> String {
+    match Config::from_toml(text, &environment(vars), "test.toml", base_dir) {
+        Ok(loaded) => {
+            let mut out = loaded.config.summary(Path::new("test.toml"));
+            for warning in loaded.warnings {
+                out.push_str(&format!("warning: {warning}\n"));
+            }
+            out
+        }
+        Err(e) => format!("{e}\n"),
+    }
+}
+
+fn check(text: &str, expect: Expect) {
+    check_env(text, &[], expect);
+}
+
+fn check_env(text: &str, vars: &[(&str, &str)], expect: Expect) {
+    expect.assert_eq(&outcome(text, vars, Path::new(".")));
+}
+
+fn load(text: &str, vars: &[(&str, &str)], base_dir: &Path) -> Config {
+    match Config::from_toml(text, &environment(vars), "test.toml", base_dir) {
+        Ok(loaded) => loaded.config,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn minimal_configuration_takes_the_defaults() {
+    check(
+        MINIMAL,
+        expect![[r#"
+            test.toml: OK
+            database: SQLite; http: 127.0.0.1:8080; log: Text at info
+            1 gateway(s):
+              library (sms.library.example) via 127.0.0.1:5347: simulator at 127.0.0.1:7001; region US; routing Claim; transcripts Off; operators alice@library.example
+        "#]],
+    );
+    let config = load(MINIMAL, &[], Path::new("."));
+    let gateway = &config.gateways[0];
+    assert_eq!(
+        config.database.url.expose(),
+        "sqlite://textgate.sqlite3?mode=rwc"
+    );
+    assert_eq!(config.log.format, LogFormat::Text);
+    assert_eq!(gateway.available_shows, [Show::Chat, Show::Available]);
+    assert_eq!(gateway.max_parts, 6);
+    assert_eq!(
+        gateway.notice_multipart.render(3).as_deref(),
+        Some("(sent as 3 SMS)")
+    );
+    assert_eq!(gateway.outbox.initial_backoff, Duration::from_secs(10));
+    assert_eq!(gateway.outbox.max_backoff, Duration::from_secs(600));
+    assert_eq!(gateway.call_auto_reply, None);
+}
+
+#[test]
+fn unknown_keys_are_named() {
+    check(
+        &format!("{MINIMAL}\n[htp]\nlisten = \"0.0.0.0:80\"\n"),
+        expect![[r#"
+            test.toml has 1 error:
+              htp: unknown key; the top level has `database`, `http`, `log` and `[[gateway]]`
+        "#]],
+    );
+    check(
+        &format!("[http]\nlisen = \"0.0.0.0:80\"\n{MINIMAL}"),
+        expect![[r#"
+            test.toml has 1 error:
+              http.lisen: unknown field `lisen`, expected `listen`
+        "#]],
+    );
+    check(
+        &edit(
+            MINIMAL,
+            "default_region",
+            "rooting = \"claim\"\ndefault_region",
+        ),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[0] (library).rooting: unknown field `rooting`, expected one of `name`, `domain`, `secret`, `server`, `operators`, `available_shows`, `routing`, `default_region`, `max_parts`, `notice_multipart`, `transcripts`, `call_auto_reply`, `rate_limit_per_minute`, `outbox`, `driver`
+        "#]],
+    );
+    check(
+        &edit(MINIMAL, "address =", "adress ="),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[0] (library).driver.adress: unknown field `adress`, expected `address` or `spawn`
+        "#]],
+    );
+    check(
+        &edit(MINIMAL, "\"simulator\"", "\"sim\""),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[0] (library).driver.kind: unknown variant `sim`, expected one of `at`, `simulator`, `smtp`
+        "#]],
+    );
+}
+
+#[test]
+fn wrong_types_are_named() {
+    check(
+        &edit(
+            MINIMAL,
+            "default_region",
+            "max_parts = \"six\"\ndefault_region",
+        ),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[0] (library).max_parts: invalid type: string "six", expected a whole number from 0 to 255
+        "#]],
+    );
+    check(
+        &edit(MINIMAL, "default_region", "max_parts = 256\ndefault_region"),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[0] (library).max_parts: 256 is too large; expected a whole number from 0 to 255
+        "#]],
+    );
+    check(
+        &edit(
+            MINIMAL,
+            "kind = \"simulator\"\naddress = \"127.0.0.1:7001\"",
+            "kind = \"at\"\ndevice = \"/dev/null\"\nbaud = \"fast\"",
+        ),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[0] (library).driver.baud: invalid type: string "fast", expected a whole number
+        "#]],
+    );
+    check(
+        &edit(
+            MINIMAL,
+            "operators = [\"alice@library.example\"]",
+            "operators = \"alice@library.example\"",
+        ),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[0] (library).operators: invalid type: string "alice@library.example", expected a sequence
+        "#]],
+    );
+    check(
+        "[gateway]\nname = \"library\"\n",
+        expect![[r#"
+            test.toml has 1 error:
+              gateway: gateways are written as [[gateway]] blocks (an array of tables)
+        "#]],
+    );
+    check(
+        &edit(
+            MINIMAL,
+            "[gateway.driver]",
+            "[gateway.outbox]\nmax_backoff = \"forever\"\n\n[gateway.driver]",
+        ),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[0] (library).outbox.max_backoff: invalid value: string "forever", expected a duration
+        "#]],
+    );
+    check(
+        &edit(MINIMAL, "secret = \"component-secret\"", "secret = 1234"),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[0] (library).secret: invalid type: integer `1234`, expected a secret: a quoted string, { file = "PATH" } or { env = "VARIABLE" }
+        "#]],
+    );
+    check(
+        &edit(
+            MINIMAL,
+            "secret = \"component-secret\"",
+            "secret = { path = \"x\" }",
+        ),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[0] (library).secret: unknown field `path`, expected `file` or `env`
+        "#]],
+    );
+}
+
+#[test]
+fn syntax_errors_give_the_line() {
+    check(
+        "[http\nlisten = 1\n",
+        expect![[r#"
+            test.toml is not valid TOML: TOML parse error at line 1, column 6
+              |
+            1 | [http
+              |      ^
+            invalid table header
+            expected `.`, `]`
+        "#]],
+    );
+}
+
+#[test]
+fn gateways_must_be_unique() {
+    let two = format!("{MINIMAL}{CAMPUS}");
+    check(
+        &edit(&two, "name = \"campus\"", "name = \"library\""),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[1] (library).name: gateway[0] (library) has the same name (or the same variable name TEXTGATE_GATEWAY_LIBRARY_…)
+        "#]],
+    );
+    check(
+        &edit(&two, "sms.campus.example", "sms.library.example"),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[1] (campus).domain: "sms.library.example" is already the domain of gateway[0] (library)
+        "#]],
+    );
+    check(
+        &edit(&two, "127.0.0.1:7002", "127.0.0.1:7001"),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[1] (campus).driver.address: 127.0.0.1:7001 is already used by gateway[0] (library)
+        "#]],
+    );
+    check(
+        &edit(&two, "name = \"campus\"", "name = \"Library\""),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[1] (Library).name: gateway[0] (library) has the same name (or the same variable name TEXTGATE_GATEWAY_LIBRARY_…)
+        "#]],
+    );
+}
+
+#[test]
+fn bad_jids_are_named_by_index() {
+    check(
+        &edit(
+            MINIMAL,
+            "[\"alice@library.example\"]",
+            "[\"alice@library.example\", \"library.example\", \"bob@\", \"carol@library.example/phone\", \"alice@library.example\"]",
+        ),
+        expect![[r#"
+            test.toml has 4 errors:
+              gateway[0] (library).operators[1]: "library.example" is a server, not a user: operators are accounts like alice@library.example
+              gateway[0] (library).operators[2]: "bob@" is not a valid JID: nothing after the @
+              gateway[0] (library).operators[3]: "carol@library.example/phone" has a /resource: operators are bare JIDs, every resource of the account counts
+              gateway[0] (library).operators[4]: "alice@library.example" repeats operators[0]
+        "#]],
+    );
+    check(
+        &edit(MINIMAL, "[\"alice@library.example\"]", "[]"),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[0] (library).operators: at least one operator is required, or nobody would read the texts
+        "#]],
+    );
+    check(
+        &edit(
+            MINIMAL,
+            "domain = \"sms.library.example\"",
+            "domain = \"sms@library.example\"",
+        ),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[0] (library).domain: "sms@library.example" is not a bare domain: a component's address has no `user@` or `/resource`, e.g. sms.library.example
+        "#]],
+    );
+}
+
+#[test]
+fn bad_regions_are_explained() {
+    check(
+        &edit(MINIMAL, "\"US\"", "\"UK\""),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[0] (library).default_region: "UK" is not an ISO 3166-1 alpha-2 region known to libphonenumber (the United Kingdom is "GB")
+        "#]],
+    );
+    check(
+        &edit(MINIMAL, "\"US\"", "\"fr\""),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[0] (library).default_region: "fr" is not an ISO 3166-1 alpha-2 region known to libphonenumber (region codes are upper case: "FR")
+        "#]],
+    );
+}
+
+#[test]
+fn ranges_and_exclusive_keys() {
+    check(
+        &edit(MINIMAL, "default_region", "max_parts = 0\nrate_limit_per_minute = 0\ncall_auto_reply = \" \"\nnotice_multipart = \"{count} SMS\"\navailable_shows = []\ndefault_region"),
+        expect![[r#"
+            test.toml has 5 errors:
+              gateway[0] (library).available_shows: is empty, so no operator would ever be available
+              gateway[0] (library).max_parts: must be between 1 and 255 (0 would refuse every reply)
+              gateway[0] (library).notice_multipart: "{count} SMS" uses {count}; the only placeholder is {parts}
+              gateway[0] (library).call_auto_reply: is empty; leave the key out to send no reply
+              gateway[0] (library).rate_limit_per_minute: must be at least 1 (0 would never send an alert)
+        "#]],
+    );
+    check(
+        &edit(MINIMAL, "[gateway.driver]", "[gateway.outbox]\nmax_attempts = 0\ninitial_backoff = \"1m\"\nmax_backoff = \"30s\"\n\n[gateway.driver]"),
+        expect![[r#"
+            test.toml has 2 errors:
+              gateway[0] (library).outbox.max_attempts: must be at least 1 (the first attempt counts)
+              gateway[0] (library).outbox.max_backoff: 30s is shorter than initial_backoff (1m)
+        "#]],
+    );
+    check(
+        &edit(
+            MINIMAL,
+            "address = \"127.0.0.1:7001\"",
+            "address = \"127.0.0.1:7001\"\nspawn = true",
+        ),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[0] (library).driver: set either `address` (a running simulator) or `spawn = true`, not both
+        "#]],
+    );
+    check(
+        &edit(
+            MINIMAL,
+            "kind = \"simulator\"\naddress = \"127.0.0.1:7001\"",
+            "kind = \"at\"\ndevice = \"/dev/null\"\naddress = \"modem:4001\"\nbaud = 115201\npin = \"12a4\"\nsmsc = \"SMSC\"\nsend_timeout = \"0s\"",
+        ),
+        expect![[r#"
+            test.toml has 5 errors:
+              gateway[0] (library).driver: set either `device` (a serial port) or `address` (TCP), not both
+              gateway[0] (library).driver.baud: 115201 is not a serial line speed; use one of 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600
+              gateway[0] (library).driver.pin: a SIM PIN is 4 to 8 digits
+              gateway[0] (library).driver.smsc: "SMSC" is not a phone number; write the service centre in international form, e.g. "+447785016005"
+              gateway[0] (library).driver.send_timeout: must be longer than 0s
+        "#]],
+    );
+    check(
+        "[database]\nurl = \"mysql://root:hunter2@db/textgate\"\n[log]\nlevel = \"info,textgate_modem=loud\"\n",
+        expect![[r#"
+            test.toml has 3 errors:
+              database.url: unsupported database URL: use sqlite://FILE?mode=rwc or postgres://USER:PASSWORD@HOST/DATABASE
+              log.level: "textgate_modem=loud" is not a log level or a target=level directive; levels are off, error, warn, info, debug, trace
+              gateway: at least one [[gateway]] is required: textgate has nothing to do without one
+        "#]],
+    );
+}
+
+#[test]
+fn devices_that_are_missing_or_unstable_are_warnings() {
+    check(
+        &edit(
+            MINIMAL,
+            "kind = \"simulator\"\naddress = \"127.0.0.1:7001\"",
+            "kind = \"at\"\ndevice = \"/dev/ttyUSB97\"",
+        ),
+        expect![[r#"
+            test.toml: OK
+            database: SQLite; http: 127.0.0.1:8080; log: Text at info
+            1 gateway(s):
+              library (sms.library.example) via 127.0.0.1:5347: AT modem on /dev/ttyUSB97 (quirks Auto); region US; routing Claim; transcripts Off; operators alice@library.example
+            warning: gateway[0] (library).driver.device: /dev/ttyUSB97 does not exist (yet); the daemon will keep trying to open it
+            warning: gateway[0] (library).driver.device: /dev/ttyUSB97 can name another device after a reboot; prefer its /dev/serial/by-id/… name
+        "#]],
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let two = format!("{MINIMAL}{CAMPUS}");
+    let broken = edit(&two, "[\"carol@campus.example\"]", "[\"carol@\"]");
+    let broken = edit(&broken, "\"FR\"", "\"XX\"");
+    let broken = edit(
+        &broken,
+        "address = \"127.0.0.1:7001\"",
+        "adress = \"127.0.0.1:7001\"",
+    );
+    check_env(
+        &format!("[log]\nformat = \"xml\"\n{broken}"),
+        &[("TEXTGATE_HTTP_PORT", "80")],
+        expect![[r#"
+            test.toml has 5 errors:
+              TEXTGATE_HTTP_PORT: not a textgate setting; the top-level overrides are TEXTGATE_DATABASE_URL, TEXTGATE_HTTP_LISTEN, TEXTGATE_LOG_FORMAT, TEXTGATE_LOG_LEVEL
+              log.format: unknown variant `xml`, expected `text` or `json`
+              gateway[0] (library).driver.adress: unknown field `adress`, expected `address` or `spawn`
+              gateway[1] (campus).operators[0]: "carol@" is not a valid JID: nothing after the @
+              gateway[1] (campus).default_region: "XX" is not an ISO 3166-1 alpha-2 region known to libphonenumber
+        "#]],
+    );
+}
+
+#[test]
+fn environment_overrides() {
+    let vars = [
+        (
+            "TEXTGATE_DATABASE_URL",
+            "postgres://textgate:pw@db/textgate",
+        ),
+        ("TEXTGATE_HTTP_LISTEN", "[::]:9090"),
+        ("TEXTGATE_LOG_FORMAT", "json"),
+        ("TEXTGATE_LOG_LEVEL", "debug"),
+        ("TEXTGATE_GATEWAY_LIBRARY_SECRET", "from-env"),
+        (
+            "TEXTGATE_GATEWAY_LIBRARY_OPERATORS",
+            "dan@library.example, erin@library.example",
+        ),
+        ("TEXTGATE_GATEWAY_LIBRARY_MAX_PARTS", "3"),
+        ("TEXTGATE_GATEWAY_LIBRARY_DRIVER_ADDRESS", "127.0.0.1:7100"),
+        ("TEXTGATE_CONFIG", "/elsewhere/textgate.toml"),
+        ("PATH", "/usr/bin"),
+    ];
+    check_env(
+        MINIMAL,
+        &vars,
+        expect![[r#"
+            test.toml: OK
+            database: PostgreSQL; http: [::]:9090; log: Json at debug
+            1 gateway(s):
+              library (sms.library.example) via 127.0.0.1:5347: simulator at 127.0.0.1:7100; region US; routing Claim; transcripts Off; operators dan@library.example, erin@library.example
+        "#]],
+    );
+    let config = load(MINIMAL, &vars, Path::new("."));
+    assert_eq!(
+        config.database.url.expose(),
+        "postgres://textgate:pw@db/textgate"
+    );
+    assert_eq!(config.gateways[0].secret.expose(), "from-env");
+    assert_eq!(config.gateways[0].max_parts, 3);
+}
+
+#[test]
+fn overrides_that_match_nothing_are_errors() {
+    check_env(
+        MINIMAL,
+        &[
+            ("TEXTGATE_HTTP_PORT", "80"),
+            ("TEXTGATE_GATEWAY_NOSUCH_SECRET", "x"),
+            ("TEXTGATE_GATEWAY_LIBRARY_BAUD", "9600"),
+            ("TEXTGATE_GATEWAY_LIBRARY_MAX_PARTS", "six"),
+        ],
+        expect![[r#"
+            test.toml has 4 errors:
+              TEXTGATE_GATEWAY_LIBRARY_BAUD: not a gateway setting that can be overridden; the gateway overrides end in DOMAIN, SECRET, SERVER, OPERATORS, AVAILABLE_SHOWS, ROUTING, DEFAULT_REGION, MAX_PARTS, TRANSCRIPTS, CALL_AUTO_REPLY, RATE_LIMIT_PER_MINUTE, DRIVER_DEVICE, DRIVER_ADDRESS, DRIVER_BAUD, DRIVER_QUIRKS, DRIVER_PIN, DRIVER_SMSC, DRIVER_USERNAME, DRIVER_PASSWORD
+              TEXTGATE_GATEWAY_LIBRARY_MAX_PARTS: expected an integer, got "six"
+              TEXTGATE_GATEWAY_NOSUCH_SECRET: no gateway has this name; the gateways' names in variables are LIBRARY
+              TEXTGATE_HTTP_PORT: not a textgate setting; the top-level overrides are TEXTGATE_DATABASE_URL, TEXTGATE_HTTP_LISTEN, TEXTGATE_LOG_FORMAT, TEXTGATE_LOG_LEVEL
+        "#]],
+    );
+    // An override that is well-formed but wrong says where the value came from.
+    check_env(
+        MINIMAL,
+        &[("TEXTGATE_GATEWAY_LIBRARY_MAX_PARTS", "0")],
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[0] (library).max_parts: must be between 1 and 255 (0 would refuse every reply) (set by TEXTGATE_GATEWAY_LIBRARY_MAX_PARTS)
+        "#]],
+    );
+    check_env(
+        MINIMAL,
+        &[
+            ("TEXTGATE_GATEWAY_LIBRARY_DRIVER_DEVICE", "/dev/ttyUSB0"),
+            ("TEXTGATE_HTTP_LISTEN", "localhost"),
+        ],
+        expect![[r#"
+            test.toml has 2 errors:
+              http.listen: invalid socket address syntax (set by TEXTGATE_HTTP_LISTEN)
+              gateway[0] (library).driver.device: unknown field `device`, expected `address` or `spawn` (set by TEXTGATE_GATEWAY_LIBRARY_DRIVER_DEVICE)
+        "#]],
+    );
+}
+
+#[test]
+fn secrets_from_env_and_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("component"), "from-file\n").unwrap();
+    let text = edit(
+        MINIMAL,
+        "secret = \"component-secret\"",
+        "secret = { file = \"component\" }",
+    );
+    let text = format!("[database]\nurl = {{ env = \"TEXTGATE_DB\" }}\n{text}");
+    let vars = [("TEXTGATE_DB", "postgres://u:pw@db/t")];
+    let config = load(&text, &vars, dir.path());
+    assert_eq!(config.gateways[0].secret.expose(), "from-file");
+    assert_eq!(
+        config.gateways[0].secret.source(),
+        &SecretSource::File(dir.path().join("component"))
+    );
+    assert_eq!(config.database.url.expose(), "postgres://u:pw@db/t");
+    assert_eq!(
+        config.database.url.source(),
+        &SecretSource::Env("TEXTGATE_DB".to_owned()),
+        "a variable named by a secret is not mistaken for an override"
+    );
+
+    expect![[r#"
+        test.toml has 2 errors:
+          database.url: environment variable TEXTGATE_DB is not set
+          gateway[0] (library).secret: cannot read secret file ./component: No such file or directory (os error 2)
+    "#]]
+    .assert_eq(&outcome(&text, &[], Path::new(".")));
+
+    std::fs::write(dir.path().join("component"), "\n").unwrap();
+    expect![[r#"
+        test.toml has 1 error:
+          gateway[0] (library).secret: secret file component is empty
+    "#]]
+    .assert_eq(
+        &outcome(&text, &vars, dir.path()).replace(&format!("{}/", dir.path().display()), ""),
+    );
+}
+
+#[test]
+fn debug_output_never_shows_secrets() {
+    let text = edit(
+        MINIMAL,
+        "kind = \"simulator\"\naddress = \"127.0.0.1:7001\"",
+        "kind = \"at\"\naddress = \"modem:4001\"\npin = \"8642\"",
+    );
+    let text = format!("[database]\nurl = \"postgres://u:hunter2@db/t\"\n{text}");
+    let config = load(&text, &[], Path::new("."));
+    let debug = format!("{config:?} {config:#?}");
+    for secret in ["hunter2", "component-secret", "8642"] {
+        assert!(!debug.contains(secret), "{secret} leaked: {debug}");
+    }
+    assert!(debug.contains("url: <redacted>"), "{debug}");
+    let serialised = toml::to_string(&config).unwrap();
+    for secret in ["hunter2", "component-secret", "8642"] {
+        assert!(
+            !serialised.contains(secret),
+            "{secret} leaked: {serialised}"
+        );
+    }
+}
+
+/// The example file with the values a sysadmin would supply through the environment.
+const EXAMPLE_ENV: &[(&str, &str)] = &[
+    (
+        "TEXTGATE_GATEWAY_LIBRARY_SECRET",
+        "library-component-secret",
+    ),
+    ("LIBRARY_SIM_PIN", "1234"),
+];
+
+#[test]
+fn example_configuration_is_valid() {
+    let text = std::fs::read_to_string(example_path()).unwrap();
+    expect![[r#"
+        test.toml: OK
+        database: SQLite; http: 127.0.0.1:8080; log: Text at info
+        2 gateway(s):
+          library (sms.library.example) via 127.0.0.1:5347: AT modem on /dev/serial/by-id/usb-Quectel_EG25-G-if02-port0 (quirks Auto); region US; routing Claim; transcripts Off; operators alice@library.example, bob@library.example
+          demo (sms.demo.example) via 127.0.0.1:5347: simulator at 127.0.0.1:7001; region GB; routing Claim; transcripts Off; operators librarian@demo.example
+        warning: gateway[0] (library).driver.device: /dev/serial/by-id/usb-Quectel_EG25-G-if02-port0 does not exist (yet); the daemon will keep trying to open it
+    "#]]
+    .assert_eq(&outcome(&text, EXAMPLE_ENV, Path::new("/etc/textgate")));
+    // Copied as is, the example asks for exactly its secrets.
+    expect![[r#"
+        test.toml has 2 errors:
+          gateway[0] (library).secret: cannot read secret file /etc/textgate/secrets/library-component: No such file or directory (os error 2)
+          gateway[0] (library).driver.pin: environment variable LIBRARY_SIM_PIN is not set
+    "#]]
+    .assert_eq(&outcome(&text, &[], Path::new("/etc/textgate")));
+}
+
+/// The commented-out SMTP gateway at the end of the example, uncommented.
+#[test]
+fn example_smtp_gateway_is_valid_when_uncommented() {
+    let text = std::fs::read_to_string(example_path()).unwrap();
+    let start = text
+        .find("# [[gateway]]")
+        .expect("the example has a commented gateway");
+    let block: String = text[start..]
+        .lines()
+        .filter_map(|line| line.strip_prefix("# ").or(line.strip_prefix('#')))
+        .filter(|line| !line.starts_with('#'))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("carriers.toml"), "").unwrap();
+    let config = load(
+        &format!("{MINIMAL}{block}"),
+        &[
+            ("EMAIL_COMPONENT_SECRET", "s"),
+            ("TEXTGATE_GATEWAY_EMAIL_DRIVER_PASSWORD", "smtp-password"),
+        ],
+        dir.path(),
+    );
+    let DriverConfig::Smtp(smtp) = &config.gateways[1].driver else {
+        panic!("not an SMTP driver: {:?}", config.gateways[1].driver);
+    };
+    assert_eq!(smtp.relay, "smtp.library.example");
+    assert_eq!(smtp.carriers, dir.path().join("carriers.toml"));
+    assert_eq!(
+        smtp.password.as_ref().map(Secret::expose),
+        Some("smtp-password")
+    );
+}
+
+/// A configuration with every optional key set, one gateway per driver kind, so that
+/// serialising it lists every key of the tree.
+fn every_key() -> Config {
+    let gateway = |name: &str, driver| GatewayConfig {
+        name: name.to_owned(),
+        domain: format!("{name}.example"),
+        secret: Secret::inline("s"),
+        server: "127.0.0.1:5347".to_owned(),
+        operators: vec!["a@example.org".to_owned()],
+        available_shows: vec![Show::Chat],
+        routing: Routing::Broadcast,
+        default_region: "US".to_owned(),
+        max_parts: 6,
+        notice_multipart: MultipartNotice::default(),
+        transcripts: Transcripts::On,
+        call_auto_reply: Some("texts only".to_owned()),
+        rate_limit_per_minute: 20,
+        outbox: OutboxConfig::default(),
+        driver,
+    };
+    Config {
+        database: DatabaseConfig::default(),
+        http: HttpConfig::default(),
+        log: LogConfig::default(),
+        gateways: vec![
+            gateway(
+                "at",
+                DriverConfig::At(AtDriver {
+                    device: Some("/dev/x".into()),
+                    address: Some("h:1".to_owned()),
+                    baud: 115_200,
+                    quirks: Quirks::Huawei,
+                    pin: Some(Secret::inline("1234")),
+                    smsc: Some("+1555".to_owned()),
+                    send_timeout: Duration::from_secs(1),
+                }),
+            ),
+            gateway(
+                "sim",
+                DriverConfig::Simulator(SimulatorDriver {
+                    address: Some("h:1".to_owned()),
+                    spawn: true,
+                }),
+            ),
+            gateway(
+                "smtp",
+                DriverConfig::Smtp(SmtpDriver {
+                    relay: "relay".to_owned(),
+                    port: 587,
+                    tls: SmtpTls::Tls,
+                    from: "a@example.org".to_owned(),
+                    username: Some(Secret::inline("u")),
+                    password: Some(Secret::inline("p")),
+                    carriers: "c.toml".into(),
+                }),
+            ),
+        ],
+    }
+}
+
+/// Dotted key paths of a TOML value; arrays of tables do not add an index.
+fn key_paths(prefix: &str, value: &toml::Value, out: &mut BTreeSet<String>) {
+    match value {
+        toml::Value::Table(table) => {
+            for (key, value) in table {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                let is_table = value.is_table()
+                    || value
+                        .as_array()
+                        .is_some_and(|items| items.first().is_some_and(toml::Value::is_table));
+                if is_table {
+                    key_paths(&path, value, out);
+                } else {
+                    out.insert(path);
+                }
+            }
+        }
+        toml::Value::Array(items) => items.iter().for_each(|item| key_paths(prefix, item, out)),
+        _ => {}
+    }
+}
+
+/// Key paths the example sets or shows commented out (`# key = value` under a header,
+/// itself possibly commented out).
+fn example_mentions(text: &str) -> BTreeSet<String> {
+    let mut table = String::new();
+    let mut keys = BTreeSet::new();
+    for line in text.lines() {
+        let code = match line.strip_prefix('#') {
+            Some(comment) => comment.strip_prefix(' ').unwrap_or(comment),
+            None => line,
+        };
+        let header = code
+            .strip_prefix("[[")
+            .and_then(|h| h.strip_suffix("]]"))
+            .or_else(|| code.strip_prefix('[').and_then(|h| h.strip_suffix(']')));
+        if let Some(header) = header {
+            table = header.to_owned();
+        } else if let Some((key, _)) = code.split_once(" = ") {
+            if !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                keys.insert(format!("{table}.{key}"));
+            }
+        }
+    }
+    keys
+}
+
+#[test]
+fn example_mentions_every_key_and_no_other() {
+    let mut struct_keys = BTreeSet::new();
+    key_paths(
+        "",
+        &toml::Value::try_from(every_key()).unwrap(),
+        &mut struct_keys,
+    );
+    let example = example_mentions(&std::fs::read_to_string(example_path()).unwrap());
+    let missing: Vec<_> = struct_keys.difference(&example).collect();
+    let unknown: Vec<_> = example.difference(&struct_keys).collect();
+    assert!(missing.is_empty(), "keys not in the example: {missing:?}");
+    assert!(
+        unknown.is_empty(),
+        "example keys that do not exist: {unknown:?}"
+    );
+    assert!(
+        struct_keys.contains("gateway.driver.relay"),
+        "{struct_keys:?}"
+    );
+}
+
+#[test]
+fn documentation_lists_every_override_variable() {
+    let docs = std::fs::read_to_string(manifest_dir().join("../../docs/configuration.md")).unwrap();
+    let missing: Vec<_> = override_variables()
+        .into_iter()
+        .filter(|variable| !docs.contains(&format!("`{variable}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not in docs/configuration.md: {missing:?}"
+    );
+}
+
+fn textgate(dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_textgate"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .envs(vars.iter().copied())
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_config_accepts_the_example() {
+    let (status, stdout, stderr) = textgate(
+        &manifest_dir(),
+        &[
+            "check-config",
+            "--config",
+            "../../config/textgate.example.toml",
+        ],
+        EXAMPLE_ENV,
+    );
+    assert_eq!(status, 0, "{stderr}");
+    expect![[r#"
+        ../../config/textgate.example.toml: OK
+        database: SQLite; http: 127.0.0.1:8080; log: Text at info
+        2 gateway(s):
+          library (sms.library.example) via 127.0.0.1:5347: AT modem on /dev/serial/by-id/usb-Quectel_EG25-G-if02-port0 (quirks Auto); region US; routing Claim; transcripts Off; operators alice@library.example, bob@library.example
+          demo (sms.demo.example) via 127.0.0.1:5347: simulator at 127.0.0.1:7001; region GB; routing Claim; transcripts Off; operators librarian@demo.example
+    "#]]
+    .assert_eq(&stdout);
+    expect![[r#"
+        warning: gateway[0] (library).driver.device: /dev/serial/by-id/usb-Quectel_EG25-G-if02-port0 does not exist (yet); the daemon will keep trying to open it
+    "#]]
+    .assert_eq(&stderr);
+}
+
+#[test]
+fn check_config_rejects_a_bad_file_with_status_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = edit(MINIMAL, "\"US\"", "\"UK\"");
+    let bad = edit(&bad, "\"alice@library.example\"", "\"bob@\"");
+    std::fs::write(dir.path().join("bad.toml"), bad).unwrap();
+    let (status, stdout, stderr) = textgate(
+        dir.path(),
+        &["check-config"],
+        &[("TEXTGATE_CONFIG", "bad.toml")],
+    );
+    assert_eq!(status, 2);
+    assert_eq!(stdout, "");
+    expect![[r#"
+        textgate: bad.toml has 2 errors:
+          gateway[0] (library).operators[0]: "bob@" is not a valid JID: nothing after the @
+          gateway[0] (library).default_region: "UK" is not an ISO 3166-1 alpha-2 region known to libphonenumber (the United Kingdom is "GB")
+    "#]]
+    .assert_eq(&stderr);
+
+    let (status, _, stderr) = textgate(
+        dir.path(),
+        &["check-config", "--config", "absent.toml"],
+        &[],
+    );
+    assert_eq!(status, 2);
+    expect![[r#"
+        textgate: cannot read configuration file absent.toml: No such file or directory (os error 2)
+    "#]]
+    .assert_eq(&stderr);
+}
