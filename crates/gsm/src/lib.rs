@@ -12,6 +12,9 @@ pub mod septet;
 pub mod ucs2;
 pub mod udh;
 
+pub use error::GsmError;
+pub use pdu::{Pdu, SmscField, Tpdu};
+
 // Owned by the segmentation work: splitting texts into parts and joining them again.
 pub mod reassembly;
 pub mod segment;

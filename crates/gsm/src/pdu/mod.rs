@@ -97,6 +97,29 @@ pub struct Deliver {
     pub user_data: UserData,
 }
 
+impl Deliver {
+    /// A DELIVER as a service centre sends it: no more messages waiting, no reply path,
+    /// no status report indication, PID 0.
+    pub fn new(
+        sender: Address,
+        service_centre_timestamp: DateTime<FixedOffset>,
+        data_coding: DataCoding,
+        user_data: UserData,
+    ) -> Deliver {
+        Deliver {
+            more_messages: false,
+            loop_prevention: false,
+            reply_path: false,
+            status_report_indication: false,
+            sender,
+            protocol_identifier: 0,
+            data_coding,
+            service_centre_timestamp,
+            user_data,
+        }
+    }
+}
+
 /// An SMS-SUBMIT: a text to send.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Submit {
@@ -162,6 +185,32 @@ pub struct StatusReport {
     pub protocol_identifier: Option<u8>,
     pub data_coding: Option<DataCoding>,
     pub user_data: Option<UserData>,
+}
+
+impl StatusReport {
+    /// A report on the SUBMIT with reference `message_reference`, without optional
+    /// parameters.
+    pub fn new(
+        message_reference: u8,
+        recipient: Address,
+        service_centre_timestamp: DateTime<FixedOffset>,
+        discharge_time: DateTime<FixedOffset>,
+        status: Status,
+    ) -> StatusReport {
+        StatusReport {
+            more_messages: false,
+            loop_prevention: false,
+            qualifier: ReportQualifier::Submit,
+            message_reference,
+            recipient,
+            service_centre_timestamp,
+            discharge_time,
+            status,
+            protocol_identifier: None,
+            data_coding: None,
+            user_data: None,
+        }
+    }
 }
 
 /// The TPDU: everything after the SMSC field.
@@ -485,4 +534,55 @@ pub fn to_hex(octets: &[u8]) -> String {
         s.push(char::from(DIGITS[usize::from(o & 0x0F)]));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_validity_steps() {
+        let minutes = |code| ValidityPeriod::relative_duration(code).num_minutes();
+        assert_eq!(minutes(0), 5);
+        assert_eq!(minutes(143), 12 * 60);
+        assert_eq!(minutes(144), 12 * 60 + 30);
+        assert_eq!(minutes(167), 24 * 60);
+        assert_eq!(minutes(168), 2 * 24 * 60);
+        assert_eq!(minutes(196), 30 * 24 * 60);
+        assert_eq!(minutes(197), 5 * 7 * 24 * 60);
+        assert_eq!(minutes(255), 63 * 7 * 24 * 60);
+    }
+
+    #[test]
+    fn constructors_encode_like_the_vectors() {
+        // Vector 6 built from its fields.
+        let time = |o| timestamp::decode(o, "time").unwrap_or_default();
+        let report = StatusReport::new(
+            214,
+            Address::from_number("+31628870634").unwrap_or_else(|e| panic!("{e}")),
+            time([0x11, 0x10, 0x11, 0x71, 0x95, 0x51, 0x40]),
+            time([0x11, 0x10, 0x11, 0x71, 0x95, 0x71, 0x40]),
+            Status(0),
+        );
+        let bytes = Tpdu::StatusReport(report).encode().unwrap_or_default();
+        assert_eq!(
+            to_hex(&bytes),
+            "06D60B911326880736F4111011719551401110117195714000"
+        );
+        // Vector 1 built from its fields.
+        let deliver = Deliver::new(
+            Address::from_number("+27821234567").unwrap_or_else(|e| panic!("{e}")),
+            time([0x31, 0x30, 0x80, 0x51, 0x20, 0x61, 0x80]),
+            DataCoding::default(),
+            UserData::text("Test2"),
+        );
+        let pdu = Pdu {
+            smsc: Some(Address::from_number("+2782913593").unwrap_or_else(|e| panic!("{e}"))),
+            tpdu: Tpdu::Deliver(deliver),
+        };
+        assert_eq!(
+            pdu.encode(SmscField::Present).map(|b| to_hex(&b)),
+            Ok("06917228195339040B917228214365F700003130805120618005D4F29C2E03".to_owned())
+        );
+    }
 }
