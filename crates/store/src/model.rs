@@ -1,0 +1,338 @@
+//! The records the store hands out and takes in. Plain data: JIDs, patron addresses and
+//! PDUs are strings; the crates that speak XMPP or AT give them meaning.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use sha2::{Digest, Sha256};
+
+/// Whether a gateway keeps message bodies after delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TranscriptPolicy {
+    /// Bodies (and the PDUs they came from) are erased once delivered; the record stays.
+    #[default]
+    EraseOnDelivery,
+    /// Bodies stay until a privacy operation deletes them.
+    Keep,
+}
+
+/// The outcome of an insert that is keyed for idempotency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Insertion {
+    /// The row is new.
+    New(i64),
+    /// The same thing was stored before (read twice after a crash, or a re-sent stanza);
+    /// nothing changed. Carries the id of the row stored the first time.
+    Duplicate(i64),
+}
+
+impl Insertion {
+    pub fn id(self) -> i64 {
+        match self {
+            Insertion::New(id) | Insertion::Duplicate(id) => id,
+        }
+    }
+
+    pub fn is_new(self) -> bool {
+        matches!(self, Insertion::New(_))
+    }
+}
+
+/// A conversation between a gateway and one patron.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversation {
+    pub id: i64,
+    pub gateway: String,
+    /// E.164 number, short code or alphanumeric sender, as the modem side normalised it.
+    pub patron: String,
+    /// The operator JID that claimed the conversation, if any.
+    pub claimed_by: Option<String>,
+    pub first_activity: DateTime<Utc>,
+    pub last_activity: DateTime<Utc>,
+    pub texts_in: i64,
+    pub texts_out: i64,
+}
+
+/// How a concatenated SMS identifies its parts (TS 23.040 9.2.3.24.1 / .8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Concatenation {
+    pub reference: u16,
+    /// 8 or 16: the same number with a different width is a different message.
+    pub reference_bits: u8,
+    pub total: u8,
+}
+
+/// A text received from a patron, ready to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewInbound {
+    pub gateway: String,
+    /// The patron's address: the conversation is found or created from it.
+    pub sender: String,
+    /// The service centre time stamp with the offset the network sent.
+    pub smsc_time: DateTime<FixedOffset>,
+    pub received_at: DateTime<Utc>,
+    pub body: String,
+    /// `None` for a single-part text.
+    pub concatenation: Option<Concatenation>,
+    /// The PDUs as hex, in part order.
+    pub parts_hex: Vec<String>,
+    /// Delivered after the reassembly timeout with parts missing.
+    pub incomplete: bool,
+    /// Pending parts this text was assembled from; they are deleted in the same
+    /// transaction that stores the text.
+    pub consumed_pending_parts: Vec<i64>,
+}
+
+impl NewInbound {
+    /// The idempotency key: the same SMS read twice from the modem yields the same key.
+    /// It covers what the network put in the message (sender, SMSC time stamp,
+    /// concatenation reference and the text), never where or when we read it.
+    pub fn idempotency_key(&self) -> String {
+        let mut hash = Sha256::new();
+        for field in [
+            self.sender.as_str(),
+            &self.smsc_time.to_rfc3339(),
+            &match self.concatenation {
+                Some(c) => format!("{}/{}/{}", c.reference_bits, c.reference, c.total),
+                None => "single".to_string(),
+            },
+            self.body.as_str(),
+        ] {
+            hash.update((field.len() as u64).to_be_bytes());
+            hash.update(field.as_bytes());
+        }
+        hex::encode(hash.finalize())
+    }
+}
+
+/// Where an inbound text is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboundState {
+    /// Committed; not yet shown to any operator.
+    Stored,
+    /// Sent to the available operators; nobody has confirmed it yet.
+    Offered,
+    /// An operator's client received it.
+    Delivered,
+}
+
+impl InboundState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InboundState::Stored => "stored",
+            InboundState::Offered => "offered",
+            InboundState::Delivered => "delivered",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<InboundState> {
+        match s {
+            "stored" => Some(InboundState::Stored),
+            "offered" => Some(InboundState::Offered),
+            "delivered" => Some(InboundState::Delivered),
+            _ => None,
+        }
+    }
+}
+
+/// A stored inbound text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundText {
+    pub id: i64,
+    pub gateway: String,
+    pub conversation_id: i64,
+    pub sender: String,
+    pub smsc_time: DateTime<FixedOffset>,
+    pub received_at: DateTime<Utc>,
+    pub state: InboundState,
+    pub offered_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub delivered_to: Option<String>,
+    /// `None` once erased.
+    pub body: Option<String>,
+    pub body_chars: i32,
+    pub part_count: i32,
+    pub incomplete: bool,
+}
+
+/// A part of a concatenated text kept until its siblings arrive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingPart {
+    pub gateway: String,
+    pub sender: String,
+    pub concatenation: Concatenation,
+    /// 1-based part number.
+    pub seq: u8,
+    pub pdu_hex: String,
+    pub received_at: DateTime<Utc>,
+}
+
+/// A pending part as stored, with its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPendingPart {
+    pub id: i64,
+    pub part: PendingPart,
+}
+
+/// How urgent an outbound text is: higher goes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Priority(pub i16);
+
+impl Priority {
+    /// A librarian's reply to a patron.
+    pub const CHAT: Priority = Priority(0);
+    /// An emergency alert campaign: goes ahead of chat replies.
+    pub const ALERT: Priority = Priority(100);
+}
+
+/// Why an outbound text exists; it decides the idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboundOrigin {
+    /// An operator's XMPP message: a re-sent stanza (same sender and id) is enqueued once.
+    Chat { sender_jid: String, xmpp_id: String },
+    /// One recipient of an alert campaign: enqueued once per campaign and recipient.
+    Campaign { campaign_id: i64 },
+}
+
+/// A text to send, ready to be enqueued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOutbound {
+    pub gateway: String,
+    pub recipient: String,
+    pub origin: OutboundOrigin,
+    pub body: String,
+    pub priority: Priority,
+    /// Send no earlier than this (normally now).
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+impl NewOutbound {
+    pub fn idempotency_key(&self) -> String {
+        let mut hash = Sha256::new();
+        let fields: [&str; 3] = match &self.origin {
+            OutboundOrigin::Chat {
+                sender_jid,
+                xmpp_id,
+            } => ["chat", sender_jid, xmpp_id],
+            OutboundOrigin::Campaign { .. } => ["campaign", "", &self.recipient],
+        };
+        for field in fields {
+            hash.update((field.len() as u64).to_be_bytes());
+            hash.update(field.as_bytes());
+        }
+        if let OutboundOrigin::Campaign { campaign_id } = self.origin {
+            hash.update(campaign_id.to_be_bytes());
+        }
+        hex::encode(hash.finalize())
+    }
+}
+
+/// Where an outbound text is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboundState {
+    Queued,
+    /// Leased by a worker that is handing it to a modem.
+    Sending,
+    /// The network accepted every part.
+    Sent,
+    /// Status reports say every part reached the phone.
+    Delivered,
+    /// Given up; `last_error` says why.
+    Failed,
+}
+
+impl OutboundState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboundState::Queued => "queued",
+            OutboundState::Sending => "sending",
+            OutboundState::Sent => "sent",
+            OutboundState::Delivered => "delivered",
+            OutboundState::Failed => "failed",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<OutboundState> {
+        match s {
+            "queued" => Some(OutboundState::Queued),
+            "sending" => Some(OutboundState::Sending),
+            "sent" => Some(OutboundState::Sent),
+            "delivered" => Some(OutboundState::Delivered),
+            "failed" => Some(OutboundState::Failed),
+            _ => None,
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, OutboundState::Delivered | OutboundState::Failed)
+    }
+}
+
+/// A stored outbound text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundText {
+    pub id: i64,
+    pub gateway: String,
+    pub conversation_id: Option<i64>,
+    pub campaign_id: Option<i64>,
+    pub recipient: String,
+    pub sender_jid: Option<String>,
+    pub xmpp_id: Option<String>,
+    pub priority: Priority,
+    pub state: OutboundState,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    /// `None` once erased.
+    pub body: Option<String>,
+    pub body_chars: i32,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// Proof that a worker holds an outbound text. Completing with a lease that was taken
+/// over after it expired is refused with [`crate::StoreError::LeaseLost`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub outbound_id: i64,
+    pub worker: String,
+    pub token: i64,
+    pub until: DateTime<Utc>,
+}
+
+/// An outbound text taken from the outbox by [`crate::Store::lease_due`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeasedOutbound {
+    pub lease: Lease,
+    pub text: OutboundText,
+}
+
+/// One SMS part the network accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SentPart {
+    /// 1-based part number.
+    pub seq: u8,
+    /// TP-MR returned by `+CMGS`.
+    pub message_ref: u8,
+}
+
+/// What a status report says about one part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartOutcome {
+    Delivered,
+    /// The network gave up; the text fails with this reason.
+    Failed {
+        reason: String,
+    },
+}
+
+/// The outbound text a status report was matched to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusReportMatch {
+    pub outbound_id: i64,
+    pub seq: u8,
+    pub sender_jid: Option<String>,
+    pub xmpp_id: Option<String>,
+    /// The text's state after the report: `Delivered` when its last part arrived,
+    /// `Failed` on a failed part, `Sent` while parts are still outstanding.
+    pub state: OutboundState,
+}

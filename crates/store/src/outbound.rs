@@ -1,0 +1,453 @@
+//! The outbox: replies and alerts waiting for a modem. Work is leased, never just read:
+//! `lease_due` marks rows as being sent by one worker until the lease expires, so several
+//! daemons sharing a database never send the same text twice, and a worker that died
+//! mid-send gives its texts back when its lease runs out.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::backend::{in_transaction, keeps_transcripts, with_pool, BackendKind};
+use crate::conversation::TOUCH_CONVERSATION;
+use crate::signal::OUTBOUND_CHANNEL;
+use crate::{
+    Insertion, Lease, LeasedOutbound, NewOutbound, OutboundOrigin, OutboundState, OutboundText,
+    PartOutcome, Priority, SentPart, StatusReportMatch, Store, StoreError,
+};
+
+pub(crate) const OUTBOUND_COLUMNS: &str = "id, gateway, conversation_id, campaign_id, recipient, \
+    sender_jid, xmpp_id, priority, state, attempts, next_attempt_at, last_error, body, \
+    body_chars, created_at, sent_at, finished_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct OutboundRow {
+    id: i64,
+    gateway: String,
+    conversation_id: Option<i64>,
+    campaign_id: Option<i64>,
+    recipient: String,
+    sender_jid: Option<String>,
+    xmpp_id: Option<String>,
+    priority: i16,
+    state: String,
+    attempts: i32,
+    next_attempt_at: DateTime<Utc>,
+    last_error: Option<String>,
+    body: Option<String>,
+    body_chars: i32,
+    created_at: DateTime<Utc>,
+    sent_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<OutboundRow> for OutboundText {
+    type Error = StoreError;
+
+    fn try_from(r: OutboundRow) -> Result<OutboundText, StoreError> {
+        let state = OutboundState::parse(&r.state).ok_or_else(|| {
+            StoreError::corrupt(
+                "outbound text",
+                format!("{}: unknown state {:?}", r.id, r.state),
+            )
+        })?;
+        Ok(OutboundText {
+            id: r.id,
+            gateway: r.gateway,
+            conversation_id: r.conversation_id,
+            campaign_id: r.campaign_id,
+            recipient: r.recipient,
+            sender_jid: r.sender_jid,
+            xmpp_id: r.xmpp_id,
+            priority: Priority(r.priority),
+            state,
+            attempts: r.attempts,
+            next_attempt_at: r.next_attempt_at,
+            last_error: r.last_error,
+            body: r.body,
+            body_chars: r.body_chars,
+            created_at: r.created_at,
+            sent_at: r.sent_at,
+            finished_at: r.finished_at,
+        })
+    }
+}
+
+fn lease_lost(lease: &Lease) -> StoreError {
+    StoreError::LeaseLost {
+        id: lease.outbound_id,
+    }
+}
+
+impl Store {
+    /// Puts a text in the outbox. A text with the same origin (the same stanza re-sent, or
+    /// the same campaign recipient) is enqueued once: the second call returns
+    /// [`Insertion::Duplicate`]. Workers waiting on [`Store::outbound_signal`] are woken
+    /// when the transaction commits.
+    pub async fn enqueue_outbound(&self, text: &NewOutbound) -> Result<Insertion, StoreError> {
+        let now = self.now();
+        let key = text.idempotency_key();
+        let (sender_jid, xmpp_id, campaign_id) = match &text.origin {
+            OutboundOrigin::Chat {
+                sender_jid,
+                xmpp_id,
+            } => (Some(sender_jid.as_str()), Some(xmpp_id.as_str()), None),
+            OutboundOrigin::Campaign { campaign_id } => (None, None, Some(*campaign_id)),
+        };
+        let kind = self.kind();
+        let insertion = in_transaction!(self, tx => {
+            let existing: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM outbound WHERE gateway = $1 AND idempotency_key = $2",
+            )
+            .bind(&text.gateway)
+            .bind(&key)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(id) = existing {
+                return Ok(Insertion::Duplicate(id));
+            }
+            // A reply belongs to the patron's conversation; an alert is not a conversation.
+            let conversation_id: Option<i64> = match text.origin {
+                OutboundOrigin::Chat { .. } => Some(
+                    sqlx::query_scalar(TOUCH_CONVERSATION)
+                        .bind(&text.gateway)
+                        .bind(&text.recipient)
+                        .bind(now)
+                        .bind(0_i64)
+                        .bind(1_i64)
+                        .fetch_one(&mut *tx)
+                        .await?,
+                ),
+                OutboundOrigin::Campaign { .. } => None,
+            };
+            let inserted: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO outbound (gateway, conversation_id, campaign_id, recipient, sender_jid,
+                     xmpp_id, idempotency_key, priority, state, attempts, next_attempt_at, body,
+                     body_chars, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $9, $10, $11, $12)
+                 ON CONFLICT (gateway, idempotency_key) DO NOTHING
+                 RETURNING id",
+            )
+            .bind(&text.gateway)
+            .bind(conversation_id)
+            .bind(campaign_id)
+            .bind(&text.recipient)
+            .bind(sender_jid)
+            .bind(xmpp_id)
+            .bind(&key)
+            .bind(text.priority.0)
+            .bind(text.not_before.unwrap_or(now))
+            .bind(&text.body)
+            .bind(i32::try_from(text.body.chars().count()).unwrap_or(i32::MAX))
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(id) = inserted else {
+                // Enqueued by another connection after our check (PostgreSQL only).
+                drop(tx);
+                return self.outbound_id_by_key(&text.gateway, &key).await.map(Insertion::Duplicate);
+            };
+            if kind == BackendKind::Postgres {
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(OUTBOUND_CHANNEL)
+                    .bind(&text.gateway)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Insertion::New(id)
+        });
+        if kind == BackendKind::Sqlite {
+            self.signals.outbound_changed(&text.gateway);
+        }
+        Ok(insertion)
+    }
+
+    async fn outbound_id_by_key(&self, gateway: &str, key: &str) -> Result<i64, StoreError> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT id FROM outbound WHERE gateway = $1 AND idempotency_key = $2")
+                .bind(gateway)
+                .bind(key)
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+
+    pub async fn outbound(&self, id: i64) -> Result<Option<OutboundText>, StoreError> {
+        let sql = format!("SELECT {OUTBOUND_COLUMNS} FROM outbound WHERE id = $1");
+        let row: Option<OutboundRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?
+        });
+        row.map(OutboundText::try_from).transpose()
+    }
+
+    /// Takes up to `limit` due texts of `gateway` for `worker`, highest priority first,
+    /// then oldest due time. A text is due when it is queued and its next attempt time
+    /// has come, or when the lease of the worker sending it has expired. Each taken text
+    /// counts one more attempt. On PostgreSQL rows locked by another daemon's lease
+    /// transaction are skipped (`FOR UPDATE SKIP LOCKED`); SQLite has one writer at a time.
+    pub async fn lease_due(
+        &self,
+        gateway: &str,
+        worker: &str,
+        limit: u32,
+        lease_for: Duration,
+    ) -> Result<Vec<LeasedOutbound>, StoreError> {
+        let now = self.now();
+        let until = now + lease_for;
+        let token: i64 = rand::random();
+        let lock = match self.kind() {
+            BackendKind::Postgres => "FOR UPDATE SKIP LOCKED",
+            BackendKind::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE outbound SET state = 'sending', attempts = attempts + 1,
+                 lease_owner = $3, lease_token = $4, lease_until = $5
+             WHERE id IN (
+                 SELECT id FROM outbound
+                 WHERE gateway = $1
+                   AND ((state = 'queued' AND next_attempt_at <= $2)
+                        OR (state = 'sending' AND lease_until <= $2))
+                 ORDER BY priority DESC, next_attempt_at, id
+                 LIMIT $6
+                 {lock})
+             RETURNING {OUTBOUND_COLUMNS}"
+        );
+        let rows: Vec<OutboundRow> = in_transaction!(self, tx => {
+            sqlx::query_as(&sql)
+                .bind(gateway)
+                .bind(now)
+                .bind(worker)
+                .bind(token)
+                .bind(until)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await?
+        });
+        let mut leased = rows
+            .into_iter()
+            .map(|row| {
+                let text = OutboundText::try_from(row)?;
+                let lease = Lease {
+                    outbound_id: text.id,
+                    worker: worker.to_string(),
+                    token,
+                    until,
+                };
+                Ok(LeasedOutbound { lease, text })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        // RETURNING promises no order; hand the work out in the order it was chosen.
+        leased.sort_by(|a, b| {
+            (
+                std::cmp::Reverse(a.text.priority),
+                a.text.next_attempt_at,
+                a.text.id,
+            )
+                .cmp(&(
+                    std::cmp::Reverse(b.text.priority),
+                    b.text.next_attempt_at,
+                    b.text.id,
+                ))
+        });
+        Ok(leased)
+    }
+
+    /// When the next outbound text of `gateway` becomes due (a queued text's next attempt
+    /// or a lease's expiry), for a worker to sleep until then besides its signal.
+    pub async fn next_outbound_due(
+        &self,
+        gateway: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT MIN(CASE WHEN state = 'queued' THEN next_attempt_at ELSE lease_until END)
+                 FROM outbound WHERE gateway = $1 AND state IN ('queued', 'sending')",
+            )
+            .bind(gateway)
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    /// Records that the network accepted every part of the leased text. Unless the gateway
+    /// keeps transcripts, the body is erased now. Refused with [`StoreError::LeaseLost`]
+    /// when the lease was taken over.
+    pub async fn mark_sent(&self, lease: &Lease, parts: &[SentPart]) -> Result<(), StoreError> {
+        let now = self.now();
+        let keeps = keeps_transcripts("outbound");
+        let sql = format!(
+            "UPDATE outbound SET state = 'sent', sent_at = $3, last_error = NULL,
+                 lease_owner = NULL, lease_token = NULL, lease_until = NULL,
+                 body = CASE WHEN {keeps} THEN body ELSE NULL END
+             WHERE id = $1 AND state = 'sending' AND lease_token = $2"
+        );
+        in_transaction!(self, tx => {
+            let changed = sqlx::query(&sql)
+                .bind(lease.outbound_id)
+                .bind(lease.token)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if changed == 0 {
+                return Err(lease_lost(lease));
+            }
+            for part in parts {
+                sqlx::query(
+                    "INSERT INTO outbound_parts (outbound_id, seq, gateway, message_ref, sent_at, status)
+                     SELECT id, $2, gateway, $3, $4, 'pending' FROM outbound WHERE id = $1",
+                )
+                .bind(lease.outbound_id)
+                .bind(i32::from(part.seq))
+                .bind(i32::from(part.message_ref))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+        });
+        Ok(())
+    }
+
+    /// Gives the leased text back to the queue after a transient failure, to be tried
+    /// again at `next_attempt_at`.
+    pub async fn mark_retry(
+        &self,
+        lease: &Lease,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let kind = self.kind();
+        let gateway: Option<String> = in_transaction!(self, tx => {
+            let gateway: Option<String> = sqlx::query_scalar(
+                "UPDATE outbound SET state = 'queued', last_error = $3, next_attempt_at = $4,
+                     lease_owner = NULL, lease_token = NULL, lease_until = NULL
+                 WHERE id = $1 AND state = 'sending' AND lease_token = $2
+                 RETURNING gateway",
+            )
+            .bind(lease.outbound_id)
+            .bind(lease.token)
+            .bind(error)
+            .bind(next_attempt_at)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let (Some(gateway), BackendKind::Postgres) = (&gateway, kind) {
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(OUTBOUND_CHANNEL)
+                    .bind(gateway)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            gateway
+        });
+        let gateway = gateway.ok_or_else(|| lease_lost(lease))?;
+        if kind == BackendKind::Sqlite {
+            self.signals.outbound_changed(&gateway);
+        }
+        Ok(())
+    }
+
+    /// Gives up on the leased text: it fails with `error`, which the XMPP side reports on
+    /// the original message. Unless the gateway keeps transcripts, the body is erased.
+    pub async fn mark_failed(&self, lease: &Lease, error: &str) -> Result<(), StoreError> {
+        let now = self.now();
+        let keeps = keeps_transcripts("outbound");
+        let sql = format!(
+            "UPDATE outbound SET state = 'failed', finished_at = $3, last_error = $4,
+                 lease_owner = NULL, lease_token = NULL, lease_until = NULL,
+                 body = CASE WHEN {keeps} THEN body ELSE NULL END
+             WHERE id = $1 AND state = 'sending' AND lease_token = $2"
+        );
+        let changed = in_transaction!(self, tx => {
+            sqlx::query(&sql)
+                .bind(lease.outbound_id)
+                .bind(lease.token)
+                .bind(now)
+                .bind(error)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        });
+        if changed == 0 {
+            return Err(lease_lost(lease));
+        }
+        Ok(())
+    }
+
+    /// Matches a status report to the part it is about: the most recent part of `gateway`
+    /// sent within `window` with that message reference (TP-MR wraps at 256, so only
+    /// recent sends can be meant) and no report yet. Returns `None` when nothing matches.
+    pub async fn record_status_report(
+        &self,
+        gateway: &str,
+        message_ref: u8,
+        outcome: &PartOutcome,
+        window: Duration,
+    ) -> Result<Option<StatusReportMatch>, StoreError> {
+        let now = self.now();
+        let since = now - window;
+        let (part_status, reason) = match outcome {
+            PartOutcome::Delivered => ("delivered", None),
+            PartOutcome::Failed { reason } => ("failed", Some(reason.as_str())),
+        };
+        in_transaction!(self, tx => {
+            let found: Option<(i64, i32)> = sqlx::query_as(
+                "SELECT outbound_id, seq FROM outbound_parts
+                 WHERE gateway = $1 AND message_ref = $2 AND sent_at >= $3 AND status = 'pending'
+                 ORDER BY sent_at DESC, outbound_id DESC, seq DESC
+                 LIMIT 1",
+            )
+            .bind(gateway)
+            .bind(i32::from(message_ref))
+            .bind(since)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((outbound_id, seq)) = found else {
+                return Ok(None);
+            };
+            sqlx::query(
+                "UPDATE outbound_parts SET status = $3, status_at = $4
+                 WHERE outbound_id = $1 AND seq = $2",
+            )
+            .bind(outbound_id)
+            .bind(seq)
+            .bind(part_status)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            match reason {
+                Some(reason) => {
+                    sqlx::query(
+                        "UPDATE outbound SET state = 'failed', finished_at = $2, last_error = $3
+                         WHERE id = $1 AND state = 'sent'",
+                    )
+                    .bind(outbound_id)
+                    .bind(now)
+                    .bind(reason)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                None => {
+                    sqlx::query(
+                        "UPDATE outbound SET state = 'delivered', finished_at = $2
+                         WHERE id = $1 AND state = 'sent' AND NOT EXISTS
+                             (SELECT 1 FROM outbound_parts p
+                              WHERE p.outbound_id = $1 AND p.status <> 'delivered')",
+                    )
+                    .bind(outbound_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            let (state, sender_jid, xmpp_id): (String, Option<String>, Option<String>) =
+                sqlx::query_as("SELECT state, sender_jid, xmpp_id FROM outbound WHERE id = $1")
+                    .bind(outbound_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let state = OutboundState::parse(&state).ok_or_else(|| {
+                StoreError::corrupt("outbound text", format!("{outbound_id}: unknown state {state:?}"))
+            })?;
+            let seq = u8::try_from(seq).map_err(|_| {
+                StoreError::corrupt("outbound part", format!("{outbound_id}: part number {seq}"))
+            })?;
+            Ok(Some(StatusReportMatch { outbound_id, seq, sender_jid, xmpp_id, state }))
+        })
+    }
+}

@@ -1,0 +1,1119 @@
+//! The store's behaviour, each test run on PostgreSQL and on SQLite.
+
+mod support;
+
+use std::io::Read;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
+use expect_test::{expect, Expect};
+use support::Ctx;
+use textgate_store::{
+    Concatenation, Deletion, InboundState, Insertion, NewInbound, NewOutbound, OutboundOrigin,
+    OutboundState, PartOutcome, PendingPart, Priority, Selection, SentPart, StoreError,
+    TranscriptPolicy,
+};
+
+const GW: &str = "library";
+const ALICE: &str = "alice@library.example";
+const BOB: &str = "bob@library.example";
+
+fn sms(ctx: &Ctx, sender: &str, body: &str) -> NewInbound {
+    let offset = FixedOffset::east_opt(3600).expect("valid offset");
+    NewInbound {
+        gateway: GW.to_string(),
+        sender: sender.to_string(),
+        smsc_time: ctx.clock_now().with_timezone(&offset),
+        received_at: ctx.clock_now(),
+        body: body.to_string(),
+        concatenation: None,
+        parts_hex: vec![format!("PDU-{body}")],
+        incomplete: false,
+        consumed_pending_parts: Vec::new(),
+    }
+}
+
+fn reply(to: &str, xmpp_id: &str, body: &str) -> NewOutbound {
+    NewOutbound {
+        gateway: GW.to_string(),
+        recipient: to.to_string(),
+        origin: OutboundOrigin::Chat {
+            sender_jid: ALICE.to_string(),
+            xmpp_id: xmpp_id.to_string(),
+        },
+        body: body.to_string(),
+        priority: Priority::CHAT,
+        not_before: None,
+    }
+}
+
+fn alert(campaign_id: i64, to: &str, body: &str) -> NewOutbound {
+    NewOutbound {
+        gateway: GW.to_string(),
+        recipient: to.to_string(),
+        origin: OutboundOrigin::Campaign { campaign_id },
+        body: body.to_string(),
+        priority: Priority::ALERT,
+        not_before: None,
+    }
+}
+
+trait ClockNow {
+    fn clock_now(&self) -> DateTime<Utc>;
+}
+
+impl ClockNow for Ctx {
+    fn clock_now(&self) -> DateTime<Utc> {
+        use textgate_store::Clock;
+        self.clock.now()
+    }
+}
+
+const LEASE: Duration = Duration::seconds(30);
+
+on_both_backends!(
+    inbound_read_twice_is_stored_once,
+    inbound_lifecycle_erases_body_on_delivery,
+    transcripts_on_keeps_bodies,
+    backlog_is_in_arrival_order,
+    pending_parts_survive_until_the_text_is_stored,
+    reply_is_enqueued_once_and_sent,
+    status_reports_are_matched_to_recent_parts,
+    expired_lease_returns_work_and_stale_completion_is_refused,
+    alerts_go_ahead_of_chat_and_retries_wait,
+    two_pools_never_take_the_same_row,
+    claims_are_recorded,
+    delete_transcripts_by_conversation,
+    delete_records_by_date_range,
+    export_is_a_readable_zip,
+    daily_statistics,
+    enqueue_wakes_a_waiting_worker,
+);
+
+async fn inbound_read_twice_is_stored_once(ctx: Ctx) {
+    let text = sms(&ctx, "+15551234567", "Is the library open today?");
+    let first = ctx.store.insert_inbound(&text).await.unwrap();
+    let second = ctx.store.insert_inbound(&text).await.unwrap();
+    assert!(first.is_new());
+    assert_eq!(second, Insertion::Duplicate(first.id()));
+
+    // The same words from the same sender at another SMSC time are another text.
+    let mut again_later = text.clone();
+    again_later.smsc_time += Duration::minutes(5);
+    assert!(ctx
+        .store
+        .insert_inbound(&again_later)
+        .await
+        .unwrap()
+        .is_new());
+
+    let conversation = ctx
+        .store
+        .find_conversation(GW, "+15551234567")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((conversation.texts_in, conversation.texts_out), (2, 0));
+    let stored = ctx.store.inbound(first.id()).await.unwrap().unwrap();
+    assert_eq!(stored.smsc_time, text.smsc_time);
+    assert_eq!(stored.smsc_time.offset().local_minus_utc(), 3600);
+    assert_eq!(stored.state, InboundState::Stored);
+    assert_eq!(
+        ctx.store.inbound_parts(first.id()).await.unwrap(),
+        vec!["PDU-Is the library open today?"]
+    );
+}
+
+async fn inbound_lifecycle_erases_body_on_delivery(ctx: Ctx) {
+    let id = ctx
+        .store
+        .insert_inbound(&sms(&ctx, "+15551234567", "hello"))
+        .await
+        .unwrap()
+        .id();
+    assert_eq!(ctx.store.mark_inbound_offered(&[id]).await.unwrap(), 1);
+    assert_eq!(
+        ctx.store.inbound(id).await.unwrap().unwrap().state,
+        InboundState::Offered
+    );
+    ctx.clock.advance(Duration::seconds(2));
+    assert_eq!(
+        ctx.store
+            .mark_inbound_delivered(&[id], ALICE)
+            .await
+            .unwrap(),
+        1
+    );
+    // Delivering again changes nothing.
+    assert_eq!(
+        ctx.store.mark_inbound_delivered(&[id], BOB).await.unwrap(),
+        0
+    );
+
+    let text = ctx.store.inbound(id).await.unwrap().unwrap();
+    assert_eq!(text.state, InboundState::Delivered);
+    assert_eq!(text.delivered_to.as_deref(), Some(ALICE));
+    assert_eq!(text.delivered_at, Some(ctx.clock_now()));
+    assert_eq!(text.body, None, "transcripts are off by default");
+    assert_eq!(text.body_chars, 5, "the record keeps the length");
+    assert!(
+        ctx.store.inbound_parts(id).await.unwrap().is_empty(),
+        "PDUs hold the text too"
+    );
+    assert!(ctx
+        .store
+        .undelivered_inbound(GW, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let conversation = ctx
+        .store
+        .conversation(text.conversation_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(conversation.texts_in, 1);
+}
+
+async fn transcripts_on_keeps_bodies(ctx: Ctx) {
+    assert_eq!(
+        ctx.store.transcript_policy(GW).await.unwrap(),
+        TranscriptPolicy::EraseOnDelivery
+    );
+    ctx.store
+        .set_transcript_policy(GW, TranscriptPolicy::Keep)
+        .await
+        .unwrap();
+    assert_eq!(
+        ctx.store.transcript_policy(GW).await.unwrap(),
+        TranscriptPolicy::Keep
+    );
+    let id = ctx
+        .store
+        .insert_inbound(&sms(&ctx, "+15551234567", "hello"))
+        .await
+        .unwrap()
+        .id();
+    ctx.store
+        .mark_inbound_delivered(&[id], ALICE)
+        .await
+        .unwrap();
+    assert_eq!(
+        ctx.store
+            .inbound(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .body
+            .as_deref(),
+        Some("hello")
+    );
+    assert_eq!(ctx.store.inbound_parts(id).await.unwrap().len(), 1);
+
+    let out = ctx
+        .store
+        .enqueue_outbound(&reply("+15551234567", "m1", "hi"))
+        .await
+        .unwrap()
+        .id();
+    let leased = ctx.store.lease_due(GW, "w", 1, LEASE).await.unwrap();
+    ctx.store
+        .mark_sent(
+            &leased[0].lease,
+            &[SentPart {
+                seq: 1,
+                message_ref: 7,
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        ctx.store
+            .outbound(out)
+            .await
+            .unwrap()
+            .unwrap()
+            .body
+            .as_deref(),
+        Some("hi")
+    );
+
+    // Another gateway still erases.
+    let mut other = sms(&ctx, "+15551234567", "elsewhere");
+    other.gateway = "annex".to_string();
+    let other = ctx.store.insert_inbound(&other).await.unwrap().id();
+    ctx.store
+        .mark_inbound_delivered(&[other], ALICE)
+        .await
+        .unwrap();
+    assert_eq!(ctx.store.inbound(other).await.unwrap().unwrap().body, None);
+}
+
+async fn backlog_is_in_arrival_order(ctx: Ctx) {
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let sender = if n % 2 == 0 {
+            "+15550000001"
+        } else {
+            "SHORTCODE"
+        };
+        ids.push(
+            ctx.store
+                .insert_inbound(&sms(&ctx, sender, &format!("text {n}")))
+                .await
+                .unwrap()
+                .id(),
+        );
+        ctx.clock.advance(Duration::seconds(1));
+    }
+    ctx.store
+        .mark_inbound_delivered(&ids[1..2], ALICE)
+        .await
+        .unwrap();
+    let backlog = ctx.store.undelivered_inbound(GW, 3).await.unwrap();
+    let bodies: Vec<_> = backlog.iter().map(|t| t.body.clone().unwrap()).collect();
+    assert_eq!(bodies, ["text 0", "text 2", "text 3"]);
+    assert!(ctx
+        .store
+        .undelivered_inbound("annex", 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn pending_parts_survive_until_the_text_is_stored(ctx: Ctx) {
+    let concatenation = Concatenation {
+        reference: 300,
+        reference_bits: 16,
+        total: 2,
+    };
+    let part = |seq: u8| PendingPart {
+        gateway: GW.to_string(),
+        sender: "+15551234567".to_string(),
+        concatenation,
+        seq,
+        pdu_hex: format!("PART{seq}"),
+        received_at: start_time_plus(seq),
+    };
+    let first = ctx.store.store_pending_part(&part(2)).await.unwrap();
+    assert!(first.is_new());
+    assert_eq!(
+        ctx.store.store_pending_part(&part(2)).await.unwrap(),
+        Insertion::Duplicate(first.id())
+    );
+    let second = ctx.store.store_pending_part(&part(1)).await.unwrap().id();
+
+    // A restarted daemon gets the parts back, in order.
+    let pending = ctx.store.pending_parts(GW).await.unwrap();
+    assert_eq!(
+        pending
+            .iter()
+            .map(|p| (p.id, p.part.seq))
+            .collect::<Vec<_>>(),
+        [(second, 1), (first.id(), 2)]
+    );
+    assert_eq!(pending[1].part, part(2));
+
+    let mut text = sms(&ctx, "+15551234567", "one two");
+    text.concatenation = Some(concatenation);
+    text.parts_hex = vec!["PART1".into(), "PART2".into()];
+    text.consumed_pending_parts = pending.iter().map(|p| p.id).collect();
+    let id = ctx.store.insert_inbound(&text).await.unwrap().id();
+    assert!(ctx.store.pending_parts(GW).await.unwrap().is_empty());
+    assert_eq!(
+        ctx.store.inbound_parts(id).await.unwrap(),
+        ["PART1", "PART2"]
+    );
+    assert_eq!(ctx.store.inbound(id).await.unwrap().unwrap().part_count, 2);
+}
+
+fn start_time_plus(seconds: u8) -> DateTime<Utc> {
+    support::start_time() + Duration::seconds(i64::from(seconds))
+}
+
+async fn reply_is_enqueued_once_and_sent(ctx: Ctx) {
+    let first = ctx
+        .store
+        .enqueue_outbound(&reply("+15551234567", "m1", "We open at 9."))
+        .await
+        .unwrap();
+    let again = ctx
+        .store
+        .enqueue_outbound(&reply("+15551234567", "m1", "We open at 9."))
+        .await
+        .unwrap();
+    assert_eq!(again, Insertion::Duplicate(first.id()));
+    let queued = ctx.store.outbound(first.id()).await.unwrap().unwrap();
+    assert_eq!((queued.state, queued.attempts), (OutboundState::Queued, 0));
+    assert_eq!(queued.sender_jid.as_deref(), Some(ALICE));
+    assert_eq!(queued.xmpp_id.as_deref(), Some("m1"));
+    let conversation = ctx
+        .store
+        .conversation(queued.conversation_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((conversation.texts_in, conversation.texts_out), (0, 1));
+
+    let leased = ctx
+        .store
+        .lease_due(GW, "worker-a", 10, LEASE)
+        .await
+        .unwrap();
+    assert_eq!(leased.len(), 1);
+    assert_eq!(
+        (leased[0].text.state, leased[0].text.attempts),
+        (OutboundState::Sending, 1)
+    );
+    assert!(ctx
+        .store
+        .lease_due(GW, "worker-b", 10, LEASE)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let parts = [
+        SentPart {
+            seq: 1,
+            message_ref: 41,
+        },
+        SentPart {
+            seq: 2,
+            message_ref: 42,
+        },
+    ];
+    ctx.store.mark_sent(&leased[0].lease, &parts).await.unwrap();
+    let sent = ctx.store.outbound(first.id()).await.unwrap().unwrap();
+    assert_eq!(sent.state, OutboundState::Sent);
+    assert_eq!(sent.sent_at, Some(ctx.clock_now()));
+    assert_eq!(sent.body, None, "transcripts are off by default");
+    assert_eq!(sent.body_chars, 13);
+    // Completing twice is refused: the lease ended with the first completion.
+    let again = ctx.store.mark_sent(&leased[0].lease, &parts).await;
+    assert!(
+        matches!(again, Err(StoreError::LeaseLost { .. })),
+        "{again:?}"
+    );
+}
+
+async fn status_reports_are_matched_to_recent_parts(ctx: Ctx) {
+    let window = Duration::hours(1);
+    // An old text that used reference 42 long ago, outside the window.
+    let old = ctx
+        .store
+        .enqueue_outbound(&reply("+15550000001", "old", "old"))
+        .await
+        .unwrap()
+        .id();
+    let lease = ctx
+        .store
+        .lease_due(GW, "w", 1, LEASE)
+        .await
+        .unwrap()
+        .remove(0)
+        .lease;
+    ctx.store
+        .mark_sent(
+            &lease,
+            &[SentPart {
+                seq: 1,
+                message_ref: 42,
+            }],
+        )
+        .await
+        .unwrap();
+    ctx.clock.advance(Duration::hours(2));
+
+    let two = ctx
+        .store
+        .enqueue_outbound(&reply("+15551234567", "m2", "two parts"))
+        .await
+        .unwrap()
+        .id();
+    let lease = ctx
+        .store
+        .lease_due(GW, "w", 1, LEASE)
+        .await
+        .unwrap()
+        .remove(0)
+        .lease;
+    let parts = [
+        SentPart {
+            seq: 1,
+            message_ref: 42,
+        },
+        SentPart {
+            seq: 2,
+            message_ref: 43,
+        },
+    ];
+    ctx.store.mark_sent(&lease, &parts).await.unwrap();
+
+    let first = ctx
+        .store
+        .record_status_report(GW, 42, &PartOutcome::Delivered, window)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (first.outbound_id, first.seq, first.state),
+        (two, 1, OutboundState::Sent)
+    );
+    // The same reference again: the recent part already has its report, the old one is
+    // outside the window.
+    assert_eq!(
+        ctx.store
+            .record_status_report(GW, 42, &PartOutcome::Delivered, window)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        ctx.store
+            .record_status_report("annex", 43, &PartOutcome::Delivered, window)
+            .await
+            .unwrap(),
+        None
+    );
+    let last = ctx
+        .store
+        .record_status_report(GW, 43, &PartOutcome::Delivered, window)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (last.outbound_id, last.state),
+        (two, OutboundState::Delivered)
+    );
+    assert_eq!(
+        (last.sender_jid.as_deref(), last.xmpp_id.as_deref()),
+        (Some(ALICE), Some("m2"))
+    );
+    assert_eq!(
+        ctx.store.outbound(old).await.unwrap().unwrap().state,
+        OutboundState::Sent
+    );
+
+    let failing = ctx
+        .store
+        .enqueue_outbound(&reply("+15551234567", "m3", "no"))
+        .await
+        .unwrap()
+        .id();
+    let lease = ctx
+        .store
+        .lease_due(GW, "w", 1, LEASE)
+        .await
+        .unwrap()
+        .remove(0)
+        .lease;
+    ctx.store
+        .mark_sent(
+            &lease,
+            &[SentPart {
+                seq: 1,
+                message_ref: 44,
+            }],
+        )
+        .await
+        .unwrap();
+    let failed = PartOutcome::Failed {
+        reason: "recipient unknown".to_string(),
+    };
+    let report = ctx
+        .store
+        .record_status_report(GW, 44, &failed, window)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.state, OutboundState::Failed);
+    let text = ctx.store.outbound(failing).await.unwrap().unwrap();
+    assert_eq!(text.last_error.as_deref(), Some("recipient unknown"));
+    assert_eq!(text.finished_at, Some(ctx.clock_now()));
+}
+
+async fn expired_lease_returns_work_and_stale_completion_is_refused(ctx: Ctx) {
+    let id = ctx
+        .store
+        .enqueue_outbound(&reply("+15551234567", "m1", "hi"))
+        .await
+        .unwrap()
+        .id();
+    let a = ctx
+        .store
+        .lease_due(GW, "worker-a", 5, LEASE)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        ctx.store.next_outbound_due(GW).await.unwrap(),
+        Some(a.lease.until)
+    );
+    ctx.clock.advance(LEASE - Duration::seconds(1));
+    assert!(ctx
+        .store
+        .lease_due(GW, "worker-b", 5, LEASE)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Worker a died; its lease runs out and worker b takes the text over.
+    ctx.clock.advance(Duration::seconds(1));
+    let b = ctx
+        .store
+        .lease_due(GW, "worker-b", 5, LEASE)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!((b.text.id, b.text.attempts), (id, 2));
+    let stale = ctx
+        .store
+        .mark_sent(
+            &a.lease,
+            &[SentPart {
+                seq: 1,
+                message_ref: 1,
+            }],
+        )
+        .await;
+    assert!(
+        matches!(stale, Err(StoreError::LeaseLost { id: lost }) if lost == id),
+        "{stale:?}"
+    );
+    let stale = ctx.store.mark_failed(&a.lease, "late").await;
+    assert!(
+        matches!(stale, Err(StoreError::LeaseLost { .. })),
+        "{stale:?}"
+    );
+    let stale = ctx
+        .store
+        .mark_retry(&a.lease, "late", ctx.clock_now())
+        .await;
+    assert!(
+        matches!(stale, Err(StoreError::LeaseLost { .. })),
+        "{stale:?}"
+    );
+
+    // A lease that expired but was not taken over may still complete.
+    ctx.clock.advance(LEASE * 2);
+    ctx.store
+        .mark_sent(
+            &b.lease,
+            &[SentPart {
+                seq: 1,
+                message_ref: 2,
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        ctx.store.outbound(id).await.unwrap().unwrap().state,
+        OutboundState::Sent
+    );
+    assert_eq!(ctx.store.next_outbound_due(GW).await.unwrap(), None);
+}
+
+async fn alerts_go_ahead_of_chat_and_retries_wait(ctx: Ctx) {
+    let chat = ctx
+        .store
+        .enqueue_outbound(&reply("+15550000001", "m1", "reply"))
+        .await
+        .unwrap()
+        .id();
+    ctx.clock.advance(Duration::seconds(1));
+    let alert_a = ctx
+        .store
+        .enqueue_outbound(&alert(7, "+15550000002", "Campus closed"))
+        .await
+        .unwrap()
+        .id();
+    let alert_b = ctx
+        .store
+        .enqueue_outbound(&alert(7, "+15550000003", "Campus closed"))
+        .await
+        .unwrap()
+        .id();
+    assert!(!ctx
+        .store
+        .enqueue_outbound(&alert(7, "+15550000003", "Campus closed"))
+        .await
+        .unwrap()
+        .is_new());
+    let mut later = reply("+15550000001", "m2", "later");
+    later.not_before = Some(ctx.clock_now() + Duration::minutes(5));
+    let later = ctx.store.enqueue_outbound(&later).await.unwrap().id();
+
+    let leased = ctx.store.lease_due(GW, "w", 10, LEASE).await.unwrap();
+    let order: Vec<i64> = leased.iter().map(|l| l.text.id).collect();
+    assert_eq!(
+        order,
+        [alert_a, alert_b, chat],
+        "alerts first, then by due time; future work waits"
+    );
+    let alert_text = ctx.store.outbound(alert_a).await.unwrap().unwrap();
+    assert_eq!(
+        (alert_text.conversation_id, alert_text.campaign_id),
+        (None, Some(7))
+    );
+
+    for leased in &leased[..2] {
+        ctx.store
+            .mark_sent(
+                &leased.lease,
+                &[SentPart {
+                    seq: 1,
+                    message_ref: 9,
+                }],
+            )
+            .await
+            .unwrap();
+    }
+    // A transient failure puts the reply back in the queue for later.
+    let retry_at = ctx.clock_now() + Duration::minutes(1);
+    ctx.store
+        .mark_retry(&leased[2].lease, "modem busy", retry_at)
+        .await
+        .unwrap();
+    let queued = ctx.store.outbound(chat).await.unwrap().unwrap();
+    assert_eq!(
+        (queued.state, queued.next_attempt_at),
+        (OutboundState::Queued, retry_at)
+    );
+    assert_eq!(queued.last_error.as_deref(), Some("modem busy"));
+    assert_eq!(
+        ctx.store.next_outbound_due(GW).await.unwrap(),
+        Some(retry_at)
+    );
+    assert!(ctx
+        .store
+        .lease_due(GW, "w", 10, LEASE)
+        .await
+        .unwrap()
+        .is_empty());
+
+    ctx.clock.advance(Duration::minutes(5));
+    let leased = ctx.store.lease_due(GW, "w", 10, LEASE).await.unwrap();
+    let order: Vec<i64> = leased.iter().map(|l| l.text.id).collect();
+    assert_eq!(order, [chat, later]);
+    assert_eq!(leased[0].text.attempts, 2);
+
+    // Giving up erases the body (transcripts off) and keeps the reason.
+    ctx.store
+        .mark_failed(&leased[0].lease, "too many attempts")
+        .await
+        .unwrap();
+    let failed = ctx.store.outbound(chat).await.unwrap().unwrap();
+    assert_eq!((failed.state, failed.body), (OutboundState::Failed, None));
+    assert_eq!(failed.last_error.as_deref(), Some("too many attempts"));
+}
+
+async fn two_pools_never_take_the_same_row(ctx: Ctx) {
+    const TEXTS: usize = 300;
+    for n in 0..TEXTS {
+        ctx.store
+            .enqueue_outbound(&alert(1, &format!("+1555{n:07}"), "drill"))
+            .await
+            .unwrap();
+    }
+    let other = ctx.another_store().await;
+    let drain = |store: textgate_store::Store, worker: &'static str| {
+        tokio::spawn(async move {
+            let mut taken = Vec::new();
+            loop {
+                let batch = store.lease_due(GW, worker, 7, LEASE).await.unwrap();
+                if batch.is_empty() {
+                    return taken;
+                }
+                for leased in batch {
+                    store
+                        .mark_sent(
+                            &leased.lease,
+                            &[SentPart {
+                                seq: 1,
+                                message_ref: 0,
+                            }],
+                        )
+                        .await
+                        .unwrap();
+                    taken.push(leased.text.id);
+                }
+            }
+        })
+    };
+    let a = drain(ctx.store.clone(), "a");
+    let b = drain(other.clone(), "b");
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    other.close().await;
+    let mut all: Vec<i64> = a.iter().chain(&b).copied().collect();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(
+        all.len(),
+        a.len() + b.len(),
+        "a text was taken by both workers"
+    );
+    assert_eq!(all.len(), TEXTS);
+}
+
+async fn claims_are_recorded(ctx: Ctx) {
+    let id = ctx
+        .store
+        .insert_inbound(&sms(&ctx, "+15551234567", "hi"))
+        .await
+        .unwrap()
+        .id();
+    let conversation = ctx
+        .store
+        .inbound(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .conversation_id;
+    ctx.store.set_claim(conversation, Some(BOB)).await.unwrap();
+    let claimed = ctx.store.conversation(conversation).await.unwrap().unwrap();
+    assert_eq!(claimed.claimed_by.as_deref(), Some(BOB));
+    ctx.store.set_claim(conversation, None).await.unwrap();
+    assert_eq!(
+        ctx.store
+            .conversation(conversation)
+            .await
+            .unwrap()
+            .unwrap()
+            .claimed_by,
+        None
+    );
+    let missing = ctx.store.set_claim(conversation + 1000, Some(BOB)).await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { .. })),
+        "{missing:?}"
+    );
+}
+
+/// Two conversations with a delivered text and a sent reply each, plus one undelivered
+/// text in the first; transcripts on. Returns the two conversation ids.
+async fn two_finished_conversations(ctx: &Ctx) -> (i64, i64) {
+    ctx.store
+        .set_transcript_policy(GW, TranscriptPolicy::Keep)
+        .await
+        .unwrap();
+    let mut conversations = Vec::new();
+    for (patron, question, answer) in [
+        ("+15550000001", "Do you have atlases?", "Yes, 2nd floor."),
+        ("+15550000002", "Open Sunday?", "No, sorry."),
+    ] {
+        let id = ctx
+            .store
+            .insert_inbound(&sms(ctx, patron, question))
+            .await
+            .unwrap()
+            .id();
+        ctx.store
+            .mark_inbound_delivered(&[id], ALICE)
+            .await
+            .unwrap();
+        ctx.clock.advance(Duration::minutes(1));
+        ctx.store
+            .enqueue_outbound(&reply(patron, &format!("re-{patron}"), answer))
+            .await
+            .unwrap();
+        let lease = ctx
+            .store
+            .lease_due(GW, "w", 1, LEASE)
+            .await
+            .unwrap()
+            .remove(0)
+            .lease;
+        ctx.store
+            .mark_sent(
+                &lease,
+                &[SentPart {
+                    seq: 1,
+                    message_ref: 1,
+                }],
+            )
+            .await
+            .unwrap();
+        ctx.clock.advance(Duration::minutes(1));
+        conversations.push(
+            ctx.store
+                .inbound(id)
+                .await
+                .unwrap()
+                .unwrap()
+                .conversation_id,
+        );
+    }
+    ctx.store
+        .insert_inbound(&sms(ctx, "+15550000001", "Still there?"))
+        .await
+        .unwrap();
+    (conversations[0], conversations[1])
+}
+
+async fn bodies(ctx: &Ctx, conversation: i64) -> Vec<Option<String>> {
+    let mut out = Vec::new();
+    let zip = ctx
+        .store
+        .export_transcripts(&Selection::Conversations {
+            gateway: GW.to_string(),
+            ids: vec![conversation],
+        })
+        .await
+        .unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).unwrap();
+        let mut text = String::new();
+        file.read_to_string(&mut text).unwrap();
+        for line in text.lines().filter(|l| l.starts_with("    ")) {
+            let line = line.trim();
+            out.push((line != "(text not kept)").then(|| line.to_string()));
+        }
+    }
+    out
+}
+
+async fn delete_transcripts_by_conversation(ctx: Ctx) {
+    let (first, second) = two_finished_conversations(&ctx).await;
+    let selection = Selection::Conversations {
+        gateway: GW.to_string(),
+        ids: vec![first],
+    };
+    let report = ctx
+        .store
+        .delete(&selection, Deletion::Transcripts)
+        .await
+        .unwrap();
+    assert_eq!((report.texts, report.conversations), (2, 0));
+    // The undelivered text keeps its body: it has not reached an operator yet.
+    assert_eq!(
+        bodies(&ctx, first).await,
+        [None, None, Some("Still there?".to_string())]
+    );
+    assert_eq!(
+        bodies(&ctx, second).await,
+        [
+            Some("Open Sunday?".to_string()),
+            Some("No, sorry.".to_string())
+        ]
+    );
+    let record = ctx.store.conversation(first).await.unwrap().unwrap();
+    assert_eq!((record.texts_in, record.texts_out), (2, 1), "records stay");
+
+    // Another gateway cannot reach these conversations.
+    let foreign = Selection::Conversations {
+        gateway: "annex".to_string(),
+        ids: vec![second],
+    };
+    assert_eq!(
+        ctx.store
+            .delete(&foreign, Deletion::Records)
+            .await
+            .unwrap()
+            .texts,
+        0
+    );
+    assert!(ctx.store.conversation(second).await.unwrap().is_some());
+}
+
+async fn delete_records_by_date_range(ctx: Ctx) {
+    let (first, second) = two_finished_conversations(&ctx).await;
+    // A day later, the second patron writes again.
+    ctx.clock.advance(Duration::days(1));
+    let next_day = ctx
+        .store
+        .insert_inbound(&sms(&ctx, "+15550000002", "Thanks!"))
+        .await
+        .unwrap()
+        .id();
+    ctx.store
+        .mark_inbound_delivered(&[next_day], BOB)
+        .await
+        .unwrap();
+
+    let day_one = Selection::Period {
+        gateway: GW.to_string(),
+        from: support::start_time(),
+        until: support::start_time() + Duration::days(1),
+    };
+    let report = ctx.store.delete(&day_one, Deletion::Records).await.unwrap();
+    // Four finished texts on day one; the undelivered text of the first conversation stays
+    // and keeps that conversation alive.
+    assert_eq!((report.texts, report.conversations), (4, 0));
+    let first_record = ctx.store.conversation(first).await.unwrap().unwrap();
+    assert_eq!((first_record.texts_in, first_record.texts_out), (1, 0));
+    let second_record = ctx.store.conversation(second).await.unwrap().unwrap();
+    assert_eq!((second_record.texts_in, second_record.texts_out), (1, 0));
+    assert_eq!(
+        second_record.first_activity,
+        ctx.store
+            .inbound(next_day)
+            .await
+            .unwrap()
+            .unwrap()
+            .received_at
+    );
+
+    let everything = Selection::Period {
+        gateway: GW.to_string(),
+        from: support::start_time(),
+        until: support::start_time() + Duration::days(7),
+    };
+    let report = ctx
+        .store
+        .delete(&everything, Deletion::Records)
+        .await
+        .unwrap();
+    assert_eq!((report.texts, report.conversations), (1, 1));
+    assert!(ctx.store.conversation(second).await.unwrap().is_none());
+    assert_eq!(
+        ctx.store.undelivered_inbound(GW, 10).await.unwrap().len(),
+        1
+    );
+}
+
+fn check_zip(zip: Vec<u8>, expect: Expect) {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+    let mut out = String::new();
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).unwrap();
+        let mut text = String::new();
+        file.read_to_string(&mut text).unwrap();
+        out.push_str(&format!(
+            "=== {}
+{text}",
+            file.name()
+        ));
+    }
+    expect.assert_eq(&out);
+}
+
+async fn export_is_a_readable_zip(ctx: Ctx) {
+    two_finished_conversations(&ctx).await;
+    let everything = Selection::Period {
+        gateway: GW.to_string(),
+        from: support::start_time(),
+        until: support::start_time() + Duration::days(1),
+    };
+    check_zip(
+        ctx.store.export_transcripts(&everything).await.unwrap(),
+        expect![[r#"
+            === 000001 +15550000001.txt
+            Conversation 1 on gateway library with +15550000001
+            Exported 2026-11-22 08:04:00 UTC
+
+            2026-11-22 08:00:00 UTC  +15550000001 to alice@library.example
+                Do you have atlases?
+
+            2026-11-22 08:01:00 UTC  alice@library.example to +15550000001
+                Yes, 2nd floor.
+
+            2026-11-22 08:04:00 UTC  +15550000001 (not yet delivered)
+                Still there?
+            === 000003 +15550000002.txt
+            Conversation 3 on gateway library with +15550000002
+            Exported 2026-11-22 08:04:00 UTC
+
+            2026-11-22 08:02:00 UTC  +15550000002 to alice@library.example
+                Open Sunday?
+
+            2026-11-22 08:03:00 UTC  alice@library.example to +15550000002
+                No, sorry.
+        "#]],
+    );
+    let nothing = Selection::Period {
+        gateway: "annex".to_string(),
+        from: support::start_time(),
+        until: support::start_time() + Duration::days(1),
+    };
+    check_zip(
+        ctx.store.export_transcripts(&nothing).await.unwrap(),
+        expect![[""]],
+    );
+}
+
+async fn daily_statistics(ctx: Ctx) {
+    let (first, second) = two_finished_conversations(&ctx).await;
+    ctx.clock.advance(Duration::days(1));
+    ctx.store
+        .insert_inbound(&sms(&ctx, "+15550000002", "Thanks!"))
+        .await
+        .unwrap();
+    ctx.store
+        .enqueue_outbound(&alert(3, "+15550000009", "Drill at noon"))
+        .await
+        .unwrap();
+    // Erasing transcripts does not change the statistics.
+    let all = Selection::Conversations {
+        gateway: GW.to_string(),
+        ids: vec![first, second],
+    };
+    ctx.store.delete(&all, Deletion::Transcripts).await.unwrap();
+
+    let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    let stats = ctx.store.daily_stats(GW, day(21), day(30)).await.unwrap();
+    let rendered: String = stats
+        .iter()
+        .map(|s| {
+            format!(
+                "{} conversations={} in={} out={}\n",
+                s.day, s.conversations, s.texts_in, s.texts_out
+            )
+        })
+        .collect();
+    expect![[r#"
+        2026-11-22 conversations=2 in=3 out=2
+        2026-11-23 conversations=1 in=1 out=1
+    "#]]
+    .assert_eq(&rendered);
+    assert!(ctx
+        .store
+        .daily_stats(GW, day(24), day(30))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn enqueue_wakes_a_waiting_worker(ctx: Ctx) {
+    let mut signal = ctx.store.outbound_signal(GW).await.unwrap();
+    assert!(ctx
+        .store
+        .lease_due(GW, "w", 1, LEASE)
+        .await
+        .unwrap()
+        .is_empty());
+    // Work enqueued between the empty look and the wait is not missed.
+    let store = ctx.store.clone();
+    let producer = tokio::spawn(async move {
+        store
+            .enqueue_outbound(&reply("+15551234567", "m1", "hi"))
+            .await
+    });
+    tokio::time::timeout(StdDuration::from_secs(10), signal.notified())
+        .await
+        .expect("woken within 10 s")
+        .unwrap();
+    producer.await.unwrap().unwrap();
+    assert_eq!(
+        ctx.store.lease_due(GW, "w", 1, LEASE).await.unwrap().len(),
+        1
+    );
+
+    // A worker on another connection pool of the same PostgreSQL is woken too; on SQLite
+    // the signal is in-process, so the same store handle is used.
+    let producer_store = match ctx.store.kind() {
+        textgate_store::BackendKind::Postgres => ctx.another_store().await,
+        textgate_store::BackendKind::Sqlite => ctx.store.clone(),
+    };
+    let waiter = tokio::spawn(async move {
+        signal.notified().await.unwrap();
+    });
+    producer_store
+        .enqueue_outbound(&reply("+15551234567", "m2", "again"))
+        .await
+        .unwrap();
+    tokio::time::timeout(StdDuration::from_secs(10), waiter)
+        .await
+        .expect("woken within 10 s")
+        .unwrap();
+}
