@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use expect_test::{expect, Expect};
 use textgate::config::{
-    override_variables, AtDriver, Config, DatabaseConfig, DriverConfig, GatewayConfig, HttpConfig,
-    LogConfig, LogFormat, MultipartNotice, OutboxConfig, Quirks, Routing, Secret, SecretSource,
-    Show, SimulatorDriver, SmtpDriver, SmtpTls, Transcripts,
+    override_variables, AtDriver, Config, ConfigError, DatabaseConfig, DriverConfig, GatewayConfig,
+    HttpConfig, LogConfig, LogFormat, MultipartNotice, OutboxConfig, Quirks, Routing, Secret,
+    SecretSource, Show, SimulatorDriver, SmtpDriver, SmtpTls, Transcripts,
 };
 
 /// The smallest valid configuration; tests edit it with [`edit`].
@@ -97,9 +97,9 @@ fn minimal_configuration_takes_the_defaults() {
         MINIMAL,
         expect![[r#"
             test.toml: OK
-            database: SQLite; http: 127.0.0.1:8080; log: Text at info
+            database: SQLite; http: 127.0.0.1:8080; log: text at info
             1 gateway(s):
-              library (sms.library.example) via 127.0.0.1:5347: simulator at 127.0.0.1:7001; region US; routing Claim; transcripts Off; operators alice@library.example
+              library (sms.library.example) via 127.0.0.1:5347: simulator at 127.0.0.1:7001; region US; routing claim; transcripts off; operators alice@library.example
         "#]],
     );
     let config = load(MINIMAL, &[], Path::new("."));
@@ -413,9 +413,9 @@ fn devices_that_are_missing_or_unstable_are_warnings() {
         ),
         expect![[r#"
             test.toml: OK
-            database: SQLite; http: 127.0.0.1:8080; log: Text at info
+            database: SQLite; http: 127.0.0.1:8080; log: text at info
             1 gateway(s):
-              library (sms.library.example) via 127.0.0.1:5347: AT modem on /dev/ttyUSB97 (quirks Auto); region US; routing Claim; transcripts Off; operators alice@library.example
+              library (sms.library.example) via 127.0.0.1:5347: AT modem on /dev/ttyUSB97 (quirks auto); region US; routing claim; transcripts off; operators alice@library.example
             warning: gateway[0] (library).driver.device: /dev/ttyUSB97 does not exist (yet); the daemon will keep trying to open it
             warning: gateway[0] (library).driver.device: /dev/ttyUSB97 can name another device after a reboot; prefer its /dev/serial/by-id/… name
         "#]],
@@ -471,9 +471,9 @@ fn environment_overrides() {
         &vars,
         expect![[r#"
             test.toml: OK
-            database: PostgreSQL; http: [::]:9090; log: Json at debug
+            database: PostgreSQL; http: [::]:9090; log: json at debug
             1 gateway(s):
-              library (sms.library.example) via 127.0.0.1:5347: simulator at 127.0.0.1:7100; region US; routing Claim; transcripts Off; operators dan@library.example, erin@library.example
+              library (sms.library.example) via 127.0.0.1:5347: simulator at 127.0.0.1:7100; region US; routing claim; transcripts off; operators dan@library.example, erin@library.example
         "#]],
     );
     let config = load(MINIMAL, &vars, Path::new("."));
@@ -604,10 +604,10 @@ fn example_configuration_is_valid() {
     let text = std::fs::read_to_string(example_path()).unwrap();
     expect![[r#"
         test.toml: OK
-        database: SQLite; http: 127.0.0.1:8080; log: Text at info
+        database: SQLite; http: 127.0.0.1:8080; log: text at info
         2 gateway(s):
-          library (sms.library.example) via 127.0.0.1:5347: AT modem on /dev/serial/by-id/usb-Quectel_EG25-G-if02-port0 (quirks Auto); region US; routing Claim; transcripts Off; operators alice@library.example, bob@library.example
-          demo (sms.demo.example) via 127.0.0.1:5347: simulator at 127.0.0.1:7001; region GB; routing Claim; transcripts Off; operators librarian@demo.example
+          library (sms.library.example) via 127.0.0.1:5347: AT modem on /dev/serial/by-id/usb-Quectel_EG25-G-if02-port0 (quirks auto); region US; routing claim; transcripts off; operators alice@library.example, bob@library.example
+          demo (sms.demo.example) via 127.0.0.1:5347: simulator at 127.0.0.1:7001; region GB; routing claim; transcripts off; operators librarian@demo.example
         warning: gateway[0] (library).driver.device: /dev/serial/by-id/usb-Quectel_EG25-G-if02-port0 does not exist (yet); the daemon will keep trying to open it
     "#]]
     .assert_eq(&outcome(&text, EXAMPLE_ENV, Path::new("/etc/textgate")));
@@ -829,10 +829,10 @@ fn check_config_accepts_the_example() {
     assert_eq!(status, 0, "{stderr}");
     expect![[r#"
         ../../config/textgate.example.toml: OK
-        database: SQLite; http: 127.0.0.1:8080; log: Text at info
+        database: SQLite; http: 127.0.0.1:8080; log: text at info
         2 gateway(s):
-          library (sms.library.example) via 127.0.0.1:5347: AT modem on /dev/serial/by-id/usb-Quectel_EG25-G-if02-port0 (quirks Auto); region US; routing Claim; transcripts Off; operators alice@library.example, bob@library.example
-          demo (sms.demo.example) via 127.0.0.1:5347: simulator at 127.0.0.1:7001; region GB; routing Claim; transcripts Off; operators librarian@demo.example
+          library (sms.library.example) via 127.0.0.1:5347: AT modem on /dev/serial/by-id/usb-Quectel_EG25-G-if02-port0 (quirks auto); region US; routing claim; transcripts off; operators alice@library.example, bob@library.example
+          demo (sms.demo.example) via 127.0.0.1:5347: simulator at 127.0.0.1:7001; region GB; routing claim; transcripts off; operators librarian@demo.example
     "#]]
     .assert_eq(&stdout);
     expect![[r#"
@@ -871,4 +871,56 @@ fn check_config_rejects_a_bad_file_with_status_2() {
         textgate: cannot read configuration file absent.toml: No such file or directory (os error 2)
     "#]]
     .assert_eq(&stderr);
+}
+
+/// Any value in any key of a valid file, and any value in any override variable, gives a
+/// configuration or errors that each name a key; nothing panics.
+mod arbitrary_values {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn toml_value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<bool>().prop_map(|b| b.to_string()),
+            "\\PC{0,12}".prop_map(|s| format!("{s:?}")),
+            prop::collection::vec("[a-z@.:/]{0,8}", 0..3).prop_map(|v| format!("{v:?}")),
+            Just("{ file = \"/nonexistent\" }".to_owned()),
+            Just("{ env = \"UNSET\" }".to_owned()),
+        ]
+    }
+
+    fn assert_every_problem_has_a_key(result: Result<textgate::config::Loaded, ConfigError>) {
+        if let Err(ConfigError::Invalid { problems, .. }) = result {
+            assert!(!problems.is_empty());
+            for problem in problems {
+                assert!(!problem.key.is_empty(), "{problem:?}");
+                assert!(!problem.message.is_empty(), "{problem:?}");
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_value_in_any_key(line in 0..MINIMAL.lines().count(), value in toml_value()) {
+            let text: String = MINIMAL
+                .lines()
+                .enumerate()
+                .map(|(i, l)| match l.split_once(" = ") {
+                    Some((key, _)) if i == line => format!("{key} = {value}\n"),
+                    _ => format!("{l}\n"),
+                })
+                .collect();
+            let result = Config::from_toml(&text, &BTreeMap::new(), "t", Path::new("."));
+            assert_every_problem_has_a_key(result);
+        }
+
+        #[test]
+        fn any_value_in_any_override(variable in 0..override_variables().len(), value in "\\PC{0,16}") {
+            let variable = override_variables()[variable].replace("<NAME>", "LIBRARY");
+            let env = BTreeMap::from([(variable, value)]);
+            let result = Config::from_toml(MINIMAL, &env, "t", Path::new("."));
+            assert_every_problem_has_a_key(result);
+        }
+    }
 }

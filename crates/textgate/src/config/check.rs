@@ -46,8 +46,10 @@ impl Config {
         let _ = writeln!(out, "{}: OK", path.display());
         let _ = writeln!(
             out,
-            "database: {database}; http: {}; log: {:?} at {}",
-            self.http.listen, self.log.format, self.log.level
+            "database: {database}; http: {}; log: {} at {}",
+            self.http.listen,
+            spelling(&self.log.format),
+            self.log.level
         );
         let _ = writeln!(out, "{} gateway(s):", self.gateways.len());
         for gateway in &self.gateways {
@@ -65,7 +67,7 @@ fn gateway_summary(gateway: &GatewayConfig) -> String {
                 (None, Some(address)) => format!("tcp {address}"),
                 (None, None) => "?".to_owned(),
             };
-            format!("AT modem on {port} (quirks {:?})", modem.quirks)
+            format!("AT modem on {port} (quirks {})", spelling(&modem.quirks))
         }
         DriverConfig::Simulator(simulator) => match &simulator.address {
             Some(address) => format!("simulator at {address}"),
@@ -74,13 +76,21 @@ fn gateway_summary(gateway: &GatewayConfig) -> String {
         DriverConfig::Smtp(smtp) => format!("e-mail to SMS via {}:{}", smtp.relay, smtp.port),
     };
     format!(
-        "{} ({}) via {}: {driver}; region {}; routing {:?}; transcripts {:?}; operators {}",
+        "{} ({}) via {}: {driver}; region {}; routing {}; transcripts {}; operators {}",
         gateway.name,
         gateway.domain,
         gateway.server,
         gateway.default_region,
-        gateway.routing,
-        gateway.transcripts,
+        spelling(&gateway.routing),
+        spelling(&gateway.transcripts),
         gateway.operators.join(", ")
     )
+}
+
+/// How a keyword value is spelt in the file (`claim`, not `Claim`).
+fn spelling<T: serde::Serialize>(value: &T) -> String {
+    match toml::Value::try_from(value) {
+        Ok(toml::Value::String(word)) => word,
+        _ => "?".to_owned(),
+    }
 }

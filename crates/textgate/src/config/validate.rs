@@ -36,8 +36,6 @@ pub(crate) fn validate(
         if database.url.is_resolved() {
             check.database_url(database.url.expose());
         }
-    } else {
-        // The default is inline and valid, nothing to resolve.
     }
     if let Some(log) = &sections.log {
         check.log_level(&log.level);
@@ -96,7 +94,8 @@ impl Checker<'_> {
     }
 
     fn log_level(&mut self, filter: &str) {
-        for directive in filter.split(',').map(str::trim) {
+        // An empty directive (`info,`) is ignored by tracing's filter, so it is not an error.
+        for directive in filter.split(',').map(str::trim).filter(|d| !d.is_empty()) {
             // `target=level`, `target[span]=level` or just `level`: only the level part has
             // a fixed vocabulary.
             let level = directive.rsplit('=').next().unwrap_or(directive);
@@ -427,7 +426,7 @@ impl Checker<'_> {
     /// Checks that must look at all gateways at once.
     fn across_gateways(&mut self, gateways: &[(usize, GatewayConfig)]) {
         let mut names: HashMap<String, String> = HashMap::new();
-        let mut domains: HashMap<&str, String> = HashMap::new();
+        let mut domains: HashMap<String, String> = HashMap::new();
         let mut ports: HashMap<String, String> = HashMap::new();
         for (index, gateway) in gateways {
             let at = gateway_label(*index, Some(&gateway.name));
@@ -443,11 +442,12 @@ impl Checker<'_> {
             } else {
                 names.insert(variable_name, at.clone());
             }
-            let domain = gateway.domain.as_str();
-            if let Some(first) = domains.get(domain) {
+            // Domains compare case-insensitively, as the XMPP server compares them.
+            let domain = gateway.domain.to_ascii_lowercase();
+            if let Some(first) = domains.get(&domain) {
                 self.error(
                     format!("{at}.domain"),
-                    format!("{domain:?} is already the domain of {first}"),
+                    format!("{:?} is already the domain of {first}", gateway.domain),
                 );
             } else {
                 domains.insert(domain, at.clone());
