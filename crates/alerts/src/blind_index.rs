@@ -134,7 +134,7 @@ mod tests {
     }
 
     fn us(text: &str) -> MemberNumber {
-        MemberNumber::parse(text, Region::new("US").unwrap()).unwrap()
+        MemberNumber::parse(text, "US".parse::<Region>().unwrap()).unwrap()
     }
 
     #[test]

@@ -255,8 +255,8 @@ mod tests {
     #[test]
     fn email_addresses() {
         let table = CarrierTable::builtin();
-        let us = MemberNumber::parse("201 555 0123", Region::new("US").unwrap()).unwrap();
-        let uk = MemberNumber::parse("+44 7911 123456", Region::new("US").unwrap()).unwrap();
+        let us = MemberNumber::parse("201 555 0123", "US".parse::<Region>().unwrap()).unwrap();
+        let uk = MemberNumber::parse("+44 7911 123456", "US".parse::<Region>().unwrap()).unwrap();
         let today = day("2026-11-22");
         assert_eq!(
             table.email_address("verizon", &us, today).as_deref(),

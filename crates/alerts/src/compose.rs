@@ -7,15 +7,16 @@
 //! are normalised to `\n` first, because browsers submit a textarea's line breaks as
 //! `\r\n` while their script sees `\n`.
 //!
-//! The part count is the SMS reality: a text fits the GSM 7-bit default alphabet (160
-//! septets in one SMS, 153 per part when concatenated, and the extension characters such as
-//! `€` and `[` take two septets) or it is sent as UCS-2 (70 UTF-16 units, 67 per part).
-//! The `gsm` crate's `Segmenter` will own this computation; until it has landed, this
-//! module carries its own small GSM 7-bit table (default alphabet and extension table, no
-//! national shift tables) and the same packing rules: a part never splits an escape
-//! sequence or a surrogate pair.
+//! The part count is the SMS reality, and comes from the `gsm` crate's
+//! [`Segmenter`](textgate_gsm::segment::Segmenter), the same code that splits the alert when
+//! it is sent: GSM 7-bit when every character is in the alphabet (160 septets in one SMS,
+//! 153 per part; `€` and `[` cost two), national shift tables only where configured,
+//! otherwise UCS-2 (70 UTF-16 units, 67 per part), never splitting an escape sequence or a
+//! surrogate pair.
 
 use serde::{Deserialize, Serialize};
+use textgate_gsm::alphabet::{septet_cost, Tables};
+use textgate_gsm::segment::{Segmenter, TextEncoding};
 
 /// Whether a text that needs UCS-2 may be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -115,27 +116,6 @@ pub fn normalise(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
-/// The counters for `text` (normalised first).
-pub fn measure(text: &str, limits: &ComposeLimits) -> ComposeReport {
-    let text = normalise(text);
-    let typed = text.chars().count();
-    let (encoding, units, parts) = match gsm7_septets(&text) {
-        Some(septets) => (Encoding::Gsm7, septets, gsm7_parts(&text, septets)),
-        None => {
-            let units = text.encode_utf16().count();
-            (Encoding::Ucs2, units, ucs2_parts(&text, units))
-        }
-    };
-    ComposeReport {
-        typed,
-        safe_left: signed(limits.safe_length) - signed(typed),
-        hard_left: signed(limits.hard_limit) - signed(typed),
-        encoding,
-        units,
-        parts,
-    }
-}
-
 fn signed(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -148,20 +128,6 @@ pub struct SafeSplit {
     pub within: String,
     /// Characters past it (empty when the text is within the safe length).
     pub beyond: String,
-}
-
-/// Split `text` (normalised first) at the safe length, on a character boundary.
-pub fn split_at_safe_length(text: &str, limits: &ComposeLimits) -> SafeSplit {
-    let text = normalise(text);
-    let at = text
-        .char_indices()
-        .nth(limits.safe_length)
-        .map_or(text.len(), |(i, _)| i);
-    let (within, beyond) = text.split_at(at);
-    SafeSplit {
-        within: within.to_owned(),
-        beyond: beyond.to_owned(),
-    }
 }
 
 /// Why the server refuses an alert text.
@@ -199,98 +165,86 @@ pub struct ValidatedAlert {
     pub report: ComposeReport,
 }
 
-/// The server-side checks, repeated on the confirm step and again before sending.
-pub fn validate(text: &str, limits: &ComposeLimits) -> Result<ValidatedAlert, ComposeError> {
-    let text = normalise(text);
-    if text.trim().is_empty() {
-        return Err(ComposeError::Empty);
+/// The compose rules of one deployment: its limits, and the segmenter its gateways send
+/// with (so the part count shown is the part count sent).
+#[derive(Debug, Clone, Default)]
+pub struct Composer {
+    limits: ComposeLimits,
+    segmenter: Segmenter,
+}
+
+impl Composer {
+    /// Rules with `limits`, counting parts with `segmenter`.
+    pub fn new(limits: ComposeLimits, segmenter: Segmenter) -> Self {
+        Self { limits, segmenter }
     }
-    let report = measure(&text, limits);
-    if report.typed > limits.hard_limit {
-        return Err(ComposeError::TooLong {
-            typed: report.typed,
-            limit: limits.hard_limit,
-            over: report.typed - limits.hard_limit,
-        });
+
+    /// The limits in force.
+    pub fn limits(&self) -> &ComposeLimits {
+        &self.limits
     }
-    if report.encoding == Encoding::Ucs2 && limits.ucs2 == Ucs2Policy::Refuse {
-        let mut characters = String::new();
-        for c in text.chars().filter(|&c| gsm7_cost(c).is_none()) {
-            if !characters.contains(c) {
-                characters.push(c);
+
+    /// The counters for `text` (normalised first).
+    pub fn measure(&self, text: &str) -> ComposeReport {
+        let text = normalise(text);
+        let typed = text.chars().count();
+        let countdown = self.segmenter.countdown(&text);
+        let encoding = match countdown.encoding {
+            TextEncoding::Gsm7(_) => Encoding::Gsm7,
+            TextEncoding::Ucs2 => Encoding::Ucs2,
+        };
+        ComposeReport {
+            typed,
+            safe_left: signed(self.limits.safe_length) - signed(typed),
+            hard_left: signed(self.limits.hard_limit) - signed(typed),
+            encoding,
+            units: countdown.units,
+            parts: countdown.parts,
+        }
+    }
+
+    /// Split `text` (normalised first) at the safe length, on a character boundary.
+    pub fn split_at_safe_length(&self, text: &str) -> SafeSplit {
+        let text = normalise(text);
+        let at = text
+            .char_indices()
+            .nth(self.limits.safe_length)
+            .map_or(text.len(), |(i, _)| i);
+        let (within, beyond) = text.split_at(at);
+        SafeSplit {
+            within: within.to_owned(),
+            beyond: beyond.to_owned(),
+        }
+    }
+
+    /// The server-side checks, repeated on the confirm step and again before sending.
+    pub fn validate(&self, text: &str) -> Result<ValidatedAlert, ComposeError> {
+        let text = normalise(text);
+        if text.trim().is_empty() {
+            return Err(ComposeError::Empty);
+        }
+        let report = self.measure(&text);
+        if report.typed > self.limits.hard_limit {
+            return Err(ComposeError::TooLong {
+                typed: report.typed,
+                limit: self.limits.hard_limit,
+                over: report.typed - self.limits.hard_limit,
+            });
+        }
+        if report.encoding == Encoding::Ucs2 && self.limits.ucs2 == Ucs2Policy::Refuse {
+            let mut characters = String::new();
+            for c in text
+                .chars()
+                .filter(|&c| septet_cost(c, Tables::DEFAULT).is_none())
+            {
+                if !characters.contains(c) {
+                    characters.push(c);
+                }
             }
+            return Err(ComposeError::NeedsUcs2 { characters });
         }
-        return Err(ComposeError::NeedsUcs2 { characters });
+        Ok(ValidatedAlert { text, report })
     }
-    Ok(ValidatedAlert { text, report })
-}
-
-/// Characters of the GSM 03.38 default alphabet, in code order (0x00..0x7F), with the
-/// escape code 0x1B left out. Characters not here and not in [`GSM7_EXTENSION`] force UCS-2.
-const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
-/// Characters reached through the escape code (two septets each): form feed, `^ { } \ [ ~ ] |`
-/// and the euro sign.
-const GSM7_EXTENSION: &str = "\u{c}^{}\\[~]|€";
-
-/// Septets one character costs in GSM 7-bit, or `None` if it is not in the alphabet.
-fn gsm7_cost(c: char) -> Option<usize> {
-    if GSM7_BASIC.contains(c) {
-        Some(1)
-    } else if GSM7_EXTENSION.contains(c) {
-        Some(2)
-    } else {
-        None
-    }
-}
-
-/// Total septets of `text`, or `None` if it needs UCS-2.
-fn gsm7_septets(text: &str) -> Option<usize> {
-    text.chars().map(gsm7_cost).sum()
-}
-
-/// Septets in one SMS, and per part of a concatenated SMS (the user data header takes 7).
-const GSM7_SINGLE: usize = 160;
-const GSM7_PART: usize = 153;
-/// UTF-16 units in one SMS, and per part.
-const UCS2_SINGLE: usize = 70;
-const UCS2_PART: usize = 67;
-
-/// Parts for a GSM 7-bit text, packing greedily without splitting an escape sequence.
-fn gsm7_parts(text: &str, septets: usize) -> usize {
-    pack(text, septets, GSM7_SINGLE, GSM7_PART, |c| {
-        gsm7_cost(c).unwrap_or(2)
-    })
-}
-
-/// Parts for a UCS-2 text, packing greedily without splitting a surrogate pair.
-fn ucs2_parts(text: &str, units: usize) -> usize {
-    pack(text, units, UCS2_SINGLE, UCS2_PART, char::len_utf16)
-}
-
-fn pack(
-    text: &str,
-    total: usize,
-    single: usize,
-    part: usize,
-    cost: impl Fn(char) -> usize,
-) -> usize {
-    if total == 0 {
-        return 0;
-    }
-    if total <= single {
-        return 1;
-    }
-    let mut parts = 1;
-    let mut used = 0;
-    for c in text.chars() {
-        let c = cost(c);
-        if used + c > part {
-            parts += 1;
-            used = 0;
-        }
-        used += c;
-    }
-    parts
 }
 
 #[cfg(test)]
@@ -300,10 +254,10 @@ mod tests {
     use proptest::prelude::*;
 
     fn check(text: &str, expect: Expect) {
-        let limits = ComposeLimits::default();
-        let r = measure(text, &limits);
-        let split = split_at_safe_length(text, &limits);
-        let verdict = match validate(text, &limits) {
+        let composer = Composer::default();
+        let r = composer.measure(text);
+        let split = composer.split_at_safe_length(text);
+        let verdict = match composer.validate(text) {
             Ok(_) => "ok".to_owned(),
             Err(e) => format!("refused: {e}"),
         };
@@ -319,7 +273,7 @@ mod tests {
         check(
             "",
             expect![[
-                r#"typed 0 | safe left 110 | hard left 140 | Gsm7 0 units, 0 part(s) | red: "" | refused: the message is empty"#
+                r#"typed 0 | safe left 110 | hard left 140 | Gsm7 0 units, 1 part(s) | red: "" | refused: the message is empty"#
             ]],
         );
         check(
@@ -452,11 +406,12 @@ mod tests {
             ucs2: Ucs2Policy::Refuse,
             ..ComposeLimits::default()
         };
+        let composer = Composer::new(limits, Segmenter::default());
         assert_eq!(
-            validate("Évacuez “now” — now!", &limits).unwrap_err().to_string(),
+            composer.validate("Évacuez “now” — now!").unwrap_err().to_string(),
             "the message contains characters that not every phone can show (“”—); please replace them"
         );
-        assert!(validate("Évacuez now", &limits).is_ok());
+        assert!(composer.validate("Évacuez now").is_ok());
     }
 
     #[test]
@@ -467,11 +422,12 @@ mod tests {
             ucs2: Ucs2Policy::Allow,
         };
         limits.validate().unwrap();
-        let r = measure("abcdefg", &limits);
+        let composer = Composer::new(limits, Segmenter::default());
+        let r = composer.measure("abcdefg");
         assert_eq!((r.safe_left, r.hard_left), (-2, 1));
-        assert_eq!(split_at_safe_length("abcdefg", &limits).beyond, "fg");
+        assert_eq!(composer.split_at_safe_length("abcdefg").beyond, "fg");
         assert!(matches!(
-            validate("abcdefghi", &limits),
+            composer.validate("abcdefghi"),
             Err(ComposeError::TooLong { over: 1, .. })
         ));
         assert_eq!(
@@ -486,18 +442,11 @@ mod tests {
         );
     }
 
-    #[test]
-    fn alphabet_tables_have_the_standard_sizes() {
-        // 128 codes minus the escape, and the 10 extension characters in common use.
-        assert_eq!(GSM7_BASIC.chars().count(), 127);
-        assert_eq!(GSM7_EXTENSION.chars().count(), 10);
-    }
-
     proptest! {
         #[test]
         fn split_rejoins_and_respects_the_safe_length(text in "\\PC{0,200}", safe in 0usize..200) {
             let limits = ComposeLimits { safe_length: safe, hard_limit: 200, ucs2: Ucs2Policy::Allow };
-            let split = split_at_safe_length(&text, &limits);
+            let split = Composer::new(limits, Segmenter::default()).split_at_safe_length(&text);
             prop_assert_eq!(format!("{}{}", split.within, split.beyond), normalise(&text));
             prop_assert!(split.within.chars().count() <= safe);
             if !split.beyond.is_empty() {
@@ -505,22 +454,13 @@ mod tests {
             }
         }
 
+        /// The count shown is the count the sender will produce.
         #[test]
-        fn parts_are_enough_for_the_units(text in "[a-z€\\[ şä🚨]{0,400}") {
-            let r = measure(&text, &ComposeLimits::default());
-            let (single, part) = match r.encoding {
-                Encoding::Gsm7 => (160, 153),
-                Encoding::Ucs2 => (70, 67),
-            };
-            if r.units == 0 {
-                prop_assert_eq!(r.parts, 0);
-            } else if r.units <= single {
-                prop_assert_eq!(r.parts, 1);
-            } else {
-                // At least the ideal number, and at most one unit lost per part boundary.
-                prop_assert!(r.parts * part >= r.units);
-                prop_assert!(r.parts <= r.units.div_ceil(part - 1));
-            }
+        fn parts_shown_are_the_parts_sent(text in "[a-z€\\[ şä🚨\r\n]{1,400}") {
+            let report = Composer::default().measure(&text);
+            let sent = Segmenter::default().segment(&normalise(&text), 0).unwrap();
+            prop_assert_eq!(report.parts, sent.parts.len());
+            prop_assert_eq!(report.units, sent.parts.iter().map(|p| p.units).sum::<usize>());
         }
     }
 }

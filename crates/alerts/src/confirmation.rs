@@ -220,7 +220,7 @@ mod tests {
     }
 
     fn number(text: &str) -> MemberNumber {
-        MemberNumber::parse(text, Region::new("US").unwrap()).unwrap()
+        MemberNumber::parse(text, "US".parse::<Region>().unwrap()).unwrap()
     }
 
     fn at(minutes: i64) -> DateTime<Utc> {

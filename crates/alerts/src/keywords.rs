@@ -210,7 +210,7 @@ impl KeywordReplies {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compose::{measure, ComposeLimits};
+    use crate::compose::Composer;
     use expect_test::expect;
 
     #[test]
@@ -321,14 +321,14 @@ mod tests {
     fn default_replies_fit_one_sms_and_carry_opt_out() {
         let replies = KeywordReplies::defaults("Example University alerts", "alerts.example.edu");
         replies.validate().unwrap();
-        let limits = ComposeLimits::default();
+        let composer = Composer::default();
         for text in [
             replies.stop.clone(),
             replies.start.clone(),
             replies.help.clone(),
             replies.confirmation_text("123456", 15),
         ] {
-            let report = measure(&text, &limits);
+            let report = composer.measure(&text);
             assert_eq!(report.parts, 1, "{text} is {} characters", report.typed);
         }
         expect!["Example University alerts: your confirmation code is 123456. It expires in 15 min. Reply STOP to opt out."].assert_eq(&replies.confirmation_text("123456", 15));

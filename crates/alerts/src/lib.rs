@@ -42,7 +42,7 @@ pub use carrier::{Carrier, CarrierTable, GatewayStatus};
 pub use cipher::{
     EncryptedField, FieldCipher, FieldContext, FieldKey, FieldPurpose, KeyId, KeyRing,
 };
-pub use compose::{ComposeError, ComposeLimits, ComposeReport, SafeSplit};
+pub use compose::{ComposeError, ComposeLimits, ComposeReport, Composer, SafeSplit};
 pub use confirmation::{ConfirmationCode, ConfirmationKey, PendingConfirmation, VerifyOutcome};
 pub use keywords::{Keyword, KeywordReplies, KeywordTable};
 pub use number::{mask, MemberNumber, NumberError, Region};

@@ -9,26 +9,13 @@
 //! one numbering plan and cannot be told apart from the digits.
 
 use std::fmt;
-use std::str::FromStr;
 
-use phonenumber::country::Id;
 use phonenumber::{Mode, PhoneNumber, Type};
 use serde::{Deserialize, Serialize};
+use textgate_core::{PatronAddress, PhoneError};
 
-/// The region national numbers are read in (ISO 3166 alpha-2, e.g. `US`, `GB`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Region(Id);
-
-impl Region {
-    /// A region from its two-letter code, in either case.
-    pub fn new(code: &str) -> Result<Self, NumberError> {
-        Id::from_str(&code.trim().to_ascii_uppercase())
-            .map(Self)
-            .map_err(|_| NumberError::UnknownRegion {
-                code: code.to_owned(),
-            })
-    }
-}
+/// The region national numbers are read in: the gateway-wide setting from textgate-core.
+pub use textgate_core::Region;
 
 /// Why a typed number cannot be registered. The messages are shown to the member.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,9 +26,12 @@ pub enum NumberError {
     /// Too long to be a phone number (protects the parser from pasted essays).
     #[error("that is too long to be a phone number")]
     TooLong,
-    /// Not recognisable as a phone number at all.
-    #[error("\"{input}\" is not a phone number; enter it with its area code, or in international form starting with +")]
-    NotANumber {
+    /// Not readable as a phone number (the gateway-wide rules of textgate-core).
+    #[error("{0}")]
+    Unreadable(PhoneError),
+    /// A short code: only reachable inside one network, and not a member's phone.
+    #[error("{input} is a short code, not a mobile phone number")]
+    ShortCode {
         /// What was typed.
         input: String,
     },
@@ -59,12 +49,6 @@ pub enum NumberError {
         /// Human description of the kind ("a landline number").
         kind: &'static str,
     },
-    /// A configuration error: the default region is not an ISO 3166 code.
-    #[error("default region {code:?} is not a two-letter ISO 3166 country code")]
-    UnknownRegion {
-        /// The configured code.
-        code: String,
-    },
 }
 
 /// Longest input the parser is given; E.164 numbers have at most 15 digits, so anything
@@ -81,6 +65,11 @@ pub struct MemberNumber {
 
 impl MemberNumber {
     /// Validate and normalise what a member typed, reading national numbers in `region`.
+    ///
+    /// The text is first read with textgate-core's rules (the same as for a number an
+    /// operator types), then held to the stricter standard of an alert subscription: the
+    /// number must exist in the numbering plan (libphonenumber's validity check, which
+    /// core relaxes for operators) and be of a kind that receives texts.
     pub fn parse(input: &str, region: Region) -> Result<Self, NumberError> {
         let input = input.trim();
         if input.is_empty() {
@@ -89,10 +78,25 @@ impl MemberNumber {
         if input.chars().count() > MAX_INPUT_LEN {
             return Err(NumberError::TooLong);
         }
-        let number =
-            phonenumber::parse(Some(region.0), input).map_err(|_| NumberError::NotANumber {
-                input: input.to_owned(),
-            })?;
+        let e164 = match PatronAddress::from_dialled(input, region) {
+            Ok(PatronAddress::E164(e164)) => e164,
+            Ok(PatronAddress::ShortCode(_)) => {
+                return Err(NumberError::ShortCode {
+                    input: input.to_owned(),
+                })
+            }
+            Ok(PatronAddress::Alphanumeric(_)) => {
+                return Err(NumberError::Invalid {
+                    input: input.to_owned(),
+                })
+            }
+            Err(PhoneError::Empty) => return Err(NumberError::Empty),
+            Err(e) => return Err(NumberError::Unreadable(e)),
+        };
+        // Core has normalised it; read its E.164 form back for the strict checks.
+        let number = phonenumber::parse(None, &e164).map_err(|_| NumberError::Invalid {
+            input: input.to_owned(),
+        })?;
         Self::from_phone_number(&number, input)
     }
 
@@ -156,9 +160,9 @@ impl TryFrom<String> for MemberNumber {
     type Error = NumberError;
     fn try_from(text: String) -> Result<Self, Self::Error> {
         if !text.starts_with('+') {
-            return Err(NumberError::NotANumber { input: text });
+            return Err(NumberError::Invalid { input: text });
         }
-        let number = phonenumber::parse(None, &text).map_err(|_| NumberError::NotANumber {
+        let number = phonenumber::parse(None, &text).map_err(|_| NumberError::Invalid {
             input: text.clone(),
         })?;
         Self::from_phone_number(&number, &text)
@@ -196,7 +200,8 @@ mod tests {
     use expect_test::{expect, Expect};
 
     fn check(region: &str, input: &str, expect: Expect) {
-        let shown = match Region::new(region).and_then(|r| MemberNumber::parse(input, r)) {
+        let region: Region = region.parse().unwrap();
+        let shown = match MemberNumber::parse(input, region) {
             Ok(n) => format!(
                 "{} (country {}, national {}, shown {})",
                 n.as_str(),
@@ -247,30 +252,46 @@ mod tests {
         check(
             "US",
             "call me maybe",
-            expect![[
-                r#"error: "call me maybe" is not a phone number; enter it with its area code, or in international form starting with +"#
-            ]],
+            expect![[r#"error: "call me maybe" is not a phone number: it contains letters"#]],
         );
         check(
             "US",
             "123",
-            expect!["error: 123 is not a valid phone number; check the digits and the area code"],
+            expect!["error: 123 is a short code, not a mobile phone number"],
         );
         check(
             "US",
             "+1 201 555 0123 0123 0123 0123 0123 0123 0123 0123",
             expect!["error: that is too long to be a phone number"],
         );
+    }
+
+    #[test]
+    fn short_codes_and_unreadable() {
         check(
-            "XX",
-            "2015550123",
-            expect![[r#"error: default region "XX" is not a two-letter ISO 3166 country code"#]],
+            "US",
+            "72345",
+            expect!["error: 72345 is a short code, not a mobile phone number"],
+        );
+        check(
+            "US",
+            "+1 201 555 01",
+            expect![[
+                r#"error: "+1 201 555 01" is not a possible number for country code +1: 8 digits after the country code, expected 10"#
+            ]],
+        );
+        check(
+            "US",
+            "201#555#0123",
+            expect![[
+                r#"error: "201#555#0123" is not a phone number: only digits, spaces, '+', '-', '.', '/' and parentheses are allowed"#
+            ]],
         );
     }
 
     #[test]
     fn stored_form_round_trips_and_debug_is_masked() {
-        let n = MemberNumber::parse("201 555 0123", Region::new("US").unwrap()).unwrap();
+        let n = MemberNumber::parse("201 555 0123", "US".parse().unwrap()).unwrap();
         let json = serde_json::to_string(&n).unwrap();
         assert_eq!(json, "\"+12015550123\"");
         let back: MemberNumber = serde_json::from_str(&json).unwrap();
