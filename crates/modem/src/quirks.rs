@@ -1,0 +1,157 @@
+//! Quirk profiles: what differs between modem families, as small data tables the one AT
+//! driver reads. Chosen by configuration or detected from `AT+CGMI`/`AT+CGMM`.
+//!
+//! Things every modem gets regardless of profile, so they need no table entry: doubled
+//! echo and line noise are tolerated by the framer; a call reject command that fails is
+//! retried with the other one (`AT+CHUP` then `ATH`); extra init commands that fail are
+//! logged and skipped.
+
+use textgate_at::command::NewMessageIndication;
+
+/// How to reject an incoming voice call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallReject {
+    /// `AT+CHUP` (3GPP TS 27.007).
+    HangUp,
+    /// `ATH`, for AT ports without `+CHUP`.
+    LegacyHangUp,
+}
+
+/// Whether `AT+CMMS=2` (keep the relay link open between parts) is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoreMessagesSupport {
+    Use,
+    /// Firmware that rejects or mishandles it.
+    Avoid,
+}
+
+/// One modem family's differences.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuirkProfile {
+    pub name: &'static str,
+    /// `AT+CNMI` settings: how new messages and status reports are announced.
+    pub indication: NewMessageIndication,
+    pub call_reject: CallReject,
+    pub more_messages: MoreMessagesSupport,
+    /// Preferred message storage for `AT+CPMS` (all three memories).
+    pub storage: &'static str,
+    /// Extra commands sent at the end of start-up, best effort.
+    pub init_extras: &'static [&'static str],
+}
+
+pub const GENERIC: QuirkProfile = QuirkProfile {
+    name: "generic",
+    indication: NewMessageIndication::STORE_AND_NOTIFY,
+    call_reject: CallReject::HangUp,
+    more_messages: MoreMessagesSupport::Use,
+    storage: "SM",
+    init_extras: &[],
+};
+
+/// Huawei USB sticks (E173, E3372 in stick mode, ...): periodic `^RSSI`/`^MODE`/`^BOOT`
+/// reports flood the port unless `AT^CURC=0` turns them off; storage-full is announced
+/// with `^SMMEMFULL` (handled for every profile).
+pub const HUAWEI: QuirkProfile = QuirkProfile {
+    name: "huawei",
+    init_extras: &["AT^CURC=0"],
+    ..GENERIC
+};
+
+/// Quectel modules (EC25, EG25, BG96, ...): the generic table works.
+pub const QUECTEL: QuirkProfile = QuirkProfile {
+    name: "quectel",
+    ..GENERIC
+};
+
+/// SIMCom modules (SIM800, SIM7600, ...): report MMS notifications as
+/// `+CMTI: "SM",1,"MMS PUSH",2,1`, which the framer reads for every profile.
+pub const SIMCOM: QuirkProfile = QuirkProfile {
+    name: "simcom",
+    ..GENERIC
+};
+
+/// Sierra Wireless modules (MC73xx, MC74xx, EM75xx). No difference from the generic
+/// table is known to us yet; the profile exists so configuration can name it and a
+/// difference found in the field lands here.
+pub const SIERRA: QuirkProfile = QuirkProfile {
+    name: "sierra",
+    ..GENERIC
+};
+
+/// An Android phone exposing an AT port: a reduced command set; no status report routing,
+/// no `+CMMS`, calls hung up with `ATH`.
+pub const ANDROID: QuirkProfile = QuirkProfile {
+    name: "android",
+    indication: NewMessageIndication {
+        mode: 2,
+        mt: 1,
+        bm: 0,
+        ds: 0,
+        bfr: 0,
+    },
+    call_reject: CallReject::LegacyHangUp,
+    more_messages: MoreMessagesSupport::Avoid,
+    storage: "SM",
+    init_extras: &[],
+};
+
+pub const ALL: [&QuirkProfile; 6] = [&GENERIC, &HUAWEI, &QUECTEL, &SIMCOM, &SIERRA, &ANDROID];
+
+/// The profile with this name (as written in the configuration).
+pub fn by_name(name: &str) -> Option<&'static QuirkProfile> {
+    ALL.into_iter()
+        .find(|profile| profile.name.eq_ignore_ascii_case(name))
+}
+
+/// Picks a profile from what `AT+CGMI` and `AT+CGMM` answered.
+pub fn detect(manufacturer: Option<&str>, model: Option<&str>) -> &'static QuirkProfile {
+    let text =
+        format!("{} {}", manufacturer.unwrap_or(""), model.unwrap_or("")).to_ascii_lowercase();
+    let has = |word: &str| text.contains(word);
+    if has("huawei") {
+        &HUAWEI
+    } else if has("quectel") {
+        &QUECTEL
+    } else if has("simcom") || has("sim7") || has("sim8") {
+        &SIMCOM
+    } else if has("sierra") {
+        &SIERRA
+    } else if has("android") || has("samsung") || has("google") || has("xiaomi") {
+        &ANDROID
+    } else {
+        &GENERIC
+    }
+}
+
+/// Which profile to use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileChoice {
+    /// Detect from the manufacturer and model.
+    Detect,
+    Fixed(&'static QuirkProfile),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detection_from_identity() {
+        let cases = [
+            (Some("huawei"), Some("E173")),
+            (Some("Quectel"), Some("EC25")),
+            (Some("SIMCOM INCORPORATED"), Some("SIMCOM_SIM7600E-H")),
+            (Some("Sierra Wireless, Incorporated"), Some("MC7455")),
+            (Some("samsung"), Some("SM-G960F")),
+            (Some("Telit"), Some("LE910")),
+            (None, None),
+        ];
+        let names: Vec<&str> = cases.iter().map(|(m, n)| detect(*m, *n).name).collect();
+        assert_eq!(
+            names,
+            ["huawei", "quectel", "simcom", "sierra", "android", "generic", "generic"]
+        );
+        assert_eq!(by_name("Quectel").map(|p| p.name), Some("quectel"));
+        assert_eq!(by_name("nokia"), None);
+    }
+}
