@@ -22,6 +22,7 @@
 
 use std::cmp::Reverse;
 
+use serde::Serialize;
 use thiserror::Error;
 
 use crate::alphabet::{self, Language, Tables};
@@ -34,7 +35,8 @@ use crate::udh::{Concatenation, InformationElement, ReferenceWidth, UserDataHead
 const USER_DATA_OCTETS: usize = 140;
 
 /// The encoding of a text's parts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TextEncoding {
     /// GSM 7-bit with these tables (default tables unless national languages are allowed).
     Gsm7(Tables),
@@ -193,7 +195,11 @@ impl DataPart {
 
 /// Where a text stands while it is being typed: what the web console's countdown and the
 /// XMPP "this reply needs N SMS" notice show.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// A single character outside the current encoding (an emoji, a Cyrillic letter in a
+/// Latin text) switches the whole text to UCS-2 and changes every figure at once: a user
+/// interface should show the encoding next to the count so the jump makes sense.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Countdown {
     pub encoding: TextEncoding,
     /// Parts the text needs now (may exceed `max_parts`).
