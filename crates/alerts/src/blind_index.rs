@@ -115,8 +115,25 @@ impl BlindIndex {
 
     /// The index value of `number`.
     pub fn index(&self, number: &MemberNumber) -> BlindIndexValue {
+        self.index_e164_text(number.as_str())
+    }
+
+    /// The index value of a sender the network reported, already in E.164 form (textgate-core's
+    /// `PatronAddress::E164`). Only the syntax is checked (`+` and 7 to 15 digits), not the
+    /// numbering plan: a STOP must find its member even if libphonenumber's metadata has
+    /// since changed its mind about the number. `None` for anything that is not E.164
+    /// (short codes, alphanumeric senders), which can never be a registered member.
+    pub fn index_sender(&self, e164: &str) -> Option<BlindIndexValue> {
+        let digits = e164.strip_prefix('+')?;
+        let plausible = (7..=15).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0');
+        plausible.then(|| self.index_e164_text(e164))
+    }
+
+    fn index_e164_text(&self, e164: &str) -> BlindIndexValue {
         let mut mac = keyed_mac(&self.key.0, DOMAIN);
-        mac.update(number.as_str().as_bytes());
+        mac.update(e164.as_bytes());
         BlindIndexValue(mac.finalize().into_bytes().into())
     }
 }
@@ -145,6 +162,17 @@ mod tests {
             i.index(&us("+1 201 555 0123"))
         );
         assert_ne!(i.index(&us("201 555 0123")), i.index(&us("201 555 0124")));
+    }
+
+    #[test]
+    fn a_sender_finds_the_member_who_registered_it() {
+        let i = index(1);
+        let registered = i.index(&us("(201) 555-0123"));
+        assert_eq!(i.index_sender("+12015550123"), Some(registered));
+        assert_eq!(i.index_sender("72345"), None);
+        assert_eq!(i.index_sender("InternetSMS"), None);
+        assert_eq!(i.index_sender("+0123456789"), None);
+        assert_eq!(i.index_sender("+1234"), None);
     }
 
     #[test]

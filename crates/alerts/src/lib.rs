@@ -9,6 +9,7 @@
 //! - [`carrier`]: the legacy e-mail-to-SMS carrier table and which gateways still work;
 //! - [`keywords`]: STOP / START / HELP replies and their answers;
 //! - [`confirmation`]: the code that confirms a new number before it gets alerts;
+//! - [`subscription`]: whether a number receives alerts, and what codes and keywords change;
 //! - [`review`]: the "please review your details" rule after six months;
 //! - [`rate_limit`]: how often a member may send themselves a test;
 //! - [`compose`]: counters, part count, overflow split and validation of an alert text;
@@ -35,6 +36,7 @@ pub mod records;
 pub mod review;
 pub mod roles;
 mod secret;
+pub mod subscription;
 
 pub use blind_index::{BlindIndex, BlindIndexKey, BlindIndexValue};
 pub use campaign::{CampaignPlan, CampaignProgress, ModemRate, PlannedDelivery};
@@ -51,3 +53,4 @@ pub use records::{SendKind, SendLogEntry, TestLogEntry, YearlyTestRecord};
 pub use review::{ReviewPolicy, ReviewStatus};
 pub use roles::{authorize, Action, Forbidden, Role, Roles};
 pub use secret::SecretError;
+pub use subscription::{on_keyword, KeywordEffect, SubscriptionState};
