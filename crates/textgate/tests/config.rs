@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use expect_test::{expect, Expect};
 use textgate::config::{
-    override_variables, AtDriver, Config, ConfigError, DatabaseConfig, DriverConfig, GatewayConfig,
-    HttpConfig, LogConfig, LogFormat, MultipartNotice, OutboxConfig, Quirks, Routing, Secret,
-    SecretSource, Show, SimulatorDriver, SmtpDriver, SmtpTls, Transcripts,
+    override_variables, AlertKey, AlertsConfig, AtDriver, Config, ConfigError, DatabaseConfig,
+    DriverConfig, GatewayConfig, HttpConfig, LogConfig, LogFormat, MultipartNotice, OutboxConfig,
+    Quirks, Routing, Secret, SecretSource, Show, SimulatorDriver, SmtpDriver, SmtpTls, Transcripts,
 };
+use textgate_alerts::compose::Ucs2Policy;
 
 /// The smallest valid configuration; tests edit it with [`edit`].
 const MINIMAL: &str = r#"
@@ -98,6 +99,7 @@ fn minimal_configuration_takes_the_defaults() {
         expect![[r#"
             test.toml: OK
             database: SQLite; http: 127.0.0.1:8080; log: text at info
+            alerts: off
             1 gateway(s):
               library (sms.library.example) via 127.0.0.1:5347: simulator at 127.0.0.1:7001; region US; routing claim; transcripts off; operators alice@library.example
         "#]],
@@ -126,7 +128,7 @@ fn unknown_keys_are_named() {
         &format!("{MINIMAL}\n[htp]\nlisten = \"0.0.0.0:80\"\n"),
         expect![[r#"
             test.toml has 1 error:
-              htp: unknown key; the top level has `database`, `http`, `log` and `[[gateway]]`
+              htp: unknown key; the top level has `database`, `http`, `log`, `alerts` and `[[gateway]]`
         "#]],
     );
     check(
@@ -414,6 +416,7 @@ fn devices_that_are_missing_or_unstable_are_warnings() {
         expect![[r#"
             test.toml: OK
             database: SQLite; http: 127.0.0.1:8080; log: text at info
+            alerts: off
             1 gateway(s):
               library (sms.library.example) via 127.0.0.1:5347: AT modem on /dev/ttyUSB97 (quirks auto); region US; routing claim; transcripts off; operators alice@library.example
             warning: gateway[0] (library).driver.device: /dev/ttyUSB97 does not exist (yet); the daemon will keep trying to open it
@@ -437,7 +440,7 @@ fn every_problem_is_reported_at_once() {
         &[("TEXTGATE_HTTP_PORT", "80")],
         expect![[r#"
             test.toml has 5 errors:
-              TEXTGATE_HTTP_PORT: not a textgate setting; the top-level overrides are TEXTGATE_DATABASE_URL, TEXTGATE_HTTP_LISTEN, TEXTGATE_LOG_FORMAT, TEXTGATE_LOG_LEVEL
+              TEXTGATE_HTTP_PORT: not a textgate setting; the top-level overrides are TEXTGATE_DATABASE_URL, TEXTGATE_HTTP_LISTEN, TEXTGATE_LOG_FORMAT, TEXTGATE_LOG_LEVEL, TEXTGATE_ALERTS_ENCRYPTION_KEY_ID, TEXTGATE_ALERTS_ENCRYPTION_KEY, TEXTGATE_ALERTS_BLIND_INDEX_KEY, TEXTGATE_ALERTS_CONFIRMATION_KEY
               log.format: unknown variant `xml`, expected `text` or `json`
               gateway[0] (library).driver.adress: unknown field `adress`, expected `address` or `spawn`
               gateway[1] (campus).operators[0]: "carol@" is not a valid JID: nothing after the @
@@ -472,6 +475,7 @@ fn environment_overrides() {
         expect![[r#"
             test.toml: OK
             database: PostgreSQL; http: [::]:9090; log: json at debug
+            alerts: off
             1 gateway(s):
               library (sms.library.example) via 127.0.0.1:5347: simulator at 127.0.0.1:7100; region US; routing claim; transcripts off; operators dan@library.example, erin@library.example
         "#]],
@@ -500,7 +504,7 @@ fn overrides_that_match_nothing_are_errors() {
               TEXTGATE_GATEWAY_LIBRARY_BAUD: not a gateway setting that can be overridden; the gateway overrides end in DOMAIN, SECRET, SERVER, OPERATORS, AVAILABLE_SHOWS, ROUTING, DEFAULT_REGION, MAX_PARTS, TRANSCRIPTS, CALL_AUTO_REPLY, RATE_LIMIT_PER_MINUTE, DRIVER_DEVICE, DRIVER_ADDRESS, DRIVER_BAUD, DRIVER_QUIRKS, DRIVER_PIN, DRIVER_SMSC, DRIVER_USERNAME, DRIVER_PASSWORD
               TEXTGATE_GATEWAY_LIBRARY_MAX_PARTS: expected an integer, got "six"
               TEXTGATE_GATEWAY_NOSUCH_SECRET: no gateway has this name; the gateways' names in variables are LIBRARY
-              TEXTGATE_HTTP_PORT: not a textgate setting; the top-level overrides are TEXTGATE_DATABASE_URL, TEXTGATE_HTTP_LISTEN, TEXTGATE_LOG_FORMAT, TEXTGATE_LOG_LEVEL
+              TEXTGATE_HTTP_PORT: not a textgate setting; the top-level overrides are TEXTGATE_DATABASE_URL, TEXTGATE_HTTP_LISTEN, TEXTGATE_LOG_FORMAT, TEXTGATE_LOG_LEVEL, TEXTGATE_ALERTS_ENCRYPTION_KEY_ID, TEXTGATE_ALERTS_ENCRYPTION_KEY, TEXTGATE_ALERTS_BLIND_INDEX_KEY, TEXTGATE_ALERTS_CONFIRMATION_KEY
         "#]],
     );
     // An override that is well-formed but wrong says where the value came from.
@@ -605,6 +609,7 @@ fn example_configuration_is_valid() {
     expect![[r#"
         test.toml: OK
         database: SQLite; http: 127.0.0.1:8080; log: text at info
+        alerts: off
         2 gateway(s):
           library (sms.library.example) via 127.0.0.1:5347: AT modem on /dev/serial/by-id/usb-Quectel_EG25-G-if02-port0 (quirks auto); region US; routing claim; transcripts off; operators alice@library.example, bob@library.example
           demo (sms.demo.example) via 127.0.0.1:5347: simulator at 127.0.0.1:7001; region GB; routing claim; transcripts off; operators librarian@demo.example
@@ -654,6 +659,90 @@ fn example_smtp_gateway_is_valid_when_uncommented() {
     );
 }
 
+/// The commented lines of the example from the line `start` up to the next banner (a line
+/// of dashes), uncommented.
+fn uncommented_block(example: &str, start: &str) -> String {
+    let from = example.find(start).expect("the example has the block");
+    example[from..]
+        .lines()
+        .take_while(|line| !line.starts_with("# ----"))
+        .filter_map(|line| line.strip_prefix("# ").or(line.strip_prefix('#')))
+        .filter(|line| !line.starts_with('#'))
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
+/// Distinct valid 32-byte keys in hexadecimal.
+const KEY_A: &str = "5d1c2b7e9f03a4c6d8e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7";
+const KEY_B: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccddeeff00";
+const KEY_C: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00123456789abcdeffedcba9876543210";
+const KEY_D: &str = "c0ffee00c0ffee01c0ffee02c0ffee03c0ffee04c0ffee05c0ffee06c0ffee07";
+
+#[test]
+fn example_alerts_section_is_valid_when_uncommented() {
+    let example = std::fs::read_to_string(example_path()).unwrap();
+    let alerts = uncommented_block(&example, "# [alerts]");
+    let vars = [
+        ("TEXTGATE_ALERTS_ENCRYPTION_KEY", KEY_A),
+        ("TEXTGATE_ALERTS_BLIND_INDEX_KEY", KEY_B),
+        ("TEXTGATE_ALERTS_CONFIRMATION_KEY", KEY_C),
+    ];
+    // The retired key's file does not exist here; point it at a real one.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("old.key"), format!("{KEY_D}\n")).unwrap();
+    let alerts = edit(
+        &alerts,
+        "/etc/textgate/secrets/alerts-2025-01.key",
+        "old.key",
+    );
+    let text = format!("{MINIMAL}{alerts}");
+    let config = load(&text, &vars, dir.path());
+    let alerts = config.alerts.expect("alerts are on");
+    assert_eq!(alerts.encryption_key.id, "2026-01");
+    assert_eq!(alerts.compose_limits().safe_length, 110);
+    let ring = alerts.key_ring().unwrap();
+    assert_eq!(ring.active_id().as_str(), "2026-01");
+    assert_eq!(ring.key_ids().count(), 2);
+}
+
+#[test]
+fn alert_keys_are_checked() {
+    let text = format!(
+        "{MINIMAL}
+[alerts]
+blind_index_key = \"{KEY_A}\"
+confirmation_key = \"00000000000000000000000000000000000000000000000000000000000000000\"
+safe_length = 200
+
+[alerts.encryption_key]
+id = \"2026/01\"
+key = \"{KEY_A}\"
+
+[[alerts.retired_keys]]
+id = \"old\"
+key = \"abcd\"
+
+[[alerts.retired_keys]]
+id = \"old\"
+key = {{ env = \"OLD_KEY\" }}
+"
+    );
+    check_env(
+        &text,
+        &[("OLD_KEY", &"0".repeat(64))],
+        expect![[r#"
+        test.toml has 7 errors:
+          alerts.encryption_key.id: key id "2026/01" is not valid: use 1 to 32 characters from A-Z, a-z, 0-9, '.', '_' and '-'
+          alerts.retired_keys[0].key: the key decodes to 2 bytes as hexadecimal, but a key must be exactly 32 bytes (64 hexadecimal digits or 44 base64 characters)
+          alerts.retired_keys[1].id: "old" is already the id of alerts.retired_keys[0]
+          alerts.retired_keys[1].key: the key is 32 identical bytes, which looks like a placeholder, not a random key
+          alerts.blind_index_key: is the same key as alerts.encryption_key.key; every purpose needs its own random key
+          alerts.confirmation_key: the key is neither hexadecimal nor base64 (65 characters); generate one with `openssl rand -hex 32`
+          alerts.safe_length: 200 is more than hard_limit (140)
+    "#]],
+    );
+}
+
 /// A configuration with every optional key set, one gateway per driver kind, so that
 /// serialising it lists every key of the tree.
 fn every_key() -> Config {
@@ -678,6 +767,21 @@ fn every_key() -> Config {
         database: DatabaseConfig::default(),
         http: HttpConfig::default(),
         log: LogConfig::default(),
+        alerts: Some(AlertsConfig {
+            encryption_key: AlertKey {
+                id: "new".to_owned(),
+                key: Secret::inline("k"),
+            },
+            retired_keys: vec![AlertKey {
+                id: "old".to_owned(),
+                key: Secret::inline("k"),
+            }],
+            blind_index_key: Secret::inline("k"),
+            confirmation_key: Secret::inline("k"),
+            safe_length: 110,
+            hard_limit: 140,
+            ucs2: Ucs2Policy::Refuse,
+        }),
         gateways: vec![
             gateway(
                 "at",
@@ -757,7 +861,11 @@ fn example_mentions(text: &str) -> BTreeSet<String> {
         if let Some(header) = header {
             table = header.to_owned();
         } else if let Some((key, _)) = code.split_once(" = ") {
-            if !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+            if !key.is_empty()
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
                 keys.insert(format!("{table}.{key}"));
             }
         }
@@ -830,6 +938,7 @@ fn check_config_accepts_the_example() {
     expect![[r#"
         ../../config/textgate.example.toml: OK
         database: SQLite; http: 127.0.0.1:8080; log: text at info
+        alerts: off
         2 gateway(s):
           library (sms.library.example) via 127.0.0.1:5347: AT modem on /dev/serial/by-id/usb-Quectel_EG25-G-if02-port0 (quirks auto); region US; routing claim; transcripts off; operators alice@library.example, bob@library.example
           demo (sms.demo.example) via 127.0.0.1:5347: simulator at 127.0.0.1:7001; region GB; routing claim; transcripts off; operators librarian@demo.example

@@ -51,6 +51,20 @@ impl Config {
             spelling(&self.log.format),
             self.log.level
         );
+        match &self.alerts {
+            Some(alerts) => {
+                let _ = writeln!(
+                    out,
+                    "alerts: on, encryption key {} ({} retired); texts up to {} characters",
+                    alerts.encryption_key.id,
+                    alerts.retired_keys.len(),
+                    alerts.hard_limit
+                );
+            }
+            None => {
+                let _ = writeln!(out, "alerts: off");
+            }
+        }
         let _ = writeln!(out, "{} gateway(s):", self.gateways.len());
         for gateway in &self.gateways {
             let _ = writeln!(out, "  {}", gateway_summary(gateway));

@@ -53,6 +53,26 @@ const GLOBAL: &[Setting] = &[
     setting("HTTP_LISTEN", &["http", "listen"], Kind::Text),
     setting("LOG_FORMAT", &["log", "format"], Kind::Text),
     setting("LOG_LEVEL", &["log", "level"], Kind::Text),
+    setting(
+        "ALERTS_ENCRYPTION_KEY_ID",
+        &["alerts", "encryption_key", "id"],
+        Kind::Text,
+    ),
+    setting(
+        "ALERTS_ENCRYPTION_KEY",
+        &["alerts", "encryption_key", "key"],
+        Kind::Text,
+    ),
+    setting(
+        "ALERTS_BLIND_INDEX_KEY",
+        &["alerts", "blind_index_key"],
+        Kind::Text,
+    ),
+    setting(
+        "ALERTS_CONFIRMATION_KEY",
+        &["alerts", "confirmation_key"],
+        Kind::Text,
+    ),
 ];
 
 /// Overrides of a gateway's keys: `TEXTGATE_GATEWAY_<NAME>_<VARIABLE>`.

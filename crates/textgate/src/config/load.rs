@@ -9,8 +9,8 @@ use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
 use super::{
-    env, validate, AtDriver, Config, DatabaseConfig, GatewayConfig, HttpConfig, LogConfig,
-    SimulatorDriver, SmtpDriver,
+    env, validate, AlertsConfig, AtDriver, Config, DatabaseConfig, GatewayConfig, HttpConfig,
+    LogConfig, SimulatorDriver, SmtpDriver,
 };
 
 /// One thing wrong (or, as a warning, doubtful) in a configuration.
@@ -136,6 +136,7 @@ impl Config {
             database: sections.database.unwrap_or_default(),
             http: sections.http.unwrap_or_default(),
             log: sections.log.unwrap_or_default(),
+            alerts: sections.alerts,
             gateways: sections.gateways.into_iter().map(|(_, g)| g).collect(),
         };
         Ok(Loaded { config, warnings })
@@ -170,6 +171,7 @@ pub(crate) struct Sections {
     pub database: Option<DatabaseConfig>,
     pub http: Option<HttpConfig>,
     pub log: Option<LogConfig>,
+    pub alerts: Option<AlertsConfig>,
     /// Each gateway with its index in the file, so labels stay right when one failed.
     pub gateways: Vec<(usize, GatewayConfig)>,
     /// Whether the file has a `gateway` key at all.
@@ -185,6 +187,7 @@ impl Sections {
             database: None,
             http: None,
             log: None,
+            alerts: None,
             gateways: Vec::new(),
             gateway_key_present: false,
         };
@@ -196,6 +199,7 @@ impl Sections {
                 }
                 "http" => sections.http = keep(deserialize_at(value, "http"), &mut problems),
                 "log" => sections.log = keep(deserialize_at(value, "log"), &mut problems),
+                "alerts" => sections.alerts = keep(deserialize_at(value, "alerts"), &mut problems),
                 "gateway" => {
                     sections.gateway_key_present = true;
                     match value {
@@ -211,8 +215,8 @@ impl Sections {
                 _ => {
                     problems.push(Problem::new(
                         key,
-                        "unknown key; the top level has `database`, `http`, `log` and \
-                         `[[gateway]]`",
+                        "unknown key; the top level has `database`, `http`, `log`, `alerts` \
+                         and `[[gateway]]`",
                     ));
                 }
             }

@@ -52,6 +52,9 @@ pub struct Config {
     /// `[log]`
     #[serde(default)]
     pub log: LogConfig,
+    /// `[alerts]`: the emergency alert service; absent, it is off.
+    #[serde(default)]
+    pub alerts: Option<AlertsConfig>,
     /// `[[gateway]]`, at least one.
     #[serde(rename = "gateway")]
     pub gateways: Vec<GatewayConfig>,
@@ -122,6 +125,67 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line, for log collectors.
     Json,
+}
+
+/// `[alerts]`: the keys that protect members' numbers and the limits of an alert text.
+/// Keys are 64 hexadecimal digits or base64 of 32 random bytes (`openssl rand -hex 32`),
+/// each purpose with its own key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// `[alerts.encryption_key]`: the key that encrypts members' numbers from now on.
+    pub encryption_key: AlertKey,
+    /// `[[alerts.retired_keys]]`: earlier encryption keys, kept only to read values they
+    /// encrypted.
+    #[serde(default)]
+    pub retired_keys: Vec<AlertKey>,
+    /// The key of the blind index that finds a member by number without decrypting.
+    pub blind_index_key: Secret,
+    /// The key that derives the codes confirming a new number.
+    pub confirmation_key: Secret,
+    /// Characters almost every phone receives whole; the compose countdown starts here.
+    #[serde(default = "default_safe_length", deserialize_with = "number::u16")]
+    pub safe_length: u16,
+    /// The longest alert text accepted at all.
+    #[serde(default = "default_hard_limit", deserialize_with = "number::u16")]
+    pub hard_limit: u16,
+    /// Whether an alert needing UCS-2 (characters outside the GSM alphabet) is allowed.
+    #[serde(default)]
+    pub ucs2: textgate_alerts::compose::Ucs2Policy,
+}
+
+impl AlertsConfig {
+    /// The compose page's limits, as the alerts crate takes them.
+    pub fn compose_limits(&self) -> textgate_alerts::ComposeLimits {
+        textgate_alerts::ComposeLimits {
+            safe_length: self.safe_length.into(),
+            hard_limit: self.hard_limit.into(),
+            ucs2: self.ucs2,
+        }
+    }
+
+    /// The field-encryption key ring: the active key and the retired ones. Cannot fail for
+    /// a configuration returned by [`Config::load`], which checked every id and key.
+    pub fn key_ring(
+        &self,
+    ) -> Result<textgate_alerts::KeyRing, textgate_alerts::cipher::KeyRingError> {
+        textgate_alerts::KeyRing::from_config(
+            (&self.encryption_key.id, self.encryption_key.key.expose()),
+            self.retired_keys
+                .iter()
+                .map(|k| (k.id.as_str(), k.key.expose())),
+        )
+    }
+}
+
+/// An encryption key and the id stored beside every value it encrypted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertKey {
+    /// 1 to 32 characters from `A-Z a-z 0-9 . _ -`, e.g. the month it was made: `2026-01`.
+    pub id: String,
+    /// The key.
+    pub key: Secret,
 }
 
 /// One `[[gateway]]`: one phone number (one driver), one XMPP component, one queue.
@@ -466,4 +530,12 @@ fn default_send_timeout() -> Duration {
 
 fn default_smtp_port() -> u16 {
     587
+}
+
+fn default_safe_length() -> u16 {
+    110
+}
+
+fn default_hard_limit() -> u16 {
+    140
 }

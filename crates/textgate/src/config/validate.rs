@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use super::env::environment_name;
 use super::load::{gateway_label, Problem, Sections};
-use super::{DriverConfig, GatewayConfig, MultipartNotice, Secret};
+use super::{AlertsConfig, DriverConfig, GatewayConfig, MultipartNotice, Secret};
 
 /// Where stable serial device names live; `/dev/ttyUSB0` can change between boots.
 const STABLE_DEVICE_DIR: &str = "/dev/serial/by-id/";
@@ -39,6 +39,9 @@ pub(crate) fn validate(
     }
     if let Some(log) = &sections.log {
         check.log_level(&log.level);
+    }
+    if let Some(alerts) = &mut sections.alerts {
+        check.alerts(alerts, env, base_dir);
     }
     if !sections.gateway_key_present {
         check.error(
@@ -109,6 +112,93 @@ impl Checker<'_> {
                     ),
                 );
             }
+        }
+    }
+
+    fn alerts(
+        &mut self,
+        alerts: &mut AlertsConfig,
+        env: &BTreeMap<String, String>,
+        base_dir: &Path,
+    ) {
+        use textgate_alerts::{BlindIndexKey, ConfirmationKey, FieldKey, KeyId};
+        // Every key is checked as the alerts crate will read it, and no two purposes may
+        // share a key: reusing the encryption key as the blind-index key would tie the
+        // two schemes together.
+        let mut seen: Vec<(String, String)> = Vec::new();
+        let mut check_key =
+            |checker: &mut Self,
+             key: String,
+             secret: &mut Secret,
+             decode: fn(&str) -> Result<(), textgate_alerts::SecretError>| {
+                checker.secret(&key, secret, env, base_dir);
+                if !secret.is_resolved() {
+                    return;
+                }
+                if let Err(e) = decode(secret.expose()) {
+                    checker.error(key, e.to_string());
+                    return;
+                }
+                let text = secret.expose().trim().to_owned();
+                if let Some((first, _)) = seen.iter().find(|(_, other)| *other == text) {
+                    checker.error(
+                        key,
+                        format!(
+                            "is the same key as {first}; every purpose needs its own random key"
+                        ),
+                    );
+                } else {
+                    seen.push((key, text));
+                }
+            };
+        let field_key = |text: &str| FieldKey::from_encoded(text).map(drop);
+        let mut ids: HashMap<String, String> = HashMap::new();
+        let entries = std::iter::once((
+            "alerts.encryption_key".to_owned(),
+            &mut alerts.encryption_key,
+        ))
+        .chain(
+            alerts
+                .retired_keys
+                .iter_mut()
+                .enumerate()
+                .map(|(i, k)| (format!("alerts.retired_keys[{i}]"), k)),
+        );
+        for (at, entry) in entries {
+            if let Err(e) = KeyId::new(&entry.id) {
+                self.error(format!("{at}.id"), e.to_string());
+            } else if let Some(first) = ids.get(&entry.id) {
+                self.error(
+                    format!("{at}.id"),
+                    format!("{:?} is already the id of {first}", entry.id),
+                );
+            } else {
+                ids.insert(entry.id.clone(), at.clone());
+            }
+            check_key(self, format!("{at}.key"), &mut entry.key, field_key);
+        }
+        check_key(
+            self,
+            "alerts.blind_index_key".to_owned(),
+            &mut alerts.blind_index_key,
+            |text| BlindIndexKey::from_encoded(text).map(drop),
+        );
+        check_key(
+            self,
+            "alerts.confirmation_key".to_owned(),
+            &mut alerts.confirmation_key,
+            |text| ConfirmationKey::from_encoded(text).map(drop),
+        );
+        if alerts.hard_limit == 0 {
+            self.error("alerts.hard_limit", "must be at least 1");
+        } else if alerts.safe_length > alerts.hard_limit {
+            self.error(
+                "alerts.safe_length",
+                format!(
+                    "{} is more than hard_limit ({})",
+                    alerts.safe_length, alerts.hard_limit
+                ),
+            );
         }
     }
 
