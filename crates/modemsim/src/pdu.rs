@@ -4,13 +4,12 @@
 
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
-use textgate_gsm::alphabet::{self, Tables};
 use textgate_gsm::error::GsmError;
 use textgate_gsm::pdu::{
-    self, Address, Alphabet, Content, DataCoding, Deliver, Pdu, ReportQualifier, SmscField, Status,
-    StatusReport, Submit, Tpdu, UserData,
+    self, Address, Deliver, Pdu, ReportQualifier, SmscField, Status, StatusReport, Submit, Tpdu,
 };
-use textgate_gsm::udh::{InformationElement, UserDataHeader};
+use textgate_gsm::segment::{SegmentError, Segmenter, SegmenterConfig};
+use textgate_gsm::udh::ReferenceWidth;
 
 /// Why a submitted PDU was refused (the modem answers `+CMS ERROR: 304` for all of them).
 #[derive(Debug, thiserror::Error)]
@@ -90,14 +89,24 @@ pub fn address(text: &str) -> Result<Address, GsmError> {
     }
 }
 
-/// Which alphabet an injected text uses.
+/// How wide the concatenation reference of an injected long text is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum TextEncoding {
-    /// GSM 7-bit when every character has a code, UCS-2 otherwise (what phones do).
+pub enum ReferenceBits {
+    /// IEI 0x00, what most phones send.
     #[default]
-    Auto,
-    Ucs2,
+    Bits8,
+    /// IEI 0x08.
+    Bits16,
+}
+
+/// Why an injected text could not become SMS-DELIVER PDUs.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliverError {
+    #[error(transparent)]
+    Segment(#[from] SegmentError),
+    #[error(transparent)]
+    Codec(#[from] GsmError),
 }
 
 /// What the network needs to build the SMS-DELIVER parts of one text.
@@ -108,86 +117,46 @@ pub struct DeliverRequest<'a> {
     pub smsc: &'a str,
     pub timestamp: DateTime<FixedOffset>,
     /// The concatenation reference, used when the text needs several parts.
-    pub reference: u8,
-    pub encoding: TextEncoding,
+    pub reference: u16,
+    pub reference_bits: ReferenceBits,
 }
 
-/// Splits a text into SMS-DELIVER PDUs (with SMSC field) the way a sending phone would:
-/// one part when it fits (160 septets / 70 UTF-16 units), otherwise parts of 153 septets /
-/// 67 units with an 8-bit concatenation header, never splitting an escape sequence or a
-/// surrogate pair.
-pub fn deliver_parts(request: &DeliverRequest<'_>) -> Result<Vec<Vec<u8>>, GsmError> {
+/// Splits a text into SMS-DELIVER PDUs (with SMSC field) the way a sending phone would,
+/// with the codec's [`Segmenter`]: GSM 7-bit when every character has a code, UCS-2
+/// otherwise; one part when it fits, concatenated parts otherwise.
+pub fn deliver_parts(request: &DeliverRequest<'_>) -> Result<Vec<Vec<u8>>, DeliverError> {
     let sender = address(request.sender)?;
     let smsc = Address::from_number(request.smsc)?;
-    let gsm7 = request.encoding == TextEncoding::Auto
-        && alphabet::text_cost(request.text, Tables::DEFAULT).is_some();
-    let (single, per_part, alphabet_used): (usize, usize, Alphabet) = if gsm7 {
-        (160, 153, Alphabet::Gsm7)
-    } else {
-        (70, 67, Alphabet::Ucs2)
-    };
-    let cost = |c: char| -> usize {
-        if gsm7 {
-            alphabet::septet_cost(c, Tables::DEFAULT).unwrap_or(1)
-        } else {
-            c.len_utf16()
-        }
-    };
-    let total_cost: usize = request.text.chars().map(cost).sum();
-    let chunks: Vec<String> = if total_cost <= single {
-        vec![request.text.to_owned()]
-    } else {
-        let mut chunks = Vec::new();
-        let mut current = String::new();
-        let mut used = 0;
-        for c in request.text.chars() {
-            if used + cost(c) > per_part {
-                chunks.push(std::mem::take(&mut current));
-                used = 0;
-            }
-            used += cost(c);
-            current.push(c);
-        }
-        chunks.push(current);
-        chunks
-    };
-    let total = u8::try_from(chunks.len()).map_err(|_| GsmError::UserDataTooLong {
-        needed: chunks.len(),
-        unit: textgate_gsm::error::LengthUnit::Octets,
-        max: 255,
-    })?;
-    chunks
-        .into_iter()
-        .enumerate()
-        .map(|(i, chunk)| {
-            let header = (total > 1).then(|| {
-                UserDataHeader::new(vec![InformationElement::Concatenation8 {
-                    reference: request.reference,
-                    total,
-                    sequence: u8::try_from(i + 1).unwrap_or(u8::MAX),
-                }])
-            });
-            let deliver = Deliver {
-                more_messages: false,
-                loop_prevention: false,
-                reply_path: false,
-                status_report_indication: false,
-                sender: sender.clone(),
-                protocol_identifier: 0,
-                data_coding: DataCoding::general(alphabet_used, None),
-                service_centre_timestamp: request.timestamp,
-                user_data: UserData {
-                    header,
-                    content: Content::Text(chunk),
-                },
-            };
-            Pdu {
-                smsc: Some(smsc.clone()),
-                tpdu: Tpdu::Deliver(deliver),
-            }
-            .encode(SmscField::Present)
-        })
-        .collect()
+    let segmenter = Segmenter::new(SegmenterConfig {
+        national_languages: Vec::new(),
+        reference_width: match request.reference_bits {
+            ReferenceBits::Bits8 => ReferenceWidth::Bits8,
+            ReferenceBits::Bits16 => ReferenceWidth::Bits16,
+        },
+        max_parts: u8::MAX,
+    });
+    let segmented = segmenter.segment(request.text, request.reference)?;
+    let mut pdus = Vec::with_capacity(segmented.parts.len());
+    for part in &segmented.parts {
+        let (data_coding, user_data) = part.user_data();
+        let deliver = Deliver {
+            more_messages: false,
+            loop_prevention: false,
+            reply_path: false,
+            status_report_indication: false,
+            sender: sender.clone(),
+            protocol_identifier: 0,
+            data_coding,
+            service_centre_timestamp: request.timestamp,
+            user_data,
+        };
+        let pdu = Pdu {
+            smsc: Some(smsc.clone()),
+            tpdu: Tpdu::Deliver(deliver),
+        };
+        pdus.push(pdu.encode(SmscField::Present)?);
+    }
+    Ok(pdus)
 }
 
 /// The SMS-STATUS-REPORT the network sends for a message that asked for one.

@@ -37,13 +37,15 @@ pub enum PtyError {
     NonBlocking(nix::Error),
     #[error("cannot register the pseudo-terminal with the runtime: {0}")]
     Register(io::Error),
+    #[error("cannot open {path}: {source}")]
+    OpenDevice { path: PathBuf, source: io::Error },
     #[error("cannot create the link {link}: {source}")]
     Link { link: PathBuf, source: io::Error },
 }
 
 /// An open pty pair: the master as an async byte stream, and the slave's path.
 pub struct Pty {
-    master: PtyMaster,
+    master: TtyStream,
     /// Kept open so the master never sees EIO between hosts (see the module docs).
     slave: OwnedFd,
     path: PathBuf,
@@ -57,17 +59,9 @@ impl Pty {
         cfmakeraw(&mut termios);
         tcsetattr(&pair.slave, SetArg::TCSANOW, &termios).map_err(PtyError::Raw)?;
         let path = nix::unistd::ttyname(&pair.slave).map_err(PtyError::Name)?;
-        let flags = fcntl(&pair.master, FcntlArg::F_GETFL).map_err(PtyError::NonBlocking)?;
-        let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
-        fcntl(&pair.master, FcntlArg::F_SETFL(flags)).map_err(PtyError::NonBlocking)?;
-        // `AsyncFd::new` is deprecated because a caller could close the descriptor while it
-        // is registered; here the `File` owns it and lives inside the `AsyncFd`, so it is
-        // deregistered before it closes. The replacement, `register`, is `unsafe`, which
-        // this crate forbids.
-        #[allow(deprecated)]
-        let master = AsyncFd::new(File::from(pair.master)).map_err(PtyError::Register)?;
+        let master = TtyStream::from_fd(pair.master)?;
         Ok(Pty {
-            master: PtyMaster { fd: master },
+            master,
             slave: pair.slave,
             path,
         })
@@ -79,12 +73,45 @@ impl Pty {
     }
 }
 
-/// The master side as an async stream.
-pub struct PtyMaster {
+/// A terminal device (the master side of a pty, or a slave a host opened) as an async
+/// byte stream, without the blocking thread pool `tokio::fs` would use.
+pub struct TtyStream {
     fd: AsyncFd<File>,
 }
 
-impl AsyncRead for PtyMaster {
+impl TtyStream {
+    /// Wraps an open descriptor, making it non-blocking.
+    pub fn from_fd(fd: OwnedFd) -> Result<TtyStream, PtyError> {
+        let flags = fcntl(&fd, FcntlArg::F_GETFL).map_err(PtyError::NonBlocking)?;
+        let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
+        fcntl(&fd, FcntlArg::F_SETFL(flags)).map_err(PtyError::NonBlocking)?;
+        // `AsyncFd::new` is deprecated because a caller could close the descriptor while it
+        // is registered; here the `File` owns it and lives inside the `AsyncFd`, so it is
+        // deregistered before it closes. The replacement, `register`, is `unsafe`, which
+        // this crate forbids.
+        #[allow(deprecated)]
+        let fd = AsyncFd::new(File::from(fd)).map_err(PtyError::Register)?;
+        Ok(TtyStream { fd })
+    }
+
+    /// Opens a terminal device as a host would (read-write, not as controlling terminal),
+    /// e.g. the simulator's slave path.
+    pub fn open(path: &Path) -> Result<TtyStream, PtyError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(OFlag::O_NOCTTY.bits())
+            .open(path)
+            .map_err(|source| PtyError::OpenDevice {
+                path: path.to_owned(),
+                source,
+            })?;
+        TtyStream::from_fd(OwnedFd::from(file))
+    }
+}
+
+impl AsyncRead for TtyStream {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -105,7 +132,7 @@ impl AsyncRead for PtyMaster {
     }
 }
 
-impl AsyncWrite for PtyMaster {
+impl AsyncWrite for TtyStream {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -3,7 +3,7 @@
 //! in-process API that tests and the HTTP control API use to inject texts, calls and
 //! faults, read what was sent, and wait for the modem to reach a state.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use tokio::sync::{broadcast, watch};
 use crate::config::SimConfig;
 use crate::faults::{FaultPatch, Faults};
 use crate::modem::{Counters, IncomingKind, Job, Line, ModemState, SentPart, Step};
-use crate::pdu::{self, DeliverRequest, PduRejection, TextEncoding};
+use crate::pdu::{self, DeliverError, DeliverRequest, PduRejection, ReferenceBits};
 use crate::store::StoredMessage;
 
 /// Unsolicited codes waiting for a slow connection; past this a connection loses the oldest.
@@ -28,11 +28,11 @@ pub struct IncomingText {
     /// The sender: `+` and digits, digits (a short code) or a name (alphanumeric sender).
     pub from: String,
     pub text: String,
-    #[serde(default)]
-    pub encoding: TextEncoding,
     /// The concatenation reference; by default a counter.
     #[serde(default)]
-    pub reference: Option<u8>,
+    pub reference: Option<u16>,
+    #[serde(default)]
+    pub reference_bits: ReferenceBits,
     /// The order in which the network delivers the parts.
     #[serde(default)]
     pub order: PartOrder,
@@ -46,8 +46,8 @@ impl IncomingText {
         IncomingText {
             from: from.into(),
             text: text.into(),
-            encoding: TextEncoding::Auto,
             reference: None,
+            reference_bits: ReferenceBits::Bits8,
             order: PartOrder::InOrder,
             drop_parts: Vec::new(),
         }
@@ -73,7 +73,7 @@ pub struct InjectReport {
     /// The parts handed to the network, in delivery order (1-based).
     pub delivered: Vec<u8>,
     /// The concatenation reference (meaningful when `parts > 1`).
-    pub reference: u8,
+    pub reference: u16,
     /// The PDUs in delivery order, as hex with the SMSC field.
     pub pdus: Vec<String>,
 }
@@ -82,7 +82,7 @@ pub struct InjectReport {
 #[derive(Debug, thiserror::Error)]
 pub enum InjectError {
     #[error("cannot encode the text: {0}")]
-    Encoding(#[from] textgate_gsm::error::GsmError),
+    Encoding(#[from] DeliverError),
     #[error("invalid PDU: {0}")]
     Pdu(#[from] PduRejection),
 }
@@ -128,7 +128,7 @@ struct Shared {
     urcs: broadcast::Sender<Vec<u8>>,
     version: watch::Sender<u64>,
     outage: watch::Sender<Outage>,
-    next_reference: AtomicU8,
+    next_reference: AtomicU16,
     pty_path: watch::Sender<Option<std::path::PathBuf>>,
 }
 
@@ -147,7 +147,7 @@ impl SimHandle {
                 urcs,
                 version: watch::Sender::new(0),
                 outage: watch::Sender::new(Outage::default()),
-                next_reference: AtomicU8::new(1),
+                next_reference: AtomicU16::new(1),
                 pty_path: watch::Sender::new(None),
             }),
         }
@@ -291,9 +291,14 @@ impl SimHandle {
 
     /// A phone sends a text to the modem's number. Long texts become concatenated parts.
     pub fn inject_text(&self, text: &IncomingText) -> Result<InjectReport, InjectError> {
-        let reference = text
-            .reference
-            .unwrap_or_else(|| self.shared.next_reference.fetch_add(1, Ordering::Relaxed));
+        let reference = text.reference.unwrap_or_else(|| {
+            let next = self.shared.next_reference.fetch_add(1, Ordering::Relaxed);
+            // An 8-bit reference wraps at 256, as a phone's counter does.
+            match text.reference_bits {
+                ReferenceBits::Bits8 => next % 256,
+                ReferenceBits::Bits16 => next,
+            }
+        });
         let smsc = self.modem().network_smsc().to_owned();
         let parts = pdu::deliver_parts(&DeliverRequest {
             sender: &text.from,
@@ -301,7 +306,7 @@ impl SimHandle {
             smsc: &smsc,
             timestamp: Utc::now().fixed_offset(),
             reference,
-            encoding: text.encoding,
+            reference_bits: text.reference_bits,
         })?;
         let total = parts.len();
         let mut numbered: Vec<(u8, Vec<u8>)> = parts
