@@ -111,6 +111,10 @@ pub enum Urc {
     },
     /// Huawei's `^SMMEMFULL: "SM"`: message storage is full (and `+CMTI` stops).
     MemoryFull { storage: Option<String> },
+    /// `NO CARRIER`, `BUSY`, `NO ANSWER`, `NO DIALTONE` while no dial command runs: a
+    /// call ended. Taking it for the running command's result would pair every later
+    /// command with the previous one's answer.
+    CallEnded(String),
     /// A known code whose arguments could not be read.
     Malformed { line: String, reason: &'static str },
     /// Anything else, passed through as the modem sent it.
@@ -298,6 +302,11 @@ impl Framer {
             return;
         }
         if let Some(result) = parse_final(text) {
+            if is_call_progress(&result) && !self.dialling() {
+                self.events
+                    .push_back(Event::Urc(Urc::CallEnded(text.to_owned())));
+                return;
+            }
             self.expectation = None;
             self.events.push_back(Event::Final(result));
             return;
@@ -386,6 +395,15 @@ impl Framer {
         Some(Some(urc))
     }
 
+    /// Whether the running command dials or answers (`ATD...`, `ATA`): only then are
+    /// `NO CARRIER` and friends its final result.
+    fn dialling(&self) -> bool {
+        self.expectation.as_ref().is_some_and(|e| {
+            let command = e.command.trim().to_ascii_uppercase();
+            command.starts_with("ATD") || command == "ATA"
+        })
+    }
+
     fn is_echo(&self, text: &str) -> bool {
         // Besides the running command's own echo, a command line can come back late: the
         // doubled echo of the previous command.
@@ -437,6 +455,16 @@ fn looks_like_command(text: &str) -> bool {
 
 fn is_hex(text: &str) -> bool {
     !text.is_empty() && text.len() % 2 == 0 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn is_call_progress(result: &FinalResult) -> bool {
+    matches!(
+        result,
+        FinalResult::NoCarrier
+            | FinalResult::Busy
+            | FinalResult::NoAnswer
+            | FinalResult::NoDialtone
+    )
 }
 
 /// Recognises a final result code.

@@ -44,10 +44,18 @@ fn plain_ok_and_errors() {
         b"\r\n+CMS ERROR: 500\r\n",
         expect![[r#"final +CMS ERROR 500 (unknown error)"#]],
     );
+    // Call progress codes end only a dial command; otherwise a call ended on its own.
     check(
-        None,
+        Some(Command::Raw("ATD+15551234567;".into())),
         b"\r\nNO CARRIER\r\n",
         expect![[r#"final NO CARRIER"#]],
+    );
+    check(
+        Some(Command::HangUp),
+        b"\r\nNO CARRIER\r\n\r\nOK\r\n",
+        expect![[r#"
+            urc CallEnded("NO CARRIER")
+            final OK"#]],
     );
 }
 

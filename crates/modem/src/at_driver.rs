@@ -88,12 +88,10 @@ impl AtModem {
             in_flight: HashSet::new(),
             deferred_deletes: Vec::new(),
             connection_id: 0,
-            storage: None,
             storage_full: false,
             sweep_needed: false,
             routing_supported: false,
             pin: PinHistory::NotEntered,
-            identity: (None, None),
             ringing_since: None,
         };
         tokio::spawn(driver.supervise(opener));
@@ -141,7 +139,8 @@ impl SmsDriver for AtModem {
 /// Why serving a connection stopped.
 #[derive(Debug)]
 enum Stop {
-    /// The modem did not answer or the device went away.
+    /// The modem did not answer, the device went away, or the modem refused a command it
+    /// must accept: close, back off, reopen.
     Link(CommandFailure),
     /// A person must act (PIN, PUK, SIM); never retried.
     NeedsOperator(String),
@@ -149,13 +148,21 @@ enum Stop {
     Shutdown,
 }
 
-/// What a command failure means where the caller cannot do without the answer.
-fn required(failure: CommandFailure) -> Stop {
-    match failure {
-        failure if failure.is_link_failure() => Stop::Link(failure),
-        // A modem that refuses a command start-up needs (PDU mode) cannot serve.
-        failure => Stop::NeedsOperator(failure.to_string()),
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stop::Link(failure) => failure.fmt(f),
+            Stop::NeedsOperator(reason) => f.write_str(reason),
+            Stop::Shutdown => f.write_str("the driver is stopping"),
+        }
     }
+}
+
+/// A command the driver cannot do without (PDU mode, storage selection) failed. A refusal
+/// is treated like a lost link: the device is reopened with backoff, since a modem in a
+/// bad state often recovers after a reopen; only SIM problems stop the driver for good.
+fn required(failure: CommandFailure) -> Stop {
+    Stop::Link(failure)
 }
 
 /// Whether a refusal means "busy, ask again shortly".
@@ -189,13 +196,11 @@ struct Driver {
     /// Deletions acknowledged while the device was away.
     deferred_deletes: Vec<u32>,
     connection_id: u64,
-    storage: Option<StorageUsage>,
     storage_full: bool,
     sweep_needed: bool,
     /// `AT+CSMS=1` accepted: `+CMT`/`+CDS` routing and `AT+CNMA` are possible.
     routing_supported: bool,
     pin: PinHistory,
-    identity: (Option<String>, Option<String>),
     ringing_since: Option<Instant>,
 }
 
@@ -307,11 +312,23 @@ impl Driver {
                 self.ringing_since = None;
                 self.answer_call(connection, None).await
             }
-            _ = sleep_until(keepalive_at) => connection.ok(&Command::Attention).await.map(drop).map_err(required),
+            _ = sleep_until(keepalive_at) => self.keepalive(connection).await,
             _ = sleep_until(*storage_check_at) => {
                 *storage_check_at = Instant::now() + self.config.storage_check;
                 self.check_storage(connection, StorageCheck::CollectStragglers).await
             }
+        }
+    }
+
+    /// `AT` after a silence: any answer, even `ERROR`, shows the modem is alive.
+    async fn keepalive(&mut self, connection: &mut Connection) -> Result<(), Stop> {
+        match connection.run(&Command::Attention).await {
+            Ok(reply) if !reply.result.is_ok() => {
+                tracing::debug!(device = %self.device, result = %reply.result, "keepalive answered");
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+            Err(failure) => Err(Stop::Link(failure)),
         }
     }
 
@@ -336,7 +353,6 @@ impl Driver {
             profile = self.profile.name,
             "modem identified"
         );
-        self.identity = (manufacturer, model);
         self.unlock_sim(connection).await?;
         self.patiently(connection, &Command::PduMode)
             .await
@@ -366,8 +382,8 @@ impl Driver {
             .first()
             .and_then(|r| response::parse_cpms(&r.line).ok())
         {
-            // The third pair is the receive storage.
-            if let Some(receive) = usage.into_iter().nth(2) {
+            // The last pair is the receive storage.
+            if let Some(receive) = usage.into_iter().last() {
                 self.note_storage(receive).await;
             }
         }
@@ -587,6 +603,10 @@ impl Driver {
                 tracing::warn!(device = %self.device, storage = storage.as_deref().unwrap_or("?"), "modem reports message storage full");
                 self.check_storage(connection, StorageCheck::Drain).await
             }
+            Urc::CallEnded(code) => {
+                tracing::debug!(device = %self.device, %code, "call ended");
+                Ok(())
+            }
             Urc::Malformed { line, reason } => {
                 tracing::warn!(device = %self.device, %line, reason, "malformed unsolicited code");
                 Ok(())
@@ -665,7 +685,8 @@ impl Driver {
             _ => ModemEvent::IncomingPart(received),
         };
         tracing::info!(device = %self.device, index, "received message handed over");
-        self.events.send(event).await.map_err(|_| Stop::Shutdown)
+        self.deliver(event).await;
+        Ok(())
     }
 
     async fn hand_over_routed(&mut self, pdu: String, kind: Routed) -> Result<(), Stop> {
@@ -683,7 +704,8 @@ impl Driver {
             Routed::StatusReport => ModemEvent::StatusReport(received),
         };
         tracing::info!(device = %self.device, "routed message handed over");
-        self.events.send(event).await.map_err(|_| Stop::Shutdown)
+        self.deliver(event).await;
+        Ok(())
     }
 
     async fn acknowledge(
@@ -737,7 +759,7 @@ impl Driver {
             .optional(connection, &Command::StorageQuery)
             .await?
             .and_then(|r| r.first().and_then(|r| response::parse_cpms(&r.line).ok()))
-            .and_then(|usage| usage.into_iter().nth(2));
+            .and_then(|usage| usage.into_iter().last());
         let Some(usage) = usage else { return Ok(()) };
         let stragglers = usage.used as usize > self.in_flight.len();
         let full = usage.is_full();
@@ -753,7 +775,6 @@ impl Driver {
     async fn note_storage(&mut self, usage: StorageUsage) {
         let full = usage.is_full();
         let (used, total) = (usage.used, usage.total);
-        self.storage = Some(usage);
         if full != self.storage_full {
             self.storage_full = full;
             let change = if full {
@@ -781,10 +802,8 @@ impl Driver {
         if !self.best_effort(connection, &first).await? {
             self.best_effort(connection, &second).await?;
         }
-        self.events
-            .send(ModemEvent::IncomingCall { number })
-            .await
-            .map_err(|_| Stop::Shutdown)
+        self.deliver(ModemEvent::IncomingCall { number }).await;
+        Ok(())
     }
 
     // ---- requests ----
@@ -811,7 +830,7 @@ impl Driver {
                         Ok(())
                     }
                     Err(stop) => {
-                        let _ = reply.send(Err(StatusError::Unavailable(format!("{stop:?}"))));
+                        let _ = reply.send(Err(StatusError::Unavailable(stop.to_string())));
                         Err(stop)
                     }
                 }
@@ -858,7 +877,7 @@ impl Driver {
                 .best_effort(connection, &Command::MoreMessages(MoreMessages::KeepOpen))
                 .await
             {
-                let failure = SendFailure::Unavailable(format!("{stop:?}"));
+                let failure = SendFailure::Unavailable(stop.to_string());
                 return (
                     Err(SendError {
                         failure,
@@ -1055,6 +1074,14 @@ impl Driver {
         }
     }
 
+    /// Hands an event to the receiver. Without a receiver (a send-only user) nothing is
+    /// acknowledged, so received messages stay on the modem for the next one.
+    async fn deliver(&self, event: ModemEvent) {
+        if self.events.send(event).await.is_err() {
+            tracing::warn!(device = %self.device, "no receiver for modem events; received messages stay on the modem");
+        }
+    }
+
     async fn health(&self, change: HealthChange) {
         match &change {
             HealthChange::Ready { .. }
@@ -1171,7 +1198,7 @@ pub(crate) async fn collect_status(
         &ask(connection, Command::StorageQuery).await?,
         response::parse_cpms,
     )
-    .and_then(|u| u.into_iter().nth(2));
+    .and_then(|u| u.into_iter().last());
     let profile = Some(quirks::detect(manufacturer.as_deref(), model.as_deref()).name);
     Ok(ModemStatus {
         manufacturer,

@@ -341,3 +341,38 @@ async fn probe_reads_in_plain_words() {
         Quirk profile: quectel"#]]
     .assert_eq(&status.to_string());
 }
+
+#[tokio::test(start_paused = true)]
+async fn send_timeout_is_retryable_and_resets_the_modem() {
+    let session = Session::start("send-timeout", test_config(), Receiver::AcknowledgeAtOnce);
+    let result = session.modem.send(hello()).await;
+    session.record_send(&result);
+    expect![[r#"
+        health: connecting (attempt 1)
+        health: ready (quectel profile)
+        health: unresponsive: no answer to AT+CMGS within 35s
+        health: ready (quectel profile)
+        send failed (retryable): part 1 of 1: no answer within 35s; it may or may not have been sent"#]].assert_eq(&session.finish().await);
+}
+
+#[tokio::test(start_paused = true)]
+async fn link_lost_mid_send_is_retryable_and_the_device_is_reopened() {
+    let session = Session::start("send-link-lost", test_config(), Receiver::AcknowledgeAtOnce);
+    let result = session.modem.send(hello()).await;
+    session.record_send(&result);
+    expect![[r#"
+        health: connecting (attempt 1)
+        health: ready (quectel profile)
+        health: disconnected: reading or writing the device failed: broken pipe; reopening in 1s
+        send failed (retryable): the modem is not available: reading or writing the device failed: broken pipe
+        health: connecting (attempt 2)
+        health: ready (quectel profile)"#]].assert_eq(&session.finish().await);
+}
+
+#[test]
+fn outgoing_parts_carry_the_tpdu_length() {
+    use textgate_gsm::pdu::{Pdu, SmscField};
+    let pdu = Pdu::decode_hex(HELLO, SmscField::Present).expect("test vector 4");
+    let message = OutgoingSms::from_pdus(&[pdu]).expect("encodes");
+    assert_eq!(message.parts, [part(HELLO, 24)]);
+}
