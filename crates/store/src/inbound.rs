@@ -77,6 +77,33 @@ impl TryFrom<InboundRow> for InboundText {
     }
 }
 
+/// Deletes pending parts of `gateway` by id inside the caller's transaction.
+async fn delete_pending_parts<'c, DB>(
+    tx: &mut sqlx::Transaction<'c, DB>,
+    gateway: &str,
+    ids: &[i64],
+) -> Result<(), StoreError>
+where
+    DB: sqlx::Database,
+    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    for chunk in ids.chunks(ID_CHUNK) {
+        let sql = format!(
+            "DELETE FROM pending_parts WHERE gateway = $1 AND id IN ({})",
+            placeholders(2, chunk.len())
+        );
+        let mut query = sqlx::query::<DB>(&sql).bind(gateway);
+        for part in chunk {
+            query = query.bind(*part);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 fn clamp_i32(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
@@ -99,6 +126,10 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(id) = existing {
+                // The parts were read again after the text was stored (the daemon died
+                // before deleting them from the SIM): they are redundant now.
+                delete_pending_parts(&mut tx, &text.gateway, &text.consumed_pending_parts).await?;
+                tx.commit().await?;
                 return Ok(Insertion::Duplicate(id));
             }
             let conversation_id: i64 = sqlx::query_scalar(TOUCH_CONVERSATION)
@@ -145,17 +176,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            for chunk in text.consumed_pending_parts.chunks(ID_CHUNK) {
-                let sql = format!(
-                    "DELETE FROM pending_parts WHERE gateway = $1 AND id IN ({})",
-                    placeholders(2, chunk.len())
-                );
-                let mut query = sqlx::query(&sql).bind(&text.gateway);
-                for part in chunk {
-                    query = query.bind(*part);
-                }
-                query.execute(&mut *tx).await?;
-            }
+            delete_pending_parts(&mut tx, &text.gateway, &text.consumed_pending_parts).await?;
             Ok(Insertion::New(id))
         })
     }
