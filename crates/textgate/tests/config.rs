@@ -246,6 +246,28 @@ fn wrong_types_are_named() {
 }
 
 #[test]
+fn secrets_take_exactly_one_form() {
+    check(
+        &edit(
+            MINIMAL,
+            "secret = \"component-secret\"",
+            "secret = { file = \"x\", env = \"Y\" }",
+        ),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[0] (library).secret: a secret takes exactly one of `file` or `env`
+        "#]],
+    );
+    check(
+        &edit(MINIMAL, "secret = \"component-secret\"", "secret = {}"),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[0] (library).secret: a secret takes exactly one of `file` or `env`
+        "#]],
+    );
+}
+
+#[test]
 fn syntax_errors_give_the_line() {
     check(
         "[http\nlisten = 1\n",

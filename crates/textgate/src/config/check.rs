@@ -12,7 +12,7 @@ use super::{Config, DriverConfig, GatewayConfig, DEFAULT_CONFIG_PATH};
 #[derive(Debug, clap::Args)]
 pub struct CheckConfigArgs {
     /// The configuration file.
-    #[arg(long, short, env = "TEXTGATE_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
+    #[arg(long, short, value_name = "PATH", env = "TEXTGATE_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
     pub config: PathBuf,
 }
 
