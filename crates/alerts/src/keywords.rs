@@ -114,7 +114,9 @@ impl KeywordTable {
 
     /// The keyword an incoming text is, if it is one.
     pub fn classify(&self, body: &str) -> Option<Keyword> {
-        let word = body.trim().trim_end_matches(['.', '!', '?']).trim_end();
+        let word = body
+            .trim_start()
+            .trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '.' | '!' | '?'));
         let upper = word.to_uppercase();
         self.words
             .iter()
@@ -212,6 +214,7 @@ mod tests {
     use super::*;
     use crate::compose::Composer;
     use expect_test::expect;
+    use proptest::prelude::*;
 
     #[test]
     fn classification_table() {
@@ -350,5 +353,35 @@ mod tests {
             replies.validate(),
             Err(ReplyError::MissingOptOut { which: "HELP" })
         );
+    }
+
+    proptest! {
+        /// Case, surrounding white space and trailing punctuation never change the answer.
+        #[test]
+        fn decoration_does_not_change_a_keyword(
+            word in prop::sample::select(vec!["stop", "stopall", "unsubscribe", "cancel", "end", "quit", "start", "unstop", "help", "info"]),
+            upper in prop::collection::vec(any::<bool>(), 11),
+            before in "[ \t\n]{0,3}",
+            after in "[.!? \t\n]{0,4}",
+        ) {
+            let table = KeywordTable::default();
+            let cased: String = word
+                .chars()
+                .zip(&upper)
+                .map(|(c, &up)| if up { c.to_ascii_uppercase() } else { c })
+                .collect();
+            let plain = table.classify(word);
+            prop_assert!(plain.is_some());
+            prop_assert_eq!(table.classify(&format!("{before}{cased}{after}")), plain);
+        }
+
+        /// Anything with another word in it is not a keyword, and nothing panics.
+        #[test]
+        fn extra_words_are_never_keywords(text in "\\PC{0,40}", word in "[a-z]{1,8}") {
+            let table = KeywordTable::default();
+            let _ = table.classify(&text);
+            prop_assert_eq!(table.classify(&format!("stop {word}")), None);
+            prop_assert_eq!(table.classify(&format!("{word} stop")), None);
+        }
     }
 }

@@ -45,7 +45,9 @@ pub use cipher::{
     EncryptedField, FieldCipher, FieldContext, FieldKey, FieldPurpose, KeyId, KeyRing,
 };
 pub use compose::{ComposeError, ComposeLimits, ComposeReport, Composer, SafeSplit};
-pub use confirmation::{ConfirmationCode, ConfirmationKey, PendingConfirmation, VerifyOutcome};
+pub use confirmation::{
+    ConfirmationCode, ConfirmationKey, ConfirmationPolicy, PendingConfirmation, VerifyOutcome,
+};
 pub use keywords::{Keyword, KeywordReplies, KeywordTable};
 pub use number::{mask, MemberNumber, NumberError, Region};
 pub use rate_limit::{RateLimited, TestRateLimiter, TestRatePolicy};

@@ -84,6 +84,7 @@ impl ReviewPolicy {
 mod tests {
     use super::*;
     use expect_test::expect;
+    use proptest::prelude::*;
 
     fn t(text: &str) -> DateTime<Utc> {
         text.parse().unwrap()
@@ -145,5 +146,28 @@ mod tests {
             reminded,
             t("2026-08-01T00:00:00Z")
         ));
+    }
+
+    proptest! {
+        /// Due exactly when more than six calendar months have passed, and once due, due
+        /// for every later moment until the details are saved again.
+        #[test]
+        fn due_is_monotonic_and_agrees_with_calendar_months(
+            updated in 0i64..2_000_000_000,
+            elapsed in 0i64..100_000_000,
+            later in 0i64..100_000_000,
+        ) {
+            let policy = ReviewPolicy::default();
+            let updated = DateTime::from_timestamp(updated, 0).unwrap();
+            let now = updated + TimeDelta::seconds(elapsed);
+            let due = matches!(policy.status(updated, now), ReviewStatus::Due { .. });
+            let six_months_on = updated.checked_add_months(Months::new(6)).unwrap();
+            prop_assert_eq!(due, now > six_months_on);
+            if due {
+                let much_later = now + TimeDelta::seconds(later);
+                let still_due = matches!(policy.status(updated, much_later), ReviewStatus::Due { .. });
+                prop_assert!(still_due);
+            }
+        }
     }
 }
