@@ -20,6 +20,26 @@ use crate::store::StoredMessage;
 
 /// Unsolicited codes waiting for a slow connection; past this a connection loses the oldest.
 const URC_BACKLOG: usize = 4096;
+/// A host that reads nothing for this long loses what the modem writes, as on a serial line
+/// nobody reads (a pty with no host fills up after about 4 KiB and would block the modem).
+const STALLED_HOST: Duration = Duration::from_secs(5);
+
+async fn write_or_drop<W: AsyncWrite + Unpin>(writer: &mut W, bytes: &[u8]) -> std::io::Result<()> {
+    let write = async {
+        writer.write_all(bytes).await?;
+        writer.flush().await
+    };
+    match tokio::time::timeout(STALLED_HOST, write).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(
+                bytes = bytes.len(),
+                "the host reads nothing: modem output dropped"
+            );
+            Ok(())
+        }
+    }
+}
 
 /// A text from a phone, to be delivered to the modem.
 #[derive(Clone, Debug, Deserialize)]
@@ -243,10 +263,7 @@ impl SimHandle {
                     }
                 }
                 urc = urcs.recv(), if !line.awaiting_pdu() => match urc {
-                    Ok(bytes) => {
-                        writer.write_all(&bytes).await?;
-                        writer.flush().await?;
-                    }
+                    Ok(bytes) => write_or_drop(&mut writer, &bytes).await?,
                     Err(broadcast::error::RecvError::Lagged(lost)) => {
                         tracing::warn!(lost, "connection too slow: unsolicited codes lost");
                     }
@@ -263,10 +280,7 @@ impl SimHandle {
     ) -> std::io::Result<()> {
         for step in steps {
             match step {
-                Step::Reply(bytes) => {
-                    writer.write_all(&bytes).await?;
-                    writer.flush().await?;
-                }
+                Step::Reply(bytes) => write_or_drop(writer, &bytes).await?,
                 Step::Unsolicited(bytes) => {
                     let _ = self.shared.urcs.send(bytes);
                 }

@@ -596,3 +596,115 @@ fn android_limits_sends_per_minute() {
     s.host(&format!("AT+CMGS=24\r{SUBMIT_HELLO}\x1a"));
     assert_eq!(s.modem.counters().sends, 31);
 }
+
+/// Replies and unsolicited codes for `input` fed in the given chunks, with every job run.
+fn run_script(chunks: &[&[u8]]) -> (Vec<u8>, Vec<u8>) {
+    let mut modem = ModemState::new(SimConfig::instant());
+    let mut line = Line::default();
+    let now = Utc
+        .with_ymd_and_hms(2026, 3, 1, 12, 0, 0)
+        .single()
+        .unwrap_or_default();
+    let (mut replies, mut urcs) = (Vec::new(), Vec::new());
+    let mut jobs = VecDeque::new();
+    let mut take = |steps: Vec<Step>, jobs: &mut VecDeque<Job>| {
+        for step in steps {
+            match step {
+                Step::Reply(b) => replies.extend(b),
+                Step::Unsolicited(b) => urcs.extend(b),
+                Step::Schedule { job, .. } => jobs.push_back(job),
+                Step::Pause(_) => {}
+            }
+        }
+    };
+    let received = modem.receive(
+        IncomingKind::Deliver,
+        vec![textgate_gsm::pdu::from_hex(DELIVER_TEST2).unwrap_or_default()],
+        now,
+    );
+    take(received.unwrap_or_default(), &mut jobs);
+    for chunk in chunks {
+        let steps = modem.input(&mut line, chunk, now);
+        take(steps, &mut jobs);
+    }
+    while let Some(job) = jobs.pop_front() {
+        if matches!(job, Job::StatusReport { .. }) {
+            let steps = modem.run_job(job, now);
+            take(steps, &mut jobs);
+        }
+    }
+    (replies, urcs)
+}
+
+proptest::proptest! {
+    /// However the host's bytes are split into writes, the modem answers the same bytes.
+    #[test]
+    fn any_split_of_the_input_gives_the_same_answers(cuts in proptest::collection::vec(0usize..400, 0..12)) {
+        let script = format!(
+            "ATE1\rAT+CMEE=2;+CNMI=2,1,0,1,0\r\nAT+CMGL=4\rAT+CMGS=24\r{SUBMIT_HELLO_SRR}\x1a\
+             AT+CMGS=24\r00\x1bAT+CPIN?\rgarbage\rAT+CMGD=1\rAT+CMGS=23\r{SUBMIT_HELLO}\x1a"
+        );
+        let bytes = script.as_bytes();
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(bytes.len())).collect();
+        cuts.sort_unstable();
+        let mut chunks: Vec<&[u8]> = Vec::new();
+        let mut start = 0;
+        for cut in cuts {
+            chunks.push(bytes.get(start..cut).unwrap_or(&[]));
+            start = cut;
+        }
+        chunks.push(bytes.get(start..).unwrap_or(&[]));
+        let whole = run_script(&[bytes]);
+        proptest::prop_assert_eq!(run_script(&chunks), whole);
+    }
+}
+
+#[test]
+fn the_scripted_session_answers_as_expected() {
+    // The reference run of the property above, so a change in the answers shows up here.
+    let script = format!(
+        "ATE0;+CNMI=2,1,0,1,0\rAT+CMGS=23\r{SUBMIT_HELLO}\x1aAT+CMGS=24\r{SUBMIT_HELLO_SRR}\x1a"
+    );
+    let (replies, urcs) = run_script(&[script.as_bytes()]);
+    expect![[r#"
+        "ATE0;+CNMI=2,1,0,1,0\r\r\nOK\r\n\r\n> \r\n+CMS ERROR: 304\r\n\r\n> \r\n+CMGS: 0\r\n\r\nOK\r\n"
+        "\r\n+CDS: 25\r\n079144770009001006000B917228001011F1623010210000006230102100000000\r\n""#]].assert_eq(&format!(
+        "{:?}\n{:?}",
+        String::from_utf8_lossy(&replies),
+        String::from_utf8_lossy(&urcs)
+    ));
+}
+
+#[test]
+fn stored_writes_verbose_errors_and_radio_off() {
+    let mut s = Session::new(SimConfig {
+        capacity: 1,
+        ..SimConfig::instant()
+    });
+    s.host("ATE0;+CMEE=2\r")
+        .host(&format!("AT+CMGW=24\r{SUBMIT_HELLO}\x1a"))
+        .host(&format!("AT+CMGW=24\r{SUBMIT_HELLO}\x1a"))
+        .host("AT+CMGL=2\r")
+        .host("AT+CFUN=4\r")
+        .host("AT+CREG?;+CSQ\r")
+        .host(&format!("AT+CMGS=24\r{SUBMIT_HELLO}\x1a"))
+        .host("AT+CMEE=0;+CFUN=7\r")
+        .check(expect![[r#"
+            host: "ATE0;+CMEE=2\r"
+              modem: "ATE0;+CMEE=2\r\r\nOK\r\n"
+            host: "AT+CMGW=24\r0001000B917228001011F100000CC8329BFD065DDF72363904\u{1a}"
+              modem: "\r\n> \r\n+CMGW: 1\r\n\r\nOK\r\n"
+            host: "AT+CMGW=24\r0001000B917228001011F100000CC8329BFD065DDF72363904\u{1a}"
+              modem: "\r\n> \r\n+CMS ERROR: memory full\r\n"
+            host: "AT+CMGL=2\r"
+              modem: "\r\n+CMGL: 1,2,,24\r\n0001000B917228001011F100000CC8329BFD065DDF72363904\r\n\r\nOK\r\n"
+            host: "AT+CFUN=4\r"
+              modem: "\r\nOK\r\n"
+            host: "AT+CREG?;+CSQ\r"
+              modem: "\r\n+CREG: 0,0\r\n+CSQ: 99,99\r\n\r\nOK\r\n"
+            host: "AT+CMGS=24\r0001000B917228001011F100000CC8329BFD065DDF72363904\u{1a}"
+              modem: "\r\n> \r\n+CMS ERROR: no network service\r\n"
+            host: "AT+CMEE=0;+CFUN=7\r"
+              modem: "\r\nERROR\r\n"
+        "#]]);
+}
