@@ -1,0 +1,262 @@
+//! What a received PDU means for the gateway, without I/O: a part of a patron's text (with
+//! its concatenation, if it is one of several), a status report about a reply, or something
+//! unusable that is only logged and acknowledged. Also the text a reassembled payload
+//! becomes.
+
+use chrono::{DateTime, FixedOffset};
+use textgate_core::{PatronAddress, Region};
+use textgate_gsm::error::GsmError;
+use textgate_gsm::pdu::Content;
+use textgate_gsm::pdu::StatusClass;
+use textgate_gsm::pdu::{to_hex, Pdu, Tpdu};
+use textgate_gsm::reassembly::Payload;
+use textgate_gsm::udh::{Concatenation, ReferenceWidth};
+use textgate_store::PartOutcome;
+
+/// One SMS-DELIVER as the gateway sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedPart {
+    pub sender: PatronAddress,
+    /// The service centre time stamp: the idempotency key and the delay stamp use it.
+    pub smsc_time: DateTime<FixedOffset>,
+    /// Set only for a valid part of a text of several parts; a lone part, or one whose
+    /// concatenation element is invalid (TS 23.040 says to ignore it), is a whole text.
+    pub concatenation: Option<Concatenation>,
+    pub payload: Payload,
+}
+
+/// What a received PDU is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    Part(ReceivedPart),
+    /// A status report about the part sent with `reference`. `None` outcome: the service
+    /// centre is still trying, nothing to record yet.
+    StatusReport {
+        reference: u8,
+        outcome: Option<PartOutcome>,
+    },
+    /// Nothing the gateway can deliver (undecodable, or a PDU type a modem never receives).
+    Unusable(String),
+}
+
+/// Reads a decoded PDU (or the reason it could not be decoded).
+pub fn classify(decoded: &Result<Pdu, GsmError>, region: Region) -> Received {
+    let pdu = match decoded {
+        Ok(pdu) => pdu,
+        Err(e) => return Received::Unusable(format!("undecodable PDU: {e}")),
+    };
+    match &pdu.tpdu {
+        Tpdu::Deliver(deliver) => {
+            let concatenation = deliver
+                .user_data
+                .header
+                .as_ref()
+                .and_then(|h| h.concatenation())
+                .filter(|c| c.total > 1 && (1..=c.total).contains(&c.sequence));
+            let payload = match &deliver.user_data.content {
+                Content::Text(text) => Payload::Text(text.clone()),
+                Content::Data(data) => Payload::Data(data.clone()),
+            };
+            Received::Part(ReceivedPart {
+                sender: PatronAddress::from_sender(&deliver.sender.number, region),
+                smsc_time: deliver.service_centre_timestamp,
+                concatenation,
+                payload,
+            })
+        }
+        Tpdu::StatusReport(report) => {
+            let status = report.status;
+            let outcome = match status.class() {
+                StatusClass::Delivered => Some(PartOutcome::Delivered),
+                StatusClass::StillTrying => None,
+                StatusClass::PermanentFailure | StatusClass::TemporaryFailure => {
+                    Some(PartOutcome::Failed {
+                        reason: format!(
+                            "the network could not deliver it: {} (status 0x{:02X})",
+                            status.meaning(),
+                            status.code()
+                        ),
+                    })
+                }
+            };
+            Received::StatusReport {
+                reference: report.message_reference,
+                outcome,
+            }
+        }
+        Tpdu::Submit(_) => Received::Unusable("an SMS-SUBMIT arrived as a received message".into()),
+    }
+}
+
+/// The store's record of a concatenation element.
+pub fn store_concatenation(c: Concatenation) -> textgate_store::Concatenation {
+    textgate_store::Concatenation {
+        reference: c.reference,
+        reference_bits: match c.width {
+            ReferenceWidth::Bits8 => 8,
+            ReferenceWidth::Bits16 => 16,
+        },
+        total: c.total,
+    }
+}
+
+/// The text an operator reads for a received payload. 8-bit data (ringtones, WAP push,
+/// binary SMS) cannot be shown as text, so the operator sees what it was.
+pub fn body(payload: &Payload) -> String {
+    match payload {
+        Payload::Text(text) => text.clone(),
+        Payload::Data(data) => format!(
+            "[binary message of {} octets: {}]",
+            data.len(),
+            to_hex(data)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use expect_test::{expect, Expect};
+    use textgate_gsm::pdu::Address;
+    use textgate_gsm::pdu::Status;
+    use textgate_gsm::pdu::{Deliver, SmscField, StatusReport};
+    use textgate_gsm::segment::{Segmenter, SegmenterConfig};
+
+    fn smsc_time() -> DateTime<FixedOffset> {
+        FixedOffset::east_opt(3600)
+            .unwrap()
+            .with_ymd_and_hms(2026, 11, 22, 4, 30, 0)
+            .unwrap()
+    }
+
+    /// Sends `text` from `sender` through the codec as a phone would (segmented, encoded as
+    /// SMS-DELIVER PDUs, decoded again) and shows what the gateway makes of each part.
+    fn check(sender: &str, text: &str, expect: Expect) {
+        let segmenter = Segmenter::new(SegmenterConfig::default());
+        let segmented = segmenter.segment(text, 42).unwrap();
+        let mut out = String::new();
+        for part in &segmented.parts {
+            let (dcs, ud) = part.user_data();
+            let address = Address::from_number(sender)
+                .or_else(|_| Address::alphanumeric(sender))
+                .unwrap();
+            let pdu = Pdu {
+                smsc: None,
+                tpdu: Tpdu::Deliver(Deliver::new(address, smsc_time(), dcs, ud)),
+            };
+            let hex = to_hex(&pdu.encode(SmscField::Present).unwrap());
+            let decoded = Pdu::decode_hex(&hex, SmscField::Present);
+            match classify(&decoded, "US".parse().unwrap()) {
+                Received::Part(p) => out.push_str(&format!(
+                    "{:?} at {} {:?} {:?}\n",
+                    p.sender,
+                    p.smsc_time.to_rfc3339(),
+                    p.concatenation.map(|c| (c.reference, c.sequence, c.total)),
+                    body(&p.payload),
+                )),
+                other => out.push_str(&format!("{other:?}\n")),
+            }
+        }
+        expect.assert_eq(&out);
+    }
+
+    #[test]
+    fn texts_become_parts() {
+        check(
+            "+15551234567",
+            "Is the library open on Sunday?",
+            expect![[r#"
+                E164("+15551234567") at 2026-11-22T04:30:00+01:00 None "Is the library open on Sunday?"
+            "#]],
+        );
+        check(
+            "72345",
+            "x".repeat(170).as_str(),
+            expect![[r#"
+                ShortCode("72345") at 2026-11-22T04:30:00+01:00 Some((42, 1, 2)) "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                ShortCode("72345") at 2026-11-22T04:30:00+01:00 Some((42, 2, 2)) "xxxxxxxxxxxxxxxxx"
+            "#]],
+        );
+        check(
+            "InfoSMS",
+            "Ünïcödé 📚",
+            expect![[r#"
+                Alphanumeric("InfoSMS") at 2026-11-22T04:30:00+01:00 None "Ünïcödé 📚"
+            "#]],
+        );
+    }
+
+    fn check_report(status: u8, expect: Expect) {
+        let pdu = Pdu {
+            smsc: None,
+            tpdu: Tpdu::StatusReport(StatusReport::new(
+                17,
+                Address::from_number("+15551234567").unwrap(),
+                smsc_time(),
+                smsc_time(),
+                Status(status),
+            )),
+        };
+        let hex = to_hex(&pdu.encode(SmscField::Present).unwrap());
+        let decoded = Pdu::decode_hex(&hex, SmscField::Present);
+        expect.assert_debug_eq(&classify(&decoded, "US".parse().unwrap()));
+    }
+
+    #[test]
+    fn status_reports() {
+        check_report(
+            0x00,
+            expect![[r#"
+                StatusReport {
+                    reference: 17,
+                    outcome: Some(
+                        Delivered,
+                    ),
+                }
+            "#]],
+        );
+        check_report(
+            0x21,
+            expect![[r#"
+                StatusReport {
+                    reference: 17,
+                    outcome: None,
+                }
+            "#]],
+        );
+        check_report(
+            0x46,
+            expect![[r#"
+                StatusReport {
+                    reference: 17,
+                    outcome: Some(
+                        Failed {
+                            reason: "the network could not deliver it: validity period expired (status 0x46)",
+                        },
+                    ),
+                }
+            "#]],
+        );
+    }
+
+    #[test]
+    fn garbage_is_unusable() {
+        let decoded = Pdu::decode_hex("0004", SmscField::Present);
+        expect![[r#"
+            Unusable(
+                "undecodable PDU: PDU too short: originator address at octet 2 needs 1 octet, 0 present",
+            )
+        "#]]
+        .assert_debug_eq(&classify(&decoded, "US".parse().unwrap()));
+    }
+
+    #[test]
+    fn binary_payload_is_described() {
+        assert_eq!(
+            body(&Payload::Data(vec![0xCA, 0xFE])),
+            "[binary message of 2 octets: CAFE]"
+        );
+        assert_eq!(body(&Payload::Text("hello".into())), "hello");
+    }
+}

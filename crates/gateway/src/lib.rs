@@ -1,0 +1,25 @@
+//! The textgate runtime: for each configured gateway it joins the modem driver, the store,
+//! the queue router and the XMPP component into one running service.
+//!
+//! - [`settings`]: what one gateway needs to know (plain data the binary builds from its
+//!   configuration).
+//! - [`inbound`]: turning received PDUs into parts and stored texts (no I/O).
+//! - [`outbox`]: the worker that leases due replies from the store and sends them through
+//!   the driver, with retries and the XMPP consequences of success and failure.
+//! - [`runtime`]: the per-gateway event loop (modem events, XMPP events, reassembly
+//!   deadlines) and [`Gateway`], the handle that starts and stops it.
+//!
+//! Each gateway runs in its own tasks and shares nothing with the others but the store's
+//! connection pool, so one modem failing never stops another gateway. Nothing here polls:
+//! the loops wait on the driver's events, the component's events, the store's outbound
+//! signal, the reassembler's next deadline and the outbox's next due time.
+
+#![forbid(unsafe_code)]
+
+pub mod inbound;
+pub mod outbox;
+pub mod runtime;
+pub mod settings;
+
+pub use runtime::{Gateway, GatewayError};
+pub use settings::{GatewaySettings, OutboxPolicy};

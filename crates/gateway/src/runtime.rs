@@ -1,0 +1,837 @@
+//! The event loop of one gateway, and [`Gateway`], the handle that starts and stops it.
+//!
+//! One task owns the queue router, the reassembler and the parts waiting for their
+//! siblings; it reacts to the driver's events, the component's events and reassembly
+//! deadlines. A second task, the [`OutboxWorker`], sends replies. The store is the source of
+//! truth throughout: a received text is committed before the modem is told to forget it,
+//! texts nobody has seen yet are read back at start-up, and the router only decides who
+//! gets what.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, FixedOffset, Utc};
+use textgate_core::{
+    BareJid, InboundTextId, PatronAddress, PresenceOutcome, QueueRouter, ReplyOutcome, Routing,
+};
+use textgate_gsm::reassembly::{Complete, Incomplete, Outcome, Part, Payload, Reassembler};
+use textgate_gsm::segment::{Segmenter, SegmenterConfig};
+use textgate_gsm::Pdu;
+use textgate_modem::{AckHandle, ModemEvent, ModemEvents, SmsDriver};
+use textgate_store::{
+    InboundState, NewInbound, NewOutbound, OutboundOrigin, PendingPart, Priority, Store, StoreError,
+};
+use textgate_xmpp::{
+    ComponentConfig, ComponentHandle, ErrorCondition, GatewayEvent, Notice, NoticeSender,
+    OperatorReply, Outgoing, ReceiptRequest, ReplyError, TextToOperator, XmppError,
+};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::inbound::{self, Received};
+use crate::outbox::{self, OutboxWorker, Replies, ReplyContext};
+use crate::settings::GatewaySettings;
+
+/// How many undelivered texts are read back at start-up.
+const BACKLOG_LIMIT: u32 = 100_000;
+
+/// Why a gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("gateway {gateway}: the store failed while starting: {source}")]
+    Store {
+        gateway: String,
+        #[source]
+        source: StoreError,
+    },
+    #[error("gateway {gateway}: the XMPP component could not be set up: {source}")]
+    Xmpp {
+        gateway: String,
+        #[source]
+        source: XmppError,
+    },
+}
+
+/// A running gateway.
+#[derive(Debug)]
+pub struct Gateway {
+    name: String,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Gateway {
+    /// Starts the gateway: sets its transcript policy in the store, connects its component,
+    /// reads back the parts and texts a previous run left, and runs until
+    /// [`Gateway::shutdown`]. `modem_events` is the driver's event stream.
+    pub async fn start(
+        settings: GatewaySettings,
+        store: Store,
+        driver: Arc<dyn SmsDriver>,
+        modem_events: ModemEvents,
+        component: ComponentConfig,
+    ) -> Result<Gateway, GatewayError> {
+        let name = settings.name.clone();
+        let store_error = |source| GatewayError::Store {
+            gateway: name.clone(),
+            source,
+        };
+        store
+            .set_transcript_policy(&name, settings.transcripts)
+            .await
+            .map_err(store_error)?;
+        let operators = component.operators.clone();
+        let (xmpp, xmpp_events) =
+            textgate_xmpp::spawn(component).map_err(|source| GatewayError::Xmpp {
+                gateway: name.clone(),
+                source,
+            })?;
+        let settings = Arc::new(settings);
+        let segmenter = Segmenter::new(SegmenterConfig {
+            max_parts: settings.max_parts,
+            ..SegmenterConfig::default()
+        });
+        let replies: Replies = Arc::new(Mutex::new(HashMap::new()));
+        let mut runtime = Runtime {
+            router: QueueRouter::new(operators, settings.availability.clone(), settings.routing),
+            reassembler: Reassembler::new(settings.reassembly.clone()),
+            pending: HashMap::new(),
+            stranded: Vec::new(),
+            segmenter: segmenter.clone(),
+            replies: replies.clone(),
+            settings: settings.clone(),
+            store: store.clone(),
+            xmpp: xmpp.clone(),
+        };
+        runtime.restore().await.map_err(store_error)?;
+        let (stop, stopped) = watch::channel(false);
+        let worker = OutboxWorker {
+            settings: settings.clone(),
+            store,
+            driver,
+            xmpp: xmpp.clone(),
+            replies,
+            segmenter,
+            worker_id: format!(
+                "{name}-{}-{:08x}",
+                std::process::id(),
+                rand::random::<u32>()
+            ),
+        };
+        let tasks = vec![
+            tokio::spawn(runtime.run(modem_events, xmpp_events, stopped.clone())),
+            tokio::spawn(worker.run(stopped)),
+        ];
+        tracing::info!(gateway = %name, "gateway started");
+        Ok(Gateway { name, stop, tasks })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Stops taking new work, gives back the reply being sent (if any), says goodbye on the
+    /// component stream and returns when both tasks have ended.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            if let Err(e) = task.await {
+                tracing::error!(gateway = %self.name, error = %e, "gateway task failed");
+            }
+        }
+        tracing::info!(gateway = %self.name, "gateway stopped");
+    }
+}
+
+/// A part waiting for its siblings, as far as the runtime needs it.
+struct PendingInfo {
+    pdu_hex: String,
+    smsc_time: DateTime<FixedOffset>,
+    sender: PatronAddress,
+}
+
+struct Runtime {
+    settings: Arc<GatewaySettings>,
+    store: Store,
+    xmpp: ComponentHandle,
+    router: QueueRouter,
+    /// Tokens are the ids of the pending parts in the store.
+    reassembler: Reassembler<i64, Instant>,
+    pending: HashMap<i64, PendingInfo>,
+    /// Texts whose delivery failed because the component was between connections; fed to
+    /// the router again once it knows the connection's state.
+    stranded: Vec<(InboundTextId, PatronAddress)>,
+    segmenter: Segmenter,
+    replies: Replies,
+}
+
+impl Runtime {
+    fn name(&self) -> &str {
+        &self.settings.name
+    }
+
+    /// Reads back what a previous run left: parts waiting for siblings go into the
+    /// reassembler (their timeout starts again), texts nobody has seen yet are held by the
+    /// router until an operator is available, and claims are restored.
+    async fn restore(&mut self) -> Result<(), StoreError> {
+        let name = self.settings.name.clone();
+        let now = Instant::now();
+        let mut restored_parts = 0;
+        for stored in self.store.pending_parts(&name).await? {
+            let decoded = Pdu::decode_hex(&stored.part.pdu_hex, textgate_gsm::SmscField::Present);
+            let Received::Part(part) = inbound::classify(&decoded, self.settings.region) else {
+                tracing::warn!(gateway = %name, part = stored.id, "a stored pending part no longer decodes; skipped");
+                continue;
+            };
+            let Some(concatenation) = part.concatenation else {
+                continue;
+            };
+            self.pending.insert(
+                stored.id,
+                PendingInfo {
+                    pdu_hex: stored.part.pdu_hex.clone(),
+                    smsc_time: part.smsc_time,
+                    sender: part.sender.clone(),
+                },
+            );
+            let pushed = self.reassembler.push(
+                Part {
+                    sender: part.sender.as_str().to_owned(),
+                    concatenation: Some(concatenation),
+                    payload: part.payload,
+                    token: stored.id,
+                },
+                now,
+            );
+            restored_parts += 1;
+            self.after_push(pushed.outcome, pushed.evicted).await;
+        }
+        for conversation in self.store.conversations(&name).await? {
+            if let Some(claimer) = conversation
+                .claimed_by
+                .as_deref()
+                .and_then(|j| BareJid::new(j).ok())
+            {
+                let patron = PatronAddress::from_sender(&conversation.patron, self.settings.region);
+                let _ = self.router.operator_replied(&claimer, &patron);
+            }
+        }
+        let backlog = self.store.undelivered_inbound(&name, BACKLOG_LIMIT).await?;
+        let texts = backlog.len();
+        for text in backlog {
+            let patron = PatronAddress::from_sender(&text.sender, self.settings.region);
+            // Nobody's presence is known yet, so these are held until someone is available.
+            let _ = self.router.inbound_text(InboundTextId(text.id), &patron);
+        }
+        tracing::info!(gateway = %name, restored_parts, texts, "state restored from the store");
+        Ok(())
+    }
+
+    async fn run(
+        mut self,
+        mut modem_events: ModemEvents,
+        mut xmpp_events: mpsc::Receiver<GatewayEvent>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let mut modem_open = true;
+        loop {
+            let deadline = self.reassembler.next_deadline();
+            tokio::select! {
+                _ = stop.changed() => break,
+                event = modem_events.recv(), if modem_open => match event {
+                    Some(event) => self.on_modem_event(event).await,
+                    None => {
+                        tracing::error!(gateway = %self.name(), "the modem driver stopped; no more texts from it");
+                        modem_open = false;
+                    }
+                },
+                event = xmpp_events.recv() => match event {
+                    Some(event) => self.on_xmpp_event(event).await,
+                    None => {
+                        tracing::error!(gateway = %self.name(), "the XMPP session ended");
+                        break;
+                    }
+                },
+                _ = sleep_until_some(deadline) => self.expire().await,
+            }
+        }
+        self.xmpp.shutdown().await;
+    }
+
+    // ---- the modem side ----
+
+    async fn on_modem_event(&mut self, event: ModemEvent) {
+        match event {
+            ModemEvent::IncomingPart(received) | ModemEvent::StatusReport(received) => {
+                let meaning = inbound::classify(&received.decoded, self.settings.region);
+                self.on_received(meaning, received.pdu_hex, received.ack)
+                    .await;
+            }
+            ModemEvent::IncomingCall { number } => self.on_call(number).await,
+            ModemEvent::Health(change) => {
+                tracing::info!(gateway = %self.name(), health = %change, "modem");
+            }
+        }
+    }
+
+    async fn on_received(&mut self, meaning: Received, pdu_hex: String, ack: AckHandle) {
+        let name = self.settings.name.clone();
+        match meaning {
+            Received::Part(part) => match part.concatenation {
+                Some(concatenation) => {
+                    let pending = PendingPart {
+                        gateway: name.clone(),
+                        sender: part.sender.as_str().to_owned(),
+                        concatenation: inbound::store_concatenation(concatenation),
+                        seq: concatenation.sequence,
+                        pdu_hex: pdu_hex.clone(),
+                        received_at: Utc::now(),
+                    };
+                    let id = match self.store.store_pending_part(&pending).await {
+                        Ok(insertion) => insertion.id(),
+                        Err(e) => {
+                            // Not acknowledged: the modem keeps it and hands it over again.
+                            tracing::error!(gateway = %name, error = %e, "could not store a part; left on the modem");
+                            return;
+                        }
+                    };
+                    acknowledge(&name, ack);
+                    self.pending.insert(
+                        id,
+                        PendingInfo {
+                            pdu_hex,
+                            smsc_time: part.smsc_time,
+                            sender: part.sender.clone(),
+                        },
+                    );
+                    let pushed = self.reassembler.push(
+                        Part {
+                            sender: part.sender.as_str().to_owned(),
+                            concatenation: Some(concatenation),
+                            payload: part.payload,
+                            token: id,
+                        },
+                        Instant::now(),
+                    );
+                    self.after_push(pushed.outcome, pushed.evicted).await;
+                }
+                None => {
+                    let text = NewInbound {
+                        gateway: name.clone(),
+                        sender: part.sender.as_str().to_owned(),
+                        smsc_time: part.smsc_time,
+                        received_at: Utc::now(),
+                        body: inbound::body(&part.payload),
+                        concatenation: None,
+                        parts_hex: vec![pdu_hex],
+                        incomplete: false,
+                        consumed_pending_parts: Vec::new(),
+                    };
+                    if self.commit_text(text, part.sender).await {
+                        acknowledge(&name, ack);
+                    }
+                }
+            },
+            Received::StatusReport { reference, outcome } => {
+                if let Some(outcome) = outcome {
+                    let window = chrono::Duration::from_std(self.settings.status_report_window)
+                        .unwrap_or(chrono::Duration::days(3));
+                    let recorded = self
+                        .store
+                        .record_status_report(&name, reference, &outcome, window)
+                        .await;
+                    match recorded {
+                        Ok(Some(matched)) => self.on_report(matched).await,
+                        Ok(None) => {
+                            tracing::info!(gateway = %name, reference, "status report for no known part")
+                        }
+                        Err(e) => {
+                            tracing::error!(gateway = %name, error = %e, "could not record a status report; left on the modem");
+                            return;
+                        }
+                    }
+                }
+                acknowledge(&name, ack);
+            }
+            Received::Unusable(reason) => {
+                // Kept on the modem it would fill the storage for ever; the PDU is logged so
+                // it can be examined.
+                tracing::warn!(gateway = %name, reason, pdu = %pdu_hex, "received PDU dropped");
+                acknowledge(&name, ack);
+            }
+        }
+    }
+
+    async fn after_push(&mut self, outcome: Outcome<i64>, evicted: Option<Incomplete<i64>>) {
+        if let Some(incomplete) = evicted {
+            self.commit_incomplete(incomplete).await;
+        }
+        match outcome {
+            Outcome::Complete(complete) => self.commit_complete(complete).await,
+            Outcome::Stored { received, total } => {
+                tracing::debug!(gateway = %self.name(), received, total, "part stored");
+            }
+            Outcome::AlreadyHeld | Outcome::Duplicate { .. } => {}
+        }
+    }
+
+    async fn expire(&mut self) {
+        for incomplete in self.reassembler.expire(Instant::now()) {
+            self.commit_incomplete(incomplete).await;
+        }
+    }
+
+    async fn commit_complete(&mut self, complete: Complete<i64>) {
+        let concatenation = complete
+            .key
+            .as_ref()
+            .map(|k| textgate_store::Concatenation {
+                reference: k.reference,
+                reference_bits: match k.width {
+                    textgate_gsm::udh::ReferenceWidth::Bits8 => 8,
+                    textgate_gsm::udh::ReferenceWidth::Bits16 => 16,
+                },
+                total: k.total,
+            });
+        self.commit_parts(complete.tokens, &complete.payload, concatenation, false)
+            .await;
+    }
+
+    async fn commit_incomplete(&mut self, incomplete: Incomplete<i64>) {
+        tracing::warn!(gateway = %self.name(), missing = ?incomplete.missing, "delivering a text with parts missing");
+        let key = &incomplete.key;
+        let concatenation = Some(textgate_store::Concatenation {
+            reference: key.reference,
+            reference_bits: match key.width {
+                textgate_gsm::udh::ReferenceWidth::Bits8 => 8,
+                textgate_gsm::udh::ReferenceWidth::Bits16 => 16,
+            },
+            total: key.total,
+        });
+        self.commit_parts(incomplete.tokens, &incomplete.payload, concatenation, true)
+            .await;
+    }
+
+    /// Stores a reassembled text and deletes its pending parts in one transaction.
+    async fn commit_parts(
+        &mut self,
+        tokens: Vec<i64>,
+        payload: &Payload,
+        concatenation: Option<textgate_store::Concatenation>,
+        incomplete: bool,
+    ) {
+        let infos: Vec<&PendingInfo> = tokens.iter().filter_map(|t| self.pending.get(t)).collect();
+        let Some(first) = infos.first() else {
+            tracing::error!(gateway = %self.name(), "reassembled text without its parts");
+            return;
+        };
+        let sender = first.sender.clone();
+        let text = NewInbound {
+            gateway: self.settings.name.clone(),
+            sender: sender.as_str().to_owned(),
+            smsc_time: first.smsc_time,
+            received_at: Utc::now(),
+            body: inbound::body(payload),
+            concatenation,
+            parts_hex: infos.iter().map(|i| i.pdu_hex.clone()).collect(),
+            incomplete,
+            consumed_pending_parts: tokens.clone(),
+        };
+        if self.commit_text(text, sender).await {
+            for token in tokens {
+                self.pending.remove(&token);
+            }
+        }
+    }
+
+    /// Commits a text and routes it if it is new. False when the store failed (the parts
+    /// stay where they are and are read again later).
+    async fn commit_text(&mut self, text: NewInbound, patron: PatronAddress) -> bool {
+        let name = self.settings.name.clone();
+        let smsc_time = text.smsc_time;
+        let body = text.body.clone();
+        match self.store.insert_inbound(&text).await {
+            Ok(insertion) if insertion.is_new() => {
+                let id = InboundTextId(insertion.id());
+                tracing::info!(gateway = %name, inbound = id.0, "text received");
+                match self.router.inbound_text(id, &patron) {
+                    Routing::Deliver(operators) => {
+                        self.deliver(id, &patron, &body, smsc_time, None, &operators)
+                            .await;
+                    }
+                    Routing::Hold => {
+                        tracing::info!(gateway = %name, inbound = id.0, "no operator available; the text waits");
+                    }
+                }
+                true
+            }
+            Ok(_) => {
+                tracing::info!(gateway = %name, "text read again after a restart; already stored");
+                true
+            }
+            Err(e) => {
+                tracing::error!(gateway = %name, error = %e, "could not store a received text; left on the modem");
+                false
+            }
+        }
+    }
+
+    /// Sends a text to operators; marks it delivered once one of them has it.
+    async fn deliver(
+        &mut self,
+        id: InboundTextId,
+        patron: &PatronAddress,
+        body: &str,
+        smsc_time: DateTime<FixedOffset>,
+        delayed_since: Option<DateTime<Utc>>,
+        operators: &[BareJid],
+    ) {
+        let _ = smsc_time;
+        let mut delivered_to = None;
+        for operator in operators {
+            let text = TextToOperator {
+                patron: patron.clone(),
+                operator: operator.clone(),
+                body: body.to_owned(),
+                id: format!("in-{}", id.0),
+                delayed_since,
+                receipt: ReceiptRequest::NotRequested,
+            };
+            match self.xmpp.send(Outgoing::Text(text)).await {
+                Ok(()) => {
+                    delivered_to.get_or_insert_with(|| operator.clone());
+                }
+                Err(e) => {
+                    tracing::warn!(gateway = %self.name(), operator = %operator.as_str(), error = %e, "text not delivered");
+                }
+            }
+        }
+        match delivered_to {
+            Some(operator) => {
+                if let Err(e) = self
+                    .store
+                    .mark_inbound_delivered(&[id.0], operator.as_str())
+                    .await
+                {
+                    tracing::error!(gateway = %self.name(), inbound = id.0, error = %e, "could not mark a text delivered");
+                }
+            }
+            None => self.stranded.push((id, patron.clone())),
+        }
+    }
+
+    async fn on_call(&mut self, number: Option<String>) {
+        let caller = number
+            .as_deref()
+            .map(|n| PatronAddress::from_sender(n, self.settings.region));
+        let who = caller.as_ref().map_or("a hidden number", |c| c.as_str());
+        tracing::info!(gateway = %self.name(), caller = who, "voice call rejected");
+        let mut to = self.router.available();
+        if to.is_empty() {
+            // Nobody is online: the server keeps the notice for them.
+            to = self
+                .router
+                .operators()
+                .map(|(jid, _)| jid.clone())
+                .collect();
+        }
+        for operator in to {
+            let notice = Notice {
+                from: match &caller {
+                    Some(c) => NoticeSender::Patron(c.clone()),
+                    None => NoticeSender::Gateway,
+                },
+                to: operator,
+                body: format!("Missed call from {who}"),
+            };
+            if let Err(e) = self.xmpp.send(Outgoing::Notice(notice)).await {
+                tracing::warn!(gateway = %self.name(), error = %e, "missed call notice not sent");
+            }
+        }
+        if let (Some(reply), Some(caller)) = (&self.settings.call_auto_reply, &caller) {
+            if caller.is_reachable() {
+                let text = NewOutbound {
+                    gateway: self.settings.name.clone(),
+                    recipient: caller.as_str().to_owned(),
+                    origin: OutboundOrigin::Chat {
+                        sender_jid: self.settings.domain.clone(),
+                        xmpp_id: format!("call-{}", Utc::now().timestamp_millis()),
+                    },
+                    body: reply.clone(),
+                    priority: Priority::CHAT,
+                    not_before: None,
+                };
+                if let Err(e) = self.store.enqueue_outbound(&text).await {
+                    tracing::warn!(gateway = %self.name(), error = %e, "call auto-reply not queued");
+                }
+            }
+        }
+    }
+
+    async fn on_report(&mut self, matched: textgate_store::StatusReportMatch) {
+        use textgate_store::OutboundState;
+        match matched.state {
+            OutboundState::Delivered => {
+                let context = self
+                    .replies
+                    .lock()
+                    .ok()
+                    .and_then(|mut map| map.remove(&matched.outbound_id));
+                if let Some(ReplyContext {
+                    from,
+                    patron,
+                    id: Some(id),
+                    receipt: ReceiptRequest::Requested,
+                }) = context
+                {
+                    if let Err(e) = self
+                        .xmpp
+                        .send(Outgoing::Receipt {
+                            to: from,
+                            patron,
+                            id,
+                        })
+                        .await
+                    {
+                        tracing::warn!(gateway = %self.name(), error = %e, "receipt not sent");
+                    }
+                }
+            }
+            OutboundState::Failed => {
+                let context = self
+                    .replies
+                    .lock()
+                    .ok()
+                    .and_then(|mut map| map.remove(&matched.outbound_id));
+                let Some(sender) = matched.sender_jid.filter(|s| outbox::is_operator_jid(s)) else {
+                    return;
+                };
+                let patron = match context {
+                    Some(c) => c.patron,
+                    None => match self.store.outbound(matched.outbound_id).await {
+                        Ok(Some(text)) => {
+                            PatronAddress::from_sender(&text.recipient, self.settings.region)
+                        }
+                        _ => return,
+                    },
+                };
+                let error = ReplyError {
+                    to: sender,
+                    patron: patron.clone(),
+                    id: matched.xmpp_id,
+                    condition: ErrorCondition::RecipientUnavailable,
+                    text: format!(
+                        "The SMS to {} was not delivered: the network gave up.",
+                        patron.as_str()
+                    ),
+                };
+                if let Err(e) = self.xmpp.send(Outgoing::Error(error)).await {
+                    tracing::warn!(gateway = %self.name(), error = %e, "delivery failure not reported");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // ---- the XMPP side ----
+
+    async fn on_xmpp_event(&mut self, event: GatewayEvent) {
+        match event {
+            GatewayEvent::Connected => {
+                tracing::info!(gateway = %self.name(), "component connected");
+                self.requeue_stranded().await;
+            }
+            GatewayEvent::Disconnected { reason, retry_in } => {
+                tracing::warn!(gateway = %self.name(), reason, retry_in = ?retry_in, "component disconnected");
+                self.router.forget_presence();
+                self.requeue_stranded().await;
+            }
+            GatewayEvent::OperatorPresence {
+                operator,
+                resource,
+                presence,
+            } => {
+                let outcome = self.router.presence_changed(&operator, &resource, presence);
+                self.flush(outcome).await;
+            }
+            GatewayEvent::OperatorReply(reply) => self.on_reply(reply).await,
+            GatewayEvent::OperatorReceived { .. } => {}
+            GatewayEvent::DeliveryFailed {
+                operator, reason, ..
+            } => {
+                tracing::warn!(gateway = %self.name(), operator = %operator.as_str(), reason, "an operator did not get a message");
+            }
+        }
+    }
+
+    async fn requeue_stranded(&mut self) {
+        for (id, patron) in std::mem::take(&mut self.stranded) {
+            if let Routing::Deliver(operators) = self.router.inbound_text(id, &patron) {
+                self.deliver_stored(id, &patron, &operators).await;
+            }
+        }
+    }
+
+    /// Delivers held texts in the order they arrived, each stamped with its SMSC time.
+    async fn flush(&mut self, outcome: PresenceOutcome) {
+        for release in outcome.flush {
+            self.deliver_stored(release.text, &release.patron, &release.to)
+                .await;
+        }
+    }
+
+    async fn deliver_stored(&mut self, id: InboundTextId, patron: &PatronAddress, to: &[BareJid]) {
+        let text = match self.store.inbound(id.0).await {
+            Ok(Some(text)) => text,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(gateway = %self.name(), inbound = id.0, error = %e, "could not read a waiting text");
+                self.stranded.push((id, patron.clone()));
+                return;
+            }
+        };
+        if text.state == InboundState::Delivered {
+            return;
+        }
+        let Some(body) = text.body else {
+            return;
+        };
+        let since = text.smsc_time.with_timezone(&Utc);
+        self.deliver(id, patron, &body, text.smsc_time, Some(since), to)
+            .await;
+    }
+
+    async fn on_reply(&mut self, reply: OperatorReply) {
+        let refuse = |condition: ErrorCondition, text: String| {
+            Outgoing::Error(ReplyError {
+                to: reply.from.clone(),
+                patron: reply.patron.clone(),
+                id: reply.id.clone(),
+                condition,
+                text,
+            })
+        };
+        let refusal = if !self.router.is_operator(&reply.operator) {
+            Some(refuse(
+                ErrorCondition::Forbidden,
+                "Only this gateway's operators may send texts through it.".into(),
+            ))
+        } else if !reply.patron.is_reachable() {
+            Some(refuse(
+                ErrorCondition::NotAcceptable,
+                format!(
+                    "{} is a name, not a number: it cannot receive texts.",
+                    reply.patron.as_str()
+                ),
+            ))
+        } else {
+            let countdown = self.segmenter.countdown(&reply.body);
+            (!countdown.within_limit()).then(|| {
+                refuse(
+                    ErrorCondition::PolicyViolation,
+                    format!(
+                        "Not sent: this reply needs {} SMS, and this gateway sends at most {}. Please shorten it.",
+                        countdown.parts, self.settings.max_parts
+                    ),
+                )
+            })
+        };
+        if let Some(refusal) = refusal {
+            if let Err(e) = self.xmpp.send(refusal).await {
+                tracing::warn!(gateway = %self.name(), error = %e, "refusal not sent");
+            }
+            return;
+        }
+        let xmpp_id = reply
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("no-id-{:016x}", rand::random::<u64>()));
+        let text = NewOutbound {
+            gateway: self.settings.name.clone(),
+            recipient: reply.patron.as_str().to_owned(),
+            origin: OutboundOrigin::Chat {
+                sender_jid: reply.from.clone(),
+                xmpp_id,
+            },
+            body: reply.body.clone(),
+            priority: Priority::CHAT,
+            not_before: None,
+        };
+        match self.store.enqueue_outbound(&text).await {
+            Ok(insertion) => {
+                if let Ok(mut map) = self.replies.lock() {
+                    map.insert(
+                        insertion.id(),
+                        ReplyContext {
+                            from: reply.from.clone(),
+                            patron: reply.patron.clone(),
+                            id: reply.id.clone(),
+                            receipt: reply.receipt_requested,
+                        },
+                    );
+                }
+            }
+            Err(e) => {
+                tracing::error!(gateway = %self.name(), error = %e, "could not queue a reply");
+                let refusal = refuse(
+                    ErrorCondition::UndefinedCondition,
+                    "Not sent: the gateway could not queue the reply. Please try again.".into(),
+                );
+                let _ = self.xmpp.send(refusal).await;
+                return;
+            }
+        }
+        self.claim(&reply.operator, &reply.patron).await;
+    }
+
+    async fn claim(&mut self, operator: &BareJid, patron: &PatronAddress) {
+        let ReplyOutcome::Claimed { notify } = self.router.operator_replied(operator, patron)
+        else {
+            return;
+        };
+        match self
+            .store
+            .find_conversation(&self.settings.name, patron.as_str())
+            .await
+        {
+            Ok(Some(conversation)) => {
+                if let Err(e) = self
+                    .store
+                    .set_claim(conversation.id, Some(operator.as_str()))
+                    .await
+                {
+                    tracing::warn!(gateway = %self.name(), error = %e, "claim not stored");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(gateway = %self.name(), error = %e, "claim not stored"),
+        }
+        for other in notify {
+            let notice = Notice {
+                from: NoticeSender::Patron(patron.clone()),
+                to: other,
+                body: format!("(claimed by {})", operator.as_str()),
+            };
+            if let Err(e) = self.xmpp.send(Outgoing::Notice(notice)).await {
+                tracing::warn!(gateway = %self.name(), error = %e, "claim notice not sent");
+            }
+        }
+    }
+}
+
+fn acknowledge(gateway: &str, ack: AckHandle) {
+    if ack.acknowledge().is_err() {
+        tracing::warn!(
+            gateway,
+            "the driver stopped before the acknowledgement; it hands the message over again"
+        );
+    }
+}
+
+async fn sleep_until_some(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}

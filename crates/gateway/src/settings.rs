@@ -1,0 +1,124 @@
+//! The settings of one running gateway. Plain data: the binary reads its TOML configuration
+//! and builds these, so the configuration file format is not this crate's business.
+
+use std::time::Duration;
+
+use textgate_core::{AvailabilityRule, Region, RoutingPolicy};
+use textgate_gsm::reassembly::ReassemblyConfig;
+use textgate_store::TranscriptPolicy;
+
+/// Everything the runtime needs to know about one gateway besides its driver, its store and
+/// its XMPP component.
+#[derive(Debug, Clone)]
+pub struct GatewaySettings {
+    /// The gateway's handle in logs and in the store.
+    pub name: String,
+    /// The component's domain; patron JIDs live in it.
+    pub domain: String,
+    /// The region national sender numbers are read in.
+    pub region: Region,
+    pub availability: AvailabilityRule,
+    pub routing: RoutingPolicy,
+    /// Replies needing more SMS parts than this are refused with an XMPP error.
+    pub max_parts: u8,
+    /// The notice sent to an operator when a reply needed several SMS; `{parts}` is
+    /// replaced by their number. `None` sends no notice.
+    pub multipart_notice: Option<String>,
+    pub transcripts: TranscriptPolicy,
+    /// Sent back to a caller whose voice call was rejected, if set.
+    pub call_auto_reply: Option<String>,
+    pub outbox: OutboxPolicy,
+    pub reassembly: ReassemblyConfig,
+    /// How long after sending a status report can still be matched to a part (the message
+    /// reference wraps at 256).
+    pub status_report_window: Duration,
+}
+
+impl GatewaySettings {
+    /// Settings with textgate's defaults for everything but the identity of the gateway.
+    pub fn new(name: impl Into<String>, domain: impl Into<String>, region: Region) -> Self {
+        GatewaySettings {
+            name: name.into(),
+            domain: domain.into(),
+            region,
+            availability: AvailabilityRule::default(),
+            routing: RoutingPolicy::default(),
+            max_parts: 6,
+            multipart_notice: Some("(sent as {parts} SMS)".to_owned()),
+            transcripts: TranscriptPolicy::default(),
+            call_auto_reply: None,
+            outbox: OutboxPolicy::default(),
+            reassembly: ReassemblyConfig::default(),
+            status_report_window: Duration::from_secs(3 * 24 * 3600),
+        }
+    }
+
+    /// The multipart notice for a reply sent as `parts` SMS, if one is configured.
+    pub fn multipart_notice(&self, parts: usize) -> Option<String> {
+        self.multipart_notice
+            .as_ref()
+            .map(|template| template.replace("{parts}", &parts.to_string()))
+    }
+}
+
+/// How the outbox retries a reply the modem could not send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxPolicy {
+    /// Attempts, the first included, before the operator gets an error.
+    pub max_attempts: u32,
+    /// The wait after the first failed attempt; it doubles after each further failure.
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// How long a worker holds a leased text before another may take it over. Longer than
+    /// the slowest send (every part's network timeout).
+    pub lease: Duration,
+}
+
+impl Default for OutboxPolicy {
+    fn default() -> Self {
+        OutboxPolicy {
+            max_attempts: 5,
+            initial_backoff: Duration::from_secs(10),
+            max_backoff: Duration::from_secs(600),
+            lease: Duration::from_secs(600),
+        }
+    }
+}
+
+impl OutboxPolicy {
+    /// The wait after failed attempt number `attempt` (1 is the first).
+    pub fn retry_delay(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(20));
+        self.initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delay_doubles_up_to_the_limit() {
+        let policy = OutboxPolicy {
+            initial_backoff: Duration::from_secs(10),
+            max_backoff: Duration::from_secs(60),
+            ..OutboxPolicy::default()
+        };
+        let delays: Vec<u64> = (1..=6).map(|a| policy.retry_delay(a).as_secs()).collect();
+        assert_eq!(delays, [10, 20, 40, 60, 60, 60]);
+        assert_eq!(policy.retry_delay(u32::MAX), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn multipart_notice_names_the_parts() {
+        let mut settings = GatewaySettings::new("lib", "sms.lib.test", "US".parse().unwrap());
+        assert_eq!(
+            settings.multipart_notice(3).as_deref(),
+            Some("(sent as 3 SMS)")
+        );
+        settings.multipart_notice = None;
+        assert_eq!(settings.multipart_notice(3), None);
+    }
+}
