@@ -376,3 +376,45 @@ fn outgoing_parts_carry_the_tpdu_length() {
     let message = OutgoingSms::from_pdus(&[pdu]).expect("encodes");
     assert_eq!(message.parts, [part(HELLO, 24)]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn empty_smsc_is_set_from_config_or_reported() {
+    let config = ModemConfig {
+        smsc: Some("+447785016005".into()),
+        ..test_config()
+    };
+    check(
+        "smsc-empty",
+        config,
+        expect![[r#"
+        health: connecting (attempt 1)
+        health: ready (quectel profile)"#]],
+    )
+    .await;
+    check(
+        "smsc-missing",
+        test_config(),
+        expect![[r#"
+        health: connecting (attempt 1)
+        health: no SMS service centre address; sending will fail
+        health: ready (quectel profile)"#]],
+    )
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn storage_check_collects_messages_whose_notification_was_lost() {
+    let config = ModemConfig {
+        storage_check: Duration::from_secs(600),
+        ..test_config()
+    };
+    check(
+        "lost-notification",
+        config,
+        expect![[r#"
+        health: connecting (attempt 1)
+        health: ready (quectel profile)
+        incoming part (stored 5) from +27821234567 "Test2""#]],
+    )
+    .await;
+}
