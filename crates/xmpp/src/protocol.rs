@@ -214,14 +214,16 @@ impl ComponentProtocol {
         &self.gateway
     }
 
-    /// Stanzas to send right after the handshake: ask each operator for a presence
-    /// subscription (a no-op if it exists), probe their current presence, and show the
-    /// gateway as available to them.
+    /// Stanzas to send right after the handshake: probe each operator's current presence,
+    /// ask for a presence subscription (a no-op if it exists), and show the gateway as
+    /// available to them. The probe goes first: a server answers a probe from a contact
+    /// without subscription with `unsubscribed` on the user's behalf, and Prosody treats
+    /// that as declining a pending subscription request sent before it.
     pub fn on_connected(&mut self) -> Vec<Stanza> {
         let mut out = Vec::new();
         for jid in self.operators.values() {
-            out.push(self.presence(Presence::subscribe(), jid.clone()));
             out.push(self.presence(Presence::probe(), jid.clone()));
+            out.push(self.presence(Presence::subscribe(), jid.clone()));
             out.push(self.presence(Presence::available(), jid.clone()));
         }
         out

@@ -184,11 +184,13 @@ impl Session {
 
     async fn connect(&self) -> Result<Connection, String> {
         let keepalive = &self.config.keepalive;
-        // tokio-xmpp ends the stream after `read_timeout` of silence. Our pings make the
-        // server talk every `interval`, so allow a full cycle and then some before that.
+        // tokio-xmpp's Component ends the stream at its first read timeout. Our pings make
+        // the server talk every `interval`, and a missing answer is caught after `timeout`,
+        // so its timer is only a backstop, set well beyond a whole ping cycle.
+        let cycle = keepalive.interval + keepalive.timeout;
         let timeouts = Timeouts {
-            read_timeout: keepalive.interval * 2 + keepalive.timeout,
-            response_timeout: keepalive.timeout * 2,
+            read_timeout: cycle * 3 + Duration::from_secs(1),
+            response_timeout: cycle * 3 + Duration::from_secs(1),
         };
         let attempt = Component::new_plaintext(
             &self.config.domain,

@@ -365,11 +365,11 @@ fn announcements_on_connect_and_shutdown() {
     let mut p = protocol();
     let lines: Vec<String> = p.on_connected().into_iter().map(stanza_xml).collect();
     expect![[r#"
-        <presence xmlns='jabber:component:accept' from='sms.library.test' to='alice@library.test' type='subscribe'><priority>0</priority></presence>
         <presence xmlns='jabber:component:accept' from='sms.library.test' to='alice@library.test' type='probe'><priority>0</priority></presence>
+        <presence xmlns='jabber:component:accept' from='sms.library.test' to='alice@library.test' type='subscribe'><priority>0</priority></presence>
         <presence xmlns='jabber:component:accept' from='sms.library.test' to='alice@library.test'><priority>0</priority></presence>
-        <presence xmlns='jabber:component:accept' from='sms.library.test' to='bob@library.test' type='subscribe'><priority>0</priority></presence>
         <presence xmlns='jabber:component:accept' from='sms.library.test' to='bob@library.test' type='probe'><priority>0</priority></presence>
+        <presence xmlns='jabber:component:accept' from='sms.library.test' to='bob@library.test' type='subscribe'><priority>0</priority></presence>
         <presence xmlns='jabber:component:accept' from='sms.library.test' to='bob@library.test'><priority>0</priority></presence>"#]]
     .assert_eq(&lines.join("\n"));
     let lines: Vec<String> = p.on_shutdown().into_iter().map(stanza_xml).collect();
