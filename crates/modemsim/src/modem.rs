@@ -20,7 +20,7 @@ use textgate_gsm::pdu::Content;
 use crate::command::{self, Arg, Command, Form};
 use crate::config::SimConfig;
 use crate::faults::{FaultPatch, Faults};
-use crate::pdu;
+use crate::pdu::{self, CheckedSubmit};
 use crate::personality::Profile;
 use crate::store::{DeleteScope, MessageStatus, SimStore, StoredMessage};
 
@@ -36,9 +36,11 @@ pub enum Step {
     Reply(Vec<u8>),
     /// Bytes for every attached connection (an unsolicited result code).
     Unsolicited(Vec<u8>),
-    /// The modem is busy (the radio round trip of a send); nothing more is written or read
-    /// on this connection until it passes.
-    Pause(Duration),
+    /// A send is on the air for this long (the radio round trip); nothing more is written
+    /// or read on this connection meanwhile. Afterwards call [`ModemState::radio_done`] and
+    /// carry out its steps; if the link drops first, call [`ModemState::radio_aborted`]
+    /// (the modem lost power or its USB link, and the message did not go out).
+    Radio(Duration),
     /// Run `job` with [`ModemState::run_job`] after `after`.
     Schedule { after: Duration, job: Job },
 }
@@ -65,6 +67,9 @@ pub enum Job {
 pub struct Line {
     buffer: Vec<u8>,
     prompt: Option<Prompt>,
+    /// Bytes that arrived while a send was on the air, processed when it ends (the
+    /// modem reads nothing during the radio round trip).
+    held: Vec<u8>,
 }
 
 impl Line {
@@ -201,6 +206,8 @@ pub struct Counters {
     pub calls: u64,
     /// Bytes the modem swallowed while hung.
     pub swallowed_bytes: u64,
+    /// Sends whose link dropped during the radio round trip (they did not go out).
+    pub aborted_sends: u64,
 }
 
 /// One part the host sent, decoded.
@@ -254,6 +261,8 @@ pub struct ModemState {
     signal: u8,
     /// Set by commands that may let the network deliver (space freed, ack received).
     network_ready: bool,
+    /// The send whose radio round trip is under way, with the network's answer.
+    on_air: Option<Result<CheckedSubmit, u16>>,
 }
 
 impl ModemState {
@@ -282,6 +291,7 @@ impl ModemState {
             sequence: 0,
             recent_sends: VecDeque::new(),
             network_ready: false,
+            on_air: None,
             config,
         }
     }
@@ -330,7 +340,15 @@ impl ModemState {
             self.counters.swallowed_bytes += bytes.len() as u64;
             return steps;
         }
-        for &b in bytes {
+        if self.on_air.is_some() {
+            line.held.extend_from_slice(bytes);
+            return steps;
+        }
+        for (i, &b) in bytes.iter().enumerate() {
+            if self.on_air.is_some() {
+                line.held.extend_from_slice(bytes.get(i..).unwrap_or(&[]));
+                break;
+            }
             if line.prompt.is_some() {
                 self.prompt_byte(line, b, now, &mut steps);
                 continue;
@@ -394,7 +412,18 @@ impl ModemState {
 
     fn finish_pdu(&mut self, prompt: Prompt, now: DateTime<Utc>, steps: &mut Vec<Step>) {
         let result = match prompt.purpose {
-            PromptPurpose::Send => self.finish_send(&prompt, now, steps),
+            PromptPurpose::Send => match self.check_send(&prompt, now) {
+                Ok(outcome) => {
+                    // The answer comes from the network, after the radio round trip.
+                    self.on_air = Some(outcome);
+                    steps.push(Step::Radio(self.config.send_latency));
+                    return;
+                }
+                Err(failure) => {
+                    self.counters.send_failures += 1;
+                    Err(failure)
+                }
+            },
             PromptPurpose::Write(status) => self.finish_write(&prompt, status),
         };
         match result {
@@ -409,12 +438,13 @@ impl ModemState {
         self.after_command(now, steps);
     }
 
-    fn finish_send(
+    /// Checks a typed SUBMIT. `Err` is answered at once (the modem itself refuses);
+    /// `Ok` goes on the air, and holds what the network will answer.
+    fn check_send(
         &mut self,
         prompt: &Prompt,
         now: DateTime<Utc>,
-        steps: &mut Vec<Step>,
-    ) -> Result<Vec<String>, Failure> {
+    ) -> Result<Result<CheckedSubmit, u16>, Failure> {
         let checked = if prompt.overflow {
             None
         } else {
@@ -424,24 +454,16 @@ impl ModemState {
         };
         let Some(checked) = checked else {
             self.counters.invalid_pdus += 1;
-            self.counters.send_failures += 1;
             return Err(Failure::Cms(304));
         };
         if self.settings.cfun != 1 {
-            self.counters.send_failures += 1;
             return Err(Failure::Cms(331));
         }
         if !checked.smsc_given && self.effective_smsc().is_empty() {
-            self.counters.send_failures += 1;
             return Err(Failure::Cms(330));
         }
-        // What follows is the network's answer: it takes the radio round trip.
-        if !self.config.send_latency.is_zero() {
-            steps.push(Step::Pause(self.config.send_latency));
-        }
         if let Some(code) = self.injected_send_error() {
-            self.counters.send_failures += 1;
-            return Err(Failure::Cms(code));
+            return Ok(Err(code));
         }
         if let Some(limit) = self.profile.sends_per_minute {
             while self
@@ -452,11 +474,59 @@ impl ModemState {
                 self.recent_sends.pop_front();
             }
             if self.recent_sends.len() >= limit {
-                self.counters.send_failures += 1;
-                return Err(Failure::Cms(500));
+                return Ok(Err(500));
             }
             self.recent_sends.push_back(now);
         }
+        Ok(Ok(checked))
+    }
+
+    /// The radio round trip of the send on the air is over: the network's answer, then
+    /// whatever the host wrote meanwhile.
+    pub fn radio_done(&mut self, line: &mut Line, now: DateTime<Utc>) -> Vec<Step> {
+        let Some(outcome) = self.on_air.take() else {
+            return Vec::new();
+        };
+        let mut steps = Vec::new();
+        match outcome {
+            Ok(checked) => {
+                let reference = self.record_send(checked, now, &mut steps);
+                let answer = self.final_ok(&[format!("+CMGS: {reference}")]);
+                // The answer goes before the status report is even scheduled.
+                steps.insert(0, Step::Reply(answer));
+            }
+            Err(code) => {
+                self.counters.send_failures += 1;
+                self.counters.errors += 1;
+                steps.push(Step::Reply(self.final_error(&[], Failure::Cms(code))));
+            }
+        }
+        self.after_command(now, &mut steps);
+        let held = std::mem::take(&mut line.held);
+        if !held.is_empty() {
+            steps.extend(self.input(line, &held, now));
+        }
+        merge_replies(steps)
+    }
+
+    /// Whether a send is on the air (between the PDU and the network's answer).
+    pub fn sending(&self) -> bool {
+        self.on_air.is_some()
+    }
+
+    /// The link dropped while a send was on the air: it never went out.
+    pub fn radio_aborted(&mut self) {
+        if self.on_air.take().is_some() {
+            self.counters.aborted_sends += 1;
+        }
+    }
+
+    fn record_send(
+        &mut self,
+        checked: CheckedSubmit,
+        now: DateTime<Utc>,
+        steps: &mut Vec<Step>,
+    ) -> u8 {
         let reference = self.next_reference;
         self.next_reference = self.next_reference.wrapping_add(1);
         self.counters.sends += 1;
@@ -489,7 +559,7 @@ impl ModemState {
             pdu: hex::encode_upper(&checked.bytes),
             sent_at: now,
         });
-        Ok(vec![format!("+CMGS: {reference}")])
+        reference
     }
 
     fn finish_write(

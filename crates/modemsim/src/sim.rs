@@ -219,7 +219,7 @@ impl SimHandle {
                     let _ = self.shared.urcs.send(bytes);
                 }
                 Step::Schedule { after, job } => self.schedule(after, job),
-                Step::Reply(_) | Step::Pause(_) => {}
+                Step::Reply(_) | Step::Radio(_) => {}
             }
         }
         self.touched();
@@ -258,8 +258,13 @@ impl SimHandle {
                     let steps = self.modem().input(&mut line, input, Utc::now());
                     self.touched();
                     tokio::select! {
-                        result = self.run_steps(steps, &mut writer) => result?,
-                        _ = outage.changed() => return Ok(()),
+                        result = self.run_steps(steps, &mut line, &mut writer) => result?,
+                        _ = outage.changed() => {
+                            // The link dropped, perhaps in the middle of a send.
+                            self.modem().radio_aborted();
+                            self.touched();
+                            return Ok(());
+                        }
                     }
                 }
                 urc = urcs.recv(), if !line.awaiting_pdu() => match urc {
@@ -276,15 +281,26 @@ impl SimHandle {
     async fn run_steps<W: AsyncWrite + Unpin>(
         &self,
         steps: Vec<Step>,
+        line: &mut Line,
         writer: &mut W,
     ) -> std::io::Result<()> {
-        for step in steps {
+        let mut queue: std::collections::VecDeque<Step> = steps.into();
+        while let Some(step) = queue.pop_front() {
             match step {
                 Step::Reply(bytes) => write_or_drop(writer, &bytes).await?,
                 Step::Unsolicited(bytes) => {
                     let _ = self.shared.urcs.send(bytes);
                 }
-                Step::Pause(d) => tokio::time::sleep(d).await,
+                Step::Radio(d) => {
+                    if !d.is_zero() {
+                        tokio::time::sleep(d).await;
+                    }
+                    let answer = self.modem().radio_done(line, Utc::now());
+                    self.touched();
+                    for step in answer.into_iter().rev() {
+                        queue.push_front(step);
+                    }
+                }
                 Step::Schedule { after, job } => self.schedule(after, job),
             }
         }

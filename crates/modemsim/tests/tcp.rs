@@ -221,3 +221,28 @@ async fn control_api_lists_sends_and_injects_faults() {
     assert_eq!(counters["sends"], 1);
     assert_eq!(counters["send_failures"], 1);
 }
+
+#[tokio::test]
+async fn a_send_cut_off_by_a_disconnect_never_went_out() {
+    // A send that takes a minute: the link drops long before the network answers.
+    let (sim, at, _) = start(SimConfig {
+        send_latency: Duration::from_secs(60),
+        ..SimConfig::instant()
+    })
+    .await;
+    let mut host = connect(at).await;
+    host.command("ATE0").await;
+    let prompt = host.command("AT+CMGS=24").await;
+    assert_eq!(prompt, "\r\n> ");
+    host.send(&format!("{SUBMIT_HELLO}\x1a")).await;
+    sim.wait_until(ANSWER, |m| m.sending())
+        .await
+        .expect("the send is on the air");
+    sim.disconnect(Duration::from_millis(10));
+    host.expect_hang_up().await;
+    sim.wait_until(ANSWER, |m| m.counters().aborted_sends == 1)
+        .await
+        .expect("the send was aborted");
+    assert!(sim.sent_parts().is_empty());
+    assert!(!sim.inspect(|m| m.sending()));
+}

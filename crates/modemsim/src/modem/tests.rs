@@ -53,8 +53,10 @@ impl Session {
                 Step::Unsolicited(bytes) => {
                     let _ = writeln!(self.log, "  urc:   {:?}", String::from_utf8_lossy(&bytes));
                 }
-                Step::Pause(d) => {
-                    let _ = writeln!(self.log, "  pause {d:?}");
+                Step::Radio(d) => {
+                    let _ = writeln!(self.log, "  on the air for {d:?}");
+                    let answer = self.modem.radio_done(&mut self.line, self.now);
+                    self.record(answer);
                 }
                 Step::Schedule { after, job } => {
                     let _ = writeln!(self.log, "  later ({after:?}): {}", job_name(&job));
@@ -196,7 +198,7 @@ fn sending_checks_the_pdu_and_counts_references() {
             host: "AT+CMGS=24\r"
               modem: "\r\n> "
             host: "0001000B917228001011F100000CC8329BFD065DDF72363904\u{1a}"
-              pause 2.5s
+              on the air for 2.5s
               modem: "\r\n+CMGS: 0\r\n\r\nOK\r\n"
             host: "AT+CMGS=24\r"
               modem: "\r\n> "
@@ -210,7 +212,7 @@ fn sending_checks_the_pdu_and_counts_references() {
               modem: "\r\n+CMS ERROR: 304\r\n"
             host: "AT+CMGS=24\r0001000B917228001011F100000CC8329BFD065DDF72363904\u{1a}"
               modem: "\r\n> "
-              pause 2.5s
+              on the air for 2.5s
               modem: "\r\n+CMGS: 1\r\n\r\nOK\r\n"
         "#]]);
     let sent = s.modem.sent();
@@ -261,8 +263,9 @@ fn status_reports_direct_and_stored() {
               modem: "ATE0;+CSMS=1;+CNMI=2,1,0,1,0\r\r\n+CSMS: 1,1,1\r\n\r\nOK\r\n"
             host: "AT+CMGS=24\r0021000B917228001011F100000CC8329BFD065DDF72363904\u{1a}"
               modem: "\r\n> "
-              later (0ns): status report for 0 to +27820001111
+              on the air for 0ns
               modem: "\r\n+CMGS: 0\r\n\r\nOK\r\n"
+              later (0ns): status report for 0 to +27820001111
             run: status report for 0 to +27820001111
               urc:   "\r\n+CDS: 25\r\n079144770009001006000B917228001011F1623010210000006230102100000000\r\n"
               later (15s): ack timeout #1
@@ -275,8 +278,9 @@ fn status_reports_direct_and_stored() {
             faults: FaultPatch { hang: None, double_echo: None, sim_full: None, smsc_lost: None, send_error: None, status_report: Some(Failed) }
             host: "AT+CMGS=24\r0021000B917228001011F100000CC8329BFD065DDF72363904\u{1a}"
               modem: "\r\n> "
-              later (0ns): status report for 1 to +27820001111
+              on the air for 0ns
               modem: "\r\n+CMGS: 1\r\n\r\nOK\r\n"
+              later (0ns): status report for 1 to +27820001111
             run: ack timeout #1
             run: status report for 1 to +27820001111
               urc:   "\r\n+CDSI: \"SM\",1\r\n"
@@ -498,9 +502,13 @@ fn faults_hang_double_echo_and_send_errors() {
         network: Deliver
         faults: FaultPatch { hang: Some(false), double_echo: None, sim_full: None, smsc_lost: None, send_error: Some(Some(SendErrorFault { code: 38, next: Some(1), probability: None })), status_report: None }
         host: "AT+CMGS=24\r0001000B917228001011F100000CC8329BFD065DDF72363904\u{1a}"
-          modem: "\r\n> \r\n+CMS ERROR: 38\r\n"
+          modem: "\r\n> "
+          on the air for 0ns
+          modem: "\r\n+CMS ERROR: 38\r\n"
         host: "AT+CMGS=24\r0001000B917228001011F100000CC8329BFD065DDF72363904\u{1a}"
-          modem: "\r\n> \r\n+CMGS: 0\r\n\r\nOK\r\n"
+          modem: "\r\n> "
+          on the air for 0ns
+          modem: "\r\n+CMGS: 0\r\n\r\nOK\r\n"
         faults: FaultPatch { hang: None, double_echo: None, sim_full: None, smsc_lost: Some(true), send_error: None, status_report: None }
         host: "AT+CSCA?\r"
           modem: "\r\n+CSCA: \"\",129\r\n\r\nOK\r\n"
@@ -607,30 +615,35 @@ fn run_script(chunks: &[&[u8]]) -> (Vec<u8>, Vec<u8>) {
         .unwrap_or_default();
     let (mut replies, mut urcs) = (Vec::new(), Vec::new());
     let mut jobs = VecDeque::new();
-    let mut take = |steps: Vec<Step>, jobs: &mut VecDeque<Job>| {
-        for step in steps {
-            match step {
-                Step::Reply(b) => replies.extend(b),
-                Step::Unsolicited(b) => urcs.extend(b),
-                Step::Schedule { job, .. } => jobs.push_back(job),
-                Step::Pause(_) => {}
-            }
-        }
-    };
     let received = modem.receive(
         IncomingKind::Deliver,
         vec![textgate_gsm::pdu::from_hex(DELIVER_TEST2).unwrap_or_default()],
         now,
     );
-    take(received.unwrap_or_default(), &mut jobs);
-    for chunk in chunks {
-        let steps = modem.input(&mut line, chunk, now);
-        take(steps, &mut jobs);
-    }
-    while let Some(job) = jobs.pop_front() {
-        if matches!(job, Job::StatusReport { .. }) {
-            let steps = modem.run_job(job, now);
-            take(steps, &mut jobs);
+    let mut steps: VecDeque<Step> = received.unwrap_or_default().into();
+    let mut chunks = chunks.iter();
+    loop {
+        while let Some(step) = steps.pop_front() {
+            match step {
+                Step::Reply(b) => replies.extend(b),
+                Step::Unsolicited(b) => urcs.extend(b),
+                Step::Schedule { job, .. } => jobs.push_back(job),
+                Step::Radio(_) => {
+                    for step in modem.radio_done(&mut line, now).into_iter().rev() {
+                        steps.push_front(step);
+                    }
+                }
+            }
+        }
+        if let Some(chunk) = chunks.next() {
+            steps.extend(modem.input(&mut line, chunk, now));
+            continue;
+        }
+        // Then the network's status reports.
+        match jobs.pop_front() {
+            Some(job @ Job::StatusReport { .. }) => steps.extend(modem.run_job(job, now)),
+            Some(_) => {}
+            None => break,
         }
     }
     (replies, urcs)
