@@ -336,3 +336,117 @@ pub struct StatusReportMatch {
     /// `Failed` on a failed part, `Sent` while parts are still outstanding.
     pub state: OutboundState,
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone};
+
+    use super::*;
+
+    fn sms() -> NewInbound {
+        let offset = FixedOffset::east_opt(3600).unwrap();
+        NewInbound {
+            gateway: "library".to_string(),
+            sender: "+15551234567".to_string(),
+            smsc_time: offset.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap(),
+            received_at: Utc.with_ymd_and_hms(2026, 11, 22, 8, 0, 5).unwrap(),
+            body: "Is the library open?".to_string(),
+            concatenation: None,
+            parts_hex: vec!["00".to_string()],
+            incomplete: false,
+            consumed_pending_parts: Vec::new(),
+        }
+    }
+
+    /// A named change to a text.
+    type Change = (&'static str, fn(&mut NewInbound));
+
+    #[test]
+    fn inbound_key_depends_on_the_sms_not_on_how_it_was_read() {
+        let key = sms().idempotency_key();
+        let same: [Change; 4] = [
+            ("read later", |s| s.received_at += Duration::hours(3)),
+            ("other PDU storage", |s| s.parts_hex = vec!["FF".into()]),
+            ("consumed parts", |s| s.consumed_pending_parts = vec![7]),
+            ("marked incomplete", |s| s.incomplete = true),
+        ];
+        for (what, change) in same {
+            let mut text = sms();
+            change(&mut text);
+            assert_eq!(
+                text.idempotency_key(),
+                key,
+                "{what} must not change the key"
+            );
+        }
+        let different: [Change; 5] = [
+            ("sender", |s| s.sender = "+15551234568".into()),
+            ("SMSC time", |s| s.smsc_time += Duration::seconds(1)),
+            ("body", |s| s.body.push('!')),
+            ("concatenated", |s| {
+                s.concatenation = Some(Concatenation {
+                    reference: 1,
+                    reference_bits: 8,
+                    total: 2,
+                })
+            }),
+            ("field boundaries", |s| {
+                s.sender.push_str("Is the");
+                s.body = " library open?".into();
+            }),
+        ];
+        for (what, change) in different {
+            let mut text = sms();
+            change(&mut text);
+            assert_ne!(text.idempotency_key(), key, "{what} must change the key");
+        }
+    }
+
+    #[test]
+    fn outbound_key_is_per_stanza_or_per_campaign_recipient() {
+        let reply = |sender: &str, id: &str, to: &str| NewOutbound {
+            gateway: "library".into(),
+            recipient: to.into(),
+            origin: OutboundOrigin::Chat {
+                sender_jid: sender.into(),
+                xmpp_id: id.into(),
+            },
+            body: "hi".into(),
+            priority: Priority::CHAT,
+            not_before: None,
+        };
+        let alert = |campaign_id: i64, to: &str| NewOutbound {
+            origin: OutboundOrigin::Campaign { campaign_id },
+            ..reply("", "", to)
+        };
+        let a = reply("alice@x", "m1", "+1");
+        assert_eq!(
+            a.idempotency_key(),
+            NewOutbound {
+                body: "edited".into(),
+                ..a.clone()
+            }
+            .idempotency_key()
+        );
+        assert_ne!(
+            a.idempotency_key(),
+            reply("bob@x", "m1", "+1").idempotency_key()
+        );
+        assert_ne!(
+            a.idempotency_key(),
+            reply("alice@x", "m2", "+1").idempotency_key()
+        );
+        assert_eq!(
+            alert(1, "+1").idempotency_key(),
+            alert(1, "+1").idempotency_key()
+        );
+        assert_ne!(
+            alert(1, "+1").idempotency_key(),
+            alert(2, "+1").idempotency_key()
+        );
+        assert_ne!(
+            alert(1, "+1").idempotency_key(),
+            alert(1, "+2").idempotency_key()
+        );
+    }
+}

@@ -312,3 +312,86 @@ fn render_transcript(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use expect_test::{expect, Expect};
+
+    use super::*;
+
+    fn check(patron: &str, lines: Vec<TranscriptLine>, expect: Expect) {
+        let at = |minute| Utc.with_ymd_and_hms(2026, 11, 22, 8, minute, 0).unwrap();
+        let conversation = Conversation {
+            id: 42,
+            gateway: "library".into(),
+            patron: patron.into(),
+            claimed_by: None,
+            first_activity: at(0),
+            last_activity: at(5),
+            texts_in: 2,
+            texts_out: 1,
+        };
+        let rendered = format!(
+            "=== {}\n{}",
+            transcript_file_name(&conversation),
+            render_transcript(&conversation, &lines, at(30))
+        );
+        expect.assert_eq(&rendered);
+    }
+
+    fn line(
+        minute: u32,
+        inbound: bool,
+        operator: Option<&str>,
+        body: Option<&str>,
+    ) -> TranscriptLine {
+        TranscriptLine {
+            at: Utc.with_ymd_and_hms(2026, 11, 22, 8, minute, 0).unwrap(),
+            inbound,
+            operator: operator.map(str::to_string),
+            body: body.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn transcripts_read_like_a_conversation() {
+        check(
+            "+15551234567",
+            vec![
+                line(
+                    0,
+                    true,
+                    Some("alice@library.example"),
+                    Some("Hello,\nare you open?"),
+                ),
+                line(1, false, Some("alice@library.example"), Some("Until 8 pm.")),
+                line(5, true, None, None),
+            ],
+            expect![[r#"
+                === 000042 +15551234567.txt
+                Conversation 42 on gateway library with +15551234567
+                Exported 2026-11-22 08:30:00 UTC
+
+                2026-11-22 08:00:00 UTC  +15551234567 to alice@library.example
+                    Hello,
+                    are you open?
+
+                2026-11-22 08:01:00 UTC  alice@library.example to +15551234567
+                    Until 8 pm.
+
+                2026-11-22 08:05:00 UTC  +15551234567 (not yet delivered)
+                    (text not kept)
+            "#]],
+        );
+        check(
+            "Bank/Alerts: 2FA",
+            vec![],
+            expect![[r#"
+            === 000042 Bank_Alerts__2FA.txt
+            Conversation 42 on gateway library with Bank/Alerts: 2FA
+            Exported 2026-11-22 08:30:00 UTC
+        "#]],
+        );
+    }
+}
