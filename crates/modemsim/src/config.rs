@@ -26,6 +26,9 @@ pub struct SimConfig {
     pub network_retry_delay: Duration,
     /// The time between `RING`s of an incoming call.
     pub ring_interval: Duration,
+    /// How often a personality with a periodic report (Huawei's `^RSSI`) sends it; `None`
+    /// turns such reports off.
+    pub periodic_report_interval: Option<Duration>,
     /// The service centre address on the SIM.
     pub smsc: String,
     /// `AT+CGSN`.
@@ -50,6 +53,7 @@ impl Default for SimConfig {
             ack_timeout: Duration::from_secs(15),
             network_retry_delay: Duration::from_secs(30),
             ring_interval: Duration::from_secs(3),
+            periodic_report_interval: Some(Duration::from_secs(10)),
             smsc: "+447700900001".to_owned(),
             imei: "490154203237518".to_owned(),
             operator: "textgate sim".to_owned(),
@@ -60,12 +64,14 @@ impl Default for SimConfig {
 }
 
 impl SimConfig {
-    /// A configuration for tests: no latency, no delays, so nothing waits on a clock.
+    /// A configuration for tests: no latency, no delays and no periodic reports, so nothing
+    /// waits on a clock and nothing unasked-for appears on the line.
     pub fn instant() -> SimConfig {
         SimConfig {
             send_latency: Duration::ZERO,
             status_report_delay: Duration::ZERO,
             ring_interval: Duration::from_millis(50),
+            periodic_report_interval: None,
             ..SimConfig::default()
         }
     }

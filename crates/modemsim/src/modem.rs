@@ -60,6 +60,8 @@ pub enum Job {
     NetworkRetry,
     /// The next ring of an incoming call.
     Ring { call: u64, remaining: u32 },
+    /// The personality's periodic report (Huawei's `^RSSI`), rescheduling itself.
+    PeriodicReport,
 }
 
 /// The per-connection input state: the command line being typed, or the PDU after `> `.
@@ -115,6 +117,8 @@ pub struct Settings {
     pub clip: bool,
     pub creg: u8,
     pub cfun: u8,
+    /// Huawei's `AT^CURC`: periodic unsolicited reports on (1) or off (0).
+    pub curc: u8,
 }
 
 impl Settings {
@@ -134,6 +138,7 @@ impl Settings {
             clip: false,
             creg: 0,
             cfun: 1,
+            curc: 1,
         }
     }
 }
@@ -857,6 +862,9 @@ impl ModemState {
                 if cnmi.mode > 3 || cnmi.mt > 3 || cnmi.bm > 3 || cnmi.ds > 2 || cnmi.bfr > 1 {
                     return Err(Failure::Cms(303));
                 }
+                if cnmi.ds != 0 && !self.profile.status_report_routing {
+                    return Err(Failure::Cms(303));
+                }
                 self.settings.cnmi = cnmi;
                 self.network_ready = true;
             }
@@ -953,6 +961,7 @@ impl ModemState {
                 self.settings.cfun = fun as u8;
                 self.network_ready = true;
             }
+            ("+CMMS", _) if !self.profile.more_messages_command => return Err(Failure::Error),
             ("+CMMS", Form::Set(args)) => {
                 self.settings.cmms = match number_arg(&args, 0, 0)? {
                     n @ 0..=2 => n as u8,
@@ -1038,7 +1047,15 @@ impl ModemState {
                 return Ok(Outcome::Prompt(PromptPurpose::Write(status), length));
             }
             ("+CMGS" | "+CMGW", Form::Test) => {}
-            ("^CURC", Form::Set(_)) if self.profile.manufacturer == "huawei" => {}
+            ("^CURC", Form::Set(args)) if self.profile.periodic_report.is_some() => {
+                self.settings.curc = match number_arg(&args, 0, 0)? {
+                    n @ 0..=1 => n as u8,
+                    _ => return Err(Failure::Error),
+                }
+            }
+            ("^CURC", Form::Read) if self.profile.periodic_report.is_some() => {
+                info.push(format!("^CURC: {}", self.settings.curc));
+            }
             _ => return Err(Failure::Error),
         }
         Ok(Outcome::Done)
@@ -1228,6 +1245,20 @@ impl ModemState {
         )
     }
 
+    /// What the modem does on its own from power-on (the first periodic report).
+    pub fn power_on_jobs(&self) -> Vec<Step> {
+        match (
+            self.profile.periodic_report,
+            self.config.periodic_report_interval,
+        ) {
+            (Some(_), Some(interval)) => vec![Step::Schedule {
+                after: interval,
+                job: Job::PeriodicReport,
+            }],
+            _ => Vec::new(),
+        }
+    }
+
     /// Whether a call is ringing.
     pub fn ringing(&self) -> bool {
         self.call.is_some()
@@ -1285,6 +1316,23 @@ impl ModemState {
                 }]
             }
             Job::NetworkRetry => self.deliver_pending(now),
+            Job::PeriodicReport => {
+                let (Some(report), Some(interval)) = (
+                    self.profile.periodic_report,
+                    self.config.periodic_report_interval,
+                ) else {
+                    return Vec::new();
+                };
+                let mut out = Vec::new();
+                if self.settings.curc == 1 && !self.faults.hang {
+                    out.push(self.urc(&report.replace("{signal}", &self.signal_now().to_string())));
+                }
+                out.push(Step::Schedule {
+                    after: interval,
+                    job: Job::PeriodicReport,
+                });
+                out
+            }
             Job::Ring { call, remaining } => {
                 let Some(current) = self.call.as_ref().filter(|c| c.id == call) else {
                     return Vec::new();

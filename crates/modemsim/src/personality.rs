@@ -40,6 +40,13 @@ pub struct Profile {
     /// Android phones limit an app to this many sends per 60 s (AOSP SmsUsageMonitor); the
     /// send past the limit fails with `+CMS ERROR: 500`.
     pub sends_per_minute: Option<usize>,
+    /// A periodic unsolicited report the modem sends until told to stop (Huawei's `^RSSI`,
+    /// silenced by `AT^CURC=0`); `{signal}` is replaced by the signal quality.
+    pub periodic_report: Option<&'static str>,
+    /// Whether `AT+CMMS` exists (phones' AT ports lack it).
+    pub more_messages_command: bool,
+    /// Whether status reports can be routed to the host (`AT+CNMI` `<ds>` other than 0).
+    pub status_report_routing: bool,
 }
 
 impl Personality {
@@ -74,6 +81,9 @@ impl Personality {
                 mms_cmti_fields: None,
                 default_cmee: 0,
                 sends_per_minute: None,
+                periodic_report: None,
+                more_messages_command: true,
+                status_report_routing: true,
             },
             Personality::Huawei => Profile {
                 manufacturer: "huawei",
@@ -90,6 +100,9 @@ impl Personality {
                 mms_cmti_fields: None,
                 default_cmee: 0,
                 sends_per_minute: None,
+                periodic_report: Some("^RSSI: {signal}"),
+                more_messages_command: true,
+                status_report_routing: true,
             },
             Personality::Quectel => Profile {
                 manufacturer: "Quectel",
@@ -100,6 +113,9 @@ impl Personality {
                 mms_cmti_fields: None,
                 default_cmee: 1,
                 sends_per_minute: None,
+                periodic_report: None,
+                more_messages_command: true,
+                status_report_routing: true,
             },
             Personality::Simcom => Profile {
                 manufacturer: "SIMCOM_Ltd",
@@ -110,6 +126,9 @@ impl Personality {
                 mms_cmti_fields: Some("\"MMS PUSH\",2,1"),
                 default_cmee: 0,
                 sends_per_minute: None,
+                periodic_report: None,
+                more_messages_command: true,
+                status_report_routing: true,
             },
             Personality::Sierra => Profile {
                 manufacturer: "Sierra Wireless, Incorporated",
@@ -126,6 +145,9 @@ impl Personality {
                 mms_cmti_fields: None,
                 default_cmee: 0,
                 sends_per_minute: None,
+                periodic_report: None,
+                more_messages_command: true,
+                status_report_routing: true,
             },
             Personality::Android => Profile {
                 manufacturer: "samsung",
@@ -136,6 +158,9 @@ impl Personality {
                 mms_cmti_fields: None,
                 default_cmee: 1,
                 sends_per_minute: Some(30),
+                periodic_report: None,
+                more_messages_command: false,
+                status_report_routing: false,
             },
         }
     }

@@ -161,7 +161,7 @@ pub struct SimHandle {
 impl SimHandle {
     pub fn new(config: SimConfig) -> SimHandle {
         let (urcs, _) = broadcast::channel(URC_BACKLOG);
-        SimHandle {
+        let handle = SimHandle {
             shared: Arc::new(Shared {
                 modem: Mutex::new(ModemState::new(config)),
                 urcs,
@@ -170,7 +170,10 @@ impl SimHandle {
                 next_reference: AtomicU16::new(1),
                 pty_path: watch::Sender::new(None),
             }),
-        }
+        };
+        let steps = handle.modem().power_on_jobs();
+        handle.run_detached(steps);
+        handle
     }
 
     fn modem(&self) -> MutexGuard<'_, ModemState> {

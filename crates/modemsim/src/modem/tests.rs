@@ -120,6 +120,7 @@ fn job_name(job: &Job) -> String {
         Job::AckTimeout { sequence } => format!("ack timeout #{sequence}"),
         Job::NetworkRetry => "network retry".to_owned(),
         Job::Ring { remaining, .. } => format!("ring ({remaining} left)"),
+        Job::PeriodicReport => "periodic report".to_owned(),
     }
 }
 
@@ -720,4 +721,53 @@ fn stored_writes_verbose_errors_and_radio_off() {
             host: "AT+CMEE=0;+CFUN=7\r"
               modem: "\r\nERROR\r\n"
         "#]]);
+}
+
+#[test]
+fn huawei_reports_signal_until_curc_0() {
+    let mut s = Session::new(SimConfig {
+        personality: Personality::Huawei,
+        periodic_report_interval: Some(Duration::from_secs(10)),
+        ..SimConfig::instant()
+    });
+    let steps = s.modem.power_on_jobs();
+    s.record(steps);
+    s.next_job()
+        .host("ATE0;^CURC=0\r")
+        .next_job()
+        .host("AT^CURC?\r")
+        .check(expect![[r#"
+              later (10s): periodic report
+            run: periodic report
+              urc:   "\r\n^RSSI: 21\r\n"
+              later (10s): periodic report
+            host: "ATE0;^CURC=0\r"
+              modem: "ATE0;^CURC=0\r\r\nOK\r\n"
+            run: periodic report
+              later (10s): periodic report
+            host: "AT^CURC?\r"
+              modem: "\r\n^CURC: 0\r\n\r\nOK\r\n"
+        "#]]);
+}
+
+#[test]
+fn android_lacks_cmms_and_status_report_routing() {
+    Session::new(SimConfig {
+        personality: Personality::Android,
+        ..SimConfig::instant()
+    })
+    .host("ATE0\r")
+    .host("AT+CMMS=2\r")
+    .host("AT+CNMI=2,1,0,1,0\r")
+    .host("AT+CNMI=2,1,0,0,0\r")
+    .check(expect![[r#"
+        host: "ATE0\r"
+          modem: "ATE0\r\r\nOK\r\n"
+        host: "AT+CMMS=2\r"
+          modem: "\r\nERROR\r\n"
+        host: "AT+CNMI=2,1,0,1,0\r"
+          modem: "\r\n+CMS ERROR: 303\r\n"
+        host: "AT+CNMI=2,1,0,0,0\r"
+          modem: "\r\nOK\r\n"
+    "#]]);
 }
