@@ -137,6 +137,9 @@ pub enum ReplyError {
     /// The confirmation text must carry the code.
     #[error("the confirmation text must contain the {{code}} placeholder")]
     MissingCode,
+    /// The test text must carry the test id.
+    #[error("the test text must contain the {{test_id}} placeholder")]
+    MissingTestId,
 }
 
 /// The texts sent in answer to keywords, and the confirmation-code text.
@@ -152,6 +155,11 @@ pub struct KeywordReplies {
     pub help: String,
     /// Sent to a newly registered number with its confirmation code.
     pub confirmation: String,
+    /// Sent by **Save and Test**; `{test_id}` is the test log's id, so a complaint about an
+    /// unwanted test can be traced to the account that sent it.
+    pub member_test: String,
+    /// Sent by the scheduled job when a member's details are due for review.
+    pub review_reminder: String,
 }
 
 impl KeywordReplies {
@@ -172,6 +180,12 @@ impl KeywordReplies {
             confirmation: format!(
                 "{programme}: your confirmation code is {{code}}. It expires in {{minutes}} min. Reply STOP to opt out."
             ),
+            member_test: format!(
+                "{programme}: TEST message {{test_id}}. This is how emergency alerts will reach you. Reply STOP to opt out."
+            ),
+            review_reminder: format!(
+                "{programme}: your alert details are over 6 months old. Please review them at {help_contact}. Reply STOP to opt out."
+            ),
         }
     }
 
@@ -189,6 +203,17 @@ impl KeywordReplies {
         if !mentions_stop(&self.help) {
             return Err(ReplyError::MissingOptOut { which: "HELP" });
         }
+        if !self.member_test.contains("{test_id}") {
+            return Err(ReplyError::MissingTestId);
+        }
+        if !mentions_stop(&self.member_test) {
+            return Err(ReplyError::MissingOptOut { which: "test" });
+        }
+        if !mentions_stop(&self.review_reminder) {
+            return Err(ReplyError::MissingOptOut {
+                which: "review reminder",
+            });
+        }
         Ok(())
     }
 
@@ -199,6 +224,11 @@ impl KeywordReplies {
             Keyword::Start => &self.start,
             Keyword::Help => &self.help,
         }
+    }
+
+    /// The text of a member's self-test with test-log id `test_id`.
+    pub fn member_test_text(&self, test_id: &str) -> String {
+        self.member_test.replace("{test_id}", test_id)
     }
 
     /// The confirmation text for `code`, valid for `minutes`.
@@ -330,11 +360,14 @@ mod tests {
             replies.start.clone(),
             replies.help.clone(),
             replies.confirmation_text("123456", 15),
+            replies.member_test_text("T-123456"),
+            replies.review_reminder.clone(),
         ] {
             let report = composer.measure(&text);
             assert_eq!(report.parts, 1, "{text} is {} characters", report.typed);
         }
         expect!["Example University alerts: your confirmation code is 123456. It expires in 15 min. Reply STOP to opt out."].assert_eq(&replies.confirmation_text("123456", 15));
+        expect!["Example University alerts: TEST message T-123456. This is how emergency alerts will reach you. Reply STOP to opt out."].assert_eq(&replies.member_test_text("T-123456"));
     }
 
     #[test]
@@ -352,6 +385,15 @@ mod tests {
         assert_eq!(
             replies.validate(),
             Err(ReplyError::MissingOptOut { which: "HELP" })
+        );
+        replies = KeywordReplies::defaults("X", "y");
+        replies.member_test = "Test. Reply STOP to opt out.".into();
+        assert_eq!(replies.validate(), Err(ReplyError::MissingTestId));
+        replies = KeywordReplies::defaults("X", "y");
+        replies.review_reminder = "Please review your details.".into();
+        assert_eq!(
+            replies.validate().unwrap_err().to_string(),
+            "the review reminder text must tell the reader to reply STOP to opt out"
         );
     }
 
