@@ -60,7 +60,7 @@ impl CmeError {
             Ok(code) => CmeError::from_code(code),
             Err(_) => CmeError {
                 code: code_for_text(CME_TABLE, argument),
-                text: Some(argument.to_owned()),
+                text: (!argument.is_empty()).then(|| argument.to_owned()),
             },
         }
     }
@@ -99,7 +99,7 @@ impl CmsError {
             Ok(code) => CmsError::from_code(code),
             Err(_) => CmsError {
                 code: code_for_text(CMS_TABLE, argument),
-                text: Some(argument.to_owned()),
+                text: (!argument.is_empty()).then(|| argument.to_owned()),
             },
         }
     }

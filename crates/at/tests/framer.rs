@@ -331,3 +331,27 @@ proptest! {
         prop_assert!(events.len() <= text.len());
     }
 }
+
+proptest! {
+    /// No line panics a parser, and every refusal names the line it refused.
+    #[test]
+    fn response_parsers_never_panic(line in "[+A-Z]{0,5}:? ?[\"0-9A-Za-z, ]{0,40}") {
+        use textgate_at::response::*;
+        let errors = [
+            parse_cpin(&line).err(),
+            parse_csq(&line).err(),
+            parse_creg(&line).err(),
+            parse_cops(&line).err(),
+            parse_csca(&line).err(),
+            parse_cpms(&line).err(),
+            parse_cmgs(&line).err(),
+            parse_cmgl(&line).err(),
+            parse_cmgr(&line).err(),
+            parse_csms(&line).err(),
+        ];
+        for error in errors.into_iter().flatten() {
+            prop_assert_eq!(&error.line, &line);
+        }
+        prop_assert!(!textgate_at::CmsError::parse(&line).reason().is_empty());
+    }
+}

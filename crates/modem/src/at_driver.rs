@@ -25,7 +25,7 @@ use textgate_gsm::pdu::{to_hex, Tpdu};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, Instant};
 
-use crate::config::ModemConfig;
+use crate::config::{deadline, ModemConfig};
 use crate::connection::{CommandFailure, Connection, Submission};
 use crate::driver::{
     AckHandle, AckToken, HealthChange, MessageReference, ModemEvent, ModemEvents, Origin,
@@ -257,7 +257,7 @@ impl Driver {
             return stop;
         }
         *failures = 0;
-        let mut storage_check_at = Instant::now() + self.config.storage_check;
+        let mut storage_check_at = deadline(Instant::now(), self.config.storage_check);
         loop {
             let outcome = self.serve_once(connection, &mut storage_check_at).await;
             match outcome {
@@ -295,7 +295,7 @@ impl Driver {
         if std::mem::take(&mut self.sweep_needed) {
             return self.sweep(connection).await;
         }
-        let keepalive_at = connection.last_heard + self.config.keepalive;
+        let keepalive_at = deadline(connection.last_heard, self.config.keepalive);
         let call_deadline = self.ringing_since.map(|since| since + CALLER_ID_WAIT);
         tokio::select! {
             biased;
@@ -314,7 +314,7 @@ impl Driver {
             }
             _ = sleep_until(keepalive_at) => self.keepalive(connection).await,
             _ = sleep_until(*storage_check_at) => {
-                *storage_check_at = Instant::now() + self.config.storage_check;
+                *storage_check_at = deadline(Instant::now(), self.config.storage_check);
                 self.check_storage(connection, StorageCheck::CollectStragglers).await
             }
         }
@@ -984,7 +984,7 @@ impl Driver {
     /// Waits out a backoff delay, answering requests that they cannot be served now.
     /// Returns false when the driver should stop.
     async fn wait_disconnected(&mut self, delay: Duration, reason: &str) -> bool {
-        let until = Instant::now() + delay;
+        let until = deadline(Instant::now(), delay);
         loop {
             tokio::select! {
                 _ = sleep_until(until) => return true,

@@ -6,6 +6,12 @@ use textgate_at::command::{DurationClass, NewMessageIndication};
 
 use crate::quirks::ProfileChoice;
 
+/// `from + wait`, or a year later if that overflows (a configured "forever").
+pub(crate) fn deadline(from: tokio::time::Instant, wait: Duration) -> tokio::time::Instant {
+    from.checked_add(wait)
+        .unwrap_or_else(|| from + Duration::from_secs(365 * 24 * 3600))
+}
+
 /// How long each kind of command may take before the modem counts as unresponsive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {

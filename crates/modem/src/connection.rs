@@ -12,7 +12,7 @@ use textgate_at::{Event, FinalResult, Framer, Response, Urc};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
-use crate::config::Timeouts;
+use crate::config::{deadline, Timeouts};
 use crate::port::BoxPort;
 
 /// A command's information responses and final result.
@@ -88,7 +88,7 @@ impl Connection {
         let timeout = self.timeouts.for_class(command.duration_class());
         self.start(command).await?;
         let mut responses = Vec::new();
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline(Instant::now(), timeout);
         loop {
             let events = self
                 .read_until(deadline, &command.log_text(), timeout)
@@ -122,7 +122,7 @@ impl Connection {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         self.start(&command).await?;
         let mut responses = Vec::new();
-        let prompt_deadline = Instant::now() + self.timeouts.quick;
+        let prompt_deadline = deadline(Instant::now(), self.timeouts.quick);
         'prompt: loop {
             let events = match self
                 .read_until(prompt_deadline, "AT+CMGS", self.timeouts.quick)
@@ -147,7 +147,7 @@ impl Connection {
         }
         self.write(&body).await?;
         let timeout = self.timeouts.network;
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline(Instant::now(), timeout);
         loop {
             let events = match self.read_until(deadline, "AT+CMGS", timeout).await {
                 Ok(events) => events,
