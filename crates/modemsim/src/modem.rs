@@ -602,7 +602,8 @@ impl ModemState {
                 return Some(code);
             }
         }
-        let p = fault.probability?;
+        // NaN or infinite probabilities (possible from Rust callers) count as never.
+        let p = fault.probability.filter(|p| p.is_finite())?;
         self.rng.gen_bool(p.clamp(0.0, 1.0)).then_some(code)
     }
 

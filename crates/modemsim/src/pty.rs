@@ -156,17 +156,22 @@ impl AsyncWrite for TtyStream {
     }
 }
 
-/// Points `link` at `target`, replacing whatever link was there.
+/// Points `link` at `target`, replacing a symlink that was there (never a real file).
 fn relink(link: &Path, target: &Path) -> Result<(), PtyError> {
-    match std::fs::remove_file(link) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(source) => {
-            return Err(PtyError::Link {
-                link: link.to_owned(),
-                source,
-            })
+    let failed = |source| PtyError::Link {
+        link: link.to_owned(),
+        source,
+    };
+    match std::fs::symlink_metadata(link) {
+        Ok(meta) if meta.file_type().is_symlink() => std::fs::remove_file(link).map_err(failed)?,
+        Ok(_) => {
+            return Err(failed(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "it exists and is not a symlink; refusing to replace it",
+            )))
         }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(source) => return Err(failed(source)),
     }
     std::os::unix::fs::symlink(target, link).map_err(|source| PtyError::Link {
         link: link.to_owned(),
@@ -208,5 +213,30 @@ pub async fn serve_pty(handle: SimHandle, link: Option<PathBuf>) -> Result<(), P
         if let Some(until) = until {
             tokio::time::sleep_until(until).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_link_replaces_symlinks_but_never_files() {
+        let dir = std::env::temp_dir().join(format!("modemsim-relink-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let link = dir.join("modem");
+        relink(&link, Path::new("/dev/null")).expect("a new link");
+        relink(&link, Path::new("/dev/zero")).expect("a replaced link");
+        assert_eq!(
+            std::fs::read_link(&link).ok(),
+            Some(PathBuf::from("/dev/zero"))
+        );
+
+        let file = dir.join("precious");
+        std::fs::write(&file, b"data").expect("write");
+        let refused = relink(&file, Path::new("/dev/null")).map_err(|e| e.to_string());
+        assert!(refused.is_err_and(|e| e.contains("is not a symlink")));
+        assert_eq!(std::fs::read(&file).ok(), Some(b"data".to_vec()));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -414,7 +414,11 @@ impl SimHandle {
     /// The link drops: every connection is closed; a pseudo-terminal vanishes for
     /// `duration` and comes back (see [`crate::pty`]); TCP refuses connections meanwhile.
     pub fn disconnect(&self, duration: Duration) {
-        let until = tokio::time::Instant::now() + duration;
+        let now = tokio::time::Instant::now();
+        // An absurd duration (from the HTTP API) means "down for a very long time".
+        let until = now
+            .checked_add(duration)
+            .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600));
         self.shared.outage.send_modify(|o| {
             o.generation += 1;
             o.until = Some(until);
