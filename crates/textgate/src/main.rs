@@ -27,6 +27,8 @@ enum Command {
     /// Check the configuration file without side effects: print a summary, or every
     /// problem with the key it is about (exit status 2).
     CheckConfig(textgate::config::CheckConfigArgs),
+    /// Run the gateway daemon until SIGTERM or SIGINT.
+    Run(textgate::run_cmd::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Pdu(cmd) => pdu_cmd::run(cmd),
         Command::CheckConfig(args) => textgate::config::run_check_config(&args),
+        Command::Run(args) => textgate::run_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
