@@ -148,13 +148,22 @@ impl Store {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|source| StoreError::Connect {
                 backend: "SQLite",
                 source,
             })?;
-        Ok(Store::from_backend(Backend::Sqlite(pool)))
+        // The file now exists, so its canonical path names it; every store opened on it
+        // in this process shares one set of signals.
+        let signals = std::fs::canonicalize(options.get_filename())
+            .map(|path| SqliteSignals::for_file(&path))
+            .unwrap_or_default();
+        Ok(Store {
+            backend: Backend::Sqlite(pool),
+            clock: Arc::new(SystemClock),
+            signals,
+        })
     }
 
     fn from_backend(backend: Backend) -> Store {

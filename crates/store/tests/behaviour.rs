@@ -1099,12 +1099,9 @@ async fn enqueue_wakes_a_waiting_worker(ctx: Ctx) {
         1
     );
 
-    // A worker on another connection pool of the same PostgreSQL is woken too; on SQLite
-    // the signal is in-process, so the same store handle is used.
-    let producer_store = match ctx.store.kind() {
-        textgate_store::BackendKind::Postgres => ctx.another_store().await,
-        textgate_store::BackendKind::Sqlite => ctx.store.clone(),
-    };
+    // A store opened separately on the same database (another daemon on PostgreSQL,
+    // another part of the same process on SQLite) wakes the worker too.
+    let producer_store = ctx.another_store().await;
     let waiter = tokio::spawn(async move {
         signal.notified().await.unwrap();
     });
