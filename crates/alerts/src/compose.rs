@@ -8,10 +8,10 @@
 //! `\r\n` while their script sees `\n`.
 //!
 //! The part count is the SMS reality, and comes from the `gsm` crate's [`Segmenter`], the
-//! same code that splits the alert when it is sent: GSM 7-bit when every character is in the alphabet (160 septets in one SMS,
-//! 153 per part; `€` and `[` cost two), national shift tables only where configured,
-//! otherwise UCS-2 (70 UTF-16 units, 67 per part), never splitting an escape sequence or a
-//! surrogate pair.
+//! same code that splits the alert when it is sent: GSM 7-bit when every character is in
+//! the alphabet (160 septets in one SMS, 153 per part; `€` and `[` cost two), national
+//! shift tables only where configured, otherwise UCS-2 (70 UTF-16 units, 67 per part),
+//! never splitting an escape sequence or a surrogate pair.
 
 use serde::{Deserialize, Serialize};
 use textgate_gsm::alphabet::{septet_cost, Tables};
