@@ -155,7 +155,10 @@ impl MemberNumber {
 }
 
 /// Reading a stored E.164 number back (for example a decrypted column). The stored form is
-/// trusted to be E.164 only as far as it parses and validates again.
+/// trusted to be E.164 only as far as it parses and validates again, so this can fail for a
+/// number registered before libphonenumber's metadata changed. To *send* to a registered
+/// number, use the decrypted text as it is; to find a member from a sender, use
+/// `BlindIndex::index_sender`, which does not re-validate.
 impl TryFrom<String> for MemberNumber {
     type Error = NumberError;
     fn try_from(text: String) -> Result<Self, Self::Error> {
