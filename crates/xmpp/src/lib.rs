@@ -7,6 +7,7 @@
 //! - [`config`]: what a session needs to know (server, secret, operators, keepalive, backoff).
 //! - [`protocol`]: the stanza handling as a state machine without I/O: a stanza in, stanzas
 //!   to send and events for the daemon out. Unit-tested on XML.
+//! - [`link`]: one authenticated XEP-0114 connection (handshake, stanzas in and out).
 //! - [`session`]: the tokio task that connects, reconnects with backoff, pings the server and
 //!   runs the protocol; [`spawn`] starts one and returns a [`ComponentHandle`].
 //! - [`sanitize`]: making SMS text safe to put into XML.
@@ -15,6 +16,7 @@
 
 pub mod backoff;
 pub mod config;
+pub mod link;
 pub mod protocol;
 pub mod sanitize;
 pub mod session;

@@ -332,6 +332,29 @@ impl ComponentProtocol {
         Ok(message.into())
     }
 
+    /// The answer to a stanza that could not be read: an `<iq type="get|set">` still gets an
+    /// error, so the requester does not wait forever; anything else is dropped.
+    pub fn unreadable(&self, element: &Element, why: &str) -> Option<Stanza> {
+        if element.name() != "iq" || !matches!(element.attr("type"), Some("get" | "set")) {
+            return None;
+        }
+        let requester = Jid::new(element.attr("from")?).ok()?;
+        let addressee = match element.attr("to") {
+            Some(to) => Jid::new(to).ok()?,
+            None => self.gateway.clone(),
+        };
+        Some(
+            Iq::Error {
+                from: Some(addressee),
+                to: Some(requester),
+                id: element.attr("id")?.to_owned(),
+                error: *bad_request(&format!("unreadable request: {why}")),
+                payload: None,
+            }
+            .into(),
+        )
+    }
+
     /// An XEP-0199 ping from the gateway to `target`.
     pub fn ping(&self, target: &Jid, id: &str) -> Stanza {
         Iq::Get {

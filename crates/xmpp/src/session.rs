@@ -2,19 +2,18 @@
 //! handshake), runs [`ComponentProtocol`] over the stream, pings the server so a half-dead
 //! link is noticed, and reconnects with backoff when the link is lost. tokio-xmpp does not
 //! reconnect by itself: a dropped connection just ends its stream.
+//! The connection itself is [`ComponentLink`].
 
 use std::time::Duration;
 
-use futures::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep, sleep_until, timeout, Instant};
-use tokio_xmpp::connect::{DnsConfig, TcpServerConnector};
 use tokio_xmpp::jid::Jid;
 use tokio_xmpp::xmlstream::Timeouts;
-use tokio_xmpp::Component;
 
 use crate::backoff;
 use crate::config::ComponentConfig;
+use crate::link::{ComponentLink, Incoming};
 use crate::protocol::{Action, ComponentProtocol, GatewayEvent, Outgoing, OutgoingError};
 use crate::XmppError;
 
@@ -135,7 +134,7 @@ struct Session {
     next_ping: u64,
 }
 
-type Connection = Component<TcpServerConnector>;
+type Connection = ComponentLink;
 
 impl Session {
     async fn run(mut self) {
@@ -184,23 +183,21 @@ impl Session {
 
     async fn connect(&self) -> Result<Connection, String> {
         let keepalive = &self.config.keepalive;
-        // tokio-xmpp's Component ends the stream at its first read timeout. Our pings make
-        // the server talk every `interval`, and a missing answer is caught after `timeout`,
-        // so its timer is only a backstop, set well beyond a whole ping cycle.
+        // The XML stream's own timers are only a backstop behind the keepalive, set well
+        // beyond a whole ping cycle.
         let cycle = keepalive.interval + keepalive.timeout;
         let timeouts = Timeouts {
             read_timeout: cycle * 3 + Duration::from_secs(1),
             response_timeout: cycle * 3 + Duration::from_secs(1),
         };
-        let attempt = Component::new_plaintext(
+        let attempt = ComponentLink::connect(
+            &self.config.server,
             &self.config.domain,
             &self.config.secret,
-            DnsConfig::addr(&self.config.server),
             timeouts,
         );
         match timeout(self.config.connect_timeout, attempt).await {
-            Ok(Ok(component)) => Ok(component),
-            Ok(Err(e)) => Err(format!("connecting to {}: {e}", self.config.server)),
+            Ok(result) => result,
             Err(_) => Err(format!(
                 "connecting to {}: no handshake within {:?}",
                 self.config.server, self.config.connect_timeout
@@ -232,7 +229,7 @@ impl Session {
 
     async fn serve(&mut self, mut component: Connection) -> Ending {
         for stanza in self.protocol.on_connected() {
-            if let Err(e) = component.send_stanza(stanza).await {
+            if let Err(e) = component.send(stanza).await {
                 return Ending::Lost(format!("announcing presence: {e}"));
             }
         }
@@ -246,14 +243,24 @@ impl Session {
         loop {
             let deadline = pending.as_ref().map(|(_, due)| *due);
             tokio::select! {
-                stanza = component.next() => {
-                    let Some(stanza) = stanza else {
-                        return Ending::Lost("the server closed the stream or sent something unreadable".to_owned());
+                incoming = component.next() => {
+                    let stanza = match incoming {
+                        Incoming::Stanza(stanza) => stanza,
+                        Incoming::Unreadable { element, why } => {
+                            tracing::warn!(gateway = %self.config.domain, %why, "unreadable stanza skipped");
+                            if let Some(answer) = self.protocol.unreadable(&element, &why) {
+                                if let Err(e) = component.send(answer).await {
+                                    return Ending::Lost(format!("writing: {e}"));
+                                }
+                            }
+                            continue;
+                        }
+                        Incoming::Closed(reason) => return Ending::Lost(reason),
                     };
                     for action in self.protocol.handle(stanza) {
                         match action {
                             Action::Send(stanza) => {
-                                if let Err(e) = component.send_stanza(stanza).await {
+                                if let Err(e) = component.send(stanza).await {
                                     return Ending::Lost(format!("writing: {e}"));
                                 }
                             }
@@ -279,7 +286,7 @@ impl Session {
                                 continue;
                             }
                         };
-                        if let Err(e) = component.send_stanza(stanza).await {
+                        if let Err(e) = component.send(stanza).await {
                             let _ = ack.send(Err(SendError::Write(e.to_string())));
                             return Ending::Lost(format!("writing: {e}"));
                         }
@@ -292,7 +299,7 @@ impl Session {
                     self.next_ping += 1;
                     let id = format!("keepalive-{}", self.next_ping);
                     let ping = self.protocol.ping(&self.ping_target, &id);
-                    if let Err(e) = component.send_stanza(ping).await {
+                    if let Err(e) = component.send(ping).await {
                         return Ending::Lost(format!("sending ping: {e}"));
                     }
                     pending = Some((id, Instant::now() + self.config.keepalive.timeout));
@@ -315,9 +322,9 @@ impl Session {
     ) -> Ending {
         let goodbye = async {
             for stanza in self.protocol.on_shutdown() {
-                component.send_stanza(stanza).await?;
+                component.send(stanza).await?;
             }
-            component.send_end().await
+            component.close().await
         };
         match timeout(CLOSE_TIMEOUT, goodbye).await {
             Ok(Ok(())) => tracing::info!(gateway = %self.config.domain, "component closed"),

@@ -361,6 +361,54 @@ async fn strangers_are_forbidden() {
 }
 
 #[tokio::test]
+async fn malformed_stanzas_do_not_break_the_link() {
+    let prosody = Prosody::start(&[GW]);
+    prosody.register("mallory", "pw");
+    let (handle, mut events) = start(&prosody, &["alice@library.test"]);
+    wait_for(&mut events, "connection", |e| *e == GatewayEvent::Connected).await;
+
+    // Prosody passes these on, but xmpp-parsers cannot read them.
+    let bad_show =
+        "<presence xmlns='jabber:client' to='sms.library.test'><show>bogus</show></presence>";
+    let bad_priority =
+        "<presence xmlns='jabber:client' to='+15551234567@sms.library.test'><priority>high</priority></presence>";
+    for stanza in [bad_show, bad_priority] {
+        let as_component = support::librarian::element(
+            &stanza.replace("jabber:client", "jabber:component:accept"),
+        );
+        assert!(
+            xmpp_parsers::presence::Presence::try_from(as_component).is_err(),
+            "xmpp-parsers reads {stanza}, so this test would prove nothing"
+        );
+    }
+    let mut mallory = Librarian::login(&prosody.c2s_addr(), HOST, "mallory", "pw", "bot").await;
+    mallory.send(bad_show).await;
+    mallory.send(bad_priority).await;
+
+    // The same connection still answers.
+    mallory
+        .send(&format!(
+            "<iq xmlns='jabber:client' type='get' id='ping-1' to='{GW}'><ping xmlns='urn:xmpp:ping'/></iq>"
+        ))
+        .await;
+    let pong = mallory
+        .expect("a pong", |e| e.attr("id") == Some("ping-1"))
+        .await;
+    assert_eq!(pong.attr("type"), Some("result"), "{}", to_xml(&pong));
+    let mut seen = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        seen.push(event);
+    }
+    assert!(
+        !seen
+            .iter()
+            .any(|e| matches!(e, GatewayEvent::Disconnected { .. })),
+        "{seen:#?}"
+    );
+    handle.shutdown().await;
+}
+
+#[tokio::test]
 async fn reconnects_after_prosody_restarts() {
     let mut prosody = Prosody::start(&[GW]);
     prosody.register("alice", "pw");

@@ -386,3 +386,28 @@ fn bad_configuration_is_refused() {
     expect![[r#"component JID "user@sms.library.test" is not a valid domain JID: a component JID is a bare domain, without '@' or '/'"#]]
         .assert_eq(&err.to_string());
 }
+
+#[test]
+fn unreadable_requests_get_an_error() {
+    let p = protocol();
+    let check_unreadable = |xml: &str, expect: Expect| {
+        let element: Element = xml.parse().unwrap();
+        let actual = match p.unreadable(&element, "bad priority") {
+            Some(stanza) => stanza_xml(stanza),
+            None => "nothing".to_owned(),
+        };
+        expect.assert_eq(&actual);
+    };
+    check_unreadable(
+        "<iq xmlns='jabber:component:accept' type='get' id='x1' from='mallory@library.test/bot' to='sms.library.test'><a xmlns='urn:a'/><b xmlns='urn:b'/></iq>",
+        expect!["<iq xmlns='jabber:component:accept' from='sms.library.test' id='x1' to='mallory@library.test/bot' type='error'><error type='modify'><bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>unreadable request: bad priority</text></error></iq>"],
+    );
+    check_unreadable(
+        "<iq xmlns='jabber:component:accept' type='result' id='x2' from='mallory@library.test/bot' to='sms.library.test'><a xmlns='urn:a'/><b xmlns='urn:b'/></iq>",
+        expect!["nothing"],
+    );
+    check_unreadable(
+        "<presence xmlns='jabber:component:accept' from='mallory@library.test/bot'><priority>high</priority></presence>",
+        expect!["nothing"],
+    );
+}
