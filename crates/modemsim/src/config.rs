@@ -26,6 +26,9 @@ pub struct SimConfig {
     pub network_retry_delay: Duration,
     /// The time between `RING`s of an incoming call.
     pub ring_interval: Duration,
+    /// How long the link is down after `AT+CFUN=1,1` (a USB modem reboots and re-enumerates,
+    /// so its device vanishes); `None` keeps the link up.
+    pub reboot_outage: Option<Duration>,
     /// How often a personality with a periodic report (Huawei's `^RSSI`) sends it; `None`
     /// turns such reports off.
     pub periodic_report_interval: Option<Duration>,
@@ -54,6 +57,7 @@ impl Default for SimConfig {
             network_retry_delay: Duration::from_secs(30),
             ring_interval: Duration::from_secs(3),
             periodic_report_interval: Some(Duration::from_secs(10)),
+            reboot_outage: Some(Duration::from_secs(3)),
             smsc: "+447700900001".to_owned(),
             imei: "490154203237518".to_owned(),
             operator: "textgate sim".to_owned(),
@@ -64,14 +68,15 @@ impl Default for SimConfig {
 }
 
 impl SimConfig {
-    /// A configuration for tests: no latency, no delays and no periodic reports, so nothing
-    /// waits on a clock and nothing unasked-for appears on the line.
+    /// A configuration for tests: no latency, no delays, no periodic reports and no link
+    /// drop on reboot, so nothing waits on a clock and nothing unasked-for happens.
     pub fn instant() -> SimConfig {
         SimConfig {
             send_latency: Duration::ZERO,
             status_report_delay: Duration::ZERO,
             ring_interval: Duration::from_millis(50),
             periodic_report_interval: None,
+            reboot_outage: None,
             ..SimConfig::default()
         }
     }

@@ -23,7 +23,7 @@ pub mod tcp;
 
 pub use config::SimConfig;
 pub use faults::{FaultPatch, Faults, ReportOutcome, SendErrorFault};
-pub use modem::{Counters, Job, Line, ModemState, SentPart, Step};
+pub use modem::{Counters, IncomingKind, Job, Line, ModemState, SentPart, Step};
 pub use personality::Personality;
 pub use sim::{
     IncomingText, InjectError, InjectReport, PartOrder, SentMessage, SimHandle, WaitTimeout,

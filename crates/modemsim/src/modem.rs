@@ -41,6 +41,8 @@ pub enum Step {
     /// carry out its steps; if the link drops first, call [`ModemState::radio_aborted`]
     /// (the modem lost power or its USB link, and the message did not go out).
     Radio(Duration),
+    /// The modem's USB link drops for this long (it reboots and re-enumerates).
+    LinkDown(Duration),
     /// Run `job` with [`ModemState::run_job`] after `after`.
     Schedule { after: Duration, job: Job },
 }
@@ -268,6 +270,8 @@ pub struct ModemState {
     network_ready: bool,
     /// The send whose radio round trip is under way, with the network's answer.
     on_air: Option<Result<CheckedSubmit, u16>>,
+    /// Set by `AT+CFUN=1,1`: the USB link drops after the answer.
+    rebooting: bool,
 }
 
 impl ModemState {
@@ -297,6 +301,7 @@ impl ModemState {
             recent_sends: VecDeque::new(),
             network_ready: false,
             on_air: None,
+            rebooting: false,
             config,
         }
     }
@@ -667,6 +672,11 @@ impl ModemState {
     }
 
     fn after_command(&mut self, now: DateTime<Utc>, steps: &mut Vec<Step>) {
+        if std::mem::take(&mut self.rebooting) {
+            if let Some(outage) = self.config.reboot_outage {
+                steps.push(Step::LinkDown(outage));
+            }
+        }
         if std::mem::take(&mut self.network_ready) {
             steps.extend(self.deliver_pending(now));
         }
@@ -765,7 +775,10 @@ impl ModemState {
 
     fn reset_settings(&mut self) {
         self.settings = Settings::power_on(&self.profile);
-        self.awaiting_ack = None;
+        // A message the host had not acknowledged is still the network's to deliver.
+        if let Some(awaiting) = self.awaiting_ack.take() {
+            self.network.push_front(awaiting.message);
+        }
     }
 
     fn extended(
@@ -958,6 +971,7 @@ impl ModemState {
                     if self.config.pin.is_some() && self.pin == PinState::Ready {
                         self.pin = PinState::PinRequired { attempts_left: 3 };
                     }
+                    self.rebooting = true;
                 }
                 self.settings.cfun = fun as u8;
                 self.network_ready = true;

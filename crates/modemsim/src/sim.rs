@@ -20,6 +20,8 @@ use crate::store::StoredMessage;
 
 /// Unsolicited codes waiting for a slow connection; past this a connection loses the oldest.
 const URC_BACKLOG: usize = 4096;
+/// How long after answering `AT+CFUN=1,1` the rebooting modem's link drops.
+const REBOOT_GRACE: Duration = Duration::from_millis(100);
 /// A host that reads nothing for this long loses what the modem writes, as on a serial line
 /// nobody reads (a pty with no host fills up after about 4 KiB and would block the modem).
 const STALLED_HOST: Duration = Duration::from_secs(5);
@@ -222,6 +224,7 @@ impl SimHandle {
                     let _ = self.shared.urcs.send(bytes);
                 }
                 Step::Schedule { after, job } => self.schedule(after, job),
+                Step::LinkDown(outage) => self.disconnect(outage),
                 Step::Reply(_) | Step::Radio(_) => {}
             }
         }
@@ -305,6 +308,12 @@ impl SimHandle {
                     }
                 }
                 Step::Schedule { after, job } => self.schedule(after, job),
+                Step::LinkDown(outage) => {
+                    // A rebooting modem answers, then goes away a moment later; the pause
+                    // gives the host the chance to read the answer first.
+                    tokio::time::sleep(REBOOT_GRACE).await;
+                    self.disconnect(outage);
+                }
             }
         }
         Ok(())

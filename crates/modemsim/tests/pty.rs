@@ -255,3 +255,38 @@ async fn disconnect_makes_the_device_vanish_and_come_back() {
     assert_eq!(host.command("AT").await, "\r\nOK\r\n");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_reboot_drops_the_usb_link() {
+    let (sim, path) = start(
+        SimConfig {
+            reboot_outage: Some(Duration::from_millis(200)),
+            ..SimConfig::instant()
+        },
+        None,
+    )
+    .await;
+    let mut host = open(&path);
+    host.command("ATE0").await;
+    let mut paths = sim.pty_path();
+    paths.mark_unchanged();
+    host.send("AT+CFUN=1,1\r").await;
+    // The modem answers OK and drops the link 100 ms later; a host that was slower than
+    // that loses the OK, as with a real modem, so only the hang-up is certain.
+    let said = host.expect_hang_up().await;
+    assert!("\r\nOK\r\n".starts_with(said.as_str()), "{said:?}");
+    let back = tokio::time::timeout(ANSWER, async {
+        paths.wait_for(Option::is_none).await.map(|_| ()).ok();
+        paths
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|p| p.clone())
+    })
+    .await
+    .expect("the device came back in time")
+    .expect("a path");
+    let mut host = open(&back);
+    // Power-on settings again: echo is back on.
+    assert_eq!(host.command("AT").await, "AT\r\r\nOK\r\n");
+}

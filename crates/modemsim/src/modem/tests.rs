@@ -62,6 +62,9 @@ impl Session {
                     let _ = writeln!(self.log, "  later ({after:?}): {}", job_name(&job));
                     self.jobs.push_back(job);
                 }
+                Step::LinkDown(d) => {
+                    let _ = writeln!(self.log, "  link down for {d:?}");
+                }
             }
         }
     }
@@ -411,6 +414,7 @@ fn full_sim_holds_messages_in_the_network() {
 fn pin_and_puk() {
     let mut s = Session::new(SimConfig {
         pin: Some("1234".to_owned()),
+        reboot_outage: Some(Duration::from_secs(3)),
         ..SimConfig::instant()
     });
     s.host("ATE0;+CMEE=2\r")
@@ -444,6 +448,7 @@ fn pin_and_puk() {
               modem: "\r\n+CPIN: READY\r\n\r\nOK\r\n"
             host: "AT+CFUN=1,1\r"
               modem: "\r\nOK\r\n"
+              link down for 3s
             host: "AT+CMEE=1;+CPIN=\"9999\"\r"
               modem: "AT+CMEE=1;+CPIN=\"9999\"\r\r\n+CME ERROR: 16\r\n"
             host: "AT+CPIN=\"9999\"\r"
@@ -629,6 +634,7 @@ fn run_script(chunks: &[&[u8]]) -> (Vec<u8>, Vec<u8>) {
                 Step::Reply(b) => replies.extend(b),
                 Step::Unsolicited(b) => urcs.extend(b),
                 Step::Schedule { job, .. } => jobs.push_back(job),
+                Step::LinkDown(_) => {}
                 Step::Radio(_) => {
                     for step in modem.radio_done(&mut line, now).into_iter().rev() {
                         steps.push_front(step);

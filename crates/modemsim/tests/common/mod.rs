@@ -135,14 +135,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Host<S> {
         }
     }
 
-    /// Reads until the line ends (EOF or an error such as EIO on a vanished pty).
-    pub async fn expect_hang_up(&mut self) {
+    /// Reads until the line ends (EOF or an error such as EIO on a vanished pty); returns
+    /// what arrived before.
+    pub async fn expect_hang_up(&mut self) -> String {
+        let mut said = std::mem::take(&mut self.pending);
         let mut buf = [0u8; 256];
         let deadline = tokio::time::Instant::now() + ANSWER;
         loop {
             match tokio::time::timeout_at(deadline, self.stream.read(&mut buf)).await {
-                Ok(Ok(0)) | Ok(Err(_)) => return,
-                Ok(Ok(_)) => continue,
+                Ok(Ok(0)) | Ok(Err(_)) => return String::from_utf8_lossy(&said).into_owned(),
+                Ok(Ok(n)) => said.extend_from_slice(buf.get(..n).unwrap_or(&[])),
                 Err(_) => panic!("the line did not drop within {ANSWER:?}"),
             }
         }
