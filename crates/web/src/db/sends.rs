@@ -1,0 +1,246 @@
+//! Sends: the send log of alert and test campaigns, and the single texts the console
+//! sends (a member's test, a confirmation code, a keyword reply). A send's id is the
+//! outbox's `campaign_id`, so progress is counted from the outbox itself.
+
+use chrono::{DateTime, Utc};
+
+use super::{with_pool, AccountId, Db, DbError};
+
+/// Who a campaign goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Members marked as testers (technical administrators' tests).
+    Testers,
+    /// Every confirmed member.
+    Everyone,
+}
+
+/// What a send is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SendKind {
+    /// A test campaign to the testers.
+    Test,
+    /// A real alert to everyone.
+    Real,
+    /// A member's own test from the member page.
+    MemberTest,
+    /// A confirmation code for a new number.
+    Confirmation,
+    /// The answer to STOP, START or HELP.
+    KeywordReply,
+}
+
+impl SendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SendKind::Test => "test",
+            SendKind::Real => "real",
+            SendKind::MemberTest => "member-test",
+            SendKind::Confirmation => "confirmation",
+            SendKind::KeywordReply => "keyword-reply",
+        }
+    }
+
+    fn parse(s: &str) -> Option<SendKind> {
+        [
+            SendKind::Test,
+            SendKind::Real,
+            SendKind::MemberTest,
+            SendKind::Confirmation,
+            SendKind::KeywordReply,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// The yearly-test record (Clery Act): description, date, time, announced or not.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct YearlyTest {
+    pub description: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// `HH:MM`.
+    pub time: String,
+    pub announced: bool,
+}
+
+/// One send-log row.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Send {
+    pub id: i64,
+    pub kind: SendKind,
+    pub account_id: Option<AccountId>,
+    pub account_email: String,
+    pub body: String,
+    pub recipients: i64,
+    pub estimated_seconds: i64,
+    pub confirmed_at: DateTime<Utc>,
+    pub enqueued_at: Option<DateTime<Utc>>,
+    pub yearly_test: Option<YearlyTest>,
+}
+
+type SendRow = (
+    i64,
+    String,
+    Option<i64>,
+    String,
+    String,
+    i64,
+    i64,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<bool>,
+);
+
+const SEND_COLUMNS: &str = "id, kind, account_id, account_email, body, recipients, \
+    estimated_seconds, confirmed_at, enqueued_at, yearly_description, yearly_date, \
+    yearly_time, yearly_announced";
+
+fn send_from_row(r: SendRow) -> Result<Send, DbError> {
+    let kind = SendKind::parse(&r.1).ok_or_else(|| DbError::Corrupt {
+        what: "send",
+        detail: format!("{}: unknown kind {:?}", r.0, r.1),
+    })?;
+    let yearly_test = match (r.9, r.10, r.11, r.12) {
+        (Some(description), Some(date), Some(time), Some(announced)) => Some(YearlyTest {
+            description,
+            date,
+            time,
+            announced,
+        }),
+        _ => None,
+    };
+    Ok(Send {
+        id: r.0,
+        kind,
+        account_id: r.2,
+        account_email: r.3,
+        body: r.4,
+        recipients: r.5,
+        estimated_seconds: r.6,
+        confirmed_at: r.7,
+        enqueued_at: r.8,
+        yearly_test,
+    })
+}
+
+/// Counts of a campaign's deliveries in the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct CampaignCounts {
+    pub queued: u64,
+    pub sent: u64,
+    pub delivered: u64,
+    pub failed: u64,
+}
+
+/// A send about to be recorded.
+#[derive(Debug, Clone)]
+pub struct NewSend<'a> {
+    pub kind: SendKind,
+    pub account_id: Option<AccountId>,
+    pub account_email: &'a str,
+    pub body: &'a str,
+    pub recipients: i64,
+    pub estimated_seconds: i64,
+    pub confirmed_at: DateTime<Utc>,
+    pub yearly_test: Option<&'a YearlyTest>,
+}
+
+impl Db {
+    pub async fn insert_send(&self, s: &NewSend<'_>) -> Result<i64, DbError> {
+        let y = s.yearly_test;
+        let id: i64 = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "INSERT INTO alert_sends (kind, account_id, account_email, body, recipients,
+                   estimated_seconds, confirmed_at, yearly_description, yearly_date, yearly_time,
+                   yearly_announced)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            )
+            .bind(s.kind.as_str())
+            .bind(s.account_id)
+            .bind(s.account_email)
+            .bind(s.body)
+            .bind(s.recipients)
+            .bind(s.estimated_seconds)
+            .bind(s.confirmed_at)
+            .bind(y.map(|y| y.description.clone()))
+            .bind(y.map(|y| y.date.clone()))
+            .bind(y.map(|y| y.time.clone()))
+            .bind(y.map(|y| y.announced))
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(id)
+    }
+
+    pub async fn mark_send_enqueued(
+        &self,
+        id: i64,
+        recipients: i64,
+        at: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE alert_sends SET enqueued_at = $1, recipients = $2 WHERE id = $3")
+                .bind(at)
+                .bind(recipients)
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn send(&self, id: i64) -> Result<Option<Send>, DbError> {
+        let sql = format!("SELECT {SEND_COLUMNS} FROM alert_sends WHERE id = $1");
+        let row: Option<SendRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?
+        });
+        row.map(send_from_row).transpose()
+    }
+
+    /// The send log: campaigns (test and real), newest first.
+    pub async fn send_log(&self, limit: i64) -> Result<Vec<Send>, DbError> {
+        let sql = format!(
+            "SELECT {SEND_COLUMNS} FROM alert_sends WHERE kind IN ('test', 'real')
+             ORDER BY id DESC LIMIT $1"
+        );
+        let rows: Vec<SendRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(limit).fetch_all(pool).await?
+        });
+        rows.into_iter().map(send_from_row).collect()
+    }
+
+    /// Where the campaign's deliveries are, read from the store's outbox.
+    pub async fn campaign_counts(&self, id: i64) -> Result<CampaignCounts, DbError> {
+        let rows: Vec<(String, i64)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT state, COUNT(*) FROM outbound WHERE campaign_id = $1 GROUP BY state",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await?
+        });
+        let mut counts = CampaignCounts::default();
+        for (state, n) in rows {
+            let n = u64::try_from(n).unwrap_or(0);
+            match state.as_str() {
+                "queued" | "sending" => counts.queued += n,
+                "sent" => counts.sent += n,
+                "delivered" => counts.delivered += n,
+                "failed" => counts.failed += n,
+                other => {
+                    return Err(DbError::Corrupt {
+                        what: "outbound state",
+                        detail: other.to_string(),
+                    })
+                }
+            }
+        }
+        Ok(counts)
+    }
+}
