@@ -11,6 +11,34 @@
 //!
 //! The meaning of the bytes (framing, commands, responses) lives in `textgate_at`; this
 //! crate adds I/O, time and policy.
+//!
+//! ```no_run
+//! use textgate_modem::{opener_for, AtModem, ModemConfig, ModemEvent, OutgoingSms, SmsDriver};
+//!
+//! # async fn run(message: OutgoingSms) -> Result<(), Box<dyn std::error::Error>> {
+//! // Prefer /dev/serial/by-id/...: ttyUSB numbers change after a USB reset.
+//! let device = opener_for("/dev/serial/by-id/usb-Quectel_EC25-if02-port0", 115_200);
+//! let (modem, mut events) = AtModem::spawn(ModemConfig::default(), device);
+//! tokio::spawn(async move {
+//!     while let Some(event) = events.recv().await {
+//!         if let ModemEvent::IncomingPart(part) = event {
+//!             // Store part.pdu_hex durably first; only then may the modem forget it.
+//!             let _ = part.ack.acknowledge();
+//!         }
+//!     }
+//! });
+//! let references = modem.send(message).await?;
+//! # let _ = references;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Two reception modes exist. The default stores each text on the SIM and announces it
+//! with `+CMTI` (`AT+CNMI=2,1,0,2,0`): nothing is lost while the daemon is down, and a
+//! slow store costs nothing. Direct routing (`+CMT`, [`ModemConfig::indication`]) must be
+//! acknowledged with `AT+CNMA` within the network's timeout (some seconds), and the
+//! acknowledgement waits behind a multipart send in progress; a late one makes the network
+//! deliver the text again, so the store must tolerate duplicates there.
 
 #![forbid(unsafe_code)]
 

@@ -418,3 +418,19 @@ async fn storage_check_collects_messages_whose_notification_was_lost() {
     )
     .await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn android_profile_changes_indications_multipart_and_call_rejection() {
+    let session = Session::start("android", test_config(), Receiver::AcknowledgeAtOnce);
+    let message = OutgoingSms {
+        parts: vec![part(HELLO, 24), part(COOL, 36)],
+    };
+    let result = session.modem.send(message).await;
+    session.record_send(&result);
+    expect![[r#"
+        health: connecting (attempt 1)
+        health: ready (android profile)
+        call from +15551234567 rejected
+        send ok, references [MessageReference(30), MessageReference(31)]"#]]
+    .assert_eq(&session.finish().await);
+}
