@@ -333,7 +333,8 @@ pub struct StatusReportMatch {
     pub sender_jid: Option<String>,
     pub xmpp_id: Option<String>,
     /// The text's state after the report: `Delivered` when its last part arrived,
-    /// `Failed` on a failed part, `Sent` while parts are still outstanding.
+    /// `Failed` on a failed part, `Sent` while parts are still outstanding, `Sending` when
+    /// the text is still being sent ([`crate::Store::mark_sent`] then returns the outcome).
     pub state: OutboundState,
 }
 

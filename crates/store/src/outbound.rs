@@ -70,6 +70,41 @@ impl TryFrom<OutboundRow> for OutboundText {
     }
 }
 
+/// Inserts one part's message reference. The same reference again (`mark_sent` repeating
+/// what `record_sent_part` recorded) keeps the part's report; a new reference (a retry
+/// sent the part again) starts it afresh.
+const UPSERT_PART: &str = "
+    INSERT INTO outbound_parts (outbound_id, seq, gateway, message_ref, sent_at, status)
+    SELECT id, $2, gateway, $3, $4, 'pending' FROM outbound WHERE id = $1
+    ON CONFLICT (outbound_id, seq) DO UPDATE SET
+        sent_at = CASE WHEN outbound_parts.message_ref = excluded.message_ref
+                       THEN outbound_parts.sent_at ELSE excluded.sent_at END,
+        status = CASE WHEN outbound_parts.message_ref = excluded.message_ref
+                      THEN outbound_parts.status ELSE 'pending' END,
+        status_at = CASE WHEN outbound_parts.message_ref = excluded.message_ref
+                         THEN outbound_parts.status_at ELSE NULL END,
+        message_ref = excluded.message_ref";
+
+/// A sent text with a failed part has failed (`last_error` holds the network's reason).
+const FAIL_IF_A_PART_FAILED: &str = "
+    UPDATE outbound SET state = 'failed', finished_at = $2
+    WHERE id = $1 AND state = 'sent' AND EXISTS
+        (SELECT 1 FROM outbound_parts p WHERE p.outbound_id = $1 AND p.status = 'failed')";
+
+/// A sent text whose every part reached the phone is delivered.
+const DELIVER_IF_EVERY_PART_DELIVERED: &str = "
+    UPDATE outbound SET state = 'delivered', finished_at = $2
+    WHERE id = $1 AND state = 'sent'
+      AND EXISTS (SELECT 1 FROM outbound_parts p WHERE p.outbound_id = $1)
+      AND NOT EXISTS
+        (SELECT 1 FROM outbound_parts p WHERE p.outbound_id = $1 AND p.status <> 'delivered')";
+
+fn parse_state(id: i64, state: &str) -> Result<OutboundState, StoreError> {
+    OutboundState::parse(state).ok_or_else(|| {
+        StoreError::corrupt("outbound text", format!("{id}: unknown state {state:?}"))
+    })
+}
+
 fn lease_lost(lease: &Lease) -> StoreError {
     StoreError::LeaseLost {
         id: lease.outbound_id,
@@ -266,14 +301,48 @@ impl Store {
         }))
     }
 
-    /// Records that the network accepted every part of the leased text. Unless the gateway
-    /// keeps transcripts, the body is erased now. Refused with [`StoreError::LeaseLost`]
-    /// when the lease was taken over.
-    pub async fn mark_sent(&self, lease: &Lease, parts: &[SentPart]) -> Result<(), StoreError> {
+    /// Records the message reference of one part as soon as the network accepted it, while
+    /// the text is still being sent: a status report for the first part of a long text
+    /// can arrive before the last part is out, and must find its part.
+    pub async fn record_sent_part(&self, lease: &Lease, part: SentPart) -> Result<(), StoreError> {
+        let now = self.now();
+        in_transaction!(self, tx => {
+            let held: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM outbound WHERE id = $1 AND state = 'sending' AND lease_token = $2",
+            )
+            .bind(lease.outbound_id)
+            .bind(lease.token)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if held.is_none() {
+                return Err(lease_lost(lease));
+            }
+            sqlx::query(UPSERT_PART)
+                .bind(lease.outbound_id)
+                .bind(i32::from(part.seq))
+                .bind(i32::from(part.message_ref))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Records that the network accepted every part of the leased text (parts already
+    /// recorded with [`Store::record_sent_part`] may be passed again). Unless the gateway
+    /// keeps transcripts, the body is erased now. Returns the text's state: `Sent`, or
+    /// already `Delivered` or `Failed` when status reports for every part (or a failed
+    /// one) arrived while it was being sent. Refused with [`StoreError::LeaseLost`] when
+    /// the lease was taken over.
+    pub async fn mark_sent(
+        &self,
+        lease: &Lease,
+        parts: &[SentPart],
+    ) -> Result<OutboundState, StoreError> {
         let now = self.now();
         let keeps = keeps_transcripts("outbound");
         let sql = format!(
-            "UPDATE outbound SET state = 'sent', sent_at = $3, last_error = NULL,
+            "UPDATE outbound SET state = 'sent', sent_at = $3,
                  lease_owner = NULL, lease_token = NULL, lease_until = NULL,
                  body = CASE WHEN {keeps} THEN body ELSE NULL END
              WHERE id = $1 AND state = 'sending' AND lease_token = $2"
@@ -290,19 +359,23 @@ impl Store {
                 return Err(lease_lost(lease));
             }
             for part in parts {
-                sqlx::query(
-                    "INSERT INTO outbound_parts (outbound_id, seq, gateway, message_ref, sent_at, status)
-                     SELECT id, $2, gateway, $3, $4, 'pending' FROM outbound WHERE id = $1",
-                )
-                .bind(lease.outbound_id)
-                .bind(i32::from(part.seq))
-                .bind(i32::from(part.message_ref))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query(UPSERT_PART)
+                    .bind(lease.outbound_id)
+                    .bind(i32::from(part.seq))
+                    .bind(i32::from(part.message_ref))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
             }
-        });
-        Ok(())
+            for sql in [FAIL_IF_A_PART_FAILED, DELIVER_IF_EVERY_PART_DELIVERED] {
+                sqlx::query(sql).bind(lease.outbound_id).bind(now).execute(&mut *tx).await?;
+            }
+            let state: String = sqlx::query_scalar("SELECT state FROM outbound WHERE id = $1")
+                .bind(lease.outbound_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            parse_state(lease.outbound_id, &state)
+        })
     }
 
     /// Gives the leased text back to the queue after a transient failure, to be tried
@@ -372,7 +445,8 @@ impl Store {
 
     /// Matches a status report to the part it is about: the most recent part of `gateway`
     /// sent within `window` with that message reference (TP-MR wraps at 256, so only
-    /// recent sends can be meant) and no report yet. Returns `None` when nothing matches.
+    /// recent sends can be meant) and no report yet, including parts of a text still being
+    /// sent. Returns `None` when nothing matches.
     pub async fn record_status_report(
         &self,
         gateway: &str,
@@ -411,39 +485,24 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            match reason {
-                Some(reason) => {
-                    sqlx::query(
-                        "UPDATE outbound SET state = 'failed', finished_at = $2, last_error = $3
-                         WHERE id = $1 AND state = 'sent'",
-                    )
+            if let Some(reason) = reason {
+                // While the text is still being sent this only keeps the reason; mark_sent
+                // then finishes it as failed.
+                sqlx::query("UPDATE outbound SET last_error = $2 WHERE id = $1")
                     .bind(outbound_id)
-                    .bind(now)
                     .bind(reason)
                     .execute(&mut *tx)
                     .await?;
-                }
-                None => {
-                    sqlx::query(
-                        "UPDATE outbound SET state = 'delivered', finished_at = $2
-                         WHERE id = $1 AND state = 'sent' AND NOT EXISTS
-                             (SELECT 1 FROM outbound_parts p
-                              WHERE p.outbound_id = $1 AND p.status <> 'delivered')",
-                    )
-                    .bind(outbound_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+            }
+            for sql in [FAIL_IF_A_PART_FAILED, DELIVER_IF_EVERY_PART_DELIVERED] {
+                sqlx::query(sql).bind(outbound_id).bind(now).execute(&mut *tx).await?;
             }
             let (state, sender_jid, xmpp_id): (String, Option<String>, Option<String>) =
                 sqlx::query_as("SELECT state, sender_jid, xmpp_id FROM outbound WHERE id = $1")
                     .bind(outbound_id)
                     .fetch_one(&mut *tx)
                     .await?;
-            let state = OutboundState::parse(&state).ok_or_else(|| {
-                StoreError::corrupt("outbound text", format!("{outbound_id}: unknown state {state:?}"))
-            })?;
+            let state = parse_state(outbound_id, &state)?;
             let seq = u8::try_from(seq).map_err(|_| {
                 StoreError::corrupt("outbound part", format!("{outbound_id}: part number {seq}"))
             })?;

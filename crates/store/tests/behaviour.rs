@@ -79,6 +79,7 @@ on_both_backends!(
     pending_parts_survive_until_the_text_is_stored,
     reply_is_enqueued_once_and_sent,
     status_reports_are_matched_to_recent_parts,
+    status_reports_may_arrive_before_the_last_part_is_sent,
     expired_lease_returns_work_and_stale_completion_is_refused,
     alerts_go_ahead_of_chat_and_retries_wait,
     two_pools_never_take_the_same_row,
@@ -382,7 +383,8 @@ async fn reply_is_enqueued_once_and_sent(ctx: Ctx) {
             message_ref: 42,
         },
     ];
-    ctx.store.mark_sent(&leased[0].lease, &parts).await.unwrap();
+    let state = ctx.store.mark_sent(&leased[0].lease, &parts).await.unwrap();
+    assert_eq!(state, OutboundState::Sent);
     let sent = ctx.store.outbound(first.id()).await.unwrap().unwrap();
     assert_eq!(sent.state, OutboundState::Sent);
     assert_eq!(sent.sent_at, Some(ctx.clock_now()));
@@ -530,6 +532,146 @@ async fn status_reports_are_matched_to_recent_parts(ctx: Ctx) {
     let text = ctx.store.outbound(failing).await.unwrap().unwrap();
     assert_eq!(text.last_error.as_deref(), Some("recipient unknown"));
     assert_eq!(text.finished_at, Some(ctx.clock_now()));
+}
+
+async fn status_reports_may_arrive_before_the_last_part_is_sent(ctx: Ctx) {
+    let window = Duration::hours(1);
+    let id = ctx
+        .store
+        .enqueue_outbound(&reply("+15551234567", "m1", "long"))
+        .await
+        .unwrap()
+        .id();
+    let lease = ctx
+        .store
+        .lease_due(GW, "w", 1, LEASE)
+        .await
+        .unwrap()
+        .remove(0)
+        .lease;
+    let parts = [
+        SentPart {
+            seq: 1,
+            message_ref: 10,
+        },
+        SentPart {
+            seq: 2,
+            message_ref: 11,
+        },
+    ];
+    ctx.store.record_sent_part(&lease, parts[0]).await.unwrap();
+    let early = ctx
+        .store
+        .record_status_report(GW, 10, &PartOutcome::Delivered, window)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (early.outbound_id, early.state),
+        (id, OutboundState::Sending)
+    );
+    ctx.store.record_sent_part(&lease, parts[1]).await.unwrap();
+    let last = ctx
+        .store
+        .record_status_report(GW, 11, &PartOutcome::Delivered, window)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(last.state, OutboundState::Sending);
+    // Every part already reached the phone: the text is delivered as it is recorded sent.
+    assert_eq!(
+        ctx.store.mark_sent(&lease, &parts).await.unwrap(),
+        OutboundState::Delivered
+    );
+
+    // A part that failed while the rest was being sent fails the text at mark_sent.
+    let id = ctx
+        .store
+        .enqueue_outbound(&reply("+15551234567", "m2", "long"))
+        .await
+        .unwrap()
+        .id();
+    let lease = ctx
+        .store
+        .lease_due(GW, "w", 1, LEASE)
+        .await
+        .unwrap()
+        .remove(0)
+        .lease;
+    ctx.store
+        .record_sent_part(
+            &lease,
+            SentPart {
+                seq: 1,
+                message_ref: 12,
+            },
+        )
+        .await
+        .unwrap();
+    let failed = PartOutcome::Failed {
+        reason: "SMSC rejected".to_string(),
+    };
+    let report = ctx
+        .store
+        .record_status_report(GW, 12, &failed, window)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.state, OutboundState::Sending);
+    let parts = [
+        SentPart {
+            seq: 1,
+            message_ref: 12,
+        },
+        SentPart {
+            seq: 2,
+            message_ref: 13,
+        },
+    ];
+    assert_eq!(
+        ctx.store.mark_sent(&lease, &parts).await.unwrap(),
+        OutboundState::Failed
+    );
+    let text = ctx.store.outbound(id).await.unwrap().unwrap();
+    assert_eq!(text.last_error.as_deref(), Some("SMSC rejected"));
+
+    // Recording a part needs the lease.
+    let id = ctx
+        .store
+        .enqueue_outbound(&reply("+15551234567", "m3", "x"))
+        .await
+        .unwrap()
+        .id();
+    let stale = ctx
+        .store
+        .lease_due(GW, "a", 1, LEASE)
+        .await
+        .unwrap()
+        .remove(0)
+        .lease;
+    ctx.clock.advance(LEASE);
+    let fresh = ctx
+        .store
+        .lease_due(GW, "b", 1, LEASE)
+        .await
+        .unwrap()
+        .remove(0)
+        .lease;
+    assert_eq!(fresh.outbound_id, id);
+    let refused = ctx
+        .store
+        .record_sent_part(
+            &stale,
+            SentPart {
+                seq: 1,
+                message_ref: 14,
+            },
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::LeaseLost { .. })),
+        "{refused:?}"
+    );
 }
 
 async fn expired_lease_returns_work_and_stale_completion_is_refused(ctx: Ctx) {
