@@ -140,10 +140,16 @@ impl PatronAddress {
     }
 
     /// Reads a sender as the network reported it. Never fails: what cannot be normalised is
-    /// kept as received (control characters and surrounding spaces removed, since they can't
-    /// be part of an address anyone reads).
+    /// kept as received, except that control characters and surrounding spaces are removed
+    /// and other spaces (such as U+00A0) become plain spaces, since JID localparts may only
+    /// hold the plain one (escaped as `\20`). Callers pass an international number (TP-OA
+    /// type of number "international") with its leading `+`.
     pub fn from_sender(raw: &str, region: Region) -> Self {
-        let cleaned: String = raw.chars().filter(|c| !c.is_control()).collect();
+        let cleaned: String = raw
+            .chars()
+            .filter(|c| !c.is_control())
+            .map(|c| if c.is_whitespace() { ' ' } else { c })
+            .collect();
         let cleaned = cleaned.trim();
         if let Some(number) = cleaned.strip_prefix('+') {
             if is_e164_digits(number) {
@@ -361,6 +367,11 @@ mod tests {
             expect![[r#"Alphanumeric("My Bank")"#]],
         );
         check_sender("+12", "US", expect![[r#"Alphanumeric("+12")"#]]);
+        check_sender(
+            "My\u{a0}Bank\u{2003}",
+            "US",
+            expect![[r#"Alphanumeric("My Bank")"#]],
+        );
         check_sender(
             "99999999999999999",
             "US",
