@@ -24,7 +24,7 @@ use textgate_store::{Lease, LeasedOutbound, SentPart, Store, StoreError};
 use textgate_xmpp::{
     ComponentHandle, ErrorCondition, Notice, NoticeSender, Outgoing, ReceiptRequest, ReplyError,
 };
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::settings::GatewaySettings;
 
@@ -122,6 +122,9 @@ pub struct OutboxWorker {
     pub segmenter: Segmenter,
     /// The lease owner's name in the store (gateway, process and a random suffix).
     pub worker_id: String,
+    /// Told after each send the store recorded, so status reports that overtook the
+    /// record (a fast network answers before the commit) are matched again.
+    pub sent: mpsc::UnboundedSender<()>,
 }
 
 impl OutboxWorker {
@@ -241,6 +244,7 @@ impl OutboxWorker {
                     })
                     .collect();
                 self.store.mark_sent(&lease, &sent).await?;
+                let _ = self.sent.send(());
                 tracing::info!(gateway = %gateway, outbound = text.id, parts, "reply sent");
                 if parts > 1 {
                     self.notify_multipart(&text, parts).await;

@@ -7,8 +7,9 @@
 //! texts nobody has seen yet are read back at start-up, and the router only decides who
 //! gets what.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use textgate_core::{
@@ -19,7 +20,8 @@ use textgate_gsm::segment::{Segmenter, SegmenterConfig};
 use textgate_gsm::Pdu;
 use textgate_modem::{AckHandle, ModemEvent, ModemEvents, SmsDriver};
 use textgate_store::{
-    InboundState, NewInbound, NewOutbound, OutboundOrigin, PendingPart, Priority, Store, StoreError,
+    InboundState, NewInbound, NewOutbound, OutboundOrigin, PartOutcome, PendingPart, Priority,
+    Store, StoreError,
 };
 use textgate_xmpp::{
     ComponentConfig, ComponentHandle, ErrorCondition, GatewayEvent, Notice, NoticeSender,
@@ -98,6 +100,7 @@ impl Gateway {
             reassembler: Reassembler::new(settings.reassembly.clone()),
             pending: HashMap::new(),
             stranded: Vec::new(),
+            unmatched_reports: VecDeque::new(),
             segmenter: segmenter.clone(),
             replies: replies.clone(),
             settings: settings.clone(),
@@ -105,6 +108,7 @@ impl Gateway {
             xmpp: xmpp.clone(),
         };
         runtime.restore().await.map_err(store_error)?;
+        let (sent, sent_rx) = mpsc::unbounded_channel();
         let (stop, stopped) = watch::channel(false);
         let worker = OutboxWorker {
             settings: settings.clone(),
@@ -113,6 +117,7 @@ impl Gateway {
             xmpp: xmpp.clone(),
             replies,
             segmenter,
+            sent,
             worker_id: format!(
                 "{name}-{}-{:08x}",
                 std::process::id(),
@@ -120,7 +125,7 @@ impl Gateway {
             ),
         };
         let tasks = vec![
-            tokio::spawn(runtime.run(modem_events, xmpp_events, stopped.clone())),
+            tokio::spawn(runtime.run(modem_events, xmpp_events, sent_rx, stopped.clone())),
             tokio::spawn(worker.run(stopped)),
         ];
         tracing::info!(gateway = %name, "gateway started");
@@ -144,6 +149,16 @@ impl Gateway {
     }
 }
 
+/// How many unmatched status reports are kept, and for how long.
+const UNMATCHED_REPORTS: usize = 256;
+const UNMATCHED_REPORT_AGE: Duration = Duration::from_secs(300);
+
+struct UnmatchedReport {
+    reference: u8,
+    outcome: PartOutcome,
+    received: Instant,
+}
+
 /// A part waiting for its siblings, as far as the runtime needs it.
 struct PendingInfo {
     pdu_hex: String,
@@ -162,6 +177,9 @@ struct Runtime {
     /// Texts whose delivery failed because the component was between connections; fed to
     /// the router again once it knows the connection's state.
     stranded: Vec<(InboundTextId, PatronAddress)>,
+    /// Status reports that matched no sent part yet: with a fast network the report can
+    /// overtake the outbox worker's record of the send. Matched again after each send.
+    unmatched_reports: VecDeque<UnmatchedReport>,
     segmenter: Segmenter,
     replies: Replies,
 }
@@ -232,6 +250,7 @@ impl Runtime {
         mut self,
         mut modem_events: ModemEvents,
         mut xmpp_events: mpsc::Receiver<GatewayEvent>,
+        mut sent: mpsc::UnboundedReceiver<()>,
         mut stop: watch::Receiver<bool>,
     ) {
         let mut modem_open = true;
@@ -254,6 +273,7 @@ impl Runtime {
                     }
                 },
                 _ = sleep_until_some(deadline) => self.expire().await,
+                Some(()) = sent.recv() => self.rematch_reports().await,
             }
         }
         self.xmpp.shutdown().await;
@@ -344,7 +364,15 @@ impl Runtime {
                     match recorded {
                         Ok(Some(matched)) => self.on_report(matched).await,
                         Ok(None) => {
-                            tracing::info!(gateway = %name, reference, "status report for no known part")
+                            tracing::debug!(gateway = %name, reference, "status report for no known part yet");
+                            if self.unmatched_reports.len() >= UNMATCHED_REPORTS {
+                                self.unmatched_reports.pop_front();
+                            }
+                            self.unmatched_reports.push_back(UnmatchedReport {
+                                reference,
+                                outcome,
+                                received: Instant::now(),
+                            });
                         }
                         Err(e) => {
                             tracing::error!(gateway = %name, error = %e, "could not record a status report; left on the modem");
@@ -359,6 +387,32 @@ impl Runtime {
                 // it can be examined.
                 tracing::warn!(gateway = %name, reason, pdu = %pdu_hex, "received PDU dropped");
                 acknowledge(&name, ack);
+            }
+        }
+    }
+
+    /// Tries the status reports that matched nothing again, after a send was recorded.
+    async fn rematch_reports(&mut self) {
+        let window = chrono::Duration::from_std(self.settings.status_report_window)
+            .unwrap_or(chrono::Duration::days(3));
+        let name = self.settings.name.clone();
+        let waiting = std::mem::take(&mut self.unmatched_reports);
+        for report in waiting {
+            if report.received.elapsed() > UNMATCHED_REPORT_AGE {
+                tracing::info!(gateway = %name, reference = report.reference, "status report for no known part");
+                continue;
+            }
+            match self
+                .store
+                .record_status_report(&name, report.reference, &report.outcome, window)
+                .await
+            {
+                Ok(Some(matched)) => self.on_report(matched).await,
+                Ok(None) => self.unmatched_reports.push_back(report),
+                Err(e) => {
+                    tracing::warn!(gateway = %name, error = %e, "could not record a status report");
+                    self.unmatched_reports.push_back(report);
+                }
             }
         }
     }
@@ -653,6 +707,10 @@ impl Runtime {
                 presence,
             } => {
                 let outcome = self.router.presence_changed(&operator, &resource, presence);
+                tracing::info!(
+                    gateway = %self.name(), operator = %operator.as_str(), resource, presence = ?presence,
+                    available = self.router.available().len(), "operator presence"
+                );
                 self.flush(outcome).await;
             }
             GatewayEvent::OperatorReply(reply) => self.on_reply(reply).await,

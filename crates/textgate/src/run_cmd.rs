@@ -54,7 +54,8 @@ fn init_logging(config: &Config) -> anyhow::Result<()> {
         .with_context(|| format!("log.level {:?} is not a valid filter", config.log.level))?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let result = match config.log.format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

@@ -1,0 +1,187 @@
+//! One gateway set up for a scenario: Prosody with the gateway's component and three
+//! accounts (librarians alice and bob, and mallory, who is not an operator), a fresh
+//! database, the simulated modem on a pseudo-terminal and the daemon connected to all.
+
+use super::daemon::{self, Daemon, GatewaySection};
+use super::database::Database;
+use super::librarian::{to_xml, Librarian};
+use super::modem::Modem;
+use super::prosody::{Prosody, HOST};
+use tokio_xmpp::minidom::Element;
+
+pub const GW: &str = "sms.library.test";
+pub const PATRON: &str = "+15551234567";
+pub const PASSWORD: &str = "pw";
+
+/// The JID a patron's number has at `domain`.
+pub fn patron_jid(number: &str, domain: &str) -> String {
+    format!("{number}@{domain}")
+}
+
+pub fn operator(user: &str) -> String {
+    format!("{user}@{HOST}")
+}
+
+pub struct Scene {
+    pub daemon: Daemon,
+    pub modem: Modem,
+    pub db: Database,
+    pub prosody: Prosody,
+}
+
+impl Scene {
+    /// Starts everything; `extra` adds keys to the gateway's section.
+    pub async fn start(extra: &str) -> Scene {
+        let prosody = Prosody::start(&[GW]);
+        for user in ["alice", "bob", "mallory"] {
+            prosody.register(user, PASSWORD);
+        }
+        let db = Database::create().await;
+        let modem = Modem::start().await;
+        let section = GatewaySection {
+            name: "library".into(),
+            domain: GW.into(),
+            secret: prosody.secret(GW),
+            server: prosody.component_addr(),
+            operators: vec![operator("alice"), operator("bob")],
+            device: modem.path.clone(),
+            extra: extra.to_owned(),
+        };
+        let daemon = Daemon::start(&daemon::config(&db.url, &[section]));
+        Scene {
+            daemon,
+            modem,
+            db,
+            prosody,
+        }
+    }
+
+    /// Logs a librarian in the way clients do: roster first, then initial presence.
+    pub async fn online(&self, user: &str, resource: &str) -> Librarian {
+        online(&self.prosody, user, resource).await
+    }
+
+    /// Logs a librarian in, approves the gateway's subscription request (the first time a
+    /// librarian meets the gateway) and waits until the daemon counts them as available.
+    pub async fn first_login(&mut self, user: &str, resource: &str) -> Librarian {
+        let mut librarian = self.online(user, resource).await;
+        approve(&mut librarian, GW).await;
+        self.wait_available(user).await;
+        librarian
+    }
+
+    pub async fn wait_available(&mut self, user: &str) {
+        let jid = operator(user);
+        self.daemon
+            .expect_log(&["operator presence", &jid, "Available"])
+            .await;
+    }
+
+    pub async fn wait_unavailable(&mut self, user: &str) {
+        let jid = operator(user);
+        self.daemon
+            .expect_log(&["operator presence", &jid, "Unavailable"])
+            .await;
+    }
+}
+
+pub async fn online(prosody: &Prosody, user: &str, resource: &str) -> Librarian {
+    let mut librarian = Librarian::login(&prosody.c2s_addr(), HOST, user, PASSWORD, resource).await;
+    librarian
+        .send("<iq xmlns='jabber:client' type='get' id='roster-1'><query xmlns='jabber:iq:roster'/></iq>")
+        .await;
+    librarian
+        .expect("the roster", |e| e.attr("id") == Some("roster-1"))
+        .await;
+    librarian.send("<presence xmlns='jabber:client'/>").await;
+    librarian
+}
+
+/// Approves the subscription request of the gateway at `domain`.
+pub async fn approve(librarian: &mut Librarian, domain: &str) {
+    librarian
+        .expect("subscription request from the gateway", |e| {
+            e.name() == "presence"
+                && e.attr("type") == Some("subscribe")
+                && e.attr("from") == Some(domain)
+        })
+        .await;
+    librarian
+        .send(&format!(
+            "<presence xmlns='jabber:client' type='subscribed' to='{domain}'/>"
+        ))
+        .await;
+}
+
+/// Sends a chat message to a patron.
+pub async fn reply(librarian: &mut Librarian, to: &str, id: &str, body: &str, receipt: bool) {
+    let request = if receipt {
+        "<request xmlns='urn:xmpp:receipts'/>"
+    } else {
+        ""
+    };
+    let body = escape(body);
+    librarian
+        .send(&format!(
+            "<message xmlns='jabber:client' type='chat' id='{id}' to='{to}'><body>{body}</body>{request}</message>"
+        ))
+        .await;
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Waits for a message with a body from `from`.
+pub async fn text_from(librarian: &mut Librarian, from: &str) -> Element {
+    librarian
+        .expect(&format!("a text from {from}"), |e| {
+            e.name() == "message"
+                && e.attr("from") == Some(from)
+                && e.attr("type") != Some("error")
+                && e.get_child("body", "jabber:client").is_some()
+        })
+        .await
+}
+
+/// Waits for any message with a body (or an error) and returns it.
+pub async fn next_message(librarian: &mut Librarian) -> Element {
+    librarian
+        .expect("a message", |e| {
+            e.name() == "message" && e.get_child("body", "jabber:client").is_some()
+        })
+        .await
+}
+
+pub fn body(message: &Element) -> String {
+    message
+        .get_child("body", "jabber:client")
+        .map(|b| b.text())
+        .unwrap_or_else(|| panic!("no body in {}", to_xml(message)))
+}
+
+pub fn delay_stamp(message: &Element) -> Option<String> {
+    message
+        .get_child("delay", "urn:xmpp:delay")
+        .and_then(|d| d.attr("stamp"))
+        .map(str::to_owned)
+}
+
+/// The defined condition of an error stanza, e.g. `forbidden`.
+pub fn error_condition(stanza: &Element) -> Option<String> {
+    stanza
+        .get_child("error", "jabber:client")?
+        .children()
+        .find(|c| c.ns() == "urn:ietf:params:xml:ns:xmpp-stanzas" && c.name() != "text")
+        .map(|c| c.name().to_owned())
+}
+
+pub fn error_text(stanza: &Element) -> String {
+    stanza
+        .get_child("error", "jabber:client")
+        .and_then(|e| e.get_child("text", "urn:ietf:params:xml:ns:xmpp-stanzas"))
+        .map(|t| t.text())
+        .unwrap_or_default()
+}
