@@ -90,7 +90,8 @@ impl OutboundSignal {
 }
 
 impl Store {
-    /// Subscribes to new outbound work for `gateway`.
+    /// Subscribes to new outbound work for `gateway`. On PostgreSQL the subscription keeps
+    /// one connection of the store's pool (8 connections) for itself while it lives.
     pub async fn outbound_signal(&self, gateway: &str) -> Result<OutboundSignal, StoreError> {
         let inner = match &self.backend {
             Backend::Postgres(pool) => {
