@@ -86,7 +86,7 @@ impl AtModem {
             acks_tx,
             acks,
             in_flight: HashSet::new(),
-            deferred_deletes: Vec::new(),
+            pending_deletes: Vec::new(),
             connection_id: 0,
             storage_full: false,
             sweep_needed: false,
@@ -165,6 +165,15 @@ fn required(failure: CommandFailure) -> Stop {
     Stop::Link(failure)
 }
 
+/// Whether a refusal says the storage slot is empty (already deleted).
+fn is_invalid_index(result: &FinalResult) -> bool {
+    match result {
+        FinalResult::Cme(error) => error.code == Some(21),
+        FinalResult::Cms(error) => error.code == Some(321),
+        _ => false,
+    }
+}
+
 /// Whether a refusal means "busy, ask again shortly".
 fn is_busy(result: &FinalResult) -> bool {
     match result {
@@ -193,8 +202,9 @@ struct Driver {
     acks: mpsc::UnboundedReceiver<AckToken>,
     /// Stored messages handed over and not yet acknowledged: never handed over twice.
     in_flight: HashSet<u32>,
-    /// Deletions acknowledged while the device was away.
-    deferred_deletes: Vec<u32>,
+    /// Acknowledged messages still to delete: acknowledged while the device was away, or
+    /// refused by the modem. They stay in `in_flight` meanwhile.
+    pending_deletes: Vec<u32>,
     connection_id: u64,
     storage_full: bool,
     sweep_needed: bool,
@@ -395,7 +405,7 @@ impl Driver {
         }
         self.best_effort(connection, &Command::CallerIdPresentation(CallerId::Shown))
             .await?;
-        for index in std::mem::take(&mut self.deferred_deletes) {
+        for index in std::mem::take(&mut self.pending_deletes) {
             self.delete_stored(connection, index).await?;
         }
         self.sweep(connection).await?;
@@ -733,21 +743,40 @@ impl Driver {
         }
     }
 
+    /// Deletes an acknowledged message. A refused deletion keeps the message counted as
+    /// handed over (so no sweep hands it over again: the endless re-reads of the field)
+    /// and is retried at the next storage check; one lost to the link is retried after
+    /// reconnecting.
     async fn delete_stored(&mut self, connection: &mut Connection, index: u32) -> Result<(), Stop> {
-        let deleted = self
-            .best_effort(
-                connection,
-                &Command::DeleteMessage {
-                    index,
-                    scope: DeleteScope::Index,
-                },
-            )
-            .await?;
-        self.in_flight.remove(&index);
-        if deleted {
-            tracing::info!(device = %self.device, index, "stored message deleted after acknowledgement");
+        let command = Command::DeleteMessage {
+            index,
+            scope: DeleteScope::Index,
+        };
+        match self.patiently(connection, &command).await {
+            Ok(_) => {
+                self.in_flight.remove(&index);
+                tracing::info!(device = %self.device, index, "stored message deleted after acknowledgement");
+            }
+            Err(CommandFailure::Rejected { result, .. }) if is_invalid_index(&result) => {
+                self.in_flight.remove(&index);
+                tracing::debug!(device = %self.device, index, "stored message already gone");
+            }
+            Err(failure) if failure.is_link_failure() => {
+                self.retry_delete(index);
+                return Err(Stop::Link(failure));
+            }
+            Err(failure) => {
+                tracing::warn!(device = %self.device, index, error = %failure, "deletion refused; retried at the next storage check");
+                self.retry_delete(index);
+            }
         }
         Ok(())
+    }
+
+    fn retry_delete(&mut self, index: u32) {
+        if !self.pending_deletes.contains(&index) {
+            self.pending_deletes.push(index);
+        }
     }
 
     async fn check_storage(
@@ -755,6 +784,9 @@ impl Driver {
         connection: &mut Connection,
         check: StorageCheck,
     ) -> Result<(), Stop> {
+        for index in std::mem::take(&mut self.pending_deletes) {
+            self.delete_stored(connection, index).await?;
+        }
         let usage = self
             .optional(connection, &Command::StorageQuery)
             .await?
@@ -1019,7 +1051,7 @@ impl Driver {
 
     fn defer(&mut self, token: AckToken) {
         match token.origin {
-            Origin::Stored { index } => self.deferred_deletes.push(index),
+            Origin::Stored { index } => self.pending_deletes.push(index),
             Origin::Routed => {
                 tracing::debug!(device = %self.device, "acknowledgement after the connection was lost; the network delivers again")
             }

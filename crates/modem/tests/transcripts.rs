@@ -434,3 +434,36 @@ async fn android_profile_changes_indications_multipart_and_call_rejection() {
         send ok, references [MessageReference(30), MessageReference(31)]"#]]
     .assert_eq(&session.finish().await);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_deletion_is_retried_without_handing_the_message_over_again() {
+    let config = ModemConfig {
+        storage_check: Duration::from_secs(600),
+        ..test_config()
+    };
+    check(
+        "delete-refused",
+        config,
+        expect![[r#"
+        health: connecting (attempt 1)
+        health: ready (quectel profile)
+        incoming part (stored 3) from +27821234567 "Test2""#]],
+    )
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_deletion_lost_with_the_link_is_done_after_reopening() {
+    check(
+        "delete-link-lost",
+        test_config(),
+        expect![[r#"
+        health: connecting (attempt 1)
+        health: ready (quectel profile)
+        incoming part (stored 3) from +27821234567 "Test2"
+        health: disconnected: the device closed the connection; reopening in 1s
+        health: connecting (attempt 2)
+        health: ready (quectel profile)"#]],
+    )
+    .await;
+}
