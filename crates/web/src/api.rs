@@ -159,6 +159,7 @@ pub async fn registration_delete(
 
 #[derive(Deserialize)]
 pub struct CodeBody {
+    #[serde(default)]
     code: String,
 }
 
@@ -175,6 +176,7 @@ pub async fn registration_confirm(
 
 #[derive(Deserialize)]
 pub struct TextBody {
+    #[serde(default)]
     text: String,
 }
 
@@ -191,7 +193,9 @@ pub async fn measure(
 
 #[derive(Deserialize)]
 pub struct CampaignBody {
+    #[serde(default)]
     audience: String,
+    #[serde(default)]
     text: String,
     yearly_test: Option<YearlyBody>,
 }

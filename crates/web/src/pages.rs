@@ -788,6 +788,26 @@ impl Range {
     }
 }
 
+/// `gateway=…&from=…&until=…`, percent-encoded.
+fn export_query(range: &Range) -> String {
+    let encode = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    format!(
+        "gateway={}&from={}&until={}",
+        encode(&range.gateway),
+        range.from,
+        range.until
+    )
+}
+
 async fn transcripts_page(
     state: &WebState,
     ctx: &mut Ctx,
@@ -812,6 +832,7 @@ async fn transcripts_page(
         .collect();
     let extra = json!({
         "gateways": gateways(state),
+        "export_query": export_query(range),
         "gateway": range.gateway,
         "from": range.from.to_string(),
         "until": range.until.to_string(),
