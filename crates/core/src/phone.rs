@@ -380,6 +380,26 @@ mod tests {
         check_sender("", "US", expect![[r#"Alphanumeric("")"#]]);
     }
 
+    proptest::proptest! {
+        /// Whatever is typed or received, reading it never panics; what is accepted maps to
+        /// a JID and back to the same address.
+        #[test]
+        fn any_input_is_read_without_panicking(input in "\\PC{0,24}|[0-9 +()./-]{0,24}") {
+            let region = region("US");
+            let sender = PatronAddress::from_sender(&input, region);
+            if let Ok(jid) = sender.to_jid("sms.library.test") {
+                let back = PatronAddress::from_jid(jid.as_str(), "sms.library.test");
+                proptest::prop_assert_eq!(back, Ok(sender));
+            }
+            if let Ok(dialled) = PatronAddress::from_dialled(&input, region) {
+                proptest::prop_assert!(dialled.is_reachable());
+                let jid = dialled.to_jid("sms.library.test").unwrap();
+                let back = PatronAddress::from_jid(jid.as_str(), "sms.library.test");
+                proptest::prop_assert_eq!(back, Ok(dialled));
+            }
+        }
+    }
+
     #[test]
     fn regions() {
         assert_eq!(region("de").code(), "DE");
