@@ -29,6 +29,7 @@ pub fn router(handle: SimHandle) -> Router {
         .route("/counters", get(counters))
         .route("/faults", get(faults).post(set_faults).delete(clear_faults))
         .route("/disconnect", post(disconnect))
+        .route("/reconnect", post(reconnect))
         .route("/garbage", post(garbage))
         .route("/signal", post(signal))
         .with_state(handle)
@@ -159,6 +160,11 @@ async fn disconnect(
     Json(request): Json<DisconnectRequest>,
 ) -> Response {
     h.disconnect(Duration::from_millis(request.duration_ms));
+    Json(json!({ "ok": true })).into_response()
+}
+
+async fn reconnect(State(h): State<SimHandle>) -> Response {
+    h.restore_link();
     Json(json!({ "ok": true })).into_response()
 }
 

@@ -191,7 +191,6 @@ pub async fn serve_pty(handle: SimHandle, link: Option<PathBuf>) -> Result<(), P
         }
         tracing::info!(path = %pty.path().display(), "pseudo-terminal ready");
         handle.publish_pty_path(Some(pty.path().to_owned()));
-        outage.mark_unchanged();
         let Pty {
             master,
             slave,
@@ -209,9 +208,18 @@ pub async fn serve_pty(handle: SimHandle, link: Option<PathBuf>) -> Result<(), P
         }
         handle.publish_pty_path(None);
         tracing::info!(path = %path.display(), "pseudo-terminal closed for an outage");
-        let until = outage.borrow_and_update().until;
-        if let Some(until) = until {
-            tokio::time::sleep_until(until).await;
+        // Wait for the outage to end: its time passing, an early restore, or a new
+        // disconnect moving the end further away (re-read each time).
+        loop {
+            let until = outage.borrow_and_update().until;
+            let Some(until) = until else { break };
+            if tokio::time::Instant::now() >= until {
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => break,
+                changed = outage.changed() => if changed.is_err() { break },
+            }
         }
     }
 }

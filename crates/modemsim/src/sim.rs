@@ -138,6 +138,20 @@ pub struct StoredEntry {
 #[error("the simulated modem did not reach the awaited state within {0:?}")]
 pub struct WaitTimeout(pub Duration);
 
+/// Resolves when a new outage begins (the generation moves past `seen`); the end of an
+/// outage is not a reason to drop anything.
+async fn link_dropped(outage: &mut watch::Receiver<Outage>, seen: u64) {
+    loop {
+        if outage.changed().await.is_err() {
+            // The simulator is gone; nothing will ever drop the link again.
+            std::future::pending::<()>().await;
+        }
+        if outage.borrow_and_update().generation != seen {
+            return;
+        }
+    }
+}
+
 /// A link outage: connections are dropped, and a pseudo-terminal disappears until `until`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Outage {
@@ -249,12 +263,12 @@ impl SimHandle {
         let (mut reader, mut writer) = tokio::io::split(stream);
         let mut urcs = self.shared.urcs.subscribe();
         let mut outage = self.shared.outage.subscribe();
-        outage.mark_unchanged();
+        let seen = outage.borrow_and_update().generation;
         let mut line = Line::default();
         let mut buf = [0u8; 1024];
         loop {
             tokio::select! {
-                _ = outage.changed() => return Ok(()),
+                _ = link_dropped(&mut outage, seen) => return Ok(()),
                 read = reader.read(&mut buf) => {
                     let n = read?;
                     if n == 0 {
@@ -265,7 +279,7 @@ impl SimHandle {
                     self.touched();
                     tokio::select! {
                         result = self.run_steps(steps, &mut line, &mut writer) => result?,
-                        _ = outage.changed() => {
+                        _ = link_dropped(&mut outage, seen) => {
                             // The link dropped, perhaps in the middle of a send.
                             self.modem().radio_aborted();
                             self.touched();
@@ -431,6 +445,19 @@ impl SimHandle {
         self.shared.outage.send_modify(|o| {
             o.generation += 1;
             o.until = Some(until);
+        });
+        self.touched();
+    }
+
+    /// Ends an outage early: the pseudo-terminal comes back and TCP serves again now.
+    pub fn restore_link(&self) {
+        let now = tokio::time::Instant::now();
+        self.shared.outage.send_if_modified(|o| match o.until {
+            Some(until) if until > now => {
+                o.until = None;
+                true
+            }
+            _ => false,
         });
         self.touched();
     }
