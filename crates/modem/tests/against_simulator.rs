@@ -418,13 +418,19 @@ async fn sends_a_thousand_texts_exactly_once() {
     assert_eq!(rig.seen.borrow().problems, Vec::<String>::new());
 }
 
-/// Sends `sms`, retrying what the driver reports retryable: only the parts the network
-/// has not accepted are sent again, so an accepted part is never repeated.
-async fn send_with_retries(modem: &AtModem, sms: OutgoingSms) -> (Vec<MessageReference>, usize) {
+/// Sends `sms`, retrying what the driver reports retryable once the driver is ready again
+/// (a real outbox backs off instead): only the parts the network has not accepted are sent
+/// again, so an accepted part is never repeated. Returns the references and the failures.
+async fn send_with_retries(
+    modem: &AtModem,
+    mut seen: watch::Receiver<Seen>,
+    sms: OutgoingSms,
+) -> (Vec<MessageReference>, usize) {
     let mut references = Vec::new();
     let mut remaining = sms.parts;
     let mut failures = 0;
     loop {
+        let ready_before = seen.borrow().ready_count();
         let attempt = OutgoingSms {
             parts: remaining.clone(),
         };
@@ -440,11 +446,17 @@ async fn send_with_retries(modem: &AtModem, sms: OutgoingSms) -> (Vec<MessageRef
                 assert_eq!(error.class(), ErrorClass::Retryable, "{error}");
                 failures += 1;
                 assert!(
-                    failures < 50,
+                    failures < 20,
                     "still failing after {failures} attempts: {error}"
                 );
                 references.extend(error.accepted.iter().copied());
                 remaining.drain(..error.accepted.len());
+                // Every failure here comes from the lost link: retry once the driver has
+                // reconnected.
+                tokio::time::timeout(PROGRESS, seen.wait_for(|s| s.ready_count() > ready_before))
+                    .await
+                    .unwrap_or_else(|_| panic!("no reconnection after: {error}"))
+                    .unwrap_or_else(|_| panic!("the driver stopped after: {error}"));
             }
         }
     }
@@ -470,11 +482,12 @@ async fn a_link_lost_mid_send_loses_nothing_and_sends_nothing_twice() {
         })
         .collect();
     let modem = rig.modem.clone();
+    let seen = rig.seen.clone();
     let sending = tokio::spawn(async move {
         let sends = messages.into_iter().map(|(recipient, text, sms)| {
-            let modem = modem.clone();
+            let (modem, seen) = (modem.clone(), seen.clone());
             async move {
-                let (references, failures) = send_with_retries(&modem, sms).await;
+                let (references, failures) = send_with_retries(&modem, seen, sms).await;
                 (recipient, text, references, failures)
             }
         });
@@ -585,10 +598,13 @@ async fn a_hung_modem_is_noticed_and_recovers() {
         "+15550000001",
         StatusReportRequest::None,
     );
-    let references = tokio::time::timeout(PROGRESS, send_with_retries(&rig.modem, sms))
-        .await
-        .expect("the send after recovery did not finish")
-        .0;
+    let references = tokio::time::timeout(
+        PROGRESS,
+        send_with_retries(&rig.modem, rig.seen.clone(), sms),
+    )
+    .await
+    .expect("the send after recovery did not finish")
+    .0;
     assert_eq!(references.len(), 1);
     assert_eq!(bench.sim.sent_messages().len(), 1);
     assert_eq!(rig.seen.borrow().problems, Vec::<String>::new());
