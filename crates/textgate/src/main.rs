@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+mod demo_cmd;
 mod pdu_cmd;
 
 use std::process::ExitCode;
@@ -29,6 +30,9 @@ enum Command {
     CheckConfig(textgate::config::CheckConfigArgs),
     /// Run the gateway daemon until SIGTERM or SIGINT.
     Run(textgate::run_cmd::RunArgs),
+    /// Run a whole demo gateway on this machine (a throw-away Prosody, the modem simulator,
+    /// the daemon on SQLite) and print how to use it; Ctrl-C stops it all.
+    Demo(demo_cmd::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
         Command::Pdu(cmd) => pdu_cmd::run(cmd),
         Command::CheckConfig(args) => textgate::config::run_check_config(&args),
         Command::Run(args) => textgate::run_cmd::run(&args),
+        Command::Demo(args) => demo_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,54 @@
+//! The README's first command, `scripts/demo`, runs `textgate demo`. Its self-test starts
+//! the same things (a real Prosody, the simulator on a real pseudo-terminal, the daemon as
+//! a child process), sends a patron's text, answers it as a librarian and checks the answer
+//! left the modem. Needs the `prosody` package (scripts/test installs it).
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+#[test]
+fn demo_self_test_passes_and_leaves_nothing_running() {
+    let child = Command::new(env!("CARGO_BIN_EXE_textgate"))
+        .args(["demo", "--self-test"])
+        .env_remove("TEXTGATE_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting textgate demo");
+    let pid = child.id();
+    // wait_with_output blocks; bound it from a watchdog thread that kills the demo, so a
+    // hang fails the test instead of stalling the suite.
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if done_rx.recv_timeout(Duration::from_secs(300)).is_err() {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+    });
+    let output = child.wait_with_output().expect("waiting for textgate demo");
+    let _ = done_tx.send(());
+    let _ = watchdog.join();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains("demo self-test passed"),
+        "status {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        output.status
+    );
+    assert!(
+        stderr.contains("the demo's directory is removed"),
+        "stderr:\n{stderr}"
+    );
+    // Prosody and the daemon were started with configuration files in the demo's
+    // directory, whose name carries the demo's pid; none of them may outlive the demo.
+    let survivors = Command::new("pgrep")
+        .args(["-a", "-f", &format!("textgate-demo-{pid}-")])
+        .output()
+        .expect("running pgrep");
+    assert!(
+        survivors.stdout.is_empty(),
+        "processes left behind by the demo: {}",
+        String::from_utf8_lossy(&survivors.stdout)
+    );
+}
