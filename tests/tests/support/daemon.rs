@@ -23,6 +23,10 @@ pub struct GatewaySection {
     pub device: PathBuf,
     /// Extra keys for the gateway table (TOML lines).
     pub extra: String,
+    /// Extra keys for its driver table.
+    pub driver_extra: String,
+    /// Attempts to send one reply before giving up.
+    pub max_attempts: u32,
 }
 
 impl GatewaySection {
@@ -40,13 +44,14 @@ available_shows = ["available", "chat", "away"]
 default_region = "US"
 {extra}
 [gateway.outbox]
-max_attempts = 3
+max_attempts = {max_attempts}
 initial_backoff = "100ms"
 max_backoff = "1s"
 
 [gateway.driver]
 kind = "at"
 device = "{device}"
+{driver_extra}
 "#,
             name = self.name,
             domain = self.domain,
@@ -55,6 +60,8 @@ device = "{device}"
             operators = operators.join(", "),
             extra = self.extra,
             device = self.device.display(),
+            driver_extra = self.driver_extra,
+            max_attempts = self.max_attempts,
         )
     }
 }

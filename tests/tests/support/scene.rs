@@ -32,6 +32,11 @@ pub struct Scene {
 impl Scene {
     /// Starts everything; `extra` adds keys to the gateway's section.
     pub async fn start(extra: &str) -> Scene {
+        Scene::start_with(extra, "", 3).await
+    }
+
+    /// Like [`Scene::start`], with keys for the driver and the outbox's attempts.
+    pub async fn start_with(extra: &str, driver_extra: &str, max_attempts: u32) -> Scene {
         let prosody = Prosody::start(&[GW]);
         for user in ["alice", "bob", "mallory"] {
             prosody.register(user, PASSWORD);
@@ -46,6 +51,8 @@ impl Scene {
             operators: vec![operator("alice"), operator("bob")],
             device: modem.path.clone(),
             extra: extra.to_owned(),
+            driver_extra: driver_extra.to_owned(),
+            max_attempts,
         };
         let daemon = Daemon::start(&daemon::config(&db.url, &[section]));
         Scene {

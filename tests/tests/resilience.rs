@@ -1,0 +1,234 @@
+//! What must survive trouble: the daemon killed mid-conversation, Prosody restarted, a hung
+//! modem, and two gateways in one daemon where one modem fails.
+
+mod support;
+
+use support::daemon::{self, Daemon, GatewaySection};
+use support::database::Database;
+use support::librarian::to_xml;
+use support::modem::Modem;
+use support::prosody::Prosody;
+use support::scene::{
+    approve, body, next_message, online, operator, patron_jid, reply, text_from, Scene, GW,
+    PASSWORD, PATRON,
+};
+use textgate_modemsim::{FaultPatch, IncomingText};
+
+/// A text of two parts, the same on both injections.
+const TWO_PARTS: &str = "I returned three books through the night slot on Saturday evening, \
+    but my account still shows them as overdue. Could you check that they were scanned in? \
+    The titles were about sailing.";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_daemon_loses_nothing_and_doubles_nothing() {
+    let mut scene = Scene::start("").await;
+    let mut alice = scene.first_login("alice", "desk").await;
+    let patron = patron_jid(PATRON, GW);
+
+    scene
+        .modem
+        .sim
+        .inject_text(&IncomingText::new(PATRON, "text A"))
+        .unwrap();
+    assert_eq!(body(&text_from(&mut alice, &patron).await), "text A");
+
+    // Part 1 of 2 arrives and is stored as a pending part; then the daemon dies.
+    let mut first = IncomingText::new(PATRON, TWO_PARTS);
+    first.reference = Some(200);
+    first.drop_parts = vec![2];
+    scene.modem.sim.inject_text(&first).unwrap();
+    scene.modem.wait_sim_empty().await;
+    scene.daemon.kill();
+
+    // While it is down, a text and the missing part wait on the SIM.
+    scene
+        .modem
+        .sim
+        .inject_text(&IncomingText::new(PATRON, "text B"))
+        .unwrap();
+    let mut second = IncomingText::new(PATRON, TWO_PARTS);
+    second.reference = Some(200);
+    second.drop_parts = vec![1];
+    scene.modem.sim.inject_text(&second).unwrap();
+
+    scene.daemon.restart();
+    let mut bodies = vec![
+        body(&text_from(&mut alice, &patron).await),
+        body(&text_from(&mut alice, &patron).await),
+    ];
+    bodies.sort();
+    assert_eq!(bodies, [TWO_PARTS, "text B"]);
+    scene.modem.wait_sim_empty().await;
+
+    // Nothing arrives twice: the next message alice sees is the next text.
+    scene
+        .modem
+        .sim
+        .inject_text(&IncomingText::new(PATRON, "text C"))
+        .unwrap();
+    let next = next_message(&mut alice).await;
+    assert_eq!(body(&next), "text C", "{}", to_xml(&next));
+
+    // A graceful stop ends with success.
+    let status = scene.daemon.terminate().await;
+    assert!(status.success(), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_reconnects_after_prosody_restarts() {
+    let mut scene = Scene::start("").await;
+    scene.daemon.expect_log(&["component connected"]).await;
+    let alice = scene.first_login("alice", "desk").await;
+    drop(alice);
+
+    scene.prosody.restart();
+    scene.daemon.expect_log(&["component disconnected"]).await;
+    scene.daemon.expect_log(&["component connected"]).await;
+
+    let mut alice = scene.online("alice", "desk").await;
+    scene.wait_available("alice").await;
+    let patron = patron_jid(PATRON, GW);
+    scene
+        .modem
+        .sim
+        .inject_text(&IncomingText::new(PATRON, "after the restart"))
+        .unwrap();
+    assert_eq!(
+        body(&text_from(&mut alice, &patron).await),
+        "after the restart"
+    );
+    reply(&mut alice, &patron, "p-1", "Got it.", false).await;
+    scene.modem.wait_sent_parts(1).await;
+    assert_eq!(scene.modem.sim.sent_messages()[0].text, "Got it.");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_waits_out_a_hung_modem() {
+    let mut scene = Scene::start_with("", r#"send_timeout = "2s""#, 20).await;
+    scene.daemon.expect_log(&["modem", "ready"]).await;
+    let mut alice = scene.first_login("alice", "desk").await;
+    let patron = patron_jid(PATRON, GW);
+
+    scene.modem.sim.set_faults(FaultPatch {
+        hang: Some(true),
+        ..FaultPatch::default()
+    });
+    reply(
+        &mut alice,
+        &patron,
+        "h-1",
+        "Sent through a hung modem",
+        false,
+    )
+    .await;
+    scene
+        .daemon
+        .expect_log(&["sending failed; will retry"])
+        .await;
+    scene.modem.sim.clear_faults();
+
+    scene.modem.wait_sent_parts(1).await;
+    let texts: Vec<String> = scene
+        .modem
+        .sim
+        .sent_messages()
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(texts, ["Sent through a hung modem"]);
+
+    // Texts come in again after the recovery.
+    scene
+        .modem
+        .sim
+        .inject_text(&IncomingText::new(PATRON, "Did you get my text?"))
+        .unwrap();
+    assert_eq!(
+        body(&text_from(&mut alice, &patron).await),
+        "Did you get my text?"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_gateways_run_side_by_side_and_one_failing_modem_stops_only_its_own() {
+    const GW2: &str = "sms.branch.test";
+    let prosody = Prosody::start(&[GW, GW2]);
+    prosody.register("alice", PASSWORD);
+    let db = Database::create().await;
+    let main_modem = Modem::start().await;
+    let branch_modem = Modem::start().await;
+    let section = |name: &str, domain: &str, modem: &Modem| GatewaySection {
+        name: name.into(),
+        domain: domain.into(),
+        secret: prosody.secret(domain),
+        server: prosody.component_addr(),
+        operators: vec![operator("alice")],
+        device: modem.path.clone(),
+        extra: String::new(),
+        driver_extra: r#"send_timeout = "2s""#.into(),
+        max_attempts: 3,
+    };
+    let mut daemon = Daemon::start(&daemon::config(
+        &db.url,
+        &[
+            section("main", GW, &main_modem),
+            section("branch", GW2, &branch_modem),
+        ],
+    ));
+    let mut alice = online(&prosody, "alice", "desk").await;
+    approve(&mut alice, GW).await;
+    approve(&mut alice, GW2).await;
+    daemon
+        .expect_log(&["operator presence", "\"gateway\":\"main\"", "Available"])
+        .await;
+    daemon
+        .expect_log(&["operator presence", "\"gateway\":\"branch\"", "Available"])
+        .await;
+
+    let at_main = patron_jid(PATRON, GW);
+    let at_branch = patron_jid(PATRON, GW2);
+    main_modem
+        .sim
+        .inject_text(&IncomingText::new(PATRON, "to the main library"))
+        .unwrap();
+    assert_eq!(
+        body(&text_from(&mut alice, &at_main).await),
+        "to the main library"
+    );
+    branch_modem
+        .sim
+        .inject_text(&IncomingText::new(PATRON, "to the branch"))
+        .unwrap();
+    assert_eq!(
+        body(&text_from(&mut alice, &at_branch).await),
+        "to the branch"
+    );
+
+    // The main modem hangs; the branch goes on receiving and sending.
+    main_modem.sim.set_faults(FaultPatch {
+        hang: Some(true),
+        ..FaultPatch::default()
+    });
+    reply(&mut alice, &at_main, "m-1", "via main", false).await;
+    daemon
+        .expect_log(&["sending failed; will retry", "\"gateway\":\"main\""])
+        .await;
+    branch_modem
+        .sim
+        .inject_text(&IncomingText::new(PATRON, "still there?"))
+        .unwrap();
+    assert_eq!(
+        body(&text_from(&mut alice, &at_branch).await),
+        "still there?"
+    );
+    reply(&mut alice, &at_branch, "b-1", "Yes, via the branch", false).await;
+    branch_modem.wait_sent_parts(1).await;
+    let texts: Vec<String> = branch_modem
+        .sim
+        .sent_messages()
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(texts, ["Yes, via the branch"]);
+    assert!(main_modem.sim.sent_messages().is_empty());
+}
