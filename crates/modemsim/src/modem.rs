@@ -354,6 +354,12 @@ impl ModemState {
             line.held.extend_from_slice(bytes);
             return steps;
         }
+        if !line.held.is_empty() {
+            // Bytes this connection wrote while another one's send was on the air.
+            let mut all = std::mem::take(&mut line.held);
+            all.extend_from_slice(bytes);
+            return self.input(line, &all, now);
+        }
         for (i, &b) in bytes.iter().enumerate() {
             if self.on_air.is_some() {
                 line.held.extend_from_slice(bytes.get(i..).unwrap_or(&[]));
