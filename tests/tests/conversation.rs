@@ -9,7 +9,7 @@ use support::scene::{
     body, delay_stamp, error_condition, error_text, next_message, operator, patron_jid, reply,
     text_from, Scene, GW, PATRON,
 };
-use textgate_modemsim::{IncomingText, PartOrder};
+use textgate_modemsim::{FaultPatch, IncomingText, PartOrder, ReportOutcome, SendErrorFault};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn patron_texts_reach_the_librarian_and_replies_become_sms() {
@@ -247,4 +247,67 @@ async fn the_first_reply_claims_the_conversation() {
         .inject_text(&IncomingText::new(PATRON, "Anyone there?"))
         .unwrap();
     assert_eq!(body(&text_from(&mut bob, &patron).await), "Anyone there?");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_texts_and_missed_calls_reach_the_librarian() {
+    let mut scene = Scene::start(r#"call_auto_reply = "Texts only, please.""#).await;
+    let mut alice = scene.first_login("alice", "desk").await;
+    let patron = patron_jid(PATRON, GW);
+    let error_for = |id: &'static str| {
+        move |e: &tokio_xmpp::minidom::Element| {
+            e.name() == "message" && e.attr("id") == Some(id) && e.attr("type") == Some("error")
+        }
+    };
+
+    // The network refuses the text for good (+CMS ERROR 21): an error on the original id.
+    scene.modem.sim.set_faults(FaultPatch {
+        send_error: Some(Some(SendErrorFault {
+            code: 21,
+            next: Some(1),
+            probability: None,
+        })),
+        ..FaultPatch::default()
+    });
+    reply(&mut alice, &patron, "f-1", "This one is refused", true).await;
+    let error = alice.expect("an error for f-1", error_for("f-1")).await;
+    assert_eq!(
+        error_condition(&error).as_deref(),
+        Some("recipient-unavailable"),
+        "{}",
+        to_xml(&error)
+    );
+    assert!(
+        error_text(&error).contains("was not sent"),
+        "{}",
+        to_xml(&error)
+    );
+
+    // Sent, but the status report says the phone never got it.
+    scene.modem.sim.set_faults(FaultPatch {
+        status_report: Some(ReportOutcome::Failed),
+        ..FaultPatch::default()
+    });
+    reply(&mut alice, &patron, "f-2", "This one is lost", true).await;
+    let error = alice.expect("an error for f-2", error_for("f-2")).await;
+    assert!(
+        error_text(&error).contains("was not delivered"),
+        "{}",
+        to_xml(&error)
+    );
+    scene.modem.sim.clear_faults();
+
+    // A voice call is rejected; alice hears of it and the caller gets the auto-reply.
+    scene.modem.sim.inject_call(PATRON, 1);
+    let notice = text_from(&mut alice, &patron).await;
+    assert_eq!(body(&notice), format!("Missed call from {PATRON}"));
+    scene.modem.wait_sent_parts(2).await;
+    let texts: Vec<String> = scene
+        .modem
+        .sim
+        .sent_messages()
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(texts, ["This one is lost", "Texts only, please."]);
 }
