@@ -57,6 +57,6 @@ pub use driver::{
     AckHandle, DriverStopped, HealthChange, MessageReference, ModemEvent, ModemEvents, Origin,
     OutgoingSms, ReceivedPdu, SendError, SendFailure, SmsDriver, StatusError, SubmitPart,
 };
-pub use port::{opener_for, BoxPort, Port, PortOpener, SerialDevice, TcpAddress};
+pub use port::{opener_for, BoxPort, OpenWith, Port, PortOpener, SerialDevice, TcpAddress};
 pub use probe::{probe, probe_device, ProbeError};
 pub use status::ModemStatus;

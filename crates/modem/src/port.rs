@@ -69,6 +69,41 @@ impl PortOpener for TcpAddress {
     }
 }
 
+/// An opener from a closure, for devices found some other way (a pseudo-terminal path
+/// read from a simulator, a device looked up by serial number after each USB reset).
+pub struct OpenWith<F> {
+    description: String,
+    open: F,
+}
+
+impl<F, Fut> OpenWith<F>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = io::Result<BoxPort>> + Send + 'static,
+{
+    pub fn new(description: impl Into<String>, open: F) -> OpenWith<F> {
+        OpenWith {
+            description: description.into(),
+            open,
+        }
+    }
+}
+
+#[async_trait]
+impl<F, Fut> PortOpener for OpenWith<F>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = io::Result<BoxPort>> + Send + 'static,
+{
+    async fn open(&self) -> io::Result<BoxPort> {
+        (self.open)().await
+    }
+
+    fn describe(&self) -> String {
+        self.description.clone()
+    }
+}
+
 /// Chooses TCP for `tcp://host:port` or `host:port`, a serial device otherwise.
 pub fn opener_for(device: &str, baud_rate: u32) -> Box<dyn PortOpener> {
     if let Some(address) = device.strip_prefix("tcp://") {
@@ -91,6 +126,28 @@ pub fn opener_for(device: &str, baud_rate: u32) -> Box<dyn PortOpener> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_closure_opens_a_fresh_port_each_time() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        use std::sync::Arc;
+        let opened = Arc::new(AtomicU32::new(0));
+        let counter = opened.clone();
+        let opener = OpenWith::new("pipe", move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let (ours, _theirs) = tokio::io::duplex(64);
+                Ok::<BoxPort, io::Error>(Box::new(ours))
+            }
+        });
+        assert!(opener.open().await.is_ok());
+        assert!(opener.open().await.is_ok());
+        assert_eq!(
+            (opened.load(Ordering::SeqCst), opener.describe()),
+            (2, "pipe".to_owned())
+        );
+    }
 
     #[test]
     fn device_strings_choose_the_transport() {
