@@ -11,6 +11,18 @@
 //! - [`session`]: the tokio task that connects, reconnects with backoff, pings the server and
 //!   runs the protocol; [`spawn`] starts one and returns a [`ComponentHandle`].
 //! - [`sanitize`]: making SMS text safe to put into XML.
+//!
+//! Things learnt against Prosody 0.12 that the daemon and its operators should know:
+//! - The gateway learns an operator's presence only once the operator has approved its
+//!   subscription request (once, in their client; it is kept in their roster). Prosody
+//!   hands pending requests only to sessions that fetched their roster, as clients do.
+//! - At start-up the gateway probes before it asks for the subscription: Prosody answers a
+//!   probe from a non-contact with `unsubscribed` on the user's behalf, which would decline
+//!   a request sent before it.
+//! - Only one connection per component: a second daemon for the same gateway is refused
+//!   with `conflict` and keeps retrying until the first one leaves.
+//! - [`ComponentHandle::send`] answers [`SendError::NotConnected`] between connections; the
+//!   store keeps the text and the daemon sends it again after [`GatewayEvent::Connected`].
 
 #![forbid(unsafe_code)]
 

@@ -452,6 +452,34 @@ async fn reconnects_after_prosody_restarts() {
 }
 
 #[tokio::test]
+async fn a_second_instance_waits_for_the_first_to_leave() {
+    let prosody = Prosody::start(&[GW]);
+    let (first, mut first_events) = start(&prosody, &[]);
+    wait_for(&mut first_events, "first connection", |e| {
+        *e == GatewayEvent::Connected
+    })
+    .await;
+
+    // Prosody allows one connection per component: the second is refused with `conflict`
+    // and keeps retrying until the first one is gone.
+    let (second, mut second_events) = start(&prosody, &[]);
+    let (event, _) = wait_for(&mut second_events, "refusal", |e| {
+        matches!(e, GatewayEvent::Disconnected { .. })
+    })
+    .await;
+    let GatewayEvent::Disconnected { reason, .. } = event else {
+        unreachable!("filtered above")
+    };
+    assert!(reason.contains("conflict"), "{reason}");
+    first.shutdown().await;
+    wait_for(&mut second_events, "second connection", |e| {
+        *e == GatewayEvent::Connected
+    })
+    .await;
+    second.shutdown().await;
+}
+
+#[tokio::test]
 async fn keepalive_notices_a_half_dead_link() {
     let prosody = Prosody::start(&[GW]);
     let proxy = proxy::FreezingProxy::start(prosody.component_addr()).await;
