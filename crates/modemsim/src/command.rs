@@ -400,4 +400,15 @@ mod tests {
         "#]],
         );
     }
+
+    proptest::proptest! {
+        /// Any text, including multi-byte characters after "AT", splits or is refused
+        /// without panicking, and only a line without "AT" goes unanswered.
+        #[test]
+        fn never_panics(line in "\\PC{0,80}", prefix in "(AT|at|)") {
+            let line = format!("{prefix}{line}");
+            let has_prefix = line.to_ascii_uppercase().contains("AT");
+            proptest::prop_assert_eq!(parse_line(&line).is_some(), has_prefix);
+        }
+    }
 }

@@ -777,3 +777,34 @@ fn android_lacks_cmms_and_status_report_routing() {
           modem: "\r\nOK\r\n"
     "#]]);
 }
+
+proptest::proptest! {
+    /// Whatever a host writes (line noise, half commands, binary), the modem answers
+    /// without panicking and keeps answering `AT` afterwards.
+    #[test]
+    fn arbitrary_input_never_breaks_the_modem(
+        noise in proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..600),
+    ) {
+        let mut modem = ModemState::new(SimConfig::instant());
+        let mut line = Line::default();
+        let now = Utc::now();
+        let mut steps: VecDeque<Step> = modem.input(&mut line, &noise, now).into();
+        while let Some(step) = steps.pop_front() {
+            if let Step::Radio(_) = step {
+                steps.extend(modem.radio_done(&mut line, now));
+            }
+        }
+        // Leave whatever state the noise left: cancel a prompt, end the line, try again.
+        let _ = modem.input(&mut line, b"\x1b\r", now);
+        let answer: Vec<u8> = modem
+            .input(&mut line, b"ATE0\r", now)
+            .into_iter()
+            .flat_map(|s| match s {
+                Step::Reply(b) => b,
+                _ => Vec::new(),
+            })
+            .collect();
+        let answer = String::from_utf8_lossy(&answer);
+        proptest::prop_assert!(answer.ends_with("\r\nOK\r\n"), "{:?}", answer);
+    }
+}
