@@ -1,0 +1,556 @@
+//! The console in a real headless Chromium, driven over WebDriver (chromedriver) against
+//! the console served on 127.0.0.1 on a real PostgreSQL. Screenshots of every page go to
+//! `target/test-artifacts/browser/`.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` packages (`scripts/lib/env.sh`
+//! `ensure_chromium` installs them); without them these tests fail rather than skip.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use support::{App, Database, GATEWAY, PASSWORD};
+use textgate_alerts::Role;
+use textgate_store::{BackendKind, SentPart};
+use textgate_web::members::{self, MemberAction};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn on_path(name: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| {
+            panic!("{name} is not installed: apt-get install chromium chromium-driver")
+        })
+}
+
+fn artifacts() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-artifacts/browser");
+    std::fs::create_dir_all(&dir).expect("artifact directory");
+    dir
+}
+
+/// A chromedriver process, a browser session and the console on a real listener.
+struct Browser {
+    driver: Child,
+    client: Client,
+    base: String,
+    app: App,
+    database: Option<Database>,
+    _profile: tempfile::TempDir,
+    name: &'static str,
+    shots: u32,
+}
+
+impl Browser {
+    async fn start(name: &'static str) -> Browser {
+        let database = Database::create(BackendKind::Postgres).await;
+        let app = support::open_app(&database.url).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let service = app
+            .router
+            .clone()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, service).await });
+
+        let port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("probe port");
+            probe.local_addr().expect("addr").port()
+        };
+        let mut driver = Command::new(on_path("chromedriver"))
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromedriver");
+        let stdout = driver.stdout.take().expect("chromedriver stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        tokio::time::timeout(WAIT, async {
+            while let Some(line) = lines.next_line().await.expect("read chromedriver") {
+                if line.contains("started successfully") {
+                    return;
+                }
+            }
+            panic!("chromedriver exited before it was ready");
+        })
+        .await
+        .expect("chromedriver ready in time");
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+        let profile = tempfile::tempdir().expect("profile directory");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": on_path("chromium"),
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--window-size=412,915",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            }),
+        );
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("WebDriver session");
+        Browser {
+            driver,
+            client,
+            base,
+            app,
+            database: Some(database),
+            _profile: profile,
+            name,
+            shots: 0,
+        }
+    }
+
+    async fn goto(&self, path: &str) {
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .expect("navigate");
+    }
+
+    async fn shot(&mut self, what: &str) {
+        self.shots += 1;
+        let png = self.client.screenshot().await.expect("screenshot");
+        let file = artifacts().join(format!("{}-{:02}-{what}.png", self.name, self.shots));
+        std::fs::write(&file, png).expect("write screenshot");
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .text()
+            .await
+            .expect("text")
+    }
+
+    /// Waits for the message at the top of the page to contain `part` (the page after a
+    /// form post replaces the previous page's message).
+    async fn message(&self, part: &str) -> String {
+        let xpath = format!("//*[@id='message' and contains(., '{part}')]");
+        match self
+            .client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::XPath(&xpath))
+            .await
+        {
+            Ok(e) => e.text().await.expect("text"),
+            Err(e) => panic!(
+                "no message containing {part:?} ({e}); page: {}",
+                self.client.source().await.unwrap_or_default()
+            ),
+        }
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let e = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        e.clear().await.expect("clear");
+        e.send_keys(value).await.expect("type");
+    }
+
+    async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .expect("click");
+    }
+
+    async fn sign_in(&mut self, email: &str) {
+        self.goto("/signin").await;
+        self.fill("#email", email).await;
+        self.fill("#password", PASSWORD).await;
+        self.shot("signin").await;
+        self.click("#signin").await;
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("#member-form"))
+            .await
+            .expect("member page after sign-in");
+    }
+
+    async fn sign_out(&self) {
+        self.click("header form button").await;
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("#signin"))
+            .await
+            .expect("sign-in page");
+    }
+
+    async fn finish(mut self) {
+        self.client.clone().close().await.expect("close browser");
+        let _ = self.driver.kill().await;
+        self.app.state.db.close().await;
+        self.app.state.store.close().await;
+        if let Some(db) = self.database.take() {
+            db.drop_database().await;
+        }
+    }
+}
+
+/// Registers and confirms `number` for a new account, through the library.
+async fn registered_member(app: &App, email: &str, number: &str) {
+    let id = app.account(email, &[Role::Member]).await;
+    let account = app.state.db.account(id).await.unwrap().unwrap();
+    members::save(
+        &app.state,
+        &account,
+        "127.0.0.1",
+        number,
+        None,
+        MemberAction::Save,
+    )
+    .await
+    .expect("save");
+    members::confirm_code(&app.state, &account, &app.last_code().await)
+        .await
+        .expect("confirm");
+}
+
+#[tokio::test]
+async fn member_saves_confirms_tests_and_removes_a_number() {
+    let mut b = Browser::start("member").await;
+    b.app.account("pat@example.org", &[Role::Member]).await;
+    b.sign_in("pat@example.org").await;
+    b.shot("empty").await;
+    b.fill("#number", "(201) 555-0123").await;
+    b.click("#save").await;
+    b.message("We have sent a confirmation code to •••• 0123")
+        .await;
+    b.shot("saved-awaiting-code").await;
+    let code = b.app.last_code().await;
+    b.fill("#code", &code).await;
+    b.click("#confirm-code").await;
+    b.message("Your number is confirmed").await;
+    b.click("#save-and-test").await;
+    b.message("is on its way to •••• 0123").await;
+    b.shot("tested").await;
+    // The next visit shows the saved, masked number.
+    b.goto("/alerts").await;
+    assert_eq!(b.text("#saved-number").await, "•••• 0123");
+    assert_eq!(
+        b.text("#saved-state").await,
+        "confirmed: you receive alerts"
+    );
+    b.click("#remove").await;
+    b.message("Your number has been removed").await;
+    b.shot("removed").await;
+    assert!(b.client.find(Locator::Css("#saved-number")).await.is_err());
+    assert_eq!(
+        b.app.count("SELECT COUNT(*) FROM alert_test_log").await,
+        1,
+        "the test log survives removal"
+    );
+    b.finish().await;
+}
+
+#[tokio::test]
+async fn review_banner_after_six_months() {
+    let mut b = Browser::start("review").await;
+    registered_member(&b.app, "old@example.org", "+1 201 555 0177").await;
+    b.app.clock.advance(TimeDelta::days(190));
+    b.sign_in("old@example.org").await;
+    let banner = b.text("#review-banner").await;
+    assert!(banner.contains("more than six months ago"), "{banner}");
+    b.shot("banner").await;
+    b.click("#save").await;
+    b.message("Your details have been saved").await;
+    assert!(b.client.find(Locator::Css("#review-banner")).await.is_err());
+    b.shot("after-save").await;
+    b.finish().await;
+}
+
+#[tokio::test]
+async fn technical_administrator_cannot_reach_the_emergency_form() {
+    let mut b = Browser::start("technical").await;
+    b.app
+        .account(
+            "tech@example.org",
+            &[Role::TechnicalAdministrator, Role::Member],
+        )
+        .await;
+    b.sign_in("tech@example.org").await;
+    b.goto("/admin").await;
+    assert!(b.client.find(Locator::Css("#compose-test")).await.is_ok());
+    assert!(
+        b.client.find(Locator::Css("#compose-alert")).await.is_err(),
+        "no link to the emergency form"
+    );
+    b.shot("admin-home").await;
+    b.goto("/admin/alert").await;
+    let heading = b.text("h1").await;
+    assert_eq!(heading, "Forbidden");
+    b.shot("alert-by-url").await;
+    // A forged POST from the signed-in browser, with a valid CSRF token.
+    b.goto("/admin/test").await;
+    let status = b
+        .client
+        .execute(
+            "const csrf = document.querySelector('meta[name=csrf-token]').content;
+             const body = new URLSearchParams({csrf, action: 'send', text: 'Forged real alert'});
+             return fetch('/admin/alert/send', {method: 'POST', body, credentials: 'same-origin'}).then(r => r.status);",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(status, json!(403));
+    assert_eq!(b.app.last_send("real").await, 0);
+    b.finish().await;
+}
+
+#[tokio::test]
+async fn emergency_alert_from_compose_to_full_progress() {
+    let mut b = Browser::start("alert").await;
+    for (i, n) in [
+        "+1 201 555 0101",
+        "+1 201 555 0102",
+        "+1 201 555 0103",
+        "+1 201 555 0104",
+    ]
+    .iter()
+    .enumerate()
+    {
+        registered_member(&b.app, &format!("m{i}@example.org"), n).await;
+    }
+    b.app
+        .account(
+            "chief@example.org",
+            &[Role::EmergencyAdministrator, Role::Member],
+        )
+        .await;
+    b.sign_in("chief@example.org").await;
+    b.goto("/admin").await;
+    b.click("#compose-alert").await;
+    let text = format!(
+        "Shelter in place: a storm is near the library. Stay inside away from windows. {} End.",
+        "More details follow".repeat(2)
+    );
+    b.client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#text"))
+        .await
+        .expect("compose form");
+    b.fill("#text", &text).await;
+    // The live counters (JavaScript) follow the typing.
+    let typed = text.chars().count().to_string();
+    b.client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(&format!(
+            "//span[@id='typed' and text()='{typed}']"
+        )))
+        .await
+        .expect("live count");
+    b.client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath("//span[@id='parts' and text()='1']"))
+        .await
+        .expect("part count");
+    b.shot("compose").await;
+    b.click("#review").await;
+    let beyond = b
+        .client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#beyond"))
+        .await
+        .expect("red overflow");
+    assert_eq!(
+        beyond.css_value("color").await.unwrap(),
+        "rgba(204, 0, 0, 1)"
+    );
+    let cut: String = text.chars().skip(110).collect();
+    assert_eq!(beyond.text().await.unwrap(), cut.trim_end());
+    assert!(b
+        .text("#eta")
+        .await
+        .contains("Estimated time to reach everyone"));
+    b.shot("confirm").await;
+    b.click("#cancel").await;
+    let kept = b
+        .client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#text"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some(text.as_str()));
+    b.shot("cancelled").await;
+    b.click("#review").await;
+    b.client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#send"))
+        .await
+        .expect("confirm page");
+    let mut enqueued = b.app.state.enqueued_signal();
+    b.click("#send").await;
+    b.client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#progress"))
+        .await
+        .expect("progress page");
+    tokio::time::timeout(WAIT, enqueued.changed())
+        .await
+        .expect("enqueued in time")
+        .expect("signal");
+    b.shot("progress-start").await;
+    // No gateway runtime in this test: deliver through the store as the outbox worker does.
+    b.app.clock.advance(TimeDelta::minutes(10));
+    let id = b.app.last_send("real").await;
+    let leased: Vec<_> = b
+        .app
+        .state
+        .store
+        .lease_due(GATEWAY, "browser-test", 100, TimeDelta::minutes(1))
+        .await
+        .expect("lease")
+        .into_iter()
+        .filter(|l| l.text.campaign_id == Some(id))
+        .collect();
+    assert_eq!(leased.len(), 4);
+    for l in &leased {
+        b.app
+            .state
+            .store
+            .mark_sent(
+                &l.lease,
+                &[SentPart {
+                    seq: 1,
+                    message_ref: 7,
+                }],
+            )
+            .await
+            .expect("mark sent");
+    }
+    // The page refreshes itself (JavaScript) until it shows 100%.
+    b.client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath("//span[@id='percent' and text()='100']"))
+        .await
+        .expect("100% shown");
+    assert_eq!(b.text("#sent").await, "4");
+    b.shot("progress-done").await;
+    b.finish().await;
+}
+
+#[tokio::test]
+async fn transcripts_are_deleted_and_downloaded() {
+    let mut b = Browser::start("transcripts").await;
+    let store = b.app.state.store.clone();
+    store
+        .set_transcript_policy(GATEWAY, textgate_store::TranscriptPolicy::Keep)
+        .await
+        .unwrap();
+    let now = b.app.state.now();
+    for (i, patron) in ["+12015550170", "+12015550171"].iter().enumerate() {
+        let id = store
+            .insert_inbound(&textgate_store::NewInbound {
+                gateway: GATEWAY.into(),
+                sender: patron.to_string(),
+                smsc_time: now.fixed_offset(),
+                received_at: now,
+                body: format!("Do you have book {i}?"),
+                concatenation: None,
+                parts_hex: vec!["00".into()],
+                incomplete: false,
+                consumed_pending_parts: vec![],
+            })
+            .await
+            .unwrap()
+            .id();
+        store.mark_inbound_offered(&[id]).await.unwrap();
+        store
+            .mark_inbound_delivered(&[id], "librarian@example.org/desk")
+            .await
+            .unwrap();
+    }
+    b.app
+        .account(
+            "records@example.org",
+            &[Role::TranscriptAdministrator, Role::Member],
+        )
+        .await;
+    b.sign_in("records@example.org").await;
+    b.goto("/staff/transcripts").await;
+    let table = b.text("#conversations").await;
+    assert!(
+        table.contains("+12015550170") && table.contains("+12015550171"),
+        "{table}"
+    );
+    b.shot("list").await;
+    // The zip, fetched by the browser with its session.
+    let zip = b
+        .client
+        .execute(
+            "const href = document.getElementById('download').getAttribute('href');
+             return fetch(href, {credentials: 'same-origin'}).then(async r => {
+               const bytes = new Uint8Array(await r.arrayBuffer());
+               return [r.status, r.headers.get('content-type'), bytes[0], bytes[1], bytes.length];
+             });",
+            vec![],
+        )
+        .await
+        .expect("download");
+    assert_eq!(zip[0], json!(200));
+    assert_eq!(zip[1], json!("application/zip"));
+    assert_eq!((zip[2].clone(), zip[3].clone()), (json!(b'P'), json!(b'K')));
+    // Erase one conversation's transcript, then delete the whole period's records.
+    b.click("#conversations tbody tr:first-child input[type=checkbox]")
+        .await;
+    b.click("#what-transcripts").await;
+    b.click("#delete").await;
+    b.message("Erased the text of 1 message(s)").await;
+    b.shot("erased").await;
+    b.click("#what-records").await;
+    b.click("#scope-period").await;
+    b.click("#delete").await;
+    b.message("Deleted 2 message(s) and 2 conversation(s)")
+        .await;
+    b.shot("deleted").await;
+    b.sign_out().await;
+    b.finish().await;
+}
