@@ -13,6 +13,53 @@
 //!
 //! This crate knows nothing of modems, XMPP or the store: the runtime tells it what
 //! happened, in the runtime's own words, and it counts and reports.
+//!
+//! # Wiring it into the daemon
+//!
+//! In `textgate run`, once per process:
+//!
+//! ```no_run
+//! # async fn wiring(gateway_names: &[&str], listen: std::net::SocketAddr) -> std::io::Result<()> {
+//! use textgate_telemetry::{init_logging, router, LogFormat, Metrics, Readiness, SystemdNotifier, DEFAULT_READY_GRACE};
+//! init_logging(LogFormat::Json, "info").ok(); // from [log] format / level, before anything logs
+//! let metrics = Metrics::new();
+//! let readiness = Readiness::new(metrics.clone());
+//! for name in gateway_names {
+//!     // Every configured gateway, before starting any, including one whose start fails:
+//!     // it then keeps /readyz at 503 and shows in systemd's status line.
+//!     metrics.register_gateway(name);
+//!     readiness.register_gateway(name);
+//! }
+//! let listener = tokio::net::TcpListener::bind(listen).await?; // [http] listen
+//! let endpoints = router(metrics.clone(), readiness.clone());
+//! // (or `.merge(endpoints)` into the web console's router on the same address)
+//! tokio::spawn(async move { axum::serve(listener, endpoints).await });
+//! let notifier = SystemdNotifier::spawn(readiness.clone(), DEFAULT_READY_GRACE);
+//! // ... on SIGTERM/SIGINT, before stopping the gateways:
+//! notifier.stop();
+//! # Ok(()) }
+//! ```
+//!
+//! Then each gateway's runtime gets clones of `metrics` and `readiness` and reports, with
+//! its `[[gateway]] name` as the `gateway` argument:
+//!
+//! | where in the runtime | call |
+//! | --- | --- |
+//! | XMPP `GatewayEvent::Connected` | `readiness.set_component(name, ComponentState::Connected)`; if it is not the first connection, also `metrics.xmpp_reconnected(name)` |
+//! | XMPP `GatewayEvent::Disconnected` | `readiness.set_component(name, ComponentState::Disconnected)` |
+//! | modem `HealthChange::Ready` | `readiness.set_modem(name, ModemState::Ready)` |
+//! | any other modem `HealthChange` | `readiness.set_modem(name, ModemState::NotReady)`; on a reopen after a loss, `metrics.modem_restarted(name)` |
+//! | a signal reading (`AT+CSQ`) | `metrics.set_modem_signal(name, Some(rssi))` |
+//! | a text committed to the store (after reassembly, not per part; not for a re-read duplicate) | `metrics.text_in(name)` |
+//! | a reply whose parts the modem all accepted | `metrics.text_out(name, parts)` |
+//! | a reply failed for good (final error or last attempt) | `metrics.send_failed(name, SendFailure::…)` |
+//! | after enqueueing/leasing/finishing outbox items | `metrics.set_outbox_depth(name, waiting)` |
+//! | after storing an undeliverable text / flushing the backlog | `metrics.set_offline_backlog(name, waiting)` |
+//!
+//! Map send errors to [`SendFailure`]: `+CMS ERROR` 1–127 (RP causes from the network) to
+//! `network`; other `+CMS`/`+CME` errors and a bare `ERROR` to `modem`; a missing `+CMGS`
+//! to `timeout`; "the modem is not available" to `modem_unavailable`; more than
+//! `max_parts` to `too_long`; an unusable number to `bad_recipient`.
 
 #![forbid(unsafe_code)]
 
