@@ -118,7 +118,16 @@ impl PatronAddress {
                 "only digits, spaces, '+', '-', '.', '/' and parentheses are allowed",
             ));
         }
-        let number = match phonenumber::parse(Some(region.0), trimmed) {
+        // "+49 (0)30 ..." marks the trunk prefix dialled only from inside the country; it is
+        // not part of the international number.
+        let without_trunk;
+        let digits_part = if trimmed.starts_with('+') || trimmed.starts_with("00") {
+            without_trunk = trimmed.replacen("(0)", "", 1);
+            without_trunk.as_str()
+        } else {
+            trimmed
+        };
+        let number = match phonenumber::parse(Some(region.0), digits_part) {
             Ok(number) => number,
             Err(e) => {
                 if let Some(code) = short_code(trimmed) {
@@ -316,6 +325,17 @@ mod tests {
             "DE",
             expect![[r#"E164("+4915112345678")"#]],
         );
+        check_dialled(
+            "+49 (0)30 901820",
+            "US",
+            expect![[r#"E164("+4930901820")"#]],
+        );
+        check_dialled(
+            "+1-555-123-4567",
+            "GB",
+            expect![[r#"E164("+15551234567")"#]],
+        );
+        check_dialled("07911 123456", "GB", expect![[r#"E164("+447911123456")"#]]);
         check_dialled("72345", "US", expect![[r#"ShortCode("72345")"#]]);
         check_dialled("  ", "US", expect!["error: no phone number given"]);
         check_dialled(

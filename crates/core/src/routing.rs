@@ -201,6 +201,14 @@ impl QueueRouter {
         self.claims.get(patron)
     }
 
+    /// Re-establishes a claim known from before a restart (the daemon keeps claims in its
+    /// store). A claim by someone outside the queue is ignored.
+    pub fn restore_claim(&mut self, patron: PatronAddress, operator: BareJid) {
+        if self.is_operator(&operator) {
+            self.claims.insert(patron, operator);
+        }
+    }
+
     /// Texts waiting for an operator, oldest first.
     pub fn held(&self) -> impl Iterator<Item = (InboundTextId, &PatronAddress)> {
         self.held.iter().map(|(id, p)| (*id, p))
@@ -455,6 +463,32 @@ mod tests {
                 reply carol +15551234567     => NotAnOperator
             "#]],
         );
+    }
+
+    #[test]
+    fn restored_claims_route_like_fresh_ones() {
+        let mut router = QueueRouter::new(
+            [jid("alice@library.test"), jid("bob@library.test")],
+            AvailabilityRule::default(),
+            RoutingPolicy::FirstReplyClaims,
+        );
+        router.restore_claim(patron("+15551234567"), jid("bob@library.test"));
+        router.restore_claim(patron("+4930901820"), jid("carol@library.test"));
+        expect![[r#"
+            alice/phone online           => []
+            bob/desk online              => []
+            text 1 +15551234567          => Deliver([("bob")])
+            text 2 +4930901820           => Deliver([("alice"), ("bob")])
+        "#]]
+        .assert_eq(&run(
+            &mut router,
+            "
+            alice/phone online
+            bob/desk online
+            text 1 +15551234567
+            text 2 +4930901820
+            ",
+        ));
     }
 
     #[test]
