@@ -3,9 +3,9 @@
 //! The simulated modem is a sans-I/O core ([`ModemState`]) that takes the bytes a host
 //! writes and answers with the bytes a 3GPP TS 27.005/27.007 modem in PDU mode would send,
 //! plus timed effects (send latency, status reports, ringing) that the runtime carries out.
-//! Around it: [`Simulator`] runs the core on tokio, serves it on any byte stream, a real
-//! pseudo-terminal ([`pty`]) or TCP ([`tcp`]), and [`SimHandle`] lets tests and the HTTP
-//! control API ([`control`]) inject texts, calls and faults and read what was sent.
+//! Around it: [`SimHandle`] runs the core on tokio and serves it on any byte stream, a real
+//! pseudo-terminal ([`pty`]) or TCP ([`tcp`]); tests and the HTTP control API
+//! ([`control`]) use it to inject texts, calls and faults and to read what was sent.
 
 #![forbid(unsafe_code)]
 
