@@ -101,6 +101,8 @@ impl Gateway {
             pending: HashMap::new(),
             stranded: Vec::new(),
             unmatched_reports: VecDeque::new(),
+            recent: VecDeque::new(),
+            bounced: Vec::new(),
             segmenter: segmenter.clone(),
             replies: replies.clone(),
             settings: settings.clone(),
@@ -153,6 +155,20 @@ impl Gateway {
 const UNMATCHED_REPORTS: usize = 256;
 const UNMATCHED_REPORT_AGE: Duration = Duration::from_secs(300);
 
+/// How many delivered texts are remembered for bounces.
+const RECENT_TEXTS: usize = 1024;
+
+struct RecentText {
+    id: InboundTextId,
+    patron: PatronAddress,
+    body: String,
+    delayed_since: Option<DateTime<Utc>>,
+    /// Writes not bounced yet.
+    outstanding: usize,
+    /// Operators it was written to.
+    tried: Vec<BareJid>,
+}
+
 struct UnmatchedReport {
     reference: u8,
     outcome: PartOutcome,
@@ -180,6 +196,11 @@ struct Runtime {
     /// Status reports that matched no sent part yet: with a fast network the report can
     /// overtake the outbox worker's record of the send. Matched again after each send.
     unmatched_reports: VecDeque<UnmatchedReport>,
+    /// Texts recently written to operators, kept (bodies included, since the store may
+    /// have erased them) in case the server bounces them.
+    recent: VecDeque<RecentText>,
+    /// Texts every recipient bounced, waiting for an operator who has not had them.
+    bounced: Vec<RecentText>,
     segmenter: Segmenter,
     replies: Replies,
 }
@@ -541,27 +562,23 @@ impl Runtime {
         delayed_since: Option<DateTime<Utc>>,
         operators: &[BareJid],
     ) {
-        let _ = smsc_time;
-        let mut delivered_to = None;
-        for operator in operators {
-            let text = TextToOperator {
-                patron: patron.clone(),
-                operator: operator.clone(),
-                body: body.to_owned(),
-                id: format!("in-{}", id.0),
-                delayed_since,
-                receipt: ReceiptRequest::NotRequested,
-            };
-            match self.xmpp.send(Outgoing::Text(text)).await {
-                Ok(()) => {
-                    delivered_to.get_or_insert_with(|| operator.clone());
-                }
-                Err(e) => {
-                    tracing::warn!(gateway = %self.name(), operator = %operator.as_str(), error = %e, "text not delivered");
-                }
+        let mut recent = RecentText {
+            id,
+            patron: patron.clone(),
+            body: body.to_owned(),
+            delayed_since: delayed_since.or(Some(smsc_time.with_timezone(&Utc))),
+            outstanding: 0,
+            tried: Vec::new(),
+        };
+        let delivered = self.send_text(&mut recent, operators, delayed_since).await;
+        let first = delivered.then(|| recent.tried.first().cloned()).flatten();
+        if delivered {
+            if self.recent.len() >= RECENT_TEXTS {
+                self.recent.pop_front();
             }
+            self.recent.push_back(recent);
         }
-        match delivered_to {
+        match first {
             Some(operator) => {
                 if let Err(e) = self
                     .store
@@ -572,6 +589,80 @@ impl Runtime {
                 }
             }
             None => self.stranded.push((id, patron.clone())),
+        }
+    }
+
+    /// Sends a text to each operator; true when at least one write succeeded.
+    async fn send_text(
+        &mut self,
+        recent: &mut RecentText,
+        operators: &[BareJid],
+        delayed_since: Option<DateTime<Utc>>,
+    ) -> bool {
+        for operator in operators {
+            let text = TextToOperator {
+                patron: recent.patron.clone(),
+                operator: operator.clone(),
+                body: recent.body.clone(),
+                id: format!("in-{}", recent.id.0),
+                delayed_since,
+                receipt: ReceiptRequest::NotRequested,
+            };
+            match self.xmpp.send(Outgoing::Text(text)).await {
+                Ok(()) => {
+                    recent.outstanding += 1;
+                    recent.tried.push(operator.clone());
+                }
+                Err(e) => {
+                    tracing::warn!(gateway = %self.name(), operator = %operator.as_str(), error = %e, "text not delivered");
+                }
+            }
+        }
+        recent.outstanding > 0
+    }
+
+    /// A text we sent came back as an error from the server. When every operator it went
+    /// to bounced it, it goes to the other available operators, or waits for one.
+    async fn on_bounce(&mut self, id: Option<String>) {
+        let Some(id) = id
+            .as_deref()
+            .and_then(|id| id.strip_prefix("in-"))
+            .and_then(|n| n.parse::<i64>().ok())
+        else {
+            return;
+        };
+        let Some(at) = self.recent.iter().position(|r| r.id.0 == id) else {
+            return;
+        };
+        let Some(text) = self.recent.get_mut(at) else {
+            return;
+        };
+        text.outstanding = text.outstanding.saturating_sub(1);
+        if text.outstanding > 0 {
+            return;
+        }
+        if let Some(text) = self.recent.remove(at) {
+            tracing::warn!(gateway = %self.name(), inbound = id, "every operator bounced a text; offering it again");
+            self.bounced.push(text);
+            self.retry_bounced().await;
+        }
+    }
+
+    /// Offers bounced texts to available operators who have not had them yet.
+    async fn retry_bounced(&mut self) {
+        for mut text in std::mem::take(&mut self.bounced) {
+            let to: Vec<BareJid> = self
+                .router
+                .available()
+                .into_iter()
+                .filter(|o| !text.tried.contains(o))
+                .collect();
+            let delayed_since = text.delayed_since;
+            if !to.is_empty() && self.send_text(&mut text, &to, delayed_since).await {
+                self.recent.push_back(text);
+            } else {
+                self.bounced.push(text);
+            }
         }
     }
 
@@ -712,13 +803,20 @@ impl Runtime {
                     available = self.router.available().len(), "operator presence"
                 );
                 self.flush(outcome).await;
+                if !self.bounced.is_empty() {
+                    self.retry_bounced().await;
+                }
             }
             GatewayEvent::OperatorReply(reply) => self.on_reply(reply).await,
             GatewayEvent::OperatorReceived { .. } => {}
             GatewayEvent::DeliveryFailed {
-                operator, reason, ..
+                operator,
+                reason,
+                id,
+                ..
             } => {
                 tracing::warn!(gateway = %self.name(), operator = %operator.as_str(), reason, "an operator did not get a message");
+                self.on_bounce(id).await;
             }
         }
     }
