@@ -252,6 +252,26 @@ impl ComponentProtocol {
 
     /// Handles one stanza from the server.
     pub fn handle(&mut self, stanza: Stanza) -> Vec<Action> {
+        // Answers go out from the address a stanza was sent to. The server only routes our
+        // own domain to us, but should anything else arrive, answering it would put a
+        // foreign `from` on the stream, which Prosody punishes by closing it (invalid-from).
+        let to = match &stanza {
+            Stanza::Iq(
+                Iq::Get { to, .. }
+                | Iq::Set { to, .. }
+                | Iq::Result { to, .. }
+                | Iq::Error { to, .. },
+            ) => to,
+            Stanza::Message(message) => &message.to,
+            Stanza::Presence(presence) => &presence.to,
+        };
+        if to
+            .as_ref()
+            .is_some_and(|to| to.domain().as_str() != self.domain)
+        {
+            tracing::warn!(to = ?to, "stanza for another domain ignored");
+            return Vec::new();
+        }
         match stanza {
             Stanza::Iq(iq) => self.handle_iq(iq),
             Stanza::Message(message) => self.handle_message(message),
@@ -343,6 +363,9 @@ impl ComponentProtocol {
             Some(to) => Jid::new(to).ok()?,
             None => self.gateway.clone(),
         };
+        if addressee.domain().as_str() != self.domain {
+            return None;
+        }
         Some(
             Iq::Error {
                 from: Some(addressee),

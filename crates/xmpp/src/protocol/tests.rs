@@ -281,6 +281,18 @@ fn replies_from_operators() {
 }
 
 #[test]
+fn stanzas_for_other_domains_are_ignored() {
+    check(
+        "<iq CLIENT type='get' id='o1' from='alice@library.test/phone' to='library.test'><ping xmlns='urn:xmpp:ping'/></iq>",
+        expect!["nothing"],
+    );
+    check(
+        "<message CLIENT type='chat' from='mallory@elsewhere.test/x' to='alice@library.test'><body>hi</body></message>",
+        expect!["nothing"],
+    );
+}
+
+#[test]
 fn strangers_are_forbidden() {
     check(
         "<message CLIENT type='chat' id='s1' from='spammer@elsewhere.test/bot' to='+15551234567@sms.library.test'><body>free money</body></message>",
@@ -410,4 +422,87 @@ fn unreadable_requests_get_an_error() {
         "<presence xmlns='jabber:component:accept' from='mallory@library.test/bot'><priority>high</priority></presence>",
         expect!["nothing"],
     );
+    check_unreadable(
+        "<iq xmlns='jabber:component:accept' type='get' id='x3' from='mallory@library.test/bot' to='library.test'><a xmlns='urn:a'/><b xmlns='urn:b'/></iq>",
+        expect!["nothing"],
+    );
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn jid() -> impl Strategy<Value = &'static str> {
+        prop_oneof![
+            Just("alice@library.test/phone"),
+            Just("Bob@Library.test"),
+            Just("mallory@elsewhere.test/x"),
+            Just("library.test"),
+            Just("sms.library.test"),
+            Just("+15551234567@sms.library.test"),
+            Just("72345@sms.library.test"),
+            Just("my\\20bank@sms.library.test"),
+            Just("sms.library.test/res"),
+        ]
+    }
+
+    fn stanza() -> impl Strategy<Value = String> {
+        let kind = prop_oneof![
+            Just("message type='chat'"),
+            Just("message type='error'"),
+            Just("message"),
+            Just("presence"),
+            Just("presence type='subscribe'"),
+            Just("presence type='unavailable'"),
+            Just("presence type='probe'"),
+            Just("iq type='get' id='q'"),
+            Just("iq type='set' id='q'"),
+            Just("iq type='result' id='q'"),
+        ];
+        let payload = prop_oneof![
+            Just(""),
+            Just("<body>hello</body>"),
+            Just("<request xmlns='urn:xmpp:receipts'/><body>x</body>"),
+            Just("<received xmlns='urn:xmpp:receipts' id='a'/>"),
+            Just("<show>dnd</show>"),
+            Just("<query xmlns='http://jabber.org/protocol/disco#info'/>"),
+            Just("<query xmlns='jabber:iq:gateway'><prompt>+44 20 7946 0018</prompt></query>"),
+            Just("<ping xmlns='urn:xmpp:ping'/>"),
+            Just("<error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>"),
+        ];
+        (kind, jid(), jid(), payload).prop_map(|(kind, from, to, payload)| {
+            let name = kind.split(' ').next().unwrap_or(kind);
+            format!(
+                "<{kind} xmlns='jabber:component:accept' from='{from}' to='{to}'>{payload}</{name}>"
+            )
+        })
+    }
+
+    proptest! {
+        /// Whatever arrives, everything the component sends carries a `from` in its own
+        /// domain: Prosody closes the stream (`invalid-from`) on anything else.
+        #[test]
+        fn answers_always_come_from_the_gateway_domain(input in stanza()) {
+            let element: Element = input.parse().unwrap();
+            let stanza: Option<Stanza> = match element.name() {
+                "iq" => Iq::try_from(element).ok().map(Stanza::from),
+                "message" => Message::try_from(element).ok().map(Stanza::from),
+                _ => Presence::try_from(element).ok().map(Stanza::from),
+            };
+            let Some(stanza) = stanza else { return Ok(()) };
+            for action in protocol().handle(stanza) {
+                if let Action::Send(sent) = action {
+                    let from = match &sent {
+                        Stanza::Iq(iq) => match iq {
+                            Iq::Get { from, .. } | Iq::Set { from, .. } | Iq::Result { from, .. } | Iq::Error { from, .. } => from.clone(),
+                        },
+                        Stanza::Message(m) => m.from.clone(),
+                        Stanza::Presence(p) => p.from.clone(),
+                    };
+                    let from = from.map(|f| f.domain().as_str().to_owned());
+                    prop_assert_eq!(from.as_deref(), Some("sms.library.test"), "{}", stanza_xml(sent));
+                }
+            }
+        }
+    }
 }
