@@ -20,7 +20,7 @@ use textgate_at::command::{
     Pin, SmscNumber, StorageSelection,
 };
 use textgate_at::response::{self, SimState, StorageUsage, StoredStatus};
-use textgate_at::{FinalResult, Response, Urc};
+use textgate_at::{ErrorClass, FinalResult, Response, Urc};
 use textgate_gsm::pdu::{to_hex, Tpdu};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, Instant};
@@ -40,6 +40,10 @@ const CALLER_ID_WAIT: Duration = Duration::from_secs(2);
 /// How often a command refused because the SIM or modem is busy is tried.
 const BUSY_ATTEMPTS: u32 = 5;
 const BUSY_PAUSE: Duration = Duration::from_secs(2);
+/// After synchronising, output is discarded until the modem has been quiet this long...
+const QUIET: Duration = Duration::from_millis(200);
+/// ...or at most this long, for a modem that never stops talking.
+const QUIET_LIMIT: Duration = Duration::from_secs(2);
 
 enum Request {
     Send {
@@ -421,7 +425,16 @@ impl Driver {
         let mut last = None;
         for _ in 0..3 {
             match connection.ok(&Command::Attention).await {
-                Ok(_) => return Ok(()),
+                Ok(_) => {
+                    // A late answer to a command that timed out may still be on its way;
+                    // taken for the next command's answer it would pair every later
+                    // command with the previous one's result.
+                    connection
+                        .discard_until_quiet(QUIET, QUIET_LIMIT)
+                        .await
+                        .map_err(Stop::Link)?;
+                    return Ok(());
+                }
                 Err(failure @ (CommandFailure::Closed | CommandFailure::Io(_))) => {
                     return Err(Stop::Link(failure))
                 }
@@ -505,15 +518,24 @@ impl Driver {
     async fn sim_state(&mut self, connection: &mut Connection) -> Result<SimState, Stop> {
         let responses = match self.patiently(connection, &Command::PinStatus).await {
             Ok(responses) => responses,
-            Err(failure @ CommandFailure::Rejected { .. }) => {
+            // A definite SIM condition (not inserted, PIN, PUK, wrong SIM) needs a person.
+            Err(CommandFailure::Rejected {
+                command,
+                result: FinalResult::Cme(error),
+            }) if error.class() == ErrorClass::NeedsOperator => {
+                let failure = CommandFailure::Rejected {
+                    command,
+                    result: FinalResult::Cme(error),
+                };
                 return Err(Stop::NeedsOperator(format!(
                     "the SIM cannot be used: {failure}"
-                )))
+                )));
             }
+            // Anything vaguer (a bare ERROR, a SIM failure) may pass: reopen and ask again.
             Err(failure) => return Err(Stop::Link(failure)),
         };
         let line = responses.first().map(|r| r.line.as_str()).unwrap_or("");
-        response::parse_cpin(line).map_err(|e| Stop::NeedsOperator(e.to_string()))
+        response::parse_cpin(line).map_err(|e| Stop::Link(CommandFailure::Parse(e)))
     }
 
     async fn select_indications(&mut self, connection: &mut Connection) -> Result<(), Stop> {

@@ -181,6 +181,35 @@ impl Connection {
         Ok(())
     }
 
+    /// Reads and drops answers until the modem has been silent for `quiet` (or `limit`
+    /// has passed). Unsolicited codes are kept: they are news, not stale answers.
+    pub async fn discard_until_quiet(
+        &mut self,
+        quiet: Duration,
+        limit: Duration,
+    ) -> Result<(), CommandFailure> {
+        let end = deadline(Instant::now(), limit);
+        loop {
+            let until = deadline(Instant::now(), quiet).min(end);
+            match tokio::time::timeout_at(until, self.port.read(&mut self.buffer)).await {
+                Err(_) => return Ok(()),
+                Ok(Ok(0)) => return Err(CommandFailure::Closed),
+                Ok(Ok(n)) => {
+                    self.last_heard = Instant::now();
+                    let events = self.framer.feed(&self.buffer[..n]);
+                    let mut stale = Vec::new();
+                    if let Some(result) = self.absorb_all(events, &mut stale) {
+                        tracing::debug!(device = %self.device, %result, "stale answer discarded");
+                    }
+                    if Instant::now() >= end {
+                        return Ok(());
+                    }
+                }
+                Ok(Err(error)) => return Err(error.into()),
+            }
+        }
+    }
+
     /// Forgets any half-read answer and leaves PDU input mode, before a re-initialisation.
     pub async fn resynchronise(&mut self) -> Result<(), CommandFailure> {
         self.framer.reset();

@@ -351,8 +351,9 @@ async fn send_timeout_is_retryable_and_resets_the_modem() {
         health: connecting (attempt 1)
         health: ready (quectel profile)
         health: unresponsive: no answer to AT+CMGS within 35s
-        health: ready (quectel profile)
-        send failed (retryable): part 1 of 1: no answer within 35s; it may or may not have been sent"#]].assert_eq(&session.finish().await);
+        send failed (retryable): part 1 of 1: no answer within 35s; it may or may not have been sent
+        health: ready (quectel profile)"#]]
+    .assert_eq(&session.finish().await);
 }
 
 #[tokio::test(start_paused = true)]
@@ -463,6 +464,24 @@ async fn a_deletion_lost_with_the_link_is_done_after_reopening() {
         incoming part (stored 3) from +27821234567 "Test2"
         health: disconnected: the device closed the connection; reopening in 1s
         health: connecting (attempt 2)
+        health: ready (quectel profile)"#]],
+    )
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_late_answer_does_not_shift_later_answers() {
+    let config = ModemConfig {
+        keepalive: Duration::from_secs(60),
+        ..test_config()
+    };
+    check(
+        "late-answer",
+        config,
+        expect![[r#"
+        health: connecting (attempt 1)
+        health: ready (quectel profile)
+        health: unresponsive: no answer to AT within 5s
         health: ready (quectel profile)"#]],
     )
     .await;

@@ -13,6 +13,7 @@
 //! <raw \r\n> \x20        the modem sends exactly these bytes
 //! hang                   the modem stops answering (reads and ignores everything)
 //! close                  the modem drops the connection
+//! delay 100              the modem takes 100 ms (paused time: modelled, not waited)
 //! --- open               the next time the driver opens the device
 //! --- open fails         the next open attempt fails
 //! ```
@@ -39,6 +40,7 @@ enum Step {
     Send(Vec<u8>),
     Hang,
     Close,
+    Delay(Duration),
 }
 
 #[derive(Debug, Clone)]
@@ -116,6 +118,10 @@ fn parse(name: &str, sections: &mut Vec<Section>) {
             Step::Hang
         } else if line == "close" {
             Step::Close
+        } else if let Some(ms) = line.strip_prefix("delay ") {
+            Step::Delay(Duration::from_millis(
+                ms.trim().parse().expect("delay in milliseconds"),
+            ))
         } else {
             panic!(
                 "{name}:{}: cannot read transcript line {line:?}",
@@ -235,6 +241,7 @@ async fn play(steps: Vec<Step>, mut port: DuplexStream, progress: Arc<watch::Sen
                 progress.send_modify(|p| p.steps_done += 1);
                 return;
             }
+            Step::Delay(duration) => tokio::time::sleep(duration).await,
         }
         progress.send_modify(|p| p.steps_done += 1);
     }
