@@ -191,7 +191,7 @@ pub enum Command {
     ReadMessage(u32),
     /// `AT+CMGD=3` or `AT+CMGD=3,<flag>`
     DeleteMessage { index: u32, scope: DeleteScope },
-    /// `AT+CMGS=<TPDU length>`; after the prompt the driver writes [`Command::pdu_body`].
+    /// `AT+CMGS=<TPDU length>`; after the prompt the driver writes [`pdu_body`].
     SendPdu { tpdu_length: usize },
     /// `AT+CMMS=2`
     MoreMessages(MoreMessages),

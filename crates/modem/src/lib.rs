@@ -7,7 +7,7 @@
 //!   reopen and backoff.
 //! - [`quirks`]: per-family differences as data tables.
 //! - [`port`]: serial and TCP devices, reopened on demand.
-//! - [`probe`]: what `textgate modem probe` prints.
+//! - [`mod@probe`]: what `textgate modem probe` prints.
 //!
 //! The meaning of the bytes (framing, commands, responses) lives in `textgate_at`; this
 //! crate adds I/O, time and policy.
