@@ -122,8 +122,12 @@ async fn demo(dir: &DemoDir, mode: Mode) -> anyhow::Result<()> {
     )
     .with_context(|| format!("writing {}", config.display()))?;
     let mut daemon = Daemon::start(dir, &config)?;
+    // Ready: the component authenticated to Prosody and the modem answered.
     let waited = tokio::select! {
-        r = daemon.wait_for_log("component connected") => r,
+        r = async {
+            daemon.wait_for_log("component connected").await?;
+            daemon.wait_for_log("health=ready").await
+        } => r,
         r = prosody.exited() => Err(r),
     };
     if let Err(e) = waited {
@@ -135,6 +139,7 @@ async fn demo(dir: &DemoDir, mode: Mode) -> anyhow::Result<()> {
     let result = match mode {
         Mode::Interactive => {
             print_instructions(c2s_port, control_addr, &passwords, dir, http_port);
+            tokio::spawn(echo_gateway_events(daemon.log.clone()));
             tokio::select! {
                 r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C").map(|()| {
                     say("Ctrl-C: stopping everything the demo started");
@@ -166,6 +171,27 @@ async fn demo(dir: &DemoDir, mode: Mode) -> anyhow::Result<()> {
             Ok(())
         }
         Err(e) => Err(e.context(format!("the daemon's log:\n{}", daemon.log_tail()))),
+    }
+}
+
+/// Shows what the gateway does (texts in, replies out, librarians coming and going) as it
+/// happens, so the person trying the demo sees the daemon react. The full log stays in
+/// the file.
+async fn echo_gateway_events(mut log: watch::Receiver<String>) {
+    let mut shown = log.borrow().len();
+    while log.changed().await.is_ok() {
+        let fresh = {
+            let all = log.borrow_and_update();
+            let fresh = all.get(shown..).unwrap_or_default().to_owned();
+            shown = all.len();
+            fresh
+        };
+        for line in fresh.lines() {
+            if let Some((_, event)) = line.split_once(" textgate_gateway::") {
+                let event = event.split_once(": ").map_or(event, |(_, rest)| rest);
+                eprintln!("    daemon: {event}");
+            }
+        }
     }
 }
 
