@@ -23,7 +23,7 @@ use textgate_modem::{
     OutgoingSms, ReceivedPdu, SerialDevice, SmsDriver, Timeouts,
 };
 use textgate_modemsim::pty::serve_pty;
-use textgate_modemsim::{FaultPatch, IncomingText, SimConfig, SimHandle};
+use textgate_modemsim::{FaultPatch, IncomingText, Personality, SimConfig, SimHandle};
 use tokio::sync::watch;
 
 /// The bound on any single wait for progress. Generous: a debug build on two busy cores.
@@ -641,4 +641,137 @@ async fn status_reports_match_the_message_references() {
     // Each part's reference exactly once, each "delivered" (TP-ST 0).
     assert_eq!(reported, wanted);
     sim_drained(&bench.sim).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn directly_routed_texts_are_acknowledged_once_each() {
+    let bench = simulator(SimConfig::instant()).await;
+    let config = ModemConfig {
+        indication: Some(textgate_at::command::NewMessageIndication::ROUTE_DIRECTLY),
+        ..driver_config()
+    };
+    let mut rig = start_driver(&bench, config);
+    rig.ready().await;
+
+    let expected = inject_texts(&bench.sim, 200, 0);
+    let seen = rig
+        .until("all 200 texts", |s| {
+            s.texts.len() >= expected.len() || !s.problems.is_empty()
+        })
+        .await;
+    assert_received_once(&seen, &expected);
+    sim_drained(&bench.sim).await;
+    let parts: u64 = (0..200).map(|i| text_of_kind(i).1 as u64).sum();
+    bench
+        .sim
+        .wait_until(PROGRESS, |m| m.counters().acknowledgements == parts)
+        .await
+        .unwrap_or_else(|e| panic!("{e}: {:?}", bench.sim.counters()));
+    let counters = bench.sim.counters();
+    assert_eq!(
+        (
+            counters.direct_deliveries,
+            counters.stored,
+            counters.ack_timeouts
+        ),
+        (parts, 0, 0),
+        "{counters:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_into_a_hang_is_retryable_and_goes_out_once() {
+    let bench = simulator(SimConfig::instant()).await;
+    let config = ModemConfig {
+        timeouts: Timeouts {
+            quick: Duration::from_millis(500),
+            slow: Duration::from_secs(2),
+            network: Duration::from_secs(5),
+        },
+        ..driver_config()
+    };
+    let mut rig = start_driver(&bench, config);
+    rig.ready().await;
+
+    bench.sim.set_faults(FaultPatch {
+        hang: Some(true),
+        ..FaultPatch::default()
+    });
+    let sms = outgoing(
+        "into the hang",
+        1,
+        "+15550000001",
+        StatusReportRequest::None,
+    );
+    let error = tokio::time::timeout(PROGRESS, rig.modem.send(sms.clone()))
+        .await
+        .expect("the send into the hang did not end")
+        .expect_err("a hung modem cannot have sent it");
+    assert_eq!(error.class(), ErrorClass::Retryable, "{error}");
+    let seen = rig
+        .until("the hang noticed", |s| {
+            s.saw(|h| matches!(h, HealthChange::Unresponsive { .. }))
+        })
+        .await;
+    let ready_before = seen.ready_count();
+    bench.sim.set_faults(FaultPatch {
+        hang: Some(false),
+        ..FaultPatch::default()
+    });
+    rig.until("recovery after the hang", |s| {
+        s.ready_count() > ready_before
+    })
+    .await;
+    let references = tokio::time::timeout(PROGRESS, rig.modem.send(sms))
+        .await
+        .expect("the retry did not end")
+        .unwrap_or_else(|e| panic!("the retry after recovery: {e}"));
+    let expected = BTreeMap::from([(
+        "+15550000001".to_owned(),
+        ("into the hang".to_owned(), references),
+    )]);
+    assert_sent_once(&bench.sim, &expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_personality_is_detected_and_serves_texts_both_ways() {
+    for personality in Personality::ALL {
+        let bench = simulator(SimConfig {
+            personality,
+            capacity: 10,
+            ..SimConfig::instant()
+        })
+        .await;
+        let mut rig = start_driver(&bench, driver_config());
+        let seen = rig.until("a ready modem", |s| s.ready_count() >= 1).await;
+        let profile = seen.health.iter().find_map(|h| match h {
+            HealthChange::Ready { profile } => Some(*profile),
+            _ => None,
+        });
+        let wanted = format!("{personality:?}").to_lowercase();
+        assert_eq!(profile, Some(wanted.as_str()), "detected profile");
+
+        // Twenty texts (40 parts) through a 10-slot SIM, and ten sent with status reports
+        // where the personality routes them.
+        let expected = inject_texts(&bench.sim, 20, 0);
+        let seen = rig
+            .until("all 20 texts", |s| {
+                s.texts.len() >= expected.len() || !s.problems.is_empty()
+            })
+            .await;
+        assert_received_once(&seen, &expected);
+        let mut sent = BTreeMap::new();
+        for i in 0..10 {
+            let (text, _) = text_of_kind(i);
+            let recipient = format!("+1555{i:07}");
+            let sms = outgoing(&text, i as u16, &recipient, StatusReportRequest::None);
+            let references = tokio::time::timeout(PROGRESS, rig.modem.send(sms))
+                .await
+                .expect("the send did not end")
+                .unwrap_or_else(|e| panic!("{personality:?}: sending text {i}: {e}"));
+            sent.insert(recipient, (text, references));
+        }
+        assert_sent_once(&bench.sim, &sent);
+        sim_drained(&bench.sim).await;
+    }
 }
