@@ -141,8 +141,8 @@ async fn demo(dir: &DemoDir, mode: Mode) -> anyhow::Result<()> {
             print_instructions(c2s_port, control_addr, &passwords, dir, http_port);
             tokio::spawn(echo_gateway_events(daemon.log.clone()));
             tokio::select! {
-                r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C").map(|()| {
-                    say("Ctrl-C: stopping everything the demo started");
+                r = stop_requested() => r.map(|signal| {
+                    say(&format!("{signal}: stopping everything the demo started"));
                 }),
                 e = daemon.exited() => Err(e),
                 e = prosody.exited() => Err(e),
@@ -155,6 +155,7 @@ async fn demo(dir: &DemoDir, mode: Mode) -> anyhow::Result<()> {
                     4 * STEP_TIMEOUT,
                     self_test(&sim, c2s_port, &passwords[0]),
                 ) => r.unwrap_or_else(|_| bail!("the self-test did not finish within {:?}", 4 * STEP_TIMEOUT)),
+                r = stop_requested() => r.and_then(|signal| bail!("{signal}: self-test interrupted")),
                 e = daemon.exited() => Err(e),
                 e = prosody.exited() => Err(e),
             }
@@ -193,6 +194,20 @@ async fn echo_gateway_events(mut log: watch::Receiver<String>) {
             }
         }
     }
+}
+
+/// Ctrl-C, and also SIGTERM and SIGHUP (`kill`, a closed terminal): the demo must not
+/// die and leave Prosody and the daemon running.
+async fn stop_requested() -> anyhow::Result<&'static str> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut int = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut hup = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
+    Ok(tokio::select! {
+        _ = int.recv() => "Ctrl-C",
+        _ = term.recv() => "SIGTERM",
+        _ = hup.recv() => "SIGHUP",
+    })
 }
 
 fn say(step: &str) {

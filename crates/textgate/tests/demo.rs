@@ -21,8 +21,9 @@ fn demo_self_test_passes_and_leaves_nothing_running() {
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     let watchdog = std::thread::spawn(move || {
         if done_rx.recv_timeout(Duration::from_secs(300)).is_err() {
+            // SIGTERM: the demo stops what it started and fails the self-test.
             let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
+                .args(["-TERM", &pid.to_string()])
                 .status();
         }
     });
