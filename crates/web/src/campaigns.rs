@@ -3,13 +3,19 @@
 //! its progress.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use futures::StreamExt;
 use textgate_alerts::campaign::{describe_duration, PlanWarning};
 use textgate_alerts::cipher::{FieldContext, FieldPurpose};
-use textgate_alerts::{CampaignPlan, CampaignProgress, Composer, EncryptedField, ModemRate};
+use textgate_alerts::{
+    CampaignPlan, CampaignProgress, Composer, EncryptedField, ModemRate, PlannedDelivery,
+};
 use textgate_store::{NewOutbound, OutboundOrigin, Priority};
 
 use crate::db::{Account, Audience, CampaignCounts, NewSend, Send, SendKind, YearlyTest};
 use crate::state::{WebError, WebState};
+
+/// Deliveries enqueued at the same time (each is one transaction).
+const ENQUEUE_CONCURRENCY: usize = 8;
 
 /// What the confirm page shows before sending.
 #[derive(Debug, Clone)]
@@ -121,41 +127,47 @@ pub async fn enqueue(
         u32::try_from(parts.max(1)).unwrap_or(u32::MAX),
     )
     .map_err(|e| WebError::Internal(format!("cannot plan campaign {id}: {e}")))?;
-    let mut enqueued = 0u64;
-    for (delivery, (account_id, number_enc)) in plan.schedule().zip(recipients.iter()) {
+    // Each enqueue is its own transaction; a few in flight at once let the database
+    // group their commits instead of waiting for one disk flush per delivery.
+    let cipher = state.settings.cipher.clone();
+    let modems = state.settings.modems.clone();
+    let body = body.to_string();
+    let deliveries: Vec<PlannedDelivery> = plan.schedule().collect();
+    let deliveries = deliveries.into_iter().zip(recipients).filter_map(move |(delivery, (account_id, number_enc))| {
         let context = FieldContext::new(FieldPurpose::MemberNumber, account_id.to_string());
         let number = match number_enc
             .parse::<EncryptedField>()
             .map_err(|e| e.to_string())
-            .and_then(|f| {
-                state
-                    .settings
-                    .cipher
-                    .decrypt(&f, &context)
-                    .map_err(|e| e.to_string())
-            }) {
+            .and_then(|f| cipher.decrypt(&f, &context).map_err(|e| e.to_string()))
+        {
             Ok(n) => n,
             Err(e) => {
                 tracing::error!(campaign = id, account = account_id, error = %e, "a member's number does not open; skipped");
-                continue;
+                return None;
             }
         };
-        let Some(modem) = state.settings.modems.get(delivery.modem) else {
-            continue;
-        };
-        state
-            .store
-            .enqueue_outbound(&NewOutbound {
-                gateway: modem.gateway.clone(),
-                recipient: number,
-                origin: OutboundOrigin::Campaign { campaign_id: id },
-                body: body.to_string(),
-                priority: Priority::ALERT,
-                not_before: Some(started + delivery.send_after),
-            })
-            .await?;
+        let modem = modems.get(delivery.modem)?;
+        Some(NewOutbound {
+            gateway: modem.gateway.clone(),
+            recipient: number,
+            origin: OutboundOrigin::Campaign { campaign_id: id },
+            body: body.clone(),
+            priority: Priority::ALERT,
+            not_before: Some(started + delivery.send_after),
+        })
+    });
+    let mut results = futures::stream::iter(deliveries)
+        .map(|outbound| {
+            let store = state.store.clone();
+            async move { store.enqueue_outbound(&outbound).await }
+        })
+        .buffer_unordered(ENQUEUE_CONCURRENCY);
+    let mut enqueued = 0u64;
+    while let Some(result) = results.next().await {
+        result?;
         enqueued += 1;
     }
+    drop(results);
     state
         .db
         .mark_send_enqueued(id, i64::try_from(enqueued).unwrap_or(i64::MAX), state.now())
