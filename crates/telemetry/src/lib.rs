@@ -57,9 +57,9 @@
 //! | after storing an undeliverable text / flushing the backlog | `metrics.set_offline_backlog(name, waiting)` |
 //!
 //! Map send errors to [`SendFailure`]: `+CMS ERROR` 1–127 (RP causes from the network) to
-//! `network`; other `+CMS`/`+CME` errors and a bare `ERROR` to `modem`; a missing `+CMGS`
-//! to `timeout`; "the modem is not available" to `modem_unavailable`; more than
-//! `max_parts` to `too_long`; an unusable number to `bad_recipient`.
+//! `Network`; other `+CMS`/`+CME` errors and a bare `ERROR` to `Modem`; a missing `+CMGS`
+//! to `Timeout`; "the modem is not available" to `ModemUnavailable`; more than
+//! `max_parts` to `TooLong`; an unusable number to `BadRecipient`.
 
 #![forbid(unsafe_code)]
 

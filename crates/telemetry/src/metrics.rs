@@ -11,7 +11,9 @@
 
 use std::sync::Arc;
 
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use std::fmt::Write as _;
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -33,23 +35,43 @@ struct FailureLabels {
 }
 
 /// Why an SMS could not be sent, as a bounded label value.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
-#[allow(non_camel_case_types)] // The variant names are the label values Prometheus shows.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub enum SendFailure {
     /// The network refused it (`+CMS ERROR` from the SMSC: barred, unassigned number...).
-    network,
+    Network,
     /// The modem refused it (`+CMS ERROR` about the PDU, the SIM or memory, `ERROR`).
-    modem,
+    Modem,
     /// No answer in time (`+CMGS` never came).
-    timeout,
+    Timeout,
     /// The modem was not there (unplugged, resetting, PIN not entered).
-    modem_unavailable,
+    ModemUnavailable,
     /// The reply needed more parts than `max_parts` allows.
-    too_long,
+    TooLong,
     /// The recipient is not a number the gateway can text.
-    bad_recipient,
+    BadRecipient,
     /// Anything else; the log line says what.
-    other,
+    Other,
+}
+
+impl SendFailure {
+    /// The `reason` label's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SendFailure::Network => "network",
+            SendFailure::Modem => "modem",
+            SendFailure::Timeout => "timeout",
+            SendFailure::ModemUnavailable => "modem_unavailable",
+            SendFailure::TooLong => "too_long",
+            SendFailure::BadRecipient => "bad_recipient",
+            SendFailure::Other => "other",
+        }
+    }
+}
+
+impl EncodeLabelValue for SendFailure {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.as_str())
+    }
 }
 
 /// The daemon's metrics. Cheap to clone; all clones update the same series.
@@ -360,9 +382,9 @@ mod tests {
         clone.text_in("library");
         metrics.text_in("campus");
         metrics.text_out("library", 3);
-        metrics.send_failed("library", SendFailure::network);
-        metrics.send_failed("library", SendFailure::network);
-        metrics.send_failed("campus", SendFailure::too_long);
+        metrics.send_failed("library", SendFailure::Network);
+        metrics.send_failed("library", SendFailure::Network);
+        metrics.send_failed("campus", SendFailure::TooLong);
         metrics.set_outbox_depth("library", 4);
         metrics.set_offline_backlog("campus", 12);
         metrics.set_modem_signal("library", Some(21));
