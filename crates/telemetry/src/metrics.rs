@@ -9,9 +9,8 @@
 //! label with the `[[gateway]] name`; failure reasons come from the closed [`SendFailure`]
 //! set so a flood of odd modem errors cannot explode the number of series.
 
-use std::sync::Arc;
-
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
