@@ -53,3 +53,87 @@ fn demo_self_test_passes_and_leaves_nothing_running() {
         String::from_utf8_lossy(&survivors.stdout)
     );
 }
+
+/// The interactive demo: it prints its instructions, and Ctrl-C (SIGINT) stops Prosody and
+/// the daemon and removes its directory.
+#[test]
+fn ctrl_c_stops_everything_the_demo_started() {
+    use std::io::{BufRead, BufReader};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_textgate"))
+        .arg("demo")
+        .env_remove("TEXTGATE_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting textgate demo");
+    let pid = child.id();
+    let stdout = child.stdout.take().expect("piped stdout");
+    // Read the instructions on a thread, so the wait for them can be bounded.
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut instructions = Vec::new();
+    let dir = loop {
+        match lines_rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(line) => {
+                instructions.push(line.clone());
+                if let Some(log) = line.strip_prefix("The daemon's log: ") {
+                    break std::path::PathBuf::from(log)
+                        .parent()
+                        .expect("the log is in the demo's directory")
+                        .to_owned();
+                }
+            }
+            Err(_) => {
+                let _ = child.kill();
+                panic!("no instructions from the demo; it printed: {instructions:#?}");
+            }
+        }
+    };
+    assert!(
+        instructions
+            .iter()
+            .any(|l| l.contains("alice@library.test   password ")),
+        "{instructions:#?}"
+    );
+    assert!(
+        dir.is_dir(),
+        "{} should exist while the demo runs",
+        dir.display()
+    );
+    let running = |dir: &std::path::Path| {
+        Command::new("pgrep")
+            .args(["-f", &dir.display().to_string()])
+            .output()
+            .expect("running pgrep")
+            .stdout
+    };
+    assert!(!running(&dir).is_empty(), "Prosody and the daemon run");
+
+    let status = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .expect("running kill");
+    assert!(status.success());
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done_tx.send(child.wait());
+    });
+    let exit = done_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the demo stops within 60 s of Ctrl-C")
+        .expect("waiting for the demo");
+    assert!(exit.success(), "{exit}");
+    assert!(!dir.exists(), "{} should be removed", dir.display());
+    assert!(
+        running(&dir).is_empty(),
+        "left running: {}",
+        String::from_utf8_lossy(&running(&dir))
+    );
+}
