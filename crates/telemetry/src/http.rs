@@ -9,11 +9,15 @@
 //!   (readiness: alert or route traffic away, but don't restart for it: a modem without
 //!   signal is not cured by a restart).
 
+use std::net::SocketAddr;
+
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 
 use crate::metrics::CONTENT_TYPE;
 use crate::{Metrics, Readiness};
@@ -60,4 +64,47 @@ async fn serve_readiness(State(endpoints): State<Endpoints>) -> impl IntoRespons
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         body,
     )
+}
+
+/// Why the HTTP listener could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The address is taken, not local, or needs privileges.
+    #[error("cannot listen on {address} (http.listen): {source}")]
+    Bind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A running HTTP listener. Dropping it stops serving.
+#[derive(Debug)]
+pub struct Serving {
+    /// The address it listens on (the port the kernel chose, for `:0`).
+    pub address: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Binds `listen` and serves `router` on it in a background task (on the current tokio
+/// runtime). Binding happens before this returns, so a taken port is an error here, at
+/// start-up, rather than a log line later.
+pub async fn serve(listen: SocketAddr, router: Router) -> Result<Serving, ServeError> {
+    let bind_error = |source| ServeError::Bind {
+        address: listen,
+        source,
+    };
+    let listener = TcpListener::bind(listen).await.map_err(bind_error)?;
+    let address = listener.local_addr().map_err(bind_error)?;
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(%address, error = %e, "the HTTP listener stopped");
+        }
+    });
+    Ok(Serving { address, task })
 }

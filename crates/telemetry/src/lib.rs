@@ -30,10 +30,10 @@
 //!     metrics.register_gateway(name);
 //!     readiness.register_gateway(name);
 //! }
-//! let listener = tokio::net::TcpListener::bind(listen).await?; // [http] listen
 //! let endpoints = router(metrics.clone(), readiness.clone());
-//! // (or `.merge(endpoints)` into the web console's router on the same address)
-//! tokio::spawn(async move { axum::serve(listener, endpoints).await });
+//! // [http] listen; keep `_http` alive while the daemon runs. To share the address with
+//! // the web console, serve `web_router.merge(endpoints)` instead.
+//! let _http = textgate_telemetry::serve(listen, endpoints).await.map_err(std::io::Error::other)?;
 //! let notifier = SystemdNotifier::spawn(readiness.clone(), DEFAULT_READY_GRACE);
 //! // ... on SIGTERM/SIGINT, before stopping the gateways:
 //! notifier.stop();
@@ -69,7 +69,7 @@ pub mod metrics;
 pub mod readiness;
 pub mod systemd;
 
-pub use http::router;
+pub use http::{router, serve, ServeError, Serving};
 pub use logging::{init_logging, LogFormat, LoggingError};
 pub use metrics::{Metrics, SendFailure};
 pub use readiness::{ComponentState, GatewayReadiness, ModemState, Readiness};

@@ -131,3 +131,28 @@ async fn metrics_move_when_texts_flow() {
     "#]]
     .assert_eq(&pick(&after));
 }
+
+#[tokio::test]
+async fn serve_binds_before_returning_and_names_a_taken_address() {
+    let metrics = Metrics::new();
+    let readiness = Readiness::new(metrics.clone());
+    let serving = textgate_telemetry::serve(
+        "127.0.0.1:0".parse().unwrap(),
+        router(metrics.clone(), readiness.clone()),
+    )
+    .await
+    .unwrap();
+    expect![[r#"
+        HTTP/1.1 200 OK
+        text/plain; charset=utf-8
+        ok
+    "#]]
+    .assert_eq(&get(serving.address, "/healthz").await);
+
+    let taken = textgate_telemetry::serve(serving.address, router(metrics, readiness))
+        .await
+        .unwrap_err()
+        .to_string();
+    let expected = format!("cannot listen on {} (http.listen): ", serving.address);
+    assert!(taken.starts_with(&expected), "{taken}");
+}
