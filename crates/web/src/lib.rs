@@ -6,7 +6,8 @@
 //! `into_make_service_with_connect_info::<SocketAddr>()` so that the test log and the
 //! sign-in limiter see the client's address. Create the first administrator with
 //! [`create_admin`]. The gateway runtime hands incoming texts to
-//! [`handle_incoming_sms`] first, for STOP / START / HELP.
+//! [`handle_incoming_sms`] first, for STOP / START / HELP, and calls
+//! [`send_review_reminders`] now and then.
 
 #![forbid(unsafe_code)]
 
@@ -27,7 +28,7 @@ use axum::Router;
 
 pub use accounts::{all_roles, create_account, create_admin};
 pub use db::{Audience, Db, DbError};
-pub use members::{handle_incoming_sms, KeywordHandled};
+pub use members::{handle_incoming_sms, send_review_reminders, KeywordHandled};
 pub use pages::Desk;
 pub use settings::{CampaignModem, CookieSecurity, PasswordCost, SigninLimit, WebSettings};
 pub use state::{Ctx, WebError, WebState};

@@ -248,6 +248,26 @@ pub async fn save(
                         number.masked()
                     ));
                 } else {
+                    // A code is a text to a number the member typed: the same limits as a
+                    // test, so the form cannot be used to bombard someone with codes.
+                    let history = state
+                        .db
+                        .send_times(
+                            account.id,
+                            SendKind::Confirmation,
+                            now - chrono::TimeDelta::days(2),
+                        )
+                        .await?;
+                    TestRateLimiter::from_history(settings.test_rate.clone(), history)
+                        .check(now)
+                        .map_err(|limited| {
+                            user_error(format!(
+                                "Not saved: we have sent too many confirmation codes (at most {} in {} minutes). Try again after {}.",
+                                limited.max,
+                                limited.window_minutes,
+                                format_time(limited.retry_after)
+                            ))
+                        })?;
                     let (code, pending) = confirmation::issue(
                         &settings.confirmation_key,
                         &settings.confirmation_policy,
@@ -442,6 +462,61 @@ pub async fn confirm_code(
             "Too many wrong codes; save your number again for a new one.",
         )),
     }
+}
+
+/// The scheduled review reminder: texts every confirmed member whose details are more
+/// than six months old (`ReviewPolicy::reminder_due`: once when review becomes due, then
+/// at most every 30 days until they save). The daemon calls it now and then (hourly is
+/// plenty). Returns how many reminders were enqueued.
+pub async fn send_review_reminders(state: &WebState) -> Result<u64, WebError> {
+    let now = state.now();
+    // Six calendar months are never shorter than 181 days; the exact rule is applied below.
+    let candidates = state
+        .db
+        .stale_registrations(now - chrono::TimeDelta::days(181))
+        .await?;
+    let mut sent = 0;
+    for (account_id, number_enc, last_updated, last_reminded) in candidates {
+        if !state
+            .settings
+            .review
+            .reminder_due(last_updated, last_reminded, now)
+        {
+            continue;
+        }
+        let context = FieldContext::new(FieldPurpose::MemberNumber, account_id.to_string());
+        let number = match number_enc
+            .parse::<EncryptedField>()
+            .map_err(|e| e.to_string())
+            .and_then(|f| {
+                state
+                    .settings
+                    .cipher
+                    .decrypt(&f, &context)
+                    .map_err(|e| e.to_string())
+            }) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!(account = account_id, error = %e, "a member's number does not open; no reminder");
+                continue;
+            }
+        };
+        let Some(account) = state.db.account(account_id).await? else {
+            continue;
+        };
+        let text = state.settings.review_reminder.clone();
+        enqueue_single(
+            state,
+            SendKind::ReviewReminder,
+            Some(&account),
+            &number,
+            &text,
+        )
+        .await?;
+        state.db.set_last_reminded(account_id, now).await?;
+        sent += 1;
+    }
+    Ok(sent)
 }
 
 /// What a keyword text from a phone did.

@@ -89,6 +89,8 @@ pub struct WebSettings {
     pub review: ReviewPolicy,
     pub test_rate: TestRatePolicy,
     pub carriers: CarrierTable,
+    /// The scheduled "please review your details" text.
+    pub review_reminder: String,
 }
 
 impl std::fmt::Debug for WebSettings {
@@ -128,6 +130,7 @@ impl WebSettings {
             review: ReviewPolicy::default(),
             test_rate: TestRatePolicy::default(),
             carriers: CarrierTable::builtin(),
+            review_reminder: "Your emergency alert details are over 6 months old. Please sign in to the alert page and press Save to confirm them. Reply STOP to opt out.".to_string(),
         }
     }
 

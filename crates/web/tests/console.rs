@@ -560,3 +560,83 @@ async fn every_api_route_is_documented_and_answers() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn review_reminders_go_once_when_due_then_every_thirty_days() {
+    both(|app: App| async move {
+        let mut c = app.signed_in("remind@example.org", &[Role::Member]).await;
+        register(&app, &mut c, "+1 201 555 0190").await;
+        assert_eq!(
+            textgate_web::send_review_reminders(&app.state)
+                .await
+                .unwrap(),
+            0
+        );
+        app.clock.advance(TimeDelta::days(190));
+        assert_eq!(
+            textgate_web::send_review_reminders(&app.state)
+                .await
+                .unwrap(),
+            1
+        );
+        let texts = app
+            .outbox_bodies(app.last_send("review-reminder").await)
+            .await;
+        assert_eq!(texts[0].0, "+12015550190");
+        assert!(texts[0].1.contains("over 6 months old"), "{:?}", texts[0]);
+        assert_eq!(
+            textgate_web::send_review_reminders(&app.state)
+                .await
+                .unwrap(),
+            0,
+            "not twice"
+        );
+        app.clock.advance(TimeDelta::days(30));
+        assert_eq!(
+            textgate_web::send_review_reminders(&app.state)
+                .await
+                .unwrap(),
+            1,
+            "again after 30 days"
+        );
+        // Saving stops them.
+        c.sign_in("remind@example.org", support::PASSWORD).await;
+        c.post("/alerts", &[("action", "save"), ("number", "")])
+            .await;
+        app.clock.advance(TimeDelta::days(31));
+        assert_eq!(
+            textgate_web::send_review_reminders(&app.state)
+                .await
+                .unwrap(),
+            0
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn confirmation_codes_are_rate_limited_like_tests() {
+    both(|app: App| async move {
+        let mut c = app.signed_in("codes@example.org", &[Role::Member]).await;
+        for n in ["+1 201 555 0191", "+1 201 555 0192", "+1 201 555 0193"] {
+            let r = c
+                .post("/alerts", &[("action", "save"), ("number", n)])
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        }
+        let r = c
+            .post(
+                "/alerts",
+                &[("action", "save"), ("number", "+1 201 555 0194")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert!(r.body.contains("too many confirmation codes"), "{}", r.body);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM alert_sends WHERE kind = 'confirmation'")
+                .await,
+            3
+        );
+    })
+    .await;
+}

@@ -88,6 +88,40 @@ impl Db {
         Ok(())
     }
 
+    /// Confirmed registrations last updated before `before`, with when they were last
+    /// reminded: the candidates for the review reminder.
+    #[allow(clippy::type_complexity)]
+    pub async fn stale_registrations(
+        &self,
+        before: DateTime<Utc>,
+    ) -> Result<Vec<(AccountId, String, DateTime<Utc>, Option<DateTime<Utc>>)>, DbError> {
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT account_id, number_enc, last_updated, last_reminded FROM alert_registrations
+                 WHERE state = 'active' AND last_updated < $1 ORDER BY account_id",
+            )
+            .bind(before)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows)
+    }
+
+    pub async fn set_last_reminded(
+        &self,
+        account_id: AccountId,
+        at: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE alert_registrations SET last_reminded = $1 WHERE account_id = $2")
+                .bind(at)
+                .bind(account_id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
     pub async fn delete_registration(&self, account_id: AccountId) -> Result<bool, DbError> {
         let n = with_pool!(self, pool => {
             sqlx::query("DELETE FROM alert_registrations WHERE account_id = $1")

@@ -29,6 +29,8 @@ pub enum SendKind {
     Confirmation,
     /// The answer to STOP, START or HELP.
     KeywordReply,
+    /// The scheduled "please review your details" text.
+    ReviewReminder,
 }
 
 impl SendKind {
@@ -39,6 +41,7 @@ impl SendKind {
             SendKind::MemberTest => "member-test",
             SendKind::Confirmation => "confirmation",
             SendKind::KeywordReply => "keyword-reply",
+            SendKind::ReviewReminder => "review-reminder",
         }
     }
 
@@ -49,6 +52,7 @@ impl SendKind {
             SendKind::MemberTest,
             SendKind::Confirmation,
             SendKind::KeywordReply,
+            SendKind::ReviewReminder,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -213,6 +217,27 @@ impl Db {
             sqlx::query_as(&sql).bind(limit).fetch_all(pool).await?
         });
         rows.into_iter().map(send_from_row).collect()
+    }
+
+    /// Times of this account's sends of `kind` since `since` (rate limits).
+    pub async fn send_times(
+        &self,
+        account_id: AccountId,
+        kind: SendKind,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, DbError> {
+        let times = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT confirmed_at FROM alert_sends
+                 WHERE account_id = $1 AND kind = $2 AND confirmed_at > $3",
+            )
+            .bind(account_id)
+            .bind(kind.as_str())
+            .bind(since)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(times)
     }
 
     /// Where the campaign's deliveries are, read from the store's outbox.
