@@ -10,6 +10,7 @@
 //! - [`http`]: the axum router serving `/metrics`, `/healthz` and `/readyz`.
 //! - [`systemd`]: `READY=1`, `STATUS=` and watchdog pings for `Type=notify` units; it does
 //!   nothing when the process was not started by systemd.
+//! - [`daemon`]: [`Telemetry`], all of the above started in one call.
 //!
 //! This crate knows nothing of modems, XMPP or the store: the runtime tells it what
 //! happened, in the runtime's own words, and it counts and reports.
@@ -19,26 +20,27 @@
 //! In `textgate run`, once per process:
 //!
 //! ```no_run
-//! # async fn wiring(gateway_names: &[&str], listen: std::net::SocketAddr) -> std::io::Result<()> {
-//! use textgate_telemetry::{init_logging, router, LogFormat, Metrics, Readiness, SystemdNotifier, DEFAULT_READY_GRACE};
-//! init_logging(LogFormat::Json, "info").ok(); // from [log] format / level, before anything logs
-//! let metrics = Metrics::new();
-//! let readiness = Readiness::new(metrics.clone());
-//! for name in gateway_names {
-//!     // Every configured gateway, before starting any, including one whose start fails:
-//!     // it then keeps /readyz at 503 and shows in systemd's status line.
-//!     metrics.register_gateway(name);
-//!     readiness.register_gateway(name);
-//! }
-//! let endpoints = router(metrics.clone(), readiness.clone());
-//! // [http] listen; keep `_http` alive while the daemon runs. To share the address with
-//! // the web console, serve `web_router.merge(endpoints)` instead.
-//! let _http = textgate_telemetry::serve(listen, endpoints).await.map_err(std::io::Error::other)?;
-//! let notifier = SystemdNotifier::spawn(readiness.clone(), DEFAULT_READY_GRACE);
-//! // ... on SIGTERM/SIGINT, before stopping the gateways:
-//! notifier.stop();
+//! # async fn wiring(gateway_names: Vec<String>, listen: std::net::SocketAddr) -> Result<(), textgate_telemetry::ServeError> {
+//! use textgate_telemetry::{init_logging, LogFormat, Telemetry, DEFAULT_READY_GRACE};
+//! // From [log] format and level, before anything logs.
+//! let _ = init_logging(LogFormat::Json, "info");
+//! // Every configured gateway, before starting any, including one whose start then fails:
+//! // it keeps /readyz at 503 and shows in systemd's status line. `listen` is [http] listen.
+//! let mut telemetry = Telemetry::start(
+//!     listen,
+//!     gateway_names.iter().map(String::as_str),
+//!     DEFAULT_READY_GRACE,
+//! )
+//! .await?;
+//! // ... start each gateway with telemetry.metrics.clone() and telemetry.readiness.clone();
+//! // on SIGTERM/SIGINT, before stopping the gateways:
+//! telemetry.stopping();
+//! // ... stop the gateways, then drop `telemetry`.
 //! # Ok(()) }
 //! ```
+//!
+//! The pieces can also be used one by one ([`router`] to merge into the web console's
+//! router on the same address, [`serve`], [`SystemdNotifier::spawn`]).
 //!
 //! Then each gateway's runtime gets clones of `metrics` and `readiness` and reports, with
 //! its `[[gateway]] name` as the `gateway` argument:
@@ -63,12 +65,14 @@
 
 #![forbid(unsafe_code)]
 
+pub mod daemon;
 pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod readiness;
 pub mod systemd;
 
+pub use daemon::Telemetry;
 pub use http::{router, serve, ServeError, Serving};
 pub use logging::{init_logging, LogFormat, LoggingError};
 pub use metrics::{Metrics, SendFailure};

@@ -42,13 +42,25 @@ impl SystemdNotifier {
         Self { tasks }
     }
 
-    /// Tells systemd the daemon is stopping (`STOPPING=1`) and ends the tasks. Call it
-    /// when shutdown begins, so `systemctl status` says so while gateways drain.
-    pub fn stop(self) {
+    /// Tells systemd the daemon is stopping (`STOPPING=1`) and ends the readiness task, so
+    /// a gateway going down no longer changes the status line. Watchdog pings continue
+    /// until this value is dropped: draining the gateways may take a while.
+    pub fn stopping(&mut self) {
+        if self.tasks.is_empty() {
+            return;
+        }
+        if let Some(readiness_task) = self.tasks.first() {
+            readiness_task.abort();
+        }
         notify(&[
             sd_notify::NotifyState::Stopping,
             sd_notify::NotifyState::Status("stopping"),
         ]);
+    }
+
+    /// [`stopping`](Self::stopping), then ends every task.
+    pub fn stop(mut self) {
+        self.stopping();
         // Drop aborts the tasks.
     }
 }

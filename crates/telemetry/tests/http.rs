@@ -156,3 +156,32 @@ async fn serve_binds_before_returning_and_names_a_taken_address() {
     let expected = format!("cannot listen on {} (http.listen): ", serving.address);
     assert!(taken.starts_with(&expected), "{taken}");
 }
+
+#[tokio::test]
+async fn telemetry_start_registers_every_gateway_and_serves() {
+    let telemetry = textgate_telemetry::Telemetry::start(
+        "127.0.0.1:0".parse().unwrap(),
+        ["library", "campus"],
+        textgate_telemetry::DEFAULT_READY_GRACE,
+    )
+    .await
+    .unwrap();
+    telemetry
+        .readiness
+        .set_component("library", ComponentState::Connected);
+    telemetry.readiness.set_modem("library", ModemState::Ready);
+    let address = telemetry.http_address();
+    expect![[r#"
+        HTTP/1.1 503 Service Unavailable
+        text/plain; charset=utf-8
+        not ready
+        campus: component disconnected, modem not ready
+        library: component connected, modem ready
+    "#]]
+    .assert_eq(&get(address, "/readyz").await);
+    let metrics = get(address, "/metrics").await;
+    assert!(
+        metrics.contains("textgate_texts_in_total{gateway=\"campus\"} 0"),
+        "{metrics}"
+    );
+}
