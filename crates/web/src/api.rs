@@ -1,7 +1,8 @@
 //! The JSON API: the same operations as the pages, with the same role checks, for scripts
-//! and the pages' JavaScript. Authentication is the session cookie; requests that change
-//! anything must also send the session's CSRF token in an `X-CSRF-Token` header (the
-//! pages carry it in `<meta name="csrf-token">`). Described by `openapi.json`, served at
+//! and the pages' JavaScript. Authentication is either a bearer token
+//! (`Authorization: Bearer …`, made with `POST /api/v1/tokens`) or the session cookie;
+//! with the cookie, requests that change anything must also send the session's CSRF token
+//! in an `X-CSRF-Token` header (the pages carry it in `<meta name="csrf-token">`). Described by `openapi.json`, served at
 //! `/api/openapi.json`.
 
 use axum::extract::{FromRequest, Path, Query, Request, State};
@@ -27,6 +28,7 @@ pub const OPENAPI: &str = include_str!("../openapi.json");
 pub const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/openapi.json"),
     ("get", "/api/v1/me"),
+    ("post", "/api/v1/tokens"),
     ("get", "/api/v1/registration"),
     ("post", "/api/v1/registration"),
     ("delete", "/api/v1/registration"),
@@ -107,6 +109,46 @@ pub async fn me(ctx: Ctx) -> ApiResult {
         "roles": a.roles.iter().map(role_name).collect::<Vec<_>>(),
     }))
     .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct TokenBody {
+    #[serde(default)]
+    label: String,
+}
+
+/// Creates a bearer token for the signed-in account; the token is shown only here.
+pub async fn token_post(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Body(b): Body<TokenBody>,
+) -> ApiResult {
+    csrf(&ctx, &headers)?;
+    let a = ctx.signed_in()?;
+    let label = b.label.trim();
+    if label.is_empty() || label.chars().count() > 100 {
+        return Err(ApiError(WebError::BadRequest(
+            "label must be 1 to 100 characters".into(),
+        )));
+    }
+    let token = crate::auth::random_token();
+    state
+        .db
+        .insert_api_token(&crate::auth::token_hash(&token), a.id, label, state.now())
+        .await?;
+    state
+        .db
+        .audit(
+            Some(a.id),
+            &a.email,
+            &ctx.ip,
+            "create-api-token",
+            label,
+            state.now(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "token": token }))).into_response())
 }
 
 pub async fn registration_get(State(state): State<WebState>, ctx: Ctx) -> ApiResult {

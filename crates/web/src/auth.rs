@@ -11,7 +11,7 @@
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use axum::http::header::{HeaderMap, COOKIE};
+use axum::http::header::{HeaderMap, AUTHORIZATION, COOKIE};
 use chrono::{DateTime, Utc};
 use rand::rngs::OsRng;
 use rand::RngCore;
@@ -94,6 +94,14 @@ pub fn session_token(headers: &HeaderMap) -> Option<String> {
         .find(|(name, _)| *name == SESSION_COOKIE)
         .map(|(_, value)| value.to_string())
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The token of an `Authorization: Bearer …` header, if any (any other form is ignored
+/// and the request is treated as a cookie request).
+pub fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let token = value.strip_prefix("Bearer ")?.trim();
+    Some(token.to_string())
 }
 
 /// The `Set-Cookie` value for a session token.

@@ -71,6 +71,7 @@ pub fn router(state: WebState) -> Router {
         .route("/static/{name}", get(templates::static_file))
         .route("/api/openapi.json", get(api::openapi))
         .route("/api/v1/me", get(api::me))
+        .route("/api/v1/tokens", post(api::token_post))
         .route(
             "/api/v1/registration",
             get(api::registration_get)

@@ -428,3 +428,80 @@ fn urlencode(s: &str) -> String {
         .trim_start_matches("v=")
         .to_string()
 }
+
+#[tokio::test]
+async fn api_bearer_tokens_authenticate_without_cookies() {
+    both(|app: App| async move {
+        let mut c = app.signed_in("script@example.org", &[Role::Member]).await;
+        let r = c
+            .json(
+                Method::POST,
+                "/api/v1/tokens",
+                serde_json::json!({"label": "nightly export"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        let token = v["token"].as_str().unwrap().to_string();
+        let mut script = app.client();
+        let auth = format!("Bearer {token}");
+        let r = script
+            .send(
+                Method::GET,
+                "/api/v1/me",
+                None,
+                Vec::new(),
+                &[("authorization", &auth)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(r.body.contains("script@example.org"));
+        let body = serde_json::json!({"number": "+1 201 555 0199"})
+            .to_string()
+            .into_bytes();
+        let r = script
+            .send(
+                Method::POST,
+                "/api/v1/registration",
+                Some("application/json"),
+                body,
+                &[("authorization", &auth)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(
+            script.cookie.is_none(),
+            "no session was created for the token"
+        );
+        // Role checks still apply, and an unknown token is refused.
+        let r = script
+            .send(
+                Method::GET,
+                "/api/v1/send-log",
+                None,
+                Vec::new(),
+                &[("authorization", &auth)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let wrong = format!("Bearer {}", "0".repeat(64));
+        let r = script
+            .send(
+                Method::GET,
+                "/api/v1/me",
+                None,
+                Vec::new(),
+                &[("authorization", &wrong)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        // Only a hash is stored.
+        let stored = app
+            .count(&format!(
+                "SELECT COUNT(*) FROM web_api_tokens WHERE token_hash = '{token}'"
+            ))
+            .await;
+        assert_eq!(stored, 0);
+    })
+    .await;
+}
