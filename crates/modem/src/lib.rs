@@ -8,6 +8,7 @@
 //! - [`quirks`]: per-family differences as data tables.
 //! - [`port`]: serial and TCP devices, reopened on demand.
 //! - [`mod@probe`]: what `textgate modem probe` prints.
+//! - [`smtp`]: [`SmtpDriver`], the legacy e-mail-to-SMS path through an SMTP relay.
 //!
 //! The meaning of the bytes (framing, commands, responses) lives in `textgate_at`; this
 //! crate adds I/O, time and policy.
@@ -49,6 +50,7 @@ pub mod driver;
 pub mod port;
 pub mod probe;
 pub mod quirks;
+pub mod smtp;
 pub mod status;
 
 pub use at_driver::AtModem;
@@ -59,4 +61,8 @@ pub use driver::{
 };
 pub use port::{opener_for, BoxPort, OpenWith, Port, PortOpener, SerialDevice, TcpAddress};
 pub use probe::{probe, probe_device, ProbeError};
+pub use smtp::{
+    load_carrier_table, CarrierFileError, SmtpAccepted, SmtpConfig, SmtpConfigError,
+    SmtpCredentials, SmtpDriver, SmtpSecurity, SmtpSendError,
+};
 pub use status::ModemStatus;

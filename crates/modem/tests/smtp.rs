@@ -1,0 +1,386 @@
+//! The e-mail-to-SMS driver against a real SMTP server: a separate Python process
+//! (`tests/support/smtp_relay.py`) listening on 127.0.0.1, which prints every message it
+//! accepts and answers 451, 550 or nothing for chosen recipient domains.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use expect_test::{expect, Expect};
+use textgate_alerts::{CarrierTable, MemberNumber, Region};
+use textgate_at::ErrorClass;
+use textgate_modem::{
+    load_carrier_table, OutgoingSms, SmsDriver, SmtpConfig, SmtpDriver, SmtpSendError, StatusError,
+    SubmitPart,
+};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+
+/// How long any one step may take before the test gives up (a bound, not a measurement).
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// The carriers the tests use: real ones (from the built-in facts) and test domains that
+/// make the relay answer in a chosen way.
+const TEST_CARRIERS: &str = r#"
+[[carriers]]
+id = "verizon"
+name = "Verizon"
+country_code = 1
+sms_domain = "vtext.com"
+status = "shutdown-announced"
+on = "2027-03-31"
+note = "full shutdown announced for 31 March 2027"
+
+[[carriers]]
+id = "att"
+name = "AT&T"
+country_code = 1
+sms_domain = "txt.att.net"
+status = "shut-down"
+since = "2025-06-17"
+note = "AT&T notice KM1061254"
+
+[[carriers]]
+id = "sprint"
+name = "Sprint"
+country_code = 1
+sms_domain = "messaging.sprintpcs.com"
+status = "shut-down"
+note = "domain gone"
+
+[[carriers]]
+id = "campus"
+name = "Campus Mobile"
+country_code = 1
+sms_domain = "sms.campus.test"
+status = "active"
+note = "test gateway"
+
+[[carriers]]
+id = "busy"
+name = "Busy Mobile"
+country_code = 1
+sms_domain = "busy.test"
+status = "active"
+note = "the relay answers 451"
+
+[[carriers]]
+id = "refuse"
+name = "Refusing Mobile"
+country_code = 1
+sms_domain = "refuse.test"
+status = "active"
+note = "the relay answers 550"
+
+[[carriers]]
+id = "silent"
+name = "Silent Mobile"
+country_code = 1
+sms_domain = "silent.test"
+status = "active"
+note = "the relay never answers RCPT"
+"#;
+
+struct Relay {
+    port: u16,
+    lines: Lines<BufReader<ChildStdout>>,
+    // Held so the server lives as long as the test (killed on drop).
+    _child: Child,
+}
+
+impl Relay {
+    async fn start() -> Relay {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_relay.py");
+        let mut child = Command::new("python3")
+            .arg(&script)
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python3 must be installed to run the SMTP tests");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let first = next_line(&mut lines).await;
+        let port = first
+            .strip_prefix("LISTENING ")
+            .and_then(|port| port.parse().ok())
+            .unwrap_or_else(|| panic!("the relay announced {first:?}, not its port"));
+        Relay {
+            port,
+            lines,
+            _child: child,
+        }
+    }
+
+    /// The next message the relay accepted, shown without the headers that change on
+    /// every run (Date, Message-ID).
+    async fn next_mail(&mut self) -> String {
+        let line = next_line(&mut self.lines).await;
+        let mail: serde_json::Value = serde_json::from_str(&line).expect("the relay prints JSON");
+        let data = mail["data"].as_str().unwrap_or_default();
+        let kept = data
+            .split("\r\n")
+            .filter(|line| !line.starts_with("Date:") && !line.starts_with("Message-ID:"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        format!("envelope from {} to {}\n{}", mail["from"], mail["to"], kept)
+    }
+
+    fn config(&self) -> SmtpConfig {
+        let mut config = SmtpConfig::new("127.0.0.1", self.port, "alerts@library.test");
+        config.carriers = toml::from_str::<CarrierTable>(TEST_CARRIERS).expect("test table");
+        config.timeout = Duration::from_secs(2);
+        config
+    }
+
+    fn driver(&self) -> SmtpDriver {
+        SmtpDriver::new(self.config()).expect("valid configuration")
+    }
+}
+
+async fn next_line(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
+    match tokio::time::timeout(PATIENCE, lines.next_line()).await {
+        Ok(Ok(Some(line))) => line,
+        Ok(Ok(None)) => panic!("the relay exited"),
+        Ok(Err(error)) => panic!("cannot read the relay's output: {error}"),
+        Err(_) => panic!("the relay printed nothing within {PATIENCE:?}"),
+    }
+}
+
+fn us_number(text: &str) -> MemberNumber {
+    MemberNumber::parse(text, "US".parse::<Region>().expect("region")).expect("valid number")
+}
+
+fn day(text: &str) -> NaiveDate {
+    text.parse().expect("date")
+}
+
+/// A send's outcome in one line: the address and reply, or the error and its class.
+fn outcome(result: Result<textgate_modem::SmtpAccepted, SmtpSendError>) -> String {
+    match result {
+        Ok(accepted) => format!("accepted for {}: {}", accepted.address, accepted.reply),
+        Err(error) => format!("{} error: {error}", error.class()),
+    }
+}
+
+fn check(actual: String, expect: Expect) {
+    expect.assert_eq(&actual);
+}
+
+#[tokio::test]
+async fn a_text_arrives_as_plain_mail_to_the_gateway_address() {
+    let mut relay = Relay::start().await;
+    let driver = relay.driver();
+    let result = driver
+        .send_to_on(
+            &us_number("201 555 0123"),
+            "verizon",
+            "Library closed today: burst pipe. Stay safe.",
+            day("2026-11-22"),
+        )
+        .await;
+    check(
+        outcome(result),
+        expect!["accepted for 2015550123@vtext.com: 250 2.0.0 queued"],
+    );
+    check(
+        relay.next_mail().await,
+        expect![[r#"
+        envelope from "alerts@library.test" to ["2015550123@vtext.com"]
+        From: alerts@library.test
+        To: 2015550123@vtext.com
+        Subject: 
+        Content-Type: text/plain; charset=utf-8
+        Content-Transfer-Encoding: 7bit
+
+        Library closed today: burst pipe. Stay safe.
+    "#]],
+    );
+}
+
+#[tokio::test]
+async fn send_to_judges_the_gateway_by_todays_date() {
+    let mut relay = Relay::start().await;
+    let driver = relay.driver();
+    let result = driver
+        .send_to(
+            &us_number("(201) 555-0199"),
+            "campus",
+            "Drill at 3 pm: élan, ünïcode",
+        )
+        .await;
+    check(
+        outcome(result),
+        expect!["accepted for 2015550199@sms.campus.test: 250 2.0.0 queued"],
+    );
+    check(
+        relay.next_mail().await,
+        expect![[r#"
+        envelope from "alerts@library.test" to ["2015550199@sms.campus.test"]
+        From: alerts@library.test
+        To: 2015550199@sms.campus.test
+        Subject: 
+        Content-Type: text/plain; charset=utf-8
+        Content-Transfer-Encoding: quoted-printable
+
+        Drill at 3 pm: =C3=A9lan, =C3=BCn=C3=AFcode
+    "#]],
+    );
+}
+
+#[tokio::test]
+async fn shut_down_gateways_are_refused_before_any_mail_is_sent() {
+    let mut relay = Relay::start().await;
+    let driver = relay.driver();
+    let number = us_number("201 555 0123");
+    let mut shown = Vec::new();
+    for (carrier, today) in [
+        ("att", "2026-11-22"),
+        ("att", "2025-06-16"),
+        ("sprint", "2026-11-22"),
+        ("verizon", "2027-03-31"),
+        ("vodafone", "2026-11-22"),
+    ] {
+        let result = driver
+            .send_to_on(&number, carrier, "Test alert", day(today))
+            .await;
+        shown.push(format!("{carrier} on {today}: {}", outcome(result)));
+    }
+    check(
+        shown.join("\n"),
+        expect![[r#"
+        att on 2026-11-22: final error: AT&T's e-mail-to-SMS gateway shut down on 2025-06-17; send to this number through a modem instead
+        att on 2025-06-16: accepted for 2015550123@txt.att.net: 250 2.0.0 queued
+        sprint on 2026-11-22: final error: Sprint's e-mail-to-SMS gateway has shut down (date not published); send to this number through a modem instead
+        verizon on 2027-03-31: final error: Verizon's e-mail-to-SMS gateway shut down on 2027-03-31; send to this number through a modem instead
+        vodafone on 2026-11-22: final error: unknown carrier "vodafone": it is not in the carrier table"#]],
+    );
+    // AT&T before its shutdown went out; the next mail the relay saw is exactly that one.
+    check(
+        relay.next_mail().await,
+        expect![[r#"
+        envelope from "alerts@library.test" to ["2015550123@txt.att.net"]
+        From: alerts@library.test
+        To: 2015550123@txt.att.net
+        Subject: 
+        Content-Type: text/plain; charset=utf-8
+        Content-Transfer-Encoding: 7bit
+
+        Test alert
+    "#]],
+    );
+}
+
+#[tokio::test]
+async fn relay_answers_are_classified() {
+    let relay = Relay::start().await;
+    let driver = relay.driver();
+    let number = us_number("201 555 0123");
+    let today = day("2026-11-22");
+    let mut shown = Vec::new();
+    for carrier in ["busy", "refuse", "silent"] {
+        let result = driver.send_to_on(&number, carrier, "Test", today).await;
+        shown.push(format!("{carrier}: {}", outcome(result)));
+    }
+    let shown = shown.join("\n").replace(&relay.port.to_string(), "PORT");
+    check(
+        shown,
+        expect![[r#"
+        busy: retryable error: the relay refused mail to 2015550123@busy.test: transient error (451): 4.3.0 mailbox busy, try again later
+        refuse: final error: the relay refused mail to 2015550123@refuse.test: permanent error (550): 5.1.1 no such user here
+        silent: retryable error: no answer from the relay 127.0.0.1:PORT within 2s; the mail may or may not have been accepted"#]],
+    );
+}
+
+#[tokio::test]
+async fn texts_over_the_hard_limit_are_refused() {
+    let relay = Relay::start().await;
+    let driver = relay.driver();
+    let number = us_number("201 555 0123");
+    let today = day("2026-11-22");
+    let at_limit = "x".repeat(140);
+    let over = "é".repeat(141);
+    let mut shown = Vec::new();
+    for text in [&at_limit, &over] {
+        let result = driver.send_to_on(&number, "campus", text, today).await;
+        shown.push(outcome(result));
+    }
+    check(
+        shown.join("\n"),
+        expect![[r#"
+        accepted for 2015550123@sms.campus.test: 250 2.0.0 queued
+        final error: the text has 141 characters, more than the hard limit of 140"#]],
+    );
+}
+
+#[tokio::test]
+async fn the_sms_interface_explains_that_a_carrier_is_needed() {
+    let relay = Relay::start().await;
+    let driver = relay.driver();
+    let message = OutgoingSms {
+        parts: vec![SubmitPart {
+            pdu: vec![0x00],
+            tpdu_length: 0,
+        }],
+    };
+    let error = driver.send(message).await.expect_err("no carrier, no send");
+    check(
+        format!("{} error: {error}", error.class()),
+        expect!["final error: part 1 of 1 is not a valid submission: the e-mail-to-SMS path needs the recipient's carrier, which an encoded SMS does not carry; send through SmtpDriver::send_to with the member's carrier"],
+    );
+}
+
+#[tokio::test]
+async fn status_tells_whether_the_relay_answers() {
+    let relay = Relay::start().await;
+    let status = relay.driver().status().await.expect("the relay answers");
+    check(
+        format!(
+            "{:?} {:?} {:?}",
+            status.model, status.operator, status.profile
+        )
+        .replace(&relay.port.to_string(), "PORT"),
+        expect![[r#"Some("SMTP relay 127.0.0.1:PORT") Some("relay answers NOOP") Some("smtp")"#]],
+    );
+
+    // A port nobody listens on: take a free one and let it go again.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("free port")
+        .port();
+    let driver = SmtpDriver::new(SmtpConfig::new("127.0.0.1", closed, "alerts@library.test"))
+        .expect("valid configuration");
+    match driver.status().await {
+        Err(StatusError::Unavailable(reason)) => check(
+            reason.replace(&closed.to_string(), "PORT"),
+            expect!["cannot talk to the relay 127.0.0.1:PORT: Connection error: Connection refused (os error 111)"],
+        ),
+        other => panic!("a closed port gave {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_carrier_file_is_read_from_disk() {
+    let path = std::env::temp_dir().join(format!(
+        "textgate-smtp-carriers-{}.toml",
+        std::process::id()
+    ));
+    std::fs::write(&path, TEST_CARRIERS).expect("write the carrier file");
+    let table = load_carrier_table(&path);
+    let _ = std::fs::remove_file(&path);
+    let table = table.expect("the test table loads");
+    assert_eq!(
+        table.get("att").map(|c| c.sms_domain.as_str()),
+        Some("txt.att.net")
+    );
+    assert_eq!(table.all().len(), 7);
+
+    let missing = load_carrier_table(&path).expect_err("the file is gone");
+    check(
+        missing
+            .to_string()
+            .replace(&path.display().to_string(), "FILE"),
+        expect!["cannot read the carrier file FILE: No such file or directory (os error 2)"],
+    );
+    assert_eq!(ErrorClass::Final, SmtpSendError::NeedsCarrier.class());
+}
