@@ -1,0 +1,745 @@
+//! A one-time check that the textgate component is not Prosody-specific: the core scenario
+//! of `tests/prosody.rs`, run against a throw-away ejabberd.
+//!
+//! Needs the `ejabberd` package (Debian 12 ships 23.01) and root (or the `ejabberd` user):
+//! `ejabberdctl` runs the Erlang node as the `ejabberd` user, so the temporary directory is
+//! handed to that user. CI does not run this (ejabberd is a heavy install); docs/ejabberd.md
+//! says how to run it and what a run printed.
+//!
+//! ```text
+//! cargo run -p textgate-xmpp --example ejabberd_check
+//! ```
+//!
+//! Every step prints `passed` or `failed`; the process exits non-zero if any step failed.
+//! ejabberd is stopped and its directory removed at the end, also after a failure.
+
+#[path = "../tests/support/librarian.rs"]
+mod librarian;
+
+use std::future::Future;
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt as _;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::TimeZone as _;
+use futures::FutureExt as _;
+use librarian::{to_xml, Librarian, WAIT};
+use textgate_core::{BareJid, PatronAddress, Region, ResourcePresence, Show};
+use textgate_xmpp::{
+    BackoffConfig, ComponentConfig, ComponentHandle, GatewayEvent, Outgoing, ReceiptRequest,
+    TextToOperator,
+};
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+
+const HOST: &str = "library.test";
+const GW: &str = "sms.library.test";
+const PATRON: &str = "+15551234567@sms.library.test";
+const DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
+const STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
+/// How long ejabberd may take to open its ports, and `ejabberdctl` commands to finish.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+const CTL_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("cannot start the tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut report = Report::default();
+    runtime.block_on(scenario(&mut report));
+    drop(runtime);
+    println!();
+    if report.failed == 0 {
+        println!("ejabberd check: all {} steps passed", report.passed);
+        ExitCode::SUCCESS
+    } else {
+        println!(
+            "ejabberd check: {} passed, {} FAILED",
+            report.passed, report.failed
+        );
+        ExitCode::FAILURE
+    }
+}
+
+/// Counts and prints the steps.
+#[derive(Default)]
+struct Report {
+    passed: usize,
+    failed: usize,
+}
+
+impl Report {
+    /// Runs one step, bounded by `limit`. A panic inside (the librarian client panics when the
+    /// server misbehaves) counts as a failure of this step, not of the whole program.
+    async fn step<T>(
+        &mut self,
+        name: &str,
+        limit: Duration,
+        work: impl Future<Output = Result<T, String>>,
+    ) -> Option<T> {
+        let outcome = timeout(limit, AssertUnwindSafe(work).catch_unwind()).await;
+        let result = match outcome {
+            Ok(Ok(result)) => result,
+            Ok(Err(panic)) => Err(panic_message(panic.as_ref())),
+            Err(_) => Err(format!("not done within {limit:?}")),
+        };
+        match result {
+            Ok(value) => {
+                self.passed += 1;
+                println!("passed  {name}");
+                Some(value)
+            }
+            Err(why) => {
+                self.failed += 1;
+                println!("FAILED  {name}: {why}");
+                None
+            }
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = panic.downcast_ref::<String>() {
+        text.clone()
+    } else if let Some(text) = panic.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else {
+        "panicked".to_owned()
+    }
+}
+
+/// The scenario. Stops at the first failed step: later steps build on earlier ones. The
+/// `Ejabberd` guard stops the server when this returns, whichever way.
+async fn scenario(report: &mut Report) {
+    let Some(ejabberd) = report
+        .step(
+            "ejabberd starts with a c2s and a component listener",
+            START_TIMEOUT,
+            async {
+                tokio::task::spawn_blocking(Ejabberd::start)
+                    .await
+                    .map_err(|e| format!("start-up task: {e}"))?
+            },
+        )
+        .await
+    else {
+        return;
+    };
+    let version = report
+        .step("ejabberdctl status names the version", CTL_TIMEOUT, async {
+            ejabberd.ctl(&["status"]).await
+        })
+        .await;
+    let Some(version) = version else { return };
+    if let Some(line) = version.lines().find(|l| l.contains("ejabberd ")) {
+        println!("        {}", line.trim());
+    }
+    if report
+        .step(
+            "librarian accounts alice and mallory registered",
+            CTL_TIMEOUT,
+            async {
+                ejabberd.ctl(&["register", "alice", HOST, "pw"]).await?;
+                ejabberd.ctl(&["register", "mallory", HOST, "pw"]).await?;
+                Ok(())
+            },
+        )
+        .await
+        .is_none()
+    {
+        return;
+    }
+
+    let Some((handle, mut events)) = report
+        .step("component handshake (XEP-0114)", WAIT, async {
+            let session = textgate_xmpp::spawn(component_config(&ejabberd, &[&alice()]))
+                .map_err(|e| e.to_string())?;
+            let (handle, mut events) = session;
+            wait_for(&mut events, |e| *e == GatewayEvent::Connected).await?;
+            Ok((handle, events))
+        })
+        .await
+    else {
+        return;
+    };
+    let c2s = ejabberd.c2s_addr();
+
+    if report
+        .step("disco#info shows identity gateway/sms", WAIT, async {
+            let mut alice = Librarian::login(&c2s, HOST, "alice", "pw", "disco").await;
+            alice
+                .send(&format!(
+                    "<iq xmlns='jabber:client' type='get' id='disco-1' to='{GW}'><query xmlns='{DISCO_INFO}'/></iq>"
+                ))
+                .await;
+            let answer = alice
+                .expect("disco#info result", |e| e.attr("id") == Some("disco-1"))
+                .await;
+            let identity = answer
+                .get_child("query", DISCO_INFO)
+                .and_then(|q| q.get_child("identity", DISCO_INFO))
+                .ok_or_else(|| format!("no identity in {}", to_xml(&answer)))?;
+            let found = (identity.attr("category"), identity.attr("type"));
+            alice.logout().await;
+            if found == (Some("gateway"), Some("sms")) {
+                Ok(())
+            } else {
+                Err(format!("identity {found:?} in {}", to_xml(&answer)))
+            }
+        })
+        .await
+        .is_none()
+    {
+        return;
+    }
+
+    let Some(mut alice) = report
+        .step(
+            "operator approves the subscription, her presence is tracked (online)",
+            WAIT,
+            async {
+                let mut alice = Librarian::login(&c2s, HOST, "alice", "pw", "desk").await;
+                // As clients do: fetch the roster, then send initial presence.
+                alice
+                    .send("<iq xmlns='jabber:client' type='get' id='roster-1'><query xmlns='jabber:iq:roster'/></iq>")
+                    .await;
+                alice
+                    .expect("the roster", |e| e.attr("id") == Some("roster-1"))
+                    .await;
+                alice.send("<presence xmlns='jabber:client'/>").await;
+                alice
+                    .expect("subscription request from the gateway", |e| {
+                        e.name() == "presence"
+                            && e.attr("type") == Some("subscribe")
+                            && e.attr("from") == Some(GW)
+                    })
+                    .await;
+                alice
+                    .send(&format!(
+                        "<presence xmlns='jabber:client' type='subscribed' to='{GW}'/>"
+                    ))
+                    .await;
+                wait_for(
+                    &mut events,
+                    is_alice("desk", ResourcePresence::Available(Show::Online)),
+                )
+                .await?;
+                Ok(alice)
+            },
+        )
+        .await
+    else {
+        return;
+    };
+
+    let patron = PatronAddress::E164("+15551234567".to_owned());
+    if report
+        .step(
+            "a patron's text reaches the operator with its delay stamp",
+            WAIT,
+            async {
+                let smsc_time = chrono::Utc
+                    .with_ymd_and_hms(2026, 11, 21, 23, 59, 58)
+                    .single()
+                    .ok_or("bad test time")?;
+                handle
+                    .send(Outgoing::Text(TextToOperator {
+                        patron: patron.clone(),
+                        operator: alice_jid(),
+                        body: "Is the library open on Sunday?".to_owned(),
+                        id: "in-1".to_owned(),
+                        delayed_since: Some(smsc_time),
+                        receipt: ReceiptRequest::NotRequested,
+                    }))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let text = alice
+                    .expect("the patron's text", |e| {
+                        e.name() == "message" && e.attr("id") == Some("in-1")
+                    })
+                    .await;
+                let body = text.get_child("body", "jabber:client").map(|b| b.text());
+                let stamp = text
+                    .get_child("delay", "urn:xmpp:delay")
+                    .and_then(|d| d.attr("stamp"));
+                let got = (text.attr("from"), body.as_deref(), stamp);
+                let want = (
+                    Some(PATRON),
+                    Some("Is the library open on Sunday?"),
+                    Some("2026-11-21T23:59:58+00:00"),
+                );
+                if got == want {
+                    Ok(())
+                } else {
+                    Err(format!("got {got:?}, want {want:?}: {}", to_xml(&text)))
+                }
+            },
+        )
+        .await
+        .is_none()
+    {
+        return;
+    }
+
+    if report
+        .step(
+            "the operator's reply arrives as an OperatorReply",
+            WAIT,
+            async {
+                alice
+                    .send(&format!(
+                        "<message xmlns='jabber:client' type='chat' id='r-1' to='{PATRON}'>\
+                       <body>Yes, 12 to 5.</body><request xmlns='urn:xmpp:receipts'/></message>"
+                    ))
+                    .await;
+                let event =
+                    wait_for(&mut events, |e| matches!(e, GatewayEvent::OperatorReply(_))).await?;
+                let GatewayEvent::OperatorReply(reply) = event else {
+                    return Err(format!("not a reply: {event:?}"));
+                };
+                let got = (
+                    &reply.operator,
+                    reply.from.as_str(),
+                    &reply.patron,
+                    reply.body.as_str(),
+                    reply.id.as_deref(),
+                    reply.receipt_requested,
+                );
+                let want = (
+                    &alice_jid(),
+                    alice.jid.as_str(),
+                    &patron,
+                    "Yes, 12 to 5.",
+                    Some("r-1"),
+                    ReceiptRequest::Requested,
+                );
+                if got == want {
+                    Ok(())
+                } else {
+                    Err(format!("got {got:?}, want {want:?}"))
+                }
+            },
+        )
+        .await
+        .is_none()
+    {
+        return;
+    }
+
+    if report
+        .step("a stranger (mallory) is refused with forbidden", WAIT, async {
+            let mut mallory = Librarian::login(&c2s, HOST, "mallory", "pw", "bot").await;
+            mallory
+                .send(&format!(
+                    "<message xmlns='jabber:client' type='chat' id='spam-1' to='{PATRON}'><body>free money</body></message>"
+                ))
+                .await;
+            let error = mallory
+                .expect("an error", |e| e.attr("id") == Some("spam-1"))
+                .await;
+            mallory.logout().await;
+            let forbidden = error.attr("type") == Some("error")
+                && error
+                    .get_child("error", "jabber:client")
+                    .is_some_and(|e| e.has_child("forbidden", STANZAS));
+            if forbidden {
+                Ok(())
+            } else {
+                Err(format!("not a forbidden error: {}", to_xml(&error)))
+            }
+        })
+        .await
+        .is_none()
+    {
+        return;
+    }
+
+    if report
+        .step(
+            "the operator logging out is reported (unavailable)",
+            WAIT,
+            async {
+                alice.logout().await;
+                wait_for(&mut events, is_alice("desk", ResourcePresence::Unavailable)).await?;
+                Ok(())
+            },
+        )
+        .await
+        .is_none()
+    {
+        return;
+    }
+
+    report
+        .step(
+            "a second connection for the same domain is accepted (ejabberd load-balances; Prosody refuses it)",
+            WAIT,
+            second_connection(&ejabberd),
+        )
+        .await;
+
+    report
+        .step("the component shuts down", WAIT, async {
+            handle.shutdown().await;
+            Ok(())
+        })
+        .await;
+}
+
+/// A second textgate session for the same gateway domain, with no operators so it does not
+/// send presence of its own.
+async fn second_connection(ejabberd: &Ejabberd) -> Result<(), String> {
+    let (second, mut second_events): (ComponentHandle, _) =
+        textgate_xmpp::spawn(component_config(ejabberd, &[])).map_err(|e| e.to_string())?;
+    let event = wait_for(&mut second_events, |e| {
+        matches!(
+            e,
+            GatewayEvent::Connected | GatewayEvent::Disconnected { .. }
+        )
+    })
+    .await;
+    second.shutdown().await;
+    match event? {
+        GatewayEvent::Connected => Ok(()),
+        other => Err(format!("refused: {other:?}")),
+    }
+}
+
+fn alice() -> String {
+    format!("alice@{HOST}")
+}
+
+fn alice_jid() -> BareJid {
+    BareJid::new(&alice()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn is_alice(resource: &'static str, presence: ResourcePresence) -> impl Fn(&GatewayEvent) -> bool {
+    move |e| {
+        *e == GatewayEvent::OperatorPresence {
+            operator: alice_jid(),
+            resource: resource.to_owned(),
+            presence,
+        }
+    }
+}
+
+fn component_config(ejabberd: &Ejabberd, operators: &[&str]) -> ComponentConfig {
+    let operators = operators
+        .iter()
+        .map(|o| BareJid::new(o).unwrap_or_else(|e| panic!("operator {o}: {e}")))
+        .collect();
+    let region: Region = "US".parse().unwrap_or_else(|e| panic!("region: {e:?}"));
+    let mut config = ComponentConfig::new(
+        GW,
+        ejabberd.secret.clone(),
+        ejabberd.component_addr(),
+        operators,
+        region,
+    );
+    config.backoff = BackoffConfig {
+        initial: Duration::from_millis(50),
+        max: Duration::from_millis(500),
+    };
+    config
+}
+
+/// Waits (bounded by [`WAIT`]) for the first event `accept` returns true for.
+async fn wait_for(
+    events: &mut mpsc::Receiver<GatewayEvent>,
+    accept: impl Fn(&GatewayEvent) -> bool,
+) -> Result<GatewayEvent, String> {
+    let mut before = Vec::new();
+    let found = timeout(WAIT, async {
+        while let Some(event) = events.recv().await {
+            if accept(&event) {
+                return Some(event);
+            }
+            before.push(event);
+        }
+        None
+    })
+    .await;
+    match found {
+        Ok(Some(event)) => Ok(event),
+        Ok(None) => Err(format!("the session ended; events before: {before:?}")),
+        Err(_) => Err(format!("no such event within {WAIT:?}; events: {before:?}")),
+    }
+}
+
+/// A throw-away ejabberd: its own config, Mnesia spool and logs in a temporary directory,
+/// a unique Erlang node name, started with `ejabberdctl foreground` in its own process group
+/// and stopped (then killed if need be) when dropped.
+struct Ejabberd {
+    dir: tempfile::TempDir,
+    node: String,
+    child: Option<Child>,
+    c2s_port: u16,
+    component_port: u16,
+    secret: String,
+}
+
+impl Ejabberd {
+    fn start() -> Result<Ejabberd, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("textgate-ejabberd-")
+            .tempdir()
+            .map_err(|e| format!("temporary directory: {e}"))?;
+        let c2s_port = free_port()?;
+        let component_port = free_port()?;
+        let secret = format!("secret-{}", std::process::id());
+        let mut ejabberd = Ejabberd {
+            node: format!("textgate-check-{}@localhost", std::process::id()),
+            dir,
+            child: None,
+            c2s_port,
+            component_port,
+            secret,
+        };
+        ejabberd.write_files()?;
+        ejabberd.launch()?;
+        Ok(ejabberd)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write_files(&self) -> Result<(), String> {
+        let config = format!(
+            r#"hosts:
+  - {HOST}
+loglevel: info
+certfiles: []
+auth_method: internal
+auth_password_format: plain
+listen:
+  -
+    port: {c2s}
+    ip: "127.0.0.1"
+    module: ejabberd_c2s
+    starttls_required: false
+  -
+    port: {component}
+    ip: "127.0.0.1"
+    module: ejabberd_service
+    hosts:
+      "{GW}":
+        password: "{secret}"
+modules:
+  mod_disco: {{}}
+  mod_ping: {{}}
+  mod_roster: {{}}
+"#,
+            c2s = self.c2s_port,
+            component = self.component_port,
+            secret = self.secret,
+        );
+        let write = |name: &str, text: &str| {
+            std::fs::write(self.path(name), text).map_err(|e| format!("writing {name}: {e}"))
+        };
+        write("ejabberd.yml", &config)?;
+        // ejabberdctl reads `<config dir>/ejabberdctl.cfg` and Erlang `<config dir>/inetrc`;
+        // our own keep the system-wide ones in /etc/ejabberd out of this run.
+        write("ejabberdctl.cfg", "")?;
+        write("inetrc", "{lookup,[\"file\",\"native\"]}.\n")?;
+        for sub in ["spool", "logs"] {
+            std::fs::create_dir(self.path(sub)).map_err(|e| format!("creating {sub}: {e}"))?;
+        }
+        hand_over_to_ejabberd_user(self.dir.path())
+    }
+
+    /// The options every `ejabberdctl` call needs to find this node and its files.
+    fn ctl_command(&self) -> Command {
+        let mut command = Command::new("ejabberdctl");
+        command
+            .arg("--config-dir")
+            .arg(self.dir.path())
+            .arg("--spool")
+            .arg(self.path("spool"))
+            .arg("--logs")
+            .arg(self.path("logs"))
+            .arg("--node")
+            .arg(&self.node)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null());
+        command
+    }
+
+    fn launch(&mut self) -> Result<(), String> {
+        let output = std::fs::File::create(self.path("foreground.out"))
+            .map_err(|e| format!("creating foreground.out: {e}"))?;
+        let errors = output
+            .try_clone()
+            .map_err(|e| format!("foreground.out: {e}"))?;
+        let child = self
+            .ctl_command()
+            .arg("foreground")
+            .stdout(output)
+            .stderr(errors)
+            // Its own process group, so the whole tree (ejabberdctl, su, erl) can be killed.
+            .process_group(0)
+            .spawn()
+            .map_err(|e| {
+                format!("starting ejabberdctl (is the ejabberd package installed?): {e}")
+            })?;
+        self.child = Some(child);
+        let deadline = Instant::now() + START_TIMEOUT;
+        for port in [self.c2s_port, self.component_port] {
+            while TcpStream::connect(("127.0.0.1", port)).is_err() {
+                if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                    return Err(format!("ejabberd exited with {status}:\n{}", self.log()));
+                }
+                if Instant::now() > deadline {
+                    return Err(format!(
+                        "ejabberd did not open port {port} within {START_TIMEOUT:?}:\n{}",
+                        self.log()
+                    ));
+                }
+                // Polling a port has no event to await; a short pause between attempts.
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `ejabberdctl <args>` against this node and returns what it printed.
+    async fn ctl(&self, args: &[&str]) -> Result<String, String> {
+        let mut command = tokio::process::Command::from(self.ctl_command());
+        command.args(args).kill_on_drop(true);
+        let output = timeout(CTL_TIMEOUT, command.output())
+            .await
+            .map_err(|_| format!("ejabberdctl {args:?} did not finish within {CTL_TIMEOUT:?}"))?
+            .map_err(|e| format!("running ejabberdctl: {e}"))?;
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        if output.status.success() {
+            Ok(stdout)
+        } else {
+            Err(format!(
+                "ejabberdctl {args:?} failed ({}): {stdout}{}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            ))
+        }
+    }
+
+    fn c2s_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.c2s_port)
+    }
+
+    fn component_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.component_port)
+    }
+
+    /// What ejabberd printed so far, for failure messages.
+    fn log(&self) -> String {
+        let mut log = std::fs::read_to_string(self.path("foreground.out")).unwrap_or_default();
+        log.push_str(&std::fs::read_to_string(self.path("logs/error.log")).unwrap_or_default());
+        log
+    }
+
+    /// `ejabberdctl stop`, then waits for the node to exit; kills the process group if it
+    /// does not.
+    fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let stopped = self
+            .ctl_command()
+            .arg("stop")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .and_then(|mut ctl| wait_bounded(&mut ctl, CTL_TIMEOUT));
+        let exited = matches!(stopped, Ok(true))
+            && matches!(wait_bounded(&mut child, CTL_TIMEOUT), Ok(true));
+        if !exited {
+            eprintln!("ejabberd did not stop when asked; killing its process group");
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg("--")
+                .arg(format!("-{}", child.id()))
+                .status();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Ejabberd {
+    fn drop(&mut self) {
+        self.stop();
+        println!(
+            "        ejabberd stopped, {} removed",
+            self.dir.path().display()
+        );
+    }
+}
+
+/// Waits up to `limit` for a process to exit; `Ok(true)` if it did.
+fn wait_bounded(child: &mut Child, limit: Duration) -> std::io::Result<bool> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if child.try_wait()?.is_some() {
+            return Ok(true);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(false);
+        }
+        // A child's exit has no event to await in std; a short pause between checks.
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Run as root, `ejabberdctl` switches to the `ejabberd` user, which must own the node's
+/// directory. Run as any other user, the directory already belongs to whoever runs it.
+fn hand_over_to_ejabberd_user(dir: &Path) -> Result<(), String> {
+    if id(&["-u"])? != 0 {
+        return Ok(());
+    }
+    let uid = id(&["-u", "ejabberd"])?;
+    let gid = id(&["-g", "ejabberd"])?;
+    let mut paths = vec![dir.to_path_buf()];
+    for entry in std::fs::read_dir(dir).map_err(|e| format!("listing {}: {e}", dir.display()))? {
+        paths.push(
+            entry
+                .map_err(|e| format!("listing {}: {e}", dir.display()))?
+                .path(),
+        );
+    }
+    for path in paths {
+        std::os::unix::fs::chown(&path, Some(uid), Some(gid))
+            .map_err(|e| format!("handing {} to the ejabberd user: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// `id <args>` as a number (the `ejabberd` user's ids differ between machines).
+fn id(args: &[&str]) -> Result<u32, String> {
+    let output = Command::new("id")
+        .args(args)
+        .output()
+        .map_err(|e| format!("running id: {e}"))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.trim()
+        .parse()
+        .map_err(|_| format!("id {args:?} printed {text:?} (is the ejabberd package installed?)"))
+}
+
+/// A port that was free a moment ago (the OS picks it; the listener is closed again).
+fn free_port() -> Result<u16, String> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("binding an ephemeral port: {e}"))
+}
