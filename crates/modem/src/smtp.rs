@@ -177,6 +177,9 @@ pub enum SmtpSendError {
     Unreachable { relay: String, reason: String },
     #[error("TLS towards the relay {relay} failed: {reason}")]
     Tls { relay: String, reason: String },
+    /// The relay lacks something the configuration asks for (STARTTLS, a login method).
+    #[error("the relay {relay} does not offer what the configuration asks for: {reason}")]
+    Mismatch { relay: String, reason: String },
 }
 
 impl SmtpSendError {
@@ -184,10 +187,17 @@ impl SmtpSendError {
     pub fn class(&self) -> ErrorClass {
         match self {
             Self::Refused { code, .. } if (400..500).contains(code) => ErrorClass::Retryable,
+            // 530 (login required), 534/538 (method too weak / needs TLS), 535 (wrong
+            // credentials): about the configuration, not this text; failing the text
+            // would lose it and every text after it the same way.
+            Self::Refused {
+                code: 530 | 534 | 535 | 538,
+                ..
+            } => ErrorClass::NeedsOperator,
             Self::Timeout { .. } | Self::Unreachable { .. } => ErrorClass::Retryable,
             // A certificate or protocol mismatch does not fix itself: a person must change
             // the relay or the configuration.
-            Self::Tls { .. } => ErrorClass::NeedsOperator,
+            Self::Tls { .. } | Self::Mismatch { .. } => ErrorClass::NeedsOperator,
             Self::NeedsCarrier
             | Self::UnknownCarrier { .. }
             | Self::GatewayShutDown { .. }
@@ -422,12 +432,18 @@ impl SmtpDriver {
             return self.timed_out();
         }
         if let Some(code) = error.status() {
-            // Code's Display is the three digits ("451").
+            // Code's Display is the three digits ("451"); 0 (never seen) would count as final.
             let code = code.to_string().parse::<u16>().unwrap_or(0);
             return SmtpSendError::Refused {
                 address: address.to_owned(),
                 code,
                 reply: error.to_string(),
+            };
+        }
+        if error.is_client() {
+            return SmtpSendError::Mismatch {
+                relay: self.relay.clone(),
+                reason: error.to_string(),
             };
         }
         if error.is_tls() {
@@ -489,6 +505,7 @@ mod tests {
         assert_eq!(refused(421).class(), ErrorClass::Retryable);
         assert_eq!(refused(550).class(), ErrorClass::Final);
         assert_eq!(refused(554).class(), ErrorClass::Final);
+        assert_eq!(refused(535).class(), ErrorClass::NeedsOperator);
         assert_eq!(SmtpSendError::NeedsCarrier.class(), ErrorClass::Final);
     }
 

@@ -11,8 +11,8 @@ use expect_test::{expect, Expect};
 use textgate_alerts::{CarrierTable, MemberNumber, Region};
 use textgate_at::ErrorClass;
 use textgate_modem::{
-    load_carrier_table, OutgoingSms, SmsDriver, SmtpConfig, SmtpDriver, SmtpSendError, StatusError,
-    SubmitPart,
+    load_carrier_table, OutgoingSms, SmsDriver, SmtpConfig, SmtpCredentials, SmtpDriver,
+    SmtpSecurity, SmtpSendError, StatusError, SubmitPart,
 };
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
@@ -290,6 +290,35 @@ async fn relay_answers_are_classified() {
         refuse: final error: the relay refused mail to 2015550123@refuse.test: permanent error (550): 5.1.1 no such user here
         silent: retryable error: no answer from the relay 127.0.0.1:PORT within 2s; the mail may or may not have been accepted"#]],
     );
+}
+
+#[tokio::test]
+async fn what_the_relay_lacks_needs_an_operator() {
+    // The test relay offers neither STARTTLS nor AUTH.
+    let relay = Relay::start().await;
+    let number = us_number("201 555 0123");
+    let today = day("2026-11-22");
+    let mut starttls = relay.config();
+    starttls.security = SmtpSecurity::Starttls;
+    let mut login = relay.config();
+    login.credentials = Some(SmtpCredentials {
+        username: "alerts".to_owned(),
+        password: "not-shown".to_owned(),
+    });
+    check(
+        format!("{login:?}").contains("not-shown").to_string(),
+        expect!["false"],
+    );
+    let mut shown = Vec::new();
+    for config in [starttls, login] {
+        let driver = SmtpDriver::new(config).expect("valid configuration");
+        let result = driver.send_to_on(&number, "campus", "Test", today).await;
+        shown.push(outcome(result));
+    }
+    let shown = shown.join("\n").replace(&relay.port.to_string(), "PORT");
+    check(shown, expect![[r#"
+        needs an operator error: the relay 127.0.0.1:PORT does not offer what the configuration asks for: internal client error: STARTTLS is not supported on this server
+        needs an operator error: the relay 127.0.0.1:PORT does not offer what the configuration asks for: internal client error: No compatible authentication mechanism was found"#]]);
 }
 
 #[tokio::test]
