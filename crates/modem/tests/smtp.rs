@@ -316,9 +316,12 @@ async fn what_the_relay_lacks_needs_an_operator() {
         shown.push(outcome(result));
     }
     let shown = shown.join("\n").replace(&relay.port.to_string(), "PORT");
-    check(shown, expect![[r#"
+    check(
+        shown,
+        expect![[r#"
         needs an operator error: the relay 127.0.0.1:PORT does not offer what the configuration asks for: internal client error: STARTTLS is not supported on this server
-        needs an operator error: the relay 127.0.0.1:PORT does not offer what the configuration asks for: internal client error: No compatible authentication mechanism was found"#]]);
+        needs an operator error: the relay 127.0.0.1:PORT does not offer what the configuration asks for: internal client error: No compatible authentication mechanism was found"#]],
+    );
 }
 
 #[tokio::test]
