@@ -388,12 +388,67 @@ async fn scenario(report: &mut Report) {
         )
         .await;
 
-    report
+    if report
         .step("the component shuts down", WAIT, async {
             handle.shutdown().await;
             Ok(())
         })
+        .await
+        .is_none()
+    {
+        return;
+    }
+
+    // Not part of the core scenario: what a librarian sees when replying while the gateway
+    // is down. Prosody answers at once with remote-server-timeout (wait). ejabberd forgets
+    // the domain when its last component connection goes, treats it as a remote server and
+    // tries s2s, so the answer depends on DNS; printed, never a failure.
+    let observed = AssertUnwindSafe(bounce_while_away(&c2s))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| format!("could not check: {}", panic_message(panic.as_ref())));
+    println!("note    a reply while the component is away: {observed}");
+}
+
+/// Sends a reply to a patron while no component is connected and describes the answer.
+async fn bounce_while_away(c2s: &str) -> String {
+    let mut alice = Librarian::login(c2s, HOST, "alice", "pw", "late").await;
+    alice
+        .send(&format!(
+            "<message xmlns='jabber:client' type='chat' id='late-1' to='{PATRON}'><body>Still there?</body></message>"
+        ))
         .await;
+    // Shorter than the client's own limit, so no answer is an observation, not a panic.
+    let limit = WAIT - Duration::from_secs(1);
+    let started = Instant::now();
+    let answer = timeout(
+        limit,
+        alice.expect("a bounce", |e| e.attr("id") == Some("late-1")),
+    )
+    .await;
+    alice.logout().await;
+    let Ok(error) = answer else {
+        return format!("no answer within {limit:?}");
+    };
+    let elapsed = started.elapsed();
+    let Some(condition) = error
+        .get_child("error", "jabber:client")
+        .filter(|_| error.attr("type") == Some("error"))
+    else {
+        return format!("not an error: {}", to_xml(&error));
+    };
+    let name = condition
+        .children()
+        .find(|c| c.ns() == STANZAS)
+        .map_or("?", |c| c.name());
+    let text = condition
+        .get_child("text", STANZAS)
+        .map(|t| t.text())
+        .unwrap_or_default();
+    format!(
+        "error {name} (type {}) \"{text}\" after {elapsed:.1?}",
+        condition.attr("type").unwrap_or("?")
+    )
 }
 
 /// A second textgate session for the same gateway domain, with no operators so it does not
