@@ -509,6 +509,31 @@ mod tests {
         assert_eq!(SmtpSendError::NeedsCarrier.class(), ErrorClass::Final);
     }
 
+    /// The carrier file example in docs/smtp-legacy.md must stay loadable.
+    #[test]
+    fn documented_carrier_file_parses() {
+        let doc = include_str!("../../../docs/smtp-legacy.md");
+        let example = doc
+            .split("```toml")
+            .filter_map(|block| block.split("```").next())
+            .find(|block| block.contains("[[carriers]]"))
+            .unwrap_or_default();
+        let shown = match parse_carrier_table(example) {
+            Ok(table) => table
+                .all()
+                .iter()
+                .map(|c| format!("{} {} {:?}", c.id, c.sms_domain, c.status))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Err(reason) => reason,
+        };
+        expect![[r#"
+            verizon vtext.com ShutdownAnnounced { on: 2027-03-31 }
+            att txt.att.net ShutDown { since: Some(2025-06-17) }
+            campus sms.campus.example Active"#]]
+        .assert_eq(&shown);
+    }
+
     #[test]
     fn carrier_file_parses() {
         let table = parse_carrier_table(
