@@ -9,7 +9,6 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use expect_test::{expect, Expect};
 use textgate_alerts::{CarrierTable, MemberNumber, Region};
-use textgate_at::ErrorClass;
 use textgate_modem::{
     load_carrier_table, OutgoingSms, SmsDriver, SmtpConfig, SmtpCredentials, SmtpDriver,
     SmtpSecurity, SmtpSendError, StatusError, SubmitPart,
@@ -199,7 +198,7 @@ async fn a_text_arrives_as_plain_mail_to_the_gateway_address() {
 }
 
 #[tokio::test]
-async fn send_to_judges_the_gateway_by_todays_date() {
+async fn send_to_on_the_system_clock_keeps_non_ascii_text() {
     let mut relay = Relay::start().await;
     let driver = relay.driver();
     let result = driver
@@ -414,5 +413,4 @@ async fn the_carrier_file_is_read_from_disk() {
             .replace(&path.display().to_string(), "FILE"),
         expect!["cannot read the carrier file FILE: No such file or directory (os error 2)"],
     );
-    assert_eq!(ErrorClass::Final, SmtpSendError::NeedsCarrier.class());
 }
