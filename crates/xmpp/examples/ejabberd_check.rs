@@ -380,13 +380,23 @@ async fn scenario(report: &mut Report) {
         return;
     }
 
-    report
+    let Some(second) = report
         .step(
             "a second connection for the same domain is accepted (ejabberd load-balances; Prosody refuses it)",
             WAIT,
             second_connection(&ejabberd),
         )
-        .await;
+        .await
+    else {
+        return;
+    };
+    // Not part of the core scenario: why two daemons must not share a gateway domain.
+    let observed = AssertUnwindSafe(spread_of_replies(&c2s, &mut events))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| format!("could not check: {}", panic_message(panic.as_ref())));
+    println!("note    replies with two connections: {observed}");
+    second.shutdown().await;
 
     if report
         .step("the component shuts down", WAIT, async {
@@ -452,9 +462,9 @@ async fn bounce_while_away(c2s: &str) -> String {
 }
 
 /// A second textgate session for the same gateway domain, with no operators so it does not
-/// send presence of its own.
-async fn second_connection(ejabberd: &Ejabberd) -> Result<(), String> {
-    let (second, mut second_events): (ComponentHandle, _) =
+/// send presence of its own. Left connected for [`spread_of_replies`].
+async fn second_connection(ejabberd: &Ejabberd) -> Result<ComponentHandle, String> {
+    let (second, mut second_events) =
         textgate_xmpp::spawn(component_config(ejabberd, &[])).map_err(|e| e.to_string())?;
     let event = wait_for(&mut second_events, |e| {
         matches!(
@@ -463,11 +473,63 @@ async fn second_connection(ejabberd: &Ejabberd) -> Result<(), String> {
         )
     })
     .await;
-    second.shutdown().await;
-    match event? {
-        GatewayEvent::Connected => Ok(()),
-        other => Err(format!("refused: {other:?}")),
+    match event {
+        Ok(GatewayEvent::Connected) => Ok(second),
+        other => {
+            second.shutdown().await;
+            Err(format!("not connected: {other:?}"))
+        }
     }
+}
+
+/// With two connections for the gateway, sends replies from two resources of alice and
+/// counts where they land: the first session (alice is its operator) reports each as an
+/// `OperatorReply`; the second (no operators) refuses each with `forbidden`.
+async fn spread_of_replies(c2s: &str, events: &mut mpsc::Receiver<GatewayEvent>) -> String {
+    const PER_RESOURCE: usize = 6;
+    let mut lines = Vec::new();
+    for resource in ["lb-a", "lb-b"] {
+        let mut alice = Librarian::login(c2s, HOST, "alice", "pw", resource).await;
+        for n in 0..PER_RESOURCE {
+            alice
+                .send(&format!(
+                    "<message xmlns='jabber:client' type='chat' id='{resource}-{n}' to='{PATRON}'><body>n{n}</body></message>"
+                ))
+                .await;
+        }
+        let (mut first, mut second) = (0, 0);
+        // Shorter than the client's own limit, so a missing answer ends the count cleanly.
+        let counted = timeout(WAIT - Duration::from_secs(1), async {
+            while first + second < PER_RESOURCE {
+                tokio::select! {
+                    event = events.recv() => match event {
+                        Some(GatewayEvent::OperatorReply(reply))
+                            if reply.id.as_deref().is_some_and(|id| id.starts_with(resource)) =>
+                        {
+                            first += 1;
+                        }
+                        Some(_) => {}
+                        None => return,
+                    },
+                    _ = alice.expect("a refusal", |e| {
+                        e.attr("type") == Some("error")
+                            && e.attr("id").is_some_and(|id| id.starts_with(resource))
+                    }) => second += 1,
+                }
+            }
+        })
+        .await;
+        alice.logout().await;
+        let missing = if counted.is_ok() {
+            ""
+        } else {
+            " (some unanswered)"
+        };
+        lines.push(format!(
+            "from /{resource}: {first} to the first connection, {second} to the second (refused){missing}"
+        ));
+    }
+    lines.join("; ")
 }
 
 fn alice() -> String {
