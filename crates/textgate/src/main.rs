@@ -4,7 +4,10 @@
 #![forbid(unsafe_code)]
 
 mod demo_cmd;
+mod migrate_cmd;
 mod pdu_cmd;
+mod probe_cmd;
+mod send_cmd;
 
 use std::process::ExitCode;
 
@@ -13,8 +16,37 @@ use clap::{Parser, Subcommand};
 /// Exit status for bad input (a malformed PDU, an invalid number, a bad argument).
 pub const EXIT_BAD_INPUT: u8 = 2;
 
+/// The manual page's description, `textgate --help`.
+const LONG_ABOUT: &str = "\
+textgate connects SMS to XMPP: patrons text a phone number served by a USB modem, \
+operators (librarians) answer from any XMPP client through an XEP-0114 component, and \
+the same daemon sends emergency text alerts. One daemon serves several gateways, each \
+a [[gateway]] section of the configuration file with its own modem and component.
+
+The configuration file is /etc/textgate/textgate.toml unless --config PATH or the \
+TEXTGATE_CONFIG environment variable names another; TEXTGATE_... variables override its \
+keys. The database is SQLite (the default) or PostgreSQL, from [database] url.";
+
+/// Exit statuses and pointers, after the list of subcommands.
+const AFTER_HELP: &str = "\
+Exit status:
+  0  success
+  1  runtime failure: the database, a modem or the XMPP server could not be
+     reached or refused; a modem did not answer in time
+  2  bad input or configuration: a usage error; an invalid PDU, phone number or
+     configuration file; a text needing more SMS than the gateway's max_parts
+
+Examples:
+  textgate check-config --config /etc/textgate/textgate.toml
+  textgate migrate
+  textgate modem probe /dev/serial/by-id/usb-Quectel_EC25-if02-port0
+  textgate send --gateway library +447700900123 'Your books are ready'
+  textgate run
+
+See docs/cli.md and docs/operations.md; `textgate help SUBCOMMAND` for each subcommand.";
+
 #[derive(Parser)]
-#[command(name = "textgate", version, about, long_about = None)]
+#[command(name = "textgate", version, about, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -33,6 +65,13 @@ enum Command {
     /// Run a whole demo gateway on this machine (a throw-away Prosody, the modem simulator,
     /// the daemon on SQLite) and print how to use it; Ctrl-C stops it all.
     Demo(demo_cmd::DemoArgs),
+    /// Apply the database migrations this version carries to the configured database.
+    Migrate(migrate_cmd::MigrateArgs),
+    /// Talk to a modem directly (the daemon must not be using it).
+    #[command(subcommand)]
+    Modem(probe_cmd::ModemCommand),
+    /// Put a text in a gateway's outbox for the running daemon to send.
+    Send(send_cmd::SendArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,12 +89,16 @@ fn main() -> ExitCode {
         Command::CheckConfig(args) => textgate::config::run_check_config(&args),
         Command::Run(args) => textgate::run_cmd::run(&args),
         Command::Demo(args) => demo_cmd::run(&args),
+        Command::Migrate(args) => migrate_cmd::run(&args),
+        Command::Modem(cmd) => probe_cmd::run(cmd),
+        Command::Send(args) => send_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("textgate: {e:#}");
-            ExitCode::from(EXIT_BAD_INPUT)
+            // Unmarked errors are bad input (2), as they always were here.
+            textgate::exit::status_of(&e).into()
         }
     }
 }

@@ -1,0 +1,480 @@
+//! The `textgate` binary as a user runs it: `--help`, `--version`, `migrate` on SQLite and
+//! on a real PostgreSQL, `send` into the outbox (read back through the store), and
+//! `modem probe` against the in-process modem simulator on TCP and against devices that
+//! do not answer. Exit statuses are checked for each: 0 success, 1 runtime failure, 2 bad
+//! input or configuration.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use sqlx::{Connection, Executor, PgConnection, SqliteConnection};
+use textgate_modemsim::{SimConfig, SimHandle};
+use textgate_store::{OutboundState, Store};
+use tokio::net::TcpListener;
+
+/// Longest a test waits for the binary; only a hang would reach it.
+const PROCESS_LIMIT: Duration = Duration::from_secs(120);
+
+const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+async fn textgate(args: &[&str]) -> Output {
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_textgate"))
+        .args(args)
+        .env_remove("TEXTGATE_CONFIG")
+        .kill_on_drop(true)
+        .output();
+    match tokio::time::timeout(PROCESS_LIMIT, child).await {
+        Ok(output) => output.expect("run the textgate binary"),
+        Err(_) => panic!("textgate {args:?} did not finish within {PROCESS_LIMIT:?}"),
+    }
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The exit status, with the output in the message when it is not the one expected.
+fn assert_status(output: &Output, expected: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(expected),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
+/// A configuration with one gateway (`library`, region US, at most 2 parts) on `url`.
+fn write_config(dir: &Path, url: &str) -> PathBuf {
+    let path = dir.join("textgate.toml");
+    let text = format!(
+        r#"
+[database]
+url = "{url}"
+
+[[gateway]]
+name = "library"
+domain = "sms.library.example"
+secret = "component-secret"
+operators = ["alice@library.example"]
+default_region = "US"
+max_parts = 2
+
+[gateway.driver]
+kind = "simulator"
+address = "127.0.0.1:7001"
+"#
+    );
+    std::fs::write(&path, text).expect("write the configuration");
+    path
+}
+
+fn sqlite_url(dir: &Path) -> String {
+    format!(
+        "sqlite://{}?mode=rwc",
+        dir.join("textgate.sqlite3").display()
+    )
+}
+
+/// How many migrations this build carries for a back end (`sqlite` or `postgres`).
+fn migration_count(backend: &str) -> i64 {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../migrations")
+        .join(backend);
+    let count = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().extension().is_some_and(|e| e == "sql"))
+        .count();
+    i64::try_from(count).expect("a few migrations")
+}
+
+/// The tables the daemon cannot run without.
+const CORE_TABLES: [&str; 4] = ["conversations", "inbound", "outbound", "outbound_parts"];
+
+#[tokio::test]
+async fn help_names_every_subcommand_and_the_exit_statuses() {
+    let output = textgate(&["--help"]).await;
+    assert_status(&output, 0);
+    let help = stdout(&output);
+    for subcommand in [
+        "pdu",
+        "check-config",
+        "run",
+        "demo",
+        "migrate",
+        "modem",
+        "send",
+    ] {
+        assert!(
+            help.lines()
+                .any(|line| line.trim_start().starts_with(&format!("{subcommand} "))),
+            "--help does not list {subcommand}:\n{help}"
+        );
+    }
+    for needle in [
+        "Exit status:",
+        "0  success",
+        "1  runtime failure",
+        "2  bad input or configuration",
+        "TEXTGATE_CONFIG",
+        "/etc/textgate/textgate.toml",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
+    }
+
+    let probe_help = textgate(&["modem", "probe", "--help"]).await;
+    assert_status(&probe_help, 0);
+    assert!(stdout(&probe_help).contains("DEVICE_OR_ADDRESS"));
+
+    let unknown = textgate(&["no-such-command"]).await;
+    assert_status(&unknown, 2);
+}
+
+#[tokio::test]
+async fn version_prints_the_package_version() {
+    let output = textgate(&["--version"]).await;
+    assert_status(&output, 0);
+    assert_eq!(
+        stdout(&output),
+        format!("textgate {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[tokio::test]
+async fn migrate_creates_the_schema_in_a_fresh_sqlite_file() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = sqlite_url(dir.path());
+    let config = write_config(dir.path(), &url);
+    let config = config.to_str().expect("UTF-8 path");
+
+    for _ in 0..2 {
+        // The second run finds nothing to do and says the same.
+        let output = textgate(&["migrate", "--config", config]).await;
+        assert_status(&output, 0);
+        assert_eq!(
+            stdout(&output),
+            format!("database: {url} (SQLite)\nmigrations applied: schema up to date\n")
+        );
+    }
+
+    let mut db = SqliteConnection::connect(&url).await.expect("open SQLite");
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .fetch_all(&mut db)
+            .await
+            .expect("list tables");
+    for table in CORE_TABLES {
+        assert!(
+            tables.iter().any(|t| t == table),
+            "no {table} in {tables:?}"
+        );
+    }
+    let applied: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success = 1")
+            .fetch_one(&mut db)
+            .await
+            .expect("count migrations");
+    assert_eq!(applied, migration_count("sqlite"));
+}
+
+/// A PostgreSQL database that exists for one test.
+struct TestDatabase {
+    name: String,
+    url: String,
+}
+
+impl TestDatabase {
+    async fn create() -> TestDatabase {
+        let name = format!(
+            "textgate_cli_{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        );
+        let mut admin = PgConnection::connect(&admin_url())
+            .await
+            .expect("connect to PostgreSQL at DATABASE_URL");
+        admin
+            .execute(format!("CREATE DATABASE \"{name}\"").as_str())
+            .await
+            .expect("create the test database");
+        admin.close().await.expect("close");
+        let url = with_database(&admin_url(), &name);
+        TestDatabase { name, url }
+    }
+
+    async fn drop_database(self) {
+        let mut admin = PgConnection::connect(&admin_url())
+            .await
+            .expect("connect to PostgreSQL at DATABASE_URL");
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name).as_str())
+            .await
+            .expect("drop the test database");
+    }
+}
+
+fn admin_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned())
+}
+
+/// `base` (`postgres://user@host:port/db?query`) naming database `name` instead.
+fn with_database(base: &str, name: &str) -> String {
+    let (without_query, query) = match base.split_once('?') {
+        Some((url, query)) => (url, format!("?{query}")),
+        None => (base, String::new()),
+    };
+    let after_scheme = without_query.find("://").map_or(0, |i| i + 3);
+    let prefix = match without_query[after_scheme..].find('/') {
+        Some(slash) => &without_query[..after_scheme + slash],
+        None => without_query,
+    };
+    format!("{prefix}/{name}{query}")
+}
+
+#[tokio::test]
+async fn migrate_creates_the_schema_in_a_fresh_postgresql_database() {
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let config = write_config(dir.path(), &database.url);
+    let output = textgate(&["migrate", "--config", config.to_str().expect("UTF-8")]).await;
+
+    // Read everything first, so the database is dropped before any assertion fails.
+    let mut db = PgConnection::connect(&database.url)
+        .await
+        .expect("connect to the test database");
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+    )
+    .fetch_all(&mut db)
+    .await
+    .expect("list tables");
+    let applied: Option<i64> =
+        sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&mut db)
+            .await
+            .ok();
+    db.close().await.expect("close");
+    database.drop_database().await;
+
+    assert_status(&output, 0);
+    assert!(
+        stdout(&output).contains("(PostgreSQL)\nmigrations applied: schema up to date\n"),
+        "{}",
+        stdout(&output)
+    );
+    for table in CORE_TABLES {
+        assert!(
+            tables.iter().any(|t| t == table),
+            "no {table} in {tables:?}"
+        );
+    }
+    assert_eq!(applied, Some(migration_count("postgres")));
+}
+
+#[tokio::test]
+async fn migrate_against_an_unreachable_database_is_a_runtime_failure() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    let config = write_config(
+        dir.path(),
+        "postgres://textgate:s3cret@127.0.0.1:1/textgate",
+    );
+    let output = textgate(&["migrate", "--config", config.to_str().expect("UTF-8")]).await;
+    assert_status(&output, 1);
+    let message = stderr(&output);
+    assert!(
+        message.contains("opening the database postgres://textgate:***@127.0.0.1:1/textgate"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("s3cret"),
+        "the password leaked: {message}"
+    );
+
+    let missing = textgate(&["migrate", "--config", "/nonexistent/textgate.toml"]).await;
+    assert_status(&missing, 2);
+    assert!(stderr(&missing).contains("/nonexistent/textgate.toml"));
+}
+
+#[tokio::test]
+async fn send_puts_the_text_in_the_outbox() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = sqlite_url(dir.path());
+    let config = write_config(dir.path(), &url);
+    let config = config.to_str().expect("UTF-8 path");
+    let send = |number: &'static str, text: String| {
+        let config = config.to_owned();
+        async move {
+            textgate(&[
+                "send",
+                "--config",
+                &config,
+                "--gateway",
+                "library",
+                number,
+                &text,
+            ])
+            .await
+        }
+    };
+
+    let one = send("(415) 555-0123", "Your books are ready".to_owned()).await;
+    assert_status(&one, 0);
+    expect_test::expect![[r#"
+        queued as outbox id 1 for +14155550123 on gateway library: 1 SMS part, GSM 7-bit
+        the running daemon (textgate run) sends it; nothing is sent while it is stopped
+    "#]]
+    .assert_eq(&stdout(&one));
+
+    // 161 GSM characters need two parts of 153; a non-GSM letter makes it UCS-2.
+    let two = send("+1 415 555 0123", "x".repeat(161)).await;
+    assert_status(&two, 0);
+    assert!(
+        stdout(&two)
+            .contains("outbox id 2 for +14155550123 on gateway library: 2 SMS parts, GSM 7-bit"),
+        "{}",
+        stdout(&two)
+    );
+    let ucs2 = send("+1 415 555 0123", "Çok teşekkürler".to_owned()).await;
+    assert_status(&ucs2, 0);
+    assert!(
+        stdout(&ucs2).contains("1 SMS part, UCS-2"),
+        "{}",
+        stdout(&ucs2)
+    );
+
+    let store = Store::connect(&url).await.expect("open the store");
+    let queued = store
+        .outbound(1)
+        .await
+        .expect("read the outbox")
+        .expect("outbox id 1 exists");
+    assert_eq!(
+        (
+            queued.gateway.as_str(),
+            queued.recipient.as_str(),
+            queued.body.as_deref(),
+            queued.state,
+        ),
+        (
+            "library",
+            "+14155550123",
+            Some("Your books are ready"),
+            OutboundState::Queued
+        )
+    );
+    let long = store
+        .outbound(2)
+        .await
+        .expect("read the outbox")
+        .expect("outbox id 2 exists");
+    assert_eq!(long.body_chars, 161);
+    store.close().await;
+
+    // Three parts with max_parts = 2: refused, nothing queued.
+    let too_long = send("+1 415 555 0123", "x".repeat(307)).await;
+    assert_status(&too_long, 2);
+    expect_test::expect![[r#"
+        textgate: too long for gateway library (max_parts = 2): text needs 3 SMS parts, the limit is 2
+    "#]]
+    .assert_eq(&stderr(&too_long));
+
+    let bad_number = send("call me", "hello".to_owned()).await;
+    assert_status(&bad_number, 2);
+    expect_test::expect![[r#"
+        textgate: the recipient (read with region US): "call me" is not a phone number: it contains letters
+    "#]]
+    .assert_eq(&stderr(&bad_number));
+
+    let no_gateway = textgate(&[
+        "send",
+        "--config",
+        config,
+        "--gateway",
+        "campus",
+        "+14155550123",
+        "hi",
+    ])
+    .await;
+    assert_status(&no_gateway, 2);
+    expect_test::expect![[r#"
+        textgate: no gateway named "campus" in the configuration (gateways: library)
+    "#]]
+    .assert_eq(&stderr(&no_gateway));
+
+    let store = Store::connect(&url).await.expect("open the store");
+    assert!(
+        store.outbound(4).await.expect("read the outbox").is_none(),
+        "a refused send was queued"
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn probe_reports_the_simulated_modem_in_plain_words() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address").to_string();
+    let sim = SimHandle::new(SimConfig::default());
+    let server = tokio::spawn(textgate_modemsim::tcp::serve_tcp(sim, listener));
+
+    let output = textgate(&["modem", "probe", &address, "--timeout", "30"]).await;
+    server.abort();
+    assert_status(&output, 0);
+    let report = stdout(&output);
+    let line = |label: &str| {
+        report
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no {label} line in:\n{report}"))
+            .to_owned()
+    };
+    assert_eq!(line("Manufacturer:"), "Manufacturer:  textgate");
+    let signal = line("Signal:");
+    assert!(signal.contains(" dBm, "), "{signal}");
+    assert!(line("SIM:").contains("ready"), "{report}");
+}
+
+#[tokio::test]
+async fn probe_of_a_missing_device_fails_with_the_device_named() {
+    let output = textgate(&["modem", "probe", "/dev/serial/by-id/no-such-modem"]).await;
+    assert_status(&output, 1);
+    let message = stderr(&output);
+    assert!(
+        message.starts_with("textgate: cannot open /dev/serial/by-id/no-such-modem: "),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn probe_of_a_silent_device_gives_up_at_the_timeout() {
+    // Accepts the connection and never says a word, like a modem's non-AT port.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address").to_string();
+    let server = tokio::spawn(async move {
+        let (connection, _) = listener.accept().await.expect("accept");
+        // Held open until the test ends.
+        std::future::pending::<()>().await;
+        drop(connection);
+    });
+
+    let output = textgate(&["modem", "probe", &address, "--timeout", "1"]).await;
+    server.abort();
+    assert_status(&output, 1);
+    let message = stderr(&output);
+    assert!(message.contains("no modem answered"), "{message}");
+    assert!(message.contains(&address), "{message}");
+}
+
+#[tokio::test]
+async fn probe_rejects_a_bad_timeout_as_bad_input() {
+    let output = textgate(&["modem", "probe", "127.0.0.1:7001", "--timeout", "0"]).await;
+    assert_status(&output, 2);
+}
