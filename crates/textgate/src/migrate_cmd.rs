@@ -37,6 +37,7 @@ pub fn run(args: &MigrateArgs) -> anyhow::Result<()> {
         store
             .migrate()
             .await
+            .map_err(said_once)
             .with_context(|| format!("applying migrations to {shown}"))
             .or_exit(Status::Failure)?;
         store.close().await;
@@ -54,8 +55,14 @@ fn classify(error: StoreError, shown: &str) -> anyhow::Error {
     };
     mark(
         status,
-        anyhow::Error::new(error).context(format!("opening the database {shown}")),
+        said_once(error).context(format!("opening the database {shown}")),
     )
+}
+
+/// A store error as one message: its text already ends with its cause, which printing the
+/// whole chain would repeat.
+pub fn said_once(error: StoreError) -> anyhow::Error {
+    anyhow::anyhow!("{error}")
 }
 
 /// The URL for printing: a PostgreSQL URL usually carries a password, which has no place

@@ -12,6 +12,8 @@ use textgate_core::{PatronAddress, Region};
 use textgate_gsm::segment::{Segmenter, SegmenterConfig, TextEncoding};
 use textgate_store::{Insertion, NewOutbound, OutboundOrigin, Priority, Store};
 
+use crate::migrate_cmd::{said_once, without_password};
+
 /// The sender recorded for texts queued from the command line. It is not a JID with a
 /// user, so the daemon tells no operator about the text's fate.
 const SENDER: &str = "textgate-send";
@@ -79,16 +81,13 @@ pub fn run(args: &SendArgs) -> anyhow::Result<()> {
     let insertion = runtime.block_on(async {
         let store = Store::open(&url)
             .await
-            .with_context(|| {
-                format!(
-                    "opening the database {}",
-                    crate::migrate_cmd::without_password(&url)
-                )
-            })
+            .map_err(said_once)
+            .with_context(|| format!("opening the database {}", without_password(&url)))
             .or_exit(Status::Failure)?;
         let insertion = store
             .enqueue_outbound(&text)
             .await
+            .map_err(said_once)
             .context("putting the text in the outbox")
             .or_exit(Status::Failure)?;
         store.close().await;
