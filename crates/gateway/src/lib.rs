@@ -3,6 +3,7 @@
 //!
 //! - [`settings`]: what one gateway needs to know (plain data the binary builds from its
 //!   configuration).
+//! - [`hooks`]: the telemetry handles a gateway reports to (metrics, readiness).
 //! - [`inbound`]: turning received PDUs into parts and stored texts (no I/O).
 //! - [`outbox`]: the worker that leases due replies from the store and sends them through
 //!   the driver, with retries and the XMPP consequences of success and failure.
@@ -16,10 +17,12 @@
 
 #![forbid(unsafe_code)]
 
+pub mod hooks;
 pub mod inbound;
 pub mod outbox;
 pub mod runtime;
 pub mod settings;
 
+pub use hooks::Hooks;
 pub use runtime::{Gateway, GatewayError};
 pub use settings::{GatewaySettings, OutboxPolicy};

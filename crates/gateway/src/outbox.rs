@@ -21,11 +21,13 @@ use textgate_gsm::pdu::Address;
 use textgate_gsm::segment::{Segmenter, StatusReportRequest, SubmitOptions};
 use textgate_modem::{OutgoingSms, SendError, SmsDriver};
 use textgate_store::{Lease, LeasedOutbound, SentPart, Store, StoreError};
+use textgate_telemetry::{Metrics, SendFailure};
 use textgate_xmpp::{
     ComponentHandle, ErrorCondition, Notice, NoticeSender, Outgoing, ReceiptRequest, ReplyError,
 };
 use tokio::sync::{mpsc, watch};
 
+use crate::hooks;
 use crate::settings::GatewaySettings;
 
 /// How long to wait before trying again after the store itself failed.
@@ -125,6 +127,7 @@ pub struct OutboxWorker {
     /// Told after each send the store recorded, so status reports that overtook the
     /// record (a fast network answers before the commit) are matched again.
     pub sent: mpsc::UnboundedSender<()>,
+    pub metrics: Metrics,
 }
 
 impl OutboxWorker {
@@ -212,12 +215,21 @@ impl OutboxWorker {
         let Some(body) = text.body.clone() else {
             self.fail(&lease, &text, "the text was erased before it could be sent")
                 .await?;
+            self.metrics.send_failed(gateway, SendFailure::Other);
             return Ok(Flow::Continue);
         };
         let sms = match build_sms(&self.segmenter, &text.recipient, &body, text.id) {
             Ok(sms) => sms,
             Err(reason) => {
                 self.fail(&lease, &text, &reason).await?;
+                // The number or the text is unusable (the segmenter refuses what exceeds
+                // max_parts, which the runtime already refused before queueing).
+                let failure = if Address::from_number(&text.recipient).is_err() {
+                    SendFailure::BadRecipient
+                } else {
+                    SendFailure::TooLong
+                };
+                self.metrics.send_failed(gateway, failure);
                 return Ok(Flow::Continue);
             }
         };
@@ -246,6 +258,8 @@ impl OutboxWorker {
                 self.store.mark_sent(&lease, &sent).await?;
                 let _ = self.sent.send(());
                 tracing::info!(gateway = %gateway, outbound = text.id, parts, "reply sent");
+                self.metrics
+                    .text_out(gateway, u32::try_from(parts).unwrap_or(u32::MAX));
                 if parts > 1 {
                     self.notify_multipart(&text, parts).await;
                 }
@@ -272,6 +286,8 @@ impl OutboxWorker {
                 self.store.mark_retry(lease, &error.to_string(), at).await
             }
             AfterFailure::GiveUp => {
+                self.metrics
+                    .send_failed(&self.settings.name, hooks::failure_reason(error));
                 let reason = format!("after {attempts} attempt(s): {error}");
                 self.fail(lease, text, &reason).await
             }

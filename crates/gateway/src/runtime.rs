@@ -31,6 +31,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::hooks::{self, Hooks};
 use crate::inbound::{self, Received};
 use crate::outbox::{self, OutboxWorker, Replies, ReplyContext};
 use crate::settings::GatewaySettings;
@@ -74,6 +75,26 @@ impl Gateway {
         modem_events: ModemEvents,
         component: ComponentConfig,
     ) -> Result<Gateway, GatewayError> {
+        Gateway::start_with(
+            settings,
+            store,
+            driver,
+            modem_events,
+            component,
+            Hooks::default(),
+        )
+        .await
+    }
+
+    /// Like [`Gateway::start`], reporting to the daemon's telemetry through `hooks`.
+    pub async fn start_with(
+        settings: GatewaySettings,
+        store: Store,
+        driver: Arc<dyn SmsDriver>,
+        modem_events: ModemEvents,
+        component: ComponentConfig,
+        hooks: Hooks,
+    ) -> Result<Gateway, GatewayError> {
         let name = settings.name.clone();
         let store_error = |source| GatewayError::Store {
             gateway: name.clone(),
@@ -108,6 +129,9 @@ impl Gateway {
             settings: settings.clone(),
             store: store.clone(),
             xmpp: xmpp.clone(),
+            driver: driver.clone(),
+            hooks: hooks.clone(),
+            connections: 0,
         };
         runtime.restore().await.map_err(store_error)?;
         let (sent, sent_rx) = mpsc::unbounded_channel();
@@ -120,6 +144,7 @@ impl Gateway {
             replies,
             segmenter,
             sent,
+            metrics: hooks.metrics.clone(),
             worker_id: format!(
                 "{name}-{}-{:08x}",
                 std::process::id(),
@@ -203,6 +228,11 @@ struct Runtime {
     bounced: Vec<RecentText>,
     segmenter: Segmenter,
     replies: Replies,
+    /// Asked for the signal strength when the modem becomes ready.
+    driver: Arc<dyn SmsDriver>,
+    hooks: Hooks,
+    /// Times the component connected, so the second and later count as reconnections.
+    connections: u64,
 }
 
 impl Runtime {
@@ -264,7 +294,43 @@ impl Runtime {
             let _ = self.router.inbound_text(InboundTextId(text.id), &patron);
         }
         tracing::info!(gateway = %name, restored_parts, texts, "state restored from the store");
+        self.report_backlog();
         Ok(())
+    }
+
+    /// Texts stored but not yet with an operator: held by the router for want of one, or
+    /// stranded between two component connections.
+    fn report_backlog(&self) {
+        let waiting = self.router.held().count() + self.stranded.len();
+        self.hooks
+            .metrics
+            .set_offline_backlog(self.name(), u64::try_from(waiting).unwrap_or(u64::MAX));
+    }
+
+    fn on_health(&mut self, change: &textgate_modem::HealthChange) {
+        use textgate_telemetry::ModemState;
+        let name = self.settings.name.clone();
+        if hooks::modem_ready(change) {
+            self.hooks.readiness.set_modem(&name, ModemState::Ready);
+            // The signal reading is a separate command; asked off the event loop so a slow
+            // modem never delays texts.
+            let driver = self.driver.clone();
+            let metrics = self.hooks.metrics.clone();
+            tokio::spawn(async move {
+                match driver.status().await {
+                    Ok(status) => {
+                        let rssi = status.signal.and_then(|s| s.rssi);
+                        metrics.set_modem_signal(&name, rssi);
+                    }
+                    Err(e) => tracing::debug!(gateway = %name, error = %e, "no signal reading"),
+                }
+            });
+        } else {
+            self.hooks.readiness.set_modem(&name, ModemState::NotReady);
+            if hooks::modem_lost(change) {
+                self.hooks.metrics.modem_restarted(&name);
+            }
+        }
     }
 
     async fn run(
@@ -296,6 +362,7 @@ impl Runtime {
                 _ = sleep_until_some(deadline) => self.expire().await,
                 Some(()) = sent.recv() => self.rematch_reports().await,
             }
+            self.report_backlog();
         }
         self.xmpp.shutdown().await;
     }
@@ -311,6 +378,9 @@ impl Runtime {
             }
             ModemEvent::IncomingCall { number } => self.on_call(number).await,
             ModemEvent::Health(change) => {
+                // Readiness first, then the log line: a watcher of the log can then ask
+                // /readyz and see the change.
+                self.on_health(&change);
                 tracing::info!(gateway = %self.name(), health = %change, "modem");
             }
         }
@@ -530,6 +600,7 @@ impl Runtime {
             Ok(insertion) if insertion.is_new() => {
                 let id = InboundTextId(insertion.id());
                 tracing::info!(gateway = %name, inbound = id.0, "text received");
+                self.hooks.metrics.text_in(&name);
                 match self.router.inbound_text(id, &patron) {
                     Routing::Deliver(operators) => {
                         self.deliver(id, &patron, &body, smsc_time, None, &operators)
@@ -784,11 +855,23 @@ impl Runtime {
     async fn on_xmpp_event(&mut self, event: GatewayEvent) {
         match event {
             GatewayEvent::Connected => {
+                let name = self.settings.name.clone();
+                self.hooks
+                    .readiness
+                    .set_component(&name, textgate_telemetry::ComponentState::Connected);
+                if self.connections > 0 {
+                    self.hooks.metrics.xmpp_reconnected(&name);
+                }
+                self.connections += 1;
                 tracing::info!(gateway = %self.name(), "component connected");
                 self.requeue_stranded().await;
             }
             GatewayEvent::Disconnected { reason, retry_in } => {
                 tracing::warn!(gateway = %self.name(), reason, retry_in = ?retry_in, "component disconnected");
+                let name = self.settings.name.clone();
+                self.hooks
+                    .readiness
+                    .set_component(&name, textgate_telemetry::ComponentState::Disconnected);
                 self.router.forget_presence();
                 self.requeue_stranded().await;
             }

@@ -1,7 +1,13 @@
 //! `textgate run`: the daemon. Loads the configuration, opens the store (applying
 //! migrations), builds each gateway's driver and XMPP component from its section, starts
 //! the runtime of `textgate_gateway` for each, and stops them all on SIGTERM or SIGINT.
-//! Only wiring lives here; what a gateway does is the gateway crate's business.
+//! It also serves `/metrics`, `/healthz` and `/readyz` on `[http] listen` and tells
+//! systemd when every gateway is up (see `textgate_telemetry`). Only wiring lives here;
+//! what a gateway does is the gateway crate's business.
+//!
+//! Exit statuses: a configuration that cannot be read or is invalid is bad input (2);
+//! anything that fails afterwards (the database, the listener, no gateway starting) is a
+//! runtime failure (1).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,16 +15,18 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use textgate_core::{AvailabilityRule, BareJid, Region, RoutingPolicy};
-use textgate_gateway::{Gateway, GatewaySettings, OutboxPolicy};
+use textgate_gateway::{Gateway, GatewaySettings, Hooks, OutboxPolicy};
 use textgate_modem::quirks::{self, ProfileChoice};
 use textgate_modem::{AtModem, ModemConfig, PortOpener, SerialDevice, TcpAddress, Timeouts};
 use textgate_store::{Store, TranscriptPolicy};
+use textgate_telemetry::{Telemetry, DEFAULT_READY_GRACE};
 use textgate_xmpp::ComponentConfig;
 
 use crate::config::{
     process_environment, Config, DriverConfig, GatewayConfig, LogFormat, Quirks, Routing, Show,
     Transcripts, DEFAULT_CONFIG_PATH,
 };
+use crate::exit::{ExitStatusExt, Status};
 
 /// Arguments of `textgate run`.
 #[derive(Debug, clap::Args)]
@@ -34,19 +42,22 @@ pub struct RunArgs {
 
 /// Runs the daemon until a signal asks it to stop.
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
-    let loaded = Config::load(&args.config, &process_environment())?;
-    init_logging(&loaded.config)?;
+    let loaded = Config::load(&args.config, &process_environment()).or_exit(Status::BadInput)?;
+    init_logging(&loaded.config).or_exit(Status::BadInput)?;
     for warning in &loaded.warnings {
         tracing::warn!(%warning, "configuration");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(serve(
-        loaded.config,
-        Duration::from_secs(args.shutdown_timeout),
-    ))
+        .context("starting the async runtime")
+        .or_exit(Status::Failure)?;
+    runtime
+        .block_on(serve(
+            loaded.config,
+            Duration::from_secs(args.shutdown_timeout),
+        ))
+        .or_exit(Status::Failure)
 }
 
 fn init_logging(config: &Config) -> anyhow::Result<()> {
@@ -69,9 +80,20 @@ async fn serve(config: Config, shutdown_timeout: Duration) -> anyhow::Result<()>
     let store = Store::open(config.database.url.expose())
         .await
         .context("opening the database")?;
+    let mut telemetry = Telemetry::start(
+        config.http.listen,
+        config.gateways.iter().map(|g| g.name.as_str()),
+        DEFAULT_READY_GRACE,
+    )
+    .await?;
+    tracing::info!(address = %telemetry.http_address(), "http listening");
+    let hooks = Hooks {
+        metrics: telemetry.metrics.clone(),
+        readiness: telemetry.readiness.clone(),
+    };
     let mut gateways = Vec::new();
     for gateway in &config.gateways {
-        match start_gateway(gateway, &store).await {
+        match start_gateway(gateway, &store, hooks.clone()).await {
             Ok(running) => gateways.push(running),
             // One gateway's trouble must not keep the others from serving.
             Err(e) => {
@@ -85,6 +107,7 @@ async fn serve(config: Config, shutdown_timeout: Duration) -> anyhow::Result<()>
     tracing::info!(gateways = gateways.len(), "textgate running");
     wait_for_signal().await?;
     tracing::info!("stopping");
+    telemetry.stopping();
     let stopping = futures_join(gateways);
     if tokio::time::timeout(shutdown_timeout, stopping)
         .await
@@ -93,6 +116,7 @@ async fn serve(config: Config, shutdown_timeout: Duration) -> anyhow::Result<()>
         tracing::warn!(timeout = ?shutdown_timeout, "gateways did not stop in time; exiting anyway");
     }
     store.close().await;
+    drop(telemetry);
     Ok(())
 }
 
@@ -117,16 +141,27 @@ async fn wait_for_signal() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn start_gateway(gateway: &GatewayConfig, store: &Store) -> anyhow::Result<Gateway> {
+async fn start_gateway(
+    gateway: &GatewayConfig,
+    store: &Store,
+    hooks: Hooks,
+) -> anyhow::Result<Gateway> {
     let settings = settings(gateway)?;
     let component = component(gateway, settings.region)?;
     let opener = opener(&gateway.driver)?;
     let modem = modem_config(gateway)?;
     let (driver, events) = AtModem::spawn(modem, opener);
     tracing::info!(gateway = %gateway.name, device = driver.device(), "modem driver started");
-    Gateway::start(settings, store.clone(), Arc::new(driver), events, component)
-        .await
-        .map_err(Into::into)
+    Gateway::start_with(
+        settings,
+        store.clone(),
+        Arc::new(driver),
+        events,
+        component,
+        hooks,
+    )
+    .await
+    .map_err(Into::into)
 }
 
 /// The runtime's settings from a `[[gateway]]` section.

@@ -71,6 +71,9 @@ pub fn config(database_url: &str, gateways: &[GatewaySection]) -> String {
         r#"[database]
 url = "{database_url}"
 
+[http]
+listen = "127.0.0.1:0"
+
 [log]
 format = "json"
 level = "info,textgate_modem=debug"
@@ -182,6 +185,14 @@ impl Daemon {
                 self.log()
             ),
         }
+    }
+
+    /// A receiver that wakes on the next line the daemon logs after this call (or when it
+    /// exits): `changed().await` on it.
+    pub fn next_line(&self) -> watch::Receiver<usize> {
+        let mut count = self.count.clone();
+        count.borrow_and_update();
+        count
     }
 
     /// Everything the daemon logged so far.

@@ -11,5 +11,6 @@ pub mod prosody;
 
 pub mod daemon;
 pub mod database;
+pub mod http;
 pub mod modem;
 pub mod scene;

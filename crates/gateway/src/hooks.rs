@@ -1,0 +1,123 @@
+//! What a running gateway tells the rest of the daemon: [`Hooks`] carries the telemetry
+//! handles (metrics and readiness) the runtime reports to. The binary builds one per
+//! gateway from the daemon's shared handles; tests and tools that do not serve telemetry
+//! use [`Hooks::default`], whose handles count into a registry nobody reads.
+
+use textgate_modem::{HealthChange, SendError, SendFailure as DriverFailure};
+use textgate_telemetry::{Metrics, Readiness, SendFailure};
+
+/// The daemon-wide handles one gateway reports to.
+#[derive(Clone)]
+pub struct Hooks {
+    pub metrics: Metrics,
+    pub readiness: Readiness,
+}
+
+impl Default for Hooks {
+    fn default() -> Self {
+        let metrics = Metrics::new();
+        Hooks {
+            readiness: Readiness::new(metrics.clone()),
+            metrics,
+        }
+    }
+}
+
+impl std::fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hooks").finish_non_exhaustive()
+    }
+}
+
+/// Whether a modem health change means the modem can send now.
+pub fn modem_ready(change: &HealthChange) -> bool {
+    matches!(change, HealthChange::Ready { .. })
+}
+
+/// Whether a health change is the driver losing the modem (it reopens or resets it next),
+/// counted as a restart.
+pub fn modem_lost(change: &HealthChange) -> bool {
+    matches!(
+        change,
+        HealthChange::Unresponsive { .. } | HealthChange::Disconnected { .. }
+    )
+}
+
+/// The bounded `reason` label of a send that failed for good.
+pub fn failure_reason(error: &SendError) -> SendFailure {
+    match &error.failure {
+        // RP causes from the network are 1 to 127 (TS 24.011); higher codes are the
+        // modem's or the SIM's own.
+        DriverFailure::RefusedMessage { error, .. } => match error.code {
+            Some(1..=127) => SendFailure::Network,
+            _ => SendFailure::Modem,
+        },
+        DriverFailure::RefusedEquipment { .. } | DriverFailure::BareError { .. } => {
+            SendFailure::Modem
+        }
+        DriverFailure::Timeout { .. } => SendFailure::Timeout,
+        DriverFailure::Unavailable(_) => SendFailure::ModemUnavailable,
+        DriverFailure::Empty | DriverFailure::Invalid { .. } | DriverFailure::Unexpected { .. } => {
+            SendFailure::Other
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use textgate_at::CmsError;
+
+    fn error(failure: DriverFailure) -> SendError {
+        SendError {
+            failure,
+            accepted: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn send_errors_map_to_bounded_reasons() {
+        let cms = |code| DriverFailure::RefusedMessage {
+            part: 1,
+            total: 1,
+            error: CmsError {
+                code: Some(code),
+                text: None,
+            },
+        };
+        let reasons: Vec<&str> = [
+            cms(21),
+            cms(304),
+            DriverFailure::BareError { part: 1, total: 1 },
+            DriverFailure::Timeout {
+                part: 1,
+                total: 1,
+                timeout: Duration::from_secs(60),
+            },
+            DriverFailure::Unavailable("unplugged".into()),
+            DriverFailure::Empty,
+        ]
+        .into_iter()
+        .map(|f| failure_reason(&error(f)).as_str())
+        .collect();
+        expect_test::expect![[
+            r#"["network", "modem", "modem", "timeout", "modem_unavailable", "other"]"#
+        ]]
+        .assert_eq(&format!("{reasons:?}"));
+    }
+
+    #[test]
+    fn only_ready_is_ready_and_losses_count_as_restarts() {
+        let ready = HealthChange::Ready { profile: "generic" };
+        let lost = HealthChange::Disconnected {
+            reason: "unplugged".into(),
+            retry_in: Duration::from_secs(1),
+        };
+        let connecting = HealthChange::Connecting { attempt: 1 };
+        assert_eq!(
+            [&ready, &lost, &connecting].map(|c| (modem_ready(c), modem_lost(c))),
+            [(true, false), (false, true), (false, false)]
+        );
+    }
+}
