@@ -23,7 +23,8 @@ operators (librarians) answer from any XMPP client through an XEP-0114 component
 the same daemon sends emergency text alerts. One daemon serves several gateways, each \
 a [[gateway]] section of the configuration file with its own modem and component.
 
-The configuration file is /etc/textgate/textgate.toml unless --config PATH or the \
+Without a subcommand textgate runs the daemon, as `textgate run` does (with the same \
+options). The configuration file is /etc/textgate/textgate.toml unless --config PATH or the \
 TEXTGATE_CONFIG environment variable names another; TEXTGATE_... variables override its \
 keys. The database is SQLite (the default) or PostgreSQL, from [database] url.";
 
@@ -46,10 +47,20 @@ Examples:
 See docs/cli.md and docs/operations.md; `textgate help SUBCOMMAND` for each subcommand.";
 
 #[derive(Parser)]
-#[command(name = "textgate", version, about, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+#[command(
+    name = "textgate",
+    version,
+    about,
+    long_about = LONG_ABOUT,
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
+    /// Without a subcommand, `textgate` is `textgate run` (and takes its options).
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    run: textgate::run_cmd::RunArgs,
 }
 
 #[derive(Subcommand)]
@@ -60,7 +71,8 @@ enum Command {
     /// Check the configuration file without side effects: print a summary, or every
     /// problem with the key it is about (exit status 2).
     CheckConfig(textgate::config::CheckConfigArgs),
-    /// Run the gateway daemon until SIGTERM or SIGINT.
+    /// Run the gateway daemon until SIGTERM or SIGINT (the default: `textgate` alone is
+    /// `textgate run`).
     Run(textgate::run_cmd::RunArgs),
     /// Run a whole demo gateway on this machine (a throw-away Prosody, the modem simulator,
     /// the daemon on SQLite) and print how to use it; Ctrl-C stops it all.
@@ -84,7 +96,10 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let result = match cli.command {
+    let Some(command) = cli.command else {
+        return finish(textgate::run_cmd::run(&cli.run));
+    };
+    let result = match command {
         Command::Pdu(cmd) => pdu_cmd::run(cmd),
         Command::CheckConfig(args) => textgate::config::run_check_config(&args),
         Command::Run(args) => textgate::run_cmd::run(&args),
@@ -93,6 +108,11 @@ fn main() -> ExitCode {
         Command::Modem(cmd) => probe_cmd::run(cmd),
         Command::Send(args) => send_cmd::run(&args),
     };
+    finish(result)
+}
+
+/// The exit status of a command's result, after printing its error.
+fn finish(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -478,3 +478,38 @@ async fn probe_rejects_a_bad_timeout_as_bad_input() {
     let output = textgate(&["modem", "probe", "127.0.0.1:7001", "--timeout", "0"]).await;
     assert_status(&output, 2);
 }
+
+/// `textgate` alone is `textgate run`: with a missing or broken configuration it fails as
+/// `run` does (exit 2, the file named), not with a usage error.
+#[tokio::test]
+async fn bare_textgate_runs_the_daemon_and_a_bad_configuration_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.toml");
+    let output = textgate(&["--config", missing.to_str().unwrap()]).await;
+    assert_status(&output, 2);
+    let message = stderr(&output);
+    assert!(
+        message.starts_with("textgate: cannot read configuration file ")
+            && message.contains("missing.toml"),
+        "{message}"
+    );
+    assert!(!message.contains("Usage:"), "{message}");
+
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "[database\n").unwrap();
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_textgate"))
+        .env("TEXTGATE_CONFIG", &broken)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(PROCESS_LIMIT, child)
+        .await
+        .expect("textgate finished")
+        .expect("run the textgate binary");
+    assert_status(&output, 2);
+    let message = stderr(&output);
+    assert!(
+        message.starts_with("textgate: ") && message.contains("is not valid TOML"),
+        "{message}"
+    );
+    assert!(!message.contains("Usage:"), "{message}");
+}
