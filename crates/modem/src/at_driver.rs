@@ -11,7 +11,7 @@
 //! (`AT+CNMA`) only after the receiver acknowledged its [`AckHandle`]: the store commits
 //! first.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -89,8 +89,9 @@ impl AtModem {
             events,
             acks_tx,
             acks,
-            in_flight: HashSet::new(),
+            in_flight: HashMap::new(),
             pending_deletes: Vec::new(),
+            handovers: 0,
             connection_id: 0,
             storage_full: false,
             sweep_needed: false,
@@ -196,6 +197,18 @@ enum PinHistory {
     NotAccepted,
 }
 
+/// A stored message with the receiver, as its slot held it when it was handed over.
+#[derive(Debug)]
+struct HandedOver {
+    pdu: String,
+    handover: u64,
+}
+
+/// Whether two PDUs read from a slot are the same message (modems differ in hex case).
+fn same_pdu(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
+}
+
 struct Driver {
     config: ModemConfig,
     device: String,
@@ -204,11 +217,15 @@ struct Driver {
     events: mpsc::Sender<ModemEvent>,
     acks_tx: mpsc::UnboundedSender<AckToken>,
     acks: mpsc::UnboundedReceiver<AckToken>,
-    /// Stored messages handed over and not yet acknowledged: never handed over twice.
-    in_flight: HashSet<u32>,
-    /// Acknowledged messages still to delete: acknowledged while the device was away, or
-    /// refused by the modem. They stay in `in_flight` meanwhile.
+    /// Stored messages handed over and not yet deleted, by storage index: never handed
+    /// over twice, and deleted only while their slot still holds what was handed over.
+    in_flight: HashMap<u32, HandedOver>,
+    /// Acknowledged messages whose deletion is still to do: acknowledged while the device
+    /// was away, refused by the modem, or interrupted by the link. They stay in
+    /// `in_flight` meanwhile, and their slot is read again before the deletion is retried.
     pending_deletes: Vec<u32>,
+    /// Hand-overs of stored messages so far; numbers each one for its acknowledgement.
+    handovers: u64,
     connection_id: u64,
     storage_full: bool,
     sweep_needed: bool,
@@ -409,9 +426,7 @@ impl Driver {
         }
         self.best_effort(connection, &Command::CallerIdPresentation(CallerId::Shown))
             .await?;
-        for index in std::mem::take(&mut self.pending_deletes) {
-            self.delete_stored(connection, index).await?;
-        }
+        self.delete_pending(connection).await?;
         self.sweep(connection).await?;
         self.health(HealthChange::Ready {
             profile: self.profile.name,
@@ -651,7 +666,14 @@ impl Driver {
     }
 
     async fn read_stored(&mut self, connection: &mut Connection, index: u32) -> Result<(), Stop> {
-        if self.in_flight.contains(&index) {
+        if self.in_flight.contains_key(&index) {
+            // A notification for a slot whose deletion is pending may announce a new
+            // message stored after an unconfirmed deletion freed it: look now rather
+            // than at the next storage check. Otherwise it is a repeated notification.
+            if self.pending_deletes.contains(&index) {
+                self.pending_deletes.retain(|&pending| pending != index);
+                return self.delete_if_unchanged(connection, index).await;
+            }
             return Ok(());
         }
         let Some(responses) = self
@@ -692,18 +714,38 @@ impl Driver {
                 continue;
             }
             let Some(pdu) = pdu else { continue };
-            if !self.in_flight.contains(&listed.index) {
-                self.hand_over_stored(listed.index, pdu).await?;
+            let index = listed.index;
+            match self.in_flight.get(&index) {
+                None => self.hand_over_stored(index, pdu).await?,
+                Some(handed) if same_pdu(&handed.pdu, &pdu) => {}
+                Some(_) => {
+                    // The message handed over from this slot is gone (a deletion whose
+                    // answer was lost, or someone else's) and the network stored a new
+                    // one there. The new one is handed over; its predecessor's
+                    // acknowledgement no longer matches and deletes nothing.
+                    tracing::info!(device = %self.device, index, "storage slot reused by a new message");
+                    self.pending_deletes.retain(|&pending| pending != index);
+                    self.hand_over_stored(index, pdu).await?;
+                }
             }
         }
         Ok(())
     }
 
     async fn hand_over_stored(&mut self, index: u32, pdu: String) -> Result<(), Stop> {
-        self.in_flight.insert(index);
+        self.handovers += 1;
+        let handover = self.handovers;
+        self.in_flight.insert(
+            index,
+            HandedOver {
+                pdu: pdu.clone(),
+                handover,
+            },
+        );
         let token = AckToken {
             origin: Origin::Stored { index },
             connection: self.connection_id,
+            handover,
         };
         let received = ReceivedPdu::new(
             pdu,
@@ -725,6 +767,7 @@ impl Driver {
         let token = AckToken {
             origin: Origin::Routed,
             connection: self.connection_id,
+            handover: 0,
         };
         let received = ReceivedPdu::new(
             pdu,
@@ -747,6 +790,12 @@ impl Driver {
     ) -> Result<(), Stop> {
         match token.origin {
             Origin::Stored { index } => {
+                if !self.acknowledges_current(&token) {
+                    tracing::debug!(device = %self.device, index, "acknowledgement for a message no longer in its slot; nothing deleted");
+                    return Ok(());
+                }
+                // Nothing but this acknowledgement deletes the message, so its slot still
+                // holds it: deleted without reading it again.
                 self.delete_stored(connection, index).await?;
                 if self.storage_full {
                     self.check_storage(connection, StorageCheck::Drain).await?;
@@ -765,10 +814,85 @@ impl Driver {
         }
     }
 
-    /// Deletes an acknowledged message. A refused deletion keeps the message counted as
-    /// handed over (so no sweep hands it over again: the endless re-reads of the field)
-    /// and is retried at the next storage check; one lost to the link is retried after
-    /// reconnecting.
+    /// Whether an acknowledgement is for the message its slot holds now (and not for one
+    /// whose slot was freed and reused since).
+    fn acknowledges_current(&self, token: &AckToken) -> bool {
+        match token.origin {
+            Origin::Stored { index } => self
+                .in_flight
+                .get(&index)
+                .is_some_and(|handed| handed.handover == token.handover),
+            Origin::Routed => false,
+        }
+    }
+
+    /// Retries every pending deletion, each only after reading its slot again.
+    async fn delete_pending(&mut self, connection: &mut Connection) -> Result<(), Stop> {
+        let mut pending = std::mem::take(&mut self.pending_deletes).into_iter();
+        while let Some(index) = pending.next() {
+            if let Err(stop) = self.delete_if_unchanged(connection, index).await {
+                // Those not tried yet stay pending for the next connection.
+                for index in pending {
+                    self.retry_delete(index);
+                }
+                return Err(stop);
+            }
+        }
+        Ok(())
+    }
+
+    /// Retries the deletion of an acknowledged message whose earlier deletion was refused
+    /// or lost its answer. That deletion may have happened after all, and the network
+    /// stores a new message in the lowest free slot: deleting the index blindly could
+    /// delete a message never handed over. So the slot is read first: still the same
+    /// PDU, it is deleted; empty, the earlier deletion worked; another PDU, that is a new
+    /// message and is handed over.
+    async fn delete_if_unchanged(
+        &mut self,
+        connection: &mut Connection,
+        index: u32,
+    ) -> Result<(), Stop> {
+        let Some(expected) = self.in_flight.get(&index).map(|handed| handed.pdu.clone()) else {
+            return Ok(());
+        };
+        match self
+            .patiently(connection, &Command::ReadMessage(index))
+            .await
+        {
+            Ok(responses) => match responses.into_iter().find_map(|r| r.pdu) {
+                Some(pdu) if same_pdu(&pdu, &expected) => {
+                    self.delete_stored(connection, index).await?
+                }
+                Some(pdu) => {
+                    tracing::info!(device = %self.device, index, "the earlier deletion worked and a new message is in its slot");
+                    self.in_flight.remove(&index);
+                    self.hand_over_stored(index, pdu).await?;
+                }
+                None => {
+                    self.in_flight.remove(&index);
+                    tracing::debug!(device = %self.device, index, "stored message already gone");
+                }
+            },
+            Err(CommandFailure::Rejected { result, .. }) if is_invalid_index(&result) => {
+                self.in_flight.remove(&index);
+                tracing::debug!(device = %self.device, index, "stored message already gone");
+            }
+            Err(failure) if failure.is_link_failure() => {
+                self.retry_delete(index);
+                return Err(Stop::Link(failure));
+            }
+            Err(failure) => {
+                tracing::warn!(device = %self.device, index, error = %failure, "cannot read a slot before deleting; retried at the next storage check");
+                self.retry_delete(index);
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes an acknowledged message whose slot is known to hold it. A refused deletion
+    /// keeps the message counted as handed over (so no sweep hands it over again: the
+    /// endless re-reads of the field) and is retried at the next storage check; one lost
+    /// to the link is retried after reconnecting. Both retries read the slot first.
     async fn delete_stored(&mut self, connection: &mut Connection, index: u32) -> Result<(), Stop> {
         let command = Command::DeleteMessage {
             index,
@@ -806,9 +930,7 @@ impl Driver {
         connection: &mut Connection,
         check: StorageCheck,
     ) -> Result<(), Stop> {
-        for index in std::mem::take(&mut self.pending_deletes) {
-            self.delete_stored(connection, index).await?;
-        }
+        self.delete_pending(connection).await?;
         let usage = self
             .optional(connection, &Command::StorageQuery)
             .await?
@@ -1073,7 +1195,12 @@ impl Driver {
 
     fn defer(&mut self, token: AckToken) {
         match token.origin {
-            Origin::Stored { index } => self.pending_deletes.push(index),
+            Origin::Stored { index } if self.acknowledges_current(&token) => {
+                self.retry_delete(index)
+            }
+            Origin::Stored { index } => {
+                tracing::debug!(device = %self.device, index, "acknowledgement for a message no longer in its slot; nothing deleted")
+            }
             Origin::Routed => {
                 tracing::debug!(device = %self.device, "acknowledgement after the connection was lost; the network delivers again")
             }

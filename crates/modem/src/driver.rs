@@ -271,6 +271,9 @@ pub(crate) struct AckToken {
     pub origin: Origin,
     /// The connection the PDU arrived on: a `+CNMA` is meaningless on a newer one.
     pub connection: u64,
+    /// Which hand-over of a stored message this acknowledges: a storage slot is reused
+    /// once freed, so the index alone does not say which message may be deleted.
+    pub handover: u64,
 }
 
 /// The driver stopped; nothing can be acknowledged any more (the message stays on the

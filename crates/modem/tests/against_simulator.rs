@@ -775,3 +775,29 @@ async fn every_personality_is_detected_and_serves_texts_both_ways() {
         sim_drained(&bench.sim).await;
     }
 }
+
+/// The link drops while texts arrive, likely between a deletion and its `OK`. The slot
+/// the lost `OK` freed is reused by the network at once; the driver must read it again
+/// rather than repeat the deletion, or it deletes a text never handed over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_lost_while_receiving_loses_and_repeats_nothing() {
+    let bench = simulator(SimConfig::instant()).await;
+    let mut rig = start_driver(&bench, driver_config());
+    rig.ready().await;
+    let expected = inject_texts(&bench.sim, 200, 0);
+    bench
+        .sim
+        .wait_until(PROGRESS, |m| m.counters().deletes >= 50)
+        .await
+        .expect("reception did not start");
+    let ready_before = rig.seen.borrow().ready_count();
+    bench.sim.disconnect(Duration::from_millis(300));
+    let seen = rig
+        .until("all 200 texts after the link came back", |s| {
+            (s.texts.len() >= expected.len() && s.ready_count() > ready_before)
+                || !s.problems.is_empty()
+        })
+        .await;
+    assert_received_once(&seen, &expected);
+    sim_drained(&bench.sim).await;
+}

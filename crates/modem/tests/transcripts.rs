@@ -486,3 +486,42 @@ async fn a_late_answer_does_not_shift_later_answers() {
     )
     .await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_slot_reused_after_a_deletion_lost_with_the_link_is_handed_over_not_deleted() {
+    let mut session = Session::start("delete-slot-reused", test_config(), Receiver::HandOver);
+    let first = tokio::time::timeout(PATIENCE, session.held.recv())
+        .await
+        .expect("the first message")
+        .expect("an ack handle");
+    session.note("receiver acknowledges the first message");
+    first.acknowledge().expect("driver running");
+    let second = tokio::time::timeout(PATIENCE, session.held.recv())
+        .await
+        .expect("the message stored in the freed slot")
+        .expect("an ack handle");
+    // The new message stays on the modem however long the receiver takes: once the
+    // driver has settled, the script stays at its last `AT+CMGD=3` step until the
+    // acknowledgement.
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    let before = session.steps_done();
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    assert_eq!(
+        session.steps_done(),
+        before,
+        "nothing is deleted before the acknowledgement"
+    );
+    session.note("receiver acknowledges the second message");
+    second.acknowledge().expect("driver running");
+    expect![[r#"
+        health: connecting (attempt 1)
+        health: ready (quectel profile)
+        incoming part (stored 3) from +27821234567 "Test2"
+        receiver acknowledges the first message
+        health: disconnected: the device closed the connection; reopening in 1s
+        health: connecting (attempt 2)
+        incoming part (stored 3) from +18005551212 "hellohello"
+        health: ready (quectel profile)
+        receiver acknowledges the second message"#]]
+    .assert_eq(&session.finish().await);
+}
