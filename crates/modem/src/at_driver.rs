@@ -9,7 +9,9 @@
 //!
 //! Invariant: a stored message is deleted (`AT+CMGD`) and a routed one acknowledged
 //! (`AT+CNMA`) only after the receiver acknowledged its [`AckHandle`]: the store commits
-//! first.
+//! first. And only the message that was acknowledged is deleted: the network reuses a
+//! freed slot at once, so a deletion that is retried (refused, or its answer lost with
+//! the link) reads the slot first and never deletes a message that replaced it.
 
 use std::collections::HashMap;
 use std::time::Duration;
