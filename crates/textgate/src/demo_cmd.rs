@@ -153,7 +153,7 @@ async fn demo(dir: &DemoDir, mode: Mode) -> anyhow::Result<()> {
             tokio::select! {
                 r = tokio::time::timeout(
                     4 * STEP_TIMEOUT,
-                    self_test(&sim, c2s_port, &passwords[0]),
+                    self_test(&sim, c2s_port, &passwords[0], http_port),
                 ) => r.unwrap_or_else(|_| bail!("the self-test did not finish within {:?}", 4 * STEP_TIMEOUT)),
                 r = stop_requested() => r.and_then(|signal| bail!("{signal}: self-test interrupted")),
                 e = daemon.exited() => Err(e),
@@ -241,6 +241,10 @@ The text appears in your client from {PATRON}@{GATEWAY}; reply there. What the
 modem sent to the network:
   curl -s http://{control}/sent
 
+The daemon's health and metrics (Prometheus):
+  curl -s http://127.0.0.1:{http_port}/readyz
+  curl -s http://127.0.0.1:{http_port}/metrics
+
 The daemon's log: {log}
 Its configuration: {config}   (database: SQLite in the same directory)
 
@@ -251,9 +255,6 @@ Press Ctrl-C to stop.
         log = dir.path.join("textgate.log").display(),
         config = dir.path.join("textgate.toml").display(),
     );
-    // The daemon's HTTP listener is part of its configuration; it serves nothing the demo
-    // relies on yet, so it is not advertised.
-    let _ = http_port;
     println!("{text}");
 }
 
@@ -539,7 +540,12 @@ impl Daemon {
 }
 
 /// The self-test: the whole path of a text and its answer, through the real daemon.
-async fn self_test(sim: &SimHandle, c2s_port: u16, password: &str) -> anyhow::Result<()> {
+async fn self_test(
+    sim: &SimHandle,
+    c2s_port: u16,
+    password: &str,
+    http_port: u16,
+) -> anyhow::Result<()> {
     let question = "Is the library open on Sunday? (demo self-test)";
     let answer = "Yes, from 12 to 5. (demo self-test reply)";
     sim.inject_text(&IncomingText::new(PATRON, question))
@@ -597,7 +603,51 @@ async fn self_test(sim: &SimHandle, c2s_port: u16, password: &str) -> anyhow::Re
     }
     say("self-test: the reply left the modem as SMS");
     alice.close().await;
+
+    // The daemon counts the reply once it has handled the modem's answer, a moment after
+    // the simulator recorded the send; from outside, /metrics can only be asked again.
+    let wanted = [
+        "textgate_texts_in_total{gateway=\"library\"} 1",
+        "textgate_texts_out_total{gateway=\"library\"} 1",
+    ];
+    let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+    loop {
+        let metrics = http_get(http_port, "/metrics").await?;
+        match wanted.iter().find(|w| !metrics.contains(*w)) {
+            None => break,
+            Some(missing) if tokio::time::Instant::now() >= deadline => {
+                bail!("/metrics still lacks {missing} after {STEP_TIMEOUT:?}:\n{metrics}")
+            }
+            Some(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    say("self-test: /metrics counted the text in and the reply out");
     Ok(())
+}
+
+/// The body of `GET path` on the daemon's HTTP listener.
+async fn http_get(port: u16, path: &str) -> anyhow::Result<String> {
+    let exchange = async {
+        let mut stream = TcpStream::connect(("127.0.0.1", port))
+            .await
+            .context("connecting to the daemon's HTTP listener")?;
+        stream
+            .write_all(
+                format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .await?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await?;
+        anyhow::Ok(response)
+    };
+    let response = tokio::time::timeout(STEP_TIMEOUT, exchange)
+        .await
+        .with_context(|| format!("no answer to GET {path} within {STEP_TIMEOUT:?}"))??;
+    match response.split_once("\r\n\r\n") {
+        Some((head, body)) if head.starts_with("HTTP/1.1 200") => Ok(body.to_owned()),
+        _ => bail!("GET {path} answered: {response}"),
+    }
 }
 
 fn find_any(haystack: &str, needles: &[&str]) -> Option<usize> {
