@@ -1,7 +1,14 @@
-//! What a running gateway tells the rest of the daemon: [`Hooks`] carries the telemetry
-//! handles (metrics and readiness) the runtime reports to. The binary builds one per
-//! gateway from the daemon's shared handles; tests and tools that do not serve telemetry
-//! use [`Hooks::default`], whose handles count into a registry nobody reads.
+//! What a running gateway shares with the rest of the daemon: [`Hooks`] carries the
+//! telemetry handles (metrics and readiness) the runtime reports to, and optionally an
+//! [`InboundScreen`] that sees every received text before the operators do (the alert
+//! service's STOP/START/HELP keywords). The binary builds one per gateway; tests and tools
+//! that serve no telemetry use [`Hooks::default`], whose handles count into a registry
+//! nobody reads and which screens nothing.
+//!
+//! The screen is a trait object so that this crate does not depend on the web console:
+//! the binary, which knows both, supplies the implementation.
+
+use std::sync::Arc;
 
 use textgate_modem::{HealthChange, SendError, SendFailure as DriverFailure};
 use textgate_telemetry::{Metrics, Readiness, SendFailure};
@@ -11,6 +18,8 @@ use textgate_telemetry::{Metrics, Readiness, SendFailure};
 pub struct Hooks {
     pub metrics: Metrics,
     pub readiness: Readiness,
+    /// Asked about each new text from a number before it is routed; `None` routes all.
+    pub screen: Option<Arc<dyn InboundScreen>>,
 }
 
 impl Default for Hooks {
@@ -19,8 +28,28 @@ impl Default for Hooks {
         Hooks {
             readiness: Readiness::new(metrics.clone()),
             metrics,
+            screen: None,
         }
     }
+}
+
+/// What the screen decided about a received text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Screened {
+    /// An ordinary text: route it to the operators.
+    ForOperators,
+    /// The screen answered it itself (a keyword); the text is not shown to operators as a
+    /// patron's message. `notice`, if set, goes to the operators as a one-line notice
+    /// from the patron instead.
+    Answered { notice: Option<String> },
+}
+
+/// Sees every new text from a phone number (already committed to the store, E.164
+/// `sender`) before the router does. A screen that fails should answer
+/// [`Screened::ForOperators`]: a text must never vanish because a side service is down.
+#[async_trait::async_trait]
+pub trait InboundScreen: Send + Sync {
+    async fn screen(&self, gateway: &str, sender: &str, body: &str) -> Screened;
 }
 
 impl std::fmt::Debug for Hooks {

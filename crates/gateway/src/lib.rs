@@ -3,7 +3,8 @@
 //!
 //! - [`settings`]: what one gateway needs to know (plain data the binary builds from its
 //!   configuration).
-//! - [`hooks`]: the telemetry handles a gateway reports to (metrics, readiness).
+//! - [`hooks`]: the telemetry handles a gateway reports to (metrics, readiness) and the
+//!   screen that answers alert keywords before texts reach the operators.
 //! - [`inbound`]: turning received PDUs into parts and stored texts (no I/O).
 //! - [`outbox`]: the worker that leases due replies from the store and sends them through
 //!   the driver, with retries and the XMPP consequences of success and failure.
@@ -23,6 +24,6 @@ pub mod outbox;
 pub mod runtime;
 pub mod settings;
 
-pub use hooks::Hooks;
+pub use hooks::{Hooks, InboundScreen, Screened};
 pub use runtime::{Gateway, GatewayError};
 pub use settings::{GatewaySettings, OutboxPolicy};

@@ -31,7 +31,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::hooks::{self, Hooks};
+use crate::hooks::{self, Hooks, Screened};
 use crate::inbound::{self, Received};
 use crate::outbox::{self, OutboxWorker, Replies, ReplyContext};
 use crate::settings::GatewaySettings;
@@ -601,6 +601,9 @@ impl Runtime {
                 let id = InboundTextId(insertion.id());
                 tracing::info!(gateway = %name, inbound = id.0, "text received");
                 self.hooks.metrics.text_in(&name);
+                if self.screened_out(id, &patron, &body).await {
+                    return true;
+                }
                 match self.router.inbound_text(id, &patron) {
                     Routing::Deliver(operators) => {
                         self.deliver(id, &patron, &body, smsc_time, None, &operators)
@@ -621,6 +624,58 @@ impl Runtime {
                 false
             }
         }
+    }
+
+    /// Offers a new text to the screen (the alert keywords). True when the screen
+    /// answered it, so it is not routed: it is marked delivered (to the gateway itself, so
+    /// it never waits in the backlog) and the screen's notice, if any, goes to the
+    /// operators who are available, or to all of them when nobody is (the server keeps it).
+    async fn screened_out(
+        &mut self,
+        id: InboundTextId,
+        patron: &PatronAddress,
+        body: &str,
+    ) -> bool {
+        let Some(screen) = self.hooks.screen.clone() else {
+            return false;
+        };
+        if !patron.is_reachable() {
+            return false;
+        }
+        let name = self.settings.name.clone();
+        let Screened::Answered { notice } = screen.screen(&name, patron.as_str(), body).await
+        else {
+            return false;
+        };
+        tracing::info!(gateway = %name, inbound = id.0, "text answered by the alert keywords");
+        if let Err(e) = self
+            .store
+            .mark_inbound_delivered(&[id.0], &self.settings.domain)
+            .await
+        {
+            tracing::error!(gateway = %name, inbound = id.0, error = %e, "could not mark a keyword text handled");
+        }
+        if let Some(body) = notice {
+            let mut to = self.router.available();
+            if to.is_empty() {
+                to = self
+                    .router
+                    .operators()
+                    .map(|(jid, _)| jid.clone())
+                    .collect();
+            }
+            for operator in to {
+                let notice = Notice {
+                    from: NoticeSender::Patron(patron.clone()),
+                    to: operator,
+                    body: body.clone(),
+                };
+                if let Err(e) = self.xmpp.send(Outgoing::Notice(notice)).await {
+                    tracing::warn!(gateway = %name, error = %e, "keyword notice not sent");
+                }
+            }
+        }
+        true
     }
 
     /// Sends a text to operators; marks it delivered once one of them has it.

@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admin_cmd;
 pub mod config;
 pub mod exit;
 pub mod run_cmd;

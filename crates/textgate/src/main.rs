@@ -84,6 +84,9 @@ enum Command {
     Modem(probe_cmd::ModemCommand),
     /// Put a text in a gateway's outbox for the running daemon to send.
     Send(send_cmd::SendArgs),
+    /// Create a web console administrator (needs [alerts]); the password is read from
+    /// TEXTGATE_ADMIN_PASSWORD or standard input, never from the command line.
+    CreateAdmin(textgate::admin_cmd::CreateAdminArgs),
 }
 
 fn main() -> ExitCode {
@@ -107,6 +110,7 @@ fn main() -> ExitCode {
         Command::Migrate(args) => migrate_cmd::run(&args),
         Command::Modem(cmd) => probe_cmd::run(cmd),
         Command::Send(args) => send_cmd::run(&args),
+        Command::CreateAdmin(args) => textgate::admin_cmd::run(&args),
     };
     finish(result)
 }

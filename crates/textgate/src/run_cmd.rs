@@ -2,25 +2,34 @@
 //! migrations), builds each gateway's driver and XMPP component from its section, starts
 //! the runtime of `textgate_gateway` for each, and stops them all on SIGTERM or SIGINT.
 //! It also serves `/metrics`, `/healthz` and `/readyz` on `[http] listen` and tells
-//! systemd when every gateway is up (see `textgate_telemetry`). Only wiring lives here;
+//! systemd when every gateway is up (see `textgate_telemetry`). With `[alerts]` it serves
+//! the web console on the same listener, answers STOP/START/HELP texts through it before
+//! they reach the librarians, and queues the members' review reminders hourly. Only wiring lives here;
 //! what a gateway does is the gateway crate's business.
 //!
 //! Exit statuses: a configuration that cannot be read or is invalid is bad input (2);
 //! anything that fails afterwards (the database, the listener, no gateway starting) is a
 //! runtime failure (1).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use textgate_alerts::{
+    BlindIndex, BlindIndexKey, ConfirmationKey, FieldCipher, Keyword, ModemRate,
+};
 use textgate_core::{AvailabilityRule, BareJid, Region, RoutingPolicy};
-use textgate_gateway::{Gateway, GatewaySettings, Hooks, OutboxPolicy};
+use textgate_gateway::{Gateway, GatewaySettings, Hooks, InboundScreen, OutboxPolicy, Screened};
 use textgate_modem::quirks::{self, ProfileChoice};
 use textgate_modem::{AtModem, ModemConfig, PortOpener, SerialDevice, TcpAddress, Timeouts};
 use textgate_store::{Store, TranscriptPolicy};
-use textgate_telemetry::{Telemetry, DEFAULT_READY_GRACE};
+use textgate_telemetry::{Metrics, Readiness, SystemdNotifier, DEFAULT_READY_GRACE};
+use textgate_web::{CampaignModem, WebSettings, WebState};
 use textgate_xmpp::ComponentConfig;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 
 use crate::config::{
     process_environment, Config, DriverConfig, GatewayConfig, LogFormat, Quirks, Routing, Show,
@@ -57,7 +66,17 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
             loaded.config,
             Duration::from_secs(args.shutdown_timeout),
         ))
-        .or_exit(Status::Failure)
+        .map_err(runtime_failure)
+}
+
+/// Errors of the running daemon are runtime failures, unless marked otherwise already
+/// (the `[alerts]` keys, checked only when the console starts, are configuration).
+fn runtime_failure(error: anyhow::Error) -> anyhow::Error {
+    if error.chain().any(|e| e.is::<crate::exit::Classified>()) {
+        error
+    } else {
+        crate::exit::mark(Status::Failure, error)
+    }
 }
 
 fn init_logging(config: &Config) -> anyhow::Result<()> {
@@ -80,16 +99,34 @@ async fn serve(config: Config, shutdown_timeout: Duration) -> anyhow::Result<()>
     let store = Store::open(config.database.url.expose())
         .await
         .context("opening the database")?;
-    let mut telemetry = Telemetry::start(
-        config.http.listen,
-        config.gateways.iter().map(|g| g.name.as_str()),
-        DEFAULT_READY_GRACE,
-    )
-    .await?;
-    tracing::info!(address = %telemetry.http_address(), "http listening");
+    let web = match web_settings(&config).or_exit(Status::BadInput)? {
+        Some(settings) => Some(
+            WebState::open(config.database.url.expose(), settings)
+                .await
+                .context("opening the web console's database")?,
+        ),
+        None => None,
+    };
+    // Every configured gateway counts from now, so one that fails to start keeps /readyz
+    // at 503 instead of disappearing from the answer.
+    let metrics = Metrics::new();
+    let readiness = Readiness::new(metrics.clone());
+    for gateway in &config.gateways {
+        metrics.register_gateway(&gateway.name);
+        readiness.register_gateway(&gateway.name);
+    }
+    let mut app = textgate_telemetry::router(metrics.clone(), readiness.clone());
+    if let Some(state) = &web {
+        app = app.merge(textgate_web::router(state.clone()));
+    }
+    let http = serve_http(config.http.listen, app).await?;
+    let mut systemd = SystemdNotifier::spawn(readiness.clone(), DEFAULT_READY_GRACE);
     let hooks = Hooks {
-        metrics: telemetry.metrics.clone(),
-        readiness: telemetry.readiness.clone(),
+        metrics,
+        readiness,
+        screen: web
+            .clone()
+            .map(|state| Arc::new(AlertKeywords(state)) as Arc<dyn InboundScreen>),
     };
     let mut gateways = Vec::new();
     for gateway in &config.gateways {
@@ -104,10 +141,14 @@ async fn serve(config: Config, shutdown_timeout: Duration) -> anyhow::Result<()>
     if gateways.is_empty() {
         bail!("no gateway could be started");
     }
+    let reminders = web.map(|state| tokio::spawn(review_reminders(state)));
     tracing::info!(gateways = gateways.len(), "textgate running");
     wait_for_signal().await?;
     tracing::info!("stopping");
-    telemetry.stopping();
+    systemd.stopping();
+    if let Some(reminders) = reminders {
+        reminders.abort();
+    }
     let stopping = futures_join(gateways);
     if tokio::time::timeout(shutdown_timeout, stopping)
         .await
@@ -115,9 +156,114 @@ async fn serve(config: Config, shutdown_timeout: Duration) -> anyhow::Result<()>
     {
         tracing::warn!(timeout = ?shutdown_timeout, "gateways did not stop in time; exiting anyway");
     }
+    // The endpoints answered while the gateways went down; now they stop too.
+    http.abort();
+    systemd.stop();
     store.close().await;
-    drop(telemetry);
     Ok(())
+}
+
+/// Binds `[http] listen` (an error here, at start-up, names the address) and serves the
+/// endpoints and, with `[alerts]`, the web console, which needs each client's address.
+async fn serve_http(listen: SocketAddr, app: axum::Router) -> anyhow::Result<JoinHandle<()>> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (http.listen)"))?;
+    let address = listener
+        .local_addr()
+        .with_context(|| format!("cannot listen on {listen} (http.listen)"))?;
+    tracing::info!(%address, "http listening");
+    Ok(tokio::spawn(async move {
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(e) = axum::serve(listener, service).await {
+            tracing::error!(%address, error = %e, "the HTTP listener stopped");
+        }
+    }))
+}
+
+/// Texts the "please review your details" reminder to members who are due, hourly.
+async fn review_reminders(state: WebState) {
+    let mut hourly = tokio::time::interval(REVIEW_REMINDER_PERIOD);
+    loop {
+        hourly.tick().await;
+        match textgate_web::send_review_reminders(&state).await {
+            Ok(0) => {}
+            Ok(sent) => tracing::info!(sent, "review reminders queued"),
+            Err(e) => {
+                tracing::warn!(error = %e, "review reminders not sent; trying again in an hour")
+            }
+        }
+    }
+}
+
+/// How often members due for review are looked for.
+const REVIEW_REMINDER_PERIOD: Duration = Duration::from_secs(3600);
+
+/// The notice librarians get when a patron texts STOP.
+///
+/// Keyword texts (STOP, START, HELP) are answered by the alert service and are not shown
+/// to librarians as messages: they are addressed to the alert service, and the automatic
+/// reply has already answered. A STOP is the exception worth knowing about, so
+/// librarians get this one-line notice from the patron: someone mid-conversation who
+/// texts STOP may have meant the conversation, and a librarian should not keep texting
+/// them unawares. START and HELP need nothing from a person.
+pub const STOP_NOTICE: &str =
+    "(texted STOP: opted out of emergency alerts; the automatic reply was sent)";
+
+/// The alert service's keywords, as the gateway runtime's screen.
+struct AlertKeywords(WebState);
+
+#[async_trait::async_trait]
+impl InboundScreen for AlertKeywords {
+    async fn screen(&self, gateway: &str, sender: &str, body: &str) -> Screened {
+        match textgate_web::handle_incoming_sms(&self.0, gateway, sender, body).await {
+            Ok(Some(handled)) => Screened::Answered {
+                notice: (handled.keyword == Keyword::Stop).then(|| STOP_NOTICE.to_owned()),
+            },
+            Ok(None) => Screened::ForOperators,
+            Err(e) => {
+                // The librarians see it rather than nobody.
+                tracing::warn!(gateway, error = %e, "alert keywords not checked; the text goes to the operators");
+                Screened::ForOperators
+            }
+        }
+    }
+}
+
+/// The web console's settings from `[alerts]` and the gateways; `None` without `[alerts]`.
+pub fn web_settings(config: &Config) -> anyhow::Result<Option<WebSettings>> {
+    let Some(alerts) = &config.alerts else {
+        return Ok(None);
+    };
+    let ring = alerts.key_ring().context("alerts.encryption_key")?;
+    let blind_index = BlindIndexKey::from_encoded(alerts.blind_index_key.expose())
+        .context("alerts.blind_index_key")?;
+    let confirmation = ConfirmationKey::from_encoded(alerts.confirmation_key.expose())
+        .context("alerts.confirmation_key")?;
+    let region: Region = match config.gateways.first() {
+        Some(gateway) => gateway
+            .default_region
+            .parse()
+            .with_context(|| format!("gateway {}: default_region", gateway.name))?,
+        None => bail!("[alerts] needs at least one [[gateway]] to send through"),
+    };
+    let modems = config
+        .gateways
+        .iter()
+        .map(|g| CampaignModem {
+            gateway: g.name.clone(),
+            rate: ModemRate::new(&g.name, g.rate_limit_per_minute),
+        })
+        .collect();
+    let mut settings = WebSettings::new(
+        FieldCipher::new(ring),
+        BlindIndex::new(blind_index),
+        confirmation,
+        region,
+        modems,
+    );
+    settings.compose_limits = alerts.compose_limits();
+    Ok(Some(settings))
 }
 
 async fn futures_join(gateways: Vec<Gateway>) {

@@ -513,3 +513,191 @@ async fn bare_textgate_runs_the_daemon_and_a_bad_configuration_is_bad_input() {
     );
     assert!(!message.contains("Usage:"), "{message}");
 }
+
+/// One HTTP/1.1 request with `Connection: close`; the status line, headers and body.
+async fn http(address: &str, request: &str) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("connect");
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.expect("read");
+        String::from_utf8_lossy(&raw).into_owned()
+    };
+    let text = tokio::time::timeout(PROCESS_LIMIT, exchange)
+        .await
+        .expect("an HTTP answer");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a header block");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status code");
+    (status, head.to_owned(), body.to_owned())
+}
+
+/// The value of the `textgate_session` cookie a response sets.
+fn session_cookie(head: &str) -> String {
+    head.lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
+        .find_map(|(_, value)| value.trim().strip_prefix("textgate_session="))
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_else(|| panic!("no session cookie in:\n{head}"))
+        .to_owned()
+}
+
+/// `create-admin` makes an account (password from standard input), and the daemon,
+/// started as bare `textgate`, serves the web console next to `/metrics` on one listener:
+/// the new administrator signs in through `/signin`.
+#[tokio::test]
+async fn create_admin_then_sign_in_through_the_running_daemon() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &sqlite_url(dir.path()));
+    // 32 distinct bytes in hex (identical bytes are refused as placeholders).
+    let key = |seed: u8| {
+        (0u8..32)
+            .map(|i| format!("{:02x}", i.wrapping_mul(7).wrapping_add(seed)))
+            .collect::<String>()
+    };
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        r#"
+[http]
+listen = "127.0.0.1:0"
+
+[alerts]
+blind_index_key = "{}"
+confirmation_key = "{}"
+
+[alerts.encryption_key]
+id = "2026-01"
+key = "{}"
+"#,
+        key(2),
+        key(3),
+        key(1)
+    ));
+    std::fs::write(&config, text).unwrap();
+    let config = config.to_str().unwrap();
+
+    let mut create = tokio::process::Command::new(env!("CARGO_BIN_EXE_textgate"))
+        .args([
+            "create-admin",
+            "--config",
+            config,
+            "--email",
+            "Head@Library.example",
+        ])
+        .env_remove("TEXTGATE_ADMIN_PASSWORD")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start create-admin");
+    let mut stdin = create.stdin.take().expect("piped stdin");
+    stdin.write_all(b"correcthorsebattery\n").await.unwrap();
+    drop(stdin);
+    let created = tokio::time::timeout(PROCESS_LIMIT, create.wait_with_output())
+        .await
+        .expect("create-admin finished")
+        .expect("create-admin ran");
+    assert_status(&created, 0);
+    assert!(
+        stdout(&created).starts_with("created account ")
+            && stdout(&created).contains(" for head@library.example with roles member,"),
+        "{}",
+        stdout(&created)
+    );
+
+    let mut daemon = tokio::process::Command::new(env!("CARGO_BIN_EXE_textgate"))
+        .args(["--config", config])
+        .env_remove("TEXTGATE_CONFIG")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the daemon");
+    let mut lines = tokio::io::BufReader::new(daemon.stderr.take().expect("piped")).lines();
+    let address = tokio::time::timeout(PROCESS_LIMIT, async {
+        while let Some(line) = lines.next_line().await.expect("read the log") {
+            if let Some((_, rest)) = line.split_once("http listening address=") {
+                return rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+            }
+        }
+        panic!("the daemon exited before listening");
+    })
+    .await
+    .expect("the daemon listens");
+    // Keep reading the log so the daemon never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+    let (status, _, metrics) = http(
+        &address,
+        &format!("GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(metrics.contains("textgate_texts_in_total"), "{metrics}");
+
+    let (status, head, page) = http(
+        &address,
+        &format!("GET /signin HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert_eq!(status, 200, "{head}");
+    let anonymous = session_cookie(&head);
+    let csrf = page
+        .split_once(r#"name="csrf" value=""#)
+        .and_then(|(_, rest)| rest.split('"').next())
+        .expect("a CSRF token in the sign-in form")
+        .to_owned();
+    let form = format!("csrf={csrf}&email=head%40library.example&password=correcthorsebattery");
+    let (status, head, _) = http(
+        &address,
+        &format!(
+            "POST /signin HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
+             Cookie: textgate_session={anonymous}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: {}\r\n\r\n{form}",
+            form.len()
+        ),
+    )
+    .await;
+    assert_eq!(status, 303, "{head}");
+    let signed_in = session_cookie(&head);
+    assert_ne!(signed_in, anonymous, "signing in issues a new session");
+
+    let wrong = form.replace("correcthorsebattery", "wrongpassword1");
+    let (status, _, _) = http(
+        &address,
+        &format!(
+            "POST /signin HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
+             Cookie: textgate_session={anonymous}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: {}\r\n\r\n{wrong}",
+            wrong.len()
+        ),
+    )
+    .await;
+    assert_ne!(status, 303, "a wrong password does not sign in");
+
+    let pid = daemon.id().expect("running").to_string();
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let exit = tokio::time::timeout(PROCESS_LIMIT, daemon.wait())
+        .await
+        .expect("the daemon stops after SIGTERM")
+        .unwrap();
+    assert_eq!(exit.code(), Some(0));
+}
