@@ -67,9 +67,15 @@ device = "{device}"
 }
 
 pub fn config(database_url: &str, gateways: &[GatewaySection]) -> String {
+    config_with(database_url, "", gateways)
+}
+
+/// Like [`config`], with extra top-level sections (`[alerts]`...) before the gateways.
+pub fn config_with(database_url: &str, sections: &str, gateways: &[GatewaySection]) -> String {
     let mut out = format!(
         r#"[database]
 url = "{database_url}"
+{sections}
 
 [http]
 listen = "127.0.0.1:0"

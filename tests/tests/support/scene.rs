@@ -13,6 +13,17 @@ pub const GW: &str = "sms.library.test";
 pub const PATRON: &str = "+15551234567";
 pub const PASSWORD: &str = "pw";
 
+/// `[alerts]` with test keys (32 distinct bytes each, in hex; never use these anywhere).
+pub const ALERTS: &str = r#"
+[alerts]
+blind_index_key = "02090f161d242b323940474e555c636a71787f868d949ba2a9b0b7bec5ccd3da"
+confirmation_key = "030a11181f262d343b424950575e656c737a81888f969da4abb2b9c0c7ced5dc"
+
+[alerts.encryption_key]
+id = "test-1"
+key = "01080f161d242b323940474e555c636a71787f868d949ba2a9b0b7bec5ccd3da"
+"#;
+
 /// The JID a patron's number has at `domain`.
 pub fn patron_jid(number: &str, domain: &str) -> String {
     format!("{number}@{domain}")
@@ -37,6 +48,21 @@ impl Scene {
 
     /// Like [`Scene::start`], with keys for the driver and the outbox's attempts.
     pub async fn start_with(extra: &str, driver_extra: &str, max_attempts: u32) -> Scene {
+        Scene::start_full("", extra, driver_extra, max_attempts).await
+    }
+
+    /// With the alert service on (`[alerts]` with fixed test keys): the web console and
+    /// the STOP/START/HELP keywords.
+    pub async fn start_with_alerts() -> Scene {
+        Scene::start_full(ALERTS, "", "", 3).await
+    }
+
+    async fn start_full(
+        sections: &str,
+        extra: &str,
+        driver_extra: &str,
+        max_attempts: u32,
+    ) -> Scene {
         let prosody = Prosody::start(&[GW]);
         for user in ["alice", "bob", "mallory"] {
             prosody.register(user, PASSWORD);
@@ -54,7 +80,7 @@ impl Scene {
             driver_extra: driver_extra.to_owned(),
             max_attempts,
         };
-        let daemon = Daemon::start(&daemon::config(&db.url, &[section]));
+        let daemon = Daemon::start(&daemon::config_with(&db.url, sections, &[section]));
         Scene {
             daemon,
             modem,
