@@ -1,24 +1,17 @@
 //! Test harness shared by the integration tests: a fresh database per test on either back
-//! end. PostgreSQL comes from `DATABASE_URL` (default: the local server, user postgres);
-//! each test creates its own database and drops it afterwards. SQLite uses a file in a
-//! temporary directory.
+//! end (made by `textgate-testkit`: PostgreSQL from `DATABASE_URL`, default the local server
+//! as user postgres, dropped afterwards; SQLite in a temporary directory), a migrated store
+//! on it with a manual clock, and a macro that runs a test on both back ends.
 
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::{DateTime, TimeZone, Utc};
 use futures::FutureExt;
-use sqlx::{Connection, Executor, PgConnection};
 use textgate_store::{BackendKind, ManualClock, Store};
-
-const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-pub fn admin_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_string())
-}
+use textgate_testkit::{FreshPostgres, FreshSqlite};
 
 /// The time behaviour tests start at.
 pub fn start_time() -> DateTime<Utc> {
@@ -29,83 +22,34 @@ pub fn start_time() -> DateTime<Utc> {
 
 /// A database that exists for one test.
 pub enum Database {
-    Postgres {
-        name: String,
-        url: String,
-    },
-    Sqlite {
-        _dir: tempfile::TempDir,
-        url: String,
-    },
-}
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-/// `base` with its database name replaced by `name`.
-fn with_database(base: &str, name: &str) -> String {
-    let (without_query, query) = match base.split_once('?') {
-        Some((a, q)) => (a, format!("?{q}")),
-        None => (base, String::new()),
-    };
-    let authority_end = without_query
-        .find("://")
-        .map(|i| i + 3)
-        .and_then(|start| without_query[start..].find('/').map(|j| start + j));
-    let prefix = match authority_end {
-        Some(end) => &without_query[..end],
-        None => without_query,
-    };
-    format!("{prefix}/{name}{query}")
+    Postgres(FreshPostgres),
+    Sqlite(FreshSqlite),
 }
 
 impl Database {
     pub async fn create(kind: BackendKind) -> Database {
         match kind {
-            BackendKind::Postgres => {
-                let name = format!(
-                    "textgate_test_{}_{}_{}",
-                    std::process::id(),
-                    COUNTER.fetch_add(1, Ordering::Relaxed),
-                    rand::random::<u32>()
-                );
-                let mut admin = PgConnection::connect(&admin_url())
+            BackendKind::Postgres => Database::Postgres(
+                FreshPostgres::create("textgate_test")
                     .await
-                    .expect("connect to PostgreSQL at DATABASE_URL");
-                admin
-                    .execute(format!("CREATE DATABASE \"{name}\"").as_str())
-                    .await
-                    .expect("create test database");
-                admin.close().await.expect("close admin connection");
-                let url = with_database(&admin_url(), &name);
-                Database::Postgres { name, url }
-            }
+                    .expect("create test database"),
+            ),
             BackendKind::Sqlite => {
-                let dir = tempfile::tempdir().expect("temporary directory");
-                let url = format!(
-                    "sqlite://{}?mode=rwc",
-                    dir.path().join("textgate.db").display()
-                );
-                Database::Sqlite { _dir: dir, url }
+                Database::Sqlite(FreshSqlite::create("textgate.db").expect("temporary directory"))
             }
         }
     }
 
     pub fn url(&self) -> &str {
         match self {
-            Database::Postgres { url, .. } | Database::Sqlite { url, .. } => url,
+            Database::Postgres(db) => db.url(),
+            Database::Sqlite(db) => db.url(),
         }
     }
 
     pub async fn drop_database(self) {
-        if let Database::Postgres { name, .. } = self {
-            let mut admin = PgConnection::connect(&admin_url())
-                .await
-                .expect("connect admin");
-            admin
-                .execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
-                .await
-                .expect("drop test database");
-            admin.close().await.expect("close admin connection");
+        if let Database::Postgres(db) = self {
+            db.cleanup().await.expect("drop test database");
         }
     }
 }

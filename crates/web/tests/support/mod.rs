@@ -1,6 +1,6 @@
-//! Test harness for the console: a fresh database per test on either back end (PostgreSQL
-//! from `DATABASE_URL`, default the local server as user postgres; SQLite in a temporary
-//! directory), the console on it with a manual clock, and a small cookie-keeping client
+//! Test harness for the console: a fresh database per test on either back end (made by
+//! `textgate-testkit`: PostgreSQL from `DATABASE_URL`, default the local server as user
+//! postgres; SQLite in a temporary directory), the console on it with a manual clock, and a small cookie-keeping client
 //! that drives the router in process.
 
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
@@ -8,7 +8,6 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -16,24 +15,19 @@ use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use chrono::{DateTime, TimeZone, Utc};
 use futures::FutureExt;
-use sqlx::{Connection, Executor, PgConnection};
 use textgate_alerts::campaign::ModemRate;
 use textgate_alerts::cipher::{FieldKey, KeyId, KeyRing};
 use textgate_alerts::confirmation::ConfirmationKey;
 use textgate_alerts::{BlindIndex, BlindIndexKey, FieldCipher, Role, Roles};
 use textgate_store::{BackendKind, ManualClock, Store};
+use textgate_testkit::{FreshPostgres, FreshSqlite};
 use textgate_web::{
     create_account, router, CampaignModem, CookieSecurity, Db, PasswordCost, WebSettings, WebState,
 };
 use tower::ServiceExt;
 
-const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 pub const GATEWAY: &str = "main";
 pub const PASSWORD: &str = "a long enough password";
-
-pub fn admin_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_string())
-}
 
 pub fn start_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 8, 0, 0)
@@ -41,74 +35,39 @@ pub fn start_time() -> DateTime<Utc> {
         .expect("valid time")
 }
 
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-fn with_database(base: &str, name: &str) -> String {
-    let (without_query, query) = match base.split_once('?') {
-        Some((a, q)) => (a, format!("?{q}")),
-        None => (base, String::new()),
-    };
-    let after_scheme = without_query.find("://").map(|i| i + 3).unwrap_or(0);
-    let prefix = match without_query[after_scheme..].find('/') {
-        Some(j) => &without_query[..after_scheme + j],
-        None => without_query,
-    };
-    format!("{prefix}/{name}{query}")
-}
-
 /// A database that exists for one test.
 pub struct Database {
     pub url: String,
-    pg_name: Option<String>,
-    _dir: Option<tempfile::TempDir>,
+    backing: Backing,
+}
+
+enum Backing {
+    Postgres(FreshPostgres),
+    Sqlite(FreshSqlite),
 }
 
 impl Database {
     pub async fn create(kind: BackendKind) -> Database {
-        match kind {
-            BackendKind::Postgres => {
-                let name = format!(
-                    "textgate_web_test_{}_{}_{}",
-                    std::process::id(),
-                    COUNTER.fetch_add(1, Ordering::Relaxed),
-                    rand::random::<u32>()
-                );
-                let mut admin = PgConnection::connect(&admin_url())
+        let backing = match kind {
+            BackendKind::Postgres => Backing::Postgres(
+                FreshPostgres::create("textgate_web_test")
                     .await
-                    .expect("connect to PostgreSQL");
-                admin
-                    .execute(format!("CREATE DATABASE \"{name}\"").as_str())
-                    .await
-                    .expect("create test database");
-                admin.close().await.expect("close");
-                Database {
-                    url: with_database(&admin_url(), &name),
-                    pg_name: Some(name),
-                    _dir: None,
-                }
-            }
+                    .expect("create test database"),
+            ),
             BackendKind::Sqlite => {
-                let dir = tempfile::tempdir().expect("temporary directory");
-                let url = format!("sqlite://{}?mode=rwc", dir.path().join("web.db").display());
-                Database {
-                    url,
-                    pg_name: None,
-                    _dir: Some(dir),
-                }
+                Backing::Sqlite(FreshSqlite::create("web.db").expect("temporary directory"))
             }
-        }
+        };
+        let url = match &backing {
+            Backing::Postgres(db) => db.url().to_string(),
+            Backing::Sqlite(db) => db.url().to_string(),
+        };
+        Database { url, backing }
     }
 
     pub async fn drop_database(self) {
-        if let Some(name) = &self.pg_name {
-            let mut admin = PgConnection::connect(&admin_url())
-                .await
-                .expect("connect admin");
-            admin
-                .execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
-                .await
-                .expect("drop test database");
-            admin.close().await.expect("close");
+        if let Backing::Postgres(db) = self.backing {
+            db.cleanup().await.expect("drop test database");
         }
     }
 }
