@@ -348,7 +348,9 @@ impl Runtime {
                 event = modem_events.recv(), if modem_open => match event {
                     Some(event) => self.on_modem_event(event).await,
                     None => {
-                        tracing::error!(gateway = %self.name(), "the modem driver stopped; no more texts from it");
+                        let name = self.settings.name.clone();
+                        self.hooks.readiness.set_modem(&name, textgate_telemetry::ModemState::NotReady);
+                        tracing::error!(gateway = %name, "the modem driver stopped; no more texts from it");
                         modem_open = false;
                     }
                 },
