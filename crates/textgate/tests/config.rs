@@ -15,6 +15,9 @@ use textgate::config::{
 };
 use textgate_alerts::compose::Ucs2Policy;
 
+#[path = "../../xmpp/tests/support/prosody.rs"]
+mod prosody;
+
 /// The smallest valid configuration; tests edit it with [`edit`].
 const MINIMAL: &str = r#"
 [[gateway]]
@@ -1053,5 +1056,121 @@ mod arbitrary_values {
             let result = Config::from_toml(MINIMAL, &env, "t", Path::new("."));
             assert_every_problem_has_a_key(result);
         }
+    }
+}
+
+/// `check-config --connect` against a real PostgreSQL, a real Prosody and the simulator.
+mod connect {
+    use super::*;
+    use textgate_modemsim::{SimConfig, SimHandle};
+
+    const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+    const DOMAIN: &str = "sms.library.example";
+
+    /// A simulator serving AT commands on a free local port, until the runtime ends.
+    async fn simulator() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address").to_string();
+        let sim = SimHandle::new(SimConfig::default());
+        tokio::spawn(textgate_modemsim::tcp::serve_tcp(sim, listener));
+        address
+    }
+
+    /// A local port nothing listens on (bound, then released).
+    fn dead_address() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let address = listener.local_addr().expect("address").to_string();
+        drop(listener);
+        address
+    }
+
+    fn configuration(database: &str, server: &str, secret: &str, modem: &str) -> String {
+        let text = edit(MINIMAL, "\"component-secret\"", &format!("{secret:?}"));
+        let text = edit(&text, "secret =", &format!("server = {server:?}\nsecret ="));
+        let text = edit(&text, "\"127.0.0.1:7001\"", &format!("{modem:?}"));
+        format!("[database]\nurl = {database:?}\n{text}")
+    }
+
+    /// Runs `check-config --connect` on `text` off the runtime, so the simulator keeps
+    /// answering meanwhile.
+    async fn check_connect(text: String) -> (i32, String, String) {
+        tokio::task::spawn_blocking(move || {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            std::fs::write(dir.path().join("t.toml"), text).expect("write the configuration");
+            textgate(
+                dir.path(),
+                &["check-config", "--config", "t.toml", "--connect"],
+                &[],
+            )
+        })
+        .await
+        .expect("check-config ran")
+    }
+
+    #[tokio::test]
+    async fn everything_reachable_exits_0() {
+        let prosody = prosody::Prosody::start(&[DOMAIN]);
+        let modem = simulator().await;
+        let text = configuration(
+            POSTGRES,
+            &prosody.component_addr(),
+            &prosody.secret(DOMAIN),
+            &modem,
+        );
+        let (status, stdout, stderr) = check_connect(text).await;
+        assert_eq!(status, 0, "{stderr}\n{}", prosody.log());
+        assert!(
+            stdout.ends_with("connections: database, XMPP servers and modems reached\n"),
+            "{stdout}"
+        );
+    }
+
+    #[tokio::test]
+    async fn unreachable_server_modem_and_database_exit_1_naming_each_key() {
+        let server = dead_address();
+        let modem = dead_address();
+        let database = dead_address();
+        let text = configuration(
+            &format!("postgres://postgres@{database}/postgres"),
+            &server,
+            "component-secret",
+            &modem,
+        );
+        let (status, stdout, stderr) = check_connect(text).await;
+        assert_eq!(status, 1, "{stderr}");
+        assert!(stdout.starts_with("t.toml: OK\n"), "{stdout}");
+        let stderr = stderr
+            .replace(&server, "SERVER")
+            .replace(&modem, "MODEM")
+            .replace(&database, "DATABASE");
+        expect![[r#"
+            textgate: 3 connection checks failed:
+              database.url: cannot reach DATABASE: Connection refused (os error 111)
+              gateway[0] (library).server: cannot reach SERVER: Connection refused (os error 111)
+              gateway[0] (library).driver.address: cannot open tcp://MODEM: Connection refused (os error 111)
+        "#]]
+        .assert_eq(&stderr);
+    }
+
+    #[tokio::test]
+    async fn a_wrong_component_secret_exits_1_naming_the_secret() {
+        let prosody = prosody::Prosody::start(&[DOMAIN]);
+        let modem = simulator().await;
+        let text = configuration(
+            POSTGRES,
+            &prosody.component_addr(),
+            "not-the-secret",
+            &modem,
+        );
+        let (status, _, stderr) = check_connect(text).await;
+        assert_eq!(status, 1, "{stderr}");
+        let stderr = stderr.replace(&prosody.component_addr(), "SERVER");
+        expect![[r#"
+            textgate: 1 connection check failed:
+              gateway[0] (library).secret: not accepted by SERVER (handshake refused for sms.library.example: stream error not-authorized: Given token does not match calculated token)
+        "#]]
+        .assert_eq(&stderr);
     }
 }

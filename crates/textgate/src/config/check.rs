@@ -1,10 +1,12 @@
 //! `textgate check-config`: loads the configuration exactly as the daemon would, without
 //! opening the database, the XMPP connections or the modems, and prints a summary or every
-//! problem found.
+//! problem found. With `--connect` it then reaches each of them too (see [`super::connect`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+use crate::exit::{ExitStatusExt as _, Status};
 
 use super::{Config, DriverConfig, GatewayConfig, DEFAULT_CONFIG_PATH};
 
@@ -14,6 +16,10 @@ pub struct CheckConfigArgs {
     /// The configuration file.
     #[arg(long, short, value_name = "PATH", env = "TEXTGATE_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
     pub config: PathBuf,
+    /// Also reach the database, each XMPP server (completing the component handshake) and
+    /// each modem, changing nothing; exit status 1 when one cannot be reached.
+    #[arg(long)]
+    pub connect: bool,
 }
 
 /// The process environment as the map [`Config::load`] takes. Variables whose name or
@@ -32,7 +38,37 @@ pub fn run_check_config(args: &CheckConfigArgs) -> anyhow::Result<()> {
         eprintln!("warning: {warning}");
     }
     print!("{}", loaded.config.summary(&args.config));
+    if args.connect {
+        connect_all(&loaded.config)?;
+    }
     Ok(())
+}
+
+/// `--connect`: every unreachable thing on one line each, under one exit status 1 error.
+fn connect_all(config: &Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .or_exit(Status::Failure)?;
+    // The daemon resolves a relative SQLite path against its working directory; so does
+    // this check.
+    let failures = runtime.block_on(super::connect::reach_everything(config, Path::new(".")));
+    if failures.is_empty() {
+        println!("connections: database, XMPP servers and modems reached");
+        return Ok(());
+    }
+    let mut message = format!("{} failed:", plural(failures.len()));
+    for failure in &failures {
+        let _ = write!(message, "\n  {failure}");
+    }
+    Err(crate::exit::mark(Status::Failure, anyhow::anyhow!(message)))
+}
+
+fn plural(count: usize) -> String {
+    match count {
+        1 => "1 connection check".to_owned(),
+        n => format!("{n} connection checks"),
+    }
 }
 
 impl Config {

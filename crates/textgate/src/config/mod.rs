@@ -11,6 +11,7 @@
 //! it and check that it mentions every key of this tree.
 
 mod check;
+pub mod connect;
 mod env;
 mod load;
 mod number;
