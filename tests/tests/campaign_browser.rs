@@ -1,0 +1,371 @@
+//! An emergency alert from a real browser to the members' phones: the daemon with
+//! `[alerts]` serves the console on its HTTP listener, headless Chromium (driven over
+//! WebDriver by chromedriver) signs in as the emergency administrator, composes, reviews,
+//! cancels, reviews again and sends; the progress page refreshes itself until 100% while
+//! the gateway's outbox worker sends every delivery through the simulated modem.
+//!
+//! The accounts and the members' confirmed numbers are set up through the web crate's
+//! library against the daemon's database (`textgate_web::create_admin`, the function
+//! `textgate create-admin` calls, then `members::save` and `members::confirm_code`); each
+//! member's confirmation code is read from the SMS the daemon really sent to their number.
+//! Screenshots go to `target/test-artifacts/campaign/`.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` packages; without them this test fails
+//! rather than skips.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use support::daemon::{self, Daemon, GatewaySection};
+use support::database::Database;
+use support::modem::Modem;
+use support::prosody::Prosody;
+use support::scene::{operator, ALERTS, GW};
+use textgate_alerts::{Role, Roles};
+use textgate_modemsim::SimConfig;
+use textgate_web::members::{self, MemberAction};
+use textgate_web::WebState;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// How long any awaited page state may take.
+const WAIT: Duration = Duration::from_secs(60);
+const ADMIN: &str = "chief@library.test";
+const ADMIN_PASSWORD: &str = "correct horse battery staple";
+const MEMBERS: [&str; 6] = [
+    "+12015550101",
+    "+12015550102",
+    "+12015550103",
+    "+12015550104",
+    "+12015550105",
+    "+12015550106",
+];
+
+fn on_path(name: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| {
+            panic!("{name} is not installed: apt-get install chromium chromium-driver")
+        })
+}
+
+fn artifacts() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts/campaign");
+    std::fs::create_dir_all(&dir).expect("artifact directory");
+    dir
+}
+
+/// chromedriver and one headless Chromium session on it.
+struct Browser {
+    driver: Child,
+    client: Client,
+    base: String,
+    _profile: tempfile::TempDir,
+    shots: u32,
+}
+
+impl Browser {
+    async fn start(base: String) -> Browser {
+        let port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("probe port");
+            probe.local_addr().expect("addr").port()
+        };
+        let mut driver = Command::new(on_path("chromedriver"))
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromedriver");
+        let stdout = driver.stdout.take().expect("chromedriver stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        tokio::time::timeout(WAIT, async {
+            while let Some(line) = lines.next_line().await.expect("read chromedriver") {
+                if line.contains("started successfully") {
+                    return;
+                }
+            }
+            panic!("chromedriver exited before it was ready");
+        })
+        .await
+        .expect("chromedriver ready in time");
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+        let profile = tempfile::tempdir().expect("profile directory");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": on_path("chromium"),
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--window-size=412,915",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            }),
+        );
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("WebDriver session");
+        Browser {
+            driver,
+            client,
+            base,
+            _profile: profile,
+            shots: 0,
+        }
+    }
+
+    async fn goto(&self, path: &str) {
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .expect("navigate");
+    }
+
+    async fn shot(&mut self, what: &str) {
+        self.shots += 1;
+        let png = self.client.screenshot().await.expect("screenshot");
+        let file = artifacts().join(format!("{:02}-{what}.png", self.shots));
+        std::fs::write(&file, png).expect("write screenshot");
+    }
+
+    /// Waits for an element; on a timeout the panic shows the page.
+    async fn wait_for(&self, locator: Locator<'_>, what: &str) -> Element {
+        match self.client.wait().at_most(WAIT).for_element(locator).await {
+            Ok(e) => e,
+            Err(e) => panic!(
+                "{what} ({e}); page: {}",
+                self.client.source().await.unwrap_or_default()
+            ),
+        }
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let e = self.wait_for(Locator::Css(css), css).await;
+        e.clear().await.expect("clear");
+        e.send_keys(value).await.expect("type");
+    }
+
+    async fn click(&self, css: &str) {
+        self.wait_for(Locator::Css(css), css)
+            .await
+            .click()
+            .await
+            .expect("click");
+    }
+
+    async fn finish(mut self) {
+        self.client.clone().close().await.expect("close browser");
+        let _ = self.driver.kill().await;
+    }
+}
+
+/// The console's state on the daemon's database, built from the same configuration file
+/// the daemon reads (so the same keys).
+async fn console(config: &Path) -> WebState {
+    let loaded =
+        textgate::config::Config::load(config, &Default::default()).expect("configuration");
+    let settings = textgate::run_cmd::web_settings(&loaded.config)
+        .expect("web settings")
+        .expect("[alerts] is configured");
+    WebState::open(loaded.config.database.url.expose(), settings)
+        .await
+        .expect("open the console's database")
+}
+
+/// Registers `number` for a new member account and confirms it with the code the daemon
+/// sent to that number through the simulator.
+async fn register_member(state: &WebState, modem: &Modem, email: &str, number: &str) {
+    let id = textgate_web::create_account(state, email, ADMIN_PASSWORD, Roles::new([Role::Member]))
+        .await
+        .expect("member account");
+    let account = state
+        .db
+        .account(id)
+        .await
+        .expect("read account")
+        .expect("account exists");
+    members::save(
+        state,
+        &account,
+        "127.0.0.1",
+        number,
+        None,
+        MemberAction::Save,
+    )
+    .await
+    .expect("save the number");
+    modem
+        .sim
+        .wait_until(WAIT, |m| m.sent().iter().any(|p| p.recipient == number))
+        .await
+        .unwrap_or_else(|e| panic!("no confirmation code sent to {number}: {e}"));
+    let sent = modem
+        .sim
+        .sent_messages()
+        .into_iter()
+        .find(|s| s.recipient == number)
+        .expect("the confirmation text");
+    let code = sent
+        .text
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap_or_else(|| panic!("no code in {:?}", sent.text))
+        .to_owned();
+    members::confirm_code(state, &account, &code)
+        .await
+        .expect("confirm the code");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emergency_alert_from_the_browser_reaches_every_member_through_the_modem() {
+    let prosody = Prosody::start(&[GW]);
+    let db = Database::create().await;
+    // A realistic but small latency per CMGS, and (below) a modem rate of one text a
+    // second, so the page's first refresh usually shows the campaign part-way.
+    let modem = Modem::start_with(SimConfig {
+        send_latency: Duration::from_millis(200),
+        ..SimConfig::instant()
+    })
+    .await;
+    let section = GatewaySection {
+        name: "library".into(),
+        domain: GW.into(),
+        secret: prosody.secret(GW),
+        server: prosody.component_addr(),
+        operators: vec![operator("alice")],
+        device: modem.path.clone(),
+        extra: "rate_limit_per_minute = 60\n".into(),
+        driver_extra: String::new(),
+        max_attempts: 3,
+    };
+    let config_text = daemon::config_with(&db.url, ALERTS, &[section]);
+    let mut daemon = Daemon::start(&config_text);
+    let address = support::http::address(&mut daemon).await;
+    support::http::wait_ready(&daemon, address).await;
+
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let config = dir.path().join("textgate.toml");
+    std::fs::write(&config, &config_text).expect("write the configuration");
+    let state = console(&config).await;
+    textgate_web::create_admin(
+        &state,
+        ADMIN,
+        ADMIN_PASSWORD,
+        Roles::new([Role::EmergencyAdministrator, Role::Member]),
+    )
+    .await
+    .expect("create the emergency administrator");
+    for (i, number) in MEMBERS.iter().enumerate() {
+        register_member(&state, &modem, &format!("m{i}@library.test"), number).await;
+    }
+    let confirmations = modem.sim.sent_messages().len();
+    assert_eq!(confirmations, MEMBERS.len(), "one confirmation code each");
+
+    let mut b = Browser::start(format!("http://{address}")).await;
+    b.goto("/signin").await;
+    b.fill("#email", ADMIN).await;
+    b.fill("#password", ADMIN_PASSWORD).await;
+    b.click("#signin").await;
+    b.wait_for(Locator::Css("#member-form"), "member page after sign-in")
+        .await;
+    b.goto("/admin").await;
+    b.click("#compose-alert").await;
+
+    let text = "Shelter in place: a severe storm is near the library. Stay inside, away from \
+                windows, until staff say it is safe. Updates follow here.";
+    assert!(text.chars().count() > 110, "longer than the safe length");
+    b.fill("#text", text).await;
+    b.wait_for(
+        Locator::XPath(&format!(
+            "//span[@id='typed' and text()='{}']",
+            text.chars().count()
+        )),
+        "live character count",
+    )
+    .await;
+    b.shot("compose").await;
+
+    b.click("#review").await;
+    let beyond = b.wait_for(Locator::Css("#beyond"), "red overflow").await;
+    assert_eq!(
+        beyond.css_value("color").await.expect("colour"),
+        "rgba(204, 0, 0, 1)"
+    );
+    let cut: String = text.chars().skip(110).collect();
+    assert_eq!(beyond.text().await.expect("overflow text"), cut.trim_end());
+    b.shot("confirm").await;
+
+    b.click("#cancel").await;
+    let kept = b
+        .wait_for(Locator::Css("#text"), "compose form after cancel")
+        .await
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(kept.as_deref(), Some(text));
+    b.shot("cancelled").await;
+
+    b.click("#review").await;
+    b.click("#send").await;
+    b.wait_for(Locator::Css("#progress"), "progress page").await;
+    b.shot("progress-start").await;
+    let total = b
+        .wait_for(Locator::Css("#total"), "recipient count")
+        .await
+        .text()
+        .await
+        .expect("total");
+    assert_eq!(total, MEMBERS.len().to_string());
+    // The page's own script refreshes the figures: a picture of its first refresh (part-way
+    // unless the modem was quicker than the script), then wait for it to show 100%.
+    let first = b
+        .wait_for(
+            Locator::XPath("//span[@id='percent' and text()!='0']"),
+            "a refreshed percentage",
+        )
+        .await
+        .text()
+        .await
+        .expect("percentage");
+    b.shot(&format!("progress-refreshed-{first}pc")).await;
+    b.wait_for(
+        Locator::XPath("//span[@id='percent' and text()='100']"),
+        "progress at 100%",
+    )
+    .await;
+    b.shot("progress-100").await;
+
+    let mut alerted: Vec<String> = modem
+        .sim
+        .sent_messages()
+        .into_iter()
+        .filter(|s| s.text == text)
+        .map(|s| s.recipient)
+        .collect();
+    alerted.sort();
+    assert_eq!(alerted, MEMBERS, "exactly one alert SMS per member");
+    assert_eq!(
+        modem.sim.sent_messages().len(),
+        confirmations + MEMBERS.len(),
+        "nothing else was sent"
+    );
+
+    b.finish().await;
+    state.db.close().await;
+    state.store.close().await;
+}
