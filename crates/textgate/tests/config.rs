@@ -1173,4 +1173,41 @@ mod connect {
         "#]]
         .assert_eq(&stderr);
     }
+
+    #[tokio::test]
+    async fn an_sqlite_file_is_never_created_and_a_missing_directory_is_named() {
+        let prosody = prosody::Prosody::start(&[DOMAIN]);
+        let modem = simulator().await;
+        let server = prosody.component_addr();
+        let secret = prosody.secret(DOMAIN);
+        let text = configuration("sqlite://fresh.sqlite3?mode=rwc", &server, &secret, &modem);
+        let (status, stdout, stderr, created) = tokio::task::spawn_blocking(move || {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            std::fs::write(dir.path().join("t.toml"), text).expect("write the configuration");
+            let (status, stdout, stderr) = textgate(
+                dir.path(),
+                &["check-config", "--config", "t.toml", "--connect"],
+                &[],
+            );
+            (
+                status,
+                stdout,
+                stderr,
+                dir.path().join("fresh.sqlite3").exists(),
+            )
+        })
+        .await
+        .expect("check-config ran");
+        assert_eq!(status, 0, "{stderr}");
+        assert!(stdout.ends_with("reached\n"), "{stdout}");
+        assert!(!created, "check-config --connect created the database file");
+
+        let text = configuration("sqlite://no-such-dir/t.sqlite3", &server, &secret, &modem);
+        let (status, _, stderr) = check_connect(text).await;
+        assert_eq!(status, 1, "{stderr}");
+        expect![[r#"
+            textgate: 1 connection check failed:
+              database.url: no-such-dir/t.sqlite3 cannot be created: directory no-such-dir does not exist
+        "#]].assert_eq(&stderr);
+    }
 }

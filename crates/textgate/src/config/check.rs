@@ -51,8 +51,8 @@ fn connect_all(config: &Config) -> anyhow::Result<()> {
         .build()
         .or_exit(Status::Failure)?;
     // The daemon resolves a relative SQLite path against its working directory; so does
-    // this check.
-    let failures = runtime.block_on(super::connect::reach_everything(config, Path::new(".")));
+    // this check (an empty base leaves the path as the user wrote it in messages).
+    let failures = runtime.block_on(super::connect::reach_everything(config, Path::new("")));
     if failures.is_empty() {
         println!("connections: database, XMPP servers and modems reached");
         return Ok(());

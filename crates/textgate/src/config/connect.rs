@@ -93,9 +93,9 @@ async fn reach_database(url: &str, base: &Path) -> Result<(), String> {
                 Ok(())
             } else {
                 Err(format!(
-                    "{} does not exist, so the daemon cannot create {} there",
-                    directory.display(),
-                    path.display()
+                    "{} cannot be created: directory {} does not exist",
+                    path.display(),
+                    directory.display()
                 ))
             };
         }
