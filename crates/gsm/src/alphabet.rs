@@ -63,6 +63,23 @@ impl Language {
         }
     }
 
+    fn locking_reverse(self) -> &'static ReverseTable {
+        match self {
+            Language::Default | Language::Spanish => &DEFAULT_LOCKING_REVERSE,
+            Language::Turkish => &TURKISH_LOCKING_REVERSE,
+            Language::Portuguese => &PORTUGUESE_LOCKING_REVERSE,
+        }
+    }
+
+    fn single_reverse(self) -> &'static ReverseTable {
+        match self {
+            Language::Default => &DEFAULT_SINGLE_REVERSE,
+            Language::Turkish => &TURKISH_SINGLE_REVERSE,
+            Language::Spanish => &SPANISH_SINGLE_REVERSE,
+            Language::Portuguese => &PORTUGUESE_SINGLE_REVERSE,
+        }
+    }
+
     fn single_table(self) -> &'static [(u8, char)] {
         match self {
             Language::Default => DEFAULT_SINGLE,
@@ -172,21 +189,111 @@ const PORTUGUESE_SINGLE: &[(u8, char)] = &[
     (0x7B, 'ã'), (0x7C, 'õ'), (0x7F, 'â'),
 ];
 
-/// The septet for `c` in a locking table. The escape position never matches: ESC is not
-/// text, and a U+001B in the input is unrepresentable.
-fn locking_code(c: char, table: &[char; 128]) -> Option<u8> {
-    if c == ESC {
-        return None;
-    }
-    table
-        .iter()
-        .position(|&t| t == c)
-        .and_then(|i| u8::try_from(i).ok())
+// Reverse tables, built at compile time from the tables above, so that encoding a
+// character is an array access (code points below 256) or a binary search over a few dozen
+// entries (Greek letters, €, Turkish letters ...) instead of a scan of the whole table.
+
+/// Marks "no code" in a reverse table (septet codes are 0..=127).
+const NO_CODE: u8 = 0xFF;
+
+/// Room for the characters at or above U+0100 of one table; checked at compile time.
+const WIDE_CAPACITY: usize = 32;
+
+/// Character-to-code map of one locking or single-shift table.
+struct ReverseTable {
+    /// Code for each code point below 256, [`NO_CODE`] if absent.
+    narrow: [u8; 256],
+    /// The characters at or above U+0100 with their codes, sorted by character in
+    /// `wide[..wide_len]`.
+    wide: [(char, u8); WIDE_CAPACITY],
+    wide_len: usize,
 }
 
-fn single_code(c: char, table: &[(u8, char)]) -> Option<u8> {
-    table.iter().find(|&&(_, t)| t == c).map(|&(code, _)| code)
+impl ReverseTable {
+    const EMPTY: ReverseTable = ReverseTable {
+        narrow: [NO_CODE; 256],
+        wide: [('\0', NO_CODE); WIDE_CAPACITY],
+        wide_len: 0,
+    };
+
+    /// Records `c` → `code` unless `c` already has a code: the first entry wins, as a
+    /// forward scan of the table would find it first.
+    const fn insert(mut self, c: char, code: u8) -> ReverseTable {
+        let point = c as u32;
+        if point < 256 {
+            if self.narrow[point as usize] == NO_CODE {
+                self.narrow[point as usize] = code;
+            }
+            return self;
+        }
+        // Insertion into the sorted prefix; tables are tiny and this runs at compile time.
+        let mut i = 0;
+        while i < self.wide_len {
+            if self.wide[i].0 as u32 == point {
+                return self;
+            }
+            if self.wide[i].0 as u32 > point {
+                break;
+            }
+            i += 1;
+        }
+        assert!(self.wide_len < WIDE_CAPACITY, "raise WIDE_CAPACITY");
+        let mut j = self.wide_len;
+        while j > i {
+            self.wide[j] = self.wide[j - 1];
+            j -= 1;
+        }
+        self.wide[i] = (c, code);
+        self.wide_len += 1;
+        self
+    }
+
+    /// The reverse of a locking table. The escape position is left out: ESC is not text,
+    /// and a U+001B in the input is unrepresentable.
+    const fn of_locking(table: &[char; 128]) -> ReverseTable {
+        let mut reverse = ReverseTable::EMPTY;
+        let mut code = 0;
+        while code < 128 {
+            if table[code] != ESC {
+                reverse = reverse.insert(table[code], code as u8);
+            }
+            code += 1;
+        }
+        reverse
+    }
+
+    const fn of_single(table: &[(u8, char)]) -> ReverseTable {
+        let mut reverse = ReverseTable::EMPTY;
+        let mut i = 0;
+        while i < table.len() {
+            reverse = reverse.insert(table[i].1, table[i].0);
+            i += 1;
+        }
+        reverse
+    }
+
+    fn code(&self, c: char) -> Option<u8> {
+        let code = match usize::try_from(u32::from(c)) {
+            Ok(point) if point < 256 => self.narrow.get(point).copied(),
+            _ => {
+                let wide = self.wide.get(..self.wide_len)?;
+                wide.binary_search_by_key(&c, |&(t, _)| t)
+                    .ok()
+                    .and_then(|i| wide.get(i))
+                    .map(|&(_, code)| code)
+            }
+        };
+        code.filter(|&code| code != NO_CODE)
+    }
 }
+
+static DEFAULT_LOCKING_REVERSE: ReverseTable = ReverseTable::of_locking(&DEFAULT_LOCKING);
+static TURKISH_LOCKING_REVERSE: ReverseTable = ReverseTable::of_locking(&TURKISH_LOCKING);
+static PORTUGUESE_LOCKING_REVERSE: ReverseTable = ReverseTable::of_locking(&PORTUGUESE_LOCKING);
+static DEFAULT_SINGLE_REVERSE: ReverseTable = ReverseTable::of_single(DEFAULT_SINGLE);
+static TURKISH_SINGLE_REVERSE: ReverseTable = ReverseTable::of_single(TURKISH_SINGLE);
+static SPANISH_SINGLE_REVERSE: ReverseTable = ReverseTable::of_single(SPANISH_SINGLE);
+static PORTUGUESE_SINGLE_REVERSE: ReverseTable = ReverseTable::of_single(PORTUGUESE_SINGLE);
 
 /// How `c` is written under `tables`.
 enum Septets {
@@ -196,10 +303,10 @@ enum Septets {
 
 fn lookup(c: char, tables: Tables) -> Option<Septets> {
     // The locking table wins: a character present in both costs one septet.
-    if let Some(code) = locking_code(c, tables.locking.locking_table()) {
+    if let Some(code) = tables.locking.locking_reverse().code(c) {
         return Some(Septets::One(code));
     }
-    single_code(c, tables.single.single_table()).map(Septets::Escaped)
+    tables.single.single_reverse().code(c).map(Septets::Escaped)
 }
 
 /// Septets `c` costs under `tables`: `Some(1)` in the locking table, `Some(2)` via escape
@@ -360,6 +467,38 @@ mod tests {
         };
         assert_eq!(encode("ã^Φ", pt).unwrap(), [0x7B, 0x16, 0x1B, 0x12]);
         assert_eq!(decode(&[0x60, 0x7D], pt), "~`");
+    }
+
+    /// The compile-time reverse tables answer exactly what a scan of the forward tables
+    /// answers (first match wins, escape never matches), for every character of every table
+    /// and for a range of characters in none.
+    #[test]
+    fn reverse_tables_agree_with_a_table_scan() {
+        for language in ALL {
+            let locking = language.locking_table();
+            let single = language.single_table();
+            let candidates = (0u32..0x2400)
+                .filter_map(char::from_u32)
+                .chain(locking.iter().copied())
+                .chain(single.iter().map(|&(_, c)| c));
+            for c in candidates {
+                let scanned = locking
+                    .iter()
+                    .position(|&t| t == c && t != ESC)
+                    .map(|i| i as u8);
+                assert_eq!(
+                    language.locking_reverse().code(c),
+                    scanned,
+                    "{language:?} {c:?}"
+                );
+                let scanned = single.iter().find(|&&(_, t)| t == c).map(|&(code, _)| code);
+                assert_eq!(
+                    language.single_reverse().code(c),
+                    scanned,
+                    "{language:?} {c:?}"
+                );
+            }
+        }
     }
 
     #[test]
