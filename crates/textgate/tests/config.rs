@@ -1210,4 +1210,29 @@ mod connect {
               database.url: no-such-dir/t.sqlite3 cannot be created: directory no-such-dir does not exist
         "#]].assert_eq(&stderr);
     }
+
+    #[tokio::test]
+    async fn a_component_already_connected_is_named_under_the_domain() {
+        let prosody = prosody::Prosody::start(&[DOMAIN]);
+        let modem = simulator().await;
+        let secret = prosody.secret(DOMAIN);
+        // What a running daemon holds.
+        let mut held = textgate_xmpp::link::ComponentLink::connect(
+            &prosody.component_addr(),
+            DOMAIN,
+            &secret,
+            Default::default(),
+        )
+        .await
+        .expect("the first component connection");
+        let text = configuration(POSTGRES, &prosody.component_addr(), &secret, &modem);
+        let (status, _, stderr) = check_connect(text).await;
+        let _ = held.close().await;
+        assert_eq!(status, 1, "{stderr}");
+        let stderr = stderr.replace(&prosody.component_addr(), "SERVER");
+        expect![[r#"
+            textgate: 1 connection check failed:
+              gateway[0] (library).domain: SERVER already has a component connected for sms.library.example (is textgate running?): handshake refused for sms.library.example: stream error conflict: Component already connected
+        "#]].assert_eq(&stderr);
+    }
 }

@@ -183,6 +183,15 @@ async fn reach_xmpp_server(gateway: &GatewayConfig) -> Result<(), (&'static str,
             let _ = link.close().await;
             Ok(())
         }
+        // Prosody accepts one connection per component: the daemon itself is likely
+        // connected, which is not a configuration mistake but is worth saying plainly.
+        Err(message) if message.contains("stream error conflict") => Err((
+            "domain",
+            format!(
+                "{server} already has a component connected for {} (is textgate running?): {message}",
+                gateway.domain
+            ),
+        )),
         // The server answered the handshake with an error: the secret (or the domain it
         // was computed for) does not match the server's component configuration.
         Err(message) if message.starts_with("handshake refused") => {
