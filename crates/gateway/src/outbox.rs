@@ -147,6 +147,9 @@ impl OutboxWorker {
                 }
             };
             loop {
+                // Every change to the outbox passes through here: an enqueue wakes this
+                // loop, and each send, retry or failure comes back to it.
+                self.report_depth().await;
                 match self.take_one(&mut shutdown).await {
                     Ok(Some(Flow::Continue)) => continue,
                     Ok(Some(Flow::Stopped)) => return,
@@ -181,6 +184,16 @@ impl OutboxWorker {
                     _ = shutdown.changed() => return,
                 }
             }
+        }
+    }
+
+    /// Sets the `textgate_outbox_depth` gauge from the store. A failed count leaves the
+    /// gauge as it was: the next pass through the loop tries again.
+    async fn report_depth(&self) {
+        let gateway = &self.settings.name;
+        match self.store.outbox_depth(gateway).await {
+            Ok(depth) => self.metrics.set_outbox_depth(gateway, depth),
+            Err(e) => tracing::debug!(gateway = %gateway, error = %e, "cannot count the outbox"),
         }
     }
 

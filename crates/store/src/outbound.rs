@@ -301,6 +301,22 @@ impl Store {
         }))
     }
 
+    /// How many outbound texts of `gateway` are waiting: queued (including those waiting
+    /// for a retry) or being sent. This is the `textgate_outbox_depth` gauge.
+    pub async fn outbox_depth(&self, gateway: &str) -> Result<u64, StoreError> {
+        let count: i64 = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM outbound
+                 WHERE gateway = $1 AND state IN ('queued', 'sending')",
+            )
+            .bind(gateway)
+            .fetch_one(pool)
+            .await?
+        });
+        // COUNT(*) is never negative; the conversion only satisfies the type.
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+
     /// Records the message reference of one part as soon as the network accepted it, while
     /// the text is still being sent: a status report for the first part of a long text
     /// can arrive before the last part is out, and must find its part.

@@ -89,6 +89,7 @@ on_both_backends!(
     export_is_a_readable_zip,
     daily_statistics,
     enqueue_wakes_a_waiting_worker,
+    outbox_depth_counts_queued_and_sending,
 );
 
 async fn inbound_read_twice_is_stored_once(ctx: Ctx) {
@@ -1255,4 +1256,54 @@ async fn enqueue_wakes_a_waiting_worker(ctx: Ctx) {
         .await
         .expect("woken within 10 s")
         .unwrap();
+}
+
+async fn outbox_depth_counts_queued_and_sending(ctx: Ctx) {
+    assert_eq!(ctx.store.outbox_depth(GW).await.unwrap(), 0);
+    let first = ctx
+        .store
+        .enqueue_outbound(&reply("+15551234567", "d1", "One."))
+        .await
+        .unwrap();
+    // A duplicate enqueue adds nothing.
+    ctx.store
+        .enqueue_outbound(&reply("+15551234567", "d1", "One."))
+        .await
+        .unwrap();
+    ctx.store
+        .enqueue_outbound(&reply("+15551234567", "d2", "Two."))
+        .await
+        .unwrap();
+    assert_eq!(ctx.store.outbox_depth(GW).await.unwrap(), 2);
+    assert_eq!(ctx.store.outbox_depth("another-gateway").await.unwrap(), 0);
+
+    let leased = ctx.store.lease_due(GW, "worker-a", 1, LEASE).await.unwrap();
+    assert_eq!(leased.len(), 1);
+    assert_eq!(
+        ctx.store.outbox_depth(GW).await.unwrap(),
+        2,
+        "a text being sent still counts"
+    );
+    let state = ctx
+        .store
+        .mark_sent(
+            &leased[0].lease,
+            &[SentPart {
+                seq: 1,
+                message_ref: 7,
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(state, OutboundState::Sent);
+    assert_eq!(ctx.store.outbox_depth(GW).await.unwrap(), 1);
+
+    let leased = ctx.store.lease_due(GW, "worker-a", 1, LEASE).await.unwrap();
+    assert_eq!(leased.len(), 1);
+    assert_ne!(leased[0].text.id, first.id());
+    ctx.store
+        .mark_failed(&leased[0].lease, "+CMS ERROR: 38")
+        .await
+        .unwrap();
+    assert_eq!(ctx.store.outbox_depth(GW).await.unwrap(), 0);
 }
