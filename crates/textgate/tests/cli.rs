@@ -8,15 +8,14 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
-use sqlx::{Connection, Executor, PgConnection, SqliteConnection};
+use sqlx::{Connection, PgConnection, SqliteConnection};
 use textgate_modemsim::{SimConfig, SimHandle};
 use textgate_store::{OutboundState, Store};
+use textgate_testkit::FreshPostgres;
 use tokio::net::TcpListener;
 
 /// Longest a test waits for the binary; only a hang would reach it.
 const PROCESS_LIMIT: Duration = Duration::from_secs(120);
-
-const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 async fn textgate(args: &[&str]) -> Output {
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_textgate"))
@@ -183,71 +182,17 @@ async fn migrate_creates_the_schema_in_a_fresh_sqlite_file() {
     assert_eq!(applied, migration_count("sqlite"));
 }
 
-/// A PostgreSQL database that exists for one test.
-struct TestDatabase {
-    name: String,
-    url: String,
-}
-
-impl TestDatabase {
-    async fn create() -> TestDatabase {
-        let name = format!(
-            "textgate_cli_{}_{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos())
-        );
-        let mut admin = PgConnection::connect(&admin_url())
-            .await
-            .expect("connect to PostgreSQL at DATABASE_URL");
-        admin
-            .execute(format!("CREATE DATABASE \"{name}\"").as_str())
-            .await
-            .expect("create the test database");
-        admin.close().await.expect("close");
-        let url = with_database(&admin_url(), &name);
-        TestDatabase { name, url }
-    }
-
-    async fn drop_database(self) {
-        let mut admin = PgConnection::connect(&admin_url())
-            .await
-            .expect("connect to PostgreSQL at DATABASE_URL");
-        admin
-            .execute(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name).as_str())
-            .await
-            .expect("drop the test database");
-    }
-}
-
-fn admin_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned())
-}
-
-/// `base` (`postgres://user@host:port/db?query`) naming database `name` instead.
-fn with_database(base: &str, name: &str) -> String {
-    let (without_query, query) = match base.split_once('?') {
-        Some((url, query)) => (url, format!("?{query}")),
-        None => (base, String::new()),
-    };
-    let after_scheme = without_query.find("://").map_or(0, |i| i + 3);
-    let prefix = match without_query[after_scheme..].find('/') {
-        Some(slash) => &without_query[..after_scheme + slash],
-        None => without_query,
-    };
-    format!("{prefix}/{name}{query}")
-}
-
 #[tokio::test]
 async fn migrate_creates_the_schema_in_a_fresh_postgresql_database() {
-    let database = TestDatabase::create().await;
+    let database = FreshPostgres::create("textgate_cli")
+        .await
+        .expect("a fresh PostgreSQL database");
     let dir = tempfile::tempdir().expect("temporary directory");
-    let config = write_config(dir.path(), &database.url);
+    let config = write_config(dir.path(), database.url());
     let output = textgate(&["migrate", "--config", config.to_str().expect("UTF-8")]).await;
 
     // Read everything first, so the database is dropped before any assertion fails.
-    let mut db = PgConnection::connect(&database.url)
+    let mut db = PgConnection::connect(database.url())
         .await
         .expect("connect to the test database");
     let tables: Vec<String> = sqlx::query_scalar(
@@ -262,7 +207,7 @@ async fn migrate_creates_the_schema_in_a_fresh_postgresql_database() {
             .await
             .ok();
     db.close().await.expect("close");
-    database.drop_database().await;
+    database.cleanup().await.expect("drop the test database");
 
     assert_status(&output, 0);
     assert!(
