@@ -348,6 +348,19 @@ async fn emergency_alert_from_the_browser_reaches_every_member_through_the_modem
         "progress at 100%",
     )
     .await;
+    // The server rendered "still being put in the outbox" while enqueueing; once the
+    // refreshed figures say everything is enqueued, the page must not claim it any more.
+    let enqueueing = b
+        .client
+        .find_all(Locator::Id("enqueueing"))
+        .await
+        .expect("look for the enqueueing sentence");
+    for sentence in enqueueing {
+        assert!(
+            !sentence.is_displayed().await.expect("visibility"),
+            "the progress page at 100% still says the deliveries are being put in the outbox"
+        );
+    }
     b.shot("progress-100").await;
 
     let mut alerted: Vec<String> = modem

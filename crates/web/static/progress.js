@@ -14,6 +14,9 @@
         set("delivered", p.counts.delivered); set("failed", p.counts.failed);
         set("eta", p.eta); set("percent", p.percent);
         document.getElementById("bar").value = p.percent;
+        // The server renders this sentence only while enqueueing; hide it once that ends.
+        var enqueueing = document.getElementById("enqueueing");
+        if (enqueueing && p.enqueued) { enqueueing.hidden = true; }
         if (!p.done) { setTimeout(poll, 2000); }
       }).catch(function () { setTimeout(poll, 5000); });
   }
