@@ -132,6 +132,7 @@ impl Gateway {
             driver: driver.clone(),
             hooks: hooks.clone(),
             connections: 0,
+            unstored: Backlog::new(),
         };
         runtime.restore().await.map_err(store_error)?;
         let (sent, sent_rx) = mpsc::unbounded_channel();
@@ -233,6 +234,80 @@ struct Runtime {
     hooks: Hooks,
     /// Times the component connected, so the second and later count as reconnections.
     connections: u64,
+    /// Received messages the store could not take, oldest first, tried again on a timer.
+    /// The driver hands a message over again only after it restarts, so dropping its
+    /// [`AckHandle`] would lose the text until then.
+    unstored: Backlog<Unstored>,
+}
+
+/// A received message the store has not taken yet. Its [`AckHandle`] is kept,
+/// unacknowledged, so the modem keeps the message until it is committed.
+struct Unstored {
+    meaning: Received,
+    pdu_hex: String,
+    ack: AckHandle,
+}
+
+/// The first wait before the store is tried again, and the longest (the wait doubles).
+const STORE_RETRY_FIRST: Duration = Duration::from_secs(1);
+const STORE_RETRY_LONGEST: Duration = Duration::from_secs(10);
+
+/// Items waiting for the store, oldest first, with the time of the next attempt: whatever
+/// arrives while one waits goes behind it, so texts reach the operators in the order they
+/// came. The wait doubles after each failed attempt, up to [`STORE_RETRY_LONGEST`].
+struct Backlog<T> {
+    waiting: VecDeque<T>,
+    delay: Duration,
+    next_attempt: Option<Instant>,
+}
+
+impl<T> Backlog<T> {
+    fn new() -> Backlog<T> {
+        Backlog {
+            waiting: VecDeque::new(),
+            delay: STORE_RETRY_FIRST,
+            next_attempt: None,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.waiting.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+
+    /// When the oldest item is due to be tried again; `None` when nothing waits.
+    fn deadline(&self) -> Option<Instant> {
+        self.next_attempt.filter(|_| !self.waiting.is_empty())
+    }
+
+    /// Puts an item behind the others; the first one starts the timer.
+    fn hold(&mut self, item: T, now: Instant) {
+        self.waiting.push_back(item);
+        if self.next_attempt.is_none() {
+            self.next_attempt = Some(now + self.delay);
+        }
+    }
+
+    /// The oldest item, to be tried now; when the last one is taken the wait starts over.
+    fn take_oldest(&mut self) -> Option<T> {
+        let oldest = self.waiting.pop_front();
+        if self.waiting.is_empty() {
+            self.delay = STORE_RETRY_FIRST;
+            self.next_attempt = None;
+        }
+        oldest
+    }
+
+    /// The item taken last failed again: it goes back in front and the wait doubles.
+    fn failed_again(&mut self, item: T, now: Instant) -> Duration {
+        self.waiting.push_front(item);
+        self.delay = (self.delay * 2).min(STORE_RETRY_LONGEST);
+        self.next_attempt = Some(now + self.delay);
+        self.delay
+    }
 }
 
 impl Runtime {
@@ -343,6 +418,7 @@ impl Runtime {
         let mut modem_open = true;
         loop {
             let deadline = self.reassembler.next_deadline();
+            let store_retry = self.unstored.deadline();
             tokio::select! {
                 _ = stop.changed() => break,
                 event = modem_events.recv(), if modem_open => match event {
@@ -362,9 +438,15 @@ impl Runtime {
                     }
                 },
                 _ = sleep_until_some(deadline) => self.expire().await,
+                _ = sleep_until_some(store_retry) => self.retry_unstored().await,
                 Some(()) = sent.recv() => self.rematch_reports().await,
             }
             self.report_backlog();
+        }
+        if !self.unstored.is_empty() {
+            // Dropped unacknowledged: they stay on the modem and the driver hands them over
+            // again when it next starts.
+            tracing::warn!(gateway = %self.name(), waiting = self.unstored.len(), "stopping with received texts the store did not take; they stay on the modem");
         }
         self.xmpp.shutdown().await;
     }
@@ -389,6 +471,40 @@ impl Runtime {
     }
 
     async fn on_received(&mut self, meaning: Received, pdu_hex: String, ack: AckHandle) {
+        let received = Unstored {
+            meaning,
+            pdu_hex,
+            ack,
+        };
+        if !self.unstored.is_empty() {
+            // Behind the ones already waiting, so texts keep the order they came in.
+            self.unstored.hold(received, Instant::now());
+            return;
+        }
+        if let Err(received) = self.store_received(received).await {
+            self.unstored.hold(received, Instant::now());
+        }
+    }
+
+    /// Tries the received messages the store did not take, oldest first, until one fails.
+    async fn retry_unstored(&mut self) {
+        while let Some(received) = self.unstored.take_oldest() {
+            if let Err(received) = self.store_received(received).await {
+                let retry_in = self.unstored.failed_again(received, Instant::now());
+                tracing::warn!(gateway = %self.name(), waiting = self.unstored.len(), retry_in = ?retry_in, "the store still fails; received texts wait on the modem");
+                return;
+            }
+        }
+    }
+
+    /// Stores what the modem handed over and acknowledges it; gives it back, not
+    /// acknowledged, when the store failed.
+    async fn store_received(&mut self, received: Unstored) -> Result<(), Unstored> {
+        let Unstored {
+            meaning,
+            pdu_hex,
+            ack,
+        } = received;
         let name = self.settings.name.clone();
         match meaning {
             Received::Part(part) => match part.concatenation {
@@ -404,9 +520,12 @@ impl Runtime {
                     let id = match self.store.store_pending_part(&pending).await {
                         Ok(insertion) => insertion.id(),
                         Err(e) => {
-                            // Not acknowledged: the modem keeps it and hands it over again.
                             tracing::error!(gateway = %name, error = %e, "could not store a part; left on the modem");
-                            return;
+                            return Err(Unstored {
+                                meaning: Received::Part(part),
+                                pdu_hex,
+                                ack,
+                            });
                         }
                     };
                     acknowledge(&name, ack);
@@ -437,13 +556,18 @@ impl Runtime {
                         received_at: Utc::now(),
                         body: inbound::body(&part.payload),
                         concatenation: None,
-                        parts_hex: vec![pdu_hex],
+                        parts_hex: vec![pdu_hex.clone()],
                         incomplete: false,
                         consumed_pending_parts: Vec::new(),
                     };
-                    if self.commit_text(text, part.sender).await {
-                        acknowledge(&name, ack);
+                    if !self.commit_text(text, part.sender.clone()).await {
+                        return Err(Unstored {
+                            meaning: Received::Part(part),
+                            pdu_hex,
+                            ack,
+                        });
                     }
+                    acknowledge(&name, ack);
                 }
             },
             Received::StatusReport { reference, outcome } => {
@@ -469,7 +593,14 @@ impl Runtime {
                         }
                         Err(e) => {
                             tracing::error!(gateway = %name, error = %e, "could not record a status report; left on the modem");
-                            return;
+                            return Err(Unstored {
+                                meaning: Received::StatusReport {
+                                    reference,
+                                    outcome: Some(outcome),
+                                },
+                                pdu_hex,
+                                ack,
+                            });
                         }
                     }
                 }
@@ -482,6 +613,7 @@ impl Runtime {
                 acknowledge(&name, ack);
             }
         }
+        Ok(())
     }
 
     /// Tries the status reports that matched nothing again, after a send was recorded.
@@ -1129,5 +1261,64 @@ async fn sleep_until_some(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a backlog holds and when it tries next, as offsets from `start` in seconds.
+    fn describe(backlog: &Backlog<&str>, start: Instant) -> String {
+        let waiting: Vec<&str> = backlog.waiting.iter().copied().collect();
+        let next = backlog
+            .deadline()
+            .map(|d| format!("{}s", (d - start).as_secs()));
+        format!("{waiting:?} next={next:?}")
+    }
+
+    #[test]
+    fn later_arrivals_wait_behind_a_failed_one_and_the_wait_doubles_up_to_the_longest() {
+        let start = Instant::now();
+        let mut backlog = Backlog::new();
+        let mut log = Vec::new();
+        backlog.hold("first", start);
+        backlog.hold("second", start);
+        backlog.hold("third", start);
+        log.push(describe(&backlog, start));
+        let mut now = start;
+        for _ in 0..5 {
+            let oldest = backlog.take_oldest();
+            log.push(format!("tried {oldest:?}"));
+            if let Some(oldest) = oldest {
+                now += backlog.failed_again(oldest, now);
+            }
+            log.push(describe(&backlog, start));
+        }
+        while let Some(oldest) = backlog.take_oldest() {
+            log.push(format!("stored {oldest}; {}", describe(&backlog, start)));
+        }
+        backlog.hold("fourth", now);
+        log.push(describe(&backlog, start));
+        expect_test::expect![[r#"
+            [
+                "[\"first\", \"second\", \"third\"] next=Some(\"1s\")",
+                "tried Some(\"first\")",
+                "[\"first\", \"second\", \"third\"] next=Some(\"2s\")",
+                "tried Some(\"first\")",
+                "[\"first\", \"second\", \"third\"] next=Some(\"6s\")",
+                "tried Some(\"first\")",
+                "[\"first\", \"second\", \"third\"] next=Some(\"14s\")",
+                "tried Some(\"first\")",
+                "[\"first\", \"second\", \"third\"] next=Some(\"24s\")",
+                "tried Some(\"first\")",
+                "[\"first\", \"second\", \"third\"] next=Some(\"34s\")",
+                "stored first; [\"second\", \"third\"] next=Some(\"34s\")",
+                "stored second; [\"third\"] next=Some(\"34s\")",
+                "stored third; [] next=None",
+                "[\"fourth\"] next=Some(\"35s\")",
+            ]
+        "#]]
+        .assert_debug_eq(&log);
     }
 }

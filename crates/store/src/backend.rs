@@ -22,6 +22,12 @@ static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrat
 /// How long a SQLite connection waits for another writer before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long an operation waits for a PostgreSQL connection before it fails. sqlx's default
+/// (30 s) would let every store call stall that long while the server is down, and the
+/// gateway's event loop (texts, replies, presence) waits on each in turn. Callers keep what
+/// they could not store and try again, so failing sooner loses nothing.
+const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Which database a [`Store`] uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendKind {
@@ -128,6 +134,7 @@ impl Store {
     pub async fn connect_postgres(options: PgConnectOptions) -> Result<Store, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(8)
+            .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Connect {
