@@ -344,6 +344,35 @@ impl Store {
         Ok(())
     }
 
+    /// The parts of an outbound text the network accepted so far, by part number, as
+    /// [`Store::record_sent_part`] and [`Store::mark_sent`] recorded them. A worker that
+    /// takes over an interrupted text (the daemon stopped, a lease ran out, a later part
+    /// failed) reads them to send only the parts still missing.
+    pub async fn sent_parts(&self, outbound_id: i64) -> Result<Vec<SentPart>, StoreError> {
+        let rows: Vec<(i32, i32)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT seq, message_ref FROM outbound_parts WHERE outbound_id = $1 ORDER BY seq",
+            )
+            .bind(outbound_id)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(seq, message_ref)| {
+                let corrupt = || {
+                    StoreError::corrupt(
+                        "outbound part",
+                        format!("{outbound_id}: part {seq} with message reference {message_ref}"),
+                    )
+                };
+                Ok(SentPart {
+                    seq: u8::try_from(seq).map_err(|_| corrupt())?,
+                    message_ref: u8::try_from(message_ref).map_err(|_| corrupt())?,
+                })
+            })
+            .collect()
+    }
+
     /// Records that the network accepted every part of the leased text (parts already
     /// recorded with [`Store::record_sent_part`] may be passed again). Unless the gateway
     /// keeps transcripts, the body is erased now. Returns the text's state: `Sent`, or

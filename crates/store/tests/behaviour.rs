@@ -80,6 +80,8 @@ on_both_backends!(
     reply_is_enqueued_once_and_sent,
     status_reports_are_matched_to_recent_parts,
     status_reports_may_arrive_before_the_last_part_is_sent,
+    an_interrupted_text_keeps_its_sent_parts_for_the_retry,
+    a_report_for_a_part_sent_before_the_retry_still_matches,
     expired_lease_returns_work_and_stale_completion_is_refused,
     alerts_go_ahead_of_chat_and_retries_wait,
     two_pools_never_take_the_same_row,
@@ -672,6 +674,133 @@ async fn status_reports_may_arrive_before_the_last_part_is_sent(ctx: Ctx) {
     assert!(
         matches!(refused, Err(StoreError::LeaseLost { .. })),
         "{refused:?}"
+    );
+}
+
+fn part(seq: u8, message_ref: u8) -> SentPart {
+    SentPart { seq, message_ref }
+}
+
+/// Leases the only due text of the gateway.
+async fn lease_one(ctx: &Ctx, worker: &str) -> textgate_store::LeasedOutbound {
+    let mut leased = ctx.store.lease_due(GW, worker, 1, LEASE).await.unwrap();
+    assert_eq!(leased.len(), 1, "one text is due");
+    leased.remove(0)
+}
+
+/// A three-part text whose sending stopped after two parts (the daemon stopped, or part 3
+/// failed): the retry finds the two recorded parts and sends only the third; completing it
+/// with every part keeps the report that arrived for part 1 before the retry.
+async fn an_interrupted_text_keeps_its_sent_parts_for_the_retry(ctx: Ctx) {
+    let window = Duration::hours(1);
+    let id = ctx
+        .store
+        .enqueue_outbound(&reply("+15551234567", "m1", "three parts"))
+        .await
+        .unwrap()
+        .id();
+    assert_eq!(ctx.store.sent_parts(id).await.unwrap(), []);
+    let first = lease_one(&ctx, "worker-a").await;
+    // Recorded out of order, read back by part number.
+    ctx.store
+        .record_sent_part(&first.lease, part(2, 31))
+        .await
+        .unwrap();
+    ctx.store
+        .record_sent_part(&first.lease, part(1, 30))
+        .await
+        .unwrap();
+    let early = ctx
+        .store
+        .record_status_report(GW, 30, &PartOutcome::Delivered, window)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((early.outbound_id, early.seq), (id, 1));
+    ctx.store
+        .mark_retry(&first.lease, "the daemon stopped", ctx.clock_now())
+        .await
+        .unwrap();
+
+    let retry = lease_one(&ctx, "worker-b").await;
+    assert_eq!((retry.text.id, retry.text.attempts), (id, 2));
+    assert_eq!(
+        ctx.store.sent_parts(id).await.unwrap(),
+        [part(1, 30), part(2, 31)]
+    );
+    ctx.store
+        .record_sent_part(&retry.lease, part(3, 32))
+        .await
+        .unwrap();
+    assert_eq!(
+        ctx.store
+            .mark_sent(&retry.lease, &[part(1, 30), part(2, 31), part(3, 32)])
+            .await
+            .unwrap(),
+        OutboundState::Sent
+    );
+    for reference in [31, 32] {
+        ctx.store
+            .record_status_report(GW, reference, &PartOutcome::Delivered, window)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    // Had mark_sent reset part 1 to pending, the text would still wait for its report.
+    assert_eq!(
+        ctx.store.outbound(id).await.unwrap().unwrap().state,
+        OutboundState::Delivered
+    );
+}
+
+/// A part recorded before the daemon stopped keeps its send time and reference through
+/// the retry, so its report, arriving after the retry completed the text, still matches.
+async fn a_report_for_a_part_sent_before_the_retry_still_matches(ctx: Ctx) {
+    let window = Duration::hours(1);
+    let id = ctx
+        .store
+        .enqueue_outbound(&reply("+15551234567", "m1", "two parts"))
+        .await
+        .unwrap()
+        .id();
+    let first = lease_one(&ctx, "worker-a").await;
+    ctx.store
+        .record_sent_part(&first.lease, part(1, 50))
+        .await
+        .unwrap();
+    ctx.store
+        .mark_retry(&first.lease, "the daemon stopped", ctx.clock_now())
+        .await
+        .unwrap();
+    ctx.clock.advance(Duration::minutes(5));
+
+    let retry = lease_one(&ctx, "worker-b").await;
+    let recorded = ctx.store.sent_parts(id).await.unwrap();
+    let mut parts = recorded.clone();
+    parts.push(part(2, 51));
+    assert_eq!(
+        ctx.store.mark_sent(&retry.lease, &parts).await.unwrap(),
+        OutboundState::Sent
+    );
+    let report = ctx
+        .store
+        .record_status_report(GW, 50, &PartOutcome::Delivered, window)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (report.outbound_id, report.seq, report.state),
+        (id, 1, OutboundState::Sent)
+    );
+    let report = ctx
+        .store
+        .record_status_report(GW, 51, &PartOutcome::Delivered, window)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (report.outbound_id, report.seq, report.state),
+        (id, 2, OutboundState::Delivered)
     );
 }
 
