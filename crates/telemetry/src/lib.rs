@@ -1,7 +1,8 @@
 //! textgate's operational surface: what an operator sees of a running daemon.
 //!
 //! - [`logging`]: the tracing subscriber, human-readable on a terminal or JSON lines for a
-//!   log collector (`[log] format` in the configuration).
+//!   log collector (`[log] format` in the configuration); [`json_lines`] writes the JSON,
+//!   with span fields flattened into each line so one text's id finds all its lines.
 //! - [`metrics`]: [`Metrics`], a cheap cloneable handle with one typed method per event the
 //!   runtime reports (a text in, a text out, a send failure, the modem's signal...), and its
 //!   Prometheus (OpenMetrics text) exposition.
@@ -67,6 +68,7 @@
 
 pub mod daemon;
 pub mod http;
+pub mod json_lines;
 pub mod logging;
 pub mod metrics;
 pub mod readiness;
@@ -74,6 +76,7 @@ pub mod systemd;
 
 pub use daemon::Telemetry;
 pub use http::{router, serve, ServeError, Serving};
+pub use json_lines::JsonLines;
 pub use logging::{init_logging, LogFormat, LoggingError};
 pub use metrics::{Metrics, SendFailure};
 pub use readiness::{ComponentState, GatewayReadiness, ModemState, Readiness};

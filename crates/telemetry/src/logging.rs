@@ -3,12 +3,18 @@
 //! Logs go to standard error, where systemd's journal and Docker's log driver collect them.
 //! `text` is for people: coloured when standard error is a terminal, plain otherwise (the
 //! journal adds its own timestamps but keeping ours costs nothing and helps with files).
-//! `json` writes one JSON object per line with the event's fields and the fields of the
-//! spans it happened in, so a collector can follow one message's id through its whole path.
+//! `json` writes one JSON object per line ([`JsonLines`]) with the event's fields and the
+//! fields of the spans it happened in as top-level keys, so `jq 'select(.inbound == 7)'`
+//! follows one text through its whole path. The text format shows the same span fields
+//! before each message (`received{slot=3 inbound=7}: ...`).
 
 use std::io::IsTerminal;
 
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
+
+use crate::json_lines::JsonLines;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,20 +44,24 @@ pub fn init_logging(format: LogFormat, level: &str) -> Result<(), LoggingError> 
         level: level.to_owned(),
         reason: e.to_string(),
     })?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let result = match format {
-        LogFormat::Text => builder
+    let installed = match format {
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
             .with_ansi(std::io::stderr().is_terminal())
-            .try_init(),
-        LogFormat::Json => builder
-            .json()
-            .with_current_span(true)
-            .with_span_list(true)
-            .try_init(),
+            .try_init()
+            .is_ok(),
+        LogFormat::Json => tracing_subscriber::registry()
+            .with(filter)
+            .with(JsonLines::new(std::io::stderr))
+            .try_init()
+            .is_ok(),
     };
-    result.map_err(|_| LoggingError::AlreadyInstalled)
+    if installed {
+        Ok(())
+    } else {
+        Err(LoggingError::AlreadyInstalled)
+    }
 }
 
 #[cfg(test)]
