@@ -26,7 +26,7 @@ use textgate_modem::quirks::{self, ProfileChoice};
 use textgate_modem::{AtModem, ModemConfig, PortOpener, SerialDevice, TcpAddress, Timeouts};
 use textgate_store::{Store, TranscriptPolicy};
 use textgate_telemetry::{Metrics, Readiness, SystemdNotifier, DEFAULT_READY_GRACE};
-use textgate_web::{CampaignModem, WebSettings, WebState};
+use textgate_web::{CampaignModem, CookieSecurity, WebSettings, WebState};
 use textgate_xmpp::ComponentConfig;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -263,6 +263,11 @@ pub fn web_settings(config: &Config) -> anyhow::Result<Option<WebSettings>> {
         modems,
     );
     settings.compose_limits = alerts.compose_limits();
+    settings.cookie = if config.http.secure_cookies {
+        CookieSecurity::HttpsOnly
+    } else {
+        CookieSecurity::AllowPlainHttp
+    };
     Ok(Some(settings))
 }
 

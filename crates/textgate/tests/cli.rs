@@ -494,11 +494,45 @@ fn session_cookie(head: &str) -> String {
         .to_owned()
 }
 
+/// The attributes of the `textgate_session` cookie a response sets (after the value).
+fn session_cookie_attributes(head: &str) -> String {
+    head.lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
+        .find_map(|(_, value)| value.trim().strip_prefix("textgate_session="))
+        .and_then(|v| v.split_once(';'))
+        .map(|(_, attributes)| attributes.trim().to_owned())
+        .unwrap_or_else(|| panic!("no session cookie in:\n{head}"))
+}
+
 /// `create-admin` makes an account (password from standard input), and the daemon,
 /// started as bare `textgate`, serves the web console next to `/metrics` on one listener:
-/// the new administrator signs in through `/signin`.
+/// the new administrator signs in through `/signin`. By default the session cookie is
+/// `Secure`.
 #[tokio::test]
 async fn create_admin_then_sign_in_through_the_running_daemon() {
+    let signed_in = sign_in_through_a_running_daemon("").await;
+    assert_eq!(
+        signed_in,
+        "Path=/; HttpOnly; SameSite=Strict; Max-Age=43200; Secure"
+    );
+}
+
+/// With `[http] secure_cookies = false` the daemon's session cookie has no `Secure`, so a
+/// browser keeps it on a plain-HTTP console.
+#[tokio::test]
+async fn plain_http_session_cookies_when_configured() {
+    let signed_in = sign_in_through_a_running_daemon("secure_cookies = false\n").await;
+    assert_eq!(
+        signed_in,
+        "Path=/; HttpOnly; SameSite=Strict; Max-Age=43200"
+    );
+}
+
+/// Creates an administrator, starts the daemon with `http_keys` added to `[http]`, signs
+/// in through `/signin` and stops the daemon; the attributes of the signed-in session
+/// cookie.
+async fn sign_in_through_a_running_daemon(http_keys: &str) -> String {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &sqlite_url(dir.path()));
@@ -513,7 +547,7 @@ async fn create_admin_then_sign_in_through_the_running_daemon() {
         r#"
 [http]
 listen = "127.0.0.1:0"
-
+{http_keys}
 [alerts]
 blind_index_key = "{}"
 confirmation_key = "{}"
@@ -619,6 +653,7 @@ key = "{}"
     assert_eq!(status, 303, "{head}");
     let signed_in = session_cookie(&head);
     assert_ne!(signed_in, anonymous, "signing in issues a new session");
+    let attributes = session_cookie_attributes(&head);
 
     let wrong = form.replace("correcthorsebattery", "wrongpassword1");
     let (status, _, _) = http(
@@ -645,4 +680,5 @@ key = "{}"
         .expect("the daemon stops after SIGTERM")
         .unwrap();
     assert_eq!(exit.code(), Some(0));
+    attributes
 }

@@ -138,7 +138,7 @@ fn unknown_keys_are_named() {
         &format!("[http]\nlisen = \"0.0.0.0:80\"\n{MINIMAL}"),
         expect![[r#"
             test.toml has 1 error:
-              http.lisen: unknown field `lisen`, expected `listen`
+              http.lisen: unknown field `lisen`, expected `listen` or `secure_cookies`
         "#]],
     );
     check(
@@ -465,7 +465,7 @@ fn every_problem_is_reported_at_once() {
         &[("TEXTGATE_HTTP_PORT", "80")],
         expect![[r#"
             test.toml has 5 errors:
-              TEXTGATE_HTTP_PORT: not a textgate setting; the top-level overrides are TEXTGATE_DATABASE_URL, TEXTGATE_HTTP_LISTEN, TEXTGATE_LOG_FORMAT, TEXTGATE_LOG_LEVEL, TEXTGATE_ALERTS_ENCRYPTION_KEY_ID, TEXTGATE_ALERTS_ENCRYPTION_KEY, TEXTGATE_ALERTS_BLIND_INDEX_KEY, TEXTGATE_ALERTS_CONFIRMATION_KEY
+              TEXTGATE_HTTP_PORT: not a textgate setting; the top-level overrides are TEXTGATE_DATABASE_URL, TEXTGATE_HTTP_LISTEN, TEXTGATE_HTTP_SECURE_COOKIES, TEXTGATE_LOG_FORMAT, TEXTGATE_LOG_LEVEL, TEXTGATE_ALERTS_ENCRYPTION_KEY_ID, TEXTGATE_ALERTS_ENCRYPTION_KEY, TEXTGATE_ALERTS_BLIND_INDEX_KEY, TEXTGATE_ALERTS_CONFIRMATION_KEY
               log.format: unknown variant `xml`, expected `text` or `json`
               gateway[0] (library).driver.adress: unknown field `adress`, expected `address` or `spawn`
               gateway[1] (campus).operators[0]: "carol@" is not a valid JID: nothing after the @
@@ -529,7 +529,7 @@ fn overrides_that_match_nothing_are_errors() {
               TEXTGATE_GATEWAY_LIBRARY_BAUD: not a gateway setting that can be overridden; the gateway overrides end in DOMAIN, SECRET, SERVER, OPERATORS, AVAILABLE_SHOWS, ROUTING, DEFAULT_REGION, MAX_PARTS, TRANSCRIPTS, CALL_AUTO_REPLY, RATE_LIMIT_PER_MINUTE, DRIVER_DEVICE, DRIVER_ADDRESS, DRIVER_BAUD, DRIVER_QUIRKS, DRIVER_PIN, DRIVER_SMSC, DRIVER_USERNAME, DRIVER_PASSWORD
               TEXTGATE_GATEWAY_LIBRARY_MAX_PARTS: expected an integer, got "six"
               TEXTGATE_GATEWAY_NOSUCH_SECRET: no gateway has this name; the gateways' names in variables are LIBRARY
-              TEXTGATE_HTTP_PORT: not a textgate setting; the top-level overrides are TEXTGATE_DATABASE_URL, TEXTGATE_HTTP_LISTEN, TEXTGATE_LOG_FORMAT, TEXTGATE_LOG_LEVEL, TEXTGATE_ALERTS_ENCRYPTION_KEY_ID, TEXTGATE_ALERTS_ENCRYPTION_KEY, TEXTGATE_ALERTS_BLIND_INDEX_KEY, TEXTGATE_ALERTS_CONFIRMATION_KEY
+              TEXTGATE_HTTP_PORT: not a textgate setting; the top-level overrides are TEXTGATE_DATABASE_URL, TEXTGATE_HTTP_LISTEN, TEXTGATE_HTTP_SECURE_COOKIES, TEXTGATE_LOG_FORMAT, TEXTGATE_LOG_LEVEL, TEXTGATE_ALERTS_ENCRYPTION_KEY_ID, TEXTGATE_ALERTS_ENCRYPTION_KEY, TEXTGATE_ALERTS_BLIND_INDEX_KEY, TEXTGATE_ALERTS_CONFIRMATION_KEY
         "#]],
     );
     // An override that is well-formed but wrong says where the value came from.
@@ -765,6 +765,81 @@ key = {{ env = \"OLD_KEY\" }}
           alerts.confirmation_key: the key is neither hexadecimal nor base64 (65 characters); generate one with `openssl rand -hex 32`
           alerts.safe_length: 200 is more than hard_limit (140)
     "#]],
+    );
+}
+
+/// `[http] secure_cookies`: on unless turned off; off is allowed with a warning (and a
+/// different one when there is no console to use it); only `true` or `false`, also from
+/// the environment.
+#[test]
+fn secure_cookies_default_on_and_off_is_warned_about() {
+    let alerts = format!(
+        "
+[alerts]
+blind_index_key = \"{KEY_B}\"
+confirmation_key = \"{KEY_C}\"
+
+[alerts.encryption_key]
+id = \"2026-01\"
+key = \"{KEY_A}\"
+"
+    );
+    let with_alerts = format!("{MINIMAL}{alerts}");
+    assert!(load(&with_alerts, &[], Path::new(".")).http.secure_cookies);
+    let plain = format!("[http]\nsecure_cookies = false\n{with_alerts}");
+    assert!(!load(&plain, &[], Path::new(".")).http.secure_cookies);
+    let warnings = |text: &str, vars: &[(&str, &str)]| -> Vec<String> {
+        match Config::from_toml(text, &environment(vars), "test.toml", Path::new(".")) {
+            Ok(loaded) => loaded.warnings.iter().map(ToString::to_string).collect(),
+            Err(e) => panic!("{e}"),
+        }
+    };
+    expect![[r#"
+        [
+            "http.secure_cookies: false: session cookies also travel over plain HTTP, where anyone on the network path can read them; use it only on a trusted network (behind a TLS-terminating proxy keep it true)",
+        ]
+    "#]]
+    .assert_debug_eq(&warnings(&plain, &[]));
+    assert!(warnings(&with_alerts, &[]).is_empty());
+    expect![[r#"
+        [
+            "http.secure_cookies: has no effect without [alerts]: the web console is off",
+        ]
+    "#]]
+    .assert_debug_eq(&warnings(
+        &format!("[http]\nsecure_cookies = false\n{MINIMAL}"),
+        &[],
+    ));
+    // The environment turns it off (and back on) like the key.
+    let from_env = load(
+        &with_alerts,
+        &[("TEXTGATE_HTTP_SECURE_COOKIES", "false")],
+        Path::new("."),
+    );
+    assert!(!from_env.http.secure_cookies);
+    assert!(
+        load(
+            &plain,
+            &[("TEXTGATE_HTTP_SECURE_COOKIES", "true")],
+            Path::new(".")
+        )
+        .http
+        .secure_cookies
+    );
+    check_env(
+        MINIMAL,
+        &[("TEXTGATE_HTTP_SECURE_COOKIES", "no")],
+        expect![[r#"
+            test.toml has 1 error:
+              TEXTGATE_HTTP_SECURE_COOKIES: expected true or false, got "no"
+        "#]],
+    );
+    check(
+        &format!("[http]\nsecure_cookies = \"off\"\n{MINIMAL}"),
+        expect![[r#"
+            test.toml has 1 error:
+              http.secure_cookies: invalid type: string "off", expected a boolean
+        "#]],
     );
 }
 

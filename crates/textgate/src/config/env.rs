@@ -2,8 +2,8 @@
 //! deserialised, so an override is checked exactly like the key it replaces.
 //!
 //! The variables are a fixed, documented list (see [`override_variables`]):
-//! `TEXTGATE_DATABASE_URL`, `TEXTGATE_HTTP_LISTEN`, `TEXTGATE_LOG_FORMAT`,
-//! `TEXTGATE_LOG_LEVEL`, and per gateway `TEXTGATE_GATEWAY_<NAME>_<KEY>`, where `<NAME>` is
+//! `TEXTGATE_DATABASE_URL`, `TEXTGATE_HTTP_LISTEN`, `TEXTGATE_HTTP_SECURE_COOKIES`,
+//! `TEXTGATE_LOG_FORMAT`, `TEXTGATE_LOG_LEVEL`, the `[alerts]` keys, and per gateway `TEXTGATE_GATEWAY_<NAME>_<KEY>`, where `<NAME>` is
 //! the gateway's `name` upper-cased with every other character than A–Z and 0–9 turned into
 //! `_`. A `TEXTGATE_` variable that matches nothing is an error, so a misspelt override
 //! never silently does nothing; `TEXTGATE_CONFIG` and variables named by a secret's
@@ -30,6 +30,8 @@ enum Kind {
     Integer,
     /// A comma-separated list of strings; blanks around items are dropped.
     List,
+    /// `true` or `false`.
+    Boolean,
 }
 
 /// One overridable key: the variable name after the prefix, and the key path it sets.
@@ -51,6 +53,11 @@ const fn setting(variable: &'static str, path: &'static [&'static str], kind: Ki
 const GLOBAL: &[Setting] = &[
     setting("DATABASE_URL", &["database", "url"], Kind::Text),
     setting("HTTP_LISTEN", &["http", "listen"], Kind::Text),
+    setting(
+        "HTTP_SECURE_COOKIES",
+        &["http", "secure_cookies"],
+        Kind::Boolean,
+    ),
     setting("LOG_FORMAT", &["log", "format"], Kind::Text),
     setting("LOG_LEVEL", &["log", "level"], Kind::Text),
     setting(
@@ -251,6 +258,11 @@ fn set(table: &mut Table, setting: &Setting, text: &str, label: &str) -> Result<
                 .map(|item| Value::String(item.to_owned()))
                 .collect(),
         ),
+        Kind::Boolean => match text.trim() {
+            "true" => Value::Boolean(true),
+            "false" => Value::Boolean(false),
+            _ => return Err(format!("expected true or false, got {text:?}")),
+        },
     };
     let Some((last, parents)) = setting.path.split_last() else {
         return Err("empty key path".to_owned());

@@ -86,12 +86,18 @@ pub struct HttpConfig {
     /// Address and port to listen on.
     #[serde(default = "default_http_listen")]
     pub listen: SocketAddr,
+    /// Whether the web console's session cookie carries `Secure`, so browsers send it over
+    /// HTTPS only (and to `http://localhost`). `false` lets people sign in over plain HTTP:
+    /// only for a trusted network. Behind a TLS-terminating proxy it stays `true`.
+    #[serde(default = "default_secure_cookies")]
+    pub secure_cookies: bool,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: default_http_listen(),
+            secure_cookies: default_secure_cookies(),
         }
     }
 }
@@ -487,6 +493,10 @@ fn default_database_url() -> Secret {
 
 fn default_http_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+fn default_secure_cookies() -> bool {
+    true
 }
 
 fn default_log_level() -> String {

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use super::env::environment_name;
 use super::load::{gateway_label, Problem, Sections};
-use super::{AlertsConfig, DriverConfig, GatewayConfig, MultipartNotice, Secret};
+use super::{AlertsConfig, DriverConfig, GatewayConfig, HttpConfig, MultipartNotice, Secret};
 
 /// Where stable serial device names live; `/dev/ttyUSB0` can change between boots.
 const STABLE_DEVICE_DIR: &str = "/dev/serial/by-id/";
@@ -39,6 +39,9 @@ pub(crate) fn validate(
     }
     if let Some(log) = &sections.log {
         check.log_level(&log.level);
+    }
+    if let Some(http) = &sections.http {
+        check.http(http, sections.alerts.is_some());
     }
     if let Some(alerts) = &mut sections.alerts {
         check.alerts(alerts, env, base_dir);
@@ -92,6 +95,27 @@ impl Checker<'_> {
                 "database.url",
                 "unsupported database URL: use sqlite://FILE?mode=rwc or \
                  postgres://USER:PASSWORD@HOST/DATABASE",
+            );
+        }
+    }
+
+    /// Plain-HTTP session cookies are allowed but worth a word: anyone on the path can
+    /// read them, and without `[alerts]` there is no console to use them.
+    fn http(&mut self, http: &HttpConfig, alerts_on: bool) {
+        if http.secure_cookies {
+            return;
+        }
+        if alerts_on {
+            self.warning(
+                "http.secure_cookies",
+                "false: session cookies also travel over plain HTTP, where anyone on the \
+                 network path can read them; use it only on a trusted network (behind a \
+                 TLS-terminating proxy keep it true)",
+            );
+        } else {
+            self.warning(
+                "http.secure_cookies",
+                "has no effect without [alerts]: the web console is off",
             );
         }
     }
