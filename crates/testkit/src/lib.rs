@@ -1,12 +1,15 @@
 //! Test support shared by the integration tests of several crates: a database that exists
 //! for one test. PostgreSQL comes from `DATABASE_URL` (default: the local server as user
 //! `postgres`) and each test gets a newly created, uniquely named database on it; SQLite
-//! gets a file in a temporary directory.
+//! gets a file in a temporary directory. [`docker`] reads the Docker files for the tests
+//! that check them without a Docker engine.
 //!
 //! This crate is only ever a dev-dependency. It talks to a real server, so its errors say
 //! which step against which database failed, for a test to report with `expect`.
 
 #![forbid(unsafe_code)]
+
+pub mod docker;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
