@@ -16,6 +16,12 @@
 //! named violation of carrier rules. Using the institution's few modems in parallel is
 //! ordinary, but a large membership should use a registered messaging provider; the plan
 //! warns when a modem's share exceeds the typical daily volume of a consumer SIM.
+//!
+//! A "modem" may also be the legacy e-mail-to-SMS path ([`SendPath::CarrierEmail`]), which
+//! reaches only members who chose a carrier whose gateway still works. The plan gives it
+//! only those members ([`Reach::ModemsOrEmail`]); everyone else goes to the real modems,
+//! and when there are none, they are counted as unreachable instead of being planned onto a
+//! path that would fail them.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
@@ -28,6 +34,60 @@ pub const TYPICAL_DAILY_VOLUME: u64 = 1_000;
 const MS_PER_MINUTE: u64 = 60_000;
 const MS_PER_DAY: u64 = 86_400_000;
 
+/// How a "modem" of the plan reaches people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SendPath {
+    /// A SIM: any mobile number.
+    #[default]
+    Radio,
+    /// The legacy e-mail-to-SMS driver: only numbers whose carrier (chosen by the member)
+    /// still runs a gateway. Not a SIM, so the daily-volume warning does not apply.
+    CarrierEmail,
+}
+
+/// Which paths can reach a recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reach {
+    /// No carrier with a working e-mail gateway: only a modem ([`SendPath::Radio`]).
+    ModemsOnly,
+    /// A carrier with a working e-mail gateway: a modem or the e-mail path.
+    ModemsOrEmail,
+}
+
+impl Reach {
+    fn takes(self, path: SendPath) -> bool {
+        match self {
+            Reach::ModemsOnly => path == SendPath::Radio,
+            Reach::ModemsOrEmail => true,
+        }
+    }
+}
+
+/// How many recipients of each [`Reach`] a campaign has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReachCounts {
+    /// Recipients only a modem can text.
+    pub modems_only: u64,
+    /// Recipients the e-mail path can reach as well.
+    pub modems_or_email: u64,
+}
+
+impl ReachCounts {
+    /// Every recipient, however reachable.
+    pub fn total(&self) -> u64 {
+        self.modems_only.saturating_add(self.modems_or_email)
+    }
+
+    fn of(&self, reach: Reach) -> u64 {
+        match reach {
+            Reach::ModemsOnly => self.modems_only,
+            Reach::ModemsOrEmail => self.modems_or_email,
+        }
+    }
+}
+
 /// The sending capacity of one modem.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModemRate {
@@ -38,6 +98,9 @@ pub struct ModemRate {
     /// SMS parts per day, counted from the start of the campaign, if the deployment wants
     /// the plan to respect a daily cap; `None` sends at `per_minute` until done.
     pub per_day: Option<u32>,
+    /// A SIM, or the legacy e-mail path.
+    #[serde(default)]
+    pub path: SendPath,
 }
 
 impl ModemRate {
@@ -47,6 +110,15 @@ impl ModemRate {
             modem: modem.into(),
             per_minute,
             per_day: None,
+            path: SendPath::Radio,
+        }
+    }
+
+    /// The legacy e-mail-to-SMS path at `per_minute` mails a minute.
+    pub fn carrier_email(modem: impl Into<String>, per_minute: u32) -> Self {
+        Self {
+            path: SendPath::CarrierEmail,
+            ..Self::new(modem, per_minute)
         }
     }
 
@@ -122,7 +194,10 @@ pub enum PlanWarning {
 /// One recipient's place in the plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PlannedDelivery {
-    /// The recipient's position in the list handed to the planner (0-based).
+    /// Which group of recipients it belongs to.
+    pub reach: Reach,
+    /// The recipient's position among the recipients of its `reach` (0-based); with
+    /// [`CampaignPlan::new`], the position in the whole list.
     pub recipient: u64,
     /// Index of the modem in the planner's modem list.
     pub modem: usize,
@@ -134,15 +209,38 @@ pub struct PlannedDelivery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CampaignPlan {
     modems: Vec<ModemRate>,
+    /// Recipients by reach, as handed to the planner.
+    audience: ReachCounts,
+    /// Recipients the plan sends to (the others have no path).
     recipients: u64,
     parts: u64,
     shares: Vec<u64>,
 }
 
+/// The groups in planning order: the recipients with fewer choices first, so the flexible
+/// ones fill in around them and every path finishes at about the same time.
+const PLANNING_ORDER: [Reach; 2] = [Reach::ModemsOnly, Reach::ModemsOrEmail];
+
 impl CampaignPlan {
-    /// Plan `recipients` deliveries of a `parts_per_message`-part message over `modems`.
+    /// Plan `recipients` deliveries of a `parts_per_message`-part message over `modems`,
+    /// every one of which can reach every recipient.
     pub fn new(
         recipients: u64,
+        modems: &[ModemRate],
+        parts_per_message: u32,
+    ) -> Result<Self, PlanError> {
+        let audience = ReachCounts {
+            modems_only: 0,
+            modems_or_email: recipients,
+        };
+        Self::with_reach(audience, modems, parts_per_message)
+    }
+
+    /// Plan a campaign whose recipients differ in which paths reach them: the e-mail path
+    /// takes only [`Reach::ModemsOrEmail`] recipients. Recipients no listed path can reach
+    /// are left out of the schedule and counted by [`CampaignPlan::unreachable`].
+    pub fn with_reach(
+        audience: ReachCounts,
         modems: &[ModemRate],
         parts_per_message: u32,
     ) -> Result<Self, PlanError> {
@@ -157,21 +255,39 @@ impl CampaignPlan {
         if parts_per_message == 0 {
             return Err(PlanError::ZeroParts);
         }
+        let reachable = PLANNING_ORDER
+            .iter()
+            .filter(|reach| modems.iter().any(|m| reach.takes(m.path)))
+            .map(|&reach| audience.of(reach))
+            .fold(0u64, u64::saturating_add);
         let mut plan = Self {
             modems: modems.to_vec(),
-            recipients,
+            audience,
+            recipients: reachable,
             parts: u64::from(parts_per_message),
             shares: vec![0; modems.len()],
         };
         // Shares follow the same greedy choice as the schedule, so both always agree.
         let mut schedule = plan.schedule();
-        for _ in 0..recipients {
+        for _ in 0..reachable {
             if schedule.next().is_none() {
                 break;
             }
         }
         plan.shares = schedule.assigned;
         Ok(plan)
+    }
+
+    /// Recipients the plan sends to.
+    pub fn recipients(&self) -> u64 {
+        self.recipients
+    }
+
+    /// Recipients no path of the plan can reach: members without a carrier (or whose
+    /// carrier's gateway is gone) when the only paths are e-mail. The confirm page names
+    /// them rather than letting their deliveries fail.
+    pub fn unreachable(&self) -> u64 {
+        self.audience.total().saturating_sub(self.recipients)
     }
 
     /// Each modem's share.
@@ -204,7 +320,9 @@ impl CampaignPlan {
     pub fn warnings(&self) -> Vec<PlanWarning> {
         self.shares()
             .into_iter()
-            .filter(|s| s.messages > TYPICAL_DAILY_VOLUME)
+            .zip(&self.modems)
+            .filter(|(s, m)| m.path == SendPath::Radio && s.messages > TYPICAL_DAILY_VOLUME)
+            .map(|(s, _)| s)
             .map(|s| PlanWarning::AboveTypicalDailyVolume {
                 modem: s.modem,
                 messages: s.messages,
@@ -216,6 +334,7 @@ impl CampaignPlan {
     pub fn schedule(&self) -> Schedule<'_> {
         Schedule {
             plan: self,
+            group: 0,
             next_recipient: 0,
             assigned: vec![0; self.modems.len()],
         }
@@ -226,6 +345,9 @@ impl CampaignPlan {
 #[derive(Debug, Clone)]
 pub struct Schedule<'a> {
     plan: &'a CampaignPlan,
+    /// Index into [`PLANNING_ORDER`].
+    group: usize,
+    /// Next recipient within the group.
     next_recipient: u64,
     assigned: Vec<u64>,
 }
@@ -234,22 +356,35 @@ impl Iterator for Schedule<'_> {
     type Item = PlannedDelivery;
 
     fn next(&mut self) -> Option<PlannedDelivery> {
-        if self.next_recipient >= self.plan.recipients {
-            return None;
-        }
+        let reach = loop {
+            let reach = *PLANNING_ORDER.get(self.group)?;
+            let reachable = self.plan.modems.iter().any(|m| reach.takes(m.path));
+            if reachable && self.next_recipient < self.plan.audience.of(reach) {
+                break reach;
+            }
+            self.group += 1;
+            self.next_recipient = 0;
+        };
         let parts = self.plan.parts;
         // The modem that would finish this recipient first; on a tie the one that can start
         // it sooner (an idle modem), then the earlier modem in the list.
-        let (modem, rate) = self.plan.modems.iter().enumerate().min_by_key(|(i, m)| {
-            let already = self.assigned[*i];
-            (
-                m.finish_ms(already + 1, parts),
-                m.slot_start_ms(already.saturating_mul(parts)),
-                *i,
-            )
-        })?;
+        let (modem, rate) = self
+            .plan
+            .modems
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| reach.takes(m.path))
+            .min_by_key(|(i, m)| {
+                let already = self.assigned[*i];
+                (
+                    m.finish_ms(already + 1, parts),
+                    m.slot_start_ms(already.saturating_mul(parts)),
+                    *i,
+                )
+            })?;
         let already = self.assigned[modem];
         let delivery = PlannedDelivery {
+            reach,
             recipient: self.next_recipient,
             modem,
             send_after: ms(rate.slot_start_ms(already.saturating_mul(parts))),
@@ -505,9 +640,8 @@ mod tests {
         check(
             2_500,
             &[ModemRate {
-                modem: "capped".into(),
-                per_minute: 60,
                 per_day: Some(1_000),
+                ..ModemRate::new("capped", 60)
             }],
             1,
             expect!["48 h 8 min | capped=2500 (48 h 8 min) | warnings: 1"],
@@ -555,6 +689,76 @@ mod tests {
             #4 -> slow at 2s
             #5 -> fast at 3s"#]]
         .assert_eq(&shown.join("\n"));
+    }
+
+    fn show_reach_plan(audience: ReachCounts, modems: &[ModemRate]) -> String {
+        let plan = match CampaignPlan::with_reach(audience, modems, 1) {
+            Ok(plan) => plan,
+            Err(e) => return format!("error: {e}"),
+        };
+        let deliveries: Vec<String> = plan
+            .schedule()
+            .map(|d| {
+                format!(
+                    "{:?}#{} -> {} at {}s",
+                    d.reach,
+                    d.recipient,
+                    modems[d.modem].modem,
+                    d.send_after.num_seconds()
+                )
+            })
+            .collect();
+        format!(
+            "planned {}, unreachable {}, {} | warnings {}\n{}",
+            plan.recipients(),
+            plan.unreachable(),
+            describe_duration(plan.estimated_duration()),
+            plan.warnings().len(),
+            deliveries.join("\n")
+        )
+    }
+
+    #[test]
+    fn the_email_path_takes_only_members_with_a_carrier() {
+        let audience = ReachCounts {
+            modems_only: 3,
+            modems_or_email: 2,
+        };
+        // A modem and the e-mail path: the carrier members may go either way, the others
+        // only to the modem, which takes them first.
+        expect![[r#"
+            planned 5, unreachable 0, 3 s | warnings 0
+            ModemsOnly#0 -> sim at 0s
+            ModemsOnly#1 -> sim at 1s
+            ModemsOnly#2 -> sim at 2s
+            ModemsOrEmail#0 -> mail at 0s
+            ModemsOrEmail#1 -> mail at 1s"#]]
+        .assert_eq(&show_reach_plan(
+            audience,
+            &[
+                ModemRate::new("sim", 60),
+                ModemRate::carrier_email("mail", 60),
+            ],
+        ));
+        // Only the e-mail path: members without a carrier cannot be reached, and say so.
+        expect![[r#"
+            planned 2, unreachable 3, 2 s | warnings 0
+            ModemsOrEmail#0 -> mail at 0s
+            ModemsOrEmail#1 -> mail at 1s"#]]
+        .assert_eq(&show_reach_plan(
+            audience,
+            &[ModemRate::carrier_email("mail", 60)],
+        ));
+        // The e-mail path is no SIM: no daily-volume warning for it.
+        let big = ReachCounts {
+            modems_only: 0,
+            modems_or_email: 5_000,
+        };
+        let plan =
+            CampaignPlan::with_reach(big, &[ModemRate::carrier_email("mail", 600)], 1).unwrap();
+        assert_eq!(plan.warnings(), Vec::new());
+        let plan = CampaignPlan::with_reach(big, &[ModemRate::new("sim", 600)], 1).unwrap();
+        assert_eq!(plan.warnings().len(), 1);
     }
 
     #[test]
@@ -614,6 +818,7 @@ mod tests {
         ) {
             let modems: Vec<ModemRate> = rates.iter().enumerate().map(|(i, &r)| ModemRate::new(format!("m{i}"), r)).collect();
             let plan = CampaignPlan::new(recipients, &modems, parts).unwrap();
+            prop_assert_eq!(plan.unreachable(), 0);
             let deliveries: Vec<PlannedDelivery> = plan.schedule().collect();
             prop_assert_eq!(deliveries.len() as u64, recipients);
             let shares = plan.shares();
@@ -631,6 +836,33 @@ mod tests {
             // Least-loaded: no modem could take one more and finish earlier than the plan.
             let total = plan.estimated_duration();
             prop_assert!(shares.iter().all(|s| s.duration <= total));
+        }
+
+        #[test]
+        fn mixed_reach_plans_every_reachable_recipient_once_on_a_path_that_reaches_them(
+            modems_only in 0u64..200,
+            modems_or_email in 0u64..200,
+            paths in prop::collection::vec((1u32..90, any::<bool>()), 1..5),
+        ) {
+            let modems: Vec<ModemRate> = paths.iter().enumerate().map(|(i, &(r, email))| {
+                if email { ModemRate::carrier_email(format!("m{i}"), r) } else { ModemRate::new(format!("m{i}"), r) }
+            }).collect();
+            let audience = ReachCounts { modems_only, modems_or_email };
+            let plan = CampaignPlan::with_reach(audience, &modems, 1).unwrap();
+            let deliveries: Vec<PlannedDelivery> = plan.schedule().collect();
+            let any_radio = modems.iter().any(|m| m.path == SendPath::Radio);
+            let expected_only = if any_radio { modems_only } else { 0 };
+            prop_assert_eq!(plan.unreachable(), modems_only - expected_only);
+            prop_assert_eq!(deliveries.len() as u64, expected_only + modems_or_email);
+            for reach in [Reach::ModemsOnly, Reach::ModemsOrEmail] {
+                let mut seen: Vec<u64> = deliveries.iter().filter(|d| d.reach == reach).map(|d| d.recipient).collect();
+                seen.sort_unstable();
+                let want: Vec<u64> = (0..if reach == Reach::ModemsOnly { expected_only } else { modems_or_email }).collect();
+                prop_assert_eq!(seen, want);
+            }
+            for d in &deliveries {
+                prop_assert!(d.reach.takes(modems[d.modem].path));
+            }
         }
     }
 }

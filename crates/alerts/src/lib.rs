@@ -39,7 +39,9 @@ mod secret;
 pub mod subscription;
 
 pub use blind_index::{BlindIndex, BlindIndexKey, BlindIndexValue};
-pub use campaign::{CampaignPlan, CampaignProgress, ModemRate, PlannedDelivery};
+pub use campaign::{
+    CampaignPlan, CampaignProgress, ModemRate, PlannedDelivery, Reach, ReachCounts, SendPath,
+};
 pub use carrier::{Carrier, CarrierTable, GatewayStatus};
 pub use cipher::{
     EncryptedField, FieldCipher, FieldContext, FieldKey, FieldPurpose, KeyId, KeyRing,
