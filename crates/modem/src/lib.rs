@@ -62,7 +62,7 @@ pub use driver::{
 pub use port::{opener_for, BoxPort, OpenWith, Port, PortOpener, SerialDevice, TcpAddress};
 pub use probe::{probe, probe_device, ProbeError};
 pub use smtp::{
-    load_carrier_table, CarrierFileError, SmtpAccepted, SmtpConfig, SmtpConfigError,
-    SmtpCredentials, SmtpDriver, SmtpSecurity, SmtpSendError,
+    load_carrier_table, CarrierDirectory, CarrierFileError, DirectoryError, SmtpAccepted,
+    SmtpConfig, SmtpConfigError, SmtpCredentials, SmtpDriver, SmtpSecurity, SmtpSendError,
 };
 pub use status::ModemStatus;

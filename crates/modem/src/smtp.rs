@@ -9,13 +9,18 @@
 //! Most carriers have shut their gateways down (docs/smtp-legacy.md has the dates), so
 //! this is a legacy path kept for carriers that still run one; modems are the primary path.
 //!
-//! Why [`SmtpDriver::send_to`] and not [`SmsDriver::send`]: the e-mail address needs the
-//! recipient's carrier, and an [`OutgoingSms`] carries only encoded SMS-SUBMIT PDUs (a
-//! number and user data, no carrier). Guessing a carrier from a number is impossible
-//! (numbers are ported between carriers), so [`SmsDriver::send`] fails with a final error
-//! that says so, and callers that know the member's carrier use the typed `send_to`.
+//! The e-mail address needs the recipient's carrier, and an [`OutgoingSms`] carries only
+//! encoded SMS-SUBMIT PDUs (a number and user data, no carrier). Guessing a carrier from a
+//! number is impossible (numbers are ported between carriers), so the driver is given a
+//! [`CarrierDirectory`] (the members' registrations, looked up by keyed blind index): its
+//! [`SmsDriver::send`] decodes the PDUs the outbox built, joins the parts' text, asks the
+//! directory for the recipient's carrier and sends one e-mail. Behind the outbox it works
+//! like any modem. A number nobody chose a carrier for is a final error; without a
+//! directory every send is. Callers that already know the carrier may use
+//! [`SmtpDriver::send_to`].
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -28,6 +33,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use textgate_alerts::carrier::{CarrierError, CarrierTable, GatewayStatus};
 use textgate_alerts::{ComposeLimits, MemberNumber};
 use textgate_at::ErrorClass;
+use textgate_gsm::pdu::{Pdu, SmscField, Tpdu};
 
 use crate::driver::{
     MessageReference, OutgoingSms, SendError, SendFailure, SmsDriver, StatusError,
@@ -139,12 +145,37 @@ fn parse_carrier_table(text: &str) -> Result<CarrierTable, String> {
     toml::from_str(text).map_err(|error| error.message().to_owned())
 }
 
+/// Which carrier a member chose for a number, if any: the members' registrations, found by
+/// the keyed blind index of the number (never by searching plaintext numbers).
+#[async_trait]
+pub trait CarrierDirectory: Send + Sync {
+    /// The carrier id stored with the registration of `number` (E.164), or `None` when no
+    /// member has the number or its member chose no carrier.
+    async fn carrier_of(&self, number: &str) -> Result<Option<String>, DirectoryError>;
+}
+
+/// The directory could not answer (the database is unreachable, say); the text waits.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DirectoryError(pub String);
+
 /// Why one text was not handed to the relay.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SmtpSendError {
-    /// [`SmsDriver::send`] was used: the e-mail path cannot work from a number alone.
-    #[error("the e-mail-to-SMS path needs the recipient's carrier, which an encoded SMS does not carry; send through SmtpDriver::send_to with the member's carrier")]
+    /// [`SmsDriver::send`] on a driver without a [`CarrierDirectory`]: the e-mail path
+    /// cannot work from a number alone.
+    #[error("the e-mail-to-SMS path needs the recipient's carrier, which an encoded SMS does not carry, and this driver has no directory of the members' carriers (configure [alerts])")]
     NeedsCarrier,
+    /// The directory knows no carrier for the recipient.
+    #[error("no carrier is known for this number; the legacy e-mail path only reaches members who chose one")]
+    NoCarrierKnown,
+    #[error("cannot look up the recipient's carrier: {reason}")]
+    Directory { reason: String },
+    /// The parts handed to [`SmsDriver::send`] are not SMS-SUBMIT text to one number.
+    #[error("the message cannot be sent as e-mail: {reason}")]
+    NotAText { reason: String },
+    #[error("{number} is not a mobile number in international form: {reason}")]
+    BadNumber { number: String, reason: String },
     #[error("unknown carrier {id:?}: it is not in the carrier table")]
     UnknownCarrier { id: String },
     #[error("{carrier}'s e-mail-to-SMS gateway shut down on {since}; send to this number through a modem instead")]
@@ -194,11 +225,16 @@ impl SmtpSendError {
                 code: 530 | 534 | 535 | 538,
                 ..
             } => ErrorClass::NeedsOperator,
-            Self::Timeout { .. } | Self::Unreachable { .. } => ErrorClass::Retryable,
+            Self::Timeout { .. } | Self::Unreachable { .. } | Self::Directory { .. } => {
+                ErrorClass::Retryable
+            }
             // A certificate or protocol mismatch does not fix itself: a person must change
             // the relay or the configuration.
             Self::Tls { .. } | Self::Mismatch { .. } => ErrorClass::NeedsOperator,
             Self::NeedsCarrier
+            | Self::NoCarrierKnown
+            | Self::NotAText { .. }
+            | Self::BadNumber { .. }
             | Self::UnknownCarrier { .. }
             | Self::GatewayShutDown { .. }
             | Self::GatewayGone { .. }
@@ -225,6 +261,8 @@ pub struct SmtpAccepted {
 /// It produces no events: carrier gateways send no replies or delivery reports back.
 pub struct SmtpDriver {
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// Where [`SmsDriver::send`] finds each recipient's carrier.
+    directory: Option<Arc<dyn CarrierDirectory>>,
     from: Mailbox,
     carriers: CarrierTable,
     hard_limit: usize,
@@ -285,12 +323,47 @@ impl SmtpDriver {
         }
         Ok(SmtpDriver {
             transport: builder.build(),
+            directory: None,
             from,
             carriers: config.carriers,
             hard_limit: config.hard_limit,
             relay,
             timeout: config.timeout,
         })
+    }
+
+    /// Lets [`SmsDriver::send`] work: it finds each recipient's carrier in `directory`.
+    pub fn with_directory(mut self, directory: Arc<dyn CarrierDirectory>) -> SmtpDriver {
+        self.directory = Some(directory);
+        self
+    }
+
+    /// The carriers this driver knows (the members' page should offer the same).
+    pub fn carriers(&self) -> &CarrierTable {
+        &self.carriers
+    }
+
+    /// Sends an encoded message as one e-mail: the recipient and the text come from its
+    /// SMS-SUBMIT parts, the carrier from the directory. See [`SmsDriver::send`].
+    pub async fn send_sms(&self, message: &OutgoingSms) -> Result<SmtpAccepted, SmtpSendError> {
+        let Some(directory) = &self.directory else {
+            return Err(SmtpSendError::NeedsCarrier);
+        };
+        let submission = read_submission(message)?;
+        let number = MemberNumber::try_from(submission.recipient.clone()).map_err(|error| {
+            SmtpSendError::BadNumber {
+                number: submission.recipient.clone(),
+                reason: error.to_string(),
+            }
+        })?;
+        let carrier = directory
+            .carrier_of(number.as_str())
+            .await
+            .map_err(|error| SmtpSendError::Directory {
+                reason: error.to_string(),
+            })?
+            .ok_or(SmtpSendError::NoCarrierKnown)?;
+        self.send_to(&number, &carrier, &submission.text).await
     }
 
     /// Sends `text` to `number` through `carrier`'s gateway, judging the gateway by
@@ -459,18 +532,102 @@ impl SmtpDriver {
     }
 }
 
+/// What an encoded message says, read back for the e-mail path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Submission {
+    /// The destination address as encoded (`+` and digits for an international number).
+    recipient: String,
+    /// The parts' text joined in sequence order.
+    text: String,
+}
+
+/// Decodes the SMS-SUBMIT parts of a message: one recipient, text (7-bit or UCS-2), parts
+/// joined by their concatenation sequence number.
+fn read_submission(message: &OutgoingSms) -> Result<Submission, SmtpSendError> {
+    let not_a_text = |reason: String| SmtpSendError::NotAText { reason };
+    let total = message.parts.len();
+    if total == 0 {
+        return Err(not_a_text("it has no parts".to_owned()));
+    }
+    let mut recipient: Option<String> = None;
+    let mut parts: Vec<(u8, String)> = Vec::with_capacity(total);
+    for (index, part) in message.parts.iter().enumerate() {
+        let at = index + 1;
+        let pdu = Pdu::decode(&part.pdu, SmscField::Present)
+            .map_err(|error| not_a_text(format!("part {at} of {total}: {error}")))?;
+        let Tpdu::Submit(submit) = pdu.tpdu else {
+            return Err(not_a_text(format!(
+                "part {at} of {total} is not an SMS-SUBMIT"
+            )));
+        };
+        match &recipient {
+            None => recipient = Some(submit.recipient.number.clone()),
+            Some(first) if *first != submit.recipient.number => {
+                return Err(not_a_text(format!(
+                    "part {at} of {total} is addressed to another number"
+                )))
+            }
+            Some(_) => {}
+        }
+        let sequence = submit
+            .user_data
+            .header
+            .as_ref()
+            .and_then(|header| header.concatenation())
+            .map_or(1, |c| c.sequence);
+        let text = submit
+            .user_data
+            .as_text()
+            .ok_or_else(|| not_a_text(format!("part {at} of {total} is 8-bit data, not text")))?;
+        parts.push((sequence, text.to_owned()));
+    }
+    parts.sort_by_key(|(sequence, _)| *sequence);
+    Ok(Submission {
+        recipient: recipient.unwrap_or_default(),
+        text: parts.into_iter().map(|(_, text)| text).collect(),
+    })
+}
+
+/// The outbox's view of an e-mail that was not sent, with the same retry class.
+fn as_send_error(error: &SmtpSendError, total: usize) -> SendError {
+    let failure = match (error, error.class()) {
+        (SmtpSendError::Timeout { timeout, .. }, _) => SendFailure::Timeout {
+            part: 1,
+            total,
+            timeout: *timeout,
+        },
+        (_, ErrorClass::Final) => SendFailure::Invalid {
+            part: 1,
+            total,
+            reason: error.to_string(),
+        },
+        // A relay that refuses logins or TLS needs a person; the text must wait for them,
+        // not fail, which is what the outbox does with a path that is unavailable.
+        (_, ErrorClass::Retryable | ErrorClass::NeedsOperator) => {
+            SendFailure::Unavailable(error.to_string())
+        }
+    };
+    SendError {
+        failure,
+        accepted: Vec::new(),
+    }
+}
+
 #[async_trait]
 impl SmsDriver for SmtpDriver {
-    /// Always fails finally: see the module documentation and [`SmtpDriver::send_to`].
+    /// One e-mail per message (all its parts), to the recipient's carrier gateway found in
+    /// the [`CarrierDirectory`]. Without a directory, or for a number with no carrier, the
+    /// error is final. An e-mail has no TP-MR, so no references are returned: no status
+    /// report ever comes back through this path.
     async fn send(&self, message: OutgoingSms) -> Result<Vec<MessageReference>, SendError> {
-        Err(SendError {
-            failure: SendFailure::Invalid {
-                part: 1,
-                total: message.parts.len(),
-                reason: SmtpSendError::NeedsCarrier.to_string(),
-            },
-            accepted: Vec::new(),
-        })
+        match self.send_sms(&message).await {
+            Ok(accepted) => {
+                // Not the address: it holds the member's number, which stays out of logs.
+                tracing::debug!(reply = %accepted.reply, "the relay took the mail");
+                Ok(Vec::new())
+            }
+            Err(error) => Err(as_send_error(&error, message.parts.len())),
+        }
     }
 
     /// A subset of [`ModemStatus`]: `model` names the path (`SMTP relay host:port`),
@@ -493,6 +650,95 @@ impl SmsDriver for SmtpDriver {
 mod tests {
     use super::*;
     use expect_test::expect;
+
+    use crate::driver::SubmitPart;
+    use textgate_gsm::pdu::Address;
+    use textgate_gsm::segment::{Segmenter, SubmitOptions};
+
+    fn encoded(to: &str, text: &str) -> OutgoingSms {
+        let address = Address::from_number(to).unwrap();
+        let pdus = Segmenter::default()
+            .submit_pdus(text, 0x42, &address, &SubmitOptions::default())
+            .unwrap();
+        OutgoingSms::from_pdus(&pdus).unwrap()
+    }
+
+    fn show(result: Result<Submission, SmtpSendError>) -> String {
+        match result {
+            Ok(s) => format!("{} {:?}", s.recipient, s.text),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn submissions_are_read_back_from_their_parts() {
+        let long = "Shelter in place. ".repeat(12);
+        expect![[r#"+12015550123 "Library closed today.""#]].assert_eq(&show(read_submission(
+            &encoded("+12015550123", "Library closed today."),
+        )));
+        let mut message = encoded("+12015550123", &long);
+        assert!(message.parts.len() > 1);
+        // Parts in any order come out in sequence; UCS-2 text too.
+        message.parts.reverse();
+        assert_eq!(read_submission(&message).map(|s| s.text), Ok(long.clone()));
+        expect![[r#"+12015550123 "Évacuez 🚒""#]].assert_eq(&show(read_submission(&encoded(
+            "+12015550123",
+            "Évacuez 🚒",
+        ))));
+        let mut mixed = encoded("+12015550123", &long);
+        mixed.parts[1] = encoded("+12015550199", &long).parts[1].clone();
+        expect!["the message cannot be sent as e-mail: part 2 of 2 is addressed to another number"]
+            .assert_eq(&show(read_submission(&mixed)));
+        expect!["the message cannot be sent as e-mail: it has no parts"]
+            .assert_eq(&show(read_submission(&OutgoingSms { parts: Vec::new() })));
+        let garbage = OutgoingSms {
+            parts: vec![SubmitPart {
+                pdu: vec![0x00, 0x01],
+                tpdu_length: 1,
+            }],
+        };
+        assert!(matches!(
+            read_submission(&garbage),
+            Err(SmtpSendError::NotAText { .. })
+        ));
+    }
+
+    #[test]
+    fn send_errors_keep_their_class_for_the_outbox() {
+        let cases = [
+            SmtpSendError::NoCarrierKnown,
+            SmtpSendError::Directory {
+                reason: "database down".to_owned(),
+            },
+            SmtpSendError::Refused {
+                address: "a@b".to_owned(),
+                code: 535,
+                reply: "535 bad credentials".to_owned(),
+            },
+            SmtpSendError::Timeout {
+                relay: "r:25".to_owned(),
+                timeout: Duration::from_secs(30),
+            },
+        ];
+        let shown: Vec<String> = cases
+            .iter()
+            .map(|e| {
+                let outbox = as_send_error(e, 2);
+                assert_ne!(
+                    (e.class() == ErrorClass::Final),
+                    (outbox.class() != ErrorClass::Final),
+                    "{e}"
+                );
+                format!("{:?}: {}", outbox.class(), outbox)
+            })
+            .collect();
+        expect![[r#"
+            Final: part 1 of 2 is not a valid submission: no carrier is known for this number; the legacy e-mail path only reaches members who chose one
+            Retryable: the modem is not available: cannot look up the recipient's carrier: database down
+            Retryable: the modem is not available: the relay refused mail to a@b: 535 bad credentials
+            Retryable: part 1 of 2: no answer within 30s; it may or may not have been sent"#]]
+        .assert_eq(&shown.join("\n"));
+    }
 
     #[test]
     fn error_classes() {

@@ -2,16 +2,20 @@
 //! (`tests/support/smtp_relay.py`) listening on 127.0.0.1, which prints every message it
 //! accepts and answers 451, 550 or nothing for chosen recipient domains.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
 use expect_test::{expect, Expect};
 use textgate_alerts::{CarrierTable, MemberNumber, Region};
+use textgate_gsm::pdu::Address;
+use textgate_gsm::segment::{Segmenter, SubmitOptions};
 use textgate_modem::{
-    load_carrier_table, OutgoingSms, SmsDriver, SmtpConfig, SmtpCredentials, SmtpDriver,
-    SmtpSecurity, SmtpSendError, StatusError, SubmitPart,
+    load_carrier_table, CarrierDirectory, DirectoryError, OutgoingSms, SmsDriver, SmtpConfig,
+    SmtpCredentials, SmtpDriver, SmtpSecurity, SmtpSendError, StatusError,
 };
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
@@ -348,16 +352,71 @@ async fn texts_over_the_hard_limit_are_refused() {
 async fn the_sms_interface_explains_that_a_carrier_is_needed() {
     let relay = Relay::start().await;
     let driver = relay.driver();
-    let message = OutgoingSms {
-        parts: vec![SubmitPart {
-            pdu: vec![0x00],
-            tpdu_length: 0,
-        }],
-    };
+    let message = encoded("+12015550123", "Library closed today.");
     let error = driver.send(message).await.expect_err("no carrier, no send");
     check(
         format!("{} error: {error}", error.class()),
-        expect!["final error: part 1 of 1 is not a valid submission: the e-mail-to-SMS path needs the recipient's carrier, which an encoded SMS does not carry; send through SmtpDriver::send_to with the member's carrier"],
+        expect!["final error: part 1 of 1 is not a valid submission: the e-mail-to-SMS path needs the recipient's carrier, which an encoded SMS does not carry, and this driver has no directory of the members' carriers (configure [alerts])"],
+    );
+}
+
+/// The members' carriers as a table in memory (the daemon's is the registrations table).
+struct Carriers(HashMap<String, String>);
+
+#[async_trait::async_trait]
+impl CarrierDirectory for Carriers {
+    async fn carrier_of(&self, number: &str) -> Result<Option<String>, DirectoryError> {
+        Ok(self.0.get(number).cloned())
+    }
+}
+
+fn encoded(to: &str, text: &str) -> OutgoingSms {
+    let address = Address::from_number(to).expect("address");
+    let pdus = Segmenter::default()
+        .submit_pdus(text, 7, &address, &SubmitOptions::default())
+        .expect("segments");
+    OutgoingSms::from_pdus(&pdus).expect("encoded")
+}
+
+#[tokio::test]
+async fn the_sms_interface_mails_the_whole_text_to_the_members_carrier() {
+    let mut relay = Relay::start().await;
+    let mut config = relay.config();
+    config.hard_limit = 400;
+    let directory = Carriers(HashMap::from([(
+        "+12015550123".to_owned(),
+        "campus".to_owned(),
+    )]));
+    let driver = SmtpDriver::new(config)
+        .expect("valid configuration")
+        .with_directory(Arc::new(directory));
+    // Two SMS parts, as the outbox encodes a long alert: one mail with the whole text.
+    let text = "Shelter in place: a severe storm is near the library. Stay inside, away from windows, until staff say it is safe. Updates follow here.";
+    let message = encoded("+12015550123", text);
+    assert_eq!(message.parts.len(), 1 + usize::from(text.len() > 160));
+    let references = driver.send(message).await.expect("sent");
+    assert!(references.is_empty(), "an e-mail has no TP-MR");
+    check(
+        relay.next_mail().await,
+        expect![[r#"
+            envelope from "alerts@library.test" to ["2015550123@sms.campus.test"]
+            From: alerts@library.test
+            To: 2015550123@sms.campus.test
+            Subject: 
+            Content-Type: text/plain; charset=utf-8
+            Content-Transfer-Encoding: quoted-printable
+
+            Shelter in place: a severe storm is near the library. Stay inside, away fro=
+            m windows, until staff say it is safe. Updates follow here.
+        "#]],
+    );
+    let error = driver
+        .send(encoded("+12015550124", "Library closed today."))
+        .await
+        .expect_err("no carrier for this member");
+    check(
+        format!("{} error: {error}", error.class()),
+        expect!["final error: part 1 of 1 is not a valid submission: no carrier is known for this number; the legacy e-mail path only reaches members who chose one"],
     );
 }
 
