@@ -1,10 +1,10 @@
 //! What a received PDU means for the gateway, without I/O: a part of a patron's text (with
 //! its concatenation, if it is one of several), a status report about a reply, or something
 //! unusable that is only logged and acknowledged. Also the text a reassembled payload
-//! becomes.
+//! becomes, and the stanza ids a delivered text carries.
 
 use chrono::{DateTime, FixedOffset};
-use textgate_core::{PatronAddress, Region};
+use textgate_core::{InboundTextId, PatronAddress, Region};
 use textgate_gsm::error::GsmError;
 use textgate_gsm::pdu::Content;
 use textgate_gsm::pdu::StatusClass;
@@ -111,6 +111,40 @@ pub fn body(payload: &Payload) -> String {
             to_hex(data)
         ),
     }
+}
+
+/// The stanza ids of the texts delivered to operators: `tg-in-<inbound id>-<run>-<n>`.
+///
+/// The inbound id comes first so that a librarian's client log (which shows the stanza id)
+/// and the daemon's log (which shows both) meet on one text; bounces find their text by
+/// it. `<run>` is random per start of the gateway and `<n>` counts stanzas, so every
+/// stanza has its own id: one text sent to three operators, offered again after a bounce,
+/// or sent again after a restart never repeats an id.
+#[derive(Debug)]
+pub struct StanzaIds {
+    run: u16,
+    sent: u64,
+}
+
+const STANZA_PREFIX: &str = "tg-in-";
+
+impl StanzaIds {
+    pub fn new(run: u16) -> StanzaIds {
+        StanzaIds { run, sent: 0 }
+    }
+
+    /// The id of the next stanza carrying text `text`.
+    pub fn next(&mut self, text: InboundTextId) -> String {
+        self.sent += 1;
+        format!("{STANZA_PREFIX}{}-{:04x}-{}", text.0, self.run, self.sent)
+    }
+}
+
+/// The text a stanza id made by [`StanzaIds`] carried; `None` for any other id.
+pub fn text_of_stanza(id: &str) -> Option<InboundTextId> {
+    let rest = id.strip_prefix(STANZA_PREFIX)?;
+    let (text, _) = rest.split_once('-')?;
+    text.parse().ok().map(InboundTextId)
 }
 
 #[cfg(test)]
@@ -258,5 +292,27 @@ mod tests {
             "[binary message of 2 octets: CAFE]"
         );
         assert_eq!(body(&Payload::Text("hello".into())), "hello");
+    }
+
+    #[test]
+    fn every_stanza_id_is_new_and_names_its_text() {
+        let mut ids = StanzaIds::new(0x3fa2);
+        let made = [
+            ids.next(InboundTextId(7)),
+            ids.next(InboundTextId(7)),
+            ids.next(InboundTextId(12)),
+        ];
+        assert_eq!(
+            made,
+            ["tg-in-7-3fa2-1", "tg-in-7-3fa2-2", "tg-in-12-3fa2-3"]
+        );
+        let texts: Vec<Option<i64>> = made
+            .iter()
+            .map(|id| text_of_stanza(id).map(|t| t.0))
+            .collect();
+        assert_eq!(texts, [Some(7), Some(7), Some(12)]);
+        for other in ["in-7", "tg-in-", "tg-in-x-1-1", "r-1", "tg-in-7"] {
+            assert_eq!(text_of_stanza(other), None, "{other}");
+        }
     }
 }

@@ -6,6 +6,13 @@
 //! truth throughout: a received text is committed before the modem is told to forget it,
 //! texts nobody has seen yet are read back at start-up, and the router only decides who
 //! gets what.
+//!
+//! Logging follows one text by its ids: both tasks run in a `gateway` span; each message
+//! from the modem gets a `received` span with its storage `slot`, to which the pending
+//! `part`, the `inbound` text id or the status report's `mr` and `outbound` id are added as
+//! they become known, so every line about it carries them (the driver deletes it from the
+//! SIM inside the same span). A reply from an operator gets a `reply` span with its
+//! `stanza` id and, once queued, its `outbound` id.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -18,7 +25,7 @@ use textgate_core::{
 use textgate_gsm::reassembly::{Complete, Incomplete, Outcome, Part, Payload, Reassembler};
 use textgate_gsm::segment::{Segmenter, SegmenterConfig};
 use textgate_gsm::Pdu;
-use textgate_modem::{AckHandle, ModemEvent, ModemEvents, SmsDriver};
+use textgate_modem::{AckHandle, ModemEvent, ModemEvents, Origin, SmsDriver};
 use textgate_store::{
     InboundState, NewInbound, NewOutbound, OutboundOrigin, PartOutcome, PendingPart, Priority,
     Store, StoreError,
@@ -30,9 +37,11 @@ use textgate_xmpp::{
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use tracing::field::Empty;
+use tracing::Instrument;
 
 use crate::hooks::{self, Hooks, Screened};
-use crate::inbound::{self, Received};
+use crate::inbound::{self, Received, StanzaIds};
 use crate::outbox::{self, OutboxWorker, Replies, ReplyContext};
 use crate::settings::GatewaySettings;
 
@@ -133,8 +142,14 @@ impl Gateway {
             hooks: hooks.clone(),
             connections: 0,
             unstored: Backlog::new(),
+            stanza_ids: StanzaIds::new(rand::random()),
         };
-        runtime.restore().await.map_err(store_error)?;
+        let span = tracing::info_span!("gateway", gateway = %name);
+        runtime
+            .restore()
+            .instrument(span.clone())
+            .await
+            .map_err(store_error)?;
         let (sent, sent_rx) = mpsc::unbounded_channel();
         let (stop, stopped) = watch::channel(false);
         let worker = OutboxWorker {
@@ -153,8 +168,12 @@ impl Gateway {
             ),
         };
         let tasks = vec![
-            tokio::spawn(runtime.run(modem_events, xmpp_events, sent_rx, stopped.clone())),
-            tokio::spawn(worker.run(stopped)),
+            tokio::spawn(
+                runtime
+                    .run(modem_events, xmpp_events, sent_rx, stopped.clone())
+                    .instrument(span.clone()),
+            ),
+            tokio::spawn(worker.run(stopped).instrument(span)),
         ];
         tracing::info!(gateway = %name, "gateway started");
         Ok(Gateway { name, stop, tasks })
@@ -206,6 +225,9 @@ struct PendingInfo {
     pdu_hex: String,
     smsc_time: DateTime<FixedOffset>,
     sender: PatronAddress,
+    /// The modem storage slot it came from; `None` when routed (`+CMT`) or read back
+    /// from the store after a restart.
+    slot: Option<u32>,
 }
 
 struct Runtime {
@@ -238,6 +260,8 @@ struct Runtime {
     /// The driver hands a message over again only after it restarts, so dropping its
     /// [`AckHandle`] would lose the text until then.
     unstored: Backlog<Unstored>,
+    /// The ids of the stanzas that carry texts to operators.
+    stanza_ids: StanzaIds,
 }
 
 /// A received message the store has not taken yet. Its [`AckHandle`] is kept,
@@ -246,6 +270,9 @@ struct Unstored {
     meaning: Received,
     pdu_hex: String,
     ack: AckHandle,
+    slot: Option<u32>,
+    /// Its [`received_span`], entered again for each attempt.
+    span: tracing::Span,
 }
 
 /// The first wait before the store is tried again, and the longest (the wait doubles).
@@ -337,6 +364,7 @@ impl Runtime {
                     pdu_hex: stored.part.pdu_hex.clone(),
                     smsc_time: part.smsc_time,
                     sender: part.sender.clone(),
+                    slot: None,
                 },
             );
             let pushed = self.reassembler.push(
@@ -349,7 +377,11 @@ impl Runtime {
                 now,
             );
             restored_parts += 1;
-            self.after_push(pushed.outcome, pushed.evicted).await;
+            let span = received_span(None);
+            span.record("part", stored.id);
+            self.after_push(pushed.outcome, pushed.evicted)
+                .instrument(span)
+                .await;
         }
         for conversation in self.store.conversations(&name).await? {
             if let Some(claimer) = conversation
@@ -456,9 +488,20 @@ impl Runtime {
     async fn on_modem_event(&mut self, event: ModemEvent) {
         match event {
             ModemEvent::IncomingPart(received) | ModemEvent::StatusReport(received) => {
+                let slot = match received.origin {
+                    Origin::Stored { index } => Some(index),
+                    Origin::Routed => None,
+                };
+                let span = received_span(slot);
                 let meaning = inbound::classify(&received.decoded, self.settings.region);
-                self.on_received(meaning, received.pdu_hex, received.ack)
-                    .await;
+                let received = Unstored {
+                    meaning,
+                    pdu_hex: received.pdu_hex,
+                    ack: received.ack,
+                    slot,
+                    span: span.clone(),
+                };
+                self.on_received(received).instrument(span).await;
             }
             ModemEvent::IncomingCall { number } => self.on_call(number).await,
             ModemEvent::Health(change) => {
@@ -470,14 +513,10 @@ impl Runtime {
         }
     }
 
-    async fn on_received(&mut self, meaning: Received, pdu_hex: String, ack: AckHandle) {
-        let received = Unstored {
-            meaning,
-            pdu_hex,
-            ack,
-        };
+    async fn on_received(&mut self, received: Unstored) {
         if !self.unstored.is_empty() {
             // Behind the ones already waiting, so texts keep the order they came in.
+            tracing::info!(gateway = %self.name(), waiting = self.unstored.len(), "received; waits behind texts the store has not taken yet");
             self.unstored.hold(received, Instant::now());
             return;
         }
@@ -489,7 +528,8 @@ impl Runtime {
     /// Tries the received messages the store did not take, oldest first, until one fails.
     async fn retry_unstored(&mut self) {
         while let Some(received) = self.unstored.take_oldest() {
-            if let Err(received) = self.store_received(received).await {
+            let span = received.span.clone();
+            if let Err(received) = self.store_received(received).instrument(span).await {
                 let retry_in = self.unstored.failed_again(received, Instant::now());
                 tracing::warn!(gateway = %self.name(), waiting = self.unstored.len(), retry_in = ?retry_in, "the store still fails; received texts wait on the modem");
                 return;
@@ -504,8 +544,17 @@ impl Runtime {
             meaning,
             pdu_hex,
             ack,
+            slot,
+            span,
         } = received;
         let name = self.settings.name.clone();
+        let unstored = |meaning: Received, pdu_hex: String, ack: AckHandle| Unstored {
+            meaning,
+            pdu_hex,
+            ack,
+            slot,
+            span: span.clone(),
+        };
         match meaning {
             Received::Part(part) => match part.concatenation {
                 Some(concatenation) => {
@@ -521,13 +570,17 @@ impl Runtime {
                         Ok(insertion) => insertion.id(),
                         Err(e) => {
                             tracing::error!(gateway = %name, error = %e, "could not store a part; left on the modem");
-                            return Err(Unstored {
-                                meaning: Received::Part(part),
-                                pdu_hex,
-                                ack,
-                            });
+                            return Err(unstored(Received::Part(part), pdu_hex, ack));
                         }
                     };
+                    span.record("part", id);
+                    // The key the parts are joined on (with the sender), so the lines of
+                    // the parts before the text exists can be found from the text's.
+                    tracing::info!(
+                        gateway = %name, part = id, reference = concatenation.reference,
+                        seq = concatenation.sequence, total = concatenation.total,
+                        "part of a longer text stored"
+                    );
                     acknowledge(&name, ack);
                     self.pending.insert(
                         id,
@@ -535,6 +588,7 @@ impl Runtime {
                             pdu_hex,
                             smsc_time: part.smsc_time,
                             sender: part.sender.clone(),
+                            slot,
                         },
                     );
                     let pushed = self.reassembler.push(
@@ -560,17 +614,21 @@ impl Runtime {
                         incomplete: false,
                         consumed_pending_parts: Vec::new(),
                     };
-                    if !self.commit_text(text, part.sender.clone()).await {
-                        return Err(Unstored {
-                            meaning: Received::Part(part),
-                            pdu_hex,
-                            ack,
-                        });
+                    match self.commit_text(&text).await {
+                        Committed::New(id) => {
+                            acknowledge(&name, ack);
+                            self.route_new(id, &part.sender, &text.body, text.smsc_time)
+                                .await;
+                        }
+                        Committed::Again => acknowledge(&name, ack),
+                        Committed::Failed => {
+                            return Err(unstored(Received::Part(part), pdu_hex, ack));
+                        }
                     }
-                    acknowledge(&name, ack);
                 }
             },
             Received::StatusReport { reference, outcome } => {
+                span.record("mr", reference);
                 if let Some(outcome) = outcome {
                     let window = chrono::Duration::from_std(self.settings.status_report_window)
                         .unwrap_or(chrono::Duration::days(3));
@@ -579,9 +637,9 @@ impl Runtime {
                         .record_status_report(&name, reference, &outcome, window)
                         .await;
                     match recorded {
-                        Ok(Some(matched)) => self.on_report(matched).await,
+                        Ok(Some(matched)) => self.on_report(matched, reference).await,
                         Ok(None) => {
-                            tracing::debug!(gateway = %name, reference, "status report for no known part yet");
+                            tracing::debug!(gateway = %name, mr = reference, "status report for no known part yet");
                             if self.unmatched_reports.len() >= UNMATCHED_REPORTS {
                                 self.unmatched_reports.pop_front();
                             }
@@ -592,15 +650,12 @@ impl Runtime {
                             });
                         }
                         Err(e) => {
-                            tracing::error!(gateway = %name, error = %e, "could not record a status report; left on the modem");
-                            return Err(Unstored {
-                                meaning: Received::StatusReport {
-                                    reference,
-                                    outcome: Some(outcome),
-                                },
-                                pdu_hex,
-                                ack,
-                            });
+                            tracing::error!(gateway = %name, mr = reference, error = %e, "could not record a status report; left on the modem");
+                            let meaning = Received::StatusReport {
+                                reference,
+                                outcome: Some(outcome),
+                            };
+                            return Err(unstored(meaning, pdu_hex, ack));
                         }
                     }
                 }
@@ -624,7 +679,7 @@ impl Runtime {
         let waiting = std::mem::take(&mut self.unmatched_reports);
         for report in waiting {
             if report.received.elapsed() > UNMATCHED_REPORT_AGE {
-                tracing::info!(gateway = %name, reference = report.reference, "status report for no known part");
+                tracing::info!(gateway = %name, mr = report.reference, "status report for no known part");
                 continue;
             }
             match self
@@ -632,10 +687,10 @@ impl Runtime {
                 .record_status_report(&name, report.reference, &report.outcome, window)
                 .await
             {
-                Ok(Some(matched)) => self.on_report(matched).await,
+                Ok(Some(matched)) => self.on_report(matched, report.reference).await,
                 Ok(None) => self.unmatched_reports.push_back(report),
                 Err(e) => {
-                    tracing::warn!(gateway = %name, error = %e, "could not record a status report");
+                    tracing::warn!(gateway = %name, mr = report.reference, error = %e, "could not record a status report");
                     self.unmatched_reports.push_back(report);
                 }
             }
@@ -657,7 +712,9 @@ impl Runtime {
 
     async fn expire(&mut self) {
         for incomplete in self.reassembler.expire(Instant::now()) {
-            self.commit_incomplete(incomplete).await;
+            self.commit_incomplete(incomplete)
+                .instrument(received_span(None))
+                .await;
         }
     }
 
@@ -717,45 +774,75 @@ impl Runtime {
             incomplete,
             consumed_pending_parts: tokens.clone(),
         };
-        if self.commit_text(text, sender).await {
-            for token in tokens {
-                self.pending.remove(&token);
+        let slots: Vec<Option<u32>> = tokens
+            .iter()
+            .map(|t| self.pending.get(t).and_then(|i| i.slot))
+            .collect();
+        match self.commit_text(&text).await {
+            Committed::New(id) => {
+                // Links the parts' earlier lines (stored, deleted from the SIM) to the text.
+                for (token, slot) in tokens.iter().zip(slots) {
+                    tracing::info!(gateway = %self.name(), inbound = id.0, part = token, slot, "part joined the text");
+                }
+                self.forget_parts(&tokens);
+                self.route_new(id, &sender, &text.body, text.smsc_time)
+                    .await;
+            }
+            Committed::Again => self.forget_parts(&tokens),
+            // The parts stay where they are and are read again later.
+            Committed::Failed => {}
+        }
+    }
+
+    fn forget_parts(&mut self, tokens: &[i64]) {
+        for token in tokens {
+            self.pending.remove(token);
+        }
+    }
+
+    /// Commits a received text. Logged with the text's new id, which is also added to the
+    /// current [`received_span`] so the lines after it (the deletion from the SIM
+    /// included) carry it.
+    async fn commit_text(&mut self, text: &NewInbound) -> Committed {
+        let name = self.settings.name.clone();
+        match self.store.insert_inbound(text).await {
+            Ok(insertion) if insertion.is_new() => {
+                let id = InboundTextId(insertion.id());
+                tracing::Span::current().record("inbound", id.0);
+                tracing::info!(gateway = %name, inbound = id.0, "text received");
+                self.hooks.metrics.text_in(&name);
+                Committed::New(id)
+            }
+            Ok(insertion) => {
+                tracing::Span::current().record("inbound", insertion.id());
+                tracing::info!(gateway = %name, inbound = insertion.id(), "text read again after a restart; already stored");
+                Committed::Again
+            }
+            Err(e) => {
+                tracing::error!(gateway = %name, error = %e, "could not store a received text; left on the modem");
+                Committed::Failed
             }
         }
     }
 
-    /// Commits a text and routes it if it is new. False when the store failed (the parts
-    /// stay where they are and are read again later).
-    async fn commit_text(&mut self, text: NewInbound, patron: PatronAddress) -> bool {
-        let name = self.settings.name.clone();
-        let smsc_time = text.smsc_time;
-        let body = text.body.clone();
-        match self.store.insert_inbound(&text).await {
-            Ok(insertion) if insertion.is_new() => {
-                let id = InboundTextId(insertion.id());
-                tracing::info!(gateway = %name, inbound = id.0, "text received");
-                self.hooks.metrics.text_in(&name);
-                if self.screened_out(id, &patron, &body).await {
-                    return true;
-                }
-                match self.router.inbound_text(id, &patron) {
-                    Routing::Deliver(operators) => {
-                        self.deliver(id, &patron, &body, smsc_time, None, &operators)
-                            .await;
-                    }
-                    Routing::Hold => {
-                        tracing::info!(gateway = %name, inbound = id.0, "no operator available; the text waits");
-                    }
-                }
-                true
+    /// Routes a text just committed: the screen first, then the operators, or it waits.
+    async fn route_new(
+        &mut self,
+        id: InboundTextId,
+        patron: &PatronAddress,
+        body: &str,
+        smsc_time: DateTime<FixedOffset>,
+    ) {
+        if self.screened_out(id, patron, body).await {
+            return;
+        }
+        match self.router.inbound_text(id, patron) {
+            Routing::Deliver(operators) => {
+                self.deliver(id, patron, body, smsc_time, None, &operators)
+                    .await;
             }
-            Ok(_) => {
-                tracing::info!(gateway = %name, "text read again after a restart; already stored");
-                true
-            }
-            Err(e) => {
-                tracing::error!(gateway = %name, error = %e, "could not store a received text; left on the modem");
-                false
+            Routing::Hold => {
+                tracing::info!(gateway = %self.name(), inbound = id.0, "no operator available; the text waits");
             }
         }
     }
@@ -848,7 +935,10 @@ impl Runtime {
                     tracing::error!(gateway = %self.name(), inbound = id.0, error = %e, "could not mark a text delivered");
                 }
             }
-            None => self.stranded.push((id, patron.clone())),
+            None => {
+                tracing::info!(gateway = %self.name(), inbound = id.0, "no operator got the text; it waits for the component");
+                self.stranded.push((id, patron.clone()));
+            }
         }
     }
 
@@ -860,21 +950,23 @@ impl Runtime {
         delayed_since: Option<DateTime<Utc>>,
     ) -> bool {
         for operator in operators {
+            let stanza = self.stanza_ids.next(recent.id);
             let text = TextToOperator {
                 patron: recent.patron.clone(),
                 operator: operator.clone(),
                 body: recent.body.clone(),
-                id: format!("in-{}", recent.id.0),
+                id: stanza.clone(),
                 delayed_since,
                 receipt: ReceiptRequest::NotRequested,
             };
             match self.xmpp.send(Outgoing::Text(text)).await {
                 Ok(()) => {
+                    tracing::info!(gateway = %self.name(), inbound = recent.id.0, operator = %operator.as_str(), stanza, "text sent to an operator");
                     recent.outstanding += 1;
                     recent.tried.push(operator.clone());
                 }
                 Err(e) => {
-                    tracing::warn!(gateway = %self.name(), operator = %operator.as_str(), error = %e, "text not delivered");
+                    tracing::warn!(gateway = %self.name(), inbound = recent.id.0, operator = %operator.as_str(), stanza, error = %e, "text not delivered");
                 }
             }
         }
@@ -883,12 +975,8 @@ impl Runtime {
 
     /// A text we sent came back as an error from the server. When every operator it went
     /// to bounced it, it goes to the other available operators, or waits for one.
-    async fn on_bounce(&mut self, id: Option<String>) {
-        let Some(id) = id
-            .as_deref()
-            .and_then(|id| id.strip_prefix("in-"))
-            .and_then(|n| n.parse::<i64>().ok())
-        else {
+    async fn on_bounce(&mut self, text: Option<InboundTextId>) {
+        let Some(InboundTextId(id)) = text else {
             return;
         };
         let Some(at) = self.recent.iter().position(|r| r.id.0 == id) else {
@@ -974,8 +1062,15 @@ impl Runtime {
         }
     }
 
-    async fn on_report(&mut self, matched: textgate_store::StatusReportMatch) {
+    /// A status report matched the part sent with reference `mr`: the operator gets a
+    /// receipt when the whole text arrived and asked for one, or an error when it failed.
+    async fn on_report(&mut self, matched: textgate_store::StatusReportMatch, mr: u8) {
         use textgate_store::OutboundState;
+        tracing::Span::current().record("outbound", matched.outbound_id);
+        tracing::info!(
+            gateway = %self.name(), mr, outbound = matched.outbound_id, seq = matched.seq,
+            stanza = matched.xmpp_id.as_deref(), state = ?matched.state, "status report matched"
+        );
         match matched.state {
             OutboundState::Delivered => {
                 let context = self
@@ -990,7 +1085,8 @@ impl Runtime {
                     receipt: ReceiptRequest::Requested,
                 }) = context
                 {
-                    if let Err(e) = self
+                    let stanza = id.clone();
+                    match self
                         .xmpp
                         .send(Outgoing::Receipt {
                             to: from,
@@ -999,7 +1095,12 @@ impl Runtime {
                         })
                         .await
                     {
-                        tracing::warn!(gateway = %self.name(), error = %e, "receipt not sent");
+                        Ok(()) => {
+                            tracing::info!(gateway = %self.name(), outbound = matched.outbound_id, stanza, "receipt sent to the operator");
+                        }
+                        Err(e) => {
+                            tracing::warn!(gateway = %self.name(), outbound = matched.outbound_id, stanza, error = %e, "receipt not sent");
+                        }
                     }
                 }
             }
@@ -1021,6 +1122,7 @@ impl Runtime {
                         _ => return,
                     },
                 };
+                let stanza = matched.xmpp_id.clone();
                 let error = ReplyError {
                     to: sender,
                     patron: patron.clone(),
@@ -1031,8 +1133,13 @@ impl Runtime {
                         patron.as_str()
                     ),
                 };
-                if let Err(e) = self.xmpp.send(Outgoing::Error(error)).await {
-                    tracing::warn!(gateway = %self.name(), error = %e, "delivery failure not reported");
+                match self.xmpp.send(Outgoing::Error(error)).await {
+                    Ok(()) => {
+                        tracing::info!(gateway = %self.name(), outbound = matched.outbound_id, stanza, "delivery failure reported to the operator");
+                    }
+                    Err(e) => {
+                        tracing::warn!(gateway = %self.name(), outbound = matched.outbound_id, stanza, error = %e, "delivery failure not reported");
+                    }
                 }
             }
             _ => {}
@@ -1087,8 +1194,13 @@ impl Runtime {
                 id,
                 ..
             } => {
-                tracing::warn!(gateway = %self.name(), operator = %operator.as_str(), reason, "an operator did not get a message");
-                self.on_bounce(id).await;
+                let text = id.as_deref().and_then(inbound::text_of_stanza);
+                tracing::warn!(
+                    gateway = %self.name(), operator = %operator.as_str(), reason,
+                    stanza = id.as_deref(), inbound = text.map(|t| t.0),
+                    "an operator did not get a message"
+                );
+                self.on_bounce(text).await;
             }
         }
     }
@@ -1110,6 +1222,11 @@ impl Runtime {
     }
 
     async fn deliver_stored(&mut self, id: InboundTextId, patron: &PatronAddress, to: &[BareJid]) {
+        let span = tracing::info_span!("held", inbound = id.0);
+        self.deliver_held(id, patron, to).instrument(span).await;
+    }
+
+    async fn deliver_held(&mut self, id: InboundTextId, patron: &PatronAddress, to: &[BareJid]) {
         let text = match self.store.inbound(id.0).await {
             Ok(Some(text)) => text,
             Ok(None) => return,
@@ -1126,11 +1243,24 @@ impl Runtime {
             return;
         };
         let since = text.smsc_time.with_timezone(&Utc);
+        tracing::info!(gateway = %self.name(), inbound = id.0, "delivering a text that waited");
         self.deliver(id, patron, &body, text.smsc_time, Some(since), to)
             .await;
     }
 
+    /// A reply from an operator, logged in a `reply` span with its stanza id (one is made
+    /// up when the client sent none) and, once queued, its outbound id.
     async fn on_reply(&mut self, reply: OperatorReply) {
+        let stanza = reply
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("no-id-{:016x}", rand::random::<u64>()));
+        let span = tracing::info_span!("reply", stanza = %stanza, outbound = Empty);
+        self.queue_reply(reply, stanza).instrument(span).await;
+    }
+
+    async fn queue_reply(&mut self, reply: OperatorReply, xmpp_id: String) {
+        tracing::info!(gateway = %self.name(), operator = %reply.operator.as_str(), stanza = %xmpp_id, "reply from an operator");
         let refuse = |condition: ErrorCondition, text: String| {
             Outgoing::Error(ReplyError {
                 to: reply.from.clone(),
@@ -1166,21 +1296,20 @@ impl Runtime {
             })
         };
         if let Some(refusal) = refusal {
+            if let Outgoing::Error(error) = &refusal {
+                tracing::info!(gateway = %self.name(), stanza = %xmpp_id, condition = ?error.condition, reason = %error.text, "reply refused");
+            }
             if let Err(e) = self.xmpp.send(refusal).await {
-                tracing::warn!(gateway = %self.name(), error = %e, "refusal not sent");
+                tracing::warn!(gateway = %self.name(), stanza = %xmpp_id, error = %e, "refusal not sent");
             }
             return;
         }
-        let xmpp_id = reply
-            .id
-            .clone()
-            .unwrap_or_else(|| format!("no-id-{:016x}", rand::random::<u64>()));
         let text = NewOutbound {
             gateway: self.settings.name.clone(),
             recipient: reply.patron.as_str().to_owned(),
             origin: OutboundOrigin::Chat {
                 sender_jid: reply.from.clone(),
-                xmpp_id,
+                xmpp_id: xmpp_id.clone(),
             },
             body: reply.body.clone(),
             priority: Priority::CHAT,
@@ -1188,6 +1317,8 @@ impl Runtime {
         };
         match self.store.enqueue_outbound(&text).await {
             Ok(insertion) => {
+                tracing::Span::current().record("outbound", insertion.id());
+                tracing::info!(gateway = %self.name(), outbound = insertion.id(), stanza = %xmpp_id, "reply queued");
                 if let Ok(mut map) = self.replies.lock() {
                     map.insert(
                         insertion.id(),
@@ -1201,7 +1332,7 @@ impl Runtime {
                 }
             }
             Err(e) => {
-                tracing::error!(gateway = %self.name(), error = %e, "could not queue a reply");
+                tracing::error!(gateway = %self.name(), stanza = %xmpp_id, error = %e, "could not queue a reply");
                 let refusal = refuse(
                     ErrorCondition::UndefinedCondition,
                     "Not sent: the gateway could not queue the reply. Please try again.".into(),
@@ -1246,6 +1377,31 @@ impl Runtime {
             }
         }
     }
+}
+
+/// What became of a received text at the store.
+enum Committed {
+    /// Stored now, under this id.
+    New(InboundTextId),
+    /// Stored before (read again after a restart): acknowledged, not routed again.
+    Again,
+    /// The store failed: not acknowledged, tried again later.
+    Failed,
+}
+
+/// The span of one message from the modem: its storage `slot` (none for a routed `+CMT`,
+/// or a part read back from the store), and, recorded as they become known, the pending
+/// `part` it was stored as, the `inbound` text it belongs to, or for a status report the
+/// reference `mr` and the `outbound` text it is about.
+fn received_span(slot: Option<u32>) -> tracing::Span {
+    tracing::info_span!(
+        "received",
+        slot,
+        part = Empty,
+        inbound = Empty,
+        mr = Empty,
+        outbound = Empty
+    )
 }
 
 fn acknowledge(gateway: &str, ack: AckHandle) {
