@@ -86,9 +86,11 @@ pub fn failure_reason(error: &SendError) -> SendFailure {
         }
         DriverFailure::Timeout { .. } => SendFailure::Timeout,
         DriverFailure::Unavailable(_) => SendFailure::ModemUnavailable,
-        DriverFailure::Empty | DriverFailure::Invalid { .. } | DriverFailure::Unexpected { .. } => {
-            SendFailure::Other
-        }
+        // A stopped send is given back to the queue, never failed for good.
+        DriverFailure::Empty
+        | DriverFailure::Invalid { .. }
+        | DriverFailure::Unexpected { .. }
+        | DriverFailure::Stopped { .. } => SendFailure::Other,
     }
 }
 

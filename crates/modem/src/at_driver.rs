@@ -26,12 +26,13 @@ use textgate_at::{ErrorClass, FinalResult, Response, Urc};
 use textgate_gsm::pdu::{to_hex, Tpdu};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, Instant};
+use tracing::Instrument;
 
 use crate::config::{deadline, ModemConfig};
 use crate::connection::{CommandFailure, Connection, Submission};
 use crate::driver::{
     AckHandle, AckToken, HealthChange, MessageReference, ModemEvent, ModemEvents, Origin,
-    OutgoingSms, ReceivedPdu, SendError, SendFailure, SmsDriver, StatusError,
+    OutgoingSms, ReceivedPdu, SendError, SendFailure, SendProgress, SmsDriver, StatusError,
 };
 use crate::port::PortOpener;
 use crate::quirks::{self, CallReject, MoreMessagesSupport, ProfileChoice, QuirkProfile};
@@ -50,6 +51,7 @@ const QUIET_LIMIT: Duration = Duration::from_secs(2);
 enum Request {
     Send {
         message: OutgoingSms,
+        progress: SendProgress,
         reply: oneshot::Sender<Result<Vec<MessageReference>, SendError>>,
     },
     Status {
@@ -120,13 +122,30 @@ impl AtModem {
 #[async_trait]
 impl SmsDriver for AtModem {
     async fn send(&self, message: OutgoingSms) -> Result<Vec<MessageReference>, SendError> {
+        self.send_reporting(message, SendProgress::unobserved())
+            .await
+    }
+
+    /// The parts go out in one batch with the link kept open (`AT+CMMS`) as with
+    /// [`SmsDriver::send`]; the driver reports each `+CMGS` reference as it arrives and
+    /// looks at the stop request before each part. A send still waiting in the queue when
+    /// the stop comes sends nothing.
+    async fn send_reporting(
+        &self,
+        message: OutgoingSms,
+        progress: SendProgress,
+    ) -> Result<Vec<MessageReference>, SendError> {
         let stopped = || SendError {
             failure: SendFailure::Unavailable("the driver has stopped".into()),
             accepted: Vec::new(),
         };
         let (reply, answer) = oneshot::channel();
         self.requests
-            .send(Request::Send { message, reply })
+            .send(Request::Send {
+                message,
+                progress,
+                reply,
+            })
             .await
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
@@ -623,7 +642,7 @@ impl Driver {
                 kind,
             } => {
                 if let Some(kind) = kind {
-                    tracing::info!(device = %self.device, %storage, index, %kind, "stored message with a kind (MMS notification)");
+                    tracing::info!(device = %self.device, %storage, slot = index, %kind, "stored message with a kind (MMS notification)");
                 }
                 self.read_stored(connection, index).await
             }
@@ -687,7 +706,7 @@ impl Driver {
         match responses.into_iter().find_map(|r| r.pdu) {
             Some(pdu) => self.hand_over_stored(index, pdu).await,
             None => {
-                tracing::debug!(device = %self.device, index, "storage slot empty");
+                tracing::debug!(device = %self.device, slot = index, "storage slot empty");
                 Ok(())
             }
         }
@@ -725,7 +744,7 @@ impl Driver {
                     // answer was lost, or someone else's) and the network stored a new
                     // one there. The new one is handed over; its predecessor's
                     // acknowledgement no longer matches and deletes nothing.
-                    tracing::info!(device = %self.device, index, "storage slot reused by a new message");
+                    tracing::info!(device = %self.device, slot = index, "storage slot reused by a new message");
                     self.pending_deletes.retain(|&pending| pending != index);
                     self.hand_over_stored(index, pdu).await?;
                 }
@@ -748,6 +767,7 @@ impl Driver {
             origin: Origin::Stored { index },
             connection: self.connection_id,
             handover,
+            span: tracing::Span::none(),
         };
         let received = ReceivedPdu::new(
             pdu,
@@ -760,7 +780,7 @@ impl Driver {
             }
             _ => ModemEvent::IncomingPart(received),
         };
-        tracing::info!(device = %self.device, index, "received message handed over");
+        tracing::info!(device = %self.device, gateway = %self.config.name, slot = index, "received message handed over");
         self.deliver(event).await;
         Ok(())
     }
@@ -770,6 +790,7 @@ impl Driver {
             origin: Origin::Routed,
             connection: self.connection_id,
             handover: 0,
+            span: tracing::Span::none(),
         };
         let received = ReceivedPdu::new(
             pdu,
@@ -780,12 +801,25 @@ impl Driver {
             Routed::Message => ModemEvent::IncomingPart(received),
             Routed::StatusReport => ModemEvent::StatusReport(received),
         };
-        tracing::info!(device = %self.device, "routed message handed over");
+        tracing::info!(device = %self.device, gateway = %self.config.name, "routed message handed over");
         self.deliver(event).await;
         Ok(())
     }
 
+    /// Deletes or acknowledges a message the receiver stored, in the span the receiver
+    /// acknowledged it in.
     async fn acknowledge(
+        &mut self,
+        connection: &mut Connection,
+        token: AckToken,
+    ) -> Result<(), Stop> {
+        let span = token.span.clone();
+        self.acknowledge_in_span(connection, token)
+            .instrument(span)
+            .await
+    }
+
+    async fn acknowledge_in_span(
         &mut self,
         connection: &mut Connection,
         token: AckToken,
@@ -793,7 +827,7 @@ impl Driver {
         match token.origin {
             Origin::Stored { index } => {
                 if !self.acknowledges_current(&token) {
-                    tracing::debug!(device = %self.device, index, "acknowledgement for a message no longer in its slot; nothing deleted");
+                    tracing::debug!(device = %self.device, slot = index, "acknowledgement for a message no longer in its slot; nothing deleted");
                     return Ok(());
                 }
                 // Nothing but this acknowledgement deletes the message, so its slot still
@@ -811,6 +845,7 @@ impl Driver {
             Origin::Routed => {
                 self.best_effort(connection, &Command::AcknowledgeMessage)
                     .await?;
+                tracing::info!(device = %self.device, "routed message acknowledged (AT+CNMA)");
                 Ok(())
             }
         }
@@ -866,25 +901,25 @@ impl Driver {
                     self.delete_stored(connection, index).await?
                 }
                 Some(pdu) => {
-                    tracing::info!(device = %self.device, index, "the earlier deletion worked and a new message is in its slot");
+                    tracing::info!(device = %self.device, slot = index, "the earlier deletion worked and a new message is in its slot");
                     self.in_flight.remove(&index);
                     self.hand_over_stored(index, pdu).await?;
                 }
                 None => {
                     self.in_flight.remove(&index);
-                    tracing::debug!(device = %self.device, index, "stored message already gone");
+                    tracing::debug!(device = %self.device, slot = index, "stored message already gone");
                 }
             },
             Err(CommandFailure::Rejected { result, .. }) if is_invalid_index(&result) => {
                 self.in_flight.remove(&index);
-                tracing::debug!(device = %self.device, index, "stored message already gone");
+                tracing::debug!(device = %self.device, slot = index, "stored message already gone");
             }
             Err(failure) if failure.is_link_failure() => {
                 self.retry_delete(index);
                 return Err(Stop::Link(failure));
             }
             Err(failure) => {
-                tracing::warn!(device = %self.device, index, error = %failure, "cannot read a slot before deleting; retried at the next storage check");
+                tracing::warn!(device = %self.device, slot = index, error = %failure, "cannot read a slot before deleting; retried at the next storage check");
                 self.retry_delete(index);
             }
         }
@@ -903,18 +938,18 @@ impl Driver {
         match self.patiently(connection, &command).await {
             Ok(_) => {
                 self.in_flight.remove(&index);
-                tracing::info!(device = %self.device, index, "stored message deleted after acknowledgement");
+                tracing::info!(device = %self.device, slot = index, "stored message deleted after acknowledgement");
             }
             Err(CommandFailure::Rejected { result, .. }) if is_invalid_index(&result) => {
                 self.in_flight.remove(&index);
-                tracing::debug!(device = %self.device, index, "stored message already gone");
+                tracing::debug!(device = %self.device, slot = index, "stored message already gone");
             }
             Err(failure) if failure.is_link_failure() => {
                 self.retry_delete(index);
                 return Err(Stop::Link(failure));
             }
             Err(failure) => {
-                tracing::warn!(device = %self.device, index, error = %failure, "deletion refused; retried at the next storage check");
+                tracing::warn!(device = %self.device, slot = index, error = %failure, "deletion refused; retried at the next storage check");
                 self.retry_delete(index);
             }
         }
@@ -992,10 +1027,20 @@ impl Driver {
         request: Request,
     ) -> Result<(), Stop> {
         match request {
-            Request::Send { message, reply } => {
-                let (result, stop) = self.send(connection, &message).await;
-                if let Err(error) = &result {
-                    tracing::warn!(device = %self.device, %error, class = %error.class(), "send failed");
+            Request::Send {
+                message,
+                progress,
+                reply,
+            } => {
+                let (result, stop) = self.send(connection, &message, &progress).await;
+                match &result {
+                    Err(error) if matches!(error.failure, SendFailure::Stopped { .. }) => {
+                        tracing::info!(device = %self.device, %error, "send stopped between parts");
+                    }
+                    Err(error) => {
+                        tracing::warn!(device = %self.device, %error, class = %error.class(), "send failed");
+                    }
+                    Ok(_) => {}
                 }
                 let _ = reply.send(result);
                 stop.map_or(Ok(()), Err)
@@ -1016,12 +1061,15 @@ impl Driver {
         }
     }
 
-    /// Sends every part; returns the result for the caller and, separately, whether the
-    /// link failed (which ends serving after the caller has its answer).
+    /// Sends every part, or the parts up to a stop the caller asked for (a part already
+    /// submitted is finished: its outcome must be known, or it would be sent again);
+    /// returns the result for the caller and, separately, whether the link failed (which
+    /// ends serving after the caller has its answer).
     async fn send(
         &mut self,
         connection: &mut Connection,
         message: &OutgoingSms,
+        progress: &SendProgress,
     ) -> (Result<Vec<MessageReference>, SendError>, Option<Stop>) {
         let total = message.parts.len();
         if total == 0 {
@@ -1049,6 +1097,9 @@ impl Driver {
                 );
             }
         }
+        if progress.stop_requested() {
+            return (Err(SendError::stopped(0, total, Vec::new())), None);
+        }
         let keep_open = total > 1 && self.profile.more_messages == MoreMessagesSupport::Use;
         if keep_open {
             if let Err(stop) = self
@@ -1068,6 +1119,10 @@ impl Driver {
         let mut accepted = Vec::new();
         let mut outcome = Ok(());
         for (i, part) in message.parts.iter().enumerate() {
+            if progress.stop_requested() {
+                outcome = Err((SendFailure::Stopped { sent: i, total }, None));
+                break;
+            }
             let (part_number, hex) = (i + 1, to_hex(&part.pdu));
             match connection.submit(&hex, part.tpdu_length).await {
                 Ok(Submission::Answered(reply)) if reply.result.is_ok() => {
@@ -1077,7 +1132,9 @@ impl Driver {
                         .find_map(|r| response::parse_cmgs(&r.line).ok());
                     match reference {
                         Some(mr) => {
-                            tracing::info!(device = %self.device, part = part_number, total, reference = mr, "part sent");
+                            // The caller logs the part with its text's ids.
+                            tracing::debug!(device = %self.device, part = part_number, total, mr, "part accepted");
+                            progress.part_accepted(i, MessageReference(mr));
                             accepted.push(MessageReference(mr));
                         }
                         None => {
@@ -1201,7 +1258,7 @@ impl Driver {
                 self.retry_delete(index)
             }
             Origin::Stored { index } => {
-                tracing::debug!(device = %self.device, index, "acknowledgement for a message no longer in its slot; nothing deleted")
+                tracing::debug!(device = %self.device, slot = index, "acknowledgement for a message no longer in its slot; nothing deleted")
             }
             Origin::Routed => {
                 tracing::debug!(device = %self.device, "acknowledgement after the connection was lost; the network delivers again")

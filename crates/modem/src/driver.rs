@@ -7,6 +7,12 @@
 //! future per call costs nothing next to a network round trip of seconds. Events are not
 //! part of the trait: a driver hands its [`ModemEvents`] receiver to exactly one consumer
 //! when it is started.
+//!
+//! A long text is several SMS, and the network accepts them one by one. Callers that must
+//! not send a part twice (the outbox, after a restart) use [`SmsDriver::send_reporting`]:
+//! it reports each part's message reference the moment the network accepted it and lets
+//! the caller stop the send between parts, while the driver still sends the parts as one
+//! batch (the AT driver keeps the radio link open with `AT+CMMS` between them).
 
 use std::fmt;
 use std::time::Duration;
@@ -15,7 +21,7 @@ use async_trait::async_trait;
 use textgate_at::{CmeError, CmsError, ErrorClass, FinalResult};
 use textgate_gsm::error::GsmError;
 use textgate_gsm::pdu::{Pdu, SmscField};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::status::ModemStatus;
 
@@ -25,6 +31,33 @@ pub trait SmsDriver: Send + Sync {
     /// Sends every part of one message, in order, and returns the message reference the
     /// network gave each part (to match status reports).
     async fn send(&self, message: OutgoingSms) -> Result<Vec<MessageReference>, SendError>;
+
+    /// Sends like [`SmsDriver::send`], telling `progress` about each part the network
+    /// accepted as soon as it did, and starting no further part once the caller asked to
+    /// stop ([`SendMonitor::stop`]); a part already handed to the modem is finished. A send
+    /// stopped before its last part fails with [`SendFailure::Stopped`].
+    ///
+    /// The default suits drivers that hand a message over as one unit (the SMTP path
+    /// sends one e-mail): it cannot stop between parts, and reports the parts when the
+    /// whole send has ended.
+    async fn send_reporting(
+        &self,
+        message: OutgoingSms,
+        progress: SendProgress,
+    ) -> Result<Vec<MessageReference>, SendError> {
+        if progress.stop_requested() {
+            return Err(SendError::stopped(0, message.parts.len(), Vec::new()));
+        }
+        let result = self.send(message).await;
+        let accepted = match &result {
+            Ok(references) => references,
+            Err(error) => &error.accepted,
+        };
+        for (index, reference) in accepted.iter().enumerate() {
+            progress.part_accepted(index, *reference);
+        }
+        result
+    }
 
     /// What the modem says about itself, its SIM and the network.
     async fn status(&self) -> Result<ModemStatus, StatusError>;
@@ -67,6 +100,88 @@ impl OutgoingSms {
             })
             .collect::<Result<Vec<_>, GsmError>>()?;
         Ok(OutgoingSms { parts })
+    }
+}
+
+/// One part the network accepted during [`SmsDriver::send_reporting`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AcceptedPart {
+    /// The part's position in the [`OutgoingSms`] that was sent, from 0.
+    pub index: usize,
+    pub reference: MessageReference,
+}
+
+/// The driver's side of a send's progress: where accepted parts are reported, and whether
+/// the caller wants no further part started. Made with [`SendProgress::channel`].
+#[derive(Debug)]
+pub struct SendProgress {
+    accepted: mpsc::UnboundedSender<AcceptedPart>,
+    stop: watch::Receiver<bool>,
+}
+
+/// The caller's side of a send's progress.
+#[derive(Debug)]
+pub struct SendMonitor {
+    accepted: mpsc::UnboundedReceiver<AcceptedPart>,
+    stop: watch::Sender<bool>,
+}
+
+impl SendProgress {
+    /// A connected pair: the progress goes to the driver, the monitor stays with the caller.
+    pub fn channel() -> (SendProgress, SendMonitor) {
+        let (accepted_tx, accepted) = mpsc::unbounded_channel();
+        let (stop, stop_rx) = watch::channel(false);
+        (
+            SendProgress {
+                accepted: accepted_tx,
+                stop: stop_rx,
+            },
+            SendMonitor { accepted, stop },
+        )
+    }
+
+    /// Progress nobody watches and nobody stops: what a plain [`SmsDriver::send`] uses.
+    pub fn unobserved() -> SendProgress {
+        SendProgress::channel().0
+    }
+
+    /// Reports that the network accepted the part at `index`.
+    pub fn part_accepted(&self, index: usize, reference: MessageReference) {
+        // A caller that stopped listening no longer needs the news; the references are
+        // also in the send's result.
+        let _ = self.accepted.send(AcceptedPart { index, reference });
+    }
+
+    /// Whether the caller asked that no further part be started.
+    pub fn stop_requested(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// Waits until the caller asks to stop (forever if it never does); for drivers that
+    /// wait between parts.
+    pub async fn stopped(&mut self) {
+        if self.stop.wait_for(|stop| *stop).await.is_err() {
+            // The monitor is gone without asking: nobody will ask any more.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+impl SendMonitor {
+    /// Asks the driver to start no further part of this send.
+    pub fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+
+    /// The next part the network accepted; `None` once the send has ended and every
+    /// accepted part was taken.
+    pub async fn next_accepted(&mut self) -> Option<AcceptedPart> {
+        self.accepted.recv().await
+    }
+
+    /// An accepted part already reported, without waiting.
+    pub fn try_next_accepted(&mut self) -> Option<AcceptedPart> {
+        self.accepted.try_recv().ok()
     }
 }
 
@@ -115,6 +230,10 @@ pub enum SendFailure {
         total: usize,
         answer: String,
     },
+    /// The caller asked to stop ([`SendMonitor::stop`]) before every part was sent; the
+    /// first `sent` parts went out.
+    #[error("stopped on request after {sent} of {total} part(s)")]
+    Stopped { sent: usize, total: usize },
 }
 
 /// A failed send, with the references of the parts the network accepted before it.
@@ -136,10 +255,56 @@ impl SendError {
             SendFailure::Unavailable(_)
             | SendFailure::BareError { .. }
             | SendFailure::Timeout { .. }
-            | SendFailure::Unexpected { .. } => ErrorClass::Retryable,
+            | SendFailure::Unexpected { .. }
+            | SendFailure::Stopped { .. } => ErrorClass::Retryable,
             SendFailure::Empty | SendFailure::Invalid { .. } => ErrorClass::Final,
             SendFailure::RefusedMessage { error, .. } => error.class(),
             SendFailure::RefusedEquipment { error, .. } => error.class(),
+        }
+    }
+
+    /// The same error for a text of `total` parts of which only the parts numbered
+    /// `numbers` (from 1, in order) were in the message sent: a retry sends only the parts
+    /// still missing, and "part 1 of 1" would hide that it was part 3 of 3.
+    pub fn renumbered(mut self, numbers: &[u8], total: usize) -> SendError {
+        let renumber = |part: &mut usize, of: &mut usize| {
+            if let Some(number) = part.checked_sub(1).and_then(|i| numbers.get(i)) {
+                *part = usize::from(*number);
+            }
+            *of = total;
+        };
+        match &mut self.failure {
+            SendFailure::Invalid {
+                part, total: of, ..
+            }
+            | SendFailure::RefusedMessage {
+                part, total: of, ..
+            }
+            | SendFailure::RefusedEquipment {
+                part, total: of, ..
+            }
+            | SendFailure::BareError { part, total: of }
+            | SendFailure::Timeout {
+                part, total: of, ..
+            }
+            | SendFailure::Unexpected {
+                part, total: of, ..
+            } => renumber(part, of),
+            SendFailure::Stopped { sent, total: of } => {
+                // Parts sent before this message count as sent.
+                *sent += total.saturating_sub(numbers.len());
+                *of = total;
+            }
+            SendFailure::Unavailable(_) | SendFailure::Empty => {}
+        }
+        self
+    }
+
+    /// A send stopped on request after `sent` of `total` parts.
+    pub fn stopped(sent: usize, total: usize, accepted: Vec<MessageReference>) -> SendError {
+        SendError {
+            failure: SendFailure::Stopped { sent, total },
+            accepted,
         }
     }
 
@@ -266,7 +431,7 @@ impl fmt::Display for HealthChange {
 }
 
 /// What the driver must do once a received PDU is stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) struct AckToken {
     pub origin: Origin,
     /// The connection the PDU arrived on: a `+CNMA` is meaningless on a newer one.
@@ -274,6 +439,9 @@ pub(crate) struct AckToken {
     /// Which hand-over of a stored message this acknowledges: a storage slot is reused
     /// once freed, so the index alone does not say which message may be deleted.
     pub handover: u64,
+    /// The span the receiver acknowledged in (its text's ids), so the driver's lines about
+    /// deleting or acknowledging the message carry them.
+    pub span: tracing::Span,
 }
 
 /// The driver stopped; nothing can be acknowledged any more (the message stays on the
@@ -297,8 +465,96 @@ impl AckHandle {
     }
 
     /// Call this after the PDU is durably stored: the driver then deletes it from the
-    /// modem (`AT+CMGD`) or acknowledges it to the network (`AT+CNMA`).
-    pub fn acknowledge(self) -> Result<(), DriverStopped> {
+    /// modem (`AT+CMGD`) or acknowledges it to the network (`AT+CNMA`), logging that in
+    /// the caller's current span.
+    pub fn acknowledge(mut self) -> Result<(), DriverStopped> {
+        self.token.span = tracing::Span::current();
         self.acks.send(self.token).map_err(|_| DriverStopped)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A driver that sends a message as one unit and counts what it was given.
+    struct WholeMessages {
+        parts_sent: Mutex<usize>,
+    }
+
+    #[async_trait]
+    impl SmsDriver for WholeMessages {
+        async fn send(&self, message: OutgoingSms) -> Result<Vec<MessageReference>, SendError> {
+            let mut sent = self.parts_sent.lock().unwrap_or_else(|e| e.into_inner());
+            let first = u8::try_from(*sent).unwrap_or(u8::MAX);
+            *sent += message.parts.len();
+            Ok((first..)
+                .take(message.parts.len())
+                .map(MessageReference)
+                .collect())
+        }
+
+        async fn status(&self) -> Result<ModemStatus, StatusError> {
+            Ok(ModemStatus::default())
+        }
+    }
+
+    fn two_parts() -> OutgoingSms {
+        let part = SubmitPart {
+            pdu: vec![0],
+            tpdu_length: 0,
+        };
+        OutgoingSms {
+            parts: vec![part.clone(), part],
+        }
+    }
+
+    #[tokio::test]
+    async fn the_default_progress_reports_every_part_when_the_send_ends() {
+        let driver = WholeMessages {
+            parts_sent: Mutex::new(5),
+        };
+        let (progress, mut monitor) = SendProgress::channel();
+        let references = driver.send_reporting(two_parts(), progress).await;
+        assert_eq!(
+            references,
+            Ok(vec![MessageReference(5), MessageReference(6)])
+        );
+        let mut reported = Vec::new();
+        while let Some(part) = monitor.next_accepted().await {
+            reported.push((part.index, part.reference.0));
+        }
+        assert_eq!(reported, [(0, 5), (1, 6)]);
+    }
+
+    #[test]
+    fn errors_of_a_retry_name_the_parts_of_the_whole_text() {
+        let refused = SendError {
+            failure: SendFailure::BareError { part: 2, total: 2 },
+            accepted: vec![MessageReference(9)],
+        };
+        assert_eq!(
+            refused.renumbered(&[3, 4], 4).to_string(),
+            "part 4 of 4 was refused with a bare ERROR (no reason given)"
+        );
+        let stopped = SendError::stopped(1, 2, vec![MessageReference(9)]);
+        assert_eq!(
+            stopped.renumbered(&[3, 4], 4).to_string(),
+            "stopped on request after 3 of 4 part(s)"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_default_progress_sends_nothing_once_stopped() {
+        let driver = WholeMessages {
+            parts_sent: Mutex::new(0),
+        };
+        let (progress, mut monitor) = SendProgress::channel();
+        monitor.stop();
+        let result = driver.send_reporting(two_parts(), progress).await;
+        assert_eq!(result, Err(SendError::stopped(0, 2, Vec::new())));
+        assert_eq!(monitor.next_accepted().await, None);
+        assert_eq!(*driver.parts_sent.lock().unwrap(), 0);
     }
 }

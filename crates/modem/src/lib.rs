@@ -56,8 +56,9 @@ pub mod status;
 pub use at_driver::AtModem;
 pub use config::{Backoff, ModemConfig, Timeouts};
 pub use driver::{
-    AckHandle, DriverStopped, HealthChange, MessageReference, ModemEvent, ModemEvents, Origin,
-    OutgoingSms, ReceivedPdu, SendError, SendFailure, SmsDriver, StatusError, SubmitPart,
+    AcceptedPart, AckHandle, DriverStopped, HealthChange, MessageReference, ModemEvent,
+    ModemEvents, Origin, OutgoingSms, ReceivedPdu, SendError, SendFailure, SendMonitor,
+    SendProgress, SmsDriver, StatusError, SubmitPart,
 };
 pub use port::{opener_for, BoxPort, OpenWith, Port, PortOpener, SerialDevice, TcpAddress};
 pub use probe::{probe, probe_device, ProbeError};

@@ -20,7 +20,7 @@ use textgate_gsm::segment::{Segmenter, StatusReportRequest, SubmitOptions};
 use textgate_gsm::Tpdu;
 use textgate_modem::{
     AtModem, Backoff, HealthChange, MessageReference, ModemConfig, ModemEvent, ModemEvents,
-    OutgoingSms, ReceivedPdu, SerialDevice, SmsDriver, Timeouts,
+    OutgoingSms, ReceivedPdu, SendFailure, SendProgress, SerialDevice, SmsDriver, Timeouts,
 };
 use textgate_modemsim::pty::serve_pty;
 use textgate_modemsim::{FaultPatch, IncomingText, Personality, SimConfig, SimHandle};
@@ -523,6 +523,105 @@ async fn a_link_lost_mid_send_loses_nothing_and_sends_nothing_twice() {
         .await;
     assert!(seen.saw(|h| matches!(h, HealthChange::Disconnected { .. })));
     assert_eq!(seen.problems, Vec::<String>::new());
+}
+
+/// A stop asked for while a part of a long text is on the air (the daemon is shutting
+/// down): the driver finishes that part and reports it, starts no further part, and the
+/// rest, sent later on its own, completes the text with every part sent once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_between_parts_finishes_the_part_on_the_air_and_starts_no_other() {
+    // Each part stays on the air for a second, so the stop surely lands inside part 2.
+    let bench = simulator(SimConfig {
+        send_latency: Duration::from_secs(1),
+        ..SimConfig::instant()
+    })
+    .await;
+    let mut rig = start_driver(&bench, driver_config());
+    rig.ready().await;
+    let text: String = "Your interlibrary loan has arrived. "
+        .repeat(12)
+        .chars()
+        .take(400)
+        .collect();
+    let sms = outgoing(&text, 0x4321, "+15550001111", StatusReportRequest::None);
+    assert_eq!(sms.parts.len(), 3);
+
+    let (progress, mut monitor) = SendProgress::channel();
+    let sending = {
+        let (modem, sms) = (rig.modem.clone(), sms.clone());
+        tokio::spawn(async move { modem.send_reporting(sms, progress).await })
+    };
+    let first = tokio::time::timeout(PROGRESS, monitor.next_accepted())
+        .await
+        .expect("part 1 was not reported in time")
+        .expect("the send ended before reporting part 1");
+    assert_eq!(first.index, 0);
+    bench
+        .sim
+        .wait_until(PROGRESS, |m| m.sending() && m.sent().len() == 1)
+        .await
+        .expect("part 2 never went on the air");
+    monitor.stop();
+    let error = tokio::time::timeout(PROGRESS, sending)
+        .await
+        .expect("the stopped send did not end")
+        .expect("the sending task panicked")
+        .expect_err("a send stopped before its last part is an error");
+    assert_eq!(error.failure, SendFailure::Stopped { sent: 2, total: 3 });
+    assert_eq!(error.class(), ErrorClass::Retryable);
+    let second = monitor.try_next_accepted().expect("part 2 was reported");
+    assert_eq!(second.index, 1);
+    assert_eq!(error.accepted, [first.reference, second.reference]);
+    assert_eq!(
+        monitor.next_accepted().await,
+        None,
+        "nothing else was reported"
+    );
+    let sequences = |sim: &SimHandle| -> Vec<u8> {
+        sim.sent_parts()
+            .iter()
+            .filter_map(|p| p.concatenation.map(|c| c.sequence))
+            .collect()
+    };
+    assert_eq!(sequences(&bench.sim), [1, 2]);
+
+    let rest = OutgoingSms {
+        parts: sms.parts[2..].to_vec(),
+    };
+    let last = tokio::time::timeout(PROGRESS, rig.modem.send(rest))
+        .await
+        .expect("the rest was not sent in time")
+        .unwrap_or_else(|e| panic!("sending the rest: {e}"));
+    assert_eq!(last.len(), 1);
+    assert_eq!(sequences(&bench.sim), [1, 2, 3]);
+    let messages = bench.sim.sent_messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(messages[0].complete, "{messages:?}");
+    assert_eq!(messages[0].text, text);
+    assert_eq!(rig.seen.borrow().problems, Vec::<String>::new());
+}
+
+/// A stop asked for before the driver took the send up sends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_stopped_before_it_starts_sends_nothing() {
+    let bench = simulator(SimConfig::instant()).await;
+    let mut rig = start_driver(&bench, driver_config());
+    rig.ready().await;
+    let sms = outgoing(
+        &"a".repeat(200),
+        9,
+        "+15550002222",
+        StatusReportRequest::None,
+    );
+    let (progress, mut monitor) = SendProgress::channel();
+    monitor.stop();
+    let error = tokio::time::timeout(PROGRESS, rig.modem.send_reporting(sms, progress))
+        .await
+        .expect("the stopped send did not end")
+        .expect_err("nothing was sent");
+    assert_eq!(error.failure, SendFailure::Stopped { sent: 0, total: 2 });
+    assert_eq!(monitor.next_accepted().await, None);
+    assert_eq!(bench.sim.sent_parts(), []);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
