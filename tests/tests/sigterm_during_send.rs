@@ -1,9 +1,14 @@
-//! A graceful stop while a multi-part reply is on the air: the daemon exits on SIGTERM, and
-//! after a restart the reply is completed with every part sent exactly once.
+//! A graceful stop while a multi-part reply is on the air: the daemon lets the part with
+//! the modem finish, starts no further part, gives the reply back to the outbox and exits
+//! on SIGTERM; after a restart it sends only the missing part, so every part reaches the
+//! phone exactly once and the reports of the parts sent before the stop still count.
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
+
+use sqlx::{Connection, PgConnection};
 
 use support::daemon::{self, Daemon, GatewaySection};
 use support::database::Database;
@@ -59,7 +64,14 @@ async fn sigterm_while_a_part_is_on_the_air_loses_nothing_and_sends_nothing_twic
         .unwrap_or_else(|e| panic!("the second part never went on the air: {e}"));
     let status = daemon.terminate().await;
     assert!(status.success(), "{status}\n{}", daemon.log());
-    let before_restart = modem.sim.sent_parts().len();
+    // The part on the air was allowed to finish and was recorded; the third never started.
+    assert_eq!(
+        sequences(&modem.sim.sent_parts()),
+        [1, 2],
+        "sent before the restart\n{}",
+        daemon.log()
+    );
+    assert!(daemon.log().contains("given back"), "{}", daemon.log());
 
     daemon.restart();
     daemon.expect_log(&["component connected"]).await;
@@ -82,30 +94,77 @@ async fn sigterm_while_a_part_is_on_the_air_loses_nothing_and_sends_nothing_twic
             )
         });
 
-    // Nothing is lost: a complete copy of the reply went out after the restart, then the
-    // later reply, once.
+    // Every part of the long reply went out exactly once, all under its one concatenation
+    // reference (the restarted daemon sent only part 3, reusing it).
+    let parts = modem.sim.sent_parts();
+    let mut per_part: BTreeMap<(u16, u8), usize> = BTreeMap::new();
+    for concatenation in parts.iter().filter_map(|p| p.concatenation) {
+        *per_part
+            .entry((concatenation.reference, concatenation.sequence))
+            .or_default() += 1;
+    }
+    let counts: Vec<(u8, usize)> = per_part
+        .iter()
+        .map(|(&(_, sequence), &count)| (sequence, count))
+        .collect();
+    assert_eq!(
+        counts,
+        [(1, 1), (2, 1), (3, 1)],
+        "{parts:?}\n{}",
+        daemon.log()
+    );
+    assert_eq!(parts.len(), 4, "three parts and the short reply: {parts:?}");
+    // The patron's phone shows the whole reply once, then the later one.
     let messages = modem.sim.sent_messages();
     let complete: Vec<&str> = messages
         .iter()
         .filter(|m| m.complete)
         .map(|m| m.text.as_str())
         .collect();
-    assert_eq!(
-        complete,
-        [text.as_str(), "See you Friday."],
-        "sent before the restart: {before_restart} part(s); all: {messages:?}"
-    );
-    // Every part went out under the reply's one concatenation reference (a retry reuses
-    // it, so a phone can at least recognise repeated parts).
-    let references: std::collections::BTreeSet<u16> = modem
-        .sim
-        .sent_parts()
+    assert_eq!(complete, [text.as_str(), "See you Friday."], "{messages:?}");
+    assert_eq!(messages.len(), 2, "{messages:?}");
+
+    // The status reports of parts 1 and 2, sent before the restart, still match their
+    // parts: with part 3's, the reply ends delivered.
+    wait_for_state(&daemon, &db.url, "r-1", "delivered").await;
+}
+
+/// The concatenation sequence numbers of the parts sent, in order.
+fn sequences(parts: &[textgate_modemsim::SentPart]) -> Vec<u8> {
+    parts
         .iter()
-        .filter_map(|p| p.concatenation.map(|c| c.reference))
-        .collect();
-    assert_eq!(references.len(), 1, "{:?}", modem.sim.sent_parts());
-    // NOT asserted: that parts the modem accepted before the stop are not sent again. The
-    // outbox gives an interrupted reply back to the queue whole and sends every part again
-    // after the restart (crates/gateway/src/outbox.rs, `send`), so today the first part,
-    // and the one on the air when SIGTERM came, reach the patron twice.
+        .filter_map(|p| p.concatenation.map(|c| c.sequence))
+        .collect()
+}
+
+/// Waits until the reply with stanza id `xmpp_id` is in `state` in the daemon's database,
+/// looking again after each line the daemon logs (it logs every status report it matches).
+async fn wait_for_state(daemon: &Daemon, url: &str, xmpp_id: &str, state: &str) {
+    let mut db = PgConnection::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach the daemon's database: {e}"));
+    let mut lines = daemon.next_line();
+    let mut last = None;
+    let reached = tokio::time::timeout(WAIT, async {
+        loop {
+            last = sqlx::query_scalar::<_, String>("SELECT state FROM outbound WHERE xmpp_id = $1")
+                .bind(xmpp_id)
+                .fetch_optional(&mut db)
+                .await
+                .unwrap_or_else(|e| panic!("reading the reply's state: {e}"));
+            if last.as_deref() == Some(state) {
+                return;
+            }
+            if lines.changed().await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(
+        reached.is_ok() && last.as_deref() == Some(state),
+        "reply {xmpp_id} is {last:?}, not {state}\n{}",
+        daemon.log()
+    );
+    let _ = db.close().await;
 }

@@ -7,10 +7,20 @@
 //! a text was sent when it was not.
 //!
 //! The worker waits without polling: on the store's outbound signal (new work), until the
-//! next due time (a retry or an expired lease), or for shutdown. A text being sent when the
-//! daemon stops is given back to the queue at once.
+//! next due time (a retry or an expired lease), or for shutdown.
+//!
+//! Each part of a long text is sent once. The worker records every part's message
+//! reference the moment the network accepted it (the driver reports parts one by one
+//! while keeping the radio link open between them), and a text taken up again (after a
+//! restart, a lost lease or a later part's retryable failure) sends only the parts the
+//! store has no reference for, under the same concatenation reference, so the phone joins
+//! old and new parts into one text. When the daemon stops mid-send, the part already
+//! handed to the modem may finish (for `stop_grace`), no further part starts, and the text
+//! goes back to the queue for the restarted daemon to finish. A part whose outcome is still
+//! unknown when the grace runs out is given back unrecorded: that one part may reach the
+//! phone twice, which textgate prefers to losing it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,8 +29,11 @@ use textgate_at::ErrorClass;
 use textgate_core::{BareJid, PatronAddress};
 use textgate_gsm::pdu::Address;
 use textgate_gsm::segment::{Segmenter, StatusReportRequest, SubmitOptions};
-use textgate_modem::{OutgoingSms, SendError, SmsDriver};
-use textgate_store::{Lease, LeasedOutbound, SentPart, Store, StoreError};
+use textgate_modem::{
+    AcceptedPart, MessageReference, OutgoingSms, SendError, SendFailure as DriverFailure,
+    SendProgress, SmsDriver,
+};
+use textgate_store::{Lease, LeasedOutbound, OutboundText, SentPart, Store, StoreError};
 use textgate_telemetry::{Metrics, SendFailure};
 use textgate_xmpp::{
     ComponentHandle, ErrorCondition, Notice, NoticeSender, Outgoing, ReceiptRequest, ReplyError,
@@ -108,6 +121,94 @@ pub fn build_sms(
     OutgoingSms::from_pdus(&pdus).map_err(|e| format!("the text cannot be encoded: {e}"))
 }
 
+/// The parts of a text still to be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsent {
+    /// The parts without a recorded message reference, in order.
+    pub sms: OutgoingSms,
+    /// The part number (from 1) of each part in `sms`.
+    pub numbers: Vec<u8>,
+}
+
+/// Leaves out of `sms` the parts the store already has a message reference for (the
+/// network accepted them in an earlier attempt).
+pub fn unsent_parts(sms: OutgoingSms, recorded: &[SentPart]) -> Unsent {
+    let (numbers, parts) = sms
+        .parts
+        .into_iter()
+        .zip(1..=u8::MAX)
+        .filter(|(_, number)| !recorded.iter().any(|r| r.seq == *number))
+        .map(|(part, number)| (number, part))
+        .unzip();
+    Unsent {
+        sms: OutgoingSms { parts },
+        numbers,
+    }
+}
+
+/// The message references of a text's parts in part order, for the `mr` log field.
+fn references(sent: &BTreeMap<u8, u8>) -> String {
+    sent.values()
+        .map(u8::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The parts of one text the network accepted, as the worker records them.
+struct PartLog<'a> {
+    lease: &'a Lease,
+    text: &'a OutboundText,
+    /// How many parts the text has.
+    total: usize,
+    /// The part number of each part in the message handed to the driver.
+    numbers: Vec<u8>,
+    /// Part number → message reference of every part sent, in this attempt or before.
+    sent: BTreeMap<u8, u8>,
+    /// Parts sent whose record the store refused (it is away, or the lease was lost).
+    /// `mark_sent` records them with the rest; a retry would send them again.
+    unrecorded: BTreeSet<u8>,
+}
+
+impl<'a> PartLog<'a> {
+    fn new(lease: &'a Lease, text: &'a OutboundText, total: usize, recorded: &[SentPart]) -> Self {
+        PartLog {
+            lease,
+            text,
+            total,
+            numbers: Vec::new(),
+            sent: recorded.iter().map(|p| (p.seq, p.message_ref)).collect(),
+            unrecorded: BTreeSet::new(),
+        }
+    }
+
+    /// Whether the part at `index` of the message sent is recorded with `reference`.
+    fn knows(&self, index: usize, reference: MessageReference) -> bool {
+        self.numbers
+            .get(index)
+            .is_some_and(|number| self.sent.get(number) == Some(&reference.0))
+    }
+
+    fn parts(&self) -> Vec<SentPart> {
+        self.sent
+            .iter()
+            .map(|(&seq, &message_ref)| SentPart { seq, message_ref })
+            .collect()
+    }
+
+    fn references(&self) -> String {
+        references(&self.sent)
+    }
+}
+
+/// How one attempt at a text's missing parts ended.
+enum Attempt {
+    /// The driver answered: every part went out, or the send failed (or stopped on
+    /// request between parts).
+    Answered(Result<(), SendError>),
+    /// The daemon is stopping and the part with the modem did not finish within the grace.
+    OutcomeUnknown,
+}
+
 /// Whether the worker goes on.
 enum Flow {
     Continue,
@@ -150,6 +251,9 @@ impl OutboxWorker {
                 // Every change to the outbox passes through here: an enqueue wakes this
                 // loop, and each send, retry or failure comes back to it.
                 self.report_depth().await;
+                if *shutdown.borrow() {
+                    return;
+                }
                 match self.take_one(&mut shutdown).await {
                     Ok(Some(Flow::Continue)) => continue,
                     Ok(Some(Flow::Stopped)) => return,
@@ -226,15 +330,20 @@ impl OutboxWorker {
         let LeasedOutbound { lease, text } = leased;
         let gateway = &self.settings.name;
         let Some(body) = text.body.clone() else {
-            self.fail(&lease, &text, "the text was erased before it could be sent")
-                .await?;
+            self.fail(
+                &lease,
+                &text,
+                &BTreeMap::new(),
+                "the text was erased before it could be sent",
+            )
+            .await?;
             self.metrics.send_failed(gateway, SendFailure::Other);
             return Ok(Flow::Continue);
         };
         let sms = match build_sms(&self.segmenter, &text.recipient, &body, text.id) {
             Ok(sms) => sms,
             Err(reason) => {
-                self.fail(&lease, &text, &reason).await?;
+                self.fail(&lease, &text, &BTreeMap::new(), &reason).await?;
                 // The number or the text is unusable (the segmenter refuses what exceeds
                 // max_parts, which the runtime already refused before queueing).
                 let failure = if Address::from_number(&text.recipient).is_err() {
@@ -246,75 +355,232 @@ impl OutboxWorker {
                 return Ok(Flow::Continue);
             }
         };
-        let parts = sms.parts.len();
-        let result = tokio::select! {
-            result = self.driver.send(sms) => result,
-            _ = shutdown.changed() => {
-                // The modem may or may not have sent it; giving it back means a possible
-                // duplicate after the restart rather than a lost reply.
-                self.store
-                    .mark_retry(&lease, "the daemon stopped while sending", Utc::now())
-                    .await?;
-                return Ok(Flow::Stopped);
-            }
-        };
-        match result {
-            Ok(references) => {
-                let sent: Vec<SentPart> = references
-                    .iter()
-                    .zip(1u8..)
-                    .map(|(r, seq)| SentPart {
-                        seq,
-                        message_ref: r.0,
-                    })
-                    .collect();
-                self.store.mark_sent(&lease, &sent).await?;
-                let _ = self.sent.send(());
-                tracing::info!(gateway = %gateway, outbound = text.id, parts, "reply sent");
-                self.metrics
-                    .text_out(gateway, u32::try_from(parts).unwrap_or(u32::MAX));
-                if parts > 1 {
-                    self.notify_multipart(&text, parts).await;
-                }
-            }
-            Err(error) => self.failed_attempt(&lease, &text, &error).await?,
+        let recorded = self.store.sent_parts(text.id).await?;
+        let mut log = PartLog::new(&lease, &text, sms.parts.len(), &recorded);
+        let unsent = unsent_parts(sms, &recorded);
+        if !recorded.is_empty() {
+            tracing::info!(
+                gateway = %gateway, outbound = text.id, stanza = text.xmpp_id.as_deref(),
+                mr = %log.references(), sent = recorded.len(), parts = log.total,
+                "resuming a reply: sending only the parts not sent before"
+            );
         }
-        Ok(Flow::Continue)
+        let attempt = if unsent.numbers.is_empty() {
+            // Every part went out before, but the text was not completed (the daemon
+            // stopped between the last record and the completion).
+            Attempt::Answered(Ok(()))
+        } else if *shutdown.borrow() {
+            Attempt::Answered(Err(SendError::stopped(0, unsent.numbers.len(), Vec::new())))
+        } else {
+            self.send_unsent(&mut log, unsent, shutdown).await
+        };
+        let stopping = *shutdown.borrow();
+        match attempt {
+            Attempt::Answered(Ok(())) => self.sent(&log).await?,
+            Attempt::Answered(Err(error))
+                if stopping && matches!(error.failure, DriverFailure::Stopped { .. }) =>
+            {
+                self.give_back(&log, &error.to_string()).await?;
+            }
+            Attempt::Answered(Err(error)) => self.failed_attempt(&log, &error).await?,
+            Attempt::OutcomeUnknown => {
+                let reason = format!(
+                    "the daemon stopped while a part was with the modem and no answer came \
+                     within {:?}; that part may reach the phone twice",
+                    self.settings.outbox.stop_grace
+                );
+                self.give_back(&log, &reason).await?;
+            }
+        }
+        Ok(if stopping {
+            Flow::Stopped
+        } else {
+            Flow::Continue
+        })
     }
 
-    async fn failed_attempt(
+    /// Sends the parts still missing, recording each part's message reference as soon as
+    /// the network accepted it. A shutdown stops the send after the part with the modem,
+    /// waiting for that part at most `stop_grace`.
+    async fn send_unsent(
         &self,
-        lease: &Lease,
-        text: &textgate_store::OutboundText,
-        error: &SendError,
-    ) -> Result<(), StoreError> {
+        log: &mut PartLog<'_>,
+        unsent: Unsent,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Attempt {
+        let Unsent { sms, numbers } = unsent;
+        log.numbers = numbers;
+        let (progress, mut monitor) = SendProgress::channel();
+        let send = self.driver.send_reporting(sms, progress);
+        tokio::pin!(send);
+        let mut grace_until = None;
+        let answer = loop {
+            tokio::select! {
+                // Reports first, so a part is recorded before the send's end is looked at.
+                biased;
+                Some(part) = monitor.next_accepted() => {
+                    if !self.record(log, part).await {
+                        // Without its record a part would be sent again by the next
+                        // attempt; start no more parts whose records may fail as well.
+                        monitor.stop();
+                    }
+                }
+                answer = &mut send => break Some(answer),
+                _ = shutdown.changed(), if grace_until.is_none() => {
+                    tracing::info!(
+                        gateway = %self.settings.name, outbound = log.text.id,
+                        stanza = log.text.xmpp_id.as_deref(), grace = ?self.settings.outbox.stop_grace,
+                        "stopping: the part with the modem may finish, no other starts"
+                    );
+                    monitor.stop();
+                    grace_until = Some(tokio::time::Instant::now() + self.settings.outbox.stop_grace);
+                }
+                // The part's outcome is unknown. The send is dropped unfinished; the AT
+                // driver still finishes that part, but nothing will record it.
+                _ = sleep_until_some(grace_until) => break None,
+            }
+        };
+        monitor.stop();
+        // Parts reported while the send was ending.
+        while let Some(part) = monitor.try_next_accepted() {
+            self.record(log, part).await;
+        }
+        let (result, accepted) = match answer {
+            Some(Ok(references)) => (Ok(()), references),
+            Some(Err(error)) => {
+                let accepted = error.accepted.clone();
+                (Err(error.renumbered(&log.numbers, log.total)), accepted)
+            }
+            None => return Attempt::OutcomeUnknown,
+        };
+        // A driver reports every part it lists in its answer; record any it did not.
+        for (index, reference) in accepted.into_iter().enumerate() {
+            if !log.knows(index, reference) {
+                self.record(log, AcceptedPart { index, reference }).await;
+            }
+        }
+        // Once more for the parts the store refused: it may be back. Should the lease be
+        // lost, whatever follows is refused as well, and the worker holding the text now
+        // sends the parts without a record.
+        for seq in std::mem::take(&mut log.unrecorded) {
+            if let Some(&message_ref) = log.sent.get(&seq) {
+                self.store_part(log, seq, message_ref).await;
+            }
+        }
+        Attempt::Answered(result)
+    }
+
+    /// Records one part the network accepted; false when the store refused (the part is
+    /// then kept in `log.unrecorded`).
+    async fn record(&self, log: &mut PartLog<'_>, part: AcceptedPart) -> bool {
+        let Some(&seq) = log.numbers.get(part.index) else {
+            tracing::warn!(
+                gateway = %self.settings.name, outbound = log.text.id, index = part.index,
+                "the driver reported a part the text does not have"
+            );
+            return true;
+        };
+        let message_ref = part.reference.0;
+        log.sent.insert(seq, message_ref);
+        tracing::info!(
+            gateway = %self.settings.name, outbound = log.text.id,
+            stanza = log.text.xmpp_id.as_deref(), mr = message_ref, part = seq,
+            parts = log.total, "part sent"
+        );
+        self.store_part(log, seq, message_ref).await
+    }
+
+    async fn store_part(&self, log: &mut PartLog<'_>, seq: u8, message_ref: u8) -> bool {
+        match self
+            .store
+            .record_sent_part(log.lease, SentPart { seq, message_ref })
+            .await
+        {
+            Ok(()) => {
+                log.unrecorded.remove(&seq);
+                // A status report for this part may have overtaken the record.
+                let _ = self.sent.send(());
+                true
+            }
+            Err(e) => {
+                tracing::warn!(
+                    gateway = %self.settings.name, outbound = log.text.id, mr = message_ref,
+                    part = seq, error = %e, "cannot record a sent part"
+                );
+                log.unrecorded.insert(seq);
+                false
+            }
+        }
+    }
+
+    /// Completes a text whose every part the network accepted.
+    async fn sent(&self, log: &PartLog<'_>) -> Result<(), StoreError> {
+        let gateway = &self.settings.name;
+        self.store.mark_sent(log.lease, &log.parts()).await?;
+        let _ = self.sent.send(());
+        tracing::info!(
+            gateway = %gateway, outbound = log.text.id, stanza = log.text.xmpp_id.as_deref(),
+            mr = %log.references(), parts = log.total, "reply sent"
+        );
+        self.metrics
+            .text_out(gateway, u32::try_from(log.total).unwrap_or(u32::MAX));
+        if log.total > 1 {
+            self.notify_multipart(log.text, log.total).await;
+        }
+        Ok(())
+    }
+
+    /// Gives a text back to the queue because the daemon is stopping; the restarted daemon
+    /// sends the parts not recorded.
+    async fn give_back(&self, log: &PartLog<'_>, reason: &str) -> Result<(), StoreError> {
+        self.store.mark_retry(log.lease, reason, Utc::now()).await?;
+        tracing::info!(
+            gateway = %self.settings.name, outbound = log.text.id,
+            stanza = log.text.xmpp_id.as_deref(), mr = %log.references(),
+            sent = log.sent.len(), parts = log.total, reason, "given back"
+        );
+        Ok(())
+    }
+
+    /// After a failed attempt: back to the queue with backoff (the parts recorded stay
+    /// recorded and are not sent again), or a final failure.
+    async fn failed_attempt(&self, log: &PartLog<'_>, error: &SendError) -> Result<(), StoreError> {
+        let text = log.text;
         let attempts = u32::try_from(text.attempts).unwrap_or(u32::MAX);
         match after_failure(error.class(), attempts, &self.settings.outbox) {
             AfterFailure::RetryIn(delay) => {
                 tracing::warn!(
-                    gateway = %self.settings.name, outbound = text.id, attempts,
+                    gateway = %self.settings.name, outbound = text.id,
+                    stanza = text.xmpp_id.as_deref(), mr = %log.references(), attempts,
                     error = %error, retry_in = ?delay, "sending failed; will retry"
                 );
                 let at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
-                self.store.mark_retry(lease, &error.to_string(), at).await
+                self.store
+                    .mark_retry(log.lease, &error.to_string(), at)
+                    .await
             }
             AfterFailure::GiveUp => {
                 self.metrics
                     .send_failed(&self.settings.name, hooks::failure_reason(error));
                 let reason = format!("after {attempts} attempt(s): {error}");
-                self.fail(lease, text, &reason).await
+                self.fail(log.lease, text, &log.sent, &reason).await
             }
         }
     }
 
-    /// Gives up on a text and tells the operator on their original message.
+    /// Gives up on a text and tells the operator on their original message. `sent` holds
+    /// the parts that did go out (part number → message reference), for the log.
     async fn fail(
         &self,
         lease: &Lease,
-        text: &textgate_store::OutboundText,
+        text: &OutboundText,
+        sent: &BTreeMap<u8, u8>,
         reason: &str,
     ) -> Result<(), StoreError> {
-        tracing::warn!(gateway = %self.settings.name, outbound = text.id, reason, "reply failed");
+        tracing::warn!(
+            gateway = %self.settings.name, outbound = text.id, stanza = text.xmpp_id.as_deref(),
+            mr = %references(sent), reason, "reply failed"
+        );
         self.store.mark_failed(lease, reason).await?;
         let context = self.forget(text.id);
         let Some(sender) = text.sender_jid.clone().filter(|s| is_operator_jid(s)) else {
@@ -337,7 +603,7 @@ impl OutboxWorker {
         Ok(())
     }
 
-    async fn notify_multipart(&self, text: &textgate_store::OutboundText, parts: usize) {
+    async fn notify_multipart(&self, text: &OutboundText, parts: usize) {
         let Some(body) = self.settings.multipart_notice(parts) else {
             return;
         };
@@ -360,6 +626,14 @@ impl OutboxWorker {
     }
 }
 
+/// Waits until `deadline`, or forever without one.
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Waits `duration`; true when shutdown was asked for meanwhile.
 async fn wait_or_stop(duration: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
     tokio::select! {
@@ -367,6 +641,10 @@ async fn wait_or_stop(duration: Duration, shutdown: &mut watch::Receiver<bool>) 
         _ = shutdown.changed() => true,
     }
 }
+
+/// The worker against a real store and a modem double.
+#[cfg(test)]
+mod worker_tests;
 
 #[cfg(test)]
 mod tests {
@@ -440,6 +718,28 @@ mod tests {
             ]
         );
         assert!(build_sms(&segmenter, "InfoSMS", "hi", 1).is_err());
+    }
+
+    #[test]
+    fn only_parts_without_a_recorded_reference_are_sent_again() {
+        let segmenter = Segmenter::new(SegmenterConfig::default());
+        let sms = build_sms(&segmenter, "+15551234567", &"a".repeat(400), 7).unwrap();
+        assert_eq!(sms.parts.len(), 3);
+        let recorded = [
+            SentPart {
+                seq: 1,
+                message_ref: 30,
+            },
+            SentPart {
+                seq: 3,
+                message_ref: 32,
+            },
+        ];
+        let unsent = unsent_parts(sms.clone(), &recorded);
+        assert_eq!(unsent.numbers, [2]);
+        assert_eq!(unsent.sms.parts, [sms.parts[1].clone()]);
+        let everything = unsent_parts(sms.clone(), &[]);
+        assert_eq!((everything.numbers, everything.sms), (vec![1, 2, 3], sms));
     }
 
     #[test]

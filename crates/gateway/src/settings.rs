@@ -72,6 +72,11 @@ pub struct OutboxPolicy {
     /// How long a worker holds a leased text before another may take it over. Longer than
     /// the slowest send (every part's network timeout).
     pub lease: Duration,
+    /// When the daemon stops mid-send, how long the part already handed to the modem may
+    /// take to be accepted. No further part is started; when the time is up the text goes
+    /// back to the queue with that part's outcome unknown. Must leave the daemon's shutdown
+    /// timeout room to write the give-back, or the text waits for its lease to run out.
+    pub stop_grace: Duration,
 }
 
 impl Default for OutboxPolicy {
@@ -81,6 +86,7 @@ impl Default for OutboxPolicy {
             initial_backoff: Duration::from_secs(10),
             max_backoff: Duration::from_secs(600),
             lease: Duration::from_secs(600),
+            stop_grace: Duration::from_secs(5),
         }
     }
 }
