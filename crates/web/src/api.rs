@@ -11,15 +11,17 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use textgate_alerts::Action;
+use textgate_alerts::{authorize, Action, Roles};
 use textgate_store::{Deletion, Selection};
 
+use crate::accounts::{self, Actor};
 use crate::campaigns::{self, composer};
-use crate::db::accounts::role_name;
-use crate::db::{Audience, YearlyTest};
+use crate::db::accounts::{parse_role, role_name};
+use crate::db::{Account, Audience, YearlyTest};
 use crate::members::{self, MemberAction};
 use crate::pages::{range, RangeQuery};
 use crate::state::{Ctx, WebError, WebState};
+use crate::tokens;
 
 /// The OpenAPI document (hand-written; a test checks it lists exactly [`API_ROUTES`]).
 pub const OPENAPI: &str = include_str!("../openapi.json");
@@ -28,7 +30,13 @@ pub const OPENAPI: &str = include_str!("../openapi.json");
 pub const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/openapi.json"),
     ("get", "/api/v1/me"),
+    ("get", "/api/v1/tokens"),
     ("post", "/api/v1/tokens"),
+    ("delete", "/api/v1/tokens/{id}"),
+    ("get", "/api/v1/accounts"),
+    ("post", "/api/v1/accounts"),
+    ("put", "/api/v1/accounts/{id}/roles"),
+    ("delete", "/api/v1/accounts/{id}"),
     ("get", "/api/v1/registration"),
     ("post", "/api/v1/registration"),
     ("delete", "/api/v1/registration"),
@@ -103,12 +111,7 @@ pub async fn openapi() -> Response {
 }
 
 pub async fn me(ctx: Ctx) -> ApiResult {
-    let a = ctx.signed_in()?;
-    Ok(Json(json!({
-        "id": a.id, "email": a.email, "tester": a.tester,
-        "roles": a.roles.iter().map(role_name).collect::<Vec<_>>(),
-    }))
-    .into_response())
+    Ok(Json(account_json(ctx.signed_in()?)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -125,30 +128,161 @@ pub async fn token_post(
     Body(b): Body<TokenBody>,
 ) -> ApiResult {
     csrf(&ctx, &headers)?;
+    let created = tokens::create_token(&state, &ctx, &b.label).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": created.id, "token": created.secret })),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    /// `own` (default) or `all` (administrators who manage accounts).
+    scope: Option<String>,
+}
+
+/// The signed-in account's tokens, or with `?scope=all` every account's.
+pub async fn tokens_get(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    Query(q): Query<TokenQuery>,
+) -> ApiResult {
     let a = ctx.signed_in()?;
-    let label = b.label.trim();
-    if label.is_empty() || label.chars().count() > 100 {
-        return Err(ApiError(WebError::BadRequest(
-            "label must be 1 to 100 characters".into(),
-        )));
+    let owner = match q.scope.as_deref() {
+        None | Some("own") => Some(a.id),
+        Some("all") => {
+            authorize(&a.roles, Action::ManageUsers)?;
+            None
+        }
+        Some(_) => {
+            return Err(ApiError(WebError::BadRequest(
+                "scope must be \"own\" or \"all\"".into(),
+            )))
+        }
+    };
+    let list = state.db.api_tokens(owner).await?;
+    Ok(Json(json!({ "tokens": list })).into_response())
+}
+
+pub async fn token_delete(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    csrf(&ctx, &headers)?;
+    let a = ctx.signed_in()?;
+    message(tokens::revoke_token(&state, a, &ctx.ip, id).await)
+}
+
+fn account_json(a: &Account) -> Value {
+    json!({
+        "id": a.id, "email": a.email, "tester": a.tester,
+        "roles": a.roles.iter().map(role_name).collect::<Vec<_>>(),
+    })
+}
+
+/// Role names from a request body; an unknown one is a 400 naming it.
+fn roles_from(names: &[String]) -> Result<Roles, ApiError> {
+    let mut roles = Vec::new();
+    for name in names {
+        roles.push(parse_role(name).ok_or_else(|| {
+            ApiError(WebError::BadRequest(format!(
+                "unknown role {name:?}; the roles are member, technical-administrator, emergency-administrator and transcript-administrator"
+            )))
+        })?);
     }
-    let token = crate::auth::random_token();
-    state
+    Ok(Roles::new(roles))
+}
+
+pub async fn accounts_get(State(state): State<WebState>, ctx: Ctx) -> ApiResult {
+    ctx.require(Action::ManageUsers)?;
+    let list: Vec<Value> = state
         .db
-        .insert_api_token(&crate::auth::token_hash(&token), a.id, label, state.now())
-        .await?;
+        .accounts()
+        .await?
+        .iter()
+        .map(account_json)
+        .collect();
+    Ok(Json(json!({ "accounts": list })).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct NewAccountBody {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+pub async fn account_post(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Body(b): Body<NewAccountBody>,
+) -> ApiResult {
+    csrf(&ctx, &headers)?;
+    let me = ctx.require(Action::ManageUsers)?;
+    let roles = roles_from(&b.roles)?;
+    for role in roles.iter() {
+        authorize(&me.roles, Action::GrantRole(role))?;
+    }
+    let id = accounts::create_account(&state, &b.email, &b.password, roles.clone()).await?;
+    let account = state.db.account(id).await?.ok_or(WebError::NotFound)?;
+    let names: Vec<&str> = roles.iter().map(role_name).collect();
     state
         .db
         .audit(
-            Some(a.id),
-            &a.email,
+            Some(me.id),
+            &me.email,
             &ctx.ip,
-            "create-api-token",
-            label,
+            "create-account",
+            &format!("{}: {}", account.email, names.join(",")),
             state.now(),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({ "token": token }))).into_response())
+    Ok((StatusCode::CREATED, Json(account_json(&account))).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct RolesBody {
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+pub async fn account_roles_put(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Body(b): Body<RolesBody>,
+) -> ApiResult {
+    csrf(&ctx, &headers)?;
+    let me = ctx.require(Action::ManageUsers)?;
+    let roles = roles_from(&b.roles)?;
+    let actor = Actor {
+        account: me,
+        ip: &ctx.ip,
+    };
+    message(accounts::change_roles(&state, actor, id, roles).await)
+}
+
+pub async fn account_delete(
+    State(state): State<WebState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    csrf(&ctx, &headers)?;
+    let me = ctx.require(Action::ManageUsers)?;
+    let actor = Actor {
+        account: me,
+        ip: &ctx.ip,
+    };
+    message(accounts::remove_account(&state, actor, id).await)
 }
 
 pub async fn registration_get(State(state): State<WebState>, ctx: Ctx) -> ApiResult {

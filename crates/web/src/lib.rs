@@ -11,6 +11,7 @@
 
 #![forbid(unsafe_code)]
 
+mod access_pages;
 pub mod accounts;
 pub mod api;
 pub mod auth;
@@ -22,8 +23,9 @@ mod pages;
 pub mod settings;
 mod state;
 mod templates;
+pub mod tokens;
 
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 
 pub use accounts::{all_roles, create_account, create_admin};
@@ -65,13 +67,37 @@ pub fn router(state: WebState) -> Router {
         .route("/admin/log", get(logs_page))
         .route("/admin/accounts", get(accounts_get).post(accounts_post))
         .route("/admin/accounts/{id}/tester", post(tester_post))
+        .route("/admin/accounts/{id}", get(access_pages::account_get))
+        .route(
+            "/admin/accounts/{id}/roles",
+            post(access_pages::account_roles_post),
+        )
+        .route(
+            "/admin/accounts/{id}/remove",
+            get(access_pages::account_remove_get).post(access_pages::account_remove_post),
+        )
+        .route(
+            "/tokens",
+            get(access_pages::tokens_get).post(access_pages::tokens_post),
+        )
+        .route(
+            "/tokens/{id}/revoke",
+            get(access_pages::token_revoke_get).post(access_pages::token_revoke_post),
+        )
         .route("/staff/transcripts", get(transcripts_get))
         .route("/staff/transcripts/delete", post(transcripts_delete))
         .route("/staff/transcripts/export", get(transcripts_export))
         .route("/static/{name}", get(templates::static_file))
         .route("/api/openapi.json", get(api::openapi))
         .route("/api/v1/me", get(api::me))
-        .route("/api/v1/tokens", post(api::token_post))
+        .route("/api/v1/tokens", get(api::tokens_get).post(api::token_post))
+        .route("/api/v1/tokens/{id}", delete(api::token_delete))
+        .route(
+            "/api/v1/accounts",
+            get(api::accounts_get).post(api::account_post),
+        )
+        .route("/api/v1/accounts/{id}/roles", put(api::account_roles_put))
+        .route("/api/v1/accounts/{id}", delete(api::account_delete))
         .route(
             "/api/v1/registration",
             get(api::registration_get)

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use textgate_alerts::{Action, Role, Roles};
 use textgate_store::{Deletion, Selection};
 
-use crate::accounts::{create_account, role_label};
+use crate::accounts::{create_account, role_label, roles_label};
 use crate::auth::{clear_cookie, create_session, session_cookie, verify_password};
 use crate::campaigns::{self, composer};
 use crate::db::accounts::{parse_role, role_name};
@@ -46,6 +46,7 @@ pub(crate) async fn page(
             json!({
                 "admin": a.roles.has(Role::TechnicalAdministrator) || a.roles.has(Role::EmergencyAdministrator),
                 "transcripts": a.roles.has(Role::TranscriptAdministrator),
+                "accounts": textgate_alerts::authorize(&a.roles, Action::ManageUsers).is_ok(),
             }),
         );
     }
@@ -70,7 +71,7 @@ pub(crate) async fn page(
 }
 
 /// A user's mistake becomes an error message on the page; anything else propagates.
-fn split(result: Result<String, WebError>) -> Result<(Message, StatusCode), WebError> {
+pub(crate) fn split(result: Result<String, WebError>) -> Result<(Message, StatusCode), WebError> {
     match result {
         Ok(m) => Ok((Message::Info(m), StatusCode::OK)),
         Err(WebError::BadRequest(m)) => Ok((Message::Error(m), StatusCode::BAD_REQUEST)),
@@ -580,7 +581,7 @@ pub async fn logs_page(State(state): State<WebState>, mut ctx: Ctx) -> Result<Re
     .await
 }
 
-async fn accounts_page(
+pub(crate) async fn accounts_page(
     state: &WebState,
     ctx: &mut Ctx,
     me: &Account,
@@ -592,7 +593,7 @@ async fn accounts_page(
         .accounts()
         .await?
         .into_iter()
-        .map(|a| json!({ "id": a.id, "email": a.email, "tester": a.tester, "roles": a.roles.iter().map(role_label).collect::<Vec<_>>().join(", ") }))
+        .map(|a| json!({ "id": a.id, "email": a.email, "tester": a.tester, "roles": roles_label(&a.roles), "yourself": a.id == me.id }))
         .collect();
     let grantable: Vec<Value> = Role::ALL
         .into_iter()

@@ -16,6 +16,12 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("progress.html", include_str!("../templates/progress.html")),
     ("logs.html", include_str!("../templates/logs.html")),
     ("accounts.html", include_str!("../templates/accounts.html")),
+    ("account.html", include_str!("../templates/account.html")),
+    ("tokens.html", include_str!("../templates/tokens.html")),
+    (
+        "confirm_action.html",
+        include_str!("../templates/confirm_action.html"),
+    ),
     (
         "transcripts.html",
         include_str!("../templates/transcripts.html"),

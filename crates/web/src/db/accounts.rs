@@ -67,6 +67,62 @@ impl TryFrom<AccountRow> for Account {
     }
 }
 
+/// What to do to an account whose roles are known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountChange {
+    /// Give it exactly these roles.
+    SetRoles(Roles),
+    /// Delete it; its sessions, API tokens and registration go with it.
+    Remove,
+}
+
+/// How a guarded account change ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeOutcome {
+    Done,
+    /// No such account (any more).
+    NotFound,
+    /// Its roles are no longer the ones the change was checked against.
+    RolesChanged,
+    /// The change would leave nobody holding this role.
+    LastHolder(Role),
+}
+
+/// Serialises account changes on PostgreSQL, so that two administrators demoting each
+/// other at once cannot both pass the "someone else still holds the role" check. (On
+/// SQLite `BEGIN IMMEDIATE` does the same.) The value is arbitrary but fixed.
+const ACCOUNT_CHANGE_LOCK: i64 = 0x7465_7874_0104;
+
+/// Runs `$body` in a transaction bound to `$tx` that no other account change runs
+/// beside; commits when the body finishes (`?` or `return` rolls back).
+macro_rules! account_change_transaction {
+    ($db:expr, $tx:ident => $body:expr) => {
+        match $db {
+            Db::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(ACCOUNT_CHANGE_LOCK)
+                    .execute(&mut *$tx)
+                    .await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            Db::Sqlite(pool) => {
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+        }
+    };
+}
+
+/// `LIKE` pattern matching a role in the comma-separated `roles` column wrapped in commas.
+fn role_pattern(role: Role) -> String {
+    format!("%,{},%", role_name(role))
+}
+
 impl Db {
     /// Inserts an account; `None` when the e-mail address is taken.
     pub async fn insert_account(
@@ -135,16 +191,66 @@ impl Db {
         rows.into_iter().map(Account::try_from).collect()
     }
 
-    pub async fn set_roles(&self, id: AccountId, roles: &Roles) -> Result<bool, DbError> {
-        let done = with_pool!(self, pool => {
-            sqlx::query("UPDATE web_accounts SET roles = $1 WHERE id = $2")
-                .bind(roles_text(roles))
+    /// Applies `change` to account `id` if its roles are still `expected`, unless that
+    /// would leave one of the `protected` roles without a holder. The check and the
+    /// change happen in one transaction that other account changes wait for.
+    pub async fn change_account(
+        &self,
+        id: AccountId,
+        expected: &Roles,
+        change: &AccountChange,
+        protected: &[Role],
+    ) -> Result<ChangeOutcome, DbError> {
+        let outcome = account_change_transaction!(self, tx => {
+            let current: Option<String> =
+                sqlx::query_scalar("SELECT roles FROM web_accounts WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some(current) = current else {
+                return Ok(ChangeOutcome::NotFound);
+            };
+            if parse_roles(&current)? != *expected {
+                return Ok(ChangeOutcome::RolesChanged);
+            }
+            for &role in protected {
+                let keeps = match change {
+                    AccountChange::SetRoles(roles) => roles.has(role),
+                    AccountChange::Remove => false,
+                };
+                if !expected.has(role) || keeps {
+                    continue;
+                }
+                let others: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM web_accounts
+                     WHERE id <> $1 AND (',' || roles || ',') LIKE $2",
+                )
                 .bind(id)
-                .execute(pool)
-                .await?
-                .rows_affected()
+                .bind(role_pattern(role))
+                .fetch_one(&mut *tx)
+                .await?;
+                if others == 0 {
+                    return Ok(ChangeOutcome::LastHolder(role));
+                }
+            }
+            match change {
+                AccountChange::SetRoles(roles) => {
+                    sqlx::query("UPDATE web_accounts SET roles = $1 WHERE id = $2")
+                        .bind(roles_text(roles))
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                AccountChange::Remove => {
+                    sqlx::query("DELETE FROM web_accounts WHERE id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            ChangeOutcome::Done
         });
-        Ok(done == 1)
+        Ok(outcome)
     }
 
     pub async fn set_tester(&self, id: AccountId, tester: bool) -> Result<bool, DbError> {

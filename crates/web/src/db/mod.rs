@@ -1,5 +1,5 @@
-//! The web console's own tables (accounts, sessions, sign-in failures, registrations,
-//! sends, the test log and the audit log) on PostgreSQL or SQLite.
+//! The web console's own tables (accounts, sessions, API tokens, sign-in failures,
+//! registrations, sends, the test log and the audit log) on PostgreSQL or SQLite.
 //!
 //! The store crate does not lend out its connection pool, so the console opens its own
 //! pool on the same database URL. The tables' migrations live beside the store's in
@@ -11,6 +11,7 @@ mod audit;
 mod registrations;
 mod sends;
 mod sessions;
+mod tokens;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -18,11 +19,12 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
-pub use accounts::{Account, AccountId};
+pub use accounts::{Account, AccountChange, AccountId, ChangeOutcome};
 pub use audit::AuditEntry;
 pub use registrations::{Registration, TestLogRow};
 pub use sends::{Audience, CampaignCounts, NewSend, Send, SendKind, YearlyTest};
 pub use sessions::SessionRow;
+pub use tokens::ApiToken;
 
 /// What went wrong talking to the console's tables.
 #[derive(Debug, thiserror::Error)]

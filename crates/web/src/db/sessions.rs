@@ -67,46 +67,6 @@ impl Db {
         Ok(())
     }
 
-    pub async fn insert_api_token(
-        &self,
-        token_hash: &str,
-        account_id: AccountId,
-        label: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), DbError> {
-        with_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO web_api_tokens (token_hash, account_id, label, created_at)
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(token_hash)
-            .bind(account_id)
-            .bind(label)
-            .bind(now)
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
-    }
-
-    /// The account a bearer token belongs to (and notes its use).
-    pub async fn api_token_account(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<AccountId>, DbError> {
-        let id = with_pool!(self, pool => {
-            sqlx::query_scalar(
-                "UPDATE web_api_tokens SET last_used_at = $2 WHERE token_hash = $1 RETURNING account_id",
-            )
-            .bind(token_hash)
-            .bind(now)
-            .fetch_optional(pool)
-            .await?
-        });
-        Ok(id)
-    }
-
     /// Drops expired sessions (called now and then at sign-in).
     pub async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, DbError> {
         let n = with_pool!(self, pool => {
