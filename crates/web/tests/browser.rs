@@ -554,3 +554,143 @@ async fn transcripts_are_deleted_and_downloaded() {
     b.sign_out().await;
     b.finish().await;
 }
+
+#[tokio::test]
+async fn api_token_is_shown_once_and_stops_working_when_revoked() {
+    let mut b = Browser::start("tokens").await;
+    b.app.account("script@example.org", &[Role::Member]).await;
+    b.sign_in("script@example.org").await;
+    b.click("a[href='/tokens']").await;
+    b.text("#no-tokens").await;
+    b.fill("#label", "nightly export").await;
+    b.click("#create-token").await;
+    b.message("Copy it now").await;
+    let token = b
+        .client
+        .find(Locator::Css("#new-token"))
+        .await
+        .expect("the new token")
+        .prop("value")
+        .await
+        .expect("value")
+        .expect("a token");
+    assert_eq!(token.len(), 64, "{token}");
+    b.shot("created").await;
+    // The token works on its own (no cookie), from the page's origin.
+    let me = "return fetch('/api/v1/me', {credentials: 'omit', headers: {Authorization: 'Bearer ' + arguments[0]}}).then(r => r.status);";
+    let status = b
+        .client
+        .execute(me, vec![json!(token)])
+        .await
+        .expect("script");
+    assert_eq!(status, json!(200));
+    // The list shows it without the secret.
+    b.goto("/tokens").await;
+    let row = b.text("#own-tokens tbody tr").await;
+    assert!(row.contains("nightly export"), "{row}");
+    let source = b.client.source().await.expect("page source");
+    assert!(!source.contains(&token), "the secret is shown again");
+    b.shot("listed").await;
+    b.click("#own-tokens a.revoke").await;
+    let question = b.text("#question").await;
+    assert!(question.contains("nightly export"), "{question}");
+    b.shot("confirm-revoke").await;
+    b.click("#confirm").await;
+    b.message("has been revoked").await;
+    b.text("#no-tokens").await;
+    b.shot("revoked").await;
+    let status = b
+        .client
+        .execute(me, vec![json!(token)])
+        .await
+        .expect("script");
+    assert_eq!(status, json!(401));
+    b.finish().await;
+}
+
+#[tokio::test]
+async fn technical_administrator_changes_a_role() {
+    let mut b = Browser::start("roles").await;
+    let sam = b.app.account("sam@example.org", &[Role::Member]).await;
+    b.app
+        .account(
+            "tech@example.org",
+            &[Role::TechnicalAdministrator, Role::Member],
+        )
+        .await;
+    b.sign_in("tech@example.org").await;
+    b.click("header a[href='/admin/accounts']").await;
+    b.click(&format!("#account-{sam} a.manage")).await;
+    assert_eq!(b.text("#current-roles").await, "member");
+    let emergency = b
+        .client
+        .find(Locator::Css("#role-emergency-administrator"))
+        .await
+        .expect("the emergency role box");
+    assert_eq!(
+        emergency
+            .attr("disabled")
+            .await
+            .expect("attribute")
+            .as_deref(),
+        Some("true"),
+        "a technical administrator cannot give the emergency role"
+    );
+    b.shot("account").await;
+    b.click("#role-technical-administrator").await;
+    b.click("#save-roles").await;
+    b.message("sam@example.org now has the roles member, technical administrator")
+        .await;
+    assert_eq!(
+        b.text("#current-roles").await,
+        "member, technical administrator"
+    );
+    b.shot("promoted").await;
+    let roles = b.app.state.db.account(sam).await.unwrap().unwrap().roles;
+    assert!(roles.has(Role::TechnicalAdministrator));
+    b.finish().await;
+}
+
+#[tokio::test]
+async fn technical_administrator_removes_an_account() {
+    let mut b = Browser::start("remove").await;
+    let leaver = b.app.account("leaver@example.org", &[Role::Member]).await;
+    let tech = b
+        .app
+        .account(
+            "tech@example.org",
+            &[Role::TechnicalAdministrator, Role::Member],
+        )
+        .await;
+    b.sign_in("tech@example.org").await;
+    // One's own account offers no removal.
+    b.goto(&format!("/admin/accounts/{tech}")).await;
+    b.text("#roles-form").await;
+    assert!(b
+        .client
+        .find(Locator::Css("#remove-account"))
+        .await
+        .is_err());
+    b.goto("/admin/accounts").await;
+    b.click(&format!("#account-{leaver} a.manage")).await;
+    b.click("#remove-account").await;
+    let question = b.text("#question").await;
+    assert!(question.contains("leaver@example.org"), "{question}");
+    b.shot("confirm-remove").await;
+    // Cancel first: nothing happens.
+    b.click("#back").await;
+    b.text("#roles-form").await;
+    assert!(b.app.state.db.account(leaver).await.unwrap().is_some());
+    b.click("#remove-account").await;
+    b.click("#confirm").await;
+    b.message("The account leaver@example.org has been removed")
+        .await;
+    b.shot("removed").await;
+    assert!(b
+        .client
+        .find(Locator::Css(&format!("#account-{leaver}")))
+        .await
+        .is_err());
+    assert!(b.app.state.db.account(leaver).await.unwrap().is_none());
+    b.finish().await;
+}
