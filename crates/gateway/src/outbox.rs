@@ -370,7 +370,8 @@ impl OutboxWorker {
             // stopped between the last record and the completion).
             Attempt::Answered(Ok(()))
         } else if *shutdown.borrow() {
-            Attempt::Answered(Err(SendError::stopped(0, unsent.numbers.len(), Vec::new())))
+            let stopped = SendError::stopped(0, unsent.numbers.len(), Vec::new());
+            Attempt::Answered(Err(stopped.renumbered(&unsent.numbers, log.total)))
         } else {
             self.send_unsent(&mut log, unsent, shutdown).await
         };
