@@ -131,6 +131,7 @@ impl Gateway {
             pending: HashMap::new(),
             stranded: Vec::new(),
             unmatched_reports: VecDeque::new(),
+            reported_while_sending: VecDeque::new(),
             recent: VecDeque::new(),
             bounced: Vec::new(),
             segmenter: segmenter.clone(),
@@ -214,6 +215,14 @@ struct RecentText {
     tried: Vec<BareJid>,
 }
 
+struct ReportedWhileSending {
+    outbound: i64,
+    mr: u8,
+    seq: u8,
+    /// A report said a part failed: the network gave up on the reply.
+    part_failed: bool,
+}
+
 struct UnmatchedReport {
     reference: u8,
     outcome: PartOutcome,
@@ -244,6 +253,11 @@ struct Runtime {
     /// Status reports that matched no sent part yet: with a fast network the report can
     /// overtake the outbox worker's record of the send. Matched again after each send.
     unmatched_reports: VecDeque<UnmatchedReport>,
+    /// Replies a status report matched while they were still being sent: the worker records
+    /// each part the moment the network accepts it, so a fast report can match before the
+    /// send is complete, and only the store's record of the whole send says whether the
+    /// reply arrived. Read again after each send.
+    reported_while_sending: VecDeque<ReportedWhileSending>,
     /// Texts recently written to operators, kept (bodies included, since the store may
     /// have erased them) in case the server bounces them.
     recent: VecDeque<RecentText>,
@@ -637,7 +651,10 @@ impl Runtime {
                         .record_status_report(&name, reference, &outcome, window)
                         .await;
                     match recorded {
-                        Ok(Some(matched)) => self.on_report(matched, reference).await,
+                        Ok(Some(matched)) => {
+                            let failed = matches!(outcome, PartOutcome::Failed { .. });
+                            self.on_report(matched, reference, failed).await;
+                        }
                         Ok(None) => {
                             tracing::debug!(gateway = %name, mr = reference, "status report for no known part yet");
                             if self.unmatched_reports.len() >= UNMATCHED_REPORTS {
@@ -673,6 +690,7 @@ impl Runtime {
 
     /// Tries the status reports that matched nothing again, after a send was recorded.
     async fn rematch_reports(&mut self) {
+        self.complete_reported_while_sending().await;
         let window = chrono::Duration::from_std(self.settings.status_report_window)
             .unwrap_or(chrono::Duration::days(3));
         let name = self.settings.name.clone();
@@ -687,11 +705,51 @@ impl Runtime {
                 .record_status_report(&name, report.reference, &report.outcome, window)
                 .await
             {
-                Ok(Some(matched)) => self.on_report(matched, report.reference).await,
+                Ok(Some(matched)) => {
+                    let failed = matches!(report.outcome, PartOutcome::Failed { .. });
+                    self.on_report(matched, report.reference, failed).await;
+                }
                 Ok(None) => self.unmatched_reports.push_back(report),
                 Err(e) => {
                     tracing::warn!(gateway = %name, mr = report.reference, error = %e, "could not record a status report");
                     self.unmatched_reports.push_back(report);
+                }
+            }
+        }
+    }
+
+    /// Reads again the replies a report matched while they were being sent: one whose send
+    /// is now recorded as delivered or failed gets its receipt or error; one still queued
+    /// or being sent waits for the next send; one only sent waits for its other reports,
+    /// which match by themselves.
+    async fn complete_reported_while_sending(&mut self) {
+        use textgate_store::OutboundState;
+        for waiting in std::mem::take(&mut self.reported_while_sending) {
+            match self.store.outbound(waiting.outbound).await {
+                Ok(Some(text)) => match text.state {
+                    // Failed with only good reports: the worker failed it and told the
+                    // operator itself.
+                    OutboundState::Failed if !waiting.part_failed => {}
+                    OutboundState::Delivered | OutboundState::Failed => {
+                        let matched = textgate_store::StatusReportMatch {
+                            outbound_id: text.id,
+                            seq: waiting.seq,
+                            sender_jid: text.sender_jid,
+                            xmpp_id: text.xmpp_id,
+                            state: text.state,
+                        };
+                        self.on_report(matched, waiting.mr, waiting.part_failed)
+                            .await;
+                    }
+                    OutboundState::Queued | OutboundState::Sending => {
+                        self.reported_while_sending.push_back(waiting);
+                    }
+                    OutboundState::Sent => {}
+                },
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(gateway = %self.name(), outbound = waiting.outbound, mr = waiting.mr, error = %e, "could not read a reply's state after its send");
+                    self.reported_while_sending.push_back(waiting);
                 }
             }
         }
@@ -1064,13 +1122,26 @@ impl Runtime {
 
     /// A status report matched the part sent with reference `mr`: the operator gets a
     /// receipt when the whole text arrived and asked for one, or an error when it failed.
-    async fn on_report(&mut self, matched: textgate_store::StatusReportMatch, mr: u8) {
+    async fn on_report(
+        &mut self,
+        matched: textgate_store::StatusReportMatch,
+        mr: u8,
+        part_failed: bool,
+    ) {
         use textgate_store::OutboundState;
         tracing::Span::current().record("outbound", matched.outbound_id);
         tracing::info!(
             gateway = %self.name(), mr, outbound = matched.outbound_id, seq = matched.seq,
             stanza = matched.xmpp_id.as_deref(), state = ?matched.state, "status report matched"
         );
+        if matches!(
+            matched.state,
+            OutboundState::Delivered | OutboundState::Failed
+        ) {
+            // Its outcome is told now; nothing more to wait for.
+            self.reported_while_sending
+                .retain(|w| w.outbound != matched.outbound_id);
+        }
         match matched.state {
             OutboundState::Delivered => {
                 let context = self
@@ -1102,6 +1173,25 @@ impl Runtime {
                             tracing::warn!(gateway = %self.name(), outbound = matched.outbound_id, stanza, error = %e, "receipt not sent");
                         }
                     }
+                }
+            }
+            OutboundState::Sending => {
+                let known = self
+                    .reported_while_sending
+                    .iter_mut()
+                    .find(|w| w.outbound == matched.outbound_id);
+                if let Some(known) = known {
+                    known.part_failed |= part_failed;
+                } else {
+                    if self.reported_while_sending.len() >= UNMATCHED_REPORTS {
+                        self.reported_while_sending.pop_front();
+                    }
+                    self.reported_while_sending.push_back(ReportedWhileSending {
+                        outbound: matched.outbound_id,
+                        mr,
+                        seq: matched.seq,
+                        part_failed,
+                    });
                 }
             }
             OutboundState::Failed => {
