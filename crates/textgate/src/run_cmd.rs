@@ -79,20 +79,21 @@ fn runtime_failure(error: anyhow::Error) -> anyhow::Error {
     }
 }
 
+/// The daemon's logs as `[log]` says: text for people, or flat JSON lines whose span fields
+/// (`inbound`, `outbound`, `stanza`, `slot`, `mr`) let a collector follow one text.
 fn init_logging(config: &Config) -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.level)
-        .with_context(|| format!("log.level {:?} is not a valid filter", config.log.level))?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    let result = match config.log.format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+    let format = match config.log.format {
+        LogFormat::Text => textgate_telemetry::LogFormat::Text,
+        LogFormat::Json => textgate_telemetry::LogFormat::Json,
     };
-    // Already initialised (a test harness calling `run` twice) is not an error.
-    let _ = result;
-    Ok(())
+    match textgate_telemetry::init_logging(format, &config.log.level) {
+        // Already initialised (a test harness calling `run` twice) is not an error.
+        Ok(()) | Err(textgate_telemetry::LoggingError::AlreadyInstalled) => Ok(()),
+        Err(e) => Err(anyhow::Error::new(e).context(format!(
+            "log.level {:?} is not a valid filter",
+            config.log.level
+        ))),
+    }
 }
 
 async fn serve(config: Config, shutdown_timeout: Duration) -> anyhow::Result<()> {
