@@ -23,7 +23,11 @@ use textgate_alerts::{
 use textgate_core::{AvailabilityRule, BareJid, Region, RoutingPolicy};
 use textgate_gateway::{Gateway, GatewaySettings, Hooks, InboundScreen, OutboxPolicy, Screened};
 use textgate_modem::quirks::{self, ProfileChoice};
-use textgate_modem::{AtModem, ModemConfig, PortOpener, SerialDevice, TcpAddress, Timeouts};
+use textgate_modem::{
+    load_carrier_table, AtModem, CarrierDirectory, DirectoryError, HealthChange, ModemConfig,
+    ModemEvent, ModemEvents, PortOpener, SerialDevice, SmsDriver, SmtpConfig, SmtpCredentials,
+    SmtpDriver, SmtpSecurity, TcpAddress, Timeouts,
+};
 use textgate_store::{Store, TranscriptPolicy};
 use textgate_telemetry::{Metrics, Readiness, SystemdNotifier, DEFAULT_READY_GRACE};
 use textgate_web::{CampaignModem, CookieSecurity, WebSettings, WebState};
@@ -33,7 +37,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{
     process_environment, Config, DriverConfig, GatewayConfig, LogFormat, Quirks, Routing, Show,
-    Transcripts, DEFAULT_CONFIG_PATH,
+    SmtpDriver as SmtpDriverConfig, SmtpTls, Transcripts, DEFAULT_CONFIG_PATH,
 };
 use crate::exit::{ExitStatusExt, Status};
 
@@ -131,7 +135,14 @@ async fn serve(config: Config, shutdown_timeout: Duration) -> anyhow::Result<()>
     };
     let mut gateways = Vec::new();
     for gateway in &config.gateways {
-        match start_gateway(gateway, &store, hooks.clone()).await {
+        let started = start_gateway(
+            gateway,
+            &store,
+            hooks.clone(),
+            stop_grace(shutdown_timeout),
+            web.as_ref(),
+        );
+        match started.await {
             Ok(running) => gateways.push(running),
             // One gateway's trouble must not keep the others from serving.
             Err(e) => {
@@ -142,6 +153,9 @@ async fn serve(config: Config, shutdown_timeout: Duration) -> anyhow::Result<()>
     if gateways.is_empty() {
         bail!("no gateway could be started");
     }
+    let resumer = web
+        .clone()
+        .map(|state| tokio::spawn(resume_campaigns(state)));
     let reminders = web.map(|state| tokio::spawn(review_reminders(state)));
     tracing::info!(gateways = gateways.len(), "textgate running");
     wait_for_signal().await?;
@@ -149,6 +163,9 @@ async fn serve(config: Config, shutdown_timeout: Duration) -> anyhow::Result<()>
     systemd.stopping();
     if let Some(reminders) = reminders {
         reminders.abort();
+    }
+    if let Some(resumer) = resumer {
+        resumer.abort();
     }
     let stopping = futures_join(gateways);
     if tokio::time::timeout(shutdown_timeout, stopping)
@@ -196,6 +213,26 @@ async fn review_reminders(state: WebState) {
         }
     }
 }
+
+/// Finishes enqueueing the campaigns a stopped daemon (this one before a restart, or
+/// another on the same database) left half-way: at start-up, then every minute, which also
+/// retries an enqueueing a database error interrupted.
+async fn resume_campaigns(state: WebState) {
+    let mut every_minute = tokio::time::interval(CAMPAIGN_RESUME_PERIOD);
+    loop {
+        every_minute.tick().await;
+        match textgate_web::campaigns::resume_enqueueing(&state).await {
+            Ok(0) => {}
+            Ok(resumed) => tracing::info!(resumed, "unfinished campaigns resumed"),
+            Err(e) => {
+                tracing::warn!(error = %e, "unfinished campaigns not looked for; trying again in a minute")
+            }
+        }
+    }
+}
+
+/// How often campaigns left enqueueing are looked for.
+const CAMPAIGN_RESUME_PERIOD: Duration = Duration::from_secs(60);
 
 /// How often members due for review are looked for.
 const REVIEW_REMINDER_PERIOD: Duration = Duration::from_secs(3600);
@@ -253,9 +290,20 @@ pub fn web_settings(config: &Config) -> anyhow::Result<Option<WebSettings>> {
         .iter()
         .map(|g| CampaignModem {
             gateway: g.name.clone(),
-            rate: ModemRate::new(&g.name, g.rate_limit_per_minute),
+            rate: match g.driver {
+                DriverConfig::Smtp(_) => ModemRate::carrier_email(&g.name, g.rate_limit_per_minute),
+                DriverConfig::At(_) | DriverConfig::Simulator(_) => {
+                    ModemRate::new(&g.name, g.rate_limit_per_minute)
+                }
+            },
         })
         .collect();
+    // Members choose among the carriers the e-mail gateway knows (several e-mail gateways
+    // should share one carrier file; the first one's is offered).
+    let carriers = config.gateways.iter().find_map(|g| match &g.driver {
+        DriverConfig::Smtp(smtp) => Some((g, smtp)),
+        DriverConfig::At(_) | DriverConfig::Simulator(_) => None,
+    });
     let mut settings = WebSettings::new(
         FieldCipher::new(ring),
         BlindIndex::new(blind_index),
@@ -264,6 +312,10 @@ pub fn web_settings(config: &Config) -> anyhow::Result<Option<WebSettings>> {
         modems,
     );
     settings.compose_limits = alerts.compose_limits();
+    if let Some((gateway, smtp)) = carriers {
+        settings.carriers = load_carrier_table(&smtp.carriers)
+            .with_context(|| format!("gateway {}: driver.carriers", gateway.name))?;
+    }
     settings.cookie = if config.http.secure_cookies {
         CookieSecurity::HttpsOnly
     } else {
@@ -293,27 +345,129 @@ async fn wait_for_signal() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long a reply's part already with the modem may take to finish when the daemon
+/// stops: half the shutdown timeout, so the other half is left for giving the reply back
+/// to the outbox (a slow database) and closing the XMPP streams.
+fn stop_grace(shutdown_timeout: Duration) -> Duration {
+    shutdown_timeout / 2
+}
+
 async fn start_gateway(
     gateway: &GatewayConfig,
     store: &Store,
     hooks: Hooks,
+    stop_grace: Duration,
+    web: Option<&WebState>,
 ) -> anyhow::Result<Gateway> {
-    let settings = settings(gateway)?;
+    let mut settings = settings(gateway)?;
+    settings.outbox.stop_grace = stop_grace;
     let component = component(gateway, settings.region)?;
-    let opener = opener(&gateway.driver)?;
-    let modem = modem_config(gateway)?;
-    let (driver, events) = AtModem::spawn(modem, opener);
-    tracing::info!(gateway = %gateway.name, device = driver.device(), "modem driver started");
-    Gateway::start_with(
-        settings,
-        store.clone(),
-        Arc::new(driver),
-        events,
-        component,
-        hooks,
-    )
-    .await
-    .map_err(Into::into)
+    let (driver, events) = match &gateway.driver {
+        DriverConfig::Smtp(smtp) => smtp_driver(gateway, smtp, web)?,
+        DriverConfig::At(_) | DriverConfig::Simulator(_) => {
+            let opener = opener(&gateway.driver)?;
+            let modem = modem_config(gateway)?;
+            let (driver, events) = AtModem::spawn(modem, opener);
+            tracing::info!(gateway = %gateway.name, device = driver.device(), "modem driver started");
+            (Arc::new(driver) as Arc<dyn SmsDriver>, events)
+        }
+    };
+    Gateway::start_with(settings, store.clone(), driver, events, component, hooks)
+        .await
+        .map_err(Into::into)
+}
+
+/// How often an e-mail gateway's relay is asked whether it answers (its readiness).
+const RELAY_CHECK_PERIOD: Duration = Duration::from_secs(60);
+
+/// The legacy e-mail-to-SMS driver of a `kind = "smtp"` gateway. With `[alerts]` it finds
+/// each recipient's carrier in the members' registrations (by blind index); without, it
+/// refuses every text, since a carrier cannot be guessed from a number.
+fn smtp_driver(
+    gateway: &GatewayConfig,
+    smtp: &SmtpDriverConfig,
+    web: Option<&WebState>,
+) -> anyhow::Result<(Arc<dyn SmsDriver>, ModemEvents)> {
+    let config =
+        smtp_config(smtp, web).with_context(|| format!("gateway {}: driver", gateway.name))?;
+    let mut driver =
+        SmtpDriver::new(config).with_context(|| format!("gateway {}: driver", gateway.name))?;
+    match web {
+        Some(state) => driver = driver.with_directory(Arc::new(MemberCarriers(state.clone()))),
+        None => tracing::warn!(
+            gateway = %gateway.name,
+            "an smtp gateway without [alerts] knows no member's carrier and refuses every text"
+        ),
+    }
+    let driver = Arc::new(driver);
+    tracing::info!(gateway = %gateway.name, relay = %format!("{}:{}", smtp.relay, smtp.port), "e-mail-to-SMS driver started (legacy)");
+    let (events_tx, events) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(watch_relay(driver.clone(), events_tx));
+    Ok((driver, events))
+}
+
+/// The driver's settings from a `kind = "smtp"` section: the carrier file, and the alerts'
+/// hard limit on a text's length.
+pub fn smtp_config(smtp: &SmtpDriverConfig, web: Option<&WebState>) -> anyhow::Result<SmtpConfig> {
+    let mut config = SmtpConfig::new(&smtp.relay, smtp.port, &smtp.from);
+    config.security = match smtp.tls {
+        SmtpTls::Starttls => SmtpSecurity::Starttls,
+        SmtpTls::Tls => SmtpSecurity::Tls,
+        SmtpTls::None => SmtpSecurity::Plain,
+    };
+    config.credentials = match (&smtp.username, &smtp.password) {
+        (Some(username), Some(password)) => Some(SmtpCredentials {
+            username: username.expose().to_owned(),
+            password: password.expose().to_owned(),
+        }),
+        _ => None,
+    };
+    config.carriers = load_carrier_table(&smtp.carriers).context("carriers")?;
+    if let Some(state) = web {
+        config.hard_limit = state.settings.compose_limits.hard_limit;
+    }
+    Ok(config)
+}
+
+/// Reports the relay as the modem's health: ready while it answers, disconnected while
+/// not (so /readyz tells the truth), until the gateway stops listening.
+async fn watch_relay(driver: Arc<SmtpDriver>, events: tokio::sync::mpsc::Sender<ModemEvent>) {
+    let mut answering = None;
+    loop {
+        let now_answering = match driver.check_relay().await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        };
+        if answering != Some(now_answering.is_ok()) {
+            answering = Some(now_answering.is_ok());
+            let change = match now_answering {
+                Ok(()) => HealthChange::Ready { profile: "smtp" },
+                Err(reason) => HealthChange::Disconnected {
+                    reason,
+                    retry_in: RELAY_CHECK_PERIOD,
+                },
+            };
+            if events.send(ModemEvent::Health(change)).await.is_err() {
+                return;
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(RELAY_CHECK_PERIOD) => {}
+            _ = events.closed() => return,
+        }
+    }
+}
+
+/// The members' carriers, for the e-mail gateways.
+struct MemberCarriers(WebState);
+
+#[async_trait::async_trait]
+impl CarrierDirectory for MemberCarriers {
+    async fn carrier_of(&self, number: &str) -> Result<Option<String>, DirectoryError> {
+        textgate_web::campaigns::member_carrier(&self.0, number)
+            .await
+            .map_err(|e| DirectoryError(e.to_string()))
+    }
 }
 
 /// The runtime's settings from a `[[gateway]]` section.
@@ -389,9 +543,7 @@ fn opener(driver: &DriverConfig) -> anyhow::Result<Box<dyn PortOpener>> {
                  `textgate run` yet; start textgate-modemsim --tcp and set driver.address"
             ),
         },
-        DriverConfig::Smtp(_) => {
-            bail!("the smtp driver sends alerts only and is not run by `textgate run` yet")
-        }
+        DriverConfig::Smtp(_) => bail!("an smtp gateway has no port to open"),
     }
 }
 

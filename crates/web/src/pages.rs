@@ -455,6 +455,7 @@ pub async fn compose_confirm(
         "safe_length": state.settings.compose_limits.safe_length,
         "report": validated.report,
         "recipients": preview.recipients,
+        "unreachable": preview.unreachable,
         "audience": match desk { Desk::Test => "testers", Desk::Alert => "members" },
         "eta": textgate_alerts::campaign::describe_duration(preview.plan.estimated_duration()),
         "modems": state.settings.modems.len(),
@@ -524,6 +525,9 @@ pub async fn campaign_page(
         "counts": p.counts,
         "eta": p.eta,
         "enqueued": p.enqueued,
+        "state": p.state,
+        "in_outbox": p.in_outbox,
+        "unreachable": p.unreachable,
         "confirmed_at": format_time(send.confirmed_at),
     });
     page(

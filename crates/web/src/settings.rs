@@ -2,7 +2,7 @@
 //! [`WebSettings`] from its `[alerts]`, `[http]` and gateway sections.
 
 use chrono::TimeDelta;
-use textgate_alerts::campaign::ModemRate;
+use textgate_alerts::campaign::{ModemRate, SendPath};
 use textgate_alerts::confirmation::{ConfirmationKey, ConfirmationPolicy};
 use textgate_alerts::{
     BlindIndex, CarrierTable, ComposeLimits, FieldCipher, KeywordReplies, KeywordTable, Region,
@@ -77,8 +77,8 @@ pub struct WebSettings {
     pub segmenter: Segmenter,
     /// Region for numbers typed without a country code.
     pub region: Region,
-    /// Modems for campaigns; the first one's gateway also sends members' tests, codes
-    /// and keyword replies.
+    /// Modems for campaigns (and legacy e-mail gateways, `SendPath::CarrierEmail`); the
+    /// first real modem's gateway also sends members' tests, codes and keyword replies.
     pub modems: Vec<CampaignModem>,
     pub cookie: CookieSecurity,
     pub password_cost: PasswordCost,
@@ -88,6 +88,8 @@ pub struct WebSettings {
     pub replies: KeywordReplies,
     pub review: ReviewPolicy,
     pub test_rate: TestRatePolicy,
+    /// Carriers offered on the member page, and those the e-mail gateways can reach (the
+    /// daemon uses the first e-mail gateway's carrier file when it has one).
     pub carriers: CarrierTable,
     /// The scheduled "please review your details" text.
     pub review_reminder: String,
@@ -134,8 +136,13 @@ impl WebSettings {
         }
     }
 
-    /// The gateway that sends single texts (tests, codes, keyword replies).
+    /// The gateway that sends single texts (tests, codes, keyword replies): the first with
+    /// a real modem, since the legacy e-mail path reaches only members with a carrier.
     pub fn primary_gateway(&self) -> Option<&str> {
-        self.modems.first().map(|m| m.gateway.as_str())
+        self.modems
+            .iter()
+            .find(|m| m.rate.path == SendPath::Radio)
+            .or(self.modems.first())
+            .map(|m| m.gateway.as_str())
     }
 }

@@ -28,6 +28,9 @@ pub struct WebState {
     pub(crate) templates: Arc<Templates>,
     /// Bumped each time a campaign has been fully enqueued (tests and tools await it).
     pub(crate) enqueued: Arc<watch::Sender<u64>>,
+    /// Campaigns this process is enqueueing: one enqueuer per campaign (PostgreSQL
+    /// advisory locks extend this to every daemon on the database).
+    pub(crate) enqueueing: Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
     /// A hash to check passwords of unknown accounts against, so that sign-in takes as
     /// long whether or not the account exists.
     pub(crate) dummy_hash: Arc<String>,
@@ -56,6 +59,7 @@ impl WebState {
             clock: Arc::new(SystemClock),
             templates: Arc::new(Templates::new()?),
             enqueued: Arc::new(watch::channel(0).0),
+            enqueueing: Arc::default(),
         })
     }
 

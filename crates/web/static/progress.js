@@ -17,6 +17,7 @@
         // The server renders this sentence only while enqueueing; hide it once that ends.
         var enqueueing = document.getElementById("enqueueing");
         if (enqueueing && p.enqueued) { enqueueing.hidden = true; }
+        if (document.getElementById("in-outbox")) { set("in-outbox", p.in_outbox); }
         if (!p.done) { setTimeout(poll, 2000); }
       }).catch(function () { setTimeout(poll, 5000); });
   }

@@ -12,5 +12,6 @@ pub mod prosody;
 pub mod daemon;
 pub mod database;
 pub mod http;
+pub mod members;
 pub mod modem;
 pub mod scene;

@@ -22,7 +22,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 pub use accounts::{Account, AccountChange, AccountId, ChangeOutcome};
 pub use audit::AuditEntry;
 pub use registrations::{Registration, TestLogRow};
-pub use sends::{Audience, CampaignCounts, NewSend, Send, SendKind, YearlyTest};
+pub use sends::{Audience, CampaignCounts, CampaignState, NewSend, Send, SendKind, YearlyTest};
 pub use sessions::SessionRow;
 pub use tokens::ApiToken;
 

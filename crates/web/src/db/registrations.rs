@@ -203,6 +203,42 @@ impl Db {
         Ok(rows)
     }
 
+    /// Like [`Db::recipients`], with the carrier each member chose for the legacy e-mail
+    /// path (campaign planning gives the e-mail gateways only members with one).
+    #[allow(clippy::type_complexity)]
+    pub async fn recipients_with_carrier(
+        &self,
+        audience: Audience,
+    ) -> Result<Vec<(AccountId, String, Option<String>)>, DbError> {
+        let sql = if audience == Audience::Testers {
+            "SELECT r.account_id, r.number_enc, r.carrier FROM alert_registrations r
+             JOIN web_accounts a ON a.id = r.account_id
+             WHERE r.state = 'active' AND a.tester ORDER BY r.account_id"
+        } else {
+            "SELECT account_id, number_enc, carrier FROM alert_registrations
+             WHERE state = 'active' ORDER BY account_id"
+        };
+        let rows = with_pool!(self, pool => { sqlx::query_as(sql).fetch_all(pool).await? });
+        Ok(rows)
+    }
+
+    /// How many recipients chose each carrier (`None`: no carrier).
+    pub async fn count_recipients_by_carrier(
+        &self,
+        audience: Audience,
+    ) -> Result<Vec<(Option<String>, i64)>, DbError> {
+        let sql = if audience == Audience::Testers {
+            "SELECT r.carrier, COUNT(*) FROM alert_registrations r
+             JOIN web_accounts a ON a.id = r.account_id
+             WHERE r.state = 'active' AND a.tester GROUP BY r.carrier"
+        } else {
+            "SELECT carrier, COUNT(*) FROM alert_registrations WHERE state = 'active'
+             GROUP BY carrier"
+        };
+        let rows = with_pool!(self, pool => { sqlx::query_as(sql).fetch_all(pool).await? });
+        Ok(rows)
+    }
+
     pub async fn count_recipients(&self, audience: Audience) -> Result<i64, DbError> {
         let sql = if audience == Audience::Testers {
             "SELECT COUNT(*) FROM alert_registrations r JOIN web_accounts a ON a.id = r.account_id

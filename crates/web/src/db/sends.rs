@@ -2,6 +2,8 @@
 //! sends (a member's test, a confirmation code, a keyword reply). A send's id is the
 //! outbox's `campaign_id`, so progress is counted from the outbox itself.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 
 use super::{with_pool, AccountId, Db, DbError};
@@ -59,6 +61,39 @@ impl SendKind {
     }
 }
 
+/// How far a campaign's deliveries got into the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CampaignState {
+    /// Confirmed; deliveries are being put in the outbox (or will be, when a daemon
+    /// resumes it after a stop).
+    Enqueueing,
+    /// Every delivery is in the outbox.
+    Enqueued,
+    /// Left unfinished by a version of textgate that could not resume it; not resumed.
+    Interrupted,
+}
+
+impl CampaignState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CampaignState::Enqueueing => "enqueueing",
+            CampaignState::Enqueued => "enqueued",
+            CampaignState::Interrupted => "interrupted",
+        }
+    }
+
+    fn parse(s: &str) -> Option<CampaignState> {
+        [
+            CampaignState::Enqueueing,
+            CampaignState::Enqueued,
+            CampaignState::Interrupted,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
 /// The yearly-test record (Clery Act): description, date, time, announced or not.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct YearlyTest {
@@ -83,6 +118,10 @@ pub struct Send {
     pub confirmed_at: DateTime<Utc>,
     pub enqueued_at: Option<DateTime<Utc>>,
     pub yearly_test: Option<YearlyTest>,
+    /// Campaigns (test and real) only.
+    pub campaign_state: Option<CampaignState>,
+    /// Recipients no gateway could reach (see `CampaignPlan::unreachable`).
+    pub unreachable: i64,
 }
 
 type SendRow = (
@@ -99,11 +138,13 @@ type SendRow = (
     Option<String>,
     Option<String>,
     Option<bool>,
+    Option<String>,
+    i64,
 );
 
 const SEND_COLUMNS: &str = "id, kind, account_id, account_email, body, recipients, \
     estimated_seconds, confirmed_at, enqueued_at, yearly_description, yearly_date, \
-    yearly_time, yearly_announced";
+    yearly_time, yearly_announced, campaign_state, unreachable";
 
 fn send_from_row(r: SendRow) -> Result<Send, DbError> {
     let kind = SendKind::parse(&r.1).ok_or_else(|| DbError::Corrupt {
@@ -119,6 +160,13 @@ fn send_from_row(r: SendRow) -> Result<Send, DbError> {
         }),
         _ => None,
     };
+    let campaign_state = match r.13.as_deref() {
+        None => None,
+        Some(text) => Some(CampaignState::parse(text).ok_or_else(|| DbError::Corrupt {
+            what: "send",
+            detail: format!("{}: unknown campaign state {text:?}", r.0),
+        })?),
+    };
     Ok(Send {
         id: r.0,
         kind,
@@ -130,6 +178,8 @@ fn send_from_row(r: SendRow) -> Result<Send, DbError> {
         confirmed_at: r.7,
         enqueued_at: r.8,
         yearly_test,
+        campaign_state,
+        unreachable: r.14,
     })
 }
 
@@ -157,13 +207,29 @@ pub struct NewSend<'a> {
 
 impl Db {
     pub async fn insert_send(&self, s: &NewSend<'_>) -> Result<i64, DbError> {
+        self.insert_send_row(s, None, 0).await
+    }
+
+    /// Records a confirmed campaign (test or real) in state `enqueueing`: from this commit
+    /// on, a daemon that finds it unfinished resumes it.
+    pub async fn insert_campaign(&self, s: &NewSend<'_>, unreachable: i64) -> Result<i64, DbError> {
+        self.insert_send_row(s, Some(CampaignState::Enqueueing), unreachable)
+            .await
+    }
+
+    async fn insert_send_row(
+        &self,
+        s: &NewSend<'_>,
+        state: Option<CampaignState>,
+        unreachable: i64,
+    ) -> Result<i64, DbError> {
         let y = s.yearly_test;
         let id: i64 = with_pool!(self, pool => {
             sqlx::query_scalar(
                 "INSERT INTO alert_sends (kind, account_id, account_email, body, recipients,
                    estimated_seconds, confirmed_at, yearly_description, yearly_date, yearly_time,
-                   yearly_announced)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                   yearly_announced, campaign_state, unreachable)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
             )
             .bind(s.kind.as_str())
             .bind(s.account_id)
@@ -176,10 +242,75 @@ impl Db {
             .bind(y.map(|y| y.date.clone()))
             .bind(y.map(|y| y.time.clone()))
             .bind(y.map(|y| y.announced))
+            .bind(state.map(CampaignState::as_str))
+            .bind(unreachable)
             .fetch_one(pool)
             .await?
         });
         Ok(id)
+    }
+
+    /// Campaigns whose deliveries are not all in the outbox yet, oldest first.
+    pub async fn campaigns_enqueueing(&self) -> Result<Vec<i64>, DbError> {
+        let ids = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT id FROM alert_sends WHERE campaign_state = 'enqueueing' ORDER BY id",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(ids)
+    }
+
+    /// Every delivery of the campaign is in the outbox: `recipients` of them, and
+    /// `unreachable` members no gateway could reach.
+    pub async fn mark_campaign_enqueued(
+        &self,
+        id: i64,
+        recipients: i64,
+        unreachable: i64,
+        at: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE alert_sends SET campaign_state = 'enqueued', enqueued_at = $1,
+                   recipients = $2, unreachable = $3
+                 WHERE id = $4",
+            )
+            .bind(at)
+            .bind(recipients)
+            .bind(unreachable)
+            .bind(id)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// The numbers that already have a delivery of this campaign (any gateway, any
+    /// state): resuming skips them, so nobody gets the alert twice.
+    pub async fn campaign_recipients_in_outbox(&self, id: i64) -> Result<HashSet<String>, DbError> {
+        let numbers: Vec<String> = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT recipient FROM outbound WHERE campaign_id = $1")
+                .bind(id)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(numbers.into_iter().collect())
+    }
+
+    /// The latest planned send time among the campaign's waiting deliveries: a resumed
+    /// campaign plans the rest after it, so the modems never get two schedules at once.
+    pub async fn campaign_last_planned(&self, id: i64) -> Result<Option<DateTime<Utc>>, DbError> {
+        let at = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT MAX(next_attempt_at) FROM outbound WHERE campaign_id = $1 AND state = 'queued'",
+            )
+            .bind(id)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(at)
     }
 
     pub async fn mark_send_enqueued(

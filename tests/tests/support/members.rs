@@ -1,0 +1,116 @@
+//! Members of the alert service, straight into the daemon's database for the campaign
+//! tests: accounts and confirmed registrations whose numbers are encrypted under the
+//! daemon's own keys (the console state is built from the daemon's configuration file),
+//! a thousand rows per statement as in the campaign benchmark, so that tens of thousands
+//! of members take seconds. The single-member path (save, code by SMS, confirm) has its
+//! own tests; these tests are about what a campaign does with many.
+
+use std::path::Path;
+
+use rand::rngs::OsRng;
+use textgate_alerts::cipher::{FieldContext, FieldPurpose};
+use textgate_web::{Db, WebState};
+
+/// One member: an E.164 number and the carrier chosen for the legacy e-mail path.
+pub struct Member {
+    pub number: String,
+    pub carrier: Option<String>,
+}
+
+impl Member {
+    pub fn new(number: impl Into<String>, carrier: Option<&str>) -> Member {
+        Member {
+            number: number.into(),
+            carrier: carrier.map(str::to_owned),
+        }
+    }
+}
+
+/// The console's state on the daemon's database, from the same configuration file the
+/// daemon reads (so the same keys).
+pub async fn console(config_text: &str) -> WebState {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let config: &Path = &dir.path().join("textgate.toml");
+    std::fs::write(config, config_text).expect("write the configuration");
+    let loaded =
+        textgate::config::Config::load(config, &Default::default()).expect("configuration");
+    let settings = textgate::run_cmd::web_settings(&loaded.config)
+        .expect("web settings")
+        .expect("[alerts] is configured");
+    WebState::open(loaded.config.database.url.expose(), settings)
+        .await
+        .expect("open the console's database")
+}
+
+/// Registers every member as confirmed (`active`), with accounts `member<n>@library.test`.
+pub async fn seed(state: &WebState, members: &[Member]) {
+    let Db::Postgres(pool) = &state.db else {
+        panic!("the campaign tests run on PostgreSQL")
+    };
+    let now = state.now();
+    for (batch_no, batch) in members.chunks(1000).enumerate() {
+        let mut accounts = sqlx::QueryBuilder::new(
+            "INSERT INTO web_accounts (email, password_hash, roles, tester, created_at) ",
+        );
+        accounts.push_values(batch.iter().enumerate(), |mut row, (i, _)| {
+            row.push_bind(format!("member{}@library.test", batch_no * 1000 + i))
+                .push_bind("x")
+                .push_bind("member")
+                .push_bind(false)
+                .push_bind(now);
+        });
+        accounts.push(" RETURNING id");
+        let ids: Vec<i64> = accounts
+            .build_query_scalar()
+            .fetch_all(pool)
+            .await
+            .expect("insert accounts");
+        assert_eq!(ids.len(), batch.len());
+        let mut registrations = sqlx::QueryBuilder::new(
+            "INSERT INTO alert_registrations (account_id, number_enc, number_index, carrier, \
+             state, confirmation, last_updated, last_tested) ",
+        );
+        registrations.push_values(ids.iter().zip(batch), |mut row, (id, member)| {
+            let context = FieldContext::new(FieldPurpose::MemberNumber, id.to_string());
+            let encrypted = state
+                .settings
+                .cipher
+                .encrypt(&member.number, &context, &mut OsRng)
+                .expect("encrypt a number");
+            let index = state
+                .settings
+                .blind_index
+                .index_sender(&member.number)
+                .expect("an E.164 number");
+            row.push_bind(*id)
+                .push_bind(encrypted.to_string())
+                .push_bind(index.to_string())
+                .push_bind(member.carrier.clone())
+                .push_bind("active")
+                .push_bind(None::<String>)
+                .push_bind(now)
+                .push_bind(None::<chrono::DateTime<chrono::Utc>>);
+        });
+        registrations
+            .build()
+            .execute(pool)
+            .await
+            .expect("insert registrations");
+    }
+}
+
+/// An API token for `account` (the emergency administrator), to call the JSON API.
+pub async fn api_token(state: &WebState, account: i64) -> String {
+    let token = textgate_web::auth::random_token();
+    state
+        .db
+        .insert_api_token(
+            &textgate_web::auth::token_hash(&token),
+            account,
+            "e2e",
+            state.now(),
+        )
+        .await
+        .expect("store the API token");
+    token
+}
