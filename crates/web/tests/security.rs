@@ -77,6 +77,10 @@ async fn missing_or_wrong_csrf_tokens_are_refused() {
             "/admin/test/confirm",
             "/signout",
             "/admin/accounts",
+            "/tokens",
+            "/tokens/1/revoke",
+            "/admin/accounts/1/roles",
+            "/admin/accounts/1/remove",
         ] {
             let missing = c
                 .post_raw(
@@ -128,6 +132,8 @@ async fn missing_or_wrong_csrf_tokens_are_refused() {
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
         assert_eq!(app.last_send("real").await, 0, "nothing was sent");
+        assert_eq!(app.count("SELECT COUNT(*) FROM web_api_tokens").await, 0);
+        assert_eq!(app.count("SELECT COUNT(*) FROM web_accounts").await, 3);
     })
     .await;
 }
@@ -231,6 +237,10 @@ async fn every_page_and_action_checks_the_role_on_the_server() {
             "/api/v1/send-log",
             "/api/v1/audit-log",
             "/api/v1/transcripts/conversations",
+            "/api/v1/accounts",
+            "/api/v1/tokens?scope=all",
+            "/admin/accounts/1",
+            "/admin/accounts/1/remove",
         ] {
             assert_eq!(
                 member.get(path).await.status,
@@ -349,6 +359,10 @@ async fn injection_attempts_in_every_field_are_refused_or_stored_and_shown_escap
                 )
                 .await;
             assert!(r.status.is_client_error(), "{}", r.body);
+            assert!(!r.body.contains("<script>alert"), "{}", r.body);
+            // A token label is free text: kept as typed, shown escaped.
+            let r = admin.post("/tokens", &[("label", bad)]).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
             assert!(!r.body.contains("<script>alert"), "{}", r.body);
             // Transcript parameters.
             let r = admin
