@@ -15,13 +15,10 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::Path;
 use std::time::Duration;
 
-use fantoccini::elements::Element;
-use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::json;
+use fantoccini::Locator;
 use support::daemon::{self, Daemon, GatewaySection};
 use support::database::Database;
 use support::modem::Modem;
@@ -29,10 +26,9 @@ use support::prosody::Prosody;
 use support::scene::{operator, ALERTS, GW};
 use textgate_alerts::{Role, Roles};
 use textgate_modemsim::SimConfig;
+use textgate_testkit::browser::{Browser, Screenshots};
 use textgate_web::members::{self, MemberAction};
 use textgate_web::WebState;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 /// How long any awaited page state may take.
 const WAIT: Duration = Duration::from_secs(60);
@@ -46,133 +42,6 @@ const MEMBERS: [&str; 6] = [
     "+12015550105",
     "+12015550106",
 ];
-
-fn on_path(name: &str) -> PathBuf {
-    std::env::var_os("PATH")
-        .and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|d| d.join(name))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| {
-            panic!("{name} is not installed: apt-get install chromium chromium-driver")
-        })
-}
-
-fn artifacts() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts/campaign");
-    std::fs::create_dir_all(&dir).expect("artifact directory");
-    dir
-}
-
-/// chromedriver and one headless Chromium session on it.
-struct Browser {
-    driver: Child,
-    client: Client,
-    base: String,
-    _profile: tempfile::TempDir,
-    shots: u32,
-}
-
-impl Browser {
-    async fn start(base: String) -> Browser {
-        let port = {
-            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("probe port");
-            probe.local_addr().expect("addr").port()
-        };
-        let mut driver = Command::new(on_path("chromedriver"))
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start chromedriver");
-        let stdout = driver.stdout.take().expect("chromedriver stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        tokio::time::timeout(WAIT, async {
-            while let Some(line) = lines.next_line().await.expect("read chromedriver") {
-                if line.contains("started successfully") {
-                    return;
-                }
-            }
-            panic!("chromedriver exited before it was ready");
-        })
-        .await
-        .expect("chromedriver ready in time");
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-
-        let profile = tempfile::tempdir().expect("profile directory");
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": on_path("chromium"),
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--window-size=412,915",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
-            }),
-        );
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .expect("WebDriver session");
-        Browser {
-            driver,
-            client,
-            base,
-            _profile: profile,
-            shots: 0,
-        }
-    }
-
-    async fn goto(&self, path: &str) {
-        self.client
-            .goto(&format!("{}{path}", self.base))
-            .await
-            .expect("navigate");
-    }
-
-    async fn shot(&mut self, what: &str) {
-        self.shots += 1;
-        let png = self.client.screenshot().await.expect("screenshot");
-        let file = artifacts().join(format!("{:02}-{what}.png", self.shots));
-        std::fs::write(&file, png).expect("write screenshot");
-    }
-
-    /// Waits for an element; on a timeout the panic shows the page.
-    async fn wait_for(&self, locator: Locator<'_>, what: &str) -> Element {
-        match self.client.wait().at_most(WAIT).for_element(locator).await {
-            Ok(e) => e,
-            Err(e) => panic!(
-                "{what} ({e}); page: {}",
-                self.client.source().await.unwrap_or_default()
-            ),
-        }
-    }
-
-    async fn fill(&self, css: &str, value: &str) {
-        let e = self.wait_for(Locator::Css(css), css).await;
-        e.clear().await.expect("clear");
-        e.send_keys(value).await.expect("type");
-    }
-
-    async fn click(&self, css: &str) {
-        self.wait_for(Locator::Css(css), css)
-            .await
-            .click()
-            .await
-            .expect("click");
-    }
-
-    async fn finish(mut self) {
-        self.client.clone().close().await.expect("close browser");
-        let _ = self.driver.kill().await;
-    }
-}
 
 /// The console's state on the daemon's database, built from the same configuration file
 /// the daemon reads (so the same keys).
@@ -276,7 +145,13 @@ async fn emergency_alert_from_the_browser_reaches_every_member_through_the_modem
     let confirmations = modem.sim.sent_messages().len();
     assert_eq!(confirmations, MEMBERS.len(), "one confirmation code each");
 
-    let mut b = Browser::start(format!("http://{address}")).await;
+    let mut b = Browser::start(
+        format!("http://{address}"),
+        Screenshots::for_suite("campaign"),
+        WAIT,
+    )
+    .await
+    .expect("start the browser");
     b.goto("/signin").await;
     b.fill("#email", ADMIN).await;
     b.fill("#password", ADMIN_PASSWORD).await;

@@ -2,13 +2,15 @@
 //! for one test. PostgreSQL comes from `DATABASE_URL` (default: the local server as user
 //! `postgres`) and each test gets a newly created, uniquely named database on it; SQLite
 //! gets a file in a temporary directory. [`docker`] reads the Docker files for the tests
-//! that check them without a Docker engine.
+//! that check them without a Docker engine. [`browser`] drives a headless Chromium for the
+//! tests that look at the console's pages.
 //!
 //! This crate is only ever a dev-dependency. It talks to a real server, so its errors say
 //! which step against which database failed, for a test to report with `expect`.
 
 #![forbid(unsafe_code)]
 
+pub mod browser;
 pub mod docker;
 
 use std::path::Path;

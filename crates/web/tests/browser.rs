@@ -8,54 +8,45 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::Stdio;
+use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
 use serde_json::json;
 use support::{App, Database, GATEWAY, PASSWORD};
 use textgate_alerts::Role;
 use textgate_store::{BackendKind, SentPart};
+use textgate_testkit::browser::{Browser, Screenshots};
 use textgate_web::members::{self, MemberAction};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-fn on_path(name: &str) -> PathBuf {
-    std::env::var_os("PATH")
-        .and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|d| d.join(name))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| {
-            panic!("{name} is not installed: apt-get install chromium chromium-driver")
-        })
-}
-
-fn artifacts() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-artifacts/browser");
-    std::fs::create_dir_all(&dir).expect("artifact directory");
-    dir
-}
-
-/// A chromedriver process, a browser session and the console on a real listener.
-struct Browser {
-    driver: Child,
-    client: Client,
-    base: String,
+/// The console on a real listener on a fresh database, and a browser looking at it.
+struct Console {
+    browser: Browser,
     app: App,
     database: Option<Database>,
-    _profile: tempfile::TempDir,
-    name: &'static str,
-    shots: u32,
 }
 
-impl Browser {
-    async fn start(name: &'static str) -> Browser {
+// The tests drive the browser as if it were the console: `b.fill(..)`, `b.client`.
+impl Deref for Console {
+    type Target = Browser;
+
+    fn deref(&self) -> &Browser {
+        &self.browser
+    }
+}
+
+impl DerefMut for Console {
+    fn deref_mut(&mut self) -> &mut Browser {
+        &mut self.browser
+    }
+}
+
+impl Console {
+    /// `name` starts the names of the test's screenshots.
+    async fn start(name: &'static str) -> Console {
         let database = Database::create(BackendKind::Postgres).await;
         let app = support::open_app(&database.url).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -67,126 +58,28 @@ impl Browser {
             .clone()
             .into_make_service_with_connect_info::<SocketAddr>();
         tokio::spawn(async move { axum::serve(listener, service).await });
-
-        let port = {
-            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("probe port");
-            probe.local_addr().expect("addr").port()
-        };
-        let mut driver = Command::new(on_path("chromedriver"))
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start chromedriver");
-        let stdout = driver.stdout.take().expect("chromedriver stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        tokio::time::timeout(WAIT, async {
-            while let Some(line) = lines.next_line().await.expect("read chromedriver") {
-                if line.contains("started successfully") {
-                    return;
-                }
-            }
-            panic!("chromedriver exited before it was ready");
-        })
-        .await
-        .expect("chromedriver ready in time");
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-
-        let profile = tempfile::tempdir().expect("profile directory");
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": on_path("chromium"),
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--window-size=412,915",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
-            }),
-        );
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{port}"))
+        let browser = Browser::start(base, Screenshots::for_suite("browser").named(name), WAIT)
             .await
-            .expect("WebDriver session");
-        Browser {
-            driver,
-            client,
-            base,
+            .expect("start the browser");
+        Console {
+            browser,
             app,
             database: Some(database),
-            _profile: profile,
-            name,
-            shots: 0,
         }
-    }
-
-    async fn goto(&self, path: &str) {
-        self.client
-            .goto(&format!("{}{path}", self.base))
-            .await
-            .expect("navigate");
-    }
-
-    async fn shot(&mut self, what: &str) {
-        self.shots += 1;
-        let png = self.client.screenshot().await.expect("screenshot");
-        let file = artifacts().join(format!("{}-{:02}-{what}.png", self.name, self.shots));
-        std::fs::write(&file, png).expect("write screenshot");
-    }
-
-    async fn text(&self, css: &str) -> String {
-        self.client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
-            .text()
-            .await
-            .expect("text")
     }
 
     /// Waits for the message at the top of the page to contain `part` (the page after a
     /// form post replaces the previous page's message).
     async fn message(&self, part: &str) -> String {
         let xpath = format!("//*[@id='message' and contains(., '{part}')]");
-        match self
-            .client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::XPath(&xpath))
-            .await
-        {
-            Ok(e) => e.text().await.expect("text"),
-            Err(e) => panic!(
-                "no message containing {part:?} ({e}); page: {}",
-                self.client.source().await.unwrap_or_default()
-            ),
-        }
-    }
-
-    async fn fill(&self, css: &str, value: &str) {
-        let e = self
-            .client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"));
-        e.clear().await.expect("clear");
-        e.send_keys(value).await.expect("type");
-    }
-
-    async fn click(&self, css: &str) {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
-            .click()
-            .await
-            .expect("click");
+        self.wait_for(
+            Locator::XPath(&xpath),
+            &format!("no message containing {part:?}"),
+        )
+        .await
+        .text()
+        .await
+        .expect("text")
     }
 
     async fn sign_in(&mut self, email: &str) {
@@ -195,27 +88,17 @@ impl Browser {
         self.fill("#password", PASSWORD).await;
         self.shot("signin").await;
         self.click("#signin").await;
-        self.client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css("#member-form"))
-            .await
-            .expect("member page after sign-in");
+        self.wait_for(Locator::Css("#member-form"), "member page after sign-in")
+            .await;
     }
 
     async fn sign_out(&self) {
         self.click("header form button").await;
-        self.client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css("#signin"))
-            .await
-            .expect("sign-in page");
+        self.wait_for(Locator::Css("#signin"), "sign-in page").await;
     }
 
     async fn finish(mut self) {
-        self.client.clone().close().await.expect("close browser");
-        let _ = self.driver.kill().await;
+        self.browser.finish().await;
         self.app.state.db.close().await;
         self.app.state.store.close().await;
         if let Some(db) = self.database.take() {
@@ -245,7 +128,7 @@ async fn registered_member(app: &App, email: &str, number: &str) {
 
 #[tokio::test]
 async fn member_saves_confirms_tests_and_removes_a_number() {
-    let mut b = Browser::start("member").await;
+    let mut b = Console::start("member").await;
     b.app.account("pat@example.org", &[Role::Member]).await;
     b.sign_in("pat@example.org").await;
     b.shot("empty").await;
@@ -282,7 +165,7 @@ async fn member_saves_confirms_tests_and_removes_a_number() {
 
 #[tokio::test]
 async fn review_banner_after_six_months() {
-    let mut b = Browser::start("review").await;
+    let mut b = Console::start("review").await;
     registered_member(&b.app, "old@example.org", "+1 201 555 0177").await;
     b.app.clock.advance(TimeDelta::days(190));
     b.sign_in("old@example.org").await;
@@ -298,7 +181,7 @@ async fn review_banner_after_six_months() {
 
 #[tokio::test]
 async fn technical_administrator_cannot_reach_the_emergency_form() {
-    let mut b = Browser::start("technical").await;
+    let mut b = Console::start("technical").await;
     b.app
         .account(
             "tech@example.org",
@@ -336,7 +219,7 @@ async fn technical_administrator_cannot_reach_the_emergency_form() {
 
 #[tokio::test]
 async fn emergency_alert_from_compose_to_full_progress() {
-    let mut b = Browser::start("alert").await;
+    let mut b = Console::start("alert").await;
     for (i, n) in [
         "+1 201 555 0101",
         "+1 201 555 0102",
@@ -479,7 +362,7 @@ async fn emergency_alert_from_compose_to_full_progress() {
 
 #[tokio::test]
 async fn transcripts_are_deleted_and_downloaded() {
-    let mut b = Browser::start("transcripts").await;
+    let mut b = Console::start("transcripts").await;
     let store = b.app.state.store.clone();
     store
         .set_transcript_policy(GATEWAY, textgate_store::TranscriptPolicy::Keep)
@@ -557,7 +440,7 @@ async fn transcripts_are_deleted_and_downloaded() {
 
 #[tokio::test]
 async fn api_token_is_shown_once_and_stops_working_when_revoked() {
-    let mut b = Browser::start("tokens").await;
+    let mut b = Console::start("tokens").await;
     b.app.account("script@example.org", &[Role::Member]).await;
     b.sign_in("script@example.org").await;
     b.click("a[href='/tokens']").await;
@@ -610,7 +493,7 @@ async fn api_token_is_shown_once_and_stops_working_when_revoked() {
 
 #[tokio::test]
 async fn technical_administrator_changes_a_role() {
-    let mut b = Browser::start("roles").await;
+    let mut b = Console::start("roles").await;
     let sam = b.app.account("sam@example.org", &[Role::Member]).await;
     b.app
         .account(
@@ -653,7 +536,7 @@ async fn technical_administrator_changes_a_role() {
 
 #[tokio::test]
 async fn technical_administrator_removes_an_account() {
-    let mut b = Browser::start("remove").await;
+    let mut b = Console::start("remove").await;
     let leaver = b.app.account("leaver@example.org", &[Role::Member]).await;
     let tech = b
         .app
