@@ -125,7 +125,9 @@ impl Gateway {
             ..SegmenterConfig::default()
         });
         let replies: Replies = Arc::new(Mutex::new(HashMap::new()));
+        let span = tracing::info_span!("gateway", gateway = %name);
         let mut runtime = Runtime {
+            span: span.clone(),
             router: QueueRouter::new(operators, settings.availability.clone(), settings.routing),
             reassembler: Reassembler::new(settings.reassembly.clone()),
             pending: HashMap::new(),
@@ -145,7 +147,6 @@ impl Gateway {
             unstored: Backlog::new(),
             stanza_ids: StanzaIds::new(rand::random()),
         };
-        let span = tracing::info_span!("gateway", gateway = %name);
         runtime
             .restore()
             .instrument(span.clone())
@@ -240,6 +241,8 @@ struct PendingInfo {
 }
 
 struct Runtime {
+    /// The span both tasks run in (its `gateway` field names the gateway).
+    span: tracing::Span,
     settings: Arc<GatewaySettings>,
     store: Store,
     xmpp: ComponentHandle,
@@ -356,6 +359,18 @@ impl Runtime {
         &self.settings.name
     }
 
+    /// A [`received_span`] for parts taken from the store rather than the modem (read back
+    /// at start-up, timed out, or pushed out of the reassembler by another text): a child
+    /// of the gateway's span, never of the part being handled when it happens.
+    fn stored_parts_span(&self) -> tracing::Span {
+        tracing::info_span!(
+            parent: &self.span,
+            "received",
+            part = Empty,
+            inbound = Empty,
+        )
+    }
+
     /// Reads back what a previous run left: parts waiting for siblings go into the
     /// reassembler (their timeout starts again), texts nobody has seen yet are held by the
     /// router until an operator is available, and claims are restored.
@@ -391,7 +406,7 @@ impl Runtime {
                 now,
             );
             restored_parts += 1;
-            let span = received_span(None);
+            let span = self.stored_parts_span();
             span.record("part", stored.id);
             self.after_push(pushed.outcome, pushed.evicted)
                 .instrument(span)
@@ -757,7 +772,9 @@ impl Runtime {
 
     async fn after_push(&mut self, outcome: Outcome<i64>, evicted: Option<Incomplete<i64>>) {
         if let Some(incomplete) = evicted {
-            self.commit_incomplete(incomplete).await;
+            // Another text, pushed out to make room: not in this part's span.
+            let span = self.stored_parts_span();
+            self.commit_incomplete(incomplete).instrument(span).await;
         }
         match outcome {
             Outcome::Complete(complete) => self.commit_complete(complete).await,
@@ -770,9 +787,8 @@ impl Runtime {
 
     async fn expire(&mut self) {
         for incomplete in self.reassembler.expire(Instant::now()) {
-            self.commit_incomplete(incomplete)
-                .instrument(received_span(None))
-                .await;
+            let span = self.stored_parts_span();
+            self.commit_incomplete(incomplete).instrument(span).await;
         }
     }
 
@@ -1479,8 +1495,8 @@ enum Committed {
     Failed,
 }
 
-/// The span of one message from the modem: its storage `slot` (none for a routed `+CMT`,
-/// or a part read back from the store), and, recorded as they become known, the pending
+/// The span of one message from the modem: its storage `slot` (none for a routed `+CMT`),
+/// and, recorded as they become known, the pending
 /// `part` it was stored as, the `inbound` text it belongs to, or for a status report the
 /// reference `mr` and the `outbound` text it is about.
 fn received_span(slot: Option<u32>) -> tracing::Span {
