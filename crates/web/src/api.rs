@@ -12,14 +12,14 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use textgate_alerts::{authorize, Action, Roles};
-use textgate_store::{Deletion, Selection};
+use textgate_store::{Conversation, Deletion, Selection};
 
 use crate::accounts::{self, Actor};
 use crate::campaigns::{self, composer};
 use crate::db::accounts::{parse_role, role_name};
 use crate::db::{Account, Audience, YearlyTest};
 use crate::members::{self, MemberAction};
-use crate::pages::{range, RangeQuery};
+use crate::pages::{day_json, range, RangeQuery};
 use crate::state::{Ctx, WebError, WebState};
 use crate::tokens;
 
@@ -482,20 +482,12 @@ pub async fn conversations(
     Query(q): Query<RangeQuery>,
 ) -> ApiResult {
     ctx.require(Action::ManageTranscripts)?;
-    let r = range(
-        &state,
-        q.gateway.as_deref(),
-        q.from.as_deref(),
-        q.until.as_deref(),
-    )?;
-    let list: Vec<Value> = state
-        .store
-        .conversations(&r.gateway)
-        .await
-        .map_err(WebError::from)?
-        .into_iter()
-        .filter(|c| c.last_activity >= r.start() && c.first_activity < r.end())
-        .map(|c| json!({ "id": c.id, "patron": c.patron, "first_activity": c.first_activity, "last_activity": c.last_activity, "texts_in": c.texts_in, "texts_out": c.texts_out }))
+    let r = q.resolve(&state)?;
+    let list: Vec<Value> = r
+        .conversations(&state)
+        .await?
+        .iter()
+        .map(conversation_json)
         .collect();
     Ok(Json(json!({ "gateway": r.gateway, "conversations": list })).into_response())
 }
@@ -506,21 +498,14 @@ pub async fn stats(
     Query(q): Query<RangeQuery>,
 ) -> ApiResult {
     ctx.require(Action::ManageTranscripts)?;
-    let r = range(
-        &state,
-        q.gateway.as_deref(),
-        q.from.as_deref(),
-        q.until.as_deref(),
-    )?;
-    let days: Vec<Value> = state
-        .store
-        .daily_stats(&r.gateway, r.from, r.until)
-        .await
-        .map_err(WebError::from)?
-        .into_iter()
-        .map(|d| json!({ "day": d.day.to_string(), "conversations": d.conversations, "texts_in": d.texts_in, "texts_out": d.texts_out }))
-        .collect();
+    let r = q.resolve(&state)?;
+    let days: Vec<Value> = r.daily_stats(&state).await?.iter().map(day_json).collect();
     Ok(Json(json!({ "gateway": r.gateway, "days": days })).into_response())
+}
+
+/// A conversation in the API (times in RFC 3339).
+fn conversation_json(c: &Conversation) -> Value {
+    json!({ "id": c.id, "patron": c.patron, "first_activity": c.first_activity, "last_activity": c.last_activity, "texts_in": c.texts_in, "texts_out": c.texts_out })
 }
 
 pub async fn export(state: State<WebState>, ctx: Ctx, q: Query<RangeQuery>) -> ApiResult {
@@ -531,6 +516,8 @@ pub async fn export(state: State<WebState>, ctx: Ctx, q: Query<RangeQuery>) -> A
 
 #[derive(Deserialize)]
 pub struct DeleteBody {
+    // Not a flattened `RangeQuery`: serde's flatten would drop the field's name from the
+    // error for a wrongly typed value.
     gateway: Option<String>,
     from: Option<String>,
     until: Option<String>,

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Days, NaiveDate, NaiveTime, TimeDelta};
 use serde_json::{json, Map, Value};
 use textgate_alerts::{Action, Role, Roles};
-use textgate_store::{Deletion, Selection};
+use textgate_store::{Conversation, DailyStats, Deletion, Selection};
 
 use crate::accounts::{create_account, role_label, roles_label};
 use crate::auth::{clear_cookie, create_session, session_cookie, verify_password};
@@ -711,11 +711,25 @@ pub async fn tester_post(
 
 // ---- transcripts -----------------------------------------------------------------------
 
+/// `?gateway=…&from=…&until=…` of the transcript page and the transcript API (all optional:
+/// the first gateway, the last 30 days).
 #[derive(Debug, serde::Deserialize)]
 pub struct RangeQuery {
     pub(crate) gateway: Option<String>,
     pub(crate) from: Option<String>,
     pub(crate) until: Option<String>,
+}
+
+impl RangeQuery {
+    /// The range asked for, checked against the configured gateways; see [`range`].
+    pub(crate) fn resolve(&self, state: &WebState) -> Result<Range, WebError> {
+        range(
+            state,
+            self.gateway.as_deref(),
+            self.from.as_deref(),
+            self.until.as_deref(),
+        )
+    }
 }
 
 /// The gateway and the day range `[from, until]` a transcript page works on.
@@ -791,6 +805,36 @@ impl Range {
             until: self.end(),
         }
     }
+
+    /// The gateway's conversations with any activity within the range, latest first.
+    pub(crate) async fn conversations(
+        &self,
+        state: &WebState,
+    ) -> Result<Vec<Conversation>, WebError> {
+        let all = state.store.conversations(&self.gateway).await?;
+        Ok(all
+            .into_iter()
+            .filter(|c| c.last_activity >= self.start() && c.first_activity < self.end())
+            .collect())
+    }
+
+    /// The gateway's figures for each day of the range that had any text.
+    pub(crate) async fn daily_stats(&self, state: &WebState) -> Result<Vec<DailyStats>, WebError> {
+        Ok(state
+            .store
+            .daily_stats(&self.gateway, self.from, self.until)
+            .await?)
+    }
+}
+
+/// One day's figures, the same on the page and in the API.
+pub(crate) fn day_json(d: &DailyStats) -> Value {
+    json!({ "day": d.day.to_string(), "conversations": d.conversations, "texts_in": d.texts_in, "texts_out": d.texts_out })
+}
+
+/// A conversation as a row of the transcript page's table (times as people read them).
+fn conversation_row(c: &Conversation) -> Value {
+    json!({ "id": c.id, "patron": c.patron, "first": format_time(c.first_activity), "last": format_time(c.last_activity), "texts_in": c.texts_in, "texts_out": c.texts_out })
 }
 
 /// `gateway=…&from=…&until=…`, percent-encoded.
@@ -820,20 +864,17 @@ async fn transcripts_page(
     message: Message,
     status: StatusCode,
 ) -> Result<Response, WebError> {
-    let conversations: Vec<Value> = state
-        .store
-        .conversations(&range.gateway)
+    let conversations: Vec<Value> = range
+        .conversations(state)
         .await?
-        .into_iter()
-        .filter(|c| c.last_activity >= range.start() && c.first_activity < range.end())
-        .map(|c| json!({ "id": c.id, "patron": c.patron, "first": format_time(c.first_activity), "last": format_time(c.last_activity), "texts_in": c.texts_in, "texts_out": c.texts_out }))
+        .iter()
+        .map(conversation_row)
         .collect();
-    let stats: Vec<Value> = state
-        .store
-        .daily_stats(&range.gateway, range.from, range.until)
+    let stats: Vec<Value> = range
+        .daily_stats(state)
         .await?
-        .into_iter()
-        .map(|d| json!({ "day": d.day.to_string(), "conversations": d.conversations, "texts_in": d.texts_in, "texts_out": d.texts_out }))
+        .iter()
+        .map(day_json)
         .collect();
     let extra = json!({
         "gateways": gateways(state),
@@ -862,12 +903,7 @@ pub async fn transcripts_get(
     Query(q): Query<RangeQuery>,
 ) -> Result<Response, WebError> {
     ctx.require(Action::ManageTranscripts)?;
-    let range = range(
-        &state,
-        q.gateway.as_deref(),
-        q.from.as_deref(),
-        q.until.as_deref(),
-    )?;
+    let range = q.resolve(&state)?;
     transcripts_page(&state, &mut ctx, &range, Message::None, StatusCode::OK).await
 }
 
@@ -953,12 +989,7 @@ pub async fn transcripts_export(
     Query(q): Query<RangeQuery>,
 ) -> Result<Response, WebError> {
     let me = ctx.require(Action::ManageTranscripts)?.clone();
-    let range = range(
-        &state,
-        q.gateway.as_deref(),
-        q.from.as_deref(),
-        q.until.as_deref(),
-    )?;
+    let range = q.resolve(&state)?;
     let zip = state.store.export_transcripts(&range.selection()).await?;
     state
         .db
