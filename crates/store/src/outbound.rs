@@ -505,6 +505,7 @@ impl Store {
             PartOutcome::Delivered => ("delivered", None),
             PartOutcome::Failed { reason } => ("failed", Some(reason.as_str())),
         };
+        let kind = self.kind();
         in_transaction!(self, tx => {
             let found: Option<(i64, i32)> = sqlx::query_as(
                 "SELECT outbound_id, seq FROM outbound_parts
@@ -520,16 +521,32 @@ impl Store {
             let Some((outbound_id, seq)) = found else {
                 return Ok(None);
             };
-            sqlx::query(
+            // Lock the text's row before its part's, the order mark_sent takes them in:
+            // the other order deadlocks against a mark_sent of the same text (PostgreSQL
+            // then aborts one of them, and a reply stayed `sending` until its lease ran out).
+            if kind == BackendKind::Postgres {
+                sqlx::query("SELECT id FROM outbound WHERE id = $1 FOR UPDATE")
+                    .bind(outbound_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            // The part may have been sent again under a new reference meanwhile; then
+            // this report is not about it.
+            let updated = sqlx::query(
                 "UPDATE outbound_parts SET status = $3, status_at = $4
-                 WHERE outbound_id = $1 AND seq = $2",
+                 WHERE outbound_id = $1 AND seq = $2 AND message_ref = $5 AND status = 'pending'",
             )
             .bind(outbound_id)
             .bind(seq)
             .bind(part_status)
             .bind(now)
+            .bind(i32::from(message_ref))
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if updated == 0 {
+                return Ok(None);
+            }
             if let Some(reason) = reason {
                 // While the text is still being sent this only keeps the reason; mark_sent
                 // then finishes it as failed.

@@ -82,6 +82,7 @@ on_both_backends!(
     status_reports_may_arrive_before_the_last_part_is_sent,
     an_interrupted_text_keeps_its_sent_parts_for_the_retry,
     a_report_for_a_part_sent_before_the_retry_still_matches,
+    reports_racing_mark_sent_never_deadlock,
     expired_lease_returns_work_and_stale_completion_is_refused,
     alerts_go_ahead_of_chat_and_retries_wait,
     two_pools_never_take_the_same_row,
@@ -802,6 +803,45 @@ async fn a_report_for_a_part_sent_before_the_retry_still_matches(ctx: Ctx) {
         (report.outbound_id, report.seq, report.state),
         (id, 2, OutboundState::Delivered)
     );
+}
+
+/// Status reports that arrive while the worker records the same text as sent: both
+/// transactions touch the text's row and its parts' rows, and took them in opposite orders
+/// (PostgreSQL detected a deadlock and aborted one; the reply stayed `sending`). Every
+/// report and every mark_sent must succeed and every text end delivered.
+async fn reports_racing_mark_sent_never_deadlock(ctx: Ctx) {
+    let window = Duration::hours(1);
+    for round in 0..40u8 {
+        let id = ctx
+            .store
+            .enqueue_outbound(&reply(
+                "+15551234567",
+                &format!("race-{round}"),
+                "two parts",
+            ))
+            .await
+            .unwrap()
+            .id();
+        let lease = lease_one(&ctx, "w").await.lease;
+        let parts = [part(1, round * 2), part(2, round * 2 + 1)];
+        for p in parts {
+            ctx.store.record_sent_part(&lease, p).await.unwrap();
+        }
+        let (sent, first, second) = tokio::join!(
+            ctx.store.mark_sent(&lease, &parts),
+            ctx.store
+                .record_status_report(GW, round * 2, &PartOutcome::Delivered, window),
+            ctx.store
+                .record_status_report(GW, round * 2 + 1, &PartOutcome::Delivered, window),
+        );
+        sent.unwrap_or_else(|e| panic!("round {round}: mark_sent: {e}"));
+        for report in [first, second] {
+            let matched = report.unwrap_or_else(|e| panic!("round {round}: report: {e}"));
+            assert_eq!(matched.map(|m| m.outbound_id), Some(id), "round {round}");
+        }
+        let text = ctx.store.outbound(id).await.unwrap().unwrap();
+        assert_eq!(text.state, OutboundState::Delivered, "round {round}");
+    }
 }
 
 async fn expired_lease_returns_work_and_stale_completion_is_refused(ctx: Ctx) {
