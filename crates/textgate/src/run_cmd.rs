@@ -605,6 +605,85 @@ quirks = "quectel"
 send_timeout = "30s"
 "#;
 
+    /// An e-mail gateway beside a modem: its driver settings from the section and the
+    /// carrier file, and its place in campaign plans as the e-mail path.
+    #[test]
+    fn an_smtp_section_becomes_an_email_path() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("carriers.toml"),
+            "[[carriers]]\nid = \"campus\"\nname = \"Campus Mobile\"\ncountry_code = 1\n\
+             sms_domain = \"sms.campus.test\"\nstatus = \"active\"\nnote = \"\"\n",
+        )
+        .unwrap();
+        let text = format!(
+            "{CONFIG}
+[[gateway]]
+name = \"legacy\"
+domain = \"mail.library.test\"
+secret = \"s3cret\"
+operators = [\"alice@library.test\"]
+default_region = \"US\"
+rate_limit_per_minute = 600
+
+[gateway.driver]
+kind = \"smtp\"
+relay = \"relay.library.test\"
+port = 465
+tls = \"tls\"
+from = \"alerts@library.test\"
+username = \"alerts\"
+password = \"pw\"
+carriers = \"carriers.toml\"
+
+[alerts]
+blind_index_key = \"{a}\"
+confirmation_key = \"{b}\"
+
+[alerts.encryption_key]
+id = \"2026-01\"
+key = \"{c}\"
+",
+            a = "0123456789abcdef".repeat(4),
+            b = "fedcba9876543210".repeat(4),
+            c = "00112233445566778899aabbccddeeff".repeat(2),
+        );
+        let loaded = Config::from_toml(&text, &BTreeMap::new(), "test", dir.path()).unwrap();
+        let DriverConfig::Smtp(smtp) = &loaded.config.gateways[1].driver else {
+            panic!("an smtp driver")
+        };
+        let config = smtp_config(smtp, None).unwrap();
+        let web = web_settings(&loaded.config).unwrap().unwrap();
+        let summary = format!(
+            "{}:{} {:?} from {} credentials {:?} hard limit {}\ncarriers: {:?}\n\
+             paths: {:?}\noffered: {:?}\nsingle texts via {:?}",
+            config.relay,
+            config.port,
+            config.security,
+            config.from,
+            config.credentials,
+            config.hard_limit,
+            config
+                .carriers
+                .all()
+                .iter()
+                .map(|c| &c.id)
+                .collect::<Vec<_>>(),
+            web.modems
+                .iter()
+                .map(|m| (m.gateway.as_str(), m.rate.path, m.rate.per_minute))
+                .collect::<Vec<_>>(),
+            web.carriers.all().iter().map(|c| &c.id).collect::<Vec<_>>(),
+            web.primary_gateway(),
+        );
+        expect_test::expect![[r#"
+            relay.library.test:465 Tls from alerts@library.test credentials Some(SmtpCredentials { username: "alerts", password: "<hidden>" }) hard limit 140
+            carriers: ["campus"]
+            paths: [("library", Radio, 20), ("legacy", CarrierEmail, 600)]
+            offered: ["campus"]
+            single texts via Some("library")"#]].assert_eq(&summary);
+    }
+
     #[test]
     fn a_gateway_section_becomes_runtime_settings() {
         let loaded = Config::from_toml(CONFIG, &BTreeMap::new(), "test", Path::new(".")).unwrap();
