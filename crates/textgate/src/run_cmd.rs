@@ -223,7 +223,7 @@ async fn resume_campaigns(state: WebState) {
         every_minute.tick().await;
         match textgate_web::campaigns::resume_enqueueing(&state).await {
             Ok(0) => {}
-            Ok(resumed) => tracing::info!(resumed, "unfinished campaigns resumed"),
+            Ok(found) => tracing::debug!(found, "unfinished campaigns handed to an enqueuer"),
             Err(e) => {
                 tracing::warn!(error = %e, "unfinished campaigns not looked for; trying again in a minute")
             }

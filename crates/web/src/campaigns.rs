@@ -174,7 +174,12 @@ pub async fn resume_enqueueing(state: &WebState) -> Result<usize, WebError> {
         if claimed_here(state, id) {
             continue;
         }
-        tracing::info!(campaign = id, "resuming the enqueueing of a campaign");
+        // Debug only: the campaign may be another daemon's, which keeps it (the enqueuer
+        // logs "campaign enqueueing resumed" when it really takes one up).
+        tracing::debug!(
+            campaign = id,
+            "campaign left enqueueing; trying to take it up"
+        );
         spawn_enqueue(state, id);
         resumed += 1;
     }
