@@ -20,8 +20,8 @@
 //! unknown when the grace runs out is given back unrecorded: that one part may reach the
 //! phone twice, which textgate prefers to losing it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -35,9 +35,7 @@ use textgate_modem::{
 };
 use textgate_store::{Lease, LeasedOutbound, OutboundText, SentPart, Store, StoreError};
 use textgate_telemetry::{Metrics, SendFailure};
-use textgate_xmpp::{
-    ComponentHandle, ErrorCondition, Notice, NoticeSender, Outgoing, ReceiptRequest, ReplyError,
-};
+use textgate_xmpp::{ComponentHandle, ErrorCondition, Notice, NoticeSender, Outgoing, ReplyError};
 use tokio::sync::{mpsc, watch};
 
 use crate::hooks;
@@ -48,21 +46,6 @@ const STORE_RETRY: Duration = Duration::from_secs(2);
 /// A floor on the wait between looks at the outbox, so a due text that cannot be leased
 /// (another daemon holds its row lock) does not spin the worker.
 const MIN_WAIT: Duration = Duration::from_millis(50);
-
-/// What the runtime remembers about an operator's reply until its status report arrives:
-/// whether a receipt was asked for (the store does not keep that).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReplyContext {
-    /// The full JID the reply came from.
-    pub from: String,
-    pub patron: PatronAddress,
-    pub id: Option<String>,
-    pub receipt: ReceiptRequest,
-}
-
-/// Replies in flight, by outbound id, shared by the runtime (which adds them and answers
-/// status reports) and the worker (which forgets failed ones).
-pub type Replies = Arc<Mutex<HashMap<i64, ReplyContext>>>;
 
 /// The `from` of texts the gateway itself sends (a missed call's auto-reply): no operator
 /// hears about their fate.
@@ -221,7 +204,6 @@ pub struct OutboxWorker {
     pub store: Store,
     pub driver: Arc<dyn SmsDriver>,
     pub xmpp: ComponentHandle,
-    pub replies: Replies,
     pub segmenter: Segmenter,
     /// The lease owner's name in the store (gateway, process and a random suffix).
     pub worker_id: String,
@@ -583,14 +565,10 @@ impl OutboxWorker {
             mr = %references(sent), reason, "reply failed"
         );
         self.store.mark_failed(lease, reason).await?;
-        let context = self.forget(text.id);
         let Some(sender) = text.sender_jid.clone().filter(|s| is_operator_jid(s)) else {
             return Ok(());
         };
-        let patron = context
-            .as_ref()
-            .map(|c| c.patron.clone())
-            .unwrap_or_else(|| PatronAddress::from_sender(&text.recipient, self.settings.region));
+        let patron = PatronAddress::from_sender(&text.recipient, self.settings.region);
         let error = ReplyError {
             to: sender,
             patron: patron.clone(),
@@ -620,10 +598,6 @@ impl OutboxWorker {
         if let Err(e) = self.xmpp.send(Outgoing::Notice(notice)).await {
             tracing::debug!(gateway = %self.settings.name, error = %e, "multipart notice not sent");
         }
-    }
-
-    fn forget(&self, id: i64) -> Option<ReplyContext> {
-        self.replies.lock().ok().and_then(|mut map| map.remove(&id))
     }
 }
 

@@ -15,7 +15,7 @@
 //! `stanza` id and, once queued, its `outbound` id.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
@@ -27,8 +27,8 @@ use textgate_gsm::segment::{Segmenter, SegmenterConfig};
 use textgate_gsm::Pdu;
 use textgate_modem::{AckHandle, ModemEvent, ModemEvents, Origin, SmsDriver};
 use textgate_store::{
-    InboundState, NewInbound, NewOutbound, OutboundOrigin, PartOutcome, PendingPart, Priority,
-    Store, StoreError,
+    DeliveryReceipt, InboundState, NewInbound, NewOutbound, OutboundOrigin, PartOutcome,
+    PendingPart, Priority, Store, StoreError,
 };
 use textgate_xmpp::{
     ComponentConfig, ComponentHandle, ErrorCondition, GatewayEvent, Notice, NoticeSender,
@@ -42,7 +42,7 @@ use tracing::Instrument;
 
 use crate::hooks::{self, Hooks, Screened};
 use crate::inbound::{self, Received, StanzaIds};
-use crate::outbox::{self, OutboxWorker, Replies, ReplyContext};
+use crate::outbox::{self, OutboxWorker};
 use crate::settings::GatewaySettings;
 
 /// How many undelivered texts are read back at start-up.
@@ -124,7 +124,6 @@ impl Gateway {
             max_parts: settings.max_parts,
             ..SegmenterConfig::default()
         });
-        let replies: Replies = Arc::new(Mutex::new(HashMap::new()));
         let span = tracing::info_span!("gateway", gateway = %name);
         let mut runtime = Runtime {
             span: span.clone(),
@@ -137,7 +136,6 @@ impl Gateway {
             recent: VecDeque::new(),
             bounced: Vec::new(),
             segmenter: segmenter.clone(),
-            replies: replies.clone(),
             settings: settings.clone(),
             store: store.clone(),
             xmpp: xmpp.clone(),
@@ -159,7 +157,6 @@ impl Gateway {
             store,
             driver,
             xmpp: xmpp.clone(),
-            replies,
             segmenter,
             sent,
             metrics: hooks.metrics.clone(),
@@ -267,7 +264,6 @@ struct Runtime {
     /// Texts every recipient bounced, waiting for an operator who has not had them.
     bounced: Vec<RecentText>,
     segmenter: Segmenter,
-    replies: Replies,
     /// Asked for the signal strength when the modem becomes ready.
     driver: Arc<dyn SmsDriver>,
     hooks: Hooks,
@@ -749,8 +745,10 @@ impl Runtime {
                         let matched = textgate_store::StatusReportMatch {
                             outbound_id: text.id,
                             seq: waiting.seq,
+                            recipient: text.recipient,
                             sender_jid: text.sender_jid,
                             xmpp_id: text.xmpp_id,
+                            receipt: text.receipt,
                             state: text.state,
                         };
                         self.on_report(matched, waiting.mr, waiting.part_failed)
@@ -1124,6 +1122,7 @@ impl Runtime {
                     origin: OutboundOrigin::Chat {
                         sender_jid: self.settings.domain.clone(),
                         xmpp_id: format!("call-{}", Utc::now().timestamp_millis()),
+                        receipt: DeliveryReceipt::NotRequested,
                     },
                     body: reply.clone(),
                     priority: Priority::CHAT,
@@ -1159,38 +1158,7 @@ impl Runtime {
                 .retain(|w| w.outbound != matched.outbound_id);
         }
         match matched.state {
-            OutboundState::Delivered => {
-                let context = self
-                    .replies
-                    .lock()
-                    .ok()
-                    .and_then(|mut map| map.remove(&matched.outbound_id));
-                if let Some(ReplyContext {
-                    from,
-                    patron,
-                    id: Some(id),
-                    receipt: ReceiptRequest::Requested,
-                }) = context
-                {
-                    let stanza = id.clone();
-                    match self
-                        .xmpp
-                        .send(Outgoing::Receipt {
-                            to: from,
-                            patron,
-                            id,
-                        })
-                        .await
-                    {
-                        Ok(()) => {
-                            tracing::info!(gateway = %self.name(), outbound = matched.outbound_id, stanza, "receipt sent to the operator");
-                        }
-                        Err(e) => {
-                            tracing::warn!(gateway = %self.name(), outbound = matched.outbound_id, stanza, error = %e, "receipt not sent");
-                        }
-                    }
-                }
-            }
+            OutboundState::Delivered => self.send_receipt(matched).await,
             OutboundState::Sending => {
                 let known = self
                     .reported_while_sending
@@ -1211,23 +1179,10 @@ impl Runtime {
                 }
             }
             OutboundState::Failed => {
-                let context = self
-                    .replies
-                    .lock()
-                    .ok()
-                    .and_then(|mut map| map.remove(&matched.outbound_id));
                 let Some(sender) = matched.sender_jid.filter(|s| outbox::is_operator_jid(s)) else {
                     return;
                 };
-                let patron = match context {
-                    Some(c) => c.patron,
-                    None => match self.store.outbound(matched.outbound_id).await {
-                        Ok(Some(text)) => {
-                            PatronAddress::from_sender(&text.recipient, self.settings.region)
-                        }
-                        _ => return,
-                    },
-                };
+                let patron = PatronAddress::from_sender(&matched.recipient, self.settings.region);
                 let stanza = matched.xmpp_id.clone();
                 let error = ReplyError {
                     to: sender,
@@ -1249,6 +1204,33 @@ impl Runtime {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// A reply reached the phone: the operator gets the receipt they asked for, from the
+    /// patron's JID and on their message's id. Everything it needs comes from the store, so
+    /// a reply queued before a restart, or by another daemon on the same database, gets
+    /// its receipt as well.
+    async fn send_receipt(&self, matched: textgate_store::StatusReportMatch) {
+        if matched.receipt != DeliveryReceipt::Requested {
+            return;
+        }
+        let (Some(to), Some(id)) = (
+            matched.sender_jid.filter(|s| outbox::is_operator_jid(s)),
+            matched.xmpp_id,
+        ) else {
+            return;
+        };
+        // The number was enqueued from the patron's address, so this gives it back as it was.
+        let patron = PatronAddress::from_sender(&matched.recipient, self.settings.region);
+        let stanza = id.clone();
+        match self.xmpp.send(Outgoing::Receipt { to, patron, id }).await {
+            Ok(()) => {
+                tracing::info!(gateway = %self.name(), outbound = matched.outbound_id, stanza, "receipt sent to the operator");
+            }
+            Err(e) => {
+                tracing::warn!(gateway = %self.name(), outbound = matched.outbound_id, stanza, error = %e, "receipt not sent");
+            }
         }
     }
 
@@ -1416,6 +1398,7 @@ impl Runtime {
             origin: OutboundOrigin::Chat {
                 sender_jid: reply.from.clone(),
                 xmpp_id: xmpp_id.clone(),
+                receipt: wanted_receipt(&reply),
             },
             body: reply.body.clone(),
             priority: Priority::CHAT,
@@ -1425,17 +1408,6 @@ impl Runtime {
             Ok(insertion) => {
                 tracing::Span::current().record("outbound", insertion.id());
                 tracing::info!(gateway = %self.name(), outbound = insertion.id(), stanza = %xmpp_id, "reply queued");
-                if let Ok(mut map) = self.replies.lock() {
-                    map.insert(
-                        insertion.id(),
-                        ReplyContext {
-                            from: reply.from.clone(),
-                            patron: reply.patron.clone(),
-                            id: reply.id.clone(),
-                            receipt: reply.receipt_requested,
-                        },
-                    );
-                }
             }
             Err(e) => {
                 tracing::error!(gateway = %self.name(), stanza = %xmpp_id, error = %e, "could not queue a reply");
@@ -1523,6 +1495,15 @@ async fn sleep_until_some(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
+    }
+}
+
+/// The receipt a reply asked for. A receipt names the message it confirms, so a reply
+/// without a stanza id cannot have one (its stored id is made up).
+fn wanted_receipt(reply: &OperatorReply) -> DeliveryReceipt {
+    match (reply.receipt_requested, &reply.id) {
+        (ReceiptRequest::Requested, Some(_)) => DeliveryReceipt::Requested,
+        _ => DeliveryReceipt::NotRequested,
     }
 }
 

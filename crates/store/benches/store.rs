@@ -17,7 +17,9 @@ use std::time::Instant;
 use chrono::{Duration, FixedOffset, TimeZone, Utc};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, Executor};
-use textgate_store::{NewInbound, NewOutbound, OutboundOrigin, Priority, SentPart, Store};
+use textgate_store::{
+    DeliveryReceipt, NewInbound, NewOutbound, OutboundOrigin, Priority, SentPart, Store,
+};
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
@@ -64,6 +66,7 @@ async fn measure(store: &Store) -> Result<Figures> {
                 origin: OutboundOrigin::Chat {
                     sender_jid: "librarian@example.org".to_string(),
                     xmpp_id: format!("m{n}"),
+                    receipt: DeliveryReceipt::NotRequested,
                 },
                 body: "The library opens at 9 tomorrow; the reading room at 10.".to_string(),
                 priority: Priority::CHAT,

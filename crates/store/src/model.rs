@@ -187,9 +187,36 @@ impl Priority {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutboundOrigin {
     /// An operator's XMPP message: a re-sent stanza (same sender and id) is enqueued once.
-    Chat { sender_jid: String, xmpp_id: String },
+    Chat {
+        sender_jid: String,
+        xmpp_id: String,
+        receipt: DeliveryReceipt,
+    },
     /// One recipient of an alert campaign: enqueued once per campaign and recipient.
     Campaign { campaign_id: i64 },
+}
+
+/// Whether the operator asked to be told (XEP-0184) when their reply reached the phone.
+/// Stored with the text, so whichever daemon matches the last status report, and whenever,
+/// sends the receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryReceipt {
+    Requested,
+    NotRequested,
+}
+
+impl DeliveryReceipt {
+    pub(crate) fn from_column(requested: bool) -> DeliveryReceipt {
+        if requested {
+            DeliveryReceipt::Requested
+        } else {
+            DeliveryReceipt::NotRequested
+        }
+    }
+
+    pub(crate) fn is_requested(self) -> bool {
+        self == DeliveryReceipt::Requested
+    }
 }
 
 /// A text to send, ready to be enqueued.
@@ -211,6 +238,7 @@ impl NewOutbound {
             OutboundOrigin::Chat {
                 sender_jid,
                 xmpp_id,
+                ..
             } => ["chat", sender_jid, xmpp_id],
             OutboundOrigin::Campaign { .. } => ["campaign", "", &self.recipient],
         };
@@ -276,6 +304,8 @@ pub struct OutboundText {
     pub recipient: String,
     pub sender_jid: Option<String>,
     pub xmpp_id: Option<String>,
+    /// Whether the operator asked for a receipt; always `NotRequested` for alerts.
+    pub receipt: DeliveryReceipt,
     pub priority: Priority,
     pub state: OutboundState,
     pub attempts: i32,
@@ -330,8 +360,11 @@ pub enum PartOutcome {
 pub struct StatusReportMatch {
     pub outbound_id: i64,
     pub seq: u8,
+    /// The number the text went to, as enqueued: the patron the receipt or error comes from.
+    pub recipient: String,
     pub sender_jid: Option<String>,
     pub xmpp_id: Option<String>,
+    pub receipt: DeliveryReceipt,
     /// The text's state after the report: `Delivered` when its last part arrived,
     /// `Failed` on a failed part, `Sent` while parts are still outstanding, `Sending` when
     /// the text is still being sent ([`crate::Store::mark_sent`] then returns the outcome).
@@ -411,6 +444,7 @@ mod tests {
             origin: OutboundOrigin::Chat {
                 sender_jid: sender.into(),
                 xmpp_id: id.into(),
+                receipt: DeliveryReceipt::Requested,
             },
             body: "hi".into(),
             priority: Priority::CHAT,

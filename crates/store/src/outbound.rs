@@ -9,12 +9,12 @@ use crate::backend::{in_transaction, keeps_transcripts, with_pool, BackendKind};
 use crate::conversation::TOUCH_CONVERSATION;
 use crate::signal::OUTBOUND_CHANNEL;
 use crate::{
-    Insertion, Lease, LeasedOutbound, NewOutbound, OutboundOrigin, OutboundState, OutboundText,
-    PartOutcome, Priority, SentPart, StatusReportMatch, Store, StoreError,
+    DeliveryReceipt, Insertion, Lease, LeasedOutbound, NewOutbound, OutboundOrigin, OutboundState,
+    OutboundText, PartOutcome, Priority, SentPart, StatusReportMatch, Store, StoreError,
 };
 
 pub(crate) const OUTBOUND_COLUMNS: &str = "id, gateway, conversation_id, campaign_id, recipient, \
-    sender_jid, xmpp_id, priority, state, attempts, next_attempt_at, last_error, body, \
+    sender_jid, xmpp_id, receipt_requested, priority, state, attempts, next_attempt_at, last_error, body, \
     body_chars, created_at, sent_at, finished_at";
 
 #[derive(sqlx::FromRow)]
@@ -26,6 +26,7 @@ pub(crate) struct OutboundRow {
     recipient: String,
     sender_jid: Option<String>,
     xmpp_id: Option<String>,
+    receipt_requested: bool,
     priority: i16,
     state: String,
     attempts: i32,
@@ -56,6 +57,7 @@ impl TryFrom<OutboundRow> for OutboundText {
             recipient: r.recipient,
             sender_jid: r.sender_jid,
             xmpp_id: r.xmpp_id,
+            receipt: DeliveryReceipt::from_column(r.receipt_requested),
             priority: Priority(r.priority),
             state,
             attempts: r.attempts,
@@ -119,12 +121,23 @@ impl Store {
     pub async fn enqueue_outbound(&self, text: &NewOutbound) -> Result<Insertion, StoreError> {
         let now = self.now();
         let key = text.idempotency_key();
-        let (sender_jid, xmpp_id, campaign_id) = match &text.origin {
+        let (sender_jid, xmpp_id, receipt, campaign_id) = match &text.origin {
             OutboundOrigin::Chat {
                 sender_jid,
                 xmpp_id,
-            } => (Some(sender_jid.as_str()), Some(xmpp_id.as_str()), None),
-            OutboundOrigin::Campaign { campaign_id } => (None, None, Some(*campaign_id)),
+                receipt,
+            } => (
+                Some(sender_jid.as_str()),
+                Some(xmpp_id.as_str()),
+                *receipt,
+                None,
+            ),
+            OutboundOrigin::Campaign { campaign_id } => (
+                None,
+                None,
+                DeliveryReceipt::NotRequested,
+                Some(*campaign_id),
+            ),
         };
         let kind = self.kind();
         let insertion = in_transaction!(self, tx => {
@@ -155,8 +168,8 @@ impl Store {
             let inserted: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO outbound (gateway, conversation_id, campaign_id, recipient, sender_jid,
                      xmpp_id, idempotency_key, priority, state, attempts, next_attempt_at, body,
-                     body_chars, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $9, $10, $11, $12)
+                     body_chars, created_at, receipt_requested)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $9, $10, $11, $12, $13)
                  ON CONFLICT (gateway, idempotency_key) DO NOTHING
                  RETURNING id",
             )
@@ -172,6 +185,7 @@ impl Store {
             .bind(&text.body)
             .bind(i32::try_from(text.body.chars().count()).unwrap_or(i32::MAX))
             .bind(now)
+            .bind(receipt.is_requested())
             .fetch_optional(&mut *tx)
             .await?;
             let Some(id) = inserted else {
@@ -559,16 +573,33 @@ impl Store {
             for sql in [FAIL_IF_A_PART_FAILED, DELIVER_IF_EVERY_PART_DELIVERED] {
                 sqlx::query(sql).bind(outbound_id).bind(now).execute(&mut *tx).await?;
             }
-            let (state, sender_jid, xmpp_id): (String, Option<String>, Option<String>) =
-                sqlx::query_as("SELECT state, sender_jid, xmpp_id FROM outbound WHERE id = $1")
-                    .bind(outbound_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+            let (state, recipient, sender_jid, xmpp_id, receipt_requested): (
+                String,
+                String,
+                Option<String>,
+                Option<String>,
+                bool,
+            ) = sqlx::query_as(
+                "SELECT state, recipient, sender_jid, xmpp_id, receipt_requested
+                 FROM outbound WHERE id = $1",
+            )
+            .bind(outbound_id)
+            .fetch_one(&mut *tx)
+            .await?;
             let state = parse_state(outbound_id, &state)?;
+            let receipt = DeliveryReceipt::from_column(receipt_requested);
             let seq = u8::try_from(seq).map_err(|_| {
                 StoreError::corrupt("outbound part", format!("{outbound_id}: part number {seq}"))
             })?;
-            Ok(Some(StatusReportMatch { outbound_id, seq, sender_jid, xmpp_id, state }))
+            Ok(Some(StatusReportMatch {
+                outbound_id,
+                seq,
+                recipient,
+                sender_jid,
+                xmpp_id,
+                receipt,
+                state,
+            }))
         })
     }
 }

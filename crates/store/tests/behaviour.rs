@@ -9,9 +9,9 @@ use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use expect_test::{expect, Expect};
 use support::Ctx;
 use textgate_store::{
-    Concatenation, Deletion, InboundState, Insertion, NewInbound, NewOutbound, OutboundOrigin,
-    OutboundState, PartOutcome, PendingPart, Priority, Selection, SentPart, StoreError,
-    TranscriptPolicy,
+    Concatenation, Deletion, DeliveryReceipt, InboundState, Insertion, NewInbound, NewOutbound,
+    OutboundOrigin, OutboundState, PartOutcome, PendingPart, Priority, Selection, SentPart,
+    StoreError, TranscriptPolicy,
 };
 
 const GW: &str = "library";
@@ -40,6 +40,7 @@ fn reply(to: &str, xmpp_id: &str, body: &str) -> NewOutbound {
         origin: OutboundOrigin::Chat {
             sender_jid: ALICE.to_string(),
             xmpp_id: xmpp_id.to_string(),
+            receipt: DeliveryReceipt::NotRequested,
         },
         body: body.to_string(),
         priority: Priority::CHAT,
@@ -80,6 +81,7 @@ on_both_backends!(
     reply_is_enqueued_once_and_sent,
     status_reports_are_matched_to_recent_parts,
     status_reports_may_arrive_before_the_last_part_is_sent,
+    a_receipt_request_travels_with_the_reply_to_its_status_report,
     an_interrupted_text_keeps_its_sent_parts_for_the_retry,
     a_report_for_a_part_sent_before_the_retry_still_matches,
     reports_racing_mark_sent_never_deadlock,
@@ -536,6 +538,93 @@ async fn status_reports_are_matched_to_recent_parts(ctx: Ctx) {
     let text = ctx.store.outbound(failing).await.unwrap().unwrap();
     assert_eq!(text.last_error.as_deref(), Some("recipient unknown"));
     assert_eq!(text.finished_at, Some(ctx.clock_now()));
+}
+
+/// Whether the librarian asked for a receipt is stored with the reply, not only in the
+/// daemon that queued it: the worker that leases it and whoever matches its last status
+/// report (after a restart, or another daemon) read it back with everything the receipt
+/// needs.
+async fn a_receipt_request_travels_with_the_reply_to_its_status_report(ctx: Ctx) {
+    let window = Duration::hours(1);
+    let asked = NewOutbound {
+        origin: OutboundOrigin::Chat {
+            sender_jid: format!("{ALICE}/desk"),
+            xmpp_id: "asked".to_string(),
+            receipt: DeliveryReceipt::Requested,
+        },
+        ..reply("+15551234567", "asked", "On hold for you.")
+    };
+    let asked = ctx.store.enqueue_outbound(&asked).await.unwrap().id();
+    let silent = ctx
+        .store
+        .enqueue_outbound(&reply("+15557654321", "silent", "Open till 8."))
+        .await
+        .unwrap()
+        .id();
+    let leased = ctx.store.lease_due(GW, "w", 2, LEASE).await.unwrap();
+    let leased_receipts: Vec<(i64, DeliveryReceipt)> =
+        leased.iter().map(|l| (l.text.id, l.text.receipt)).collect();
+    assert_eq!(
+        leased_receipts,
+        [
+            (asked, DeliveryReceipt::Requested),
+            (silent, DeliveryReceipt::NotRequested)
+        ]
+    );
+    for (leased, message_ref) in leased.iter().zip([21, 22]) {
+        ctx.store
+            .mark_sent(
+                &leased.lease,
+                &[SentPart {
+                    seq: 1,
+                    message_ref,
+                }],
+            )
+            .await
+            .unwrap();
+    }
+
+    let matched = |message_ref| {
+        let store = ctx.store.clone();
+        async move {
+            store
+                .record_status_report(GW, message_ref, &PartOutcome::Delivered, window)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let asked_report = matched(21).await;
+    assert_eq!(
+        (
+            asked_report.outbound_id,
+            asked_report.state,
+            asked_report.receipt,
+            asked_report.recipient.as_str(),
+            asked_report.sender_jid.as_deref(),
+            asked_report.xmpp_id.as_deref(),
+        ),
+        (
+            asked,
+            OutboundState::Delivered,
+            DeliveryReceipt::Requested,
+            "+15551234567",
+            Some("alice@library.example/desk"),
+            Some("asked"),
+        )
+    );
+    let silent_report = matched(22).await;
+    assert_eq!(
+        (
+            silent_report.outbound_id,
+            silent_report.receipt,
+            silent_report.recipient.as_str()
+        ),
+        (silent, DeliveryReceipt::NotRequested, "+15557654321")
+    );
+    // A fresh read of the row says the same.
+    let stored = ctx.store.outbound(asked).await.unwrap().unwrap();
+    assert_eq!(stored.receipt, DeliveryReceipt::Requested);
 }
 
 async fn status_reports_may_arrive_before_the_last_part_is_sent(ctx: Ctx) {

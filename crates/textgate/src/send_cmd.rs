@@ -10,7 +10,7 @@ use textgate::config::{process_environment, Config, GatewayConfig, DEFAULT_CONFI
 use textgate::exit::{mark, ExitStatusExt, Status};
 use textgate_core::{PatronAddress, Region};
 use textgate_gsm::segment::{Segmenter, SegmenterConfig, TextEncoding};
-use textgate_store::{Insertion, NewOutbound, OutboundOrigin, Priority, Store};
+use textgate_store::{DeliveryReceipt, Insertion, NewOutbound, OutboundOrigin, Priority, Store};
 
 use crate::migrate_cmd::{said_once, without_password};
 
@@ -67,6 +67,7 @@ pub fn run(args: &SendArgs) -> anyhow::Result<()> {
         origin: OutboundOrigin::Chat {
             sender_jid: SENDER.to_owned(),
             xmpp_id: generated_id(),
+            receipt: DeliveryReceipt::NotRequested,
         },
         body: args.text.clone(),
         priority: Priority::CHAT,

@@ -3,13 +3,14 @@
 //! half sent by an earlier run is finished by sending only the parts the network has not
 //! accepted. Every wait is for an event, under a timeout.
 
+use std::collections::HashMap;
 use std::sync::Mutex as StdMutex;
 
 use async_trait::async_trait;
 use textgate_gsm::pdu::{Pdu, SmscField, Tpdu};
 use textgate_gsm::segment::SegmenterConfig;
 use textgate_modem::{ModemStatus, StatusError};
-use textgate_store::{NewOutbound, OutboundOrigin, OutboundState, Priority};
+use textgate_store::{DeliveryReceipt, NewOutbound, OutboundOrigin, OutboundState, Priority};
 use textgate_testkit::FreshSqlite;
 use textgate_xmpp::ComponentConfig;
 
@@ -223,6 +224,7 @@ impl Rig {
             origin: OutboundOrigin::Chat {
                 sender_jid: "alice@library.test/desk".to_owned(),
                 xmpp_id: "r-1".to_owned(),
+                receipt: DeliveryReceipt::NotRequested,
             },
             body: "The atlas is on hold for you. ".repeat(14),
             priority: Priority::CHAT,
@@ -245,7 +247,6 @@ impl Rig {
             store: self.store.clone(),
             driver,
             xmpp: self.xmpp.clone(),
-            replies: Replies::default(),
             segmenter: Segmenter::new(SegmenterConfig::default()),
             worker_id: format!("test-{:08x}", rand::random::<u32>()),
             sent,

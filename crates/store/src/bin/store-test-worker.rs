@@ -16,7 +16,8 @@ use std::io::{BufRead, Write};
 
 use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
 use textgate_store::{
-    Concatenation, NewInbound, NewOutbound, OutboundOrigin, PendingPart, Priority, SentPart, Store,
+    Concatenation, DeliveryReceipt, NewInbound, NewOutbound, OutboundOrigin, PendingPart, Priority,
+    SentPart, Store,
 };
 
 /// Long enough that a killed worker's leases are still held by the time the test looks:
@@ -108,6 +109,7 @@ async fn work(url: &str, gateway: &str, count: u32, start: u32) -> Result<()> {
                 origin: OutboundOrigin::Chat {
                     sender_jid: "librarian@example.org".to_string(),
                     xmpp_id: format!("reply-{n}"),
+                    receipt: DeliveryReceipt::NotRequested,
                 },
                 body: format!("reply {n}"),
                 priority: Priority::CHAT,
