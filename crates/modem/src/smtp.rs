@@ -36,9 +36,13 @@ use textgate_at::ErrorClass;
 use textgate_gsm::pdu::{Pdu, SmscField, Tpdu};
 
 use crate::driver::{
-    MessageReference, OutgoingSms, SendError, SendFailure, SmsDriver, StatusError,
+    HealthChange, MessageReference, ModemEvent, ModemEvents, OutgoingSms, SendError, SendFailure,
+    SmsDriver, StatusError,
 };
 use crate::status::ModemStatus;
+
+/// How often [`SmtpDriver::watch_relay`] asks the relay whether it answers.
+pub const RELAY_CHECK_PERIOD: Duration = Duration::from_secs(60);
 
 /// How the connection to the relay is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -478,6 +482,37 @@ impl SmtpDriver {
                     found,
                 },
             })
+    }
+
+    /// Reports the relay as the gateway's modem health, checked every
+    /// [`RELAY_CHECK_PERIOD`]: ready while it answers, disconnected while not (so /readyz
+    /// tells the truth). Runs until the returned stream is dropped.
+    pub fn watch_relay(self: Arc<Self>) -> ModemEvents {
+        let (events, stream) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            let mut answering = None;
+            loop {
+                let now = self.check_relay().await.map_err(|e| e.to_string());
+                if answering != Some(now.is_ok()) {
+                    answering = Some(now.is_ok());
+                    let change = match now {
+                        Ok(()) => HealthChange::Ready { profile: "smtp" },
+                        Err(reason) => HealthChange::Disconnected {
+                            reason,
+                            retry_in: RELAY_CHECK_PERIOD,
+                        },
+                    };
+                    if events.send(ModemEvent::Health(change)).await.is_err() {
+                        return;
+                    }
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(RELAY_CHECK_PERIOD) => {}
+                    _ = events.closed() => return,
+                }
+            }
+        });
+        stream
     }
 
     /// Whether the relay answers: connects, greets and sends NOOP.

@@ -24,9 +24,9 @@ use textgate_core::{AvailabilityRule, BareJid, Region, RoutingPolicy};
 use textgate_gateway::{Gateway, GatewaySettings, Hooks, InboundScreen, OutboxPolicy, Screened};
 use textgate_modem::quirks::{self, ProfileChoice};
 use textgate_modem::{
-    load_carrier_table, AtModem, CarrierDirectory, DirectoryError, HealthChange, ModemConfig,
-    ModemEvent, ModemEvents, PortOpener, SerialDevice, SmsDriver, SmtpConfig, SmtpCredentials,
-    SmtpDriver, SmtpSecurity, TcpAddress, Timeouts,
+    load_carrier_table, AtModem, CarrierDirectory, DirectoryError, ModemConfig, ModemEvents,
+    PortOpener, SerialDevice, SmsDriver, SmtpConfig, SmtpCredentials, SmtpDriver, SmtpSecurity,
+    TcpAddress, Timeouts,
 };
 use textgate_store::{Store, TranscriptPolicy};
 use textgate_telemetry::{Metrics, Readiness, SystemdNotifier, DEFAULT_READY_GRACE};
@@ -377,9 +377,6 @@ async fn start_gateway(
         .map_err(Into::into)
 }
 
-/// How often an e-mail gateway's relay is asked whether it answers (its readiness).
-const RELAY_CHECK_PERIOD: Duration = Duration::from_secs(60);
-
 /// The legacy e-mail-to-SMS driver of a `kind = "smtp"` gateway. With `[alerts]` it finds
 /// each recipient's carrier in the members' registrations (by blind index); without, it
 /// refuses every text, since a carrier cannot be guessed from a number.
@@ -401,8 +398,7 @@ fn smtp_driver(
     }
     let driver = Arc::new(driver);
     tracing::info!(gateway = %gateway.name, relay = %format!("{}:{}", smtp.relay, smtp.port), "e-mail-to-SMS driver started (legacy)");
-    let (events_tx, events) = tokio::sync::mpsc::channel(4);
-    tokio::spawn(watch_relay(driver.clone(), events_tx));
+    let events = driver.clone().watch_relay();
     Ok((driver, events))
 }
 
@@ -427,35 +423,6 @@ pub fn smtp_config(smtp: &SmtpDriverConfig, web: Option<&WebState>) -> anyhow::R
         config.hard_limit = state.settings.compose_limits.hard_limit;
     }
     Ok(config)
-}
-
-/// Reports the relay as the modem's health: ready while it answers, disconnected while
-/// not (so /readyz tells the truth), until the gateway stops listening.
-async fn watch_relay(driver: Arc<SmtpDriver>, events: tokio::sync::mpsc::Sender<ModemEvent>) {
-    let mut answering = None;
-    loop {
-        let now_answering = match driver.check_relay().await {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.to_string()),
-        };
-        if answering != Some(now_answering.is_ok()) {
-            answering = Some(now_answering.is_ok());
-            let change = match now_answering {
-                Ok(()) => HealthChange::Ready { profile: "smtp" },
-                Err(reason) => HealthChange::Disconnected {
-                    reason,
-                    retry_in: RELAY_CHECK_PERIOD,
-                },
-            };
-            if events.send(ModemEvent::Health(change)).await.is_err() {
-                return;
-            }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(RELAY_CHECK_PERIOD) => {}
-            _ = events.closed() => return,
-        }
-    }
 }
 
 /// The members' carriers, for the e-mail gateways.
