@@ -1,5 +1,5 @@
-//! The gateway's domain without I/O: phone numbers (E.164), patron JIDs, the message
-//! lifecycle and queue routing as a state machine. Nothing here touches a socket, a file, the
+//! The gateway's domain without I/O: phone numbers (E.164), patron JIDs, text ids
+//! and queue routing as a state machine. Nothing here touches a socket, a file, the
 //! clock or tokio; the edges (store, modem, xmpp) call in and carry out the decisions.
 
 #![forbid(unsafe_code)]
@@ -10,7 +10,7 @@ pub mod phone;
 pub mod routing;
 
 pub use jid::{escape_localpart, unescape_localpart, BareJid, JidError};
-pub use message::{InboundTextId, OutboundState};
+pub use message::InboundTextId;
 pub use phone::{PatronAddress, PhoneError, Region};
 pub use routing::{
     AvailabilityRule, OperatorPresence, PresenceOutcome, QueueRouter, Release, ReplyOutcome,
