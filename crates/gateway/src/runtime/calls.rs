@@ -1,0 +1,62 @@
+//! Voice calls: the gateway takes texts only, so the driver rejects every call; the
+//! operators are told who called, and the caller may get an automatic reply by SMS.
+
+use chrono::Utc;
+use textgate_core::PatronAddress;
+use textgate_store::{DeliveryReceipt, NewOutbound, OutboundOrigin, Priority};
+use textgate_xmpp::{Notice, NoticeSender, Outgoing};
+
+use super::Runtime;
+
+impl Runtime {
+    /// A call the driver rejected: a missed-call notice to the operators and, when the
+    /// gateway has one, the automatic reply to the caller (through the outbox).
+    pub(super) async fn on_call(&mut self, number: Option<String>) {
+        let caller = number
+            .as_deref()
+            .map(|n| PatronAddress::from_sender(n, self.settings.region));
+        let who = caller.as_ref().map_or("a hidden number", |c| c.as_str());
+        tracing::info!(gateway = %self.name(), caller = who, "voice call rejected");
+        let mut to = self.router.available();
+        if to.is_empty() {
+            // Nobody is online: the server keeps the notice for them.
+            to = self
+                .router
+                .operators()
+                .map(|(jid, _)| jid.clone())
+                .collect();
+        }
+        for operator in to {
+            let notice = Notice {
+                from: match &caller {
+                    Some(c) => NoticeSender::Patron(c.clone()),
+                    None => NoticeSender::Gateway,
+                },
+                to: operator,
+                body: format!("Missed call from {who}"),
+            };
+            if let Err(e) = self.xmpp.send(Outgoing::Notice(notice)).await {
+                tracing::warn!(gateway = %self.name(), error = %e, "missed call notice not sent");
+            }
+        }
+        if let (Some(reply), Some(caller)) = (&self.settings.call_auto_reply, &caller) {
+            if caller.is_reachable() {
+                let text = NewOutbound {
+                    gateway: self.settings.name.clone(),
+                    recipient: caller.as_str().to_owned(),
+                    origin: OutboundOrigin::Chat {
+                        sender_jid: self.settings.domain.clone(),
+                        xmpp_id: format!("call-{}", Utc::now().timestamp_millis()),
+                        receipt: DeliveryReceipt::NotRequested,
+                    },
+                    body: reply.clone(),
+                    priority: Priority::CHAT,
+                    not_before: None,
+                };
+                if let Err(e) = self.store.enqueue_outbound(&text).await {
+                    tracing::warn!(gateway = %self.name(), error = %e, "call auto-reply not queued");
+                }
+            }
+        }
+    }
+}

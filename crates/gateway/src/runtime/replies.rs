@@ -1,0 +1,145 @@
+//! Operators' replies: a reply is checked (only the gateway's operators may send through
+//! it, only to a number, within the gateway's part limit), queued durably in the outbox for
+//! the worker to send, and makes its operator the conversation's claimer (stored, and told
+//! to the other operators).
+
+use textgate_core::{BareJid, PatronAddress, ReplyOutcome};
+use textgate_store::{DeliveryReceipt, NewOutbound, OutboundOrigin, Priority};
+use textgate_xmpp::{
+    ErrorCondition, Notice, NoticeSender, OperatorReply, Outgoing, ReceiptRequest, ReplyError,
+};
+use tracing::field::Empty;
+use tracing::Instrument;
+
+use super::Runtime;
+
+impl Runtime {
+    /// A reply from an operator, logged in a `reply` span with its stanza id (one is made
+    /// up when the client sent none) and, once queued, its outbound id.
+    pub(super) async fn on_reply(&mut self, reply: OperatorReply) {
+        let stanza = reply
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("no-id-{:016x}", rand::random::<u64>()));
+        let span = tracing::info_span!("reply", stanza = %stanza, outbound = Empty);
+        self.queue_reply(reply, stanza).instrument(span).await;
+    }
+
+    async fn queue_reply(&mut self, reply: OperatorReply, xmpp_id: String) {
+        tracing::info!(gateway = %self.name(), operator = %reply.operator.as_str(), stanza = %xmpp_id, "reply from an operator");
+        let refuse = |condition: ErrorCondition, text: String| {
+            Outgoing::Error(ReplyError {
+                to: reply.from.clone(),
+                patron: reply.patron.clone(),
+                id: reply.id.clone(),
+                condition,
+                text,
+            })
+        };
+        let refusal = if !self.router.is_operator(&reply.operator) {
+            Some(refuse(
+                ErrorCondition::Forbidden,
+                "Only this gateway's operators may send texts through it.".into(),
+            ))
+        } else if !reply.patron.is_reachable() {
+            Some(refuse(
+                ErrorCondition::NotAcceptable,
+                format!(
+                    "{} is a name, not a number: it cannot receive texts.",
+                    reply.patron.as_str()
+                ),
+            ))
+        } else {
+            let countdown = self.segmenter.countdown(&reply.body);
+            (!countdown.within_limit()).then(|| {
+                refuse(
+                    ErrorCondition::PolicyViolation,
+                    format!(
+                        "Not sent: this reply needs {} SMS, and this gateway sends at most {}. Please shorten it.",
+                        countdown.parts, self.settings.max_parts
+                    ),
+                )
+            })
+        };
+        if let Some(refusal) = refusal {
+            if let Outgoing::Error(error) = &refusal {
+                tracing::info!(gateway = %self.name(), stanza = %xmpp_id, condition = ?error.condition, reason = %error.text, "reply refused");
+            }
+            if let Err(e) = self.xmpp.send(refusal).await {
+                tracing::warn!(gateway = %self.name(), stanza = %xmpp_id, error = %e, "refusal not sent");
+            }
+            return;
+        }
+        let text = NewOutbound {
+            gateway: self.settings.name.clone(),
+            recipient: reply.patron.as_str().to_owned(),
+            origin: OutboundOrigin::Chat {
+                sender_jid: reply.from.clone(),
+                xmpp_id: xmpp_id.clone(),
+                receipt: wanted_receipt(&reply),
+            },
+            body: reply.body.clone(),
+            priority: Priority::CHAT,
+            not_before: None,
+        };
+        match self.store.enqueue_outbound(&text).await {
+            Ok(insertion) => {
+                tracing::Span::current().record("outbound", insertion.id());
+                tracing::info!(gateway = %self.name(), outbound = insertion.id(), stanza = %xmpp_id, "reply queued");
+            }
+            Err(e) => {
+                tracing::error!(gateway = %self.name(), stanza = %xmpp_id, error = %e, "could not queue a reply");
+                let refusal = refuse(
+                    ErrorCondition::UndefinedCondition,
+                    "Not sent: the gateway could not queue the reply. Please try again.".into(),
+                );
+                let _ = self.xmpp.send(refusal).await;
+                return;
+            }
+        }
+        self.claim(&reply.operator, &reply.patron).await;
+    }
+
+    async fn claim(&mut self, operator: &BareJid, patron: &PatronAddress) {
+        let ReplyOutcome::Claimed { notify } = self.router.operator_replied(operator, patron)
+        else {
+            return;
+        };
+        match self
+            .store
+            .find_conversation(&self.settings.name, patron.as_str())
+            .await
+        {
+            Ok(Some(conversation)) => {
+                if let Err(e) = self
+                    .store
+                    .set_claim(conversation.id, Some(operator.as_str()))
+                    .await
+                {
+                    tracing::warn!(gateway = %self.name(), error = %e, "claim not stored");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(gateway = %self.name(), error = %e, "claim not stored"),
+        }
+        for other in notify {
+            let notice = Notice {
+                from: NoticeSender::Patron(patron.clone()),
+                to: other,
+                body: format!("(claimed by {})", operator.as_str()),
+            };
+            if let Err(e) = self.xmpp.send(Outgoing::Notice(notice)).await {
+                tracing::warn!(gateway = %self.name(), error = %e, "claim notice not sent");
+            }
+        }
+    }
+}
+
+/// The receipt a reply asked for. A receipt names the message it confirms, so a reply
+/// without a stanza id cannot have one (its stored id is made up).
+fn wanted_receipt(reply: &OperatorReply) -> DeliveryReceipt {
+    match (reply.receipt_requested, &reply.id) {
+        (ReceiptRequest::Requested, Some(_)) => DeliveryReceipt::Requested,
+        _ => DeliveryReceipt::NotRequested,
+    }
+}
