@@ -36,9 +36,10 @@ use textgate_modem::{
 use textgate_store::{Lease, LeasedOutbound, OutboundText, SentPart, Store, StoreError};
 use textgate_telemetry::{Metrics, SendFailure};
 use textgate_xmpp::{ComponentHandle, ErrorCondition, Notice, NoticeSender, Outgoing, ReplyError};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use crate::hooks;
+use crate::report_matcher::RecordedSends;
 use crate::settings::GatewaySettings;
 
 /// How long to wait before trying again after the store itself failed.
@@ -209,7 +210,7 @@ pub struct OutboxWorker {
     pub worker_id: String,
     /// Told after each send the store recorded, so status reports that overtook the
     /// record (a fast network answers before the commit) are matched again.
-    pub sent: mpsc::UnboundedSender<()>,
+    pub sent: RecordedSends,
     pub metrics: Metrics,
 }
 
@@ -482,7 +483,7 @@ impl OutboxWorker {
             Ok(()) => {
                 log.unrecorded.remove(&seq);
                 // A status report for this part may have overtaken the record.
-                let _ = self.sent.send(());
+                self.sent.recorded();
                 true
             }
             Err(e) => {
@@ -500,7 +501,7 @@ impl OutboxWorker {
     async fn sent(&self, log: &PartLog<'_>) -> Result<(), StoreError> {
         let gateway = &self.settings.name;
         self.store.mark_sent(log.lease, &log.parts()).await?;
-        let _ = self.sent.send(());
+        self.sent.recorded();
         tracing::info!(
             gateway = %gateway, outbound = log.text.id, stanza = log.text.xmpp_id.as_deref(),
             mr = %log.references(), parts = log.total, "reply sent"

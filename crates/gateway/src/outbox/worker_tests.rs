@@ -15,6 +15,7 @@ use textgate_testkit::FreshSqlite;
 use textgate_xmpp::ComponentConfig;
 
 use super::*;
+use tokio::sync::mpsc;
 
 const GATEWAY: &str = "library";
 const PATRON: &str = "+15551234567";
@@ -240,7 +241,7 @@ impl Rig {
     /// Starts a worker (one daemon run) on `driver`; returns its shutdown switch, its
     /// task and the channel it reports recorded sends on.
     fn start(&self, driver: Arc<PartByPart>) -> Run {
-        let (sent, recorded) = mpsc::unbounded_channel();
+        let (sent, recorded) = RecordedSends::channel();
         let (stop, stopped) = watch::channel(false);
         let worker = OutboxWorker {
             settings: self.settings.clone(),

@@ -47,12 +47,12 @@ use tracing::Instrument;
 use crate::hooks::{self, Hooks};
 use crate::inbound::{self, Received, StanzaIds};
 use crate::outbox::OutboxWorker;
+use crate::report_matcher::{RecordedSends, ReportMatcher};
 use crate::settings::GatewaySettings;
 
 use backlog::Backlog;
 use deliver::RecentText;
 use receive::{PendingInfo, Unstored};
-use reports::{ReportedWhileSending, UnmatchedReport};
 
 /// How many undelivered texts are read back at start-up.
 const BACKLOG_LIMIT: u32 = 100_000;
@@ -140,8 +140,7 @@ impl Gateway {
             reassembler: Reassembler::new(settings.reassembly.clone()),
             pending: HashMap::new(),
             stranded: Vec::new(),
-            unmatched_reports: VecDeque::new(),
-            reported_while_sending: VecDeque::new(),
+            reports: ReportMatcher::new(),
             recent: VecDeque::new(),
             bounced: Vec::new(),
             segmenter: segmenter.clone(),
@@ -159,7 +158,7 @@ impl Gateway {
             .instrument(span.clone())
             .await
             .map_err(store_error)?;
-        let (sent, sent_rx) = mpsc::unbounded_channel();
+        let (sent, sent_rx) = RecordedSends::channel();
         let (stop, stopped) = watch::channel(false);
         let worker = OutboxWorker {
             settings: settings.clone(),
@@ -219,14 +218,9 @@ struct Runtime {
     /// Texts whose delivery failed because the component was between connections; fed to
     /// the router again once it knows the connection's state.
     stranded: Vec<(InboundTextId, PatronAddress)>,
-    /// Status reports that matched no sent part yet: with a fast network the report can
-    /// overtake the outbox worker's record of the send. Matched again after each send.
-    unmatched_reports: VecDeque<UnmatchedReport>,
-    /// Replies a status report matched while they were still being sent: the worker records
-    /// each part the moment the network accepts it, so a fast report can match before the
-    /// send is complete, and only the store's record of the whole send says whether the
-    /// reply arrived. Read again after each send.
-    reported_while_sending: VecDeque<ReportedWhileSending>,
+    /// Status reports that matched no sent part yet, and replies a report matched while
+    /// they were still being sent; both are looked at again after each recorded send.
+    reports: ReportMatcher,
     /// Texts recently written to operators, kept (bodies included, since the store may
     /// have erased them) in case the server bounces them.
     recent: VecDeque<RecentText>,

@@ -9,12 +9,11 @@ use chrono::{DateTime, FixedOffset, Utc};
 use textgate_core::{InboundTextId, PatronAddress};
 use textgate_gsm::reassembly::{Complete, Incomplete, Outcome, Part, Payload};
 use textgate_modem::{AckHandle, ModemEvent, Origin};
-use textgate_store::{NewInbound, PartOutcome, PendingPart};
+use textgate_store::{NewInbound, PendingPart};
 use tokio::time::Instant;
 use tracing::field::Empty;
 use tracing::Instrument;
 
-use super::reports::{UnmatchedReport, UNMATCHED_REPORTS};
 use super::Runtime;
 use crate::inbound::{self, Received};
 
@@ -197,36 +196,12 @@ impl Runtime {
             Received::StatusReport { reference, outcome } => {
                 span.record("mr", reference);
                 if let Some(outcome) = outcome {
-                    let window = chrono::Duration::from_std(self.settings.status_report_window)
-                        .unwrap_or(chrono::Duration::days(3));
-                    let recorded = self
-                        .store
-                        .record_status_report(&name, reference, &outcome, window)
-                        .await;
-                    match recorded {
-                        Ok(Some(matched)) => {
-                            let failed = matches!(outcome, PartOutcome::Failed { .. });
-                            self.on_report(matched, reference, failed).await;
-                        }
-                        Ok(None) => {
-                            tracing::debug!(gateway = %name, mr = reference, "status report for no known part yet");
-                            if self.unmatched_reports.len() >= UNMATCHED_REPORTS {
-                                self.unmatched_reports.pop_front();
-                            }
-                            self.unmatched_reports.push_back(UnmatchedReport {
-                                reference,
-                                outcome,
-                                received: Instant::now(),
-                            });
-                        }
-                        Err(e) => {
-                            tracing::error!(gateway = %name, mr = reference, error = %e, "could not record a status report; left on the modem");
-                            let meaning = Received::StatusReport {
-                                reference,
-                                outcome: Some(outcome),
-                            };
-                            return Err(unstored(meaning, pdu_hex, ack));
-                        }
+                    if let Err(outcome) = self.record_report(reference, outcome).await {
+                        let meaning = Received::StatusReport {
+                            reference,
+                            outcome: Some(outcome),
+                        };
+                        return Err(unstored(meaning, pdu_hex, ack));
                     }
                 }
                 acknowledge(&name, ack);

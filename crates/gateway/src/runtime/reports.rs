@@ -1,47 +1,65 @@
 //! Status reports and what follows them: a report is recorded against the part it is about
 //! (by its message reference), and the operator who sent the reply gets a receipt when the
 //! whole text arrived and they asked for one, or an error when the network gave up on it.
-//! Reports that overtook the outbox worker's record of the send are matched again after
-//! each send the worker records.
-
-use std::time::Duration;
+//! Reports that overtook the outbox worker's record of the send wait in the
+//! [`ReportMatcher`], which decides what follows; they are matched again after each send the
+//! worker records.
 
 use textgate_core::PatronAddress;
-use textgate_store::{DeliveryReceipt, PartOutcome};
+use textgate_store::{DeliveryReceipt, PartOutcome, StatusReportMatch};
 use textgate_xmpp::{ErrorCondition, Outgoing, ReplyError};
 use tokio::time::Instant;
 
 use super::Runtime;
 use crate::outbox;
-
-/// How many unmatched status reports are kept, and for how long.
-pub(super) const UNMATCHED_REPORTS: usize = 256;
-const UNMATCHED_REPORT_AGE: Duration = Duration::from_secs(300);
-
-pub(super) struct ReportedWhileSending {
-    outbound: i64,
-    mr: u8,
-    seq: u8,
-    /// A report said a part failed: the network gave up on the reply.
-    part_failed: bool,
-}
-
-pub(super) struct UnmatchedReport {
-    pub(super) reference: u8,
-    pub(super) outcome: PartOutcome,
-    pub(super) received: Instant,
-}
+use crate::report_matcher::{AfterSend, ReportMatcher, Tell};
 
 impl Runtime {
+    /// How long after a send a status report can still be matched to it.
+    fn report_window(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.settings.status_report_window)
+            .unwrap_or(chrono::Duration::days(3))
+    }
+
+    /// Records a status report from the modem against the part sent with `reference`. The
+    /// outcome comes back as the error when the store failed: the report then stays on the
+    /// modem, unacknowledged, and is tried again.
+    pub(super) async fn record_report(
+        &mut self,
+        reference: u8,
+        outcome: PartOutcome,
+    ) -> Result<(), PartOutcome> {
+        let name = self.settings.name.clone();
+        let window = self.report_window();
+        let recorded = self
+            .store
+            .record_status_report(&name, reference, &outcome, window)
+            .await;
+        match recorded {
+            Ok(Some(matched)) => {
+                let failed = matches!(outcome, PartOutcome::Failed { .. });
+                self.on_report(matched, reference, failed).await;
+            }
+            Ok(None) => {
+                tracing::debug!(gateway = %name, mr = reference, "status report for no known part yet");
+                self.reports
+                    .hold_unmatched(reference, outcome, Instant::now());
+            }
+            Err(e) => {
+                tracing::error!(gateway = %name, mr = reference, error = %e, "could not record a status report; left on the modem");
+                return Err(outcome);
+            }
+        }
+        Ok(())
+    }
+
     /// Tries the status reports that matched nothing again, after a send was recorded.
     pub(super) async fn rematch_reports(&mut self) {
         self.complete_reported_while_sending().await;
-        let window = chrono::Duration::from_std(self.settings.status_report_window)
-            .unwrap_or(chrono::Duration::days(3));
+        let window = self.report_window();
         let name = self.settings.name.clone();
-        let waiting = std::mem::take(&mut self.unmatched_reports);
-        for report in waiting {
-            if report.received.elapsed() > UNMATCHED_REPORT_AGE {
+        for report in self.reports.take_unmatched() {
+            if report.expired(Instant::now()) {
                 tracing::info!(gateway = %name, mr = report.reference, "status report for no known part");
                 continue;
             }
@@ -54,10 +72,10 @@ impl Runtime {
                     let failed = matches!(report.outcome, PartOutcome::Failed { .. });
                     self.on_report(matched, report.reference, failed).await;
                 }
-                Ok(None) => self.unmatched_reports.push_back(report),
+                Ok(None) => self.reports.still_unmatched(report),
                 Err(e) => {
                     tracing::warn!(gateway = %name, mr = report.reference, error = %e, "could not record a status report");
-                    self.unmatched_reports.push_back(report);
+                    self.reports.still_unmatched(report);
                 }
             }
         }
@@ -68,15 +86,11 @@ impl Runtime {
     /// or being sent waits for the next send; one only sent waits for its other reports,
     /// which match by themselves.
     async fn complete_reported_while_sending(&mut self) {
-        use textgate_store::OutboundState;
-        for waiting in std::mem::take(&mut self.reported_while_sending) {
+        for waiting in self.reports.take_while_sending() {
             match self.store.outbound(waiting.outbound).await {
-                Ok(Some(text)) => match text.state {
-                    // Failed with only good reports: the worker failed it and told the
-                    // operator itself.
-                    OutboundState::Failed if !waiting.part_failed => {}
-                    OutboundState::Delivered | OutboundState::Failed => {
-                        let matched = textgate_store::StatusReportMatch {
+                Ok(Some(text)) => match ReportMatcher::after_send(&waiting, text.state) {
+                    AfterSend::Tell => {
+                        let matched = StatusReportMatch {
                             outbound_id: text.id,
                             seq: waiting.seq,
                             recipient: text.recipient,
@@ -88,15 +102,13 @@ impl Runtime {
                         self.on_report(matched, waiting.mr, waiting.part_failed)
                             .await;
                     }
-                    OutboundState::Queued | OutboundState::Sending => {
-                        self.reported_while_sending.push_back(waiting);
-                    }
-                    OutboundState::Sent => {}
+                    AfterSend::Wait => self.reports.wait_again(waiting),
+                    AfterSend::Done => {}
                 },
                 Ok(None) => {}
                 Err(e) => {
                     tracing::warn!(gateway = %self.name(), outbound = waiting.outbound, mr = waiting.mr, error = %e, "could not read a reply's state after its send");
-                    self.reported_while_sending.push_back(waiting);
+                    self.reports.wait_again(waiting);
                 }
             }
         }
@@ -106,46 +118,25 @@ impl Runtime {
     /// receipt when the whole text arrived and asked for one, or an error when it failed.
     pub(super) async fn on_report(
         &mut self,
-        matched: textgate_store::StatusReportMatch,
+        matched: StatusReportMatch,
         mr: u8,
         part_failed: bool,
     ) {
-        use textgate_store::OutboundState;
         tracing::Span::current().record("outbound", matched.outbound_id);
         tracing::info!(
             gateway = %self.name(), mr, outbound = matched.outbound_id, seq = matched.seq,
             stanza = matched.xmpp_id.as_deref(), state = ?matched.state, "status report matched"
         );
-        if matches!(
+        let tell = self.reports.matched(
+            matched.outbound_id,
             matched.state,
-            OutboundState::Delivered | OutboundState::Failed
-        ) {
-            // Its outcome is told now; nothing more to wait for.
-            self.reported_while_sending
-                .retain(|w| w.outbound != matched.outbound_id);
-        }
-        match matched.state {
-            OutboundState::Delivered => self.send_receipt(matched).await,
-            OutboundState::Sending => {
-                let known = self
-                    .reported_while_sending
-                    .iter_mut()
-                    .find(|w| w.outbound == matched.outbound_id);
-                if let Some(known) = known {
-                    known.part_failed |= part_failed;
-                } else {
-                    if self.reported_while_sending.len() >= UNMATCHED_REPORTS {
-                        self.reported_while_sending.pop_front();
-                    }
-                    self.reported_while_sending.push_back(ReportedWhileSending {
-                        outbound: matched.outbound_id,
-                        mr,
-                        seq: matched.seq,
-                        part_failed,
-                    });
-                }
-            }
-            OutboundState::Failed => {
+            mr,
+            matched.seq,
+            part_failed,
+        );
+        match tell {
+            Tell::Receipt => self.send_receipt(matched).await,
+            Tell::DeliveryFailure => {
                 let Some(sender) = matched.sender_jid.filter(|s| outbox::is_operator_jid(s)) else {
                     return;
                 };
@@ -170,7 +161,7 @@ impl Runtime {
                     }
                 }
             }
-            _ => {}
+            Tell::Nothing => {}
         }
     }
 
@@ -178,7 +169,7 @@ impl Runtime {
     /// patron's JID and on their message's id. Everything it needs comes from the store, so
     /// a reply queued before a restart, or by another daemon on the same database, gets
     /// its receipt as well.
-    async fn send_receipt(&self, matched: textgate_store::StatusReportMatch) {
+    async fn send_receipt(&self, matched: StatusReportMatch) {
         if matched.receipt != DeliveryReceipt::Requested {
             return;
         }
