@@ -6,6 +6,8 @@
 //! - [`hooks`]: the telemetry handles a gateway reports to (metrics, readiness) and the
 //!   screen that answers alert keywords before texts reach the operators.
 //! - [`inbound`]: turning received PDUs into parts and stored texts (no I/O).
+//! - [`notices`]: everything the gateway itself tells operators (receipts, errors on
+//!   failed or refused replies, one-line notices), composed in one place.
 //! - [`outbox`]: the worker that leases due replies from the store and sends them through
 //!   the driver, with retries and the XMPP consequences of success and failure.
 //! - [`report_matcher`]: status reports that arrive before the store can match them, or
@@ -23,6 +25,7 @@
 
 pub mod hooks;
 pub mod inbound;
+pub mod notices;
 pub mod outbox;
 pub mod report_matcher;
 pub mod runtime;

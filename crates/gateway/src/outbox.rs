@@ -4,7 +4,10 @@
 //! when it took several SMS, the operator gets a one-line notice. A retryable failure goes
 //! back to the queue with exponential backoff; a final failure, or the last allowed attempt,
 //! becomes an XMPP error on the operator's original message, so a librarian never believes
-//! a text was sent when it was not.
+//! a text was sent when it was not. What the operator is told is worded by
+//! [`OperatorNotices`] from the reply's row; receipts and the network's failures come later,
+//! from status reports, which the runtime matches (the worker tells it, through
+//! [`RecordedSends`], each time it recorded a send a waiting report may now match).
 //!
 //! The worker waits without polling: on the store's outbound signal (new work), until the
 //! next due time (a retry or an expired lease), or for shutdown.
@@ -26,7 +29,6 @@ use std::time::Duration;
 
 use chrono::Utc;
 use textgate_at::ErrorClass;
-use textgate_core::{BareJid, PatronAddress};
 use textgate_gsm::pdu::Address;
 use textgate_gsm::segment::{Segmenter, StatusReportRequest, SubmitOptions};
 use textgate_modem::{
@@ -35,10 +37,10 @@ use textgate_modem::{
 };
 use textgate_store::{Lease, LeasedOutbound, OutboundText, SentPart, Store, StoreError};
 use textgate_telemetry::{Metrics, SendFailure};
-use textgate_xmpp::{ComponentHandle, ErrorCondition, Notice, NoticeSender, Outgoing, ReplyError};
 use tokio::sync::watch;
 
 use crate::hooks;
+use crate::notices::OperatorNotices;
 use crate::report_matcher::RecordedSends;
 use crate::settings::GatewaySettings;
 
@@ -48,17 +50,8 @@ const STORE_RETRY: Duration = Duration::from_secs(2);
 /// (another daemon holds its row lock) does not spin the worker.
 const MIN_WAIT: Duration = Duration::from_millis(50);
 
-/// The `from` of texts the gateway itself sends (a missed call's auto-reply): no operator
-/// hears about their fate.
-pub fn is_operator_jid(sender_jid: &str) -> bool {
-    sender_jid.contains('@')
-}
-
-/// The bare JID of a full JID as the store keeps it.
-pub fn bare_of(full: &str) -> Option<BareJid> {
-    let bare = full.split_once('/').map_or(full, |(bare, _)| bare);
-    BareJid::new(bare).ok()
-}
+/// Where these lived before [`OperatorNotices`] composed what operators are told.
+pub use crate::notices::{bare_of, is_operator_jid};
 
 /// What to do after a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,7 +197,8 @@ pub struct OutboxWorker {
     pub settings: Arc<GatewaySettings>,
     pub store: Store,
     pub driver: Arc<dyn SmsDriver>,
-    pub xmpp: ComponentHandle,
+    /// Tells the operator a reply failed, or went out as several SMS.
+    pub notices: OperatorNotices,
     pub segmenter: Segmenter,
     /// The lease owner's name in the store (gateway, process and a random suffix).
     pub worker_id: String,
@@ -509,7 +503,7 @@ impl OutboxWorker {
         self.metrics
             .text_out(gateway, u32::try_from(log.total).unwrap_or(u32::MAX));
         if log.total > 1 {
-            self.notify_multipart(log.text, log.total).await;
+            self.notices.sent_as(log.text.into(), log.total).await;
         }
         Ok(())
     }
@@ -566,39 +560,8 @@ impl OutboxWorker {
             mr = %references(sent), reason, "reply failed"
         );
         self.store.mark_failed(lease, reason).await?;
-        let Some(sender) = text.sender_jid.clone().filter(|s| is_operator_jid(s)) else {
-            return Ok(());
-        };
-        let patron = PatronAddress::from_sender(&text.recipient, self.settings.region);
-        let error = ReplyError {
-            to: sender,
-            patron: patron.clone(),
-            id: text.xmpp_id.clone(),
-            condition: ErrorCondition::RecipientUnavailable,
-            text: format!("The SMS to {} was not sent: {reason}", patron.as_str()),
-        };
-        if let Err(e) = self.xmpp.send(Outgoing::Error(error)).await {
-            tracing::warn!(gateway = %self.settings.name, error = %e, "could not report a failed reply");
-        }
+        self.notices.not_sent(text.into(), reason).await;
         Ok(())
-    }
-
-    async fn notify_multipart(&self, text: &OutboundText, parts: usize) {
-        let Some(body) = self.settings.multipart_notice(parts) else {
-            return;
-        };
-        let Some(operator) = text.sender_jid.as_deref().and_then(bare_of) else {
-            return;
-        };
-        let patron = PatronAddress::from_sender(&text.recipient, self.settings.region);
-        let notice = Notice {
-            from: NoticeSender::Patron(patron),
-            to: operator,
-            body,
-        };
-        if let Err(e) = self.xmpp.send(Outgoing::Notice(notice)).await {
-            tracing::debug!(gateway = %self.settings.name, error = %e, "multipart notice not sent");
-        }
     }
 }
 
@@ -716,15 +679,5 @@ mod tests {
         assert_eq!(unsent.sms.parts, [sms.parts[1].clone()]);
         let everything = unsent_parts(sms.clone(), &[]);
         assert_eq!((everything.numbers, everything.sms), (vec![1, 2, 3], sms));
-    }
-
-    #[test]
-    fn bare_jids_of_senders() {
-        assert_eq!(
-            bare_of("alice@library.test/phone").map(|j| j.as_str().to_owned()),
-            Some("alice@library.test".to_owned())
-        );
-        assert!(is_operator_jid("alice@library.test/phone"));
-        assert!(!is_operator_jid("sms.library.test"));
     }
 }

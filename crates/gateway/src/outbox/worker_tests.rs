@@ -12,7 +12,7 @@ use textgate_gsm::segment::SegmenterConfig;
 use textgate_modem::{ModemStatus, StatusError};
 use textgate_store::{DeliveryReceipt, NewOutbound, OutboundOrigin, OutboundState, Priority};
 use textgate_testkit::FreshSqlite;
-use textgate_xmpp::ComponentConfig;
+use textgate_xmpp::{ComponentConfig, ComponentHandle};
 
 use super::*;
 use tokio::sync::mpsc;
@@ -247,7 +247,7 @@ impl Rig {
             settings: self.settings.clone(),
             store: self.store.clone(),
             driver,
-            xmpp: self.xmpp.clone(),
+            notices: OperatorNotices::new(self.settings.clone(), self.xmpp.clone()),
             segmenter: Segmenter::new(SegmenterConfig::default()),
             worker_id: format!("test-{:08x}", rand::random::<u32>()),
             sent,

@@ -4,9 +4,9 @@
 use chrono::Utc;
 use textgate_core::PatronAddress;
 use textgate_store::{DeliveryReceipt, NewOutbound, OutboundOrigin, Priority};
-use textgate_xmpp::{Notice, NoticeSender, Outgoing};
 
 use super::Runtime;
+use crate::notices;
 
 impl Runtime {
     /// A call the driver rejected: a missed-call notice to the operators and, when the
@@ -15,30 +15,10 @@ impl Runtime {
         let caller = number
             .as_deref()
             .map(|n| PatronAddress::from_sender(n, self.settings.region));
-        let who = caller.as_ref().map_or("a hidden number", |c| c.as_str());
+        let who = notices::caller_name(caller.as_ref());
         tracing::info!(gateway = %self.name(), caller = who, "voice call rejected");
-        let mut to = self.router.available();
-        if to.is_empty() {
-            // Nobody is online: the server keeps the notice for them.
-            to = self
-                .router
-                .operators()
-                .map(|(jid, _)| jid.clone())
-                .collect();
-        }
-        for operator in to {
-            let notice = Notice {
-                from: match &caller {
-                    Some(c) => NoticeSender::Patron(c.clone()),
-                    None => NoticeSender::Gateway,
-                },
-                to: operator,
-                body: format!("Missed call from {who}"),
-            };
-            if let Err(e) = self.xmpp.send(Outgoing::Notice(notice)).await {
-                tracing::warn!(gateway = %self.name(), error = %e, "missed call notice not sent");
-            }
-        }
+        let to = self.notice_recipients();
+        self.notices.missed_call(caller.as_ref(), to).await;
         if let (Some(reply), Some(caller)) = (&self.settings.call_auto_reply, &caller) {
             if caller.is_reachable() {
                 let text = NewOutbound {

@@ -7,7 +7,7 @@
 use chrono::{DateTime, FixedOffset, Utc};
 use textgate_core::{BareJid, InboundTextId, PatronAddress, PresenceOutcome, Routing};
 use textgate_store::InboundState;
-use textgate_xmpp::{Notice, NoticeSender, Outgoing, ReceiptRequest, TextToOperator};
+use textgate_xmpp::{Outgoing, ReceiptRequest, TextToOperator};
 use tracing::Instrument;
 
 use super::Runtime;
@@ -50,6 +50,19 @@ impl Runtime {
         }
     }
 
+    /// Who a notice about a patron goes to: the operators available, or all of them when
+    /// nobody is (the server keeps it for them).
+    pub(super) fn notice_recipients(&self) -> Vec<BareJid> {
+        let available = self.router.available();
+        if !available.is_empty() {
+            return available;
+        }
+        self.router
+            .operators()
+            .map(|(jid, _)| jid.clone())
+            .collect()
+    }
+
     /// Offers a new text to the screen (the alert keywords). True when the screen
     /// answered it, so it is not routed: it is marked delivered (to the gateway itself, so
     /// it never waits in the backlog) and the screen's notice, if any, goes to the
@@ -80,24 +93,8 @@ impl Runtime {
             tracing::error!(gateway = %name, inbound = id.0, error = %e, "could not mark a keyword text handled");
         }
         if let Some(body) = notice {
-            let mut to = self.router.available();
-            if to.is_empty() {
-                to = self
-                    .router
-                    .operators()
-                    .map(|(jid, _)| jid.clone())
-                    .collect();
-            }
-            for operator in to {
-                let notice = Notice {
-                    from: NoticeSender::Patron(patron.clone()),
-                    to: operator,
-                    body: body.clone(),
-                };
-                if let Err(e) = self.xmpp.send(Outgoing::Notice(notice)).await {
-                    tracing::warn!(gateway = %name, error = %e, "keyword notice not sent");
-                }
-            }
+            let to = self.notice_recipients();
+            self.notices.screened(patron, &body, to).await;
         }
         true
     }

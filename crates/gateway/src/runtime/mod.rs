@@ -46,6 +46,7 @@ use tracing::Instrument;
 
 use crate::hooks::{self, Hooks};
 use crate::inbound::{self, Received, StanzaIds};
+use crate::notices::OperatorNotices;
 use crate::outbox::OutboxWorker;
 use crate::report_matcher::{RecordedSends, ReportMatcher};
 use crate::settings::GatewaySettings;
@@ -133,6 +134,7 @@ impl Gateway {
             max_parts: settings.max_parts,
             ..SegmenterConfig::default()
         });
+        let notices = OperatorNotices::new(settings.clone(), xmpp.clone());
         let span = tracing::info_span!("gateway", gateway = %name);
         let mut runtime = Runtime {
             span: span.clone(),
@@ -147,6 +149,7 @@ impl Gateway {
             settings: settings.clone(),
             store: store.clone(),
             xmpp: xmpp.clone(),
+            notices: notices.clone(),
             driver: driver.clone(),
             hooks: hooks.clone(),
             connections: 0,
@@ -164,7 +167,7 @@ impl Gateway {
             settings: settings.clone(),
             store,
             driver,
-            xmpp: xmpp.clone(),
+            notices,
             segmenter,
             sent,
             metrics: hooks.metrics.clone(),
@@ -211,6 +214,8 @@ struct Runtime {
     settings: Arc<GatewaySettings>,
     store: Store,
     xmpp: ComponentHandle,
+    /// Everything the gateway itself tells the operators.
+    notices: OperatorNotices,
     router: QueueRouter,
     /// Tokens are the ids of the pending parts in the store.
     reassembler: Reassembler<i64, Instant>,

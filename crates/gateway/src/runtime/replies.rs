@@ -5,13 +5,12 @@
 
 use textgate_core::{BareJid, PatronAddress, ReplyOutcome};
 use textgate_store::{DeliveryReceipt, NewOutbound, OutboundOrigin, Priority};
-use textgate_xmpp::{
-    ErrorCondition, Notice, NoticeSender, OperatorReply, Outgoing, ReceiptRequest, ReplyError,
-};
+use textgate_xmpp::{OperatorReply, ReceiptRequest};
 use tracing::field::Empty;
 use tracing::Instrument;
 
 use super::Runtime;
+use crate::notices::Refusal;
 
 impl Runtime {
     /// A reply from an operator, logged in a `reply` span with its stanza id (one is made
@@ -25,49 +24,25 @@ impl Runtime {
         self.queue_reply(reply, stanza).instrument(span).await;
     }
 
+    /// Why the gateway will not send `reply`, if it will not: checked before it is queued,
+    /// so the operator hears at once.
+    fn refusal(&self, reply: &OperatorReply) -> Option<Refusal> {
+        if !self.router.is_operator(&reply.operator) {
+            return Some(Refusal::NotAnOperator);
+        }
+        if !reply.patron.is_reachable() {
+            return Some(Refusal::NotANumber);
+        }
+        let countdown = self.segmenter.countdown(&reply.body);
+        (!countdown.within_limit()).then_some(Refusal::TooLong {
+            parts: countdown.parts,
+        })
+    }
+
     async fn queue_reply(&mut self, reply: OperatorReply, xmpp_id: String) {
         tracing::info!(gateway = %self.name(), operator = %reply.operator.as_str(), stanza = %xmpp_id, "reply from an operator");
-        let refuse = |condition: ErrorCondition, text: String| {
-            Outgoing::Error(ReplyError {
-                to: reply.from.clone(),
-                patron: reply.patron.clone(),
-                id: reply.id.clone(),
-                condition,
-                text,
-            })
-        };
-        let refusal = if !self.router.is_operator(&reply.operator) {
-            Some(refuse(
-                ErrorCondition::Forbidden,
-                "Only this gateway's operators may send texts through it.".into(),
-            ))
-        } else if !reply.patron.is_reachable() {
-            Some(refuse(
-                ErrorCondition::NotAcceptable,
-                format!(
-                    "{} is a name, not a number: it cannot receive texts.",
-                    reply.patron.as_str()
-                ),
-            ))
-        } else {
-            let countdown = self.segmenter.countdown(&reply.body);
-            (!countdown.within_limit()).then(|| {
-                refuse(
-                    ErrorCondition::PolicyViolation,
-                    format!(
-                        "Not sent: this reply needs {} SMS, and this gateway sends at most {}. Please shorten it.",
-                        countdown.parts, self.settings.max_parts
-                    ),
-                )
-            })
-        };
-        if let Some(refusal) = refusal {
-            if let Outgoing::Error(error) = &refusal {
-                tracing::info!(gateway = %self.name(), stanza = %xmpp_id, condition = ?error.condition, reason = %error.text, "reply refused");
-            }
-            if let Err(e) = self.xmpp.send(refusal).await {
-                tracing::warn!(gateway = %self.name(), stanza = %xmpp_id, error = %e, "refusal not sent");
-            }
+        if let Some(refusal) = self.refusal(&reply) {
+            self.notices.refused(&reply, &xmpp_id, refusal).await;
             return;
         }
         let text = NewOutbound {
@@ -89,11 +64,9 @@ impl Runtime {
             }
             Err(e) => {
                 tracing::error!(gateway = %self.name(), stanza = %xmpp_id, error = %e, "could not queue a reply");
-                let refusal = refuse(
-                    ErrorCondition::UndefinedCondition,
-                    "Not sent: the gateway could not queue the reply. Please try again.".into(),
-                );
-                let _ = self.xmpp.send(refusal).await;
+                self.notices
+                    .refused(&reply, &xmpp_id, Refusal::NotQueued)
+                    .await;
                 return;
             }
         }
@@ -122,16 +95,7 @@ impl Runtime {
             Ok(None) => {}
             Err(e) => tracing::warn!(gateway = %self.name(), error = %e, "claim not stored"),
         }
-        for other in notify {
-            let notice = Notice {
-                from: NoticeSender::Patron(patron.clone()),
-                to: other,
-                body: format!("(claimed by {})", operator.as_str()),
-            };
-            if let Err(e) = self.xmpp.send(Outgoing::Notice(notice)).await {
-                tracing::warn!(gateway = %self.name(), error = %e, "claim notice not sent");
-            }
-        }
+        self.notices.claimed(patron, operator, notify).await;
     }
 }
 

@@ -1,17 +1,15 @@
 //! Status reports and what follows them: a report is recorded against the part it is about
 //! (by its message reference), and the operator who sent the reply gets a receipt when the
-//! whole text arrived and they asked for one, or an error when the network gave up on it.
+//! whole text arrived and they asked for one, or an error when the network gave up on it
+//! (worded by [`OperatorNotices`](crate::notices::OperatorNotices) from the reply's row).
 //! Reports that overtook the outbox worker's record of the send wait in the
 //! [`ReportMatcher`], which decides what follows; they are matched again after each send the
 //! worker records.
 
-use textgate_core::PatronAddress;
-use textgate_store::{DeliveryReceipt, PartOutcome, StatusReportMatch};
-use textgate_xmpp::{ErrorCondition, Outgoing, ReplyError};
+use textgate_store::{PartOutcome, StatusReportMatch};
 use tokio::time::Instant;
 
 use super::Runtime;
-use crate::outbox;
 use crate::report_matcher::{AfterSend, ReportMatcher, Tell};
 
 impl Runtime {
@@ -135,60 +133,9 @@ impl Runtime {
             part_failed,
         );
         match tell {
-            Tell::Receipt => self.send_receipt(matched).await,
-            Tell::DeliveryFailure => {
-                let Some(sender) = matched.sender_jid.filter(|s| outbox::is_operator_jid(s)) else {
-                    return;
-                };
-                let patron = PatronAddress::from_sender(&matched.recipient, self.settings.region);
-                let stanza = matched.xmpp_id.clone();
-                let error = ReplyError {
-                    to: sender,
-                    patron: patron.clone(),
-                    id: matched.xmpp_id,
-                    condition: ErrorCondition::RecipientUnavailable,
-                    text: format!(
-                        "The SMS to {} was not delivered: the network gave up.",
-                        patron.as_str()
-                    ),
-                };
-                match self.xmpp.send(Outgoing::Error(error)).await {
-                    Ok(()) => {
-                        tracing::info!(gateway = %self.name(), outbound = matched.outbound_id, stanza, "delivery failure reported to the operator");
-                    }
-                    Err(e) => {
-                        tracing::warn!(gateway = %self.name(), outbound = matched.outbound_id, stanza, error = %e, "delivery failure not reported");
-                    }
-                }
-            }
+            Tell::Receipt => self.notices.delivered((&matched).into()).await,
+            Tell::DeliveryFailure => self.notices.not_delivered((&matched).into()).await,
             Tell::Nothing => {}
-        }
-    }
-
-    /// A reply reached the phone: the operator gets the receipt they asked for, from the
-    /// patron's JID and on their message's id. Everything it needs comes from the store, so
-    /// a reply queued before a restart, or by another daemon on the same database, gets
-    /// its receipt as well.
-    async fn send_receipt(&self, matched: StatusReportMatch) {
-        if matched.receipt != DeliveryReceipt::Requested {
-            return;
-        }
-        let (Some(to), Some(id)) = (
-            matched.sender_jid.filter(|s| outbox::is_operator_jid(s)),
-            matched.xmpp_id,
-        ) else {
-            return;
-        };
-        // The number was enqueued from the patron's address, so this gives it back as it was.
-        let patron = PatronAddress::from_sender(&matched.recipient, self.settings.region);
-        let stanza = id.clone();
-        match self.xmpp.send(Outgoing::Receipt { to, patron, id }).await {
-            Ok(()) => {
-                tracing::info!(gateway = %self.name(), outbound = matched.outbound_id, stanza, "receipt sent to the operator");
-            }
-            Err(e) => {
-                tracing::warn!(gateway = %self.name(), outbound = matched.outbound_id, stanza, error = %e, "receipt not sent");
-            }
         }
     }
 }
