@@ -1,44 +1,24 @@
-//! The outbox worker of one gateway: leases due replies from the store, segments them, sends
-//! them through the driver, and carries out what follows. A send the network accepted is
-//! recorded with each part's message reference (status reports are matched to them) and,
-//! when it took several SMS, the operator gets a one-line notice. A retryable failure goes
-//! back to the queue with exponential backoff; a final failure, or the last allowed attempt,
-//! becomes an XMPP error on the operator's original message, so a librarian never believes
-//! a text was sent when it was not. What the operator is told is worded by
-//! [`OperatorNotices`] from the reply's row; receipts and the network's failures come later,
-//! from status reports, which the runtime matches (the worker tells it, through
-//! [`RecordedSends`], each time it recorded a send a waiting report may now match).
-//!
-//! The worker waits without polling: on the store's outbound signal (new work), until the
-//! next due time (a retry or an expired lease), or for shutdown.
-//!
-//! Each part of a long text is sent once. The worker records every part's message
-//! reference the moment the network accepted it (the driver reports parts one by one
-//! while keeping the radio link open between them), and a text taken up again (after a
-//! restart, a lost lease or a later part's retryable failure) sends only the parts the
-//! store has no reference for, under the same concatenation reference, so the phone joins
-//! old and new parts into one text. When the daemon stops mid-send, the part already
-//! handed to the modem may finish (for `stop_grace`), no further part starts, and the text
-//! goes back to the queue for the restarted daemon to finish. A part whose outcome is still
-//! unknown when the grace runs out is given back unrecorded: that one part may reach the
-//! phone twice, which textgate prefers to losing it.
+//! The outbox worker's task: it waits for due replies, leases one, sends the parts the store
+//! has no record of, records each part the network accepts, and completes, retries, gives
+//! back or fails the reply (the argument for sending each part once is in the
+//! [module doc](super)).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use textgate_at::ErrorClass;
 use textgate_gsm::pdu::Address;
-use textgate_gsm::segment::{Segmenter, StatusReportRequest, SubmitOptions};
+use textgate_gsm::segment::Segmenter;
 use textgate_modem::{
-    AcceptedPart, MessageReference, OutgoingSms, SendError, SendFailure as DriverFailure,
-    SendProgress, SmsDriver,
+    AcceptedPart, SendError, SendFailure as DriverFailure, SendProgress, SmsDriver,
 };
 use textgate_store::{Lease, LeasedOutbound, OutboundText, SentPart, Store, StoreError};
 use textgate_telemetry::{Metrics, SendFailure};
 use tokio::sync::watch;
 
+use super::parts::{build_sms, references, unsent_parts, PartLog, Unsent};
+use super::{after_failure, AfterFailure};
 use crate::hooks;
 use crate::notices::OperatorNotices;
 use crate::report_matcher::RecordedSends;
@@ -49,133 +29,6 @@ const STORE_RETRY: Duration = Duration::from_secs(2);
 /// A floor on the wait between looks at the outbox, so a due text that cannot be leased
 /// (another daemon holds its row lock) does not spin the worker.
 const MIN_WAIT: Duration = Duration::from_millis(50);
-
-/// Where these lived before [`OperatorNotices`] composed what operators are told.
-pub use crate::notices::{bare_of, is_operator_jid};
-
-/// What to do after a failed attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AfterFailure {
-    RetryIn(Duration),
-    GiveUp,
-}
-
-/// Decides between retrying and giving up after attempt number `attempts` failed.
-pub fn after_failure(
-    class: ErrorClass,
-    attempts: u32,
-    policy: &crate::settings::OutboxPolicy,
-) -> AfterFailure {
-    if attempts >= policy.max_attempts {
-        return AfterFailure::GiveUp;
-    }
-    match class {
-        ErrorClass::Retryable => AfterFailure::RetryIn(policy.retry_delay(attempts)),
-        // The SIM needs a person; the text waits for them, as long as the attempts last.
-        ErrorClass::NeedsOperator => AfterFailure::RetryIn(policy.max_backoff),
-        ErrorClass::Final => AfterFailure::GiveUp,
-    }
-}
-
-/// Builds the SMS-SUBMIT parts of a reply. The concatenation reference comes from the
-/// outbound id, so a retry of the same text reuses it.
-pub fn build_sms(
-    segmenter: &Segmenter,
-    recipient: &str,
-    body: &str,
-    outbound_id: i64,
-) -> Result<OutgoingSms, String> {
-    let address = Address::from_number(recipient)
-        .map_err(|e| format!("{recipient} cannot receive texts: {e}"))?;
-    let options = SubmitOptions {
-        status_report: StatusReportRequest::Requested,
-        ..SubmitOptions::default()
-    };
-    let reference = (outbound_id & 0xFFFF) as u16;
-    let pdus = segmenter
-        .submit_pdus(body, reference, &address, &options)
-        .map_err(|e| e.to_string())?;
-    OutgoingSms::from_pdus(&pdus).map_err(|e| format!("the text cannot be encoded: {e}"))
-}
-
-/// The parts of a text still to be sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unsent {
-    /// The parts without a recorded message reference, in order.
-    pub sms: OutgoingSms,
-    /// The part number (from 1) of each part in `sms`.
-    pub numbers: Vec<u8>,
-}
-
-/// Leaves out of `sms` the parts the store already has a message reference for (the
-/// network accepted them in an earlier attempt).
-pub fn unsent_parts(sms: OutgoingSms, recorded: &[SentPart]) -> Unsent {
-    let (numbers, parts) = sms
-        .parts
-        .into_iter()
-        .zip(1..=u8::MAX)
-        .filter(|(_, number)| !recorded.iter().any(|r| r.seq == *number))
-        .map(|(part, number)| (number, part))
-        .unzip();
-    Unsent {
-        sms: OutgoingSms { parts },
-        numbers,
-    }
-}
-
-/// The message references of a text's parts in part order, for the `mr` log field.
-fn references(sent: &BTreeMap<u8, u8>) -> String {
-    sent.values()
-        .map(u8::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// The parts of one text the network accepted, as the worker records them.
-struct PartLog<'a> {
-    lease: &'a Lease,
-    text: &'a OutboundText,
-    /// How many parts the text has.
-    total: usize,
-    /// The part number of each part in the message handed to the driver.
-    numbers: Vec<u8>,
-    /// Part number → message reference of every part sent, in this attempt or before.
-    sent: BTreeMap<u8, u8>,
-    /// Parts sent whose record the store refused (it is away, or the lease was lost).
-    /// `mark_sent` records them with the rest; a retry would send them again.
-    unrecorded: BTreeSet<u8>,
-}
-
-impl<'a> PartLog<'a> {
-    fn new(lease: &'a Lease, text: &'a OutboundText, total: usize, recorded: &[SentPart]) -> Self {
-        PartLog {
-            lease,
-            text,
-            total,
-            numbers: Vec::new(),
-            sent: recorded.iter().map(|p| (p.seq, p.message_ref)).collect(),
-            unrecorded: BTreeSet::new(),
-        }
-    }
-
-    /// Whether the part at `index` of the message sent is recorded with `reference`.
-    fn knows(&self, index: usize, reference: MessageReference) -> bool {
-        self.numbers
-            .get(index)
-            .is_some_and(|number| self.sent.get(number) == Some(&reference.0))
-    }
-
-    fn parts(&self) -> Vec<SentPart> {
-        self.sent
-            .iter()
-            .map(|(&seq, &message_ref)| SentPart { seq, message_ref })
-            .collect()
-    }
-
-    fn references(&self) -> String {
-        references(&self.sent)
-    }
-}
 
 /// How one attempt at a text's missing parts ended.
 enum Attempt {
@@ -578,106 +431,5 @@ async fn wait_or_stop(duration: Duration, shutdown: &mut watch::Receiver<bool>) 
     tokio::select! {
         _ = tokio::time::sleep(duration) => *shutdown.borrow(),
         _ = shutdown.changed() => true,
-    }
-}
-
-/// The worker against a real store and a modem double.
-#[cfg(test)]
-mod worker_tests;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::settings::OutboxPolicy;
-    use textgate_gsm::pdu::{Pdu, SmscField, Tpdu};
-    use textgate_gsm::segment::SegmenterConfig;
-
-    #[test]
-    fn failures_retry_until_the_attempts_run_out() {
-        let policy = OutboxPolicy {
-            max_attempts: 3,
-            initial_backoff: Duration::from_secs(10),
-            max_backoff: Duration::from_secs(600),
-            ..OutboxPolicy::default()
-        };
-        let decisions: Vec<AfterFailure> = [
-            (ErrorClass::Retryable, 1),
-            (ErrorClass::Retryable, 2),
-            (ErrorClass::Retryable, 3),
-            (ErrorClass::Final, 1),
-            (ErrorClass::NeedsOperator, 1),
-        ]
-        .into_iter()
-        .map(|(class, attempts)| after_failure(class, attempts, &policy))
-        .collect();
-        assert_eq!(
-            decisions,
-            [
-                AfterFailure::RetryIn(Duration::from_secs(10)),
-                AfterFailure::RetryIn(Duration::from_secs(20)),
-                AfterFailure::GiveUp,
-                AfterFailure::GiveUp,
-                AfterFailure::RetryIn(Duration::from_secs(600)),
-            ]
-        );
-    }
-
-    #[test]
-    fn sms_parts_ask_for_status_reports_and_share_a_reference() {
-        let segmenter = Segmenter::new(SegmenterConfig::default());
-        let sms = build_sms(&segmenter, "+15551234567", &"a".repeat(200), 0x1_0203).unwrap();
-        let summary: Vec<String> = sms
-            .parts
-            .iter()
-            .map(|part| {
-                let pdu = Pdu::decode(&part.pdu, SmscField::Present).unwrap();
-                let Tpdu::Submit(submit) = pdu.tpdu else {
-                    panic!("not a SUBMIT")
-                };
-                let c = submit
-                    .user_data
-                    .header
-                    .and_then(|h| h.concatenation())
-                    .unwrap();
-                format!(
-                    "to {} report {} ref {} part {}/{}",
-                    submit.recipient.number,
-                    submit.status_report_request,
-                    c.reference,
-                    c.sequence,
-                    c.total
-                )
-            })
-            .collect();
-        assert_eq!(
-            summary,
-            [
-                "to +15551234567 report true ref 3 part 1/2",
-                "to +15551234567 report true ref 3 part 2/2",
-            ]
-        );
-        assert!(build_sms(&segmenter, "InfoSMS", "hi", 1).is_err());
-    }
-
-    #[test]
-    fn only_parts_without_a_recorded_reference_are_sent_again() {
-        let segmenter = Segmenter::new(SegmenterConfig::default());
-        let sms = build_sms(&segmenter, "+15551234567", &"a".repeat(400), 7).unwrap();
-        assert_eq!(sms.parts.len(), 3);
-        let recorded = [
-            SentPart {
-                seq: 1,
-                message_ref: 30,
-            },
-            SentPart {
-                seq: 3,
-                message_ref: 32,
-            },
-        ];
-        let unsent = unsent_parts(sms.clone(), &recorded);
-        assert_eq!(unsent.numbers, [2]);
-        assert_eq!(unsent.sms.parts, [sms.parts[1].clone()]);
-        let everything = unsent_parts(sms.clone(), &[]);
-        assert_eq!((everything.numbers, everything.sms), (vec![1, 2, 3], sms));
     }
 }
