@@ -253,14 +253,16 @@ mod tests {
     #[test]
     fn a_report_on_a_reply_being_sent_is_remembered_once_and_forgotten_when_final() {
         let mut matcher = ReportMatcher::new();
-        let mut told = Vec::new();
-        told.push(matcher.matched(7, OutboundState::Sending, 30, 1, false));
-        // A second report on the same reply, a failed part: one entry, and the failure sticks.
-        told.push(matcher.matched(7, OutboundState::Sending, 31, 2, true));
-        told.push(matcher.matched(7, OutboundState::Sending, 32, 3, false));
-        told.push(matcher.matched(8, OutboundState::Sending, 40, 1, false));
-        told.push(matcher.matched(9, OutboundState::Sent, 50, 1, false));
-        told.push(matcher.matched(10, OutboundState::Queued, 60, 1, false));
+        let told = [
+            matcher.matched(7, OutboundState::Sending, 30, 1, false),
+            // A second report on the same reply, a failed part: one entry, and the failure
+            // sticks.
+            matcher.matched(7, OutboundState::Sending, 31, 2, true),
+            matcher.matched(7, OutboundState::Sending, 32, 3, false),
+            matcher.matched(8, OutboundState::Sending, 40, 1, false),
+            matcher.matched(9, OutboundState::Sent, 50, 1, false),
+            matcher.matched(10, OutboundState::Queued, 60, 1, false),
+        ];
         let waiting = matcher.take_while_sending();
         expect_test::expect![[r#"
             [Nothing, Nothing, Nothing, Nothing, Nothing, Nothing]
