@@ -127,10 +127,14 @@ impl OperatorNotices {
         };
         match self.xmpp.send(receipt).await {
             Ok(()) => {
-                tracing::info!(gateway = %self.settings.name, outbound = reply.outbound, stanza = id, "receipt sent to the operator");
+                tracing::info!(
+                    outbound = reply.outbound,
+                    stanza = id,
+                    "receipt sent to the operator"
+                );
             }
             Err(e) => {
-                tracing::warn!(gateway = %self.settings.name, outbound = reply.outbound, stanza = id, error = %e, "receipt not sent");
+                tracing::warn!(outbound = reply.outbound, stanza = id, error = %e, "receipt not sent");
             }
         }
     }
@@ -145,10 +149,14 @@ impl OperatorNotices {
         };
         match self.xmpp.send(Outgoing::Error(error)).await {
             Ok(()) => {
-                tracing::info!(gateway = %self.settings.name, outbound = reply.outbound, stanza = reply.xmpp_id, "delivery failure reported to the operator");
+                tracing::info!(
+                    outbound = reply.outbound,
+                    stanza = reply.xmpp_id,
+                    "delivery failure reported to the operator"
+                );
             }
             Err(e) => {
-                tracing::warn!(gateway = %self.settings.name, outbound = reply.outbound, stanza = reply.xmpp_id, error = %e, "delivery failure not reported");
+                tracing::warn!(outbound = reply.outbound, stanza = reply.xmpp_id, error = %e, "delivery failure not reported");
             }
         }
     }
@@ -162,7 +170,7 @@ impl OperatorNotices {
             return;
         };
         if let Err(e) = self.xmpp.send(Outgoing::Error(error)).await {
-            tracing::warn!(gateway = %self.settings.name, error = %e, "could not report a failed reply");
+            tracing::warn!(error = %e, "could not report a failed reply");
         }
     }
 
@@ -199,7 +207,7 @@ impl OperatorNotices {
             body,
         };
         if let Err(e) = self.xmpp.send(Outgoing::Notice(notice)).await {
-            tracing::debug!(gateway = %self.settings.name, error = %e, "multipart notice not sent");
+            tracing::debug!(error = %e, "multipart notice not sent");
         }
     }
 
@@ -243,10 +251,10 @@ impl OperatorNotices {
             return;
         }
         if let Outgoing::Error(error) = &error {
-            tracing::info!(gateway = %self.settings.name, stanza, condition = ?error.condition, reason = %error.text, "reply refused");
+            tracing::info!(condition = ?error.condition, reason = %error.text, "reply refused");
         }
         if let Err(e) = self.xmpp.send(error).await {
-            tracing::warn!(gateway = %self.settings.name, stanza, error = %e, "refusal not sent");
+            tracing::warn!(stanza, error = %e, "refusal not sent");
         }
     }
 
@@ -293,7 +301,7 @@ impl OperatorNotices {
                 body: body.to_owned(),
             };
             if let Err(e) = self.xmpp.send(Outgoing::Notice(notice)).await {
-                tracing::warn!(gateway = %self.settings.name, error = %e, "{not_sent}");
+                tracing::warn!(error = %e, "{not_sent}");
             }
         }
     }

@@ -70,7 +70,7 @@ impl OutboxWorker {
             let mut signal = match self.store.outbound_signal(&name).await {
                 Ok(signal) => signal,
                 Err(e) => {
-                    tracing::warn!(gateway = %name, error = %e, "cannot listen for outbound work");
+                    tracing::warn!(error = %e, "cannot listen for outbound work");
                     if wait_or_stop(STORE_RETRY, &mut shutdown).await {
                         return;
                     }
@@ -89,7 +89,7 @@ impl OutboxWorker {
                     Ok(Some(Flow::Stopped)) => return,
                     Ok(None) => {}
                     Err(e) => {
-                        tracing::warn!(gateway = %name, error = %e, "outbox: store failed");
+                        tracing::warn!(error = %e, "outbox: store failed");
                         if wait_or_stop(STORE_RETRY, &mut shutdown).await {
                             return;
                         }
@@ -103,14 +103,14 @@ impl OutboxWorker {
                         .max(MIN_WAIT),
                     Ok(None) => Duration::from_secs(24 * 3600),
                     Err(e) => {
-                        tracing::warn!(gateway = %name, error = %e, "outbox: store failed");
+                        tracing::warn!(error = %e, "outbox: store failed");
                         STORE_RETRY
                     }
                 };
                 tokio::select! {
                     woke = signal.notified() => {
                         if let Err(e) = woke {
-                            tracing::warn!(gateway = %name, error = %e, "outbound signal lost; listening again");
+                            tracing::warn!(error = %e, "outbound signal lost; listening again");
                             break;
                         }
                     }
@@ -127,7 +127,7 @@ impl OutboxWorker {
         let gateway = &self.settings.name;
         match self.store.outbox_depth(gateway).await {
             Ok(depth) => self.metrics.set_outbox_depth(gateway, depth),
-            Err(e) => tracing::debug!(gateway = %gateway, error = %e, "cannot count the outbox"),
+            Err(e) => tracing::debug!(error = %e, "cannot count the outbox"),
         }
     }
 
@@ -190,7 +190,7 @@ impl OutboxWorker {
         let unsent = unsent_parts(sms, &recorded);
         if !recorded.is_empty() {
             tracing::info!(
-                gateway = %gateway, outbound = text.id, stanza = text.xmpp_id.as_deref(),
+                outbound = text.id, stanza = text.xmpp_id.as_deref(),
                 mr = %log.references(), sent = recorded.len(), parts = log.total,
                 "resuming a reply: sending only the parts not sent before"
             );
@@ -259,7 +259,7 @@ impl OutboxWorker {
                 answer = &mut send => break Some(answer),
                 _ = shutdown.changed(), if grace_until.is_none() => {
                     tracing::info!(
-                        gateway = %self.settings.name, outbound = log.text.id,
+                        outbound = log.text.id,
                         stanza = log.text.xmpp_id.as_deref(), grace = ?self.settings.outbox.stop_grace,
                         "stopping: the part with the modem may finish, no other starts"
                     );
@@ -306,7 +306,8 @@ impl OutboxWorker {
     async fn record(&self, log: &mut PartLog<'_>, part: AcceptedPart) -> bool {
         let Some(&seq) = log.numbers.get(part.index) else {
             tracing::warn!(
-                gateway = %self.settings.name, outbound = log.text.id, index = part.index,
+                outbound = log.text.id,
+                index = part.index,
                 "the driver reported a part the text does not have"
             );
             return true;
@@ -314,9 +315,12 @@ impl OutboxWorker {
         let message_ref = part.reference.0;
         log.sent.insert(seq, message_ref);
         tracing::info!(
-            gateway = %self.settings.name, outbound = log.text.id,
-            stanza = log.text.xmpp_id.as_deref(), mr = message_ref, part = seq,
-            parts = log.total, "part sent"
+            outbound = log.text.id,
+            stanza = log.text.xmpp_id.as_deref(),
+            mr = message_ref,
+            part = seq,
+            parts = log.total,
+            "part sent"
         );
         self.store_part(log, seq, message_ref).await
     }
@@ -335,7 +339,7 @@ impl OutboxWorker {
             }
             Err(e) => {
                 tracing::warn!(
-                    gateway = %self.settings.name, outbound = log.text.id, mr = message_ref,
+                    outbound = log.text.id, mr = message_ref,
                     part = seq, error = %e, "cannot record a sent part"
                 );
                 log.unrecorded.insert(seq);
@@ -350,7 +354,7 @@ impl OutboxWorker {
         self.store.mark_sent(log.lease, &log.parts()).await?;
         self.sent.recorded();
         tracing::info!(
-            gateway = %gateway, outbound = log.text.id, stanza = log.text.xmpp_id.as_deref(),
+            outbound = log.text.id, stanza = log.text.xmpp_id.as_deref(),
             mr = %log.references(), parts = log.total, "reply sent"
         );
         self.metrics
@@ -366,7 +370,7 @@ impl OutboxWorker {
     async fn give_back(&self, log: &PartLog<'_>, reason: &str) -> Result<(), StoreError> {
         self.store.mark_retry(log.lease, reason, Utc::now()).await?;
         tracing::info!(
-            gateway = %self.settings.name, outbound = log.text.id,
+            outbound = log.text.id,
             stanza = log.text.xmpp_id.as_deref(), mr = %log.references(),
             sent = log.sent.len(), parts = log.total, reason, "given back"
         );
@@ -381,7 +385,7 @@ impl OutboxWorker {
         match after_failure(error.class(), attempts, &self.settings.outbox) {
             AfterFailure::RetryIn(delay) => {
                 tracing::warn!(
-                    gateway = %self.settings.name, outbound = text.id,
+                    outbound = text.id,
                     stanza = text.xmpp_id.as_deref(), mr = %log.references(), attempts,
                     error = %error, retry_in = ?delay, "sending failed; will retry"
                 );
@@ -409,7 +413,7 @@ impl OutboxWorker {
         reason: &str,
     ) -> Result<(), StoreError> {
         tracing::warn!(
-            gateway = %self.settings.name, outbound = text.id, stanza = text.xmpp_id.as_deref(),
+            outbound = text.id, stanza = text.xmpp_id.as_deref(),
             mr = %references(sent), reason, "reply failed"
         );
         self.store.mark_failed(lease, reason).await?;

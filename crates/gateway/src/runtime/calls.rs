@@ -16,7 +16,7 @@ impl Runtime {
             .as_deref()
             .map(|n| PatronAddress::from_sender(n, self.settings.region));
         let who = notices::caller_name(caller.as_ref());
-        tracing::info!(gateway = %self.name(), caller = who, "voice call rejected");
+        tracing::info!(caller = who, "voice call rejected");
         let to = self.notice_recipients();
         self.notices.missed_call(caller.as_ref(), to).await;
         if let (Some(reply), Some(caller)) = (&self.settings.call_auto_reply, &caller) {
@@ -34,7 +34,7 @@ impl Runtime {
                     not_before: None,
                 };
                 if let Err(e) = self.store.enqueue_outbound(&text).await {
-                    tracing::warn!(gateway = %self.name(), error = %e, "call auto-reply not queued");
+                    tracing::warn!(error = %e, "call auto-reply not queued");
                 }
             }
         }

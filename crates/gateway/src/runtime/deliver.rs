@@ -45,7 +45,7 @@ impl Runtime {
                     .await;
             }
             Routing::Hold => {
-                tracing::info!(gateway = %self.name(), inbound = id.0, "no operator available; the text waits");
+                tracing::info!("no operator available; the text waits");
             }
         }
     }
@@ -84,13 +84,13 @@ impl Runtime {
         else {
             return false;
         };
-        tracing::info!(gateway = %name, inbound = id.0, "text answered by the alert keywords");
+        tracing::info!("text answered by the alert keywords");
         if let Err(e) = self
             .store
             .mark_inbound_delivered(&[id.0], &self.settings.domain)
             .await
         {
-            tracing::error!(gateway = %name, inbound = id.0, error = %e, "could not mark a keyword text handled");
+            tracing::error!(inbound = id.0, error = %e, "could not mark a keyword text handled");
         }
         if let Some(body) = notice {
             let to = self.notice_recipients();
@@ -132,11 +132,11 @@ impl Runtime {
                     .mark_inbound_delivered(&[id.0], operator.as_str())
                     .await
                 {
-                    tracing::error!(gateway = %self.name(), inbound = id.0, error = %e, "could not mark a text delivered");
+                    tracing::error!(inbound = id.0, error = %e, "could not mark a text delivered");
                 }
             }
             None => {
-                tracing::info!(gateway = %self.name(), inbound = id.0, "no operator got the text; it waits for the component");
+                tracing::info!("no operator got the text; it waits for the component");
                 self.stranded.push((id, patron.clone()));
             }
         }
@@ -161,12 +161,12 @@ impl Runtime {
             };
             match self.xmpp.send(Outgoing::Text(text)).await {
                 Ok(()) => {
-                    tracing::info!(gateway = %self.name(), inbound = recent.id.0, operator = %operator.as_str(), stanza, "text sent to an operator");
+                    tracing::info!(inbound = recent.id.0, operator = %operator.as_str(), stanza, "text sent to an operator");
                     recent.outstanding += 1;
                     recent.tried.push(operator.clone());
                 }
                 Err(e) => {
-                    tracing::warn!(gateway = %self.name(), inbound = recent.id.0, operator = %operator.as_str(), stanza, error = %e, "text not delivered");
+                    tracing::warn!(inbound = recent.id.0, operator = %operator.as_str(), stanza, error = %e, "text not delivered");
                 }
             }
         }
@@ -190,7 +190,10 @@ impl Runtime {
             return;
         }
         if let Some(text) = self.recent.remove(at) {
-            tracing::warn!(gateway = %self.name(), inbound = id, "every operator bounced a text; offering it again");
+            tracing::warn!(
+                inbound = id,
+                "every operator bounced a text; offering it again"
+            );
             self.bounced.push(text);
             self.retry_bounced().await;
         }
@@ -240,7 +243,7 @@ impl Runtime {
             Ok(Some(text)) => text,
             Ok(None) => return,
             Err(e) => {
-                tracing::error!(gateway = %self.name(), inbound = id.0, error = %e, "could not read a waiting text");
+                tracing::error!(inbound = id.0, error = %e, "could not read a waiting text");
                 self.stranded.push((id, patron.clone()));
                 return;
             }
@@ -252,7 +255,7 @@ impl Runtime {
             return;
         };
         let since = text.smsc_time.with_timezone(&Utc);
-        tracing::info!(gateway = %self.name(), inbound = id.0, "delivering a text that waited");
+        tracing::info!("delivering a text that waited");
         self.deliver(id, patron, &body, text.smsc_time, Some(since), to)
             .await;
     }

@@ -19,8 +19,12 @@
 //! from the modem gets a `received` span with its storage `slot`, to which the pending
 //! `part`, the `inbound` text id or the status report's `mr` and `outbound` id are added as
 //! they become known, so every line about it carries them (the driver deletes it from the
-//! SIM inside the same span). A reply from an operator gets a `reply` span with its
-//! `stanza` id and, once queued, its `outbound` id.
+//! SIM inside the same span). A text that waited is delivered in a `held` span with its
+//! `inbound` id. A reply from an operator gets a `reply` span with its `stanza` id and, once
+//! queued, its `outbound` id. Lines inside a span do not repeat its fields, except warnings
+//! and errors about one text or reply: those spans are at INFO level, off under a `warn`
+//! filter, so such lines keep naming their `inbound`, `mr` or `stanza` themselves. The
+//! `gateway` span is at ERROR level, so no line of the gateway's tasks lacks its name.
 
 mod backlog;
 mod calls;
@@ -135,7 +139,10 @@ impl Gateway {
             ..SegmenterConfig::default()
         });
         let notices = OperatorNotices::new(settings.clone(), xmpp.clone());
-        let span = tracing::info_span!("gateway", gateway = %name);
+        // At ERROR level so that it is on whenever any of the gateway's lines is: the lines
+        // inside it do not repeat the `gateway` field, and a filter such as `warn` must not
+        // leave them without it.
+        let span = tracing::error_span!("gateway", gateway = %name);
         let mut runtime = Runtime {
             span: span.clone(),
             router: QueueRouter::new(operators, settings.availability.clone(), settings.routing),
@@ -260,7 +267,10 @@ impl Runtime {
         for stored in self.store.pending_parts(&name).await? {
             let decoded = Pdu::decode_hex(&stored.part.pdu_hex, textgate_gsm::SmscField::Present);
             let Received::Part(part) = inbound::classify(&decoded, self.settings.region) else {
-                tracing::warn!(gateway = %name, part = stored.id, "a stored pending part no longer decodes; skipped");
+                tracing::warn!(
+                    part = stored.id,
+                    "a stored pending part no longer decodes; skipped"
+                );
                 continue;
             };
             let Some(concatenation) = part.concatenation else {
@@ -308,7 +318,7 @@ impl Runtime {
             // Nobody's presence is known yet, so these are held until someone is available.
             let _ = self.router.inbound_text(InboundTextId(text.id), &patron);
         }
-        tracing::info!(gateway = %name, restored_parts, texts, "state restored from the store");
+        tracing::info!(restored_parts, texts, "state restored from the store");
         self.report_backlog();
         Ok(())
     }
@@ -331,15 +341,16 @@ impl Runtime {
             // modem never delays texts.
             let driver = self.driver.clone();
             let metrics = self.hooks.metrics.clone();
-            tokio::spawn(async move {
+            let reading = async move {
                 match driver.status().await {
                     Ok(status) => {
                         let rssi = status.signal.and_then(|s| s.rssi);
                         metrics.set_modem_signal(&name, rssi);
                     }
-                    Err(e) => tracing::debug!(gateway = %name, error = %e, "no signal reading"),
+                    Err(e) => tracing::debug!(error = %e, "no signal reading"),
                 }
-            });
+            };
+            tokio::spawn(reading.instrument(self.span.clone()));
         } else {
             self.hooks.readiness.set_modem(&name, ModemState::NotReady);
             if hooks::modem_lost(change) {
@@ -366,14 +377,14 @@ impl Runtime {
                     None => {
                         let name = self.settings.name.clone();
                         self.hooks.readiness.set_modem(&name, textgate_telemetry::ModemState::NotReady);
-                        tracing::error!(gateway = %name, "the modem driver stopped; no more texts from it");
+                        tracing::error!("the modem driver stopped; no more texts from it");
                         modem_open = false;
                     }
                 },
                 event = xmpp_events.recv() => match event {
                     Some(event) => self.on_xmpp_event(event).await,
                     None => {
-                        tracing::error!(gateway = %self.name(), "the XMPP session ended");
+                        tracing::error!("the XMPP session ended");
                         break;
                     }
                 },
@@ -386,7 +397,10 @@ impl Runtime {
         if !self.unstored.is_empty() {
             // Dropped unacknowledged: they stay on the modem and the driver hands them over
             // again when it next starts.
-            tracing::warn!(gateway = %self.name(), waiting = self.unstored.len(), "stopping with received texts the store did not take; they stay on the modem");
+            tracing::warn!(
+                waiting = self.unstored.len(),
+                "stopping with received texts the store did not take; they stay on the modem"
+            );
         }
         self.xmpp.shutdown().await;
     }
@@ -404,11 +418,11 @@ impl Runtime {
                     self.hooks.metrics.xmpp_reconnected(&name);
                 }
                 self.connections += 1;
-                tracing::info!(gateway = %self.name(), "component connected");
+                tracing::info!("component connected");
                 self.requeue_stranded().await;
             }
             GatewayEvent::Disconnected { reason, retry_in } => {
-                tracing::warn!(gateway = %self.name(), reason, retry_in = ?retry_in, "component disconnected");
+                tracing::warn!(reason, retry_in = ?retry_in, "component disconnected");
                 let name = self.settings.name.clone();
                 self.hooks
                     .readiness
@@ -423,7 +437,7 @@ impl Runtime {
             } => {
                 let outcome = self.router.presence_changed(&operator, &resource, presence);
                 tracing::info!(
-                    gateway = %self.name(), operator = %operator.as_str(), resource, presence = ?presence,
+                    operator = %operator.as_str(), resource, presence = ?presence,
                     available = self.router.available().len(), "operator presence"
                 );
                 self.flush(outcome).await;
@@ -441,7 +455,7 @@ impl Runtime {
             } => {
                 let text = id.as_deref().and_then(inbound::text_of_stanza);
                 tracing::warn!(
-                    gateway = %self.name(), operator = %operator.as_str(), reason,
+                    operator = %operator.as_str(), reason,
                     stanza = id.as_deref(), inbound = text.map(|t| t.0),
                     "an operator did not get a message"
                 );

@@ -74,7 +74,7 @@ impl Runtime {
                 // Readiness first, then the log line: a watcher of the log can then ask
                 // /readyz and see the change.
                 self.on_health(&change);
-                tracing::info!(gateway = %self.name(), health = %change, "modem");
+                tracing::info!(health = %change, "modem");
             }
         }
     }
@@ -82,7 +82,10 @@ impl Runtime {
     async fn on_received(&mut self, received: Unstored) {
         if !self.unstored.is_empty() {
             // Behind the ones already waiting, so texts keep the order they came in.
-            tracing::info!(gateway = %self.name(), waiting = self.unstored.len(), "received; waits behind texts the store has not taken yet");
+            tracing::info!(
+                waiting = self.unstored.len(),
+                "received; waits behind texts the store has not taken yet"
+            );
             self.unstored.hold(received, Instant::now());
             return;
         }
@@ -97,7 +100,7 @@ impl Runtime {
             let span = received.span.clone();
             if let Err(received) = self.store_received(received).instrument(span).await {
                 let retry_in = self.unstored.failed_again(received, Instant::now());
-                tracing::warn!(gateway = %self.name(), waiting = self.unstored.len(), retry_in = ?retry_in, "the store still fails; received texts wait on the modem");
+                tracing::warn!(waiting = self.unstored.len(), retry_in = ?retry_in, "the store still fails; received texts wait on the modem");
                 return;
             }
         }
@@ -135,7 +138,7 @@ impl Runtime {
                     let id = match self.store.store_pending_part(&pending).await {
                         Ok(insertion) => insertion.id(),
                         Err(e) => {
-                            tracing::error!(gateway = %name, error = %e, "could not store a part; left on the modem");
+                            tracing::error!(error = %e, "could not store a part; left on the modem");
                             return Err(unstored(Received::Part(part), pdu_hex, ack));
                         }
                     };
@@ -143,11 +146,12 @@ impl Runtime {
                     // The key the parts are joined on (with the sender), so the lines of
                     // the parts before the text exists can be found from the text's.
                     tracing::info!(
-                        gateway = %name, part = id, reference = concatenation.reference,
-                        seq = concatenation.sequence, total = concatenation.total,
+                        reference = concatenation.reference,
+                        seq = concatenation.sequence,
+                        total = concatenation.total,
                         "part of a longer text stored"
                     );
-                    acknowledge(&name, ack);
+                    acknowledge(ack);
                     self.pending.insert(
                         id,
                         PendingInfo {
@@ -182,11 +186,11 @@ impl Runtime {
                     };
                     match self.commit_text(&text).await {
                         Committed::New(id) => {
-                            acknowledge(&name, ack);
+                            acknowledge(ack);
                             self.route_new(id, &part.sender, &text.body, text.smsc_time)
                                 .await;
                         }
-                        Committed::Again => acknowledge(&name, ack),
+                        Committed::Again => acknowledge(ack),
                         Committed::Failed => {
                             return Err(unstored(Received::Part(part), pdu_hex, ack));
                         }
@@ -204,13 +208,13 @@ impl Runtime {
                         return Err(unstored(meaning, pdu_hex, ack));
                     }
                 }
-                acknowledge(&name, ack);
+                acknowledge(ack);
             }
             Received::Unusable(reason) => {
                 // Kept on the modem it would fill the storage for ever; the PDU is logged so
                 // it can be examined.
-                tracing::warn!(gateway = %name, reason, pdu = %pdu_hex, "received PDU dropped");
-                acknowledge(&name, ack);
+                tracing::warn!(reason, pdu = %pdu_hex, "received PDU dropped");
+                acknowledge(ack);
             }
         }
         Ok(())
@@ -229,7 +233,7 @@ impl Runtime {
         match outcome {
             Outcome::Complete(complete) => self.commit_complete(complete).await,
             Outcome::Stored { received, total } => {
-                tracing::debug!(gateway = %self.name(), received, total, "part stored");
+                tracing::debug!(received, total, "part stored");
             }
             Outcome::AlreadyHeld | Outcome::Duplicate { .. } => {}
         }
@@ -259,7 +263,7 @@ impl Runtime {
     }
 
     async fn commit_incomplete(&mut self, incomplete: Incomplete<i64>) {
-        tracing::warn!(gateway = %self.name(), missing = ?incomplete.missing, "delivering a text with parts missing");
+        tracing::warn!(missing = ?incomplete.missing, "delivering a text with parts missing");
         let key = &incomplete.key;
         let concatenation = Some(textgate_store::Concatenation {
             reference: key.reference,
@@ -283,7 +287,7 @@ impl Runtime {
     ) {
         let infos: Vec<&PendingInfo> = tokens.iter().filter_map(|t| self.pending.get(t)).collect();
         let Some(first) = infos.first() else {
-            tracing::error!(gateway = %self.name(), "reassembled text without its parts");
+            tracing::error!("reassembled text without its parts");
             return;
         };
         let sender = first.sender.clone();
@@ -306,7 +310,7 @@ impl Runtime {
             Committed::New(id) => {
                 // Links the parts' earlier lines (stored, deleted from the SIM) to the text.
                 for (token, slot) in tokens.iter().zip(slots) {
-                    tracing::info!(gateway = %self.name(), inbound = id.0, part = token, slot, "part joined the text");
+                    tracing::info!(part = token, slot, "part joined the text");
                 }
                 self.forget_parts(&tokens);
                 self.route_new(id, &sender, &text.body, text.smsc_time)
@@ -333,17 +337,17 @@ impl Runtime {
             Ok(insertion) if insertion.is_new() => {
                 let id = InboundTextId(insertion.id());
                 tracing::Span::current().record("inbound", id.0);
-                tracing::info!(gateway = %name, inbound = id.0, "text received");
+                tracing::info!("text received");
                 self.hooks.metrics.text_in(&name);
                 Committed::New(id)
             }
             Ok(insertion) => {
                 tracing::Span::current().record("inbound", insertion.id());
-                tracing::info!(gateway = %name, inbound = insertion.id(), "text read again after a restart; already stored");
+                tracing::info!("text read again after a restart; already stored");
                 Committed::Again
             }
             Err(e) => {
-                tracing::error!(gateway = %name, error = %e, "could not store a received text; left on the modem");
+                tracing::error!(error = %e, "could not store a received text; left on the modem");
                 Committed::Failed
             }
         }
@@ -375,10 +379,9 @@ fn received_span(slot: Option<u32>) -> tracing::Span {
     )
 }
 
-fn acknowledge(gateway: &str, ack: AckHandle) {
+fn acknowledge(ack: AckHandle) {
     if ack.acknowledge().is_err() {
         tracing::warn!(
-            gateway,
             "the driver stopped before the acknowledgement; it hands the message over again"
         );
     }

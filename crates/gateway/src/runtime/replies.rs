@@ -40,7 +40,7 @@ impl Runtime {
     }
 
     async fn queue_reply(&mut self, reply: OperatorReply, xmpp_id: String) {
-        tracing::info!(gateway = %self.name(), operator = %reply.operator.as_str(), stanza = %xmpp_id, "reply from an operator");
+        tracing::info!(operator = %reply.operator.as_str(), "reply from an operator");
         if let Some(refusal) = self.refusal(&reply) {
             self.notices.refused(&reply, &xmpp_id, refusal).await;
             return;
@@ -60,10 +60,10 @@ impl Runtime {
         match self.store.enqueue_outbound(&text).await {
             Ok(insertion) => {
                 tracing::Span::current().record("outbound", insertion.id());
-                tracing::info!(gateway = %self.name(), outbound = insertion.id(), stanza = %xmpp_id, "reply queued");
+                tracing::info!("reply queued");
             }
             Err(e) => {
-                tracing::error!(gateway = %self.name(), stanza = %xmpp_id, error = %e, "could not queue a reply");
+                tracing::error!(stanza = %xmpp_id, error = %e, "could not queue a reply");
                 self.notices
                     .refused(&reply, &xmpp_id, Refusal::NotQueued)
                     .await;
@@ -89,11 +89,11 @@ impl Runtime {
                     .set_claim(conversation.id, Some(operator.as_str()))
                     .await
                 {
-                    tracing::warn!(gateway = %self.name(), error = %e, "claim not stored");
+                    tracing::warn!(error = %e, "claim not stored");
                 }
             }
             Ok(None) => {}
-            Err(e) => tracing::warn!(gateway = %self.name(), error = %e, "claim not stored"),
+            Err(e) => tracing::warn!(error = %e, "claim not stored"),
         }
         self.notices.claimed(patron, operator, notify).await;
     }

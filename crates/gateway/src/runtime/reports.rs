@@ -39,12 +39,12 @@ impl Runtime {
                 self.on_report(matched, reference, failed).await;
             }
             Ok(None) => {
-                tracing::debug!(gateway = %name, mr = reference, "status report for no known part yet");
+                tracing::debug!("status report for no known part yet");
                 self.reports
                     .hold_unmatched(reference, outcome, Instant::now());
             }
             Err(e) => {
-                tracing::error!(gateway = %name, mr = reference, error = %e, "could not record a status report; left on the modem");
+                tracing::error!(mr = reference, error = %e, "could not record a status report; left on the modem");
                 return Err(outcome);
             }
         }
@@ -58,7 +58,7 @@ impl Runtime {
         let name = self.settings.name.clone();
         for report in self.reports.take_unmatched() {
             if report.expired(Instant::now()) {
-                tracing::info!(gateway = %name, mr = report.reference, "status report for no known part");
+                tracing::info!(mr = report.reference, "status report for no known part");
                 continue;
             }
             match self
@@ -72,7 +72,7 @@ impl Runtime {
                 }
                 Ok(None) => self.reports.still_unmatched(report),
                 Err(e) => {
-                    tracing::warn!(gateway = %name, mr = report.reference, error = %e, "could not record a status report");
+                    tracing::warn!(mr = report.reference, error = %e, "could not record a status report");
                     self.reports.still_unmatched(report);
                 }
             }
@@ -105,7 +105,7 @@ impl Runtime {
                 },
                 Ok(None) => {}
                 Err(e) => {
-                    tracing::warn!(gateway = %self.name(), outbound = waiting.outbound, mr = waiting.mr, error = %e, "could not read a reply's state after its send");
+                    tracing::warn!(outbound = waiting.outbound, mr = waiting.mr, error = %e, "could not read a reply's state after its send");
                     self.reports.wait_again(waiting);
                 }
             }
@@ -122,7 +122,7 @@ impl Runtime {
     ) {
         tracing::Span::current().record("outbound", matched.outbound_id);
         tracing::info!(
-            gateway = %self.name(), mr, outbound = matched.outbound_id, seq = matched.seq,
+            mr, outbound = matched.outbound_id, seq = matched.seq,
             stanza = matched.xmpp_id.as_deref(), state = ?matched.state, "status report matched"
         );
         let tell = self.reports.matched(
