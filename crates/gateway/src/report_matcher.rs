@@ -11,10 +11,10 @@
 //!   of the whole send says whether the reply arrived, so the reply is remembered and its
 //!   row read again, and the operator is told only once the row is final.
 //!
-//! What the operator is told comes from the reply's row alone (see `OperatorNotices`); the
-//! matcher only decides when, so a report matched by another daemon, or after a restart,
-//! needs nothing from here. The runtime does the store calls and asks the matcher what
-//! follows from their answers.
+//! What the operator is told comes from the reply's row alone (see
+//! [`OperatorNotices`](crate::notices::OperatorNotices)); the matcher only decides when, so
+//! a report matched by another daemon, or after a restart, needs nothing from here. The
+//! runtime does the store calls and asks the matcher what follows from their answers.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -92,7 +92,7 @@ impl ReportMatcher {
         ReportMatcher::default()
     }
 
-    /// Keeps a report the store matched to nothing, received at `now`; beyond [`KEPT`] the
+    /// Keeps a report the store matched to nothing, received at `now`; beyond `KEPT` the
     /// oldest is dropped.
     pub fn hold_unmatched(&mut self, reference: u8, outcome: PartOutcome, now: Instant) {
         if self.unmatched.len() >= KEPT {
@@ -191,7 +191,8 @@ impl ReportMatcher {
 /// happened, so no report can be held just after the rematch that would have found its part.
 /// And the worker, which keeps the radio link open between the parts of a long reply, never
 /// waits for report matching and the operators' receipts. What the operators are told is
-/// composed in one place, `OperatorNotices`, whichever task tells it.
+/// composed in one place, [`OperatorNotices`](crate::notices::OperatorNotices), whichever
+/// task tells it.
 #[derive(Debug, Clone)]
 pub struct RecordedSends(mpsc::UnboundedSender<()>);
 

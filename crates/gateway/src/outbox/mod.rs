@@ -5,9 +5,10 @@
 //! back to the queue with exponential backoff; a final failure, or the last allowed attempt,
 //! becomes an XMPP error on the operator's original message, so a librarian never believes
 //! a text was sent when it was not. What the operator is told is worded by
-//! [`OperatorNotices`] from the reply's row; receipts and the network's failures come later,
-//! from status reports, which the runtime matches (the worker tells it, through
-//! [`RecordedSends`], each time it recorded a send a waiting report may now match).
+//! [`OperatorNotices`](crate::notices::OperatorNotices) from the reply's row; receipts and
+//! the network's failures come later, from status reports, which the runtime matches (the
+//! worker tells it, through [`RecordedSends`](crate::report_matcher::RecordedSends), each
+//! time it recorded a send a waiting report may now match).
 //!
 //! The worker waits without polling: on the store's outbound signal (new work), until the
 //! next due time (a retry or an expired lease), or for shutdown.
@@ -23,8 +24,8 @@
 //! unknown when the grace runs out is given back unrecorded: that one part may reach the
 //! phone twice, which textgate prefers to losing it.
 //!
-//! The worker is split in two files: [`parts`] builds a reply's SMS parts and keeps the log
-//! of those the network accepted (what makes each part go out once), [`worker`] is the task
+//! The worker is split in two files: `parts.rs` builds a reply's SMS parts and keeps the log
+//! of those the network accepted (what makes each part go out once), `worker.rs` is the task
 //! that leases, sends, records and retries.
 
 mod parts;

@@ -7,13 +7,13 @@
 //! texts nobody has seen yet are read back at start-up, and the router only decides who
 //! gets what.
 //!
-//! [`Runtime`] is one struct whose `impl` is split by phase, one file each: this file holds
+//! `Runtime` is one struct whose `impl` is split by phase, one file each: this file holds
 //! the struct, the start and stop of a gateway, the read-back at start-up and the loop that
-//! hands each event to its phase; [`receive`] stores what the modem hands over before it is
-//! acknowledged and reassembles long texts; [`deliver`] routes texts to operators, including
-//! held texts and bounces; [`calls`] answers voice calls; [`replies`] queues operators'
-//! replies and records claims; [`reports`] matches status reports to replies and tells the
-//! operators.
+//! hands each event to its phase; `receive.rs` stores what the modem hands over before it is
+//! acknowledged and reassembles long texts; `deliver.rs` routes texts to operators, including
+//! held texts and bounces; `calls.rs` answers voice calls; `replies.rs` queues operators'
+//! replies and records claims; `reports.rs` matches status reports to replies and tells the
+//! operators. `backlog.rs` is the queue of received messages the store did not take yet.
 //!
 //! Logging follows one text by its ids: both tasks run in a `gateway` span; each message
 //! from the modem gets a `received` span with its storage `slot`, to which the pending
@@ -168,7 +168,7 @@ impl Gateway {
             .instrument(span.clone())
             .await
             .map_err(store_error)?;
-        let (sent, sent_rx) = RecordedSends::channel();
+        let (sent, recorded_sends) = RecordedSends::channel();
         let (stop, stopped) = watch::channel(false);
         let worker = OutboxWorker {
             settings: settings.clone(),
@@ -187,7 +187,7 @@ impl Gateway {
         let tasks = vec![
             tokio::spawn(
                 runtime
-                    .run(modem_events, xmpp_events, sent_rx, stopped.clone())
+                    .run(modem_events, xmpp_events, recorded_sends, stopped.clone())
                     .instrument(span.clone()),
             ),
             tokio::spawn(worker.run(stopped).instrument(span)),
@@ -359,11 +359,14 @@ impl Runtime {
         }
     }
 
+    /// The loop: hands each event (from the modem, the component, the outbox worker's
+    /// [`RecordedSends`], or a deadline) to its phase, until `stop` turns true or the XMPP
+    /// session ends.
     async fn run(
         mut self,
         mut modem_events: ModemEvents,
         mut xmpp_events: mpsc::Receiver<GatewayEvent>,
-        mut sent: mpsc::UnboundedReceiver<()>,
+        mut recorded_sends: mpsc::UnboundedReceiver<()>,
         mut stop: watch::Receiver<bool>,
     ) {
         let mut modem_open = true;
@@ -390,7 +393,7 @@ impl Runtime {
                 },
                 _ = sleep_until_some(deadline) => self.expire().await,
                 _ = sleep_until_some(store_retry) => self.retry_unstored().await,
-                Some(()) = sent.recv() => self.rematch_reports().await,
+                Some(()) = recorded_sends.recv() => self.rematch_reports().await,
             }
             self.report_backlog();
         }
@@ -405,8 +408,9 @@ impl Runtime {
         self.xmpp.shutdown().await;
     }
 
-    // ---- the XMPP side ----
-
+    /// One event from the component: its connection (readiness, and texts stranded while it
+    /// was away), an operator's presence (held and bounced texts may now go out), a reply,
+    /// or a bounce.
     async fn on_xmpp_event(&mut self, event: GatewayEvent) {
         match event {
             GatewayEvent::Connected => {

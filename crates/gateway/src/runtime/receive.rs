@@ -1,9 +1,10 @@
 //! Receiving: what the modem hands over is committed to the store before it is
 //! acknowledged (so the modem deletes it only once it is safe), parts of long texts wait in
 //! the reassembler (and in the store) for their siblings or their deadline, and messages the
-//! store could not take wait, unacknowledged, in the [`Backlog`](super::backlog::Backlog) and are tried again on a
-//! timer in the order they came. A complete text goes on to [`deliver`](super::deliver); a
-//! status report to [`reports`](super::reports); a voice call to [`calls`](super::calls).
+//! store could not take wait, unacknowledged, in the [`Backlog`](super::backlog::Backlog)
+//! and are tried again on a timer in the order they came. A complete text goes on to
+//! [`deliver`](super::deliver); a status report to [`reports`](super::reports); a voice
+//! call to [`calls`](super::calls).
 
 use chrono::{DateTime, FixedOffset, Utc};
 use textgate_core::{InboundTextId, PatronAddress};
@@ -51,6 +52,8 @@ impl Runtime {
         )
     }
 
+    /// One event from the modem driver: a received message (a text's part or a status
+    /// report) in its own `received` span, a call, or a change of the modem's health.
     pub(super) async fn on_modem_event(&mut self, event: ModemEvent) {
         match event {
             ModemEvent::IncomingPart(received) | ModemEvent::StatusReport(received) => {
