@@ -6,10 +6,15 @@
 //! - [`hooks`]: the telemetry handles a gateway reports to (metrics, readiness) and the
 //!   screen that answers alert keywords before texts reach the operators.
 //! - [`inbound`]: turning received PDUs into parts and stored texts (no I/O).
+//! - [`notices`]: everything the gateway itself tells operators (receipts, errors on
+//!   failed or refused replies, one-line notices), composed in one place.
 //! - [`outbox`]: the worker that leases due replies from the store and sends them through
 //!   the driver, with retries and the XMPP consequences of success and failure.
+//! - [`report_matcher`]: status reports that arrive before the store can match them, or
+//!   while their reply is still being sent, and when they are looked at again (no I/O).
 //! - [`runtime`]: the per-gateway event loop (modem events, XMPP events, reassembly
-//!   deadlines) and [`Gateway`], the handle that starts and stops it.
+//!   deadlines), one struct split by phase, and [`Gateway`], the handle that starts and
+//!   stops it.
 //!
 //! Each gateway runs in its own tasks and shares nothing with the others but the store's
 //! connection pool, so one modem failing never stops another gateway. Nothing here polls:
@@ -20,7 +25,9 @@
 
 pub mod hooks;
 pub mod inbound;
+pub mod notices;
 pub mod outbox;
+pub mod report_matcher;
 pub mod runtime;
 pub mod settings;
 

@@ -4,17 +4,30 @@
 //! accepted. Every wait is for an event, under a timeout.
 
 use std::collections::HashMap;
-use std::sync::Mutex as StdMutex;
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::Utc;
 use textgate_gsm::pdu::{Pdu, SmscField, Tpdu};
-use textgate_gsm::segment::SegmenterConfig;
-use textgate_modem::{ModemStatus, StatusError};
-use textgate_store::{DeliveryReceipt, NewOutbound, OutboundOrigin, OutboundState, Priority};
+use textgate_gsm::segment::{Segmenter, SegmenterConfig};
+use textgate_modem::{
+    MessageReference, ModemStatus, OutgoingSms, SendError, SendFailure as DriverFailure,
+    SendProgress, SmsDriver, StatusError,
+};
+use textgate_store::{
+    DeliveryReceipt, NewOutbound, OutboundOrigin, OutboundState, OutboundText, Priority, SentPart,
+    Store,
+};
+use textgate_telemetry::Metrics;
 use textgate_testkit::FreshSqlite;
-use textgate_xmpp::ComponentConfig;
+use textgate_xmpp::{ComponentConfig, ComponentHandle};
+use tokio::sync::{mpsc, watch};
 
-use super::*;
+use super::OutboxWorker;
+use crate::notices::OperatorNotices;
+use crate::report_matcher::RecordedSends;
+use crate::settings::GatewaySettings;
 
 const GATEWAY: &str = "library";
 const PATRON: &str = "+15551234567";
@@ -240,13 +253,13 @@ impl Rig {
     /// Starts a worker (one daemon run) on `driver`; returns its shutdown switch, its
     /// task and the channel it reports recorded sends on.
     fn start(&self, driver: Arc<PartByPart>) -> Run {
-        let (sent, recorded) = mpsc::unbounded_channel();
+        let (sent, recorded) = RecordedSends::channel();
         let (stop, stopped) = watch::channel(false);
         let worker = OutboxWorker {
             settings: self.settings.clone(),
             store: self.store.clone(),
             driver,
-            xmpp: self.xmpp.clone(),
+            notices: OperatorNotices::new(self.settings.clone(), self.xmpp.clone()),
             segmenter: Segmenter::new(SegmenterConfig::default()),
             worker_id: format!("test-{:08x}", rand::random::<u32>()),
             sent,

@@ -1,44 +1,27 @@
-//! The outbox worker of one gateway: leases due replies from the store, segments them, sends
-//! them through the driver, and carries out what follows. A send the network accepted is
-//! recorded with each part's message reference (status reports are matched to them) and,
-//! when it took several SMS, the operator gets a one-line notice. A retryable failure goes
-//! back to the queue with exponential backoff; a final failure, or the last allowed attempt,
-//! becomes an XMPP error on the operator's original message, so a librarian never believes
-//! a text was sent when it was not.
-//!
-//! The worker waits without polling: on the store's outbound signal (new work), until the
-//! next due time (a retry or an expired lease), or for shutdown.
-//!
-//! Each part of a long text is sent once. The worker records every part's message
-//! reference the moment the network accepted it (the driver reports parts one by one
-//! while keeping the radio link open between them), and a text taken up again (after a
-//! restart, a lost lease or a later part's retryable failure) sends only the parts the
-//! store has no reference for, under the same concatenation reference, so the phone joins
-//! old and new parts into one text. When the daemon stops mid-send, the part already
-//! handed to the modem may finish (for `stop_grace`), no further part starts, and the text
-//! goes back to the queue for the restarted daemon to finish. A part whose outcome is still
-//! unknown when the grace runs out is given back unrecorded: that one part may reach the
-//! phone twice, which textgate prefers to losing it.
+//! The outbox worker's task: it waits for due replies, leases one, sends the parts the store
+//! has no record of, records each part the network accepts, and completes, retries, gives
+//! back or fails the reply (the argument for sending each part once is in the
+//! [module doc](super)).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use textgate_at::ErrorClass;
-use textgate_core::{BareJid, PatronAddress};
 use textgate_gsm::pdu::Address;
-use textgate_gsm::segment::{Segmenter, StatusReportRequest, SubmitOptions};
+use textgate_gsm::segment::Segmenter;
 use textgate_modem::{
-    AcceptedPart, MessageReference, OutgoingSms, SendError, SendFailure as DriverFailure,
-    SendProgress, SmsDriver,
+    AcceptedPart, SendError, SendFailure as DriverFailure, SendProgress, SmsDriver,
 };
 use textgate_store::{Lease, LeasedOutbound, OutboundText, SentPart, Store, StoreError};
 use textgate_telemetry::{Metrics, SendFailure};
-use textgate_xmpp::{ComponentHandle, ErrorCondition, Notice, NoticeSender, Outgoing, ReplyError};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
+use super::parts::{build_sms, references, unsent_parts, PartLog, Unsent};
+use super::{after_failure, AfterFailure};
 use crate::hooks;
+use crate::notices::OperatorNotices;
+use crate::report_matcher::RecordedSends;
 use crate::settings::GatewaySettings;
 
 /// How long to wait before trying again after the store itself failed.
@@ -46,142 +29,6 @@ const STORE_RETRY: Duration = Duration::from_secs(2);
 /// A floor on the wait between looks at the outbox, so a due text that cannot be leased
 /// (another daemon holds its row lock) does not spin the worker.
 const MIN_WAIT: Duration = Duration::from_millis(50);
-
-/// The `from` of texts the gateway itself sends (a missed call's auto-reply): no operator
-/// hears about their fate.
-pub fn is_operator_jid(sender_jid: &str) -> bool {
-    sender_jid.contains('@')
-}
-
-/// The bare JID of a full JID as the store keeps it.
-pub fn bare_of(full: &str) -> Option<BareJid> {
-    let bare = full.split_once('/').map_or(full, |(bare, _)| bare);
-    BareJid::new(bare).ok()
-}
-
-/// What to do after a failed attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AfterFailure {
-    RetryIn(Duration),
-    GiveUp,
-}
-
-/// Decides between retrying and giving up after attempt number `attempts` failed.
-pub fn after_failure(
-    class: ErrorClass,
-    attempts: u32,
-    policy: &crate::settings::OutboxPolicy,
-) -> AfterFailure {
-    if attempts >= policy.max_attempts {
-        return AfterFailure::GiveUp;
-    }
-    match class {
-        ErrorClass::Retryable => AfterFailure::RetryIn(policy.retry_delay(attempts)),
-        // The SIM needs a person; the text waits for them, as long as the attempts last.
-        ErrorClass::NeedsOperator => AfterFailure::RetryIn(policy.max_backoff),
-        ErrorClass::Final => AfterFailure::GiveUp,
-    }
-}
-
-/// Builds the SMS-SUBMIT parts of a reply. The concatenation reference comes from the
-/// outbound id, so a retry of the same text reuses it.
-pub fn build_sms(
-    segmenter: &Segmenter,
-    recipient: &str,
-    body: &str,
-    outbound_id: i64,
-) -> Result<OutgoingSms, String> {
-    let address = Address::from_number(recipient)
-        .map_err(|e| format!("{recipient} cannot receive texts: {e}"))?;
-    let options = SubmitOptions {
-        status_report: StatusReportRequest::Requested,
-        ..SubmitOptions::default()
-    };
-    let reference = (outbound_id & 0xFFFF) as u16;
-    let pdus = segmenter
-        .submit_pdus(body, reference, &address, &options)
-        .map_err(|e| e.to_string())?;
-    OutgoingSms::from_pdus(&pdus).map_err(|e| format!("the text cannot be encoded: {e}"))
-}
-
-/// The parts of a text still to be sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unsent {
-    /// The parts without a recorded message reference, in order.
-    pub sms: OutgoingSms,
-    /// The part number (from 1) of each part in `sms`.
-    pub numbers: Vec<u8>,
-}
-
-/// Leaves out of `sms` the parts the store already has a message reference for (the
-/// network accepted them in an earlier attempt).
-pub fn unsent_parts(sms: OutgoingSms, recorded: &[SentPart]) -> Unsent {
-    let (numbers, parts) = sms
-        .parts
-        .into_iter()
-        .zip(1..=u8::MAX)
-        .filter(|(_, number)| !recorded.iter().any(|r| r.seq == *number))
-        .map(|(part, number)| (number, part))
-        .unzip();
-    Unsent {
-        sms: OutgoingSms { parts },
-        numbers,
-    }
-}
-
-/// The message references of a text's parts in part order, for the `mr` log field.
-fn references(sent: &BTreeMap<u8, u8>) -> String {
-    sent.values()
-        .map(u8::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// The parts of one text the network accepted, as the worker records them.
-struct PartLog<'a> {
-    lease: &'a Lease,
-    text: &'a OutboundText,
-    /// How many parts the text has.
-    total: usize,
-    /// The part number of each part in the message handed to the driver.
-    numbers: Vec<u8>,
-    /// Part number → message reference of every part sent, in this attempt or before.
-    sent: BTreeMap<u8, u8>,
-    /// Parts sent whose record the store refused (it is away, or the lease was lost).
-    /// `mark_sent` records them with the rest; a retry would send them again.
-    unrecorded: BTreeSet<u8>,
-}
-
-impl<'a> PartLog<'a> {
-    fn new(lease: &'a Lease, text: &'a OutboundText, total: usize, recorded: &[SentPart]) -> Self {
-        PartLog {
-            lease,
-            text,
-            total,
-            numbers: Vec::new(),
-            sent: recorded.iter().map(|p| (p.seq, p.message_ref)).collect(),
-            unrecorded: BTreeSet::new(),
-        }
-    }
-
-    /// Whether the part at `index` of the message sent is recorded with `reference`.
-    fn knows(&self, index: usize, reference: MessageReference) -> bool {
-        self.numbers
-            .get(index)
-            .is_some_and(|number| self.sent.get(number) == Some(&reference.0))
-    }
-
-    fn parts(&self) -> Vec<SentPart> {
-        self.sent
-            .iter()
-            .map(|(&seq, &message_ref)| SentPart { seq, message_ref })
-            .collect()
-    }
-
-    fn references(&self) -> String {
-        references(&self.sent)
-    }
-}
 
 /// How one attempt at a text's missing parts ended.
 enum Attempt {
@@ -203,13 +50,14 @@ pub struct OutboxWorker {
     pub settings: Arc<GatewaySettings>,
     pub store: Store,
     pub driver: Arc<dyn SmsDriver>,
-    pub xmpp: ComponentHandle,
+    /// Tells the operator a reply failed, or went out as several SMS.
+    pub notices: OperatorNotices,
     pub segmenter: Segmenter,
     /// The lease owner's name in the store (gateway, process and a random suffix).
     pub worker_id: String,
     /// Told after each send the store recorded, so status reports that overtook the
     /// record (a fast network answers before the commit) are matched again.
-    pub sent: mpsc::UnboundedSender<()>,
+    pub sent: RecordedSends,
     pub metrics: Metrics,
 }
 
@@ -222,7 +70,7 @@ impl OutboxWorker {
             let mut signal = match self.store.outbound_signal(&name).await {
                 Ok(signal) => signal,
                 Err(e) => {
-                    tracing::warn!(gateway = %name, error = %e, "cannot listen for outbound work");
+                    tracing::warn!(error = %e, "cannot listen for outbound work");
                     if wait_or_stop(STORE_RETRY, &mut shutdown).await {
                         return;
                     }
@@ -241,7 +89,7 @@ impl OutboxWorker {
                     Ok(Some(Flow::Stopped)) => return,
                     Ok(None) => {}
                     Err(e) => {
-                        tracing::warn!(gateway = %name, error = %e, "outbox: store failed");
+                        tracing::warn!(error = %e, "outbox: store failed");
                         if wait_or_stop(STORE_RETRY, &mut shutdown).await {
                             return;
                         }
@@ -255,14 +103,14 @@ impl OutboxWorker {
                         .max(MIN_WAIT),
                     Ok(None) => Duration::from_secs(24 * 3600),
                     Err(e) => {
-                        tracing::warn!(gateway = %name, error = %e, "outbox: store failed");
+                        tracing::warn!(error = %e, "outbox: store failed");
                         STORE_RETRY
                     }
                 };
                 tokio::select! {
                     woke = signal.notified() => {
                         if let Err(e) = woke {
-                            tracing::warn!(gateway = %name, error = %e, "outbound signal lost; listening again");
+                            tracing::warn!(error = %e, "outbound signal lost; listening again");
                             break;
                         }
                     }
@@ -279,7 +127,7 @@ impl OutboxWorker {
         let gateway = &self.settings.name;
         match self.store.outbox_depth(gateway).await {
             Ok(depth) => self.metrics.set_outbox_depth(gateway, depth),
-            Err(e) => tracing::debug!(gateway = %gateway, error = %e, "cannot count the outbox"),
+            Err(e) => tracing::debug!(error = %e, "cannot count the outbox"),
         }
     }
 
@@ -342,7 +190,7 @@ impl OutboxWorker {
         let unsent = unsent_parts(sms, &recorded);
         if !recorded.is_empty() {
             tracing::info!(
-                gateway = %gateway, outbound = text.id, stanza = text.xmpp_id.as_deref(),
+                outbound = text.id, stanza = text.xmpp_id.as_deref(),
                 mr = %log.references(), sent = recorded.len(), parts = log.total,
                 "resuming a reply: sending only the parts not sent before"
             );
@@ -411,7 +259,7 @@ impl OutboxWorker {
                 answer = &mut send => break Some(answer),
                 _ = shutdown.changed(), if grace_until.is_none() => {
                     tracing::info!(
-                        gateway = %self.settings.name, outbound = log.text.id,
+                        outbound = log.text.id,
                         stanza = log.text.xmpp_id.as_deref(), grace = ?self.settings.outbox.stop_grace,
                         "stopping: the part with the modem may finish, no other starts"
                     );
@@ -458,7 +306,8 @@ impl OutboxWorker {
     async fn record(&self, log: &mut PartLog<'_>, part: AcceptedPart) -> bool {
         let Some(&seq) = log.numbers.get(part.index) else {
             tracing::warn!(
-                gateway = %self.settings.name, outbound = log.text.id, index = part.index,
+                outbound = log.text.id,
+                index = part.index,
                 "the driver reported a part the text does not have"
             );
             return true;
@@ -466,9 +315,12 @@ impl OutboxWorker {
         let message_ref = part.reference.0;
         log.sent.insert(seq, message_ref);
         tracing::info!(
-            gateway = %self.settings.name, outbound = log.text.id,
-            stanza = log.text.xmpp_id.as_deref(), mr = message_ref, part = seq,
-            parts = log.total, "part sent"
+            outbound = log.text.id,
+            stanza = log.text.xmpp_id.as_deref(),
+            mr = message_ref,
+            part = seq,
+            parts = log.total,
+            "part sent"
         );
         self.store_part(log, seq, message_ref).await
     }
@@ -482,12 +334,12 @@ impl OutboxWorker {
             Ok(()) => {
                 log.unrecorded.remove(&seq);
                 // A status report for this part may have overtaken the record.
-                let _ = self.sent.send(());
+                self.sent.recorded();
                 true
             }
             Err(e) => {
                 tracing::warn!(
-                    gateway = %self.settings.name, outbound = log.text.id, mr = message_ref,
+                    outbound = log.text.id, mr = message_ref,
                     part = seq, error = %e, "cannot record a sent part"
                 );
                 log.unrecorded.insert(seq);
@@ -500,15 +352,15 @@ impl OutboxWorker {
     async fn sent(&self, log: &PartLog<'_>) -> Result<(), StoreError> {
         let gateway = &self.settings.name;
         self.store.mark_sent(log.lease, &log.parts()).await?;
-        let _ = self.sent.send(());
+        self.sent.recorded();
         tracing::info!(
-            gateway = %gateway, outbound = log.text.id, stanza = log.text.xmpp_id.as_deref(),
+            outbound = log.text.id, stanza = log.text.xmpp_id.as_deref(),
             mr = %log.references(), parts = log.total, "reply sent"
         );
         self.metrics
             .text_out(gateway, u32::try_from(log.total).unwrap_or(u32::MAX));
         if log.total > 1 {
-            self.notify_multipart(log.text, log.total).await;
+            self.notices.sent_as(log.text.into(), log.total).await;
         }
         Ok(())
     }
@@ -518,7 +370,7 @@ impl OutboxWorker {
     async fn give_back(&self, log: &PartLog<'_>, reason: &str) -> Result<(), StoreError> {
         self.store.mark_retry(log.lease, reason, Utc::now()).await?;
         tracing::info!(
-            gateway = %self.settings.name, outbound = log.text.id,
+            outbound = log.text.id,
             stanza = log.text.xmpp_id.as_deref(), mr = %log.references(),
             sent = log.sent.len(), parts = log.total, reason, "given back"
         );
@@ -533,7 +385,7 @@ impl OutboxWorker {
         match after_failure(error.class(), attempts, &self.settings.outbox) {
             AfterFailure::RetryIn(delay) => {
                 tracing::warn!(
-                    gateway = %self.settings.name, outbound = text.id,
+                    outbound = text.id,
                     stanza = text.xmpp_id.as_deref(), mr = %log.references(), attempts,
                     error = %error, retry_in = ?delay, "sending failed; will retry"
                 );
@@ -561,43 +413,12 @@ impl OutboxWorker {
         reason: &str,
     ) -> Result<(), StoreError> {
         tracing::warn!(
-            gateway = %self.settings.name, outbound = text.id, stanza = text.xmpp_id.as_deref(),
+            outbound = text.id, stanza = text.xmpp_id.as_deref(),
             mr = %references(sent), reason, "reply failed"
         );
         self.store.mark_failed(lease, reason).await?;
-        let Some(sender) = text.sender_jid.clone().filter(|s| is_operator_jid(s)) else {
-            return Ok(());
-        };
-        let patron = PatronAddress::from_sender(&text.recipient, self.settings.region);
-        let error = ReplyError {
-            to: sender,
-            patron: patron.clone(),
-            id: text.xmpp_id.clone(),
-            condition: ErrorCondition::RecipientUnavailable,
-            text: format!("The SMS to {} was not sent: {reason}", patron.as_str()),
-        };
-        if let Err(e) = self.xmpp.send(Outgoing::Error(error)).await {
-            tracing::warn!(gateway = %self.settings.name, error = %e, "could not report a failed reply");
-        }
+        self.notices.not_sent(text.into(), reason).await;
         Ok(())
-    }
-
-    async fn notify_multipart(&self, text: &OutboundText, parts: usize) {
-        let Some(body) = self.settings.multipart_notice(parts) else {
-            return;
-        };
-        let Some(operator) = text.sender_jid.as_deref().and_then(bare_of) else {
-            return;
-        };
-        let patron = PatronAddress::from_sender(&text.recipient, self.settings.region);
-        let notice = Notice {
-            from: NoticeSender::Patron(patron),
-            to: operator,
-            body,
-        };
-        if let Err(e) = self.xmpp.send(Outgoing::Notice(notice)).await {
-            tracing::debug!(gateway = %self.settings.name, error = %e, "multipart notice not sent");
-        }
     }
 }
 
@@ -614,116 +435,5 @@ async fn wait_or_stop(duration: Duration, shutdown: &mut watch::Receiver<bool>) 
     tokio::select! {
         _ = tokio::time::sleep(duration) => *shutdown.borrow(),
         _ = shutdown.changed() => true,
-    }
-}
-
-/// The worker against a real store and a modem double.
-#[cfg(test)]
-mod worker_tests;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::settings::OutboxPolicy;
-    use textgate_gsm::pdu::{Pdu, SmscField, Tpdu};
-    use textgate_gsm::segment::SegmenterConfig;
-
-    #[test]
-    fn failures_retry_until_the_attempts_run_out() {
-        let policy = OutboxPolicy {
-            max_attempts: 3,
-            initial_backoff: Duration::from_secs(10),
-            max_backoff: Duration::from_secs(600),
-            ..OutboxPolicy::default()
-        };
-        let decisions: Vec<AfterFailure> = [
-            (ErrorClass::Retryable, 1),
-            (ErrorClass::Retryable, 2),
-            (ErrorClass::Retryable, 3),
-            (ErrorClass::Final, 1),
-            (ErrorClass::NeedsOperator, 1),
-        ]
-        .into_iter()
-        .map(|(class, attempts)| after_failure(class, attempts, &policy))
-        .collect();
-        assert_eq!(
-            decisions,
-            [
-                AfterFailure::RetryIn(Duration::from_secs(10)),
-                AfterFailure::RetryIn(Duration::from_secs(20)),
-                AfterFailure::GiveUp,
-                AfterFailure::GiveUp,
-                AfterFailure::RetryIn(Duration::from_secs(600)),
-            ]
-        );
-    }
-
-    #[test]
-    fn sms_parts_ask_for_status_reports_and_share_a_reference() {
-        let segmenter = Segmenter::new(SegmenterConfig::default());
-        let sms = build_sms(&segmenter, "+15551234567", &"a".repeat(200), 0x1_0203).unwrap();
-        let summary: Vec<String> = sms
-            .parts
-            .iter()
-            .map(|part| {
-                let pdu = Pdu::decode(&part.pdu, SmscField::Present).unwrap();
-                let Tpdu::Submit(submit) = pdu.tpdu else {
-                    panic!("not a SUBMIT")
-                };
-                let c = submit
-                    .user_data
-                    .header
-                    .and_then(|h| h.concatenation())
-                    .unwrap();
-                format!(
-                    "to {} report {} ref {} part {}/{}",
-                    submit.recipient.number,
-                    submit.status_report_request,
-                    c.reference,
-                    c.sequence,
-                    c.total
-                )
-            })
-            .collect();
-        assert_eq!(
-            summary,
-            [
-                "to +15551234567 report true ref 3 part 1/2",
-                "to +15551234567 report true ref 3 part 2/2",
-            ]
-        );
-        assert!(build_sms(&segmenter, "InfoSMS", "hi", 1).is_err());
-    }
-
-    #[test]
-    fn only_parts_without_a_recorded_reference_are_sent_again() {
-        let segmenter = Segmenter::new(SegmenterConfig::default());
-        let sms = build_sms(&segmenter, "+15551234567", &"a".repeat(400), 7).unwrap();
-        assert_eq!(sms.parts.len(), 3);
-        let recorded = [
-            SentPart {
-                seq: 1,
-                message_ref: 30,
-            },
-            SentPart {
-                seq: 3,
-                message_ref: 32,
-            },
-        ];
-        let unsent = unsent_parts(sms.clone(), &recorded);
-        assert_eq!(unsent.numbers, [2]);
-        assert_eq!(unsent.sms.parts, [sms.parts[1].clone()]);
-        let everything = unsent_parts(sms.clone(), &[]);
-        assert_eq!((everything.numbers, everything.sms), (vec![1, 2, 3], sms));
-    }
-
-    #[test]
-    fn bare_jids_of_senders() {
-        assert_eq!(
-            bare_of("alice@library.test/phone").map(|j| j.as_str().to_owned()),
-            Some("alice@library.test".to_owned())
-        );
-        assert!(is_operator_jid("alice@library.test/phone"));
-        assert!(!is_operator_jid("sms.library.test"));
     }
 }

@@ -1,0 +1,477 @@
+//! The event loop of one gateway, and [`Gateway`], the handle that starts and stops it.
+//!
+//! One task owns the queue router, the reassembler and the parts waiting for their
+//! siblings; it reacts to the driver's events, the component's events and reassembly
+//! deadlines. A second task, the [`OutboxWorker`], sends replies. The store is the source of
+//! truth throughout: a received text is committed before the modem is told to forget it,
+//! texts nobody has seen yet are read back at start-up, and the router only decides who
+//! gets what.
+//!
+//! `Runtime` is one struct whose `impl` is split by phase, one file each: this file holds
+//! the struct, the start and stop of a gateway, the read-back at start-up and the loop that
+//! hands each event to its phase; `receive.rs` stores what the modem hands over before it is
+//! acknowledged and reassembles long texts; `deliver.rs` routes texts to operators, including
+//! held texts and bounces; `calls.rs` answers voice calls; `replies.rs` queues operators'
+//! replies and records claims; `reports.rs` matches status reports to replies and tells the
+//! operators. `backlog.rs` is the queue of received messages the store did not take yet.
+//!
+//! Logging follows one text by its ids: both tasks run in a `gateway` span; each message
+//! from the modem gets a `received` span with its storage `slot`, to which the pending
+//! `part`, the `inbound` text id or the status report's `mr` and `outbound` id are added as
+//! they become known, so every line about it carries them (the driver deletes it from the
+//! SIM inside the same span). A text that waited is delivered in a `held` span with its
+//! `inbound` id. A reply from an operator gets a `reply` span with its `stanza` id and, once
+//! queued, its `outbound` id. Lines inside a span do not repeat its fields, except warnings
+//! and errors about one text or reply: those spans are at INFO level, off under a `warn`
+//! filter, so such lines keep naming their `inbound`, `mr` or `stanza` themselves. The
+//! `gateway` span is at ERROR level, so no line of the gateway's tasks lacks its name.
+
+mod backlog;
+mod calls;
+mod deliver;
+mod receive;
+mod replies;
+mod reports;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use textgate_core::{BareJid, InboundTextId, PatronAddress, QueueRouter};
+use textgate_gsm::reassembly::{Part, Reassembler};
+use textgate_gsm::segment::{Segmenter, SegmenterConfig};
+use textgate_gsm::Pdu;
+use textgate_modem::{ModemEvents, SmsDriver};
+use textgate_store::{Store, StoreError};
+use textgate_xmpp::{ComponentConfig, ComponentHandle, GatewayEvent, XmppError};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::hooks::{self, Hooks};
+use crate::inbound::{self, Received, StanzaIds};
+use crate::notices::OperatorNotices;
+use crate::outbox::OutboxWorker;
+use crate::report_matcher::{RecordedSends, ReportMatcher};
+use crate::settings::GatewaySettings;
+
+use backlog::Backlog;
+use deliver::RecentText;
+use receive::{PendingInfo, Unstored};
+
+/// How many undelivered texts are read back at start-up.
+const BACKLOG_LIMIT: u32 = 100_000;
+
+/// Why a gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("gateway {gateway}: the store failed while starting: {source}")]
+    Store {
+        gateway: String,
+        #[source]
+        source: StoreError,
+    },
+    #[error("gateway {gateway}: the XMPP component could not be set up: {source}")]
+    Xmpp {
+        gateway: String,
+        #[source]
+        source: XmppError,
+    },
+}
+
+/// A running gateway.
+#[derive(Debug)]
+pub struct Gateway {
+    name: String,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Gateway {
+    /// Starts the gateway: sets its transcript policy in the store, connects its component,
+    /// reads back the parts and texts a previous run left, and runs until
+    /// [`Gateway::shutdown`]. `modem_events` is the driver's event stream.
+    pub async fn start(
+        settings: GatewaySettings,
+        store: Store,
+        driver: Arc<dyn SmsDriver>,
+        modem_events: ModemEvents,
+        component: ComponentConfig,
+    ) -> Result<Gateway, GatewayError> {
+        Gateway::start_with(
+            settings,
+            store,
+            driver,
+            modem_events,
+            component,
+            Hooks::default(),
+        )
+        .await
+    }
+
+    /// Like [`Gateway::start`], reporting to the daemon's telemetry through `hooks`.
+    pub async fn start_with(
+        settings: GatewaySettings,
+        store: Store,
+        driver: Arc<dyn SmsDriver>,
+        modem_events: ModemEvents,
+        component: ComponentConfig,
+        hooks: Hooks,
+    ) -> Result<Gateway, GatewayError> {
+        let name = settings.name.clone();
+        let store_error = |source| GatewayError::Store {
+            gateway: name.clone(),
+            source,
+        };
+        store
+            .set_transcript_policy(&name, settings.transcripts)
+            .await
+            .map_err(store_error)?;
+        let operators = component.operators.clone();
+        let (xmpp, xmpp_events) =
+            textgate_xmpp::spawn(component).map_err(|source| GatewayError::Xmpp {
+                gateway: name.clone(),
+                source,
+            })?;
+        let settings = Arc::new(settings);
+        let segmenter = Segmenter::new(SegmenterConfig {
+            max_parts: settings.max_parts,
+            ..SegmenterConfig::default()
+        });
+        let notices = OperatorNotices::new(settings.clone(), xmpp.clone());
+        // At ERROR level so that it is on whenever any of the gateway's lines is: the lines
+        // inside it do not repeat the `gateway` field, and a filter such as `warn` must not
+        // leave them without it.
+        let span = tracing::error_span!("gateway", gateway = %name);
+        let mut runtime = Runtime {
+            span: span.clone(),
+            router: QueueRouter::new(operators, settings.availability.clone(), settings.routing),
+            reassembler: Reassembler::new(settings.reassembly.clone()),
+            pending: HashMap::new(),
+            stranded: Vec::new(),
+            reports: ReportMatcher::new(),
+            recent: VecDeque::new(),
+            bounced: Vec::new(),
+            segmenter: segmenter.clone(),
+            settings: settings.clone(),
+            store: store.clone(),
+            xmpp: xmpp.clone(),
+            notices: notices.clone(),
+            driver: driver.clone(),
+            hooks: hooks.clone(),
+            connections: 0,
+            unstored: Backlog::new(),
+            stanza_ids: StanzaIds::new(rand::random()),
+        };
+        runtime
+            .restore()
+            .instrument(span.clone())
+            .await
+            .map_err(store_error)?;
+        let (sent, recorded_sends) = RecordedSends::channel();
+        let (stop, stopped) = watch::channel(false);
+        let worker = OutboxWorker {
+            settings: settings.clone(),
+            store,
+            driver,
+            notices,
+            segmenter,
+            sent,
+            metrics: hooks.metrics.clone(),
+            worker_id: format!(
+                "{name}-{}-{:08x}",
+                std::process::id(),
+                rand::random::<u32>()
+            ),
+        };
+        let tasks = vec![
+            tokio::spawn(
+                runtime
+                    .run(modem_events, xmpp_events, recorded_sends, stopped.clone())
+                    .instrument(span.clone()),
+            ),
+            tokio::spawn(worker.run(stopped).instrument(span)),
+        ];
+        tracing::info!(gateway = %name, "gateway started");
+        Ok(Gateway { name, stop, tasks })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Stops taking new work, gives back the reply being sent (if any), says goodbye on the
+    /// component stream and returns when both tasks have ended.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            if let Err(e) = task.await {
+                tracing::error!(gateway = %self.name, error = %e, "gateway task failed");
+            }
+        }
+        tracing::info!(gateway = %self.name, "gateway stopped");
+    }
+}
+
+/// The state of one gateway's event loop, owned by its task. Its `impl` is split by phase
+/// across this folder (see the module doc).
+struct Runtime {
+    /// The span both tasks run in (its `gateway` field names the gateway).
+    span: tracing::Span,
+    settings: Arc<GatewaySettings>,
+    store: Store,
+    xmpp: ComponentHandle,
+    /// Everything the gateway itself tells the operators.
+    notices: OperatorNotices,
+    router: QueueRouter,
+    /// Tokens are the ids of the pending parts in the store.
+    reassembler: Reassembler<i64, Instant>,
+    pending: HashMap<i64, PendingInfo>,
+    /// Texts whose delivery failed because the component was between connections; fed to
+    /// the router again once it knows the connection's state.
+    stranded: Vec<(InboundTextId, PatronAddress)>,
+    /// Status reports that matched no sent part yet, and replies a report matched while
+    /// they were still being sent; both are looked at again after each recorded send.
+    reports: ReportMatcher,
+    /// Texts recently written to operators, kept (bodies included, since the store may
+    /// have erased them) in case the server bounces them.
+    recent: VecDeque<RecentText>,
+    /// Texts every recipient bounced, waiting for an operator who has not had them.
+    bounced: Vec<RecentText>,
+    segmenter: Segmenter,
+    /// Asked for the signal strength when the modem becomes ready.
+    driver: Arc<dyn SmsDriver>,
+    hooks: Hooks,
+    /// Times the component connected, so the second and later count as reconnections.
+    connections: u64,
+    /// Received messages the store could not take, oldest first, tried again on a timer.
+    /// The driver hands a message over again only after it restarts, so dropping its
+    /// [`AckHandle`](textgate_modem::AckHandle) would lose the text until then.
+    unstored: Backlog<Unstored>,
+    /// The ids of the stanzas that carry texts to operators.
+    stanza_ids: StanzaIds,
+}
+
+impl Runtime {
+    fn name(&self) -> &str {
+        &self.settings.name
+    }
+
+    /// Reads back what a previous run left: parts waiting for siblings go into the
+    /// reassembler (their timeout starts again), texts nobody has seen yet are held by the
+    /// router until an operator is available, and claims are restored.
+    async fn restore(&mut self) -> Result<(), StoreError> {
+        let name = self.settings.name.clone();
+        let now = Instant::now();
+        let mut restored_parts = 0;
+        for stored in self.store.pending_parts(&name).await? {
+            let decoded = Pdu::decode_hex(&stored.part.pdu_hex, textgate_gsm::SmscField::Present);
+            let Received::Part(part) = inbound::classify(&decoded, self.settings.region) else {
+                tracing::warn!(
+                    part = stored.id,
+                    "a stored pending part no longer decodes; skipped"
+                );
+                continue;
+            };
+            let Some(concatenation) = part.concatenation else {
+                continue;
+            };
+            self.pending.insert(
+                stored.id,
+                PendingInfo {
+                    pdu_hex: stored.part.pdu_hex.clone(),
+                    smsc_time: part.smsc_time,
+                    sender: part.sender.clone(),
+                    slot: None,
+                },
+            );
+            let pushed = self.reassembler.push(
+                Part {
+                    sender: part.sender.as_str().to_owned(),
+                    concatenation: Some(concatenation),
+                    payload: part.payload,
+                    token: stored.id,
+                },
+                now,
+            );
+            restored_parts += 1;
+            let span = self.stored_parts_span();
+            span.record("part", stored.id);
+            self.after_push(pushed.outcome, pushed.evicted)
+                .instrument(span)
+                .await;
+        }
+        for conversation in self.store.conversations(&name).await? {
+            if let Some(claimer) = conversation
+                .claimed_by
+                .as_deref()
+                .and_then(|j| BareJid::new(j).ok())
+            {
+                let patron = PatronAddress::from_sender(&conversation.patron, self.settings.region);
+                let _ = self.router.operator_replied(&claimer, &patron);
+            }
+        }
+        let backlog = self.store.undelivered_inbound(&name, BACKLOG_LIMIT).await?;
+        let texts = backlog.len();
+        for text in backlog {
+            let patron = PatronAddress::from_sender(&text.sender, self.settings.region);
+            // Nobody's presence is known yet, so these are held until someone is available.
+            let _ = self.router.inbound_text(InboundTextId(text.id), &patron);
+        }
+        tracing::info!(restored_parts, texts, "state restored from the store");
+        self.report_backlog();
+        Ok(())
+    }
+
+    /// Texts stored but not yet with an operator: held by the router for want of one, or
+    /// stranded between two component connections.
+    fn report_backlog(&self) {
+        let waiting = self.router.held().count() + self.stranded.len();
+        self.hooks
+            .metrics
+            .set_offline_backlog(self.name(), u64::try_from(waiting).unwrap_or(u64::MAX));
+    }
+
+    fn on_health(&mut self, change: &textgate_modem::HealthChange) {
+        use textgate_telemetry::ModemState;
+        let name = self.settings.name.clone();
+        if hooks::modem_ready(change) {
+            self.hooks.readiness.set_modem(&name, ModemState::Ready);
+            // The signal reading is a separate command; asked off the event loop so a slow
+            // modem never delays texts.
+            let driver = self.driver.clone();
+            let metrics = self.hooks.metrics.clone();
+            let reading = async move {
+                match driver.status().await {
+                    Ok(status) => {
+                        let rssi = status.signal.and_then(|s| s.rssi);
+                        metrics.set_modem_signal(&name, rssi);
+                    }
+                    Err(e) => tracing::debug!(error = %e, "no signal reading"),
+                }
+            };
+            tokio::spawn(reading.instrument(self.span.clone()));
+        } else {
+            self.hooks.readiness.set_modem(&name, ModemState::NotReady);
+            if hooks::modem_lost(change) {
+                self.hooks.metrics.modem_restarted(&name);
+            }
+        }
+    }
+
+    /// The loop: hands each event (from the modem, the component, the outbox worker's
+    /// [`RecordedSends`], or a deadline) to its phase, until `stop` turns true or the XMPP
+    /// session ends.
+    async fn run(
+        mut self,
+        mut modem_events: ModemEvents,
+        mut xmpp_events: mpsc::Receiver<GatewayEvent>,
+        mut recorded_sends: mpsc::UnboundedReceiver<()>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let mut modem_open = true;
+        loop {
+            let deadline = self.reassembler.next_deadline();
+            let store_retry = self.unstored.deadline();
+            tokio::select! {
+                _ = stop.changed() => break,
+                event = modem_events.recv(), if modem_open => match event {
+                    Some(event) => self.on_modem_event(event).await,
+                    None => {
+                        let name = self.settings.name.clone();
+                        self.hooks.readiness.set_modem(&name, textgate_telemetry::ModemState::NotReady);
+                        tracing::error!("the modem driver stopped; no more texts from it");
+                        modem_open = false;
+                    }
+                },
+                event = xmpp_events.recv() => match event {
+                    Some(event) => self.on_xmpp_event(event).await,
+                    None => {
+                        tracing::error!("the XMPP session ended");
+                        break;
+                    }
+                },
+                _ = sleep_until_some(deadline) => self.expire().await,
+                _ = sleep_until_some(store_retry) => self.retry_unstored().await,
+                Some(()) = recorded_sends.recv() => self.rematch_reports().await,
+            }
+            self.report_backlog();
+        }
+        if !self.unstored.is_empty() {
+            // Dropped unacknowledged: they stay on the modem and the driver hands them over
+            // again when it next starts.
+            tracing::warn!(
+                waiting = self.unstored.len(),
+                "stopping with received texts the store did not take; they stay on the modem"
+            );
+        }
+        self.xmpp.shutdown().await;
+    }
+
+    /// One event from the component: its connection (readiness, and texts stranded while it
+    /// was away), an operator's presence (held and bounced texts may now go out), a reply,
+    /// or a bounce.
+    async fn on_xmpp_event(&mut self, event: GatewayEvent) {
+        match event {
+            GatewayEvent::Connected => {
+                let name = self.settings.name.clone();
+                self.hooks
+                    .readiness
+                    .set_component(&name, textgate_telemetry::ComponentState::Connected);
+                if self.connections > 0 {
+                    self.hooks.metrics.xmpp_reconnected(&name);
+                }
+                self.connections += 1;
+                tracing::info!("component connected");
+                self.requeue_stranded().await;
+            }
+            GatewayEvent::Disconnected { reason, retry_in } => {
+                tracing::warn!(reason, retry_in = ?retry_in, "component disconnected");
+                let name = self.settings.name.clone();
+                self.hooks
+                    .readiness
+                    .set_component(&name, textgate_telemetry::ComponentState::Disconnected);
+                self.router.forget_presence();
+                self.requeue_stranded().await;
+            }
+            GatewayEvent::OperatorPresence {
+                operator,
+                resource,
+                presence,
+            } => {
+                let outcome = self.router.presence_changed(&operator, &resource, presence);
+                tracing::info!(
+                    operator = %operator.as_str(), resource, presence = ?presence,
+                    available = self.router.available().len(), "operator presence"
+                );
+                self.flush(outcome).await;
+                if !self.bounced.is_empty() {
+                    self.retry_bounced().await;
+                }
+            }
+            GatewayEvent::OperatorReply(reply) => self.on_reply(reply).await,
+            GatewayEvent::OperatorReceived { .. } => {}
+            GatewayEvent::DeliveryFailed {
+                operator,
+                reason,
+                id,
+                ..
+            } => {
+                let text = id.as_deref().and_then(inbound::text_of_stanza);
+                tracing::warn!(
+                    operator = %operator.as_str(), reason,
+                    stanza = id.as_deref(), inbound = text.map(|t| t.0),
+                    "an operator did not get a message"
+                );
+                self.on_bounce(text).await;
+            }
+        }
+    }
+}
+
+async fn sleep_until_some(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}

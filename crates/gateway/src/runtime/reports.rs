@@ -1,0 +1,141 @@
+//! Status reports and what follows them: a report is recorded against the part it is about
+//! (by its message reference), and the operator who sent the reply gets a receipt when the
+//! whole text arrived and they asked for one, or an error when the network gave up on it
+//! (worded by [`OperatorNotices`](crate::notices::OperatorNotices) from the reply's row).
+//! Reports that overtook the outbox worker's record of the send wait in the
+//! [`ReportMatcher`], which decides what follows; they are matched again after each send the
+//! worker records.
+
+use textgate_store::{PartOutcome, StatusReportMatch};
+use tokio::time::Instant;
+
+use super::Runtime;
+use crate::report_matcher::{AfterSend, ReportMatcher, Tell};
+
+impl Runtime {
+    /// How long after a send a status report can still be matched to it.
+    fn report_window(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.settings.status_report_window)
+            .unwrap_or(chrono::Duration::days(3))
+    }
+
+    /// Records a status report from the modem against the part sent with `reference`. The
+    /// outcome comes back as the error when the store failed: the report then stays on the
+    /// modem, unacknowledged, and is tried again.
+    pub(super) async fn record_report(
+        &mut self,
+        reference: u8,
+        outcome: PartOutcome,
+    ) -> Result<(), PartOutcome> {
+        let name = self.settings.name.clone();
+        let window = self.report_window();
+        let recorded = self
+            .store
+            .record_status_report(&name, reference, &outcome, window)
+            .await;
+        match recorded {
+            Ok(Some(matched)) => {
+                let failed = matches!(outcome, PartOutcome::Failed { .. });
+                self.on_report(matched, reference, failed).await;
+            }
+            Ok(None) => {
+                tracing::debug!("status report for no known part yet");
+                self.reports
+                    .hold_unmatched(reference, outcome, Instant::now());
+            }
+            Err(e) => {
+                tracing::error!(mr = reference, error = %e, "could not record a status report; left on the modem");
+                return Err(outcome);
+            }
+        }
+        Ok(())
+    }
+
+    /// Tries the status reports that matched nothing again, after a send was recorded.
+    pub(super) async fn rematch_reports(&mut self) {
+        self.complete_reported_while_sending().await;
+        let window = self.report_window();
+        let name = self.settings.name.clone();
+        for report in self.reports.take_unmatched() {
+            if report.expired(Instant::now()) {
+                tracing::info!(mr = report.reference, "status report for no known part");
+                continue;
+            }
+            match self
+                .store
+                .record_status_report(&name, report.reference, &report.outcome, window)
+                .await
+            {
+                Ok(Some(matched)) => {
+                    let failed = matches!(report.outcome, PartOutcome::Failed { .. });
+                    self.on_report(matched, report.reference, failed).await;
+                }
+                Ok(None) => self.reports.still_unmatched(report),
+                Err(e) => {
+                    tracing::warn!(mr = report.reference, error = %e, "could not record a status report");
+                    self.reports.still_unmatched(report);
+                }
+            }
+        }
+    }
+
+    /// Reads again the replies a report matched while they were being sent: one whose send
+    /// is now recorded as delivered or failed gets its receipt or error; one still queued
+    /// or being sent waits for the next send; one only sent waits for its other reports,
+    /// which match by themselves.
+    async fn complete_reported_while_sending(&mut self) {
+        for waiting in self.reports.take_while_sending() {
+            match self.store.outbound(waiting.outbound).await {
+                Ok(Some(text)) => match ReportMatcher::after_send(&waiting, text.state) {
+                    AfterSend::Tell => {
+                        let matched = StatusReportMatch {
+                            outbound_id: text.id,
+                            seq: waiting.seq,
+                            recipient: text.recipient,
+                            sender_jid: text.sender_jid,
+                            xmpp_id: text.xmpp_id,
+                            receipt: text.receipt,
+                            state: text.state,
+                        };
+                        self.on_report(matched, waiting.mr, waiting.part_failed)
+                            .await;
+                    }
+                    AfterSend::Wait => self.reports.wait_again(waiting),
+                    AfterSend::Done => {}
+                },
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(outbound = waiting.outbound, mr = waiting.mr, error = %e, "could not read a reply's state after its send");
+                    self.reports.wait_again(waiting);
+                }
+            }
+        }
+    }
+
+    /// A status report matched the part sent with reference `mr`: the operator gets a
+    /// receipt when the whole text arrived and asked for one, or an error when it failed.
+    pub(super) async fn on_report(
+        &mut self,
+        matched: StatusReportMatch,
+        mr: u8,
+        part_failed: bool,
+    ) {
+        tracing::Span::current().record("outbound", matched.outbound_id);
+        tracing::info!(
+            mr, outbound = matched.outbound_id, seq = matched.seq,
+            stanza = matched.xmpp_id.as_deref(), state = ?matched.state, "status report matched"
+        );
+        let tell = self.reports.matched(
+            matched.outbound_id,
+            matched.state,
+            mr,
+            matched.seq,
+            part_failed,
+        );
+        match tell {
+            Tell::Receipt => self.notices.delivered((&matched).into()).await,
+            Tell::DeliveryFailure => self.notices.not_delivered((&matched).into()).await,
+            Tell::Nothing => {}
+        }
+    }
+}
