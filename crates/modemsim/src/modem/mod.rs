@@ -42,7 +42,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde::Serialize;
 
-use crate::command::{Arg, Command, Form};
+use crate::command::{Arg, Command};
 use crate::config::SimConfig;
 use crate::faults::{FaultPatch, Faults};
 use crate::pdu::CheckedSubmit;
@@ -401,7 +401,6 @@ impl ModemState {
     pub fn waiting_in_network(&self) -> usize {
         self.network.len() + usize::from(self.awaiting_ack.is_some())
     }
-
 
     /// Runs one command of a command line, adding its information lines to `info`.
     fn execute(&mut self, cmd: Command, info: &mut Vec<String>) -> Result<Outcome, Failure> {

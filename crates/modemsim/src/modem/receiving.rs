@@ -8,8 +8,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{
-    number_arg, AwaitingAck, Cnmi, Failure, Incoming, IncomingKind, Job, ModemState, Outcome,
-    Step,
+    number_arg, AwaitingAck, Cnmi, Failure, Incoming, IncomingKind, Job, ModemState, Outcome, Step,
 };
 use crate::command::Form;
 use crate::pdu;

@@ -5,6 +5,7 @@
 
 use super::{number_arg, Failure, ModemState, Outcome, Prompt, PromptPurpose, MAX_TPDU};
 use crate::command::Form;
+use crate::pdu;
 use crate::store::{DeleteScope, MessageStatus, StoredMessage};
 
 impl ModemState {
