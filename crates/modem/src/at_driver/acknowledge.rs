@@ -28,13 +28,16 @@ fn is_invalid_index(result: &FinalResult) -> bool {
 
 impl Driver {
     /// Deletes or acknowledges a message the receiver stored, in the span the receiver
-    /// acknowledged it in.
+    /// acknowledged it in, so the deletion's lines carry the text's ids. A line takes its
+    /// fields from its own span and that span's parents only, not from the driver's span
+    /// the task runs in, so the span entered here is a new driver span (gateway, device)
+    /// whose parent is the receiver's.
     pub(super) async fn acknowledge(
         &mut self,
         connection: &mut Connection,
         token: AckToken,
     ) -> Result<(), Stop> {
-        let span = token.span.clone();
+        let span = self.span(token.span.id());
         self.acknowledge_in_span(connection, token)
             .instrument(span)
             .await
@@ -48,7 +51,10 @@ impl Driver {
         match token.origin {
             Origin::Stored { index } => {
                 if !self.acknowledges_current(&token) {
-                    tracing::debug!(device = %self.device, slot = index, "acknowledgement for a message no longer in its slot; nothing deleted");
+                    tracing::debug!(
+                        slot = index,
+                        "acknowledgement for a message no longer in its slot; nothing deleted"
+                    );
                     return Ok(());
                 }
                 // Nothing but this acknowledgement deletes the message, so its slot still
@@ -60,13 +66,15 @@ impl Driver {
                 Ok(())
             }
             Origin::Routed if token.connection != self.connection_id => {
-                tracing::debug!(device = %self.device, "acknowledgement for a previous connection; the network delivers again");
+                tracing::debug!(
+                    "acknowledgement for a previous connection; the network delivers again"
+                );
                 Ok(())
             }
             Origin::Routed => {
                 self.best_effort(connection, &Command::AcknowledgeMessage)
                     .await?;
-                tracing::info!(device = %self.device, "routed message acknowledged (AT+CNMA)");
+                tracing::info!("routed message acknowledged (AT+CNMA)");
                 Ok(())
             }
         }
@@ -122,25 +130,28 @@ impl Driver {
                     self.delete_stored(connection, index).await?
                 }
                 Some(pdu) => {
-                    tracing::info!(device = %self.device, slot = index, "the earlier deletion worked and a new message is in its slot");
+                    tracing::info!(
+                        slot = index,
+                        "the earlier deletion worked and a new message is in its slot"
+                    );
                     self.in_flight.remove(&index);
                     self.hand_over_stored(index, pdu).await?;
                 }
                 None => {
                     self.in_flight.remove(&index);
-                    tracing::debug!(device = %self.device, slot = index, "stored message already gone");
+                    tracing::debug!(slot = index, "stored message already gone");
                 }
             },
             Err(CommandFailure::Rejected { result, .. }) if is_invalid_index(&result) => {
                 self.in_flight.remove(&index);
-                tracing::debug!(device = %self.device, slot = index, "stored message already gone");
+                tracing::debug!(slot = index, "stored message already gone");
             }
             Err(failure) if failure.is_link_failure() => {
                 self.retry_delete(index);
                 return Err(Stop::Link(failure));
             }
             Err(failure) => {
-                tracing::warn!(device = %self.device, slot = index, error = %failure, "cannot read a slot before deleting; retried at the next storage check");
+                tracing::warn!(slot = index, error = %failure, "cannot read a slot before deleting; retried at the next storage check");
                 self.retry_delete(index);
             }
         }
@@ -159,18 +170,18 @@ impl Driver {
         match self.patiently(connection, &command).await {
             Ok(_) => {
                 self.in_flight.remove(&index);
-                tracing::info!(device = %self.device, slot = index, "stored message deleted after acknowledgement");
+                tracing::info!(slot = index, "stored message deleted after acknowledgement");
             }
             Err(CommandFailure::Rejected { result, .. }) if is_invalid_index(&result) => {
                 self.in_flight.remove(&index);
-                tracing::debug!(device = %self.device, slot = index, "stored message already gone");
+                tracing::debug!(slot = index, "stored message already gone");
             }
             Err(failure) if failure.is_link_failure() => {
                 self.retry_delete(index);
                 return Err(Stop::Link(failure));
             }
             Err(failure) => {
-                tracing::warn!(device = %self.device, slot = index, error = %failure, "deletion refused; retried at the next storage check");
+                tracing::warn!(slot = index, error = %failure, "deletion refused; retried at the next storage check");
                 self.retry_delete(index);
             }
         }

@@ -56,10 +56,15 @@ impl Driver {
                 self.retry_delete(index)
             }
             Origin::Stored { index } => {
-                tracing::debug!(device = %self.device, slot = index, "acknowledgement for a message no longer in its slot; nothing deleted")
+                tracing::debug!(
+                    slot = index,
+                    "acknowledgement for a message no longer in its slot; nothing deleted"
+                )
             }
             Origin::Routed => {
-                tracing::debug!(device = %self.device, "acknowledgement after the connection was lost; the network delivers again")
+                tracing::debug!(
+                    "acknowledgement after the connection was lost; the network delivers again"
+                )
             }
         }
     }

@@ -28,6 +28,10 @@
 //! - `send`: `AT+CMGS` per part, `AT+CMMS` across parts, progress and stop requests;
 //! - `status`: the status questions behind `SmsDriver::status` and `textgate modem probe`;
 //! - `away`: what the task does while the device is away or needs a person.
+//!
+//! Everything the task logs happens in its `modem` span, which carries the gateway's name
+//! and the device, so no line repeats them; an acknowledgement is handled in a `modem`
+//! span under the receiver's span, whose fields (the text's ids) its lines carry too.
 
 mod acknowledge;
 mod away;
@@ -44,6 +48,7 @@ use textgate_at::command::Command;
 use textgate_at::{FinalResult, Response};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, Instant};
+use tracing::Instrument;
 
 use crate::config::{deadline, ModemConfig};
 use crate::connection::{CommandFailure, Connection};
@@ -121,7 +126,8 @@ impl AtModem {
             pin: PinHistory::NotEntered,
             ringing_since: None,
         };
-        tokio::spawn(driver.supervise(opener));
+        let span = driver.span(tracing::Span::current().id());
+        tokio::spawn(driver.supervise(opener).instrument(span));
         (
             AtModem {
                 requests: requests_tx,
@@ -259,6 +265,18 @@ struct Driver {
 }
 
 impl Driver {
+    /// The span of everything the task logs: the gateway the modem serves and its device,
+    /// so the lines inside need not repeat them. `parent` is the caller's span when the
+    /// task starts, and the receiver's span while an acknowledgement is handled.
+    fn span(&self, parent: Option<tracing::Id>) -> tracing::Span {
+        tracing::info_span!(
+            parent: parent,
+            "modem",
+            gateway = %self.config.name,
+            device = %self.device
+        )
+    }
+
     async fn supervise(mut self, opener: Box<dyn PortOpener>) {
         // Consecutive failures to get a working connection; the backoff grows with it.
         let mut failures: u32 = 0;
@@ -274,7 +292,7 @@ impl Driver {
                         Connection::new(port, self.config.timeouts, self.device.clone());
                     match self.serve(&mut connection, &mut failures).await {
                         Stop::Shutdown => {
-                            tracing::info!(device = %self.device, "modem driver stopped");
+                            tracing::info!("modem driver stopped");
                             return;
                         }
                         Stop::NeedsOperator(reason) => {
@@ -378,7 +396,7 @@ impl Driver {
     async fn keepalive(&mut self, connection: &mut Connection) -> Result<(), Stop> {
         match connection.run(&Command::Attention).await {
             Ok(reply) if !reply.result.is_ok() => {
-                tracing::debug!(device = %self.device, result = %reply.result, "keepalive answered");
+                tracing::debug!(result = %reply.result, "keepalive answered");
                 Ok(())
             }
             Ok(_) => Ok(()),
@@ -402,10 +420,10 @@ impl Driver {
                 let (result, stop) = self.send(connection, &message, &progress).await;
                 match &result {
                     Err(error) if matches!(error.failure, SendFailure::Stopped { .. }) => {
-                        tracing::info!(device = %self.device, %error, "send stopped between parts");
+                        tracing::info!(%error, "send stopped between parts");
                     }
                     Err(error) => {
-                        tracing::warn!(device = %self.device, %error, class = %error.class(), "send failed");
+                        tracing::warn!(%error, class = %error.class(), "send failed");
                     }
                     Ok(_) => {}
                 }
@@ -442,7 +460,7 @@ impl Driver {
                 Err(CommandFailure::Rejected { result, .. })
                     if is_busy(&result) && attempt < BUSY_ATTEMPTS =>
                 {
-                    tracing::debug!(device = %self.device, command = %command.log_text(), %result, attempt, "busy; asking again");
+                    tracing::debug!(command = %command.log_text(), %result, attempt, "busy; asking again");
                     attempt += 1;
                     tokio::time::sleep(BUSY_PAUSE).await;
                 }
@@ -470,7 +488,7 @@ impl Driver {
             Ok(responses) => Ok(Some(responses)),
             Err(failure) if failure.is_link_failure() => Err(Stop::Link(failure)),
             Err(failure) => {
-                tracing::warn!(device = %self.device, error = %failure, "command refused");
+                tracing::warn!(error = %failure, "command refused");
                 Ok(None)
             }
         }
@@ -480,22 +498,24 @@ impl Driver {
     /// acknowledged, so received messages stay on the modem for the next one.
     async fn deliver(&self, event: ModemEvent) {
         if self.events.send(event).await.is_err() {
-            tracing::warn!(device = %self.device, "no receiver for modem events; received messages stay on the modem");
+            tracing::warn!("no receiver for modem events; received messages stay on the modem");
         }
     }
 
     async fn health(&self, change: HealthChange) {
+        // `modem` names the gateway again, as health lines always have: they are selected
+        // by it (`"modem":"main"`) apart from the driver's other lines.
         match &change {
             HealthChange::Ready { .. }
             | HealthChange::Connecting { .. }
             | HealthChange::StorageAvailable { .. } => {
-                tracing::info!(device = %self.device, modem = %self.config.name, health = %change, "modem health")
+                tracing::info!(modem = %self.config.name, health = %change, "modem health")
             }
             HealthChange::NeedsOperator { .. } => {
-                tracing::error!(device = %self.device, modem = %self.config.name, health = %change, "modem health")
+                tracing::error!(modem = %self.config.name, health = %change, "modem health")
             }
             _ => {
-                tracing::warn!(device = %self.device, modem = %self.config.name, health = %change, "modem health")
+                tracing::warn!(modem = %self.config.name, health = %change, "modem health")
             }
         }
         // A consumer that went away does not stop the driver from serving sends.

@@ -34,7 +34,7 @@ impl Driver {
                 kind,
             } => {
                 if let Some(kind) = kind {
-                    tracing::info!(device = %self.device, %storage, slot = index, %kind, "stored message with a kind (MMS notification)");
+                    tracing::info!(%storage, slot = index, %kind, "stored message with a kind (MMS notification)");
                 }
                 self.read_stored(connection, index).await
             }
@@ -46,7 +46,7 @@ impl Driver {
                 self.hand_over_routed(pdu, Routed::StatusReport).await
             }
             Urc::Deliver { pdu: None, .. } | Urc::StatusReport { pdu: None, .. } => {
-                tracing::warn!(device = %self.device, "routed message without its PDU line; not acknowledged, the network delivers it again");
+                tracing::warn!("routed message without its PDU line; not acknowledged, the network delivers it again");
                 Ok(())
             }
             Urc::Ring => {
@@ -60,19 +60,22 @@ impl Driver {
                 self.answer_call(connection, Some(number)).await
             }
             Urc::MemoryFull { storage } => {
-                tracing::warn!(device = %self.device, storage = storage.as_deref().unwrap_or("?"), "modem reports message storage full");
+                tracing::warn!(
+                    storage = storage.as_deref().unwrap_or("?"),
+                    "modem reports message storage full"
+                );
                 self.check_storage(connection, StorageCheck::Drain).await
             }
             Urc::CallEnded(code) => {
-                tracing::debug!(device = %self.device, %code, "call ended");
+                tracing::debug!(%code, "call ended");
                 Ok(())
             }
             Urc::Malformed { line, reason } => {
-                tracing::warn!(device = %self.device, %line, reason, "malformed unsolicited code");
+                tracing::warn!(%line, reason, "malformed unsolicited code");
                 Ok(())
             }
             Urc::Other(line) => {
-                tracing::debug!(device = %self.device, %line, "unsolicited code ignored");
+                tracing::debug!(%line, "unsolicited code ignored");
                 Ok(())
             }
         }
@@ -98,7 +101,7 @@ impl Driver {
         match responses.into_iter().find_map(|r| r.pdu) {
             Some(pdu) => self.hand_over_stored(index, pdu).await,
             None => {
-                tracing::debug!(device = %self.device, slot = index, "storage slot empty");
+                tracing::debug!(slot = index, "storage slot empty");
                 Ok(())
             }
         }
@@ -116,7 +119,7 @@ impl Driver {
             let listed = match response::parse_cmgl(&line) {
                 Ok(listed) => listed,
                 Err(error) => {
-                    tracing::warn!(device = %self.device, %error, "unreadable message list entry");
+                    tracing::warn!(%error, "unreadable message list entry");
                     continue;
                 }
             };
@@ -136,7 +139,7 @@ impl Driver {
                     // answer was lost, or someone else's) and the network stored a new
                     // one there. The new one is handed over; its predecessor's
                     // acknowledgement no longer matches and deletes nothing.
-                    tracing::info!(device = %self.device, slot = index, "storage slot reused by a new message");
+                    tracing::info!(slot = index, "storage slot reused by a new message");
                     self.pending_deletes.retain(|&pending| pending != index);
                     self.hand_over_stored(index, pdu).await?;
                 }
@@ -172,7 +175,7 @@ impl Driver {
             }
             _ => ModemEvent::IncomingPart(received),
         };
-        tracing::info!(device = %self.device, gateway = %self.config.name, slot = index, "received message handed over");
+        tracing::info!(slot = index, "received message handed over");
         self.deliver(event).await;
         Ok(())
     }
@@ -193,7 +196,7 @@ impl Driver {
             Routed::Message => ModemEvent::IncomingPart(received),
             Routed::StatusReport => ModemEvent::StatusReport(received),
         };
-        tracing::info!(device = %self.device, gateway = %self.config.name, "routed message handed over");
+        tracing::info!("routed message handed over");
         self.deliver(event).await;
         Ok(())
     }
@@ -243,7 +246,10 @@ impl Driver {
         connection: &mut Connection,
         number: Option<String>,
     ) -> Result<(), Stop> {
-        tracing::info!(device = %self.device, number = number.as_deref().unwrap_or("hidden"), "rejecting a voice call");
+        tracing::info!(
+            number = number.as_deref().unwrap_or("hidden"),
+            "rejecting a voice call"
+        );
         let (first, second) = match self.profile.call_reject {
             CallReject::HangUp => (Command::HangUp, Command::HangUpLegacy),
             CallReject::LegacyHangUp => (Command::HangUpLegacy, Command::HangUp),

@@ -88,7 +88,7 @@ impl Driver {
                     match reference {
                         Some(mr) => {
                             // The caller logs the part with its text's ids.
-                            tracing::debug!(device = %self.device, part = part_number, total, mr, "part accepted");
+                            tracing::debug!(part = part_number, total, mr, "part accepted");
                             progress.part_accepted(i, MessageReference(mr));
                             accepted.push(MessageReference(mr));
                         }

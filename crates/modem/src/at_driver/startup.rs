@@ -48,7 +48,6 @@ impl Driver {
             self.profile = quirks::detect(manufacturer.as_deref(), model.as_deref());
         }
         tracing::info!(
-            device = %self.device,
             manufacturer = manufacturer.as_deref().unwrap_or("unknown"),
             model = model.as_deref().unwrap_or("unknown"),
             profile = self.profile.name,
@@ -65,7 +64,7 @@ impl Driver {
             Ok(_) => true,
             Err(failure) if failure.is_link_failure() => return Err(Stop::Link(failure)),
             Err(failure) => {
-                tracing::warn!(device = %self.device, error = %failure, "no phase 2+ message service; using stored notifications only");
+                tracing::warn!(error = %failure, "no phase 2+ message service; using stored notifications only");
                 false
             }
         };
@@ -124,7 +123,7 @@ impl Driver {
                     return Err(Stop::Link(failure))
                 }
                 Err(failure) => {
-                    tracing::debug!(device = %self.device, error = %failure, "modem not in sync yet");
+                    tracing::debug!(error = %failure, "modem not in sync yet");
                     connection.resynchronise().await.map_err(Stop::Link)?;
                     last = Some(failure);
                 }
@@ -177,7 +176,7 @@ impl Driver {
                 match connection.run(&Command::EnterPin(pin)).await {
                     Ok(reply) if reply.result.is_ok() => {
                         self.pin = PinHistory::Accepted;
-                        tracing::info!(device = %self.device, "SIM PIN accepted");
+                        tracing::info!("SIM PIN accepted");
                     }
                     Ok(reply) => {
                         return needs_operator(format!(
@@ -243,12 +242,12 @@ impl Driver {
             {
                 Ok(reply) if reply.result.is_ok() => return Ok(()),
                 Ok(reply) => {
-                    tracing::warn!(device = %self.device, result = %reply.result, "new message indication refused")
+                    tracing::warn!(result = %reply.result, "new message indication refused")
                 }
                 Err(failure) => return Err(required(failure)),
             }
         }
-        tracing::warn!(device = %self.device, "no new message indications; relying on the periodic storage check");
+        tracing::warn!("no new message indications; relying on the periodic storage check");
         Ok(())
     }
 
@@ -264,7 +263,10 @@ impl Driver {
         let configured = self.config.smsc.as_deref().map(SmscNumber::new);
         match configured {
             Some(Ok(number)) => {
-                tracing::warn!(device = %self.device, smsc = number.as_str(), "SIM has no SMSC address; setting the configured one");
+                tracing::warn!(
+                    smsc = number.as_str(),
+                    "SIM has no SMSC address; setting the configured one"
+                );
                 if self
                     .best_effort(connection, &Command::SetSmsc(number))
                     .await?
@@ -273,7 +275,7 @@ impl Driver {
                 }
             }
             Some(Err(error)) => {
-                tracing::error!(device = %self.device, %error, "the configured SMSC is unusable")
+                tracing::error!(%error, "the configured SMSC is unusable")
             }
             None => {}
         }
