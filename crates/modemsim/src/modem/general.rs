@@ -7,6 +7,7 @@ use super::{number_arg, Failure, ModemState, Outcome, Settings};
 use crate::command::Form;
 
 impl ModemState {
+    /// Runs a basic command (`ATE0`, `ATI`, `ATH`, ...); one the modem lacks is `ERROR`.
     pub(super) fn basic(
         &mut self,
         name: &str,
@@ -33,7 +34,7 @@ impl ModemState {
 
     /// `S3?`, `S7=60`: the S-registers hosts read are answered with their usual values;
     /// setting one changes nothing.
-    pub(super) fn register(&mut self, number: u32, value: Option<u32>, info: &mut Vec<String>) {
+    pub(super) fn register(&self, number: u32, value: Option<u32>, info: &mut Vec<String>) {
         if value.is_none() {
             let current = match number {
                 3 => 13,
