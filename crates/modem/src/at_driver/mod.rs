@@ -288,8 +288,7 @@ impl Driver {
             let reason = match opener.open().await {
                 Ok(port) => {
                     self.connection_id += 1;
-                    let mut connection =
-                        Connection::new(port, self.config.timeouts, self.device.clone());
+                    let mut connection = Connection::new(port, self.config.timeouts);
                     match self.serve(&mut connection, &mut failures).await {
                         Stop::Shutdown => {
                             tracing::info!("modem driver stopped");
