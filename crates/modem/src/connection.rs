@@ -65,20 +65,18 @@ pub(crate) struct Connection {
     /// Unsolicited codes seen while a command ran, oldest first.
     pub urcs: VecDeque<Urc>,
     timeouts: Timeouts,
-    device: String,
     /// When the modem last sent anything: keepalives go out only after silence.
     pub last_heard: Instant,
 }
 
 impl Connection {
-    pub fn new(port: BoxPort, timeouts: Timeouts, device: String) -> Connection {
+    pub fn new(port: BoxPort, timeouts: Timeouts) -> Connection {
         Connection {
             port,
             framer: Framer::new(),
             buffer: vec![0; 1024],
             urcs: VecDeque::new(),
             timeouts,
-            device,
             last_heard: Instant::now(),
         }
     }
@@ -173,10 +171,10 @@ impl Connection {
         let events = self.framer.feed(&self.buffer[..n]);
         let mut stray = Vec::new();
         if let Some(result) = self.absorb_all(events, &mut stray) {
-            tracing::debug!(device = %self.device, %result, "final result with no command running");
+            tracing::debug!(%result, "final result with no command running");
         }
         for response in stray {
-            tracing::debug!(device = %self.device, line = %response.line, "response with no command running");
+            tracing::debug!(line = %response.line, "response with no command running");
         }
         Ok(())
     }
@@ -199,7 +197,7 @@ impl Connection {
                     let events = self.framer.feed(&self.buffer[..n]);
                     let mut stale = Vec::new();
                     if let Some(result) = self.absorb_all(events, &mut stale) {
-                        tracing::debug!(device = %self.device, %result, "stale answer discarded");
+                        tracing::debug!(%result, "stale answer discarded");
                     }
                     if Instant::now() >= end {
                         return Ok(());
@@ -217,7 +215,7 @@ impl Connection {
     }
 
     async fn start(&mut self, command: &Command) -> Result<(), CommandFailure> {
-        tracing::debug!(device = %self.device, command = %command.log_text(), "modem command");
+        tracing::debug!(command = %command.log_text(), "modem command");
         self.framer.expect(command.expectation());
         self.write(&command.to_bytes()).await
     }
@@ -265,7 +263,7 @@ impl Connection {
             match (self.absorb(event, responses), &result) {
                 (Some(end), None) => result = Some(end),
                 (Some(extra), Some(_)) => {
-                    tracing::debug!(device = %self.device, result = %extra, "second final result ignored")
+                    tracing::debug!(result = %extra, "second final result ignored")
                 }
                 (None, _) => {}
             }
@@ -280,10 +278,10 @@ impl Connection {
             Event::Final(result) => return Some(result),
             Event::Response(response) => responses.push(response),
             Event::Urc(urc) => self.urcs.push_back(urc),
-            Event::Prompt => tracing::debug!(device = %self.device, "unexpected prompt"),
-            Event::Echo(line) => tracing::trace!(device = %self.device, %line, "echo"),
+            Event::Prompt => tracing::debug!("unexpected prompt"),
+            Event::Echo(line) => tracing::trace!(%line, "echo"),
             Event::Noise(bytes) => {
-                tracing::debug!(device = %self.device, bytes = bytes.len(), "line noise from the modem")
+                tracing::debug!(bytes = bytes.len(), "line noise from the modem")
             }
         }
         None

@@ -2,6 +2,7 @@
 //! is entered, no message mode is set).
 
 use textgate_at::command::{Command, ErrorReporting};
+use tracing::Instrument;
 
 use crate::at_driver::collect_status;
 use crate::config::Timeouts;
@@ -41,11 +42,21 @@ pub async fn probe(
     device: &str,
     timeouts: Timeouts,
 ) -> Result<ModemStatus, ProbeError> {
+    // The connection's lines name no device: the span does, as the driver's span does.
+    let span = tracing::info_span!("probe", device = %device);
+    probe_in_span(port, device, timeouts).instrument(span).await
+}
+
+async fn probe_in_span(
+    port: BoxPort,
+    device: &str,
+    timeouts: Timeouts,
+) -> Result<ModemStatus, ProbeError> {
     let no_answer = |failure: CommandFailure| ProbeError::NoAnswer {
         device: device.to_owned(),
         reason: failure.to_string(),
     };
-    let mut connection = Connection::new(port, timeouts, device.to_owned());
+    let mut connection = Connection::new(port, timeouts);
     // The first AT may meet leftover input; a second one settles it.
     if connection.ok(&Command::Attention).await.is_err() {
         connection.resynchronise().await.map_err(no_answer)?;
