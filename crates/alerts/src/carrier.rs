@@ -62,20 +62,23 @@ pub struct Carrier {
     pub note: String,
 }
 
-/// Why no e-mail address can be made for a member's number and carrier.
+/// Why no e-mail address can be made for a member's number and carrier. The texts are what
+/// an administrator reads as a delivery's failure reason on the e-mail path.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CarrierError {
     /// The carrier id is not in the table.
-    #[error("unknown carrier {id:?}")]
+    #[error("unknown carrier {id:?}: it is not in the carrier table")]
     Unknown {
         /// The id asked for.
         id: String,
     },
-    /// The gateway no longer works.
-    #[error("{name} no longer delivers e-mail as text messages; alerts to this number go through the gateway's modems instead")]
+    /// The gateway no longer works; `since` is the day it stopped, when published.
+    #[error("{}", gateway_closed(name, *since))]
     GatewayClosed {
         /// The carrier's name.
         name: String,
+        /// The shutdown day (announced or past), when known.
+        since: Option<NaiveDate>,
     },
     /// The number belongs to another country than the carrier serves.
     #[error("{name} serves numbers with country code +{expected}, this number has +{found}")]
@@ -87,6 +90,17 @@ pub enum CarrierError {
         /// The number's country code.
         found: u16,
     },
+}
+
+fn gateway_closed(name: &str, since: Option<NaiveDate>) -> String {
+    match since {
+        Some(since) => format!(
+            "{name}'s e-mail-to-SMS gateway shut down on {since}; send to this number through a modem instead"
+        ),
+        None => format!(
+            "{name}'s e-mail-to-SMS gateway has shut down (date not published); send to this number through a modem instead"
+        ),
+    }
 }
 
 /// The carriers offered for the legacy path.
@@ -105,6 +119,13 @@ impl CarrierTable {
     /// A table from configuration.
     pub fn new(carriers: Vec<Carrier>) -> Self {
         Self { carriers }
+    }
+
+    /// Reads a table from the text of a carrier file (TOML, one `[[carriers]]` table per
+    /// carrier, dates as quoted `"YYYY-MM-DD"` strings; the format is in docs/smtp-legacy.md).
+    /// The error is the parser's message, for the caller to name the file.
+    pub fn from_toml(text: &str) -> Result<CarrierTable, String> {
+        toml::from_str(text).map_err(|error| error.message().to_owned())
     }
 
     /// The carriers known at the time of writing (November 2026), with their status.
@@ -207,8 +228,14 @@ impl CarrierTable {
             id: carrier_id.to_owned(),
         })?;
         if !carrier.status.usable_on(today) {
+            let since = match carrier.status {
+                GatewayStatus::ShutdownAnnounced { on } => Some(on),
+                GatewayStatus::ShutDown { since } => since,
+                GatewayStatus::Active => None,
+            };
             return Err(CarrierError::GatewayClosed {
                 name: carrier.name.clone(),
+                since,
             });
         }
         if number.country_code() != carrier.country_code {
@@ -266,12 +293,12 @@ mod tests {
             Ok(a) => a,
             Err(e) => e.to_string(),
         };
-        expect!["AT&T no longer delivers e-mail as text messages; alerts to this number go through the gateway's modems instead"].assert_eq(&show(table.email_address("att", &us, today)));
+        expect!["AT&T's e-mail-to-SMS gateway shut down on 2025-06-17; send to this number through a modem instead"].assert_eq(&show(table.email_address("att", &us, today)));
         expect!["Verizon serves numbers with country code +1, this number has +44"]
             .assert_eq(&show(table.email_address("verizon", &uk, today)));
-        expect![[r#"unknown carrier "vodafone""#]]
+        expect![[r#"unknown carrier "vodafone": it is not in the carrier table"#]]
             .assert_eq(&show(table.email_address("vodafone", &us, today)));
-        expect!["Verizon no longer delivers e-mail as text messages; alerts to this number go through the gateway's modems instead"].assert_eq(&show(table.email_address("verizon", &us, day("2027-04-01"))));
+        expect!["Verizon's e-mail-to-SMS gateway shut down on 2027-03-31; send to this number through a modem instead"].assert_eq(&show(table.email_address("verizon", &us, day("2027-04-01"))));
     }
 
     #[test]
@@ -282,5 +309,72 @@ mod tests {
         let verizon = serde_json::to_value(table.get("verizon").unwrap()).unwrap();
         assert_eq!(verizon["status"], "shutdown-announced");
         assert_eq!(verizon["on"], "2027-03-31");
+    }
+
+    fn listed(table: Result<CarrierTable, String>) -> String {
+        match table {
+            Ok(table) => table
+                .all()
+                .iter()
+                .map(|c| format!("{} {} {:?}", c.id, c.sms_domain, c.status))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Err(reason) => reason,
+        }
+    }
+
+    /// The carrier file example in docs/smtp-legacy.md must stay loadable.
+    #[test]
+    fn documented_carrier_file_parses() {
+        let doc = include_str!("../../../docs/smtp-legacy.md");
+        let example = doc
+            .split("```toml")
+            .filter_map(|block| block.split("```").next())
+            .find(|block| block.contains("[[carriers]]"))
+            .unwrap_or_default();
+        expect![[r#"
+            verizon vtext.com ShutdownAnnounced { on: 2027-03-31 }
+            att txt.att.net ShutDown { since: Some(2025-06-17) }
+            campus sms.campus.example Active"#]]
+        .assert_eq(&listed(CarrierTable::from_toml(example)));
+    }
+
+    #[test]
+    fn carrier_file_parses() {
+        let table = CarrierTable::from_toml(
+            r#"
+[[carriers]]
+id = "campus"
+name = "Campus Mobile"
+country_code = 1
+sms_domain = "sms.campus.example"
+status = "active"
+note = "our own gateway"
+
+[[carriers]]
+id = "verizon"
+name = "Verizon"
+country_code = 1
+sms_domain = "vtext.com"
+status = "shutdown-announced"
+on = "2027-03-31"
+note = "full shutdown announced for 31 March 2027"
+"#,
+        );
+        expect![[r#"
+            campus sms.campus.example Active
+            verizon vtext.com ShutdownAnnounced { on: 2027-03-31 }"#]]
+        .assert_eq(&listed(table));
+        let broken = CarrierTable::from_toml("[[carriers]]\nid = \"x\"\n");
+        expect![[r#"Err("missing field `name`")"#]].assert_eq(&format!("{broken:?}"));
+    }
+
+    /// A gateway gone without a published date says so instead of naming a day.
+    #[test]
+    fn a_shutdown_without_a_date_says_so() {
+        let table = CarrierTable::builtin();
+        let us = MemberNumber::parse("201 555 0123", "US".parse::<Region>().unwrap()).unwrap();
+        expect!["Sprint's e-mail-to-SMS gateway has shut down (date not published); send to this number through a modem instead"]
+            .assert_eq(&table.email_address("sprint", &us, day("2026-11-22")).unwrap_err().to_string());
     }
 }

@@ -1,32 +1,9 @@
 //! The `+CME ERROR` (3GPP TS 27.007 §9.2) and `+CMS ERROR` (3GPP TS 27.005 §3.2.5) tables:
-//! a readable reason for every standard code, the mapping from verbose texts back to codes,
-//! and the classification the driver needs to decide whether an operation may be retried.
+//! a readable reason for every standard code and the mapping from verbose texts back to
+//! codes. What a code means for a retry is the driver's policy (`textgate_modem`'s
+//! `refusal` module), not the protocol's.
 
 use std::fmt;
-
-/// What a caller may do after a command failed with a given error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorClass {
-    /// A transient condition (busy SIM, network out of order, timeout): trying the same
-    /// operation again later may succeed.
-    Retryable,
-    /// The request itself is wrong or can never succeed (invalid PDU, barred number):
-    /// retrying the same request gives the same answer.
-    Final,
-    /// The SIM needs a person (PIN, PUK, missing SIM). Never retried automatically: retrying
-    /// a wrong PIN is how a SIM gets locked.
-    NeedsOperator,
-}
-
-impl fmt::Display for ErrorClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ErrorClass::Retryable => "retryable",
-            ErrorClass::Final => "final",
-            ErrorClass::NeedsOperator => "needs an operator",
-        })
-    }
-}
 
 /// A `+CME ERROR` (equipment error, 3GPP TS 27.007 §9.2).
 ///
@@ -69,19 +46,6 @@ impl CmeError {
     pub fn reason(&self) -> &str {
         reason(CME_TABLE, self.code, self.text.as_deref())
     }
-
-    pub fn class(&self) -> ErrorClass {
-        match self.code {
-            // PIN, PUK, personalisation keys, a missing or wrong SIM.
-            Some(5..=7 | 10..=12 | 15..=18 | 40..=48) => ErrorClass::NeedsOperator,
-            // SIM busy, no network service, network timeout, memory full (drained by the
-            // driver), unknown: conditions that pass.
-            Some(13 | 14 | 20 | 30 | 31 | 100) => ErrorClass::Retryable,
-            Some(_) => ErrorClass::Final,
-            // A verbose text we could not map: do not retry blindly, do not lock anything.
-            None => ErrorClass::Retryable,
-        }
-    }
 }
 
 impl CmsError {
@@ -106,27 +70,6 @@ impl CmsError {
 
     pub fn reason(&self) -> &str {
         reason(CMS_TABLE, self.code, self.text.as_deref())
-    }
-
-    pub fn class(&self) -> ErrorClass {
-        match self.code {
-            // SIM PIN/PUK problems and a missing SIM.
-            Some(310 | 311 | 312 | 315 | 316 | 317 | 318) => ErrorClass::NeedsOperator,
-            // RP causes of a transient nature (TS 24.011 annex E): network failure,
-            // destination out of service, network out of order, temporary failure,
-            // congestion, resources unavailable.
-            Some(17 | 22 | 27 | 38 | 41 | 42 | 47) => ErrorClass::Retryable,
-            // TP-FCS: SC busy, SC system failure, storage full, error in MS, SIM toolkit busy.
-            Some(192 | 194 | 208 | 210 | 211 | 212) => ErrorClass::Retryable,
-            // ME failure, SIM failure, SIM busy, memory failure, memory full, SMSC unknown
-            // (it may be set again), no network service, network timeout, unknown.
-            Some(300 | 313 | 314 | 320 | 322 | 330 | 331 | 332 | 500) => ErrorClass::Retryable,
-            // Manufacturer specific codes; 515 ("please wait, init or command processing in
-            // progress") and friends are busy conditions on every modem that uses them.
-            Some(512..=999) => ErrorClass::Retryable,
-            Some(_) => ErrorClass::Final,
-            None => ErrorClass::Retryable,
-        }
     }
 }
 
@@ -322,10 +265,7 @@ mod tests {
     fn verbose_forms_map_back_to_codes() {
         assert_eq!(CmeError::parse("SIM busy").code, Some(14));
         assert_eq!(CmeError::parse(" sim pin required ").code, Some(11));
-        assert_eq!(
-            CmeError::parse("Incorrect password").class(),
-            ErrorClass::NeedsOperator
-        );
+        assert_eq!(CmeError::parse("Incorrect password").code, Some(16));
         assert_eq!(
             CmsError::parse("invalid PDU mode parameter").code,
             Some(304)
@@ -333,32 +273,6 @@ mod tests {
         assert_eq!(CmsError::parse("(U)SIM PIN required").code, Some(311));
         let unknown = CmeError::parse("modem on fire");
         assert_eq!((unknown.code, unknown.reason()), (None, "modem on fire"));
-    }
-
-    #[test]
-    fn classification_of_field_errors() {
-        let cms = |code| CmsError::from_code(code).class();
-        let cme = |code| CmeError::from_code(code).class();
-        assert_eq!(
-            [
-                cms(500),
-                cms(38),
-                cms(515),
-                cms(331),
-                cms(332),
-                cms(322),
-                cme(14)
-            ],
-            [ErrorClass::Retryable; 7]
-        );
-        assert_eq!(
-            [cms(304), cms(305), cms(1), cms(196)],
-            [ErrorClass::Final; 4]
-        );
-        assert_eq!(
-            [cms(310), cms(311), cme(10), cme(11), cme(12), cme(16)],
-            [ErrorClass::NeedsOperator; 6]
-        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //!   unsolicited result codes, the `> ` prompt, echo and noise).
 //! - [`command`]: typed builders for the commands the driver sends.
 //! - [`response`]: typed parsers for their information responses.
-//! - [`error_code`]: the `+CME`/`+CMS` error tables and their retry classification.
+//! - [`error_code`]: the `+CME`/`+CMS` error tables (codes, texts, reasons in words).
 
 #![forbid(unsafe_code)]
 
@@ -16,5 +16,5 @@ pub mod framer;
 pub mod response;
 
 pub use command::{Command, CommandError};
-pub use error_code::{CmeError, CmsError, ErrorClass};
+pub use error_code::{CmeError, CmsError};
 pub use framer::{Event, Expectation, FinalResult, Framer, Response, Urc};

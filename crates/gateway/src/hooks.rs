@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use textgate_modem::{HealthChange, SendError, SendFailure as DriverFailure};
+use textgate_modem::{HealthChange, RefusedBy, SendError, SendFailure as DriverFailure};
 use textgate_telemetry::{Metrics, Readiness, SendFailure};
 
 /// The daemon-wide handles one gateway reports to.
@@ -75,15 +75,13 @@ pub fn modem_lost(change: &HealthChange) -> bool {
 /// The bounded `reason` label of a send that failed for good.
 pub fn failure_reason(error: &SendError) -> SendFailure {
     match &error.failure {
-        // RP causes from the network are 1 to 127 (TS 24.011); higher codes are the
-        // modem's or the SIM's own.
-        DriverFailure::RefusedMessage { error, .. } => match error.code {
-            Some(1..=127) => SendFailure::Network,
-            _ => SendFailure::Modem,
+        // The driver says who refused (for AT modems: an RP cause from the network, or
+        // the modem's or the SIM's own code).
+        DriverFailure::Refused { refusal, .. } => match refusal.by {
+            RefusedBy::Network => SendFailure::Network,
+            RefusedBy::Device => SendFailure::Modem,
         },
-        DriverFailure::RefusedEquipment { .. } | DriverFailure::BareError { .. } => {
-            SendFailure::Modem
-        }
+        DriverFailure::BareError { .. } => SendFailure::Modem,
         DriverFailure::Timeout { .. } => SendFailure::Timeout,
         DriverFailure::Unavailable(_) => SendFailure::ModemUnavailable,
         // A stopped send is given back to the queue, never failed for good.
@@ -98,7 +96,7 @@ pub fn failure_reason(error: &SendError) -> SendFailure {
 mod tests {
     use super::*;
     use std::time::Duration;
-    use textgate_at::CmsError;
+    use textgate_modem::{ErrorClass, Refusal};
 
     fn error(failure: DriverFailure) -> SendError {
         SendError {
@@ -109,17 +107,19 @@ mod tests {
 
     #[test]
     fn send_errors_map_to_bounded_reasons() {
-        let cms = |code| DriverFailure::RefusedMessage {
+        let cms = |code, by| DriverFailure::Refused {
             part: 1,
             total: 1,
-            error: CmsError {
+            refusal: Refusal {
+                by,
                 code: Some(code),
-                text: None,
+                reason: format!("+CMS ERROR {code}"),
+                class: ErrorClass::Final,
             },
         };
         let reasons: Vec<&str> = [
-            cms(21),
-            cms(304),
+            cms(21, RefusedBy::Network),
+            cms(304, RefusedBy::Device),
             DriverFailure::BareError { part: 1, total: 1 },
             DriverFailure::Timeout {
                 part: 1,

@@ -107,11 +107,12 @@ async fn consume(
 }
 
 fn message(i: usize, text: &str) -> OutgoingSms {
-    let recipient = Address::from_number(&format!("+1555{i:07}")).expect("a valid number");
+    let number = format!("+1555{i:07}");
+    let recipient = Address::from_number(&number).expect("a valid number");
     let pdus = Segmenter::default()
         .submit_pdus(text, i as u16, &recipient, &SubmitOptions::default())
         .expect("the text segments");
-    OutgoingSms::from_pdus(&pdus).expect("the PDUs encode")
+    OutgoingSms::from_pdus(number, text, &pdus).expect("the PDUs encode")
 }
 
 /// Sends every message with `callers` concurrent callers; returns the wall time.

@@ -18,7 +18,6 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use textgate_at::{CmeError, CmsError, ErrorClass, FinalResult};
 use textgate_gsm::error::GsmError;
 use textgate_gsm::pdu::{Pdu, SmscField};
 use tokio::sync::{mpsc, watch};
@@ -81,15 +80,27 @@ pub struct SubmitPart {
     pub tpdu_length: usize,
 }
 
-/// A message to send: its already-encoded parts (see `textgate_gsm::segment::Segmenter`).
+/// A message to send: its already-encoded parts (see `textgate_gsm::segment::Segmenter`),
+/// and beside them the recipient and the text they encode, for drivers that do not send
+/// PDUs (the e-mail path sends the text; an SMSC protocol may take the number apart from
+/// the PDU). The recipient and text are always the whole message's, also when `parts` holds
+/// only the parts still to be sent after an earlier attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingSms {
+    /// The destination as the outbox has it: E.164 (`+15551234567`), or a short code.
+    pub recipient: String,
+    /// The text the parts encode, whole.
+    pub text: String,
     pub parts: Vec<SubmitPart>,
 }
 
 impl OutgoingSms {
-    /// Encodes the SUBMIT PDUs the segmenter built.
-    pub fn from_pdus(pdus: &[Pdu]) -> Result<OutgoingSms, GsmError> {
+    /// The message the segmenter's SUBMIT PDUs for `text` to `recipient` make.
+    pub fn from_pdus(
+        recipient: impl Into<String>,
+        text: impl Into<String>,
+        pdus: &[Pdu],
+    ) -> Result<OutgoingSms, GsmError> {
         let parts = pdus
             .iter()
             .map(|pdu| {
@@ -99,7 +110,11 @@ impl OutgoingSms {
                 })
             })
             .collect::<Result<Vec<_>, GsmError>>()?;
-        Ok(OutgoingSms { parts })
+        Ok(OutgoingSms {
+            recipient: recipient.into(),
+            text: text.into(),
+            parts,
+        })
     }
 }
 
@@ -185,6 +200,60 @@ impl SendMonitor {
     }
 }
 
+/// What a caller may do after a send failed, whatever the driver: the outbox retries,
+/// gives up, or waits for a person by this alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// A transient condition (busy SIM, network out of order, timeout, a relay's 4xx):
+    /// trying the same operation again later may succeed.
+    Retryable,
+    /// The request itself is wrong or can never succeed (invalid PDU, barred number):
+    /// retrying the same request gives the same answer.
+    Final,
+    /// The device or its configuration needs a person (PIN, PUK, missing SIM, a relay
+    /// refusing our credentials). Never retried automatically: retrying a wrong PIN is how
+    /// a SIM gets locked.
+    NeedsOperator,
+}
+
+impl fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ErrorClass::Retryable => "retryable",
+            ErrorClass::Final => "final",
+            ErrorClass::NeedsOperator => "needs an operator",
+        })
+    }
+}
+
+/// Who refused a part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefusedBy {
+    /// The phone network (or message centre) gave a cause for this message.
+    Network,
+    /// The device in front of the network (the modem, its SIM) refused it.
+    Device,
+}
+
+/// A refusal in driver-neutral terms: who said no, the cause as the driver reported it,
+/// and what it means for a retry. Each driver maps its own answers (`+CMS ERROR`, an SMSC's
+/// command status) to one; the rest of textgate reads only this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub by: RefusedBy,
+    /// The numeric cause, when the driver reported one.
+    pub code: Option<u16>,
+    /// The refusal as the driver reported it, for people (`+CMS ERROR 1 (unassigned number)`).
+    pub reason: String,
+    pub class: ErrorClass,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
 /// Why a message (or part of it) was not sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SendFailure {
@@ -198,17 +267,11 @@ pub enum SendFailure {
         total: usize,
         reason: String,
     },
-    #[error("part {part} of {total} was refused: {error}")]
-    RefusedMessage {
+    #[error("part {part} of {total} was refused: {refusal}")]
+    Refused {
         part: usize,
         total: usize,
-        error: CmsError,
-    },
-    #[error("part {part} of {total} was refused: {error}")]
-    RefusedEquipment {
-        part: usize,
-        total: usize,
-        error: CmeError,
+        refusal: Refusal,
     },
     /// A bare `ERROR` says nothing about the cause; seen both for transient trouble and
     /// for bad PDUs, so it is retried a bounded number of times by the outbox.
@@ -258,8 +321,7 @@ impl SendError {
             | SendFailure::Unexpected { .. }
             | SendFailure::Stopped { .. } => ErrorClass::Retryable,
             SendFailure::Empty | SendFailure::Invalid { .. } => ErrorClass::Final,
-            SendFailure::RefusedMessage { error, .. } => error.class(),
-            SendFailure::RefusedEquipment { error, .. } => error.class(),
+            SendFailure::Refused { refusal, .. } => refusal.class,
         }
     }
 
@@ -277,10 +339,7 @@ impl SendError {
             SendFailure::Invalid {
                 part, total: of, ..
             }
-            | SendFailure::RefusedMessage {
-                part, total: of, ..
-            }
-            | SendFailure::RefusedEquipment {
+            | SendFailure::Refused {
                 part, total: of, ..
             }
             | SendFailure::BareError { part, total: of }
@@ -306,25 +365,6 @@ impl SendError {
             failure: SendFailure::Stopped { sent, total },
             accepted,
         }
-    }
-
-    pub(crate) fn from_result(
-        part: usize,
-        total: usize,
-        result: FinalResult,
-        accepted: Vec<MessageReference>,
-    ) -> SendError {
-        let failure = match result {
-            FinalResult::Cms(error) => SendFailure::RefusedMessage { part, total, error },
-            FinalResult::Cme(error) => SendFailure::RefusedEquipment { part, total, error },
-            FinalResult::Error => SendFailure::BareError { part, total },
-            other => SendFailure::Unexpected {
-                part,
-                total,
-                answer: other.to_string(),
-            },
-        };
-        SendError { failure, accepted }
     }
 }
 
@@ -506,6 +546,8 @@ mod tests {
             tpdu_length: 0,
         };
         OutgoingSms {
+            recipient: "+15551234567".to_owned(),
+            text: "two parts".to_owned(),
             parts: vec![part.clone(), part],
         }
     }

@@ -2,7 +2,10 @@
 //! uses, and the AT driver for USB modems and phones (serial) or network modems and the
 //! simulator (TCP).
 //!
-//! - [`driver`]: the interface: [`OutgoingSms`], [`ModemEvent`], [`AckHandle`], errors.
+//! - [`driver`]: the interface every driver implements and the rest of textgate uses:
+//!   [`OutgoingSms`], [`ModemEvent`], [`AckHandle`], and driver-neutral errors
+//!   ([`SendError`] with its [`ErrorClass`] and [`Refusal`]).
+//! - [`refusal`]: how the AT driver's `+CMS`/`+CME` errors become those refusals.
 //! - [`at_driver`]: [`AtModem`], one task owning the device, with timeouts, soft reset,
 //!   reopen and backoff.
 //! - [`quirks`]: per-family differences as data tables.
@@ -50,20 +53,21 @@ pub mod driver;
 pub mod port;
 pub mod probe;
 pub mod quirks;
+pub mod refusal;
 pub mod smtp;
 pub mod status;
 
 pub use at_driver::AtModem;
 pub use config::{Backoff, ModemConfig, Timeouts};
 pub use driver::{
-    AcceptedPart, AckHandle, DriverStopped, HealthChange, MessageReference, ModemEvent,
-    ModemEvents, Origin, OutgoingSms, ReceivedPdu, SendError, SendFailure, SendMonitor,
-    SendProgress, SmsDriver, StatusError, SubmitPart,
+    AcceptedPart, AckHandle, DriverStopped, ErrorClass, HealthChange, MessageReference, ModemEvent,
+    ModemEvents, Origin, OutgoingSms, ReceivedPdu, Refusal, RefusedBy, SendError, SendFailure,
+    SendMonitor, SendProgress, SmsDriver, StatusError, SubmitPart,
 };
 pub use port::{opener_for, BoxPort, OpenWith, Port, PortOpener, SerialDevice, TcpAddress};
 pub use probe::{probe, probe_device, ProbeError};
 pub use smtp::{
-    load_carrier_table, CarrierDirectory, CarrierFileError, DirectoryError, SmtpAccepted,
-    SmtpConfig, SmtpConfigError, SmtpCredentials, SmtpDriver, SmtpSecurity, SmtpSendError,
+    CarrierDirectory, DirectoryError, SmtpAccepted, SmtpConfig, SmtpConfigError, SmtpCredentials,
+    SmtpDriver, SmtpSecurity, SmtpSendError, DEFAULT_HARD_LIMIT,
 };
 pub use status::ModemStatus;

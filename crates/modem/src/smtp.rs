@@ -1,45 +1,40 @@
-//! The legacy e-mail-to-SMS driver: a text becomes a plain-text e-mail to
-//! `<national digits>@<carrier gateway domain>`, handed to an SMTP relay.
+//! The legacy e-mail-to-SMS driver: a text becomes a plain-text e-mail to the recipient's
+//! carrier gateway (`<national digits>@<carrier gateway domain>`), handed to an SMTP relay.
 //!
 //! This module owns the SMTP side only: building the message, talking to the relay
-//! (through `lettre`), classifying its answers, and refusing carriers whose gateway is
-//! gone. Which carriers exist and when their gateways closed is `textgate_alerts::carrier`
-//! (one table, shared with the web page that offers carriers to members).
+//! (through `lettre`), classifying its answers. Which address reaches a number is not its
+//! business: guessing a carrier from a number is impossible (numbers are ported between
+//! carriers), and which carriers exist and when their gateways closed is the alert
+//! service's knowledge (the members' registrations and the carrier table). So the driver is
+//! given a [`CarrierDirectory`] that answers with the e-mail address for a number, or why
+//! there is none; its [`SmsDriver::send`] takes the recipient and the text an
+//! [`OutgoingSms`] carries beside its PDUs, asks the directory and sends one e-mail. Behind
+//! the outbox it works like any modem. A number the directory has no address for is a
+//! final error; without a directory every send is. Callers that already know the address
+//! may use [`SmtpDriver::send_email`].
 //!
 //! Most carriers have shut their gateways down (docs/smtp-legacy.md has the dates), so
 //! this is a legacy path kept for carriers that still run one; modems are the primary path.
-//!
-//! The e-mail address needs the recipient's carrier, and an [`OutgoingSms`] carries only
-//! encoded SMS-SUBMIT PDUs (a number and user data, no carrier). Guessing a carrier from a
-//! number is impossible (numbers are ported between carriers), so the driver is given a
-//! [`CarrierDirectory`] (the members' registrations, looked up by keyed blind index): its
-//! [`SmsDriver::send`] decodes the PDUs the outbox built, joins the parts' text, asks the
-//! directory for the recipient's carrier and sends one e-mail. Behind the outbox it works
-//! like any modem. A number nobody chose a carrier for is a final error; without a
-//! directory every send is. Callers that already know the carrier may use
-//! [`SmtpDriver::send_to`].
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{NaiveDate, Utc};
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use textgate_alerts::carrier::{CarrierError, CarrierTable, GatewayStatus};
-use textgate_alerts::{ComposeLimits, MemberNumber};
-use textgate_at::ErrorClass;
-use textgate_gsm::pdu::{Pdu, SmscField, Tpdu};
 
 use crate::driver::{
-    HealthChange, MessageReference, ModemEvent, ModemEvents, OutgoingSms, SendError, SendFailure,
-    SmsDriver, StatusError,
+    ErrorClass, HealthChange, MessageReference, ModemEvent, ModemEvents, OutgoingSms, SendError,
+    SendFailure, SmsDriver, StatusError,
 };
 use crate::status::ModemStatus;
+
+/// The longest text accepted when the configuration names no other: the alerts' default
+/// hard limit (`textgate_alerts::ComposeLimits`), which the daemon passes on when it differs.
+pub const DEFAULT_HARD_LIMIT: usize = 140;
 
 /// How often [`SmtpDriver::watch_relay`] asks the relay whether it answers.
 pub const RELAY_CHECK_PERIOD: Duration = Duration::from_secs(60);
@@ -83,8 +78,6 @@ pub struct SmtpConfig {
     /// Envelope and header sender address.
     pub from: String,
     pub credentials: Option<SmtpCredentials>,
-    /// Carriers and their gateway status (see [`load_carrier_table`]).
-    pub carriers: CarrierTable,
     /// Longest text accepted, in characters (the alerts' hard limit, 140 by default):
     /// gateways cut or split longer mail unpredictably.
     pub hard_limit: usize,
@@ -93,8 +86,8 @@ pub struct SmtpConfig {
 }
 
 impl SmtpConfig {
-    /// A plain-SMTP configuration with the defaults: the built-in carrier table, the
-    /// alerts' default hard limit, a 30 s timeout.
+    /// A plain-SMTP configuration with the defaults: the alerts' default hard limit, a 30 s
+    /// timeout.
     pub fn new(relay: impl Into<String>, port: u16, from: impl Into<String>) -> SmtpConfig {
         SmtpConfig {
             relay: relay.into(),
@@ -102,8 +95,7 @@ impl SmtpConfig {
             security: SmtpSecurity::Plain,
             from: from.into(),
             credentials: None,
-            carriers: CarrierTable::builtin(),
-            hard_limit: ComposeLimits::default().hard_limit,
+            hard_limit: DEFAULT_HARD_LIMIT,
             timeout: Duration::from_secs(30),
         }
     }
@@ -120,78 +112,40 @@ pub enum SmtpConfigError {
     HardLimit,
 }
 
-/// Why the carrier file could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum CarrierFileError {
-    #[error("cannot read the carrier file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("the carrier file {path} is not a valid carrier table: {reason}")]
-    Parse { path: PathBuf, reason: String },
-}
-
-/// Reads a carrier table from a TOML file (the format is in docs/smtp-legacy.md: one
-/// `[[carriers]]` table per carrier, dates as quoted `"YYYY-MM-DD"` strings).
-pub fn load_carrier_table(path: &Path) -> Result<CarrierTable, CarrierFileError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CarrierFileError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    parse_carrier_table(&text).map_err(|reason| CarrierFileError::Parse {
-        path: path.to_owned(),
-        reason,
-    })
-}
-
-fn parse_carrier_table(text: &str) -> Result<CarrierTable, String> {
-    toml::from_str(text).map_err(|error| error.message().to_owned())
-}
-
-/// Which carrier a member chose for a number, if any: the members' registrations, found by
-/// the keyed blind index of the number (never by searching plaintext numbers).
+/// Where the e-mail path sends a text for one number: the address of the number's carrier
+/// gateway, or why there is none. The alert service answers from the members' registrations
+/// (found by the keyed blind index of the number, never by searching plaintext numbers) and
+/// its carrier table.
 #[async_trait]
 pub trait CarrierDirectory: Send + Sync {
-    /// The carrier id stored with the registration of `number` (E.164), or `None` when no
-    /// member has the number or its member chose no carrier.
-    async fn carrier_of(&self, number: &str) -> Result<Option<String>, DirectoryError>;
+    /// The e-mail address (`2015550123@vtext.com`) that reaches `number` (E.164) as a text.
+    async fn email_address(&self, number: &str) -> Result<String, DirectoryError>;
 }
 
-/// The directory could not answer (the database is unreachable, say); the text waits.
+/// Why the directory gave no address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct DirectoryError(pub String);
+pub enum DirectoryError {
+    /// The directory could not answer (its database is unreachable, say); the text waits.
+    #[error("cannot look up the recipient's carrier: {0}")]
+    Unavailable(String),
+    /// No e-mail address reaches the number (no member chose a carrier for it, the carrier's
+    /// gateway has closed, ...): asking again gives the same answer. The text says why.
+    #[error("{0}")]
+    NoAddress(String),
+}
 
 /// Why one text was not handed to the relay.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SmtpSendError {
     /// [`SmsDriver::send`] on a driver without a [`CarrierDirectory`]: the e-mail path
     /// cannot work from a number alone.
-    #[error("the e-mail-to-SMS path needs the recipient's carrier, which an encoded SMS does not carry, and this driver has no directory of the members' carriers (configure [alerts])")]
+    #[error("the e-mail-to-SMS path needs the recipient's carrier, which a phone number does not tell, and this driver has no directory of the members' carriers (configure [alerts])")]
     NeedsCarrier,
-    /// The directory knows no carrier for the recipient.
-    #[error("no carrier is known for this number; the legacy e-mail path only reaches members who chose one")]
-    NoCarrierKnown,
+    /// The directory has no address for the recipient; the reason is its own.
+    #[error("{reason}")]
+    NoAddress { reason: String },
     #[error("cannot look up the recipient's carrier: {reason}")]
     Directory { reason: String },
-    /// The parts handed to [`SmsDriver::send`] are not SMS-SUBMIT text to one number.
-    #[error("the message cannot be sent as e-mail: {reason}")]
-    NotAText { reason: String },
-    #[error("{number} is not a mobile number in international form: {reason}")]
-    BadNumber { number: String, reason: String },
-    #[error("unknown carrier {id:?}: it is not in the carrier table")]
-    UnknownCarrier { id: String },
-    #[error("{carrier}'s e-mail-to-SMS gateway shut down on {since}; send to this number through a modem instead")]
-    GatewayShutDown { carrier: String, since: NaiveDate },
-    #[error("{carrier}'s e-mail-to-SMS gateway has shut down (date not published); send to this number through a modem instead")]
-    GatewayGone { carrier: String },
-    #[error("{carrier} serves numbers with country code +{expected}, this number has +{found}")]
-    WrongCountry {
-        carrier: String,
-        expected: u16,
-        found: u16,
-    },
     #[error("the text has {chars} characters, more than the hard limit of {limit}")]
     TooLong { chars: usize, limit: usize },
     #[error("{address:?} is not a valid e-mail address: {reason}")]
@@ -236,13 +190,7 @@ impl SmtpSendError {
             // the relay or the configuration.
             Self::Tls { .. } | Self::Mismatch { .. } => ErrorClass::NeedsOperator,
             Self::NeedsCarrier
-            | Self::NoCarrierKnown
-            | Self::NotAText { .. }
-            | Self::BadNumber { .. }
-            | Self::UnknownCarrier { .. }
-            | Self::GatewayShutDown { .. }
-            | Self::GatewayGone { .. }
-            | Self::WrongCountry { .. }
+            | Self::NoAddress { .. }
             | Self::TooLong { .. }
             | Self::BadAddress { .. }
             | Self::Refused { .. } => ErrorClass::Final,
@@ -268,7 +216,6 @@ pub struct SmtpDriver {
     /// Where [`SmsDriver::send`] finds each recipient's carrier.
     directory: Option<Arc<dyn CarrierDirectory>>,
     from: Mailbox,
-    carriers: CarrierTable,
     hard_limit: usize,
     relay: String,
     timeout: Duration,
@@ -329,69 +276,41 @@ impl SmtpDriver {
             transport: builder.build(),
             directory: None,
             from,
-            carriers: config.carriers,
             hard_limit: config.hard_limit,
             relay,
             timeout: config.timeout,
         })
     }
 
-    /// Lets [`SmsDriver::send`] work: it finds each recipient's carrier in `directory`.
+    /// Lets [`SmsDriver::send`] work: it asks `directory` for each recipient's address.
     pub fn with_directory(mut self, directory: Arc<dyn CarrierDirectory>) -> SmtpDriver {
         self.directory = Some(directory);
         self
     }
 
-    /// The carriers this driver knows (the members' page should offer the same).
-    pub fn carriers(&self) -> &CarrierTable {
-        &self.carriers
-    }
-
-    /// Sends an encoded message as one e-mail: the recipient and the text come from its
-    /// SMS-SUBMIT parts, the carrier from the directory. See [`SmsDriver::send`].
+    /// Sends a message as one e-mail: its recipient and text as the message carries them
+    /// (never decoded from its PDUs), the address from the directory. See [`SmsDriver::send`].
     pub async fn send_sms(&self, message: &OutgoingSms) -> Result<SmtpAccepted, SmtpSendError> {
         let Some(directory) = &self.directory else {
             return Err(SmtpSendError::NeedsCarrier);
         };
-        let submission = read_submission(message)?;
-        let number = MemberNumber::try_from(submission.recipient.clone()).map_err(|error| {
-            SmtpSendError::BadNumber {
-                number: submission.recipient.clone(),
-                reason: error.to_string(),
-            }
-        })?;
-        let carrier = directory
-            .carrier_of(number.as_str())
-            .await
-            .map_err(|error| SmtpSendError::Directory {
-                reason: error.to_string(),
-            })?
-            .ok_or(SmtpSendError::NoCarrierKnown)?;
-        self.send_to(&number, &carrier, &submission.text).await
+        let address =
+            directory
+                .email_address(&message.recipient)
+                .await
+                .map_err(|error| match error {
+                    DirectoryError::Unavailable(reason) => SmtpSendError::Directory { reason },
+                    DirectoryError::NoAddress(reason) => SmtpSendError::NoAddress { reason },
+                })?;
+        self.send_email(address, &message.text).await
     }
 
-    /// Sends `text` to `number` through `carrier`'s gateway, judging the gateway by
-    /// today's date (UTC).
-    pub async fn send_to(
+    /// Sends `text` as a plain-text e-mail to `address` (a carrier gateway's address).
+    pub async fn send_email(
         &self,
-        number: &MemberNumber,
-        carrier: &str,
+        address: String,
         text: &str,
     ) -> Result<SmtpAccepted, SmtpSendError> {
-        self.send_to_on(number, carrier, text, Utc::now().date_naive())
-            .await
-    }
-
-    /// [`SmtpDriver::send_to`] with the day given: a gateway counts as gone from its
-    /// shutdown date on.
-    pub async fn send_to_on(
-        &self,
-        number: &MemberNumber,
-        carrier: &str,
-        text: &str,
-        today: NaiveDate,
-    ) -> Result<SmtpAccepted, SmtpSendError> {
-        let address = self.address_for(number, carrier, today)?;
         let chars = text.chars().count();
         if chars > self.hard_limit {
             return Err(SmtpSendError::TooLong {
@@ -433,55 +352,6 @@ impl SmtpDriver {
             }),
             Ok(Err(error)) => Err(self.classify(&address, &error)),
         }
-    }
-
-    /// The gateway address for `number` at `carrier`, or why there is none.
-    pub fn address_for(
-        &self,
-        number: &MemberNumber,
-        carrier: &str,
-        today: NaiveDate,
-    ) -> Result<String, SmtpSendError> {
-        let entry = self
-            .carriers
-            .get(carrier)
-            .ok_or_else(|| SmtpSendError::UnknownCarrier {
-                id: carrier.to_owned(),
-            })?;
-        // Checked here (before the table's own check) to name the shutdown date.
-        if !entry.status.usable_on(today) {
-            let name = entry.name.clone();
-            return Err(match entry.status {
-                GatewayStatus::ShutdownAnnounced { on } => SmtpSendError::GatewayShutDown {
-                    carrier: name,
-                    since: on,
-                },
-                GatewayStatus::ShutDown { since: Some(since) } => SmtpSendError::GatewayShutDown {
-                    carrier: name,
-                    since,
-                },
-                GatewayStatus::ShutDown { since: None } | GatewayStatus::Active => {
-                    SmtpSendError::GatewayGone { carrier: name }
-                }
-            });
-        }
-        self.carriers
-            .email_address(carrier, number, today)
-            .map_err(|error| match error {
-                CarrierError::Unknown { id } => SmtpSendError::UnknownCarrier { id },
-                CarrierError::GatewayClosed { name } => {
-                    SmtpSendError::GatewayGone { carrier: name }
-                }
-                CarrierError::WrongCountry {
-                    name,
-                    expected,
-                    found,
-                } => SmtpSendError::WrongCountry {
-                    carrier: name,
-                    expected,
-                    found,
-                },
-            })
     }
 
     /// Reports the relay as the gateway's modem health, checked every
@@ -567,62 +437,6 @@ impl SmtpDriver {
     }
 }
 
-/// What an encoded message says, read back for the e-mail path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Submission {
-    /// The destination address as encoded (`+` and digits for an international number).
-    recipient: String,
-    /// The parts' text joined in sequence order.
-    text: String,
-}
-
-/// Decodes the SMS-SUBMIT parts of a message: one recipient, text (7-bit or UCS-2), parts
-/// joined by their concatenation sequence number.
-fn read_submission(message: &OutgoingSms) -> Result<Submission, SmtpSendError> {
-    let not_a_text = |reason: String| SmtpSendError::NotAText { reason };
-    let total = message.parts.len();
-    if total == 0 {
-        return Err(not_a_text("it has no parts".to_owned()));
-    }
-    let mut recipient: Option<String> = None;
-    let mut parts: Vec<(u8, String)> = Vec::with_capacity(total);
-    for (index, part) in message.parts.iter().enumerate() {
-        let at = index + 1;
-        let pdu = Pdu::decode(&part.pdu, SmscField::Present)
-            .map_err(|error| not_a_text(format!("part {at} of {total}: {error}")))?;
-        let Tpdu::Submit(submit) = pdu.tpdu else {
-            return Err(not_a_text(format!(
-                "part {at} of {total} is not an SMS-SUBMIT"
-            )));
-        };
-        match &recipient {
-            None => recipient = Some(submit.recipient.number.clone()),
-            Some(first) if *first != submit.recipient.number => {
-                return Err(not_a_text(format!(
-                    "part {at} of {total} is addressed to another number"
-                )))
-            }
-            Some(_) => {}
-        }
-        let sequence = submit
-            .user_data
-            .header
-            .as_ref()
-            .and_then(|header| header.concatenation())
-            .map_or(1, |c| c.sequence);
-        let text = submit
-            .user_data
-            .as_text()
-            .ok_or_else(|| not_a_text(format!("part {at} of {total} is 8-bit data, not text")))?;
-        parts.push((sequence, text.to_owned()));
-    }
-    parts.sort_by_key(|(sequence, _)| *sequence);
-    Ok(Submission {
-        recipient: recipient.unwrap_or_default(),
-        text: parts.into_iter().map(|(_, text)| text).collect(),
-    })
-}
-
 /// The outbox's view of an e-mail that was not sent, with the same retry class.
 fn as_send_error(error: &SmtpSendError, total: usize) -> SendError {
     let failure = match (error, error.class()) {
@@ -650,9 +464,9 @@ fn as_send_error(error: &SmtpSendError, total: usize) -> SendError {
 
 #[async_trait]
 impl SmsDriver for SmtpDriver {
-    /// One e-mail per message (all its parts), to the recipient's carrier gateway found in
-    /// the [`CarrierDirectory`]. Without a directory, or for a number with no carrier, the
-    /// error is final. An e-mail has no TP-MR, so no references are returned: no status
+    /// One e-mail per message (all its parts), to the address the [`CarrierDirectory`]
+    /// gives for the recipient. Without a directory, or for a number it has no address for,
+    /// the error is final. An e-mail has no TP-MR, so no references are returned: no status
     /// report ever comes back through this path.
     async fn send(&self, message: OutgoingSms) -> Result<Vec<MessageReference>, SendError> {
         match self.send_sms(&message).await {
@@ -686,62 +500,12 @@ mod tests {
     use super::*;
     use expect_test::expect;
 
-    use crate::driver::SubmitPart;
-    use textgate_gsm::pdu::Address;
-    use textgate_gsm::segment::{Segmenter, SubmitOptions};
-
-    fn encoded(to: &str, text: &str) -> OutgoingSms {
-        let address = Address::from_number(to).unwrap();
-        let pdus = Segmenter::default()
-            .submit_pdus(text, 0x42, &address, &SubmitOptions::default())
-            .unwrap();
-        OutgoingSms::from_pdus(&pdus).unwrap()
-    }
-
-    fn show(result: Result<Submission, SmtpSendError>) -> String {
-        match result {
-            Ok(s) => format!("{} {:?}", s.recipient, s.text),
-            Err(e) => e.to_string(),
-        }
-    }
-
-    #[test]
-    fn submissions_are_read_back_from_their_parts() {
-        let long = "Shelter in place. ".repeat(12);
-        expect![[r#"+12015550123 "Library closed today.""#]].assert_eq(&show(read_submission(
-            &encoded("+12015550123", "Library closed today."),
-        )));
-        let mut message = encoded("+12015550123", &long);
-        assert!(message.parts.len() > 1);
-        // Parts in any order come out in sequence; UCS-2 text too.
-        message.parts.reverse();
-        assert_eq!(read_submission(&message).map(|s| s.text), Ok(long.clone()));
-        expect![[r#"+12015550123 "Évacuez 🚒""#]].assert_eq(&show(read_submission(&encoded(
-            "+12015550123",
-            "Évacuez 🚒",
-        ))));
-        let mut mixed = encoded("+12015550123", &long);
-        mixed.parts[1] = encoded("+12015550199", &long).parts[1].clone();
-        expect!["the message cannot be sent as e-mail: part 2 of 2 is addressed to another number"]
-            .assert_eq(&show(read_submission(&mixed)));
-        expect!["the message cannot be sent as e-mail: it has no parts"]
-            .assert_eq(&show(read_submission(&OutgoingSms { parts: Vec::new() })));
-        let garbage = OutgoingSms {
-            parts: vec![SubmitPart {
-                pdu: vec![0x00, 0x01],
-                tpdu_length: 1,
-            }],
-        };
-        assert!(matches!(
-            read_submission(&garbage),
-            Err(SmtpSendError::NotAText { .. })
-        ));
-    }
-
     #[test]
     fn send_errors_keep_their_class_for_the_outbox() {
         let cases = [
-            SmtpSendError::NoCarrierKnown,
+            SmtpSendError::NoAddress {
+                reason: "no carrier is known for this number; the legacy e-mail path only reaches members who chose one".to_owned(),
+            },
             SmtpSendError::Directory {
                 reason: "database down".to_owned(),
             },
@@ -788,69 +552,12 @@ mod tests {
         assert_eq!(refused(554).class(), ErrorClass::Final);
         assert_eq!(refused(535).class(), ErrorClass::NeedsOperator);
         assert_eq!(SmtpSendError::NeedsCarrier.class(), ErrorClass::Final);
-    }
-
-    /// The carrier file example in docs/smtp-legacy.md must stay loadable.
-    #[test]
-    fn documented_carrier_file_parses() {
-        let doc = include_str!("../../../docs/smtp-legacy.md");
-        let example = doc
-            .split("```toml")
-            .filter_map(|block| block.split("```").next())
-            .find(|block| block.contains("[[carriers]]"))
-            .unwrap_or_default();
-        let shown = match parse_carrier_table(example) {
-            Ok(table) => table
-                .all()
-                .iter()
-                .map(|c| format!("{} {} {:?}", c.id, c.sms_domain, c.status))
-                .collect::<Vec<_>>()
-                .join("\n"),
-            Err(reason) => reason,
-        };
-        expect![[r#"
-            verizon vtext.com ShutdownAnnounced { on: 2027-03-31 }
-            att txt.att.net ShutDown { since: Some(2025-06-17) }
-            campus sms.campus.example Active"#]]
-        .assert_eq(&shown);
-    }
-
-    #[test]
-    fn carrier_file_parses() {
-        let table = parse_carrier_table(
-            r#"
-[[carriers]]
-id = "campus"
-name = "Campus Mobile"
-country_code = 1
-sms_domain = "sms.campus.example"
-status = "active"
-note = "our own gateway"
-
-[[carriers]]
-id = "verizon"
-name = "Verizon"
-country_code = 1
-sms_domain = "vtext.com"
-status = "shutdown-announced"
-on = "2027-03-31"
-note = "full shutdown announced for 31 March 2027"
-"#,
+        assert_eq!(
+            SmtpSendError::NoAddress {
+                reason: String::new()
+            }
+            .class(),
+            ErrorClass::Final
         );
-        let shown = match table {
-            Ok(table) => table
-                .all()
-                .iter()
-                .map(|c| format!("{} {} {:?}", c.id, c.sms_domain, c.status))
-                .collect::<Vec<_>>()
-                .join("\n"),
-            Err(reason) => reason,
-        };
-        expect![[r#"
-            campus sms.campus.example Active
-            verizon vtext.com ShutdownAnnounced { on: 2027-03-31 }"#]]
-        .assert_eq(&shown);
-        let broken = parse_carrier_table("[[carriers]]\nid = \"x\"\n");
-        expect![[r#"Err("missing field `name`")"#]].assert_eq(&format!("{broken:?}"));
     }
 }

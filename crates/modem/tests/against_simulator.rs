@@ -13,11 +13,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
-use textgate_at::ErrorClass;
 use textgate_gsm::pdu::{Address, Content};
 use textgate_gsm::reassembly::{Outcome, Part, Payload, Reassembler, ReassemblyConfig};
 use textgate_gsm::segment::{Segmenter, StatusReportRequest, SubmitOptions};
 use textgate_gsm::Tpdu;
+use textgate_modem::ErrorClass;
 use textgate_modem::{
     AtModem, Backoff, HealthChange, MessageReference, ModemConfig, ModemEvent, ModemEvents,
     OutgoingSms, ReceivedPdu, SendFailure, SendProgress, SerialDevice, SmsDriver, Timeouts,
@@ -278,7 +278,7 @@ fn outgoing(
     let pdus = Segmenter::default()
         .submit_pdus(text, reference, &address, &options)
         .expect("the test text segments");
-    OutgoingSms::from_pdus(&pdus).expect("the test PDUs encode")
+    OutgoingSms::from_pdus(recipient, text, &pdus).expect("the test PDUs encode")
 }
 
 /// Injects `count` texts of every kind from distinct senders; returns sender → text.
@@ -432,6 +432,8 @@ async fn send_with_retries(
     loop {
         let ready_before = seen.borrow().ready_count();
         let attempt = OutgoingSms {
+            recipient: sms.recipient.clone(),
+            text: sms.text.clone(),
             parts: remaining.clone(),
         };
         let result = tokio::time::timeout(PROGRESS, modem.send(attempt))
@@ -587,6 +589,7 @@ async fn a_stop_between_parts_finishes_the_part_on_the_air_and_starts_no_other()
 
     let rest = OutgoingSms {
         parts: sms.parts[2..].to_vec(),
+        ..sms.clone()
     };
     let last = tokio::time::timeout(PROGRESS, rig.modem.send(rest))
         .await

@@ -1,6 +1,8 @@
 //! The e-mail-to-SMS driver against a real SMTP server: a separate Python process
 //! (`tests/support/smtp_relay.py`) listening on 127.0.0.1, which prints every message it
-//! accepts and answers 451, 550 or nothing for chosen recipient domains.
+//! accepts and answers 451, 550 or nothing for chosen recipient domains. Which address
+//! reaches a number is the directory's answer (the alert service in the daemon, a table in
+//! memory here); the carrier rules behind it are tested with the carrier table.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -8,82 +10,18 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::NaiveDate;
 use expect_test::{expect, Expect};
-use textgate_alerts::{CarrierTable, MemberNumber, Region};
 use textgate_gsm::pdu::Address;
 use textgate_gsm::segment::{Segmenter, SubmitOptions};
 use textgate_modem::{
-    load_carrier_table, CarrierDirectory, DirectoryError, OutgoingSms, SmsDriver, SmtpConfig,
-    SmtpCredentials, SmtpDriver, SmtpSecurity, SmtpSendError, StatusError,
+    CarrierDirectory, DirectoryError, OutgoingSms, SmsDriver, SmtpConfig, SmtpCredentials,
+    SmtpDriver, SmtpSecurity, SmtpSendError, StatusError,
 };
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 
 /// How long any one step may take before the test gives up (a bound, not a measurement).
 const PATIENCE: Duration = Duration::from_secs(20);
-
-/// The carriers the tests use: real ones (from the built-in facts) and test domains that
-/// make the relay answer in a chosen way.
-const TEST_CARRIERS: &str = r#"
-[[carriers]]
-id = "verizon"
-name = "Verizon"
-country_code = 1
-sms_domain = "vtext.com"
-status = "shutdown-announced"
-on = "2027-03-31"
-note = "full shutdown announced for 31 March 2027"
-
-[[carriers]]
-id = "att"
-name = "AT&T"
-country_code = 1
-sms_domain = "txt.att.net"
-status = "shut-down"
-since = "2025-06-17"
-note = "AT&T notice KM1061254"
-
-[[carriers]]
-id = "sprint"
-name = "Sprint"
-country_code = 1
-sms_domain = "messaging.sprintpcs.com"
-status = "shut-down"
-note = "domain gone"
-
-[[carriers]]
-id = "campus"
-name = "Campus Mobile"
-country_code = 1
-sms_domain = "sms.campus.test"
-status = "active"
-note = "test gateway"
-
-[[carriers]]
-id = "busy"
-name = "Busy Mobile"
-country_code = 1
-sms_domain = "busy.test"
-status = "active"
-note = "the relay answers 451"
-
-[[carriers]]
-id = "refuse"
-name = "Refusing Mobile"
-country_code = 1
-sms_domain = "refuse.test"
-status = "active"
-note = "the relay answers 550"
-
-[[carriers]]
-id = "silent"
-name = "Silent Mobile"
-country_code = 1
-sms_domain = "silent.test"
-status = "active"
-note = "the relay never answers RCPT"
-"#;
 
 struct Relay {
     port: u16,
@@ -131,7 +69,6 @@ impl Relay {
 
     fn config(&self) -> SmtpConfig {
         let mut config = SmtpConfig::new("127.0.0.1", self.port, "alerts@library.test");
-        config.carriers = toml::from_str::<CarrierTable>(TEST_CARRIERS).expect("test table");
         config.timeout = Duration::from_secs(2);
         config
     }
@@ -148,14 +85,6 @@ async fn next_line(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
         Ok(Err(error)) => panic!("cannot read the relay's output: {error}"),
         Err(_) => panic!("the relay printed nothing within {PATIENCE:?}"),
     }
-}
-
-fn us_number(text: &str) -> MemberNumber {
-    MemberNumber::parse(text, "US".parse::<Region>().expect("region")).expect("valid number")
-}
-
-fn day(text: &str) -> NaiveDate {
-    text.parse().expect("date")
 }
 
 /// A send's outcome in one line: the address and reply, or the error and its class.
@@ -175,11 +104,9 @@ async fn a_text_arrives_as_plain_mail_to_the_gateway_address() {
     let mut relay = Relay::start().await;
     let driver = relay.driver();
     let result = driver
-        .send_to_on(
-            &us_number("201 555 0123"),
-            "verizon",
+        .send_email(
+            "2015550123@vtext.com".to_owned(),
             "Library closed today: burst pipe. Stay safe.",
-            day("2026-11-22"),
         )
         .await;
     check(
@@ -202,13 +129,12 @@ async fn a_text_arrives_as_plain_mail_to_the_gateway_address() {
 }
 
 #[tokio::test]
-async fn send_to_on_the_system_clock_keeps_non_ascii_text() {
+async fn non_ascii_text_is_kept() {
     let mut relay = Relay::start().await;
     let driver = relay.driver();
     let result = driver
-        .send_to(
-            &us_number("(201) 555-0199"),
-            "campus",
+        .send_email(
+            "2015550199@sms.campus.test".to_owned(),
             "Drill at 3 pm: élan, ünïcode",
         )
         .await;
@@ -231,40 +157,73 @@ async fn send_to_on_the_system_clock_keeps_non_ascii_text() {
     );
 }
 
+/// The directory's answers by number, as the alert service would give them.
+struct Directory(HashMap<&'static str, Result<&'static str, DirectoryError>>);
+
+#[async_trait::async_trait]
+impl CarrierDirectory for Directory {
+    async fn email_address(&self, number: &str) -> Result<String, DirectoryError> {
+        match self.0.get(number) {
+            Some(answer) => answer.clone().map(str::to_owned),
+            None => Err(DirectoryError::NoAddress(
+                "no carrier is known for this number; the legacy e-mail path only reaches members who chose one".to_owned(),
+            )),
+        }
+    }
+}
+
+fn sms(to: &str, text: &str) -> OutgoingSms {
+    let address = Address::from_number(to).expect("address");
+    let pdus = Segmenter::default()
+        .submit_pdus(text, 7, &address, &SubmitOptions::default())
+        .expect("segments");
+    OutgoingSms::from_pdus(to, text, &pdus).expect("encoded")
+}
+
 #[tokio::test]
-async fn shut_down_gateways_are_refused_before_any_mail_is_sent() {
+async fn numbers_the_directory_cannot_reach_get_no_mail() {
     let mut relay = Relay::start().await;
-    let driver = relay.driver();
-    let number = us_number("201 555 0123");
+    let closed = "AT&T's e-mail-to-SMS gateway shut down on 2025-06-17; send to this number through a modem instead";
+    let directory = Directory(HashMap::from([
+        (
+            "+12015550120",
+            Err(DirectoryError::NoAddress(closed.to_owned())),
+        ),
+        (
+            "+12015550121",
+            Err(DirectoryError::Unavailable("database down".to_owned())),
+        ),
+        ("+12015550123", Ok("2015550123@sms.campus.test")),
+    ]));
+    let driver = relay.driver().with_directory(Arc::new(directory));
     let mut shown = Vec::new();
-    for (carrier, today) in [
-        ("att", "2026-11-22"),
-        ("att", "2025-06-16"),
-        ("sprint", "2026-11-22"),
-        ("verizon", "2027-03-31"),
-        ("vodafone", "2026-11-22"),
+    for number in [
+        "+12015550120",
+        "+12015550121",
+        "+12015550122",
+        "+12015550123",
     ] {
-        let result = driver
-            .send_to_on(&number, carrier, "Test alert", day(today))
-            .await;
-        shown.push(format!("{carrier} on {today}: {}", outcome(result)));
+        let result = driver.send(sms(number, "Test alert")).await;
+        shown.push(match result {
+            Ok(references) => format!("{number}: sent, {} references", references.len()),
+            Err(error) => format!("{number}: {} error: {error}", error.class()),
+        });
     }
     check(
         shown.join("\n"),
         expect![[r#"
-        att on 2026-11-22: final error: AT&T's e-mail-to-SMS gateway shut down on 2025-06-17; send to this number through a modem instead
-        att on 2025-06-16: accepted for 2015550123@txt.att.net: 250 2.0.0 queued
-        sprint on 2026-11-22: final error: Sprint's e-mail-to-SMS gateway has shut down (date not published); send to this number through a modem instead
-        verizon on 2027-03-31: final error: Verizon's e-mail-to-SMS gateway shut down on 2027-03-31; send to this number through a modem instead
-        vodafone on 2026-11-22: final error: unknown carrier "vodafone": it is not in the carrier table"#]],
+        +12015550120: final error: part 1 of 1 is not a valid submission: AT&T's e-mail-to-SMS gateway shut down on 2025-06-17; send to this number through a modem instead
+        +12015550121: retryable error: the modem is not available: cannot look up the recipient's carrier: database down
+        +12015550122: final error: part 1 of 1 is not a valid submission: no carrier is known for this number; the legacy e-mail path only reaches members who chose one
+        +12015550123: sent, 0 references"#]],
     );
-    // AT&T before its shutdown went out; the next mail the relay saw is exactly that one.
+    // Only the reachable number was mailed: the next mail the relay saw is that one.
     check(
         relay.next_mail().await,
         expect![[r#"
-        envelope from "alerts@library.test" to ["2015550123@txt.att.net"]
+        envelope from "alerts@library.test" to ["2015550123@sms.campus.test"]
         From: alerts@library.test
-        To: 2015550123@txt.att.net
+        To: 2015550123@sms.campus.test
         Subject: 
         Content-Type: text/plain; charset=utf-8
         Content-Transfer-Encoding: 7bit
@@ -278,12 +237,12 @@ async fn shut_down_gateways_are_refused_before_any_mail_is_sent() {
 async fn relay_answers_are_classified() {
     let relay = Relay::start().await;
     let driver = relay.driver();
-    let number = us_number("201 555 0123");
-    let today = day("2026-11-22");
     let mut shown = Vec::new();
-    for carrier in ["busy", "refuse", "silent"] {
-        let result = driver.send_to_on(&number, carrier, "Test", today).await;
-        shown.push(format!("{carrier}: {}", outcome(result)));
+    for domain in ["busy", "refuse", "silent"] {
+        let result = driver
+            .send_email(format!("2015550123@{domain}.test"), "Test")
+            .await;
+        shown.push(format!("{domain}: {}", outcome(result)));
     }
     let shown = shown.join("\n").replace(&relay.port.to_string(), "PORT");
     check(
@@ -299,8 +258,6 @@ async fn relay_answers_are_classified() {
 async fn what_the_relay_lacks_needs_an_operator() {
     // The test relay offers neither STARTTLS nor AUTH.
     let relay = Relay::start().await;
-    let number = us_number("201 555 0123");
-    let today = day("2026-11-22");
     let mut starttls = relay.config();
     starttls.security = SmtpSecurity::Starttls;
     let mut login = relay.config();
@@ -315,7 +272,9 @@ async fn what_the_relay_lacks_needs_an_operator() {
     let mut shown = Vec::new();
     for config in [starttls, login] {
         let driver = SmtpDriver::new(config).expect("valid configuration");
-        let result = driver.send_to_on(&number, "campus", "Test", today).await;
+        let result = driver
+            .send_email("2015550123@sms.campus.test".to_owned(), "Test")
+            .await;
         shown.push(outcome(result));
     }
     let shown = shown.join("\n").replace(&relay.port.to_string(), "PORT");
@@ -331,13 +290,13 @@ async fn what_the_relay_lacks_needs_an_operator() {
 async fn texts_over_the_hard_limit_are_refused() {
     let relay = Relay::start().await;
     let driver = relay.driver();
-    let number = us_number("201 555 0123");
-    let today = day("2026-11-22");
     let at_limit = "x".repeat(140);
     let over = "é".repeat(141);
     let mut shown = Vec::new();
     for text in [&at_limit, &over] {
-        let result = driver.send_to_on(&number, "campus", text, today).await;
+        let result = driver
+            .send_email("2015550123@sms.campus.test".to_owned(), text)
+            .await;
         shown.push(outcome(result));
     }
     check(
@@ -352,30 +311,14 @@ async fn texts_over_the_hard_limit_are_refused() {
 async fn the_sms_interface_explains_that_a_carrier_is_needed() {
     let relay = Relay::start().await;
     let driver = relay.driver();
-    let message = encoded("+12015550123", "Library closed today.");
-    let error = driver.send(message).await.expect_err("no carrier, no send");
+    let error = driver
+        .send(sms("+12015550123", "Library closed today."))
+        .await
+        .expect_err("no carrier, no send");
     check(
         format!("{} error: {error}", error.class()),
-        expect!["final error: part 1 of 1 is not a valid submission: the e-mail-to-SMS path needs the recipient's carrier, which an encoded SMS does not carry, and this driver has no directory of the members' carriers (configure [alerts])"],
+        expect!["final error: part 1 of 1 is not a valid submission: the e-mail-to-SMS path needs the recipient's carrier, which a phone number does not tell, and this driver has no directory of the members' carriers (configure [alerts])"],
     );
-}
-
-/// The members' carriers as a table in memory (the daemon's is the registrations table).
-struct Carriers(HashMap<String, String>);
-
-#[async_trait::async_trait]
-impl CarrierDirectory for Carriers {
-    async fn carrier_of(&self, number: &str) -> Result<Option<String>, DirectoryError> {
-        Ok(self.0.get(number).cloned())
-    }
-}
-
-fn encoded(to: &str, text: &str) -> OutgoingSms {
-    let address = Address::from_number(to).expect("address");
-    let pdus = Segmenter::default()
-        .submit_pdus(text, 7, &address, &SubmitOptions::default())
-        .expect("segments");
-    OutgoingSms::from_pdus(&pdus).expect("encoded")
 }
 
 #[tokio::test]
@@ -383,16 +326,17 @@ async fn the_sms_interface_mails_the_whole_text_to_the_members_carrier() {
     let mut relay = Relay::start().await;
     let mut config = relay.config();
     config.hard_limit = 400;
-    let directory = Carriers(HashMap::from([(
-        "+12015550123".to_owned(),
-        "campus".to_owned(),
+    let directory = Directory(HashMap::from([(
+        "+12015550123",
+        Ok("2015550123@sms.campus.test"),
     )]));
     let driver = SmtpDriver::new(config)
         .expect("valid configuration")
         .with_directory(Arc::new(directory));
-    // Two SMS parts, as the outbox encodes a long alert: one mail with the whole text.
+    // Two SMS parts, as the outbox encodes a long alert: one mail with the whole text,
+    // taken from the message, never decoded back from its parts.
     let text = "Shelter in place: a severe storm is near the library. Stay inside, away from windows, until staff say it is safe. Updates follow here.";
-    let message = encoded("+12015550123", text);
+    let message = sms("+12015550123", text);
     assert_eq!(message.parts.len(), 1 + usize::from(text.len() > 160));
     let references = driver.send(message).await.expect("sent");
     assert!(references.is_empty(), "an e-mail has no TP-MR");
@@ -411,7 +355,7 @@ async fn the_sms_interface_mails_the_whole_text_to_the_members_carrier() {
         "#]],
     );
     let error = driver
-        .send(encoded("+12015550124", "Library closed today."))
+        .send(sms("+12015550124", "Library closed today."))
         .await
         .expect_err("no carrier for this member");
     check(
@@ -447,29 +391,4 @@ async fn status_tells_whether_the_relay_answers() {
         ),
         other => panic!("a closed port gave {other:?}"),
     }
-}
-
-#[tokio::test]
-async fn the_carrier_file_is_read_from_disk() {
-    let path = std::env::temp_dir().join(format!(
-        "textgate-smtp-carriers-{}.toml",
-        std::process::id()
-    ));
-    std::fs::write(&path, TEST_CARRIERS).expect("write the carrier file");
-    let table = load_carrier_table(&path);
-    let _ = std::fs::remove_file(&path);
-    let table = table.expect("the test table loads");
-    assert_eq!(
-        table.get("att").map(|c| c.sms_domain.as_str()),
-        Some("txt.att.net")
-    );
-    assert_eq!(table.all().len(), 7);
-
-    let missing = load_carrier_table(&path).expect_err("the file is gone");
-    check(
-        missing
-            .to_string()
-            .replace(&path.display().to_string(), "FILE"),
-        expect!["cannot read the carrier file FILE: No such file or directory (os error 2)"],
-    );
 }

@@ -23,10 +23,18 @@ fn part(hex: &str, tpdu_length: usize) -> SubmitPart {
     }
 }
 
-fn hello() -> OutgoingSms {
+/// A message of recorded parts; the recipient and text beside them are not what the AT
+/// driver sends (it sends the PDUs), so any will do.
+fn message(parts: Vec<SubmitPart>) -> OutgoingSms {
     OutgoingSms {
-        parts: vec![part(HELLO, 24)],
+        recipient: "+358401234567".to_owned(),
+        text: "hellohello".to_owned(),
+        parts,
     }
+}
+
+fn hello() -> OutgoingSms {
+    message(vec![part(HELLO, 24)])
 }
 
 /// Plays a transcript with the receiver acknowledging at once and checks the log.
@@ -121,9 +129,7 @@ async fn send_single() {
 #[tokio::test(start_paused = true)]
 async fn send_multipart_keeps_the_link_open() {
     let session = Session::start("send-multipart", test_config(), Receiver::AcknowledgeAtOnce);
-    let message = OutgoingSms {
-        parts: vec![part(HELLO, 24), part(COOL, 36)],
-    };
+    let message = message(vec![part(HELLO, 24), part(COOL, 36)]);
     let result = session.modem.send(message).await;
     session.record_send(&result);
     expect![[r#"
@@ -159,14 +165,9 @@ async fn send_errors_are_classified_and_a_bare_error_does_not_block_the_queue() 
 #[tokio::test(start_paused = true)]
 async fn a_wrong_tpdu_length_is_refused_before_the_modem_sees_it() {
     let session = Session::start("startup", test_config(), Receiver::AcknowledgeAtOnce);
-    let result = session
-        .modem
-        .send(OutgoingSms {
-            parts: vec![part(HELLO, 23)],
-        })
-        .await;
+    let result = session.modem.send(message(vec![part(HELLO, 23)])).await;
     session.record_send(&result);
-    let result = session.modem.send(OutgoingSms { parts: vec![] }).await;
+    let result = session.modem.send(message(vec![])).await;
     session.record_send(&result);
     expect![[r#"
         health: connecting (attempt 1)
@@ -374,7 +375,7 @@ async fn link_lost_mid_send_is_retryable_and_the_device_is_reopened() {
 fn outgoing_parts_carry_the_tpdu_length() {
     use textgate_gsm::pdu::{Pdu, SmscField};
     let pdu = Pdu::decode_hex(HELLO, SmscField::Present).expect("test vector 4");
-    let message = OutgoingSms::from_pdus(&[pdu]).expect("encodes");
+    let message = OutgoingSms::from_pdus("+358401234567", "hellohello", &[pdu]).expect("encodes");
     assert_eq!(message.parts, [part(HELLO, 24)]);
 }
 
@@ -423,9 +424,7 @@ async fn storage_check_collects_messages_whose_notification_was_lost() {
 #[tokio::test(start_paused = true)]
 async fn android_profile_changes_indications_multipart_and_call_rejection() {
     let session = Session::start("android", test_config(), Receiver::AcknowledgeAtOnce);
-    let message = OutgoingSms {
-        parts: vec![part(HELLO, 24), part(COOL, 36)],
-    };
+    let message = message(vec![part(HELLO, 24), part(COOL, 36)]);
     let result = session.modem.send(message).await;
     session.record_send(&result);
     expect![[r#"

@@ -18,15 +18,14 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use textgate_alerts::{
-    BlindIndex, BlindIndexKey, ConfirmationKey, FieldCipher, Keyword, ModemRate,
+    BlindIndex, BlindIndexKey, ConfirmationKey, FieldCipher, Keyword, MemberNumber, ModemRate,
 };
 use textgate_core::{AvailabilityRule, BareJid, Region, RoutingPolicy};
 use textgate_gateway::{Gateway, GatewaySettings, Hooks, InboundScreen, OutboxPolicy, Screened};
 use textgate_modem::quirks::{self, ProfileChoice};
 use textgate_modem::{
-    load_carrier_table, AtModem, CarrierDirectory, DirectoryError, ModemConfig, ModemEvents,
-    PortOpener, SerialDevice, SmsDriver, SmtpConfig, SmtpCredentials, SmtpDriver, SmtpSecurity,
-    TcpAddress, Timeouts,
+    AtModem, CarrierDirectory, DirectoryError, ModemConfig, ModemEvents, PortOpener, SerialDevice,
+    SmsDriver, SmtpConfig, SmtpCredentials, SmtpDriver, SmtpSecurity, TcpAddress, Timeouts,
 };
 use textgate_store::{Store, TranscriptPolicy};
 use textgate_telemetry::{Metrics, Readiness, SystemdNotifier, DEFAULT_READY_GRACE};
@@ -313,7 +312,7 @@ pub fn web_settings(config: &Config) -> anyhow::Result<Option<WebSettings>> {
     );
     settings.compose_limits = alerts.compose_limits();
     if let Some((gateway, smtp)) = carriers {
-        settings.carriers = load_carrier_table(&smtp.carriers)
+        settings.carriers = crate::config::load_carrier_table(&smtp.carriers)
             .with_context(|| format!("gateway {}: driver.carriers", gateway.name))?;
     }
     settings.cookie = if config.http.secure_cookies {
@@ -402,8 +401,8 @@ fn smtp_driver(
     Ok((driver, events))
 }
 
-/// The driver's settings from a `kind = "smtp"` section: the carrier file, and the alerts'
-/// hard limit on a text's length.
+/// The driver's settings from a `kind = "smtp"` section, and the alerts' hard limit on a
+/// text's length.
 pub fn smtp_config(smtp: &SmtpDriverConfig, web: Option<&WebState>) -> anyhow::Result<SmtpConfig> {
     let mut config = SmtpConfig::new(&smtp.relay, smtp.port, &smtp.from);
     config.security = match smtp.tls {
@@ -418,7 +417,6 @@ pub fn smtp_config(smtp: &SmtpDriverConfig, web: Option<&WebState>) -> anyhow::R
         }),
         _ => None,
     };
-    config.carriers = load_carrier_table(&smtp.carriers).context("carriers")?;
     if let Some(state) = web {
         config.hard_limit = state.settings.compose_limits.hard_limit;
     }
@@ -430,10 +428,26 @@ struct MemberCarriers(WebState);
 
 #[async_trait::async_trait]
 impl CarrierDirectory for MemberCarriers {
-    async fn carrier_of(&self, number: &str) -> Result<Option<String>, DirectoryError> {
-        textgate_web::campaigns::member_carrier(&self.0, number)
+    async fn email_address(&self, number: &str) -> Result<String, DirectoryError> {
+        let member = MemberNumber::try_from(number.to_owned()).map_err(|error| {
+            DirectoryError::NoAddress(format!(
+                "{number} is not a mobile number in international form: {error}"
+            ))
+        })?;
+        let carrier = textgate_web::campaigns::member_carrier(&self.0, number)
             .await
-            .map_err(|e| DirectoryError(e.to_string()))
+            .map_err(|e| DirectoryError::Unavailable(e.to_string()))?
+            .ok_or_else(|| {
+                DirectoryError::NoAddress(
+                    "no carrier is known for this number; the legacy e-mail path only reaches members who chose one".to_owned(),
+                )
+            })?;
+        let today = self.0.now().date_naive();
+        self.0
+            .settings
+            .carriers
+            .email_address(&carrier, &member, today)
+            .map_err(|e| DirectoryError::NoAddress(e.to_string()))
     }
 }
 
@@ -622,7 +636,7 @@ key = \"{c}\"
         let config = smtp_config(smtp, None).unwrap();
         let web = web_settings(&loaded.config).unwrap().unwrap();
         let summary = format!(
-            "{}:{} {:?} from {} credentials {:?} hard limit {}\ncarriers: {:?}\n\
+            "{}:{} {:?} from {} credentials {:?} hard limit {}\n\
              paths: {:?}\noffered: {:?}\nsingle texts via {:?}",
             config.relay,
             config.port,
@@ -630,12 +644,6 @@ key = \"{c}\"
             config.from,
             config.credentials,
             config.hard_limit,
-            config
-                .carriers
-                .all()
-                .iter()
-                .map(|c| &c.id)
-                .collect::<Vec<_>>(),
             web.modems
                 .iter()
                 .map(|m| (m.gateway.as_str(), m.rate.path, m.rate.per_minute))
@@ -645,7 +653,6 @@ key = \"{c}\"
         );
         expect_test::expect![[r#"
             relay.library.test:465 Tls from alerts@library.test credentials Some(SmtpCredentials { username: "alerts", password: "<hidden>" }) hard limit 140
-            carriers: ["campus"]
             paths: [("library", Radio, 20), ("legacy", CarrierEmail, 600)]
             offered: ["campus"]
             single texts via Some("library")"#]].assert_eq(&summary);

@@ -664,7 +664,7 @@ fn example_smtp_gateway_is_valid_when_uncommented() {
         .map(|line| format!("{line}\n"))
         .collect();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("carriers.toml"), "").unwrap();
+    std::fs::write(dir.path().join("carriers.toml"), "carriers = []\n").unwrap();
     let config = load(
         &format!("{MINIMAL}{block}"),
         &[
@@ -682,6 +682,40 @@ fn example_smtp_gateway_is_valid_when_uncommented() {
         smtp.password.as_ref().map(Secret::expose),
         Some("smtp-password")
     );
+}
+
+/// A carrier file that is not a carrier table is a configuration error named by its key,
+/// found by check-config rather than when the alert service first reads it.
+#[test]
+fn a_broken_carrier_file_is_named() {
+    let text = std::fs::read_to_string(example_path()).unwrap();
+    let start = text
+        .find("# [[gateway]]")
+        .expect("the example has a commented gateway");
+    let block: String = text[start..]
+        .lines()
+        .filter_map(|line| line.strip_prefix("# ").or(line.strip_prefix('#')))
+        .filter(|line| !line.starts_with('#'))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("carriers.toml"),
+        "[[carriers]]\nid = \"x\"\n",
+    )
+    .unwrap();
+    let vars = environment(&[
+        ("EMAIL_COMPONENT_SECRET", "s"),
+        ("TEXTGATE_GATEWAY_EMAIL_DRIVER_PASSWORD", "smtp-password"),
+    ]);
+    let error = Config::from_toml(&format!("{MINIMAL}{block}"), &vars, "test.toml", dir.path())
+        .expect_err("the carrier file is broken")
+        .to_string()
+        .replace(&dir.path().display().to_string(), "DIR");
+    expect![[r#"
+        test.toml has 1 error:
+          gateway[1] (email).driver.carriers: the carrier file DIR/carriers.toml is not a valid carrier table: missing field `name`"#]]
+    .assert_eq(&error);
 }
 
 /// The commented lines of the example from the line `start` up to the next banner (a line

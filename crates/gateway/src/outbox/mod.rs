@@ -33,7 +33,7 @@ mod worker;
 
 use std::time::Duration;
 
-use textgate_at::ErrorClass;
+use textgate_modem::ErrorClass;
 
 /// Where these lived before [`OperatorNotices`](crate::notices::OperatorNotices) composed
 /// what operators are told.

@@ -27,7 +27,8 @@ pub fn build_sms(
     let pdus = segmenter
         .submit_pdus(body, reference, &address, &options)
         .map_err(|e| e.to_string())?;
-    OutgoingSms::from_pdus(&pdus).map_err(|e| format!("the text cannot be encoded: {e}"))
+    OutgoingSms::from_pdus(recipient, body, &pdus)
+        .map_err(|e| format!("the text cannot be encoded: {e}"))
 }
 
 /// The parts of a text still to be sent.
@@ -42,15 +43,23 @@ pub struct Unsent {
 /// Leaves out of `sms` the parts the store already has a message reference for (the
 /// network accepted them in an earlier attempt).
 pub fn unsent_parts(sms: OutgoingSms, recorded: &[SentPart]) -> Unsent {
-    let (numbers, parts) = sms
-        .parts
+    let OutgoingSms {
+        recipient,
+        text,
+        parts,
+    } = sms;
+    let (numbers, parts) = parts
         .into_iter()
         .zip(1..=u8::MAX)
         .filter(|(_, number)| !recorded.iter().any(|r| r.seq == *number))
         .map(|(part, number)| (number, part))
         .unzip();
     Unsent {
-        sms: OutgoingSms { parts },
+        sms: OutgoingSms {
+            recipient,
+            text,
+            parts,
+        },
         numbers,
     }
 }
@@ -177,5 +186,30 @@ mod tests {
         assert_eq!(unsent.sms.parts, [sms.parts[1].clone()]);
         let everything = unsent_parts(sms.clone(), &[]);
         assert_eq!((everything.numbers, everything.sms), (vec![1, 2, 3], sms));
+    }
+
+    /// Drivers that do not send PDUs (the e-mail path) take the recipient and the whole
+    /// text from the message, never decoded back from its parts; a retry that sends only
+    /// some parts still carries the whole text.
+    #[test]
+    fn a_reply_carries_its_recipient_and_whole_text_beside_its_parts() {
+        let segmenter = Segmenter::new(SegmenterConfig::default());
+        let text = format!("Évacuez 🚒 {}", "b".repeat(150));
+        let sms = build_sms(&segmenter, "+15551234567", &text, 9).unwrap();
+        assert_eq!(sms.parts.len(), 3);
+        assert_eq!(
+            (sms.recipient.as_str(), sms.text.as_str()),
+            ("+15551234567", text.as_str())
+        );
+        let recorded = [SentPart {
+            seq: 1,
+            message_ref: 4,
+        }];
+        let unsent = unsent_parts(sms, &recorded);
+        assert_eq!(unsent.sms.parts.len(), 2);
+        assert_eq!(
+            (unsent.sms.recipient.as_str(), unsent.sms.text.as_str()),
+            ("+15551234567", text.as_str())
+        );
     }
 }

@@ -13,12 +13,13 @@ use textgate_at::command::{
     CallerId, Command, ErrorReporting, NewMessageIndication, Pin, SmscNumber, StorageSelection,
 };
 use textgate_at::response::{self, SimState};
-use textgate_at::{ErrorClass, FinalResult};
+use textgate_at::FinalResult;
 
 use super::{required, Driver, Stop};
 use crate::connection::{CommandFailure, Connection};
-use crate::driver::HealthChange;
+use crate::driver::{ErrorClass, HealthChange};
 use crate::quirks::{self, ProfileChoice};
+use crate::refusal::cme_class;
 
 /// After synchronising, output is discarded until the modem has been quiet this long...
 const QUIET: Duration = Duration::from_millis(200);
@@ -206,7 +207,7 @@ impl Driver {
             Err(CommandFailure::Rejected {
                 command,
                 result: FinalResult::Cme(error),
-            }) if error.class() == ErrorClass::NeedsOperator => {
+            }) if cme_class(&error) == ErrorClass::NeedsOperator => {
                 let failure = CommandFailure::Rejected {
                     command,
                     result: FinalResult::Cme(error),

@@ -10,6 +10,7 @@
 //! The commented example `config/textgate.example.toml` is the user's reference; tests parse
 //! it and check that it mentions every key of this tree.
 
+pub mod carriers;
 mod check;
 pub mod connect;
 mod env;
@@ -24,6 +25,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use carriers::{load_carrier_table, CarrierFileError};
 pub use check::{process_environment, run_check_config, CheckConfigArgs};
 pub use env::{override_variables, CONFIG_PATH_VARIABLE};
 pub use load::{ConfigError, Loaded, Problem};

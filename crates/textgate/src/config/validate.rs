@@ -532,6 +532,10 @@ impl Checker<'_> {
                         key("carriers"),
                         format!("{} does not exist", smtp.carriers.display()),
                     );
+                } else if let Err(error) = super::load_carrier_table(&smtp.carriers) {
+                    // Read now, not first when the alert service starts: a broken file is
+                    // a configuration error check-config must report.
+                    self.error(key("carriers"), error.to_string());
                 }
             }
         }
