@@ -63,7 +63,8 @@ impl Database {
 }
 
 /// The store. Cheap to clone: clones share the connection pool, the clock and the
-/// in-process signals.
+/// in-process signals. A daemon opens one store and hands clones to every part that needs
+/// the database: on SQLite only clones of one store wake each other's outbox workers.
 #[derive(Clone)]
 pub struct Store {
     pub(crate) backend: Backend,
@@ -214,22 +215,13 @@ impl Store {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options.clone())
+            .connect_with(options)
             .await
             .map_err(|source| StoreError::Connect {
                 backend: "SQLite",
                 source,
             })?;
-        // The file now exists, so its canonical path names it; every store opened on it
-        // in this process shares one set of signals.
-        let signals = std::fs::canonicalize(options.get_filename())
-            .map(|path| SqliteSignals::for_file(&path))
-            .unwrap_or_default();
-        Ok(Store {
-            backend: Backend::Sqlite(pool),
-            clock: Arc::new(SystemClock),
-            signals,
-        })
+        Ok(Store::from_backend(Backend::Sqlite(pool)))
     }
 
     fn from_backend(backend: Backend) -> Store {
