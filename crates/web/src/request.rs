@@ -2,8 +2,8 @@
 //! handler's last extractor. For a request that changes something (any method but GET and
 //! HEAD) it reads the form and refuses it unless the form's `csrf` field is the session's
 //! CSRF token, before anything else; then it admits the caller by the guard `G` (signed
-//! in, holding the role the action needs). Handlers never repeat these checks, and a
-//! handler that forgets them does not compile, since it has no account to act with.
+//! in, holding the role the action needs). Handlers never repeat these checks: the
+//! account they act with (and hand to the alert service) is the one their guard admitted.
 //!
 //! The JSON API has its own extractor with the same guards (`api::Authorized`), which
 //! reads the CSRF token from the `X-CSRF-Token` header instead of the body.
