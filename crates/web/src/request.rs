@@ -119,6 +119,14 @@ impl<G: Guard> FromRequest<WebState> for Authorized<G> {
     }
 }
 
+impl<G: Guard> Authorized<G> {
+    /// The request's context, its admitted caller and its form, for a handler that needs
+    /// them apart (the context is mutable: rendering a page may open a session).
+    pub fn into_parts(self) -> (Ctx, G::Caller, Fields) {
+        (self.ctx, self.caller, self.form)
+    }
+}
+
 impl<G: Guard<Caller = Account>> Authorized<G> {
     /// The signed-in account acting through this request, for the alert service.
     pub fn actor(&self) -> Actor<'_> {

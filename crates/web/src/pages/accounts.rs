@@ -52,9 +52,7 @@ pub async fn accounts_get(
     State(state): State<WebState>,
     request: Authorized<AccountAdmin>,
 ) -> Result<Response, WebError> {
-    let Authorized {
-        mut ctx, caller, ..
-    } = request;
+    let (mut ctx, caller, _) = request.into_parts();
     accounts_page(&state, &mut ctx, &caller, Message::None, StatusCode::OK).await
 }
 
@@ -74,12 +72,7 @@ pub async fn accounts_post(
     State(state): State<WebState>,
     request: Authorized<AccountAdmin>,
 ) -> Result<Response, WebError> {
-    let Authorized {
-        mut ctx,
-        caller: me,
-        form,
-        ..
-    } = request;
+    let (mut ctx, me, form) = request.into_parts();
     let roles = ticked_roles(&form, &me)?;
     let email = form.text("email").trim().to_lowercase();
     let result = state
@@ -97,12 +90,7 @@ pub async fn tester_post(
     Path(id): Path<i64>,
     request: Authorized<TesterAdmin>,
 ) -> Result<Response, WebError> {
-    let Authorized {
-        mut ctx,
-        caller: me,
-        form,
-        ..
-    } = request;
+    let (mut ctx, me, form) = request.into_parts();
     let tester = form.get("tester") == Some("yes");
     state
         .alerts
@@ -167,11 +155,7 @@ pub async fn account_get(
     Path(id): Path<i64>,
     request: Authorized<AccountAdmin>,
 ) -> Result<Response, WebError> {
-    let Authorized {
-        mut ctx,
-        caller: me,
-        ..
-    } = request;
+    let (mut ctx, me, _) = request.into_parts();
     let target = state.alerts.accounts().managed(&me, id).await?;
     account_page(
         &state,
@@ -211,12 +195,7 @@ pub async fn account_roles_post(
     Path(id): Path<i64>,
     request: Authorized<AccountAdmin>,
 ) -> Result<Response, WebError> {
-    let Authorized {
-        mut ctx,
-        caller: me,
-        form,
-        ..
-    } = request;
+    let (mut ctx, me, form) = request.into_parts();
     let accounts = state.alerts.accounts();
     let target = accounts.managed(&me, id).await?;
     let roles = requested_roles(&form, &me, &target)?;
@@ -231,11 +210,7 @@ pub async fn account_remove_get(
     Path(id): Path<i64>,
     request: Authorized<AccountAdmin>,
 ) -> Result<Response, WebError> {
-    let Authorized {
-        mut ctx,
-        caller: me,
-        ..
-    } = request;
+    let (mut ctx, me, _) = request.into_parts();
     let target = state.alerts.accounts().managed(&me, id).await?;
     confirm_page(
         &state,
@@ -261,11 +236,7 @@ pub async fn account_remove_post(
     Path(id): Path<i64>,
     request: Authorized<AccountAdmin>,
 ) -> Result<Response, WebError> {
-    let Authorized {
-        mut ctx,
-        caller: me,
-        ..
-    } = request;
+    let (mut ctx, me, _) = request.into_parts();
     let accounts = state.alerts.accounts();
     match accounts.remove(&ctx.actor(&me), id).await {
         Ok(m) => accounts_page(&state, &mut ctx, &me, Message::Info(m), StatusCode::OK).await,

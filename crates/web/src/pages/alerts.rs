@@ -69,9 +69,7 @@ pub async fn admin_home(
     State(state): State<WebState>,
     request: Authorized<TestDesk>,
 ) -> Result<Response, WebError> {
-    let Authorized {
-        mut ctx, caller, ..
-    } = request;
+    let (mut ctx, caller, _) = request.into_parts();
     let campaigns = state.alerts.campaigns();
     let extra = json!({
         "emergency": caller.roles.has(Role::EmergencyAdministrator),
@@ -162,7 +160,7 @@ pub async fn compose_confirm<D: DeskGuard>(
     State(state): State<WebState>,
     request: Authorized<D>,
 ) -> Result<Response, WebError> {
-    let Authorized { mut ctx, form, .. } = request;
+    let (mut ctx, _, form) = request.into_parts();
     let desk = D::DESK;
     let text = form.text("text");
     let yearly = match yearly_from(&form) {
@@ -215,12 +213,7 @@ pub async fn compose_send<D: DeskGuard>(
     State(state): State<WebState>,
     request: Authorized<D>,
 ) -> Result<Response, WebError> {
-    let Authorized {
-        mut ctx,
-        caller,
-        form,
-        ..
-    } = request;
+    let (mut ctx, caller, form) = request.into_parts();
     let desk = D::DESK;
     let text = form.text("text");
     let yearly = yearly_from(&form).ok().flatten();

@@ -59,9 +59,7 @@ pub async fn member_get(
     State(state): State<WebState>,
     request: Authorized<Member>,
 ) -> Result<Response, WebError> {
-    let Authorized {
-        mut ctx, caller, ..
-    } = request;
+    let (mut ctx, caller, _) = request.into_parts();
     member_page(
         &state,
         &mut ctx,
@@ -78,12 +76,7 @@ pub async fn member_post(
     State(state): State<WebState>,
     request: Authorized<Member>,
 ) -> Result<Response, WebError> {
-    let Authorized {
-        mut ctx,
-        caller,
-        form,
-        ..
-    } = request;
+    let (mut ctx, caller, form) = request.into_parts();
     let Some(action) = MemberAction::parse(form.text("action")) else {
         return Err(WebError::BadRequest("Unknown button.".into()));
     };
@@ -108,12 +101,7 @@ pub async fn member_confirm(
     State(state): State<WebState>,
     request: Authorized<Member>,
 ) -> Result<Response, WebError> {
-    let Authorized {
-        mut ctx,
-        caller,
-        form,
-        ..
-    } = request;
+    let (mut ctx, caller, form) = request.into_parts();
     let confirmed = state
         .alerts
         .members()

@@ -46,7 +46,7 @@ pub async fn signin(
     State(state): State<WebState>,
     request: Authorized<Visitor>,
 ) -> Result<Response, WebError> {
-    let Authorized { mut ctx, form, .. } = request;
+    let (mut ctx, _, form) = request.into_parts();
     let email = form.text("email").trim().to_lowercase();
     let signed_in = state
         .alerts

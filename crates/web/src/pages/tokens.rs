@@ -61,9 +61,7 @@ pub async fn tokens_get(
     State(state): State<WebState>,
     request: Authorized<SignedIn>,
 ) -> Result<Response, WebError> {
-    let Authorized {
-        mut ctx, caller, ..
-    } = request;
+    let (mut ctx, caller, _) = request.into_parts();
     tokens_page(
         &state,
         &mut ctx,
@@ -80,12 +78,7 @@ pub async fn tokens_post(
     State(state): State<WebState>,
     request: Authorized<SignedIn>,
 ) -> Result<Response, WebError> {
-    let Authorized {
-        mut ctx,
-        caller,
-        form,
-        ..
-    } = request;
+    let (mut ctx, caller, form) = request.into_parts();
     let label = form.text("label").trim().to_string();
     match state
         .alerts
@@ -117,9 +110,7 @@ pub async fn token_revoke_get(
     Path(id): Path<i64>,
     request: Authorized<SignedIn>,
 ) -> Result<Response, WebError> {
-    let Authorized {
-        mut ctx, caller, ..
-    } = request;
+    let (mut ctx, caller, _) = request.into_parts();
     let token = state.alerts.tokens().revocable(&caller, id).await?;
     let whose = if token.account_id == caller.id {
         "your".to_string()
@@ -150,9 +141,7 @@ pub async fn token_revoke_post(
     Path(id): Path<i64>,
     request: Authorized<SignedIn>,
 ) -> Result<Response, WebError> {
-    let Authorized {
-        mut ctx, caller, ..
-    } = request;
+    let (mut ctx, caller, _) = request.into_parts();
     let revoked = state.alerts.tokens().revoke(&ctx.actor(&caller), id).await;
     let (message, status) = split(revoked)?;
     tokens_page(&state, &mut ctx, &caller, None, message, status).await

@@ -182,12 +182,7 @@ pub async fn transcripts_delete(
     State(state): State<WebState>,
     request: Authorized<TranscriptAdmin>,
 ) -> Result<Response, WebError> {
-    let Authorized {
-        mut ctx,
-        caller: me,
-        form,
-        ..
-    } = request;
+    let (mut ctx, me, form) = request.into_parts();
     let period = period(
         &state,
         form.get("gateway"),
