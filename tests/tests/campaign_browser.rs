@@ -4,10 +4,10 @@
 //! cancels, reviews again and sends; the progress page refreshes itself until 100% while
 //! the gateway's outbox worker sends every delivery through the simulated modem.
 //!
-//! The accounts and the members' confirmed numbers are set up through the web crate's
-//! library against the daemon's database (`textgate_web::create_admin`, the function
-//! `textgate create-admin` calls, then `members::save` and `members::confirm_code`); each
-//! member's confirmation code is read from the SMS the daemon really sent to their number.
+//! The accounts and the members' confirmed numbers are set up through the alert service's
+//! library against the daemon's database (`Accounts::create_admin`, what `textgate
+//! create-admin` calls, then `Members::save` and `Members::confirm_code`); each member's
+//! confirmation code is read from the SMS the daemon really sent to their number.
 //! Screenshots go to `target/test-artifacts/campaign/`.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` packages; without them this test fails
@@ -24,11 +24,12 @@ use support::database::Database;
 use support::modem::Modem;
 use support::prosody::Prosody;
 use support::scene::{operator, ALERTS, GW};
+use textgate_alert_service::members::MemberAction;
+use textgate_alert_service::{Actor, AlertService, Credential};
 use textgate_alerts::{Role, Roles};
 use textgate_modemsim::SimConfig;
+use textgate_store::Store;
 use textgate_testkit::browser::{Browser, Screenshots};
-use textgate_web::members::{self, MemberAction};
-use textgate_web::WebState;
 
 /// How long any awaited page state may take.
 const WAIT: Duration = Duration::from_secs(60);
@@ -43,41 +44,44 @@ const MEMBERS: [&str; 6] = [
     "+12015550106",
 ];
 
-/// The console's state on the daemon's database, built from the same configuration file
-/// the daemon reads (so the same keys).
-async fn console(config: &Path) -> WebState {
+/// The alert service on the daemon's database, built from the same configuration file the
+/// daemon reads (so the same keys).
+async fn console(config: &Path) -> AlertService {
     let loaded =
         textgate::config::Config::load(config, &Default::default()).expect("configuration");
-    let settings = textgate::run_cmd::web_settings(&loaded.config)
-        .expect("web settings")
+    let settings = textgate::run_cmd::alert_settings(&loaded.config)
+        .expect("alert settings")
         .expect("[alerts] is configured");
-    WebState::open(loaded.config.database.url.expose(), settings)
+    let store = Store::open(loaded.config.database.url.expose())
         .await
-        .expect("open the console's database")
+        .expect("open the daemon's database");
+    AlertService::new(store, settings).expect("the alert service")
 }
 
 /// Registers `number` for a new member account and confirms it with the code the daemon
 /// sent to that number through the simulator.
-async fn register_member(state: &WebState, modem: &Modem, email: &str, number: &str) {
-    let id = textgate_web::create_account(state, email, ADMIN_PASSWORD, Roles::new([Role::Member]))
+async fn register_member(state: &AlertService, modem: &Modem, email: &str, number: &str) {
+    let id = state
+        .accounts()
+        .create_admin(email, ADMIN_PASSWORD, Roles::new([Role::Member]))
         .await
         .expect("member account");
     let account = state
-        .db
-        .account(id)
+        .accounts()
+        .get(id)
         .await
         .expect("read account")
         .expect("account exists");
-    members::save(
-        state,
-        &account,
-        "127.0.0.1",
-        number,
-        None,
-        MemberAction::Save,
-    )
-    .await
-    .expect("save the number");
+    let actor = Actor {
+        account: &account,
+        ip: "127.0.0.1",
+        credential: Credential::Session,
+    };
+    state
+        .members()
+        .save(&actor, number, None, MemberAction::Save)
+        .await
+        .expect("save the number");
     modem
         .sim
         .wait_until(WAIT, |m| m.sent().iter().any(|p| p.recipient == number))
@@ -95,7 +99,9 @@ async fn register_member(state: &WebState, modem: &Modem, email: &str, number: &
         .find(|w| w.len() == 6)
         .unwrap_or_else(|| panic!("no code in {:?}", sent.text))
         .to_owned();
-    members::confirm_code(state, &account, &code)
+    state
+        .members()
+        .confirm_code(&account, &code)
         .await
         .expect("confirm the code");
 }
@@ -131,14 +137,15 @@ async fn emergency_alert_from_the_browser_reaches_every_member_through_the_modem
     let config = dir.path().join("textgate.toml");
     std::fs::write(&config, &config_text).expect("write the configuration");
     let state = console(&config).await;
-    textgate_web::create_admin(
-        &state,
-        ADMIN,
-        ADMIN_PASSWORD,
-        Roles::new([Role::EmergencyAdministrator, Role::Member]),
-    )
-    .await
-    .expect("create the emergency administrator");
+    state
+        .accounts()
+        .create_admin(
+            ADMIN,
+            ADMIN_PASSWORD,
+            Roles::new([Role::EmergencyAdministrator, Role::Member]),
+        )
+        .await
+        .expect("create the emergency administrator");
     for (i, number) in MEMBERS.iter().enumerate() {
         register_member(&state, &modem, &format!("m{i}@library.test"), number).await;
     }
@@ -254,6 +261,5 @@ async fn emergency_alert_from_the_browser_reaches_every_member_through_the_modem
     );
 
     b.finish().await;
-    state.db.close().await;
-    state.store.close().await;
+    state.store().close().await;
 }

@@ -68,14 +68,15 @@ async fn a_campaign_killed_mid_enqueue_is_resumed_after_a_restart_without_duplic
     let address = support::http::address(&mut daemon).await;
 
     let state = members::console(&config).await;
-    let admin = textgate_web::create_admin(
-        &state,
-        "chief@library.test",
-        "correct horse battery staple",
-        Roles::new([Role::EmergencyAdministrator, Role::Member]),
-    )
-    .await
-    .expect("create the emergency administrator");
+    let admin = state
+        .accounts()
+        .create_admin(
+            "chief@library.test",
+            "correct horse battery staple",
+            Roles::new([Role::EmergencyAdministrator, Role::Member]),
+        )
+        .await
+        .expect("create the emergency administrator");
     let token = members::api_token(&state, admin).await;
     let numbers: Vec<String> = (0..MEMBERS)
         .map(|i| format!("+1201{:07}", 2_000_000 + i))
@@ -118,7 +119,7 @@ async fn a_campaign_killed_mid_enqueue_is_resumed_after_a_restart_without_duplic
     };
     daemon.kill();
 
-    let textgate_web::Db::Postgres(pool) = &state.db else {
+    let textgate_store::Database::Postgres(pool) = state.store().database() else {
         panic!("PostgreSQL")
     };
     let at_kill: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbound WHERE campaign_id = $1")
@@ -185,7 +186,6 @@ async fn a_campaign_killed_mid_enqueue_is_resumed_after_a_restart_without_duplic
     let members: HashSet<&String> = numbers.iter().collect();
     assert_eq!(distinct, members, "every member, and only members");
 
-    state.db.close().await;
-    state.store.close().await;
+    state.store().close().await;
     drop(modem);
 }

@@ -193,14 +193,15 @@ carriers = "{carriers}"
     support::http::wait_ready(&daemon, address).await;
 
     let state = members::console(&config).await;
-    let admin = textgate_web::create_admin(
-        &state,
-        "chief@library.test",
-        "correct horse battery staple",
-        Roles::new([Role::EmergencyAdministrator, Role::Member]),
-    )
-    .await
-    .expect("create the emergency administrator");
+    let admin = state
+        .accounts()
+        .create_admin(
+            "chief@library.test",
+            "correct horse battery staple",
+            Roles::new([Role::EmergencyAdministrator, Role::Member]),
+        )
+        .await
+        .expect("create the emergency administrator");
     let token = members::api_token(&state, admin).await;
     let with_carrier = ["+12015550111", "+12015550112", "+12015550113"];
     let by_modem = [
@@ -259,9 +260,9 @@ carriers = "{carriers}"
 
     // The outbox agrees: each member has exactly one delivery, on the right gateway, and
     // the campaign is complete.
-    let Some(pool) = (match &state.db {
-        textgate_web::Db::Postgres(pool) => Some(pool),
-        textgate_web::Db::Sqlite(_) => None,
+    let Some(pool) = (match state.store().database() {
+        textgate_store::Database::Postgres(pool) => Some(pool),
+        textgate_store::Database::Sqlite(_) => None,
     }) else {
         panic!("PostgreSQL")
     };
@@ -306,6 +307,5 @@ carriers = "{carriers}"
         let _ = tokio::time::timeout_at(deadline, logged.changed()).await;
         logged = daemon.next_line();
     }
-    state.db.close().await;
-    state.store.close().await;
+    state.store().close().await;
 }

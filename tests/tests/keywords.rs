@@ -36,7 +36,7 @@ async fn stop_and_help_are_answered_by_sms_and_not_shown_as_texts() {
     assert_eq!(
         seen,
         [
-            textgate::run_cmd::STOP_NOTICE.to_owned(),
+            textgate_alert_service::STOP_NOTICE.to_owned(),
             "Thanks. When do you open?".to_owned()
         ]
     );

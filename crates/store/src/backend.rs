@@ -1,5 +1,11 @@
-//! The [`Store`] handle: which database it talks to, opening it, migrations, and the two
+//! The [`Store`] handle: which database it talks to, opening it, migrations, and the
 //! macros that run one body of code against either back end.
+//!
+//! The store lends its pool ([`Store::database`]) to the daemon's other services, so that
+//! one daemon has one pool per database and one set of in-process signals: the alert
+//! service keeps its tables (accounts, registrations, the send log, ...) beside the
+//! store's and queries them through [`with_database!`](crate::with_database) and
+//! [`database_transaction!`](crate::database_transaction), the same way the store does.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -35,14 +41,30 @@ pub enum BackendKind {
     Sqlite,
 }
 
-#[derive(Clone)]
-pub(crate) enum Backend {
+/// The connection pool of a [`Store`], lent to the services that keep their own tables in
+/// the same database ([`Store::database`]). Cheap to clone: clones share the pool.
+#[derive(Clone, Debug)]
+pub enum Database {
     Postgres(PgPool),
     Sqlite(SqlitePool),
 }
 
+/// The store's own name for its pool.
+pub(crate) use Database as Backend;
+
+impl Database {
+    /// Which database this is.
+    pub fn kind(&self) -> BackendKind {
+        match self {
+            Database::Postgres(_) => BackendKind::Postgres,
+            Database::Sqlite(_) => BackendKind::Sqlite,
+        }
+    }
+}
+
 /// The store. Cheap to clone: clones share the connection pool, the clock and the
-/// in-process signals.
+/// in-process signals. A daemon opens one store and hands clones to every part that needs
+/// the database: on SQLite only clones of one store wake each other's outbox workers.
 #[derive(Clone)]
 pub struct Store {
     pub(crate) backend: Backend,
@@ -94,6 +116,44 @@ macro_rules! in_transaction {
 }
 
 pub(crate) use {in_transaction, with_pool};
+
+/// Runs `$body` with `$pool` bound to the pool of a [`Database`] (`&Database`). The body is
+/// compiled once per back end, so it may only use what both share (SQL text with `$n`
+/// placeholders works on both). The store's own `with_pool!`, for services that borrow its
+/// pool.
+#[macro_export]
+macro_rules! with_database {
+    ($database:expr, $pool:ident => $body:expr) => {
+        match $database {
+            $crate::Database::Postgres($pool) => $body,
+            $crate::Database::Sqlite($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` inside a write transaction on a [`Database`] (`&Database`), bound to `$tx`,
+/// and commits it if the body finishes (an early `return` or `?` rolls back); SQLite
+/// transactions start with `BEGIN IMMEDIATE`, as the store's own do. The caller's error
+/// type must convert from `sqlx::Error`.
+#[macro_export]
+macro_rules! database_transaction {
+    ($database:expr, $tx:ident => $body:expr) => {
+        match $database {
+            $crate::Database::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            $crate::Database::Sqlite(pool) => {
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+        }
+    };
+}
 
 impl Store {
     /// Opens the database named by `url` and applies pending migrations.
@@ -155,22 +215,13 @@ impl Store {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options.clone())
+            .connect_with(options)
             .await
             .map_err(|source| StoreError::Connect {
                 backend: "SQLite",
                 source,
             })?;
-        // The file now exists, so its canonical path names it; every store opened on it
-        // in this process shares one set of signals.
-        let signals = std::fs::canonicalize(options.get_filename())
-            .map(|path| SqliteSignals::for_file(&path))
-            .unwrap_or_default();
-        Ok(Store {
-            backend: Backend::Sqlite(pool),
-            clock: Arc::new(SystemClock),
-            signals,
-        })
+        Ok(Store::from_backend(Backend::Sqlite(pool)))
     }
 
     fn from_backend(backend: Backend) -> Store {
@@ -197,10 +248,15 @@ impl Store {
     }
 
     pub fn kind(&self) -> BackendKind {
-        match self.backend {
-            Backend::Postgres(_) => BackendKind::Postgres,
-            Backend::Sqlite(_) => BackendKind::Sqlite,
-        }
+        self.backend.kind()
+    }
+
+    /// The store's connection pool, for services that keep their own tables in the same
+    /// database (the store applies their migrations with its own). Queries through it
+    /// share the store's connections, and work they enqueue through the store wakes the
+    /// store's workers.
+    pub fn database(&self) -> &Database {
+        &self.backend
     }
 
     /// Closes every connection; pending operations finish first.

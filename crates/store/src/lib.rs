@@ -4,7 +4,9 @@
 //!
 //! One [`Store`] type serves both back ends with the same behaviour; the back end is chosen
 //! from the URL (`postgres://…` or `sqlite://path?mode=rwc`). The store knows nothing of
-//! XMPP or modems: JIDs, addresses and PDUs are plain strings.
+//! XMPP or modems: JIDs, addresses and PDUs are plain strings. It lends its pool
+//! ([`Store::database`], [`Database`], [`with_database!`], [`database_transaction!`]) to the
+//! alert service, whose tables live in the same database and migrations.
 //!
 //! The guarantees, and who keeps them:
 //! - `insert_inbound` commits a text (and deletes the pending parts it consumed) before the
@@ -52,7 +54,7 @@ mod privacy;
 mod signal;
 mod stats;
 
-pub use backend::{BackendKind, Store};
+pub use backend::{BackendKind, Database, Store};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
 pub use model::*;

@@ -1,11 +1,12 @@
 //! Waking the workers that drain the outbox without polling: PostgreSQL `LISTEN/NOTIFY`
 //! (the `NOTIFY` is sent inside the enqueue transaction, so it is delivered exactly when
 //! the row becomes visible, to every daemon sharing the database), and an in-process
-//! watch channel per gateway and database file on SQLite (one file, one daemon).
+//! watch channel per gateway on SQLite (one file, one daemon). The SQLite channels belong
+//! to one [`Store`] and its clones: the daemon opens one store and lends it (and its pool)
+//! to every part that enqueues work, so no registry of open files is needed.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use sqlx::postgres::PgListener;
 use tokio::sync::watch;
@@ -22,17 +23,7 @@ pub(crate) struct SqliteSignals {
     outbound: Mutex<HashMap<String, watch::Sender<u64>>>,
 }
 
-/// The signals of every SQLite file open in this process, by canonical path: two stores
-/// opened separately on one file (say, the web pages and the daemon) wake each other.
-static SQLITE_FILES: LazyLock<Mutex<HashMap<PathBuf, Arc<SqliteSignals>>>> =
-    LazyLock::new(Mutex::default);
-
 impl SqliteSignals {
-    pub(crate) fn for_file(path: &Path) -> Arc<SqliteSignals> {
-        let mut files = SQLITE_FILES.lock().unwrap_or_else(PoisonError::into_inner);
-        files.entry(path.to_path_buf()).or_default().clone()
-    }
-
     fn sender(&self, gateway: &str) -> watch::Sender<u64> {
         let mut map = self.outbound.lock().unwrap_or_else(PoisonError::into_inner);
         map.entry(gateway.to_string())

@@ -1500,9 +1500,13 @@ async fn enqueue_wakes_a_waiting_worker(ctx: Ctx) {
         1
     );
 
-    // A store opened separately on the same database (another daemon on PostgreSQL,
-    // another part of the same process on SQLite) wakes the worker too.
-    let producer_store = ctx.another_store().await;
+    // Another store on the same PostgreSQL database (another daemon) wakes the worker
+    // too. On SQLite (one file, one daemon) the daemon's parts share one store, so the
+    // producer is a clone of it.
+    let producer_store = match ctx.store.kind() {
+        textgate_store::BackendKind::Postgres => ctx.another_store().await,
+        textgate_store::BackendKind::Sqlite => ctx.store.clone(),
+    };
     let waiter = tokio::spawn(async move {
         signal.notified().await.unwrap();
     });

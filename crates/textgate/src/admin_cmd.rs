@@ -1,5 +1,7 @@
 //! `textgate create-admin`: creates the first administrator of the web console (or another
 //! one) from the command line, where no one can sign in yet to create it from the pages.
+//! The alert service does it (and records it in its audit log), on a store opened from the
+//! configuration.
 //! The password comes from `TEXTGATE_ADMIN_PASSWORD` or the first line of standard input,
 //! never from the command line, where other users of the machine could read it in the
 //! process list.
@@ -8,11 +10,13 @@ use std::io::BufRead;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
+use textgate_alert_service::{accounts, AlertService};
 use textgate_alerts::{Role, Roles};
+use textgate_store::Store;
 
 use crate::config::{process_environment, Config, DEFAULT_CONFIG_PATH};
 use crate::exit::{ExitStatusExt, Status};
-use crate::run_cmd::web_settings;
+use crate::run_cmd::alert_settings;
 
 /// The environment variable the password may come from.
 pub const PASSWORD_VARIABLE: &str = "TEXTGATE_ADMIN_PASSWORD";
@@ -36,7 +40,7 @@ pub struct CreateAdminArgs {
 pub fn run(args: &CreateAdminArgs) -> anyhow::Result<()> {
     let loaded = Config::load(&args.config, &process_environment()).or_exit(Status::BadInput)?;
     let roles = roles(&args.roles).or_exit(Status::BadInput)?;
-    let settings = web_settings(&loaded.config)
+    let settings = alert_settings(&loaded.config)
         .or_exit(Status::BadInput)?
         .context("the web console needs [alerts] in the configuration")
         .or_exit(Status::BadInput)?;
@@ -48,22 +52,28 @@ pub fn run(args: &CreateAdminArgs) -> anyhow::Result<()> {
         .context("starting the async runtime")
         .or_exit(Status::Failure)?;
     runtime.block_on(async {
-        let state = textgate_web::WebState::open(&url, settings)
+        let store = Store::open(&url)
             .await
             .context("opening the database")
             .or_exit(Status::Failure)?;
-        let id = textgate_web::create_admin(&state, &args.email, &password, roles.clone())
-            .await
-            .map_err(|e| {
-                // The console's refusals (a taken address, a short password) are the
-                // caller's to fix; anything else is the database.
-                let status = if e.status().is_client_error() {
-                    Status::BadInput
-                } else {
-                    Status::Failure
-                };
-                crate::exit::mark(status, e)
-            })?;
+        let alerts = AlertService::new(store.clone(), settings)
+            .context("starting the alert service")
+            .or_exit(Status::Failure)?;
+        let created = alerts
+            .accounts()
+            .create_admin(&args.email, &password, roles.clone())
+            .await;
+        store.close().await;
+        let id = created.map_err(|e| {
+            // The service's refusals (a taken address, a short password) are the caller's
+            // to fix; anything else is the database.
+            let status = if e.is_refusal() {
+                Status::BadInput
+            } else {
+                Status::Failure
+            };
+            crate::exit::mark(status, e)
+        })?;
         let names: Vec<String> = roles.iter().map(role_name).collect();
         println!(
             "created account {id} for {} with roles {}",
@@ -86,7 +96,7 @@ fn parse_role(name: &str) -> Option<Role> {
 
 fn roles(names: &[String]) -> anyhow::Result<Roles> {
     if names.is_empty() {
-        return Ok(textgate_web::all_roles());
+        return Ok(accounts::all_roles());
     }
     let mut roles = Vec::new();
     for name in names {

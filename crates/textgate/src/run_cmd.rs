@@ -2,10 +2,11 @@
 //! migrations), builds each gateway's driver and XMPP component from its section, starts
 //! the runtime of `textgate_gateway` for each, and stops them all on SIGTERM or SIGINT.
 //! It also serves `/metrics`, `/healthz` and `/readyz` on `[http] listen` and tells
-//! systemd when every gateway is up (see `textgate_telemetry`). With `[alerts]` it serves
-//! the web console on the same listener, answers STOP/START/HELP texts through it before
-//! they reach the librarians, and queues the members' review reminders hourly. Only wiring lives here;
-//! what a gateway does is the gateway crate's business.
+//! systemd when every gateway is up (see `textgate_telemetry`). With `[alerts]` it starts
+//! the alert service on the daemon's one store, serves the web console on the same
+//! listener, lets the service screen received texts (STOP/START/HELP) and tell the e-mail
+//! gateways the members' carriers, and starts the service's periodic jobs. Only wiring
+//! lives here; what a gateway or the alert service does is their crates' business.
 //!
 //! Exit statuses: a configuration that cannot be read or is invalid is bad input (2);
 //! anything that fails afterwards (the database, the listener, no gateway starting) is a
@@ -17,19 +18,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use textgate_alerts::{
-    BlindIndex, BlindIndexKey, ConfirmationKey, FieldCipher, Keyword, MemberNumber, ModemRate,
-};
+use textgate_alert_service::{AlertService, AlertSettings, CampaignModem};
+use textgate_alerts::{BlindIndex, BlindIndexKey, ConfirmationKey, FieldCipher, ModemRate};
 use textgate_core::{AvailabilityRule, BareJid, Region, RoutingPolicy};
-use textgate_gateway::{Gateway, GatewaySettings, Hooks, InboundScreen, OutboxPolicy, Screened};
+use textgate_gateway::{Gateway, GatewaySettings, Hooks, InboundScreen, OutboxPolicy};
 use textgate_modem::quirks::{self, ProfileChoice};
 use textgate_modem::{
-    AtModem, CarrierDirectory, DirectoryError, ModemConfig, ModemEvents, PortOpener, SerialDevice,
-    SmsDriver, SmtpConfig, SmtpCredentials, SmtpDriver, SmtpSecurity, TcpAddress, Timeouts,
+    AtModem, ModemConfig, ModemEvents, PortOpener, SerialDevice, SmsDriver, SmtpConfig,
+    SmtpCredentials, SmtpDriver, SmtpSecurity, TcpAddress, Timeouts,
 };
 use textgate_store::{Store, TranscriptPolicy};
 use textgate_telemetry::{Metrics, Readiness, SystemdNotifier, DEFAULT_READY_GRACE};
-use textgate_web::{CampaignModem, CookieSecurity, WebSettings, WebState};
+use textgate_web::{CookieSecurity, WebSettings, WebState};
 use textgate_xmpp::ComponentConfig;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -103,12 +103,11 @@ async fn serve(config: Config, shutdown_timeout: Duration) -> anyhow::Result<()>
     let store = Store::open(config.database.url.expose())
         .await
         .context("opening the database")?;
-    let web = match web_settings(&config).or_exit(Status::BadInput)? {
-        Some(settings) => Some(
-            WebState::open(config.database.url.expose(), settings)
-                .await
-                .context("opening the web console's database")?,
-        ),
+    // The alert service shares the daemon's one store (and its pool and signals).
+    let alerts = match alert_settings(&config).or_exit(Status::BadInput)? {
+        Some(settings) => {
+            Some(AlertService::new(store.clone(), settings).context("starting the alert service")?)
+        }
         None => None,
     };
     // Every configured gateway counts from now, so one that fails to start keeps /readyz
@@ -120,17 +119,19 @@ async fn serve(config: Config, shutdown_timeout: Duration) -> anyhow::Result<()>
         readiness.register_gateway(&gateway.name);
     }
     let mut app = textgate_telemetry::router(metrics.clone(), readiness.clone());
-    if let Some(state) = &web {
-        app = app.merge(textgate_web::router(state.clone()));
+    if let Some(alerts) = &alerts {
+        let console = WebState::new(alerts.clone(), web_settings(&config))
+            .context("starting the web console")?;
+        app = app.merge(textgate_web::router(console));
     }
     let http = serve_http(config.http.listen, app).await?;
     let mut systemd = SystemdNotifier::spawn(readiness.clone(), DEFAULT_READY_GRACE);
     let hooks = Hooks {
         metrics,
         readiness,
-        screen: web
+        screen: alerts
             .clone()
-            .map(|state| Arc::new(AlertKeywords(state)) as Arc<dyn InboundScreen>),
+            .map(|alerts| Arc::new(alerts) as Arc<dyn InboundScreen>),
     };
     let mut gateways = Vec::new();
     for gateway in &config.gateways {
@@ -139,7 +140,7 @@ async fn serve(config: Config, shutdown_timeout: Duration) -> anyhow::Result<()>
             &store,
             hooks.clone(),
             stop_grace(shutdown_timeout),
-            web.as_ref(),
+            alerts.as_ref(),
         );
         match started.await {
             Ok(running) => gateways.push(running),
@@ -152,19 +153,13 @@ async fn serve(config: Config, shutdown_timeout: Duration) -> anyhow::Result<()>
     if gateways.is_empty() {
         bail!("no gateway could be started");
     }
-    let resumer = web
-        .clone()
-        .map(|state| tokio::spawn(resume_campaigns(state)));
-    let reminders = web.map(|state| tokio::spawn(review_reminders(state)));
+    let jobs = alerts.as_ref().map(AlertService::start_jobs);
     tracing::info!(gateways = gateways.len(), "textgate running");
     wait_for_signal().await?;
     tracing::info!("stopping");
     systemd.stopping();
-    if let Some(reminders) = reminders {
-        reminders.abort();
-    }
-    if let Some(resumer) = resumer {
-        resumer.abort();
+    if let Some(jobs) = jobs {
+        jobs.stop();
     }
     let stopping = futures_join(gateways);
     if tokio::time::timeout(shutdown_timeout, stopping)
@@ -198,77 +193,9 @@ async fn serve_http(listen: SocketAddr, app: axum::Router) -> anyhow::Result<Joi
     }))
 }
 
-/// Texts the "please review your details" reminder to members who are due, hourly.
-async fn review_reminders(state: WebState) {
-    let mut hourly = tokio::time::interval(REVIEW_REMINDER_PERIOD);
-    loop {
-        hourly.tick().await;
-        match textgate_web::send_review_reminders(&state).await {
-            Ok(0) => {}
-            Ok(sent) => tracing::info!(sent, "review reminders queued"),
-            Err(e) => {
-                tracing::warn!(error = %e, "review reminders not sent; trying again in an hour")
-            }
-        }
-    }
-}
-
-/// Finishes enqueueing the campaigns a stopped daemon (this one before a restart, or
-/// another on the same database) left half-way: at start-up, then every minute, which also
-/// retries an enqueueing a database error interrupted.
-async fn resume_campaigns(state: WebState) {
-    let mut every_minute = tokio::time::interval(CAMPAIGN_RESUME_PERIOD);
-    loop {
-        every_minute.tick().await;
-        match textgate_web::campaigns::resume_enqueueing(&state).await {
-            Ok(0) => {}
-            Ok(found) => tracing::debug!(found, "unfinished campaigns handed to an enqueuer"),
-            Err(e) => {
-                tracing::warn!(error = %e, "unfinished campaigns not looked for; trying again in a minute")
-            }
-        }
-    }
-}
-
-/// How often campaigns left enqueueing are looked for.
-const CAMPAIGN_RESUME_PERIOD: Duration = Duration::from_secs(60);
-
-/// How often members due for review are looked for.
-const REVIEW_REMINDER_PERIOD: Duration = Duration::from_secs(3600);
-
-/// The notice librarians get when a patron texts STOP.
-///
-/// Keyword texts (STOP, START, HELP) are answered by the alert service and are not shown
-/// to librarians as messages: they are addressed to the alert service, and the automatic
-/// reply has already answered. A STOP is the exception worth knowing about, so
-/// librarians get this one-line notice from the patron: someone mid-conversation who
-/// texts STOP may have meant the conversation, and a librarian should not keep texting
-/// them unawares. START and HELP need nothing from a person.
-pub const STOP_NOTICE: &str =
-    "(texted STOP: opted out of emergency alerts; the automatic reply was sent)";
-
-/// The alert service's keywords, as the gateway runtime's screen.
-struct AlertKeywords(WebState);
-
-#[async_trait::async_trait]
-impl InboundScreen for AlertKeywords {
-    async fn screen(&self, gateway: &str, sender: &str, body: &str) -> Screened {
-        match textgate_web::handle_incoming_sms(&self.0, gateway, sender, body).await {
-            Ok(Some(handled)) => Screened::Answered {
-                notice: (handled.keyword == Keyword::Stop).then(|| STOP_NOTICE.to_owned()),
-            },
-            Ok(None) => Screened::ForOperators,
-            Err(e) => {
-                // The librarians see it rather than nobody.
-                tracing::warn!(gateway, error = %e, "alert keywords not checked; the text goes to the operators");
-                Screened::ForOperators
-            }
-        }
-    }
-}
-
-/// The web console's settings from `[alerts]` and the gateways; `None` without `[alerts]`.
-pub fn web_settings(config: &Config) -> anyhow::Result<Option<WebSettings>> {
+/// The alert service's settings from `[alerts]` and the gateways; `None` without
+/// `[alerts]`.
+pub fn alert_settings(config: &Config) -> anyhow::Result<Option<AlertSettings>> {
     let Some(alerts) = &config.alerts else {
         return Ok(None);
     };
@@ -303,7 +230,7 @@ pub fn web_settings(config: &Config) -> anyhow::Result<Option<WebSettings>> {
         DriverConfig::Smtp(smtp) => Some((g, smtp)),
         DriverConfig::At(_) | DriverConfig::Simulator(_) => None,
     });
-    let mut settings = WebSettings::new(
+    let mut settings = AlertSettings::new(
         FieldCipher::new(ring),
         BlindIndex::new(blind_index),
         confirmation,
@@ -315,12 +242,18 @@ pub fn web_settings(config: &Config) -> anyhow::Result<Option<WebSettings>> {
         settings.carriers = crate::config::load_carrier_table(&smtp.carriers)
             .with_context(|| format!("gateway {}: driver.carriers", gateway.name))?;
     }
-    settings.cookie = if config.http.secure_cookies {
-        CookieSecurity::HttpsOnly
-    } else {
-        CookieSecurity::AllowPlainHttp
-    };
     Ok(Some(settings))
+}
+
+/// The web console's own settings, from `[http]`.
+pub fn web_settings(config: &Config) -> WebSettings {
+    WebSettings {
+        cookie: if config.http.secure_cookies {
+            CookieSecurity::HttpsOnly
+        } else {
+            CookieSecurity::AllowPlainHttp
+        },
+    }
 }
 
 async fn futures_join(gateways: Vec<Gateway>) {
@@ -356,13 +289,13 @@ async fn start_gateway(
     store: &Store,
     hooks: Hooks,
     stop_grace: Duration,
-    web: Option<&WebState>,
+    alerts: Option<&AlertService>,
 ) -> anyhow::Result<Gateway> {
     let mut settings = settings(gateway)?;
     settings.outbox.stop_grace = stop_grace;
     let component = component(gateway, settings.region)?;
     let (driver, events) = match &gateway.driver {
-        DriverConfig::Smtp(smtp) => smtp_driver(gateway, smtp, web)?,
+        DriverConfig::Smtp(smtp) => smtp_driver(gateway, smtp, alerts)?,
         DriverConfig::At(_) | DriverConfig::Simulator(_) => {
             let opener = opener(&gateway.driver)?;
             let modem = modem_config(gateway)?;
@@ -382,14 +315,15 @@ async fn start_gateway(
 fn smtp_driver(
     gateway: &GatewayConfig,
     smtp: &SmtpDriverConfig,
-    web: Option<&WebState>,
+    alerts: Option<&AlertService>,
 ) -> anyhow::Result<(Arc<dyn SmsDriver>, ModemEvents)> {
-    let config =
-        smtp_config(smtp, web).with_context(|| format!("gateway {}: driver", gateway.name))?;
+    let config = smtp_config(smtp, alerts.map(AlertService::settings))
+        .with_context(|| format!("gateway {}: driver", gateway.name))?;
     let mut driver =
         SmtpDriver::new(config).with_context(|| format!("gateway {}: driver", gateway.name))?;
-    match web {
-        Some(state) => driver = driver.with_directory(Arc::new(MemberCarriers(state.clone()))),
+    match alerts {
+        // The alert service is the directory of the members' carriers.
+        Some(alerts) => driver = driver.with_directory(Arc::new(alerts.clone())),
         None => tracing::warn!(
             gateway = %gateway.name,
             "an smtp gateway without [alerts] knows no member's carrier and refuses every text"
@@ -403,7 +337,10 @@ fn smtp_driver(
 
 /// The driver's settings from a `kind = "smtp"` section, and the alerts' hard limit on a
 /// text's length.
-pub fn smtp_config(smtp: &SmtpDriverConfig, web: Option<&WebState>) -> anyhow::Result<SmtpConfig> {
+pub fn smtp_config(
+    smtp: &SmtpDriverConfig,
+    alerts: Option<&AlertSettings>,
+) -> anyhow::Result<SmtpConfig> {
     let mut config = SmtpConfig::new(&smtp.relay, smtp.port, &smtp.from);
     config.security = match smtp.tls {
         SmtpTls::Starttls => SmtpSecurity::Starttls,
@@ -417,38 +354,10 @@ pub fn smtp_config(smtp: &SmtpDriverConfig, web: Option<&WebState>) -> anyhow::R
         }),
         _ => None,
     };
-    if let Some(state) = web {
-        config.hard_limit = state.settings.compose_limits.hard_limit;
+    if let Some(settings) = alerts {
+        config.hard_limit = settings.compose_limits.hard_limit;
     }
     Ok(config)
-}
-
-/// The members' carriers, for the e-mail gateways.
-struct MemberCarriers(WebState);
-
-#[async_trait::async_trait]
-impl CarrierDirectory for MemberCarriers {
-    async fn email_address(&self, number: &str) -> Result<String, DirectoryError> {
-        let member = MemberNumber::try_from(number.to_owned()).map_err(|error| {
-            DirectoryError::NoAddress(format!(
-                "{number} is not a mobile number in international form: {error}"
-            ))
-        })?;
-        let carrier = textgate_web::campaigns::member_carrier(&self.0, number)
-            .await
-            .map_err(|e| DirectoryError::Unavailable(e.to_string()))?
-            .ok_or_else(|| {
-                DirectoryError::NoAddress(
-                    "no carrier is known for this number; the legacy e-mail path only reaches members who chose one".to_owned(),
-                )
-            })?;
-        let today = self.0.now().date_naive();
-        self.0
-            .settings
-            .carriers
-            .email_address(&carrier, &member, today)
-            .map_err(|e| DirectoryError::NoAddress(e.to_string()))
-    }
 }
 
 /// The runtime's settings from a `[[gateway]]` section.
@@ -634,7 +543,7 @@ key = \"{c}\"
             panic!("an smtp driver")
         };
         let config = smtp_config(smtp, None).unwrap();
-        let web = web_settings(&loaded.config).unwrap().unwrap();
+        let alerts = alert_settings(&loaded.config).unwrap().unwrap();
         let summary = format!(
             "{}:{} {:?} from {} credentials {:?} hard limit {}\n\
              paths: {:?}\noffered: {:?}\nsingle texts via {:?}",
@@ -644,12 +553,18 @@ key = \"{c}\"
             config.from,
             config.credentials,
             config.hard_limit,
-            web.modems
+            alerts
+                .modems
                 .iter()
                 .map(|m| (m.gateway.as_str(), m.rate.path, m.rate.per_minute))
                 .collect::<Vec<_>>(),
-            web.carriers.all().iter().map(|c| &c.id).collect::<Vec<_>>(),
-            web.primary_gateway(),
+            alerts
+                .carriers
+                .all()
+                .iter()
+                .map(|c| &c.id)
+                .collect::<Vec<_>>(),
+            alerts.primary_gateway(),
         );
         expect_test::expect![[r#"
             relay.library.test:465 Tls from alerts@library.test credentials Some(SmtpCredentials { username: "alerts", password: "<hidden>" }) hard limit 140

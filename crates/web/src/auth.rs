@@ -1,78 +1,20 @@
-//! Passwords, sessions and CSRF tokens.
+//! The console's side of sessions and CSRF: reading the session cookie and the bearer
+//! token from a request, writing the cookie, comparing CSRF tokens. The sessions' rows,
+//! the tokens' hashes and the passwords are the alert service's.
 //!
-//! - Passwords: argon2id PHC strings with the configured cost.
 //! - Sessions: a random 256-bit token in a `textgate_session` cookie (HttpOnly,
-//!   SameSite=Strict, Secure unless configured off); the database keeps only its SHA-256.
+//!   SameSite=Strict, Secure unless configured off); the service keeps only its SHA-256.
 //!   Signing in always issues a new token and deletes the old session, so a token planted
 //!   before sign-in (session fixation) is worthless afterwards.
 //! - CSRF: every session, anonymous ones included, has its own random token; every form
 //!   carries it in a hidden `csrf` field and every state-changing request is refused
 //!   unless it matches (JSON requests send it in an `X-CSRF-Token` header).
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use axum::http::header::{HeaderMap, AUTHORIZATION, COOKIE};
-use chrono::{DateTime, Utc};
-use rand::rngs::OsRng;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 
-use crate::db::{AccountId, Db, DbError, SessionRow};
-use crate::settings::{CookieSecurity, PasswordCost};
+use crate::settings::CookieSecurity;
 
 pub const SESSION_COOKIE: &str = "textgate_session";
-
-/// Why a password could not be hashed or checked.
-#[derive(Debug, thiserror::Error)]
-pub enum PasswordError {
-    #[error("password hashing failed: {0}")]
-    Hash(String),
-    #[error("the password must have at least {min} characters")]
-    TooShort { min: usize },
-}
-
-pub const MIN_PASSWORD_CHARS: usize = 10;
-
-fn argon2(cost: PasswordCost) -> Result<Argon2<'static>, PasswordError> {
-    let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
-        .map_err(|e| PasswordError::Hash(e.to_string()))?;
-    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
-}
-
-/// An argon2id PHC string for `password`.
-pub fn hash_password(password: &str, cost: PasswordCost) -> Result<String, PasswordError> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(PasswordError::TooShort {
-            min: MIN_PASSWORD_CHARS,
-        });
-    }
-    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-    argon2(cost)?
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| PasswordError::Hash(e.to_string()))
-}
-
-/// Whether `password` matches the stored PHC string (its own parameters are used).
-pub fn verify_password(password: &str, stored: &str) -> bool {
-    match PasswordHash::new(stored) {
-        Ok(hash) => Argon2::default()
-            .verify_password(password.as_bytes(), &hash)
-            .is_ok(),
-        Err(_) => false,
-    }
-}
-
-/// A fresh random token, 64 hex digits.
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
-
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
 
 /// Constant-time comparison of two tokens.
 pub fn tokens_match(a: &str, b: &str) -> bool {
@@ -120,70 +62,14 @@ pub fn clear_cookie(security: CookieSecurity) -> String {
     session_cookie("", security, 0)
 }
 
-/// A session just created: the cookie token and its row.
-pub struct NewSession {
-    pub token: String,
-    pub row: SessionRow,
-}
-
-/// Creates a session (anonymous when `account_id` is `None`).
-pub async fn create_session(
-    db: &Db,
-    account_id: Option<AccountId>,
-    now: DateTime<Utc>,
-    lifetime: chrono::TimeDelta,
-) -> Result<NewSession, DbError> {
-    let token = random_token();
-    let hash = token_hash(&token);
-    let csrf = random_token();
-    let expires_at = now + lifetime;
-    db.insert_session(&hash, account_id, &csrf, now, expires_at)
-        .await?;
-    Ok(NewSession {
-        token,
-        row: SessionRow {
-            token_hash: hash,
-            account_id,
-            csrf_token: csrf,
-            expires_at,
-        },
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
 
-    fn cost() -> PasswordCost {
-        PasswordCost {
-            memory_kib: 1024,
-            iterations: 1,
-            parallelism: 1,
-        }
-    }
-
-    #[test]
-    fn hashes_are_argon2id_and_verify() {
-        let hash = hash_password("correct horse battery", cost()).unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"), "{hash}");
-        assert!(verify_password("correct horse battery", &hash));
-        assert!(!verify_password("correct horse battery!", &hash));
-        assert!(!verify_password("anything", "not a phc string"));
-    }
-
-    #[test]
-    fn short_passwords_are_refused() {
-        let err = hash_password("short", cost()).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "the password must have at least 10 characters"
-        );
-    }
-
     #[test]
     fn session_token_is_read_only_in_its_exact_form() {
-        let token = random_token();
+        let token = "0123456789abcdef".repeat(4);
         let mut headers = HeaderMap::new();
         headers.insert(
             COOKIE,

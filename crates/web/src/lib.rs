@@ -2,120 +2,126 @@
 //! administrators' compose / confirm / campaign pages, the staff's transcript pages, and
 //! a JSON API for the same operations described by an OpenAPI document.
 //!
+//! The console is thin: routes, handlers, templates, and the browser's side of sessions
+//! and CSRF (cookies, the CSRF check, the request context). Every rule and every write is
+//! the alert service's (`textgate-alert-service`), which handlers call through
+//! [`WebState::alerts`]; the transcript pages read the store. Who may call a handler is
+//! checked before it runs, by its [`request::Authorized`] (pages) or [`api::Authorized`]
+//! (JSON API) extractor.
+//!
 //! Mount [`router`] in the daemon and serve it with
-//! `into_make_service_with_connect_info::<SocketAddr>()` so that the test log and the
-//! sign-in limiter see the client's address. Create the first administrator with
-//! [`create_admin`]. The gateway runtime hands incoming texts to
-//! [`handle_incoming_sms`] first, for STOP / START / HELP, and calls
-//! [`send_review_reminders`] now and then.
+//! `into_make_service_with_connect_info::<SocketAddr>()` so that the test log, the audit
+//! log and the sign-in limiter see the client's address.
 
 #![forbid(unsafe_code)]
 
-mod access_pages;
-pub mod accounts;
 pub mod api;
 pub mod auth;
-pub mod campaigns;
-pub mod db;
 mod forms;
-pub mod members;
 mod pages;
+pub mod request;
 pub mod settings;
 mod state;
 mod templates;
-pub mod tokens;
 
 use axum::routing::{delete, get, post, put};
 use axum::Router;
 
-pub use accounts::{all_roles, create_account, create_admin};
-pub use db::{Audience, Db, DbError};
-pub use members::{handle_incoming_sms, send_review_reminders, KeywordHandled};
 pub use pages::Desk;
-pub use settings::{CampaignModem, CookieSecurity, PasswordCost, SigninLimit, WebSettings};
+pub use settings::{CookieSecurity, WebSettings};
 pub use state::{Ctx, WebError, WebState};
 
 /// Every page, form and API route of the console.
 pub fn router(state: WebState) -> Router {
-    use pages::*;
+    use pages::{accounts, alerts, member, signin, tokens, transcripts};
+    use request::{AlertDesk, TestDesk};
     Router::new()
-        .route("/", get(root))
-        .route("/signin", get(signin_page).post(signin))
-        .route("/signout", post(signout))
-        .route("/alerts", get(member_get).post(member_post))
-        .route("/alerts/confirm", post(member_confirm))
-        .route("/admin", get(admin_home))
-        .route("/admin/test", get(|s, c| compose_get(s, c, Desk::Test)))
+        .route("/", get(pages::root))
+        .route("/signin", get(signin::signin_page).post(signin::signin))
+        .route("/signout", post(signin::signout))
+        .route("/alerts", get(member::member_get).post(member::member_post))
+        .route("/alerts/confirm", post(member::member_confirm))
+        .route("/admin", get(alerts::admin_home))
+        .route("/admin/test", get(alerts::compose_get::<TestDesk>))
         .route(
             "/admin/test/confirm",
-            post(|s, c, f| compose_confirm(s, c, Desk::Test, f)),
+            post(alerts::compose_confirm::<TestDesk>),
         )
-        .route(
-            "/admin/test/send",
-            post(|s, c, f| compose_send(s, c, Desk::Test, f)),
-        )
-        .route("/admin/alert", get(|s, c| compose_get(s, c, Desk::Alert)))
+        .route("/admin/test/send", post(alerts::compose_send::<TestDesk>))
+        .route("/admin/alert", get(alerts::compose_get::<AlertDesk>))
         .route(
             "/admin/alert/confirm",
-            post(|s, c, f| compose_confirm(s, c, Desk::Alert, f)),
+            post(alerts::compose_confirm::<AlertDesk>),
         )
+        .route("/admin/alert/send", post(alerts::compose_send::<AlertDesk>))
+        .route("/admin/campaigns/{id}", get(alerts::campaign_page))
+        .route("/admin/log", get(alerts::logs_page))
         .route(
-            "/admin/alert/send",
-            post(|s, c, f| compose_send(s, c, Desk::Alert, f)),
+            "/admin/accounts",
+            get(accounts::accounts_get).post(accounts::accounts_post),
         )
-        .route("/admin/campaigns/{id}", get(campaign_page))
-        .route("/admin/log", get(logs_page))
-        .route("/admin/accounts", get(accounts_get).post(accounts_post))
-        .route("/admin/accounts/{id}/tester", post(tester_post))
-        .route("/admin/accounts/{id}", get(access_pages::account_get))
+        .route("/admin/accounts/{id}/tester", post(accounts::tester_post))
+        .route("/admin/accounts/{id}", get(accounts::account_get))
         .route(
             "/admin/accounts/{id}/roles",
-            post(access_pages::account_roles_post),
+            post(accounts::account_roles_post),
         )
         .route(
             "/admin/accounts/{id}/remove",
-            get(access_pages::account_remove_get).post(access_pages::account_remove_post),
+            get(accounts::account_remove_get).post(accounts::account_remove_post),
         )
-        .route(
-            "/tokens",
-            get(access_pages::tokens_get).post(access_pages::tokens_post),
-        )
+        .route("/tokens", get(tokens::tokens_get).post(tokens::tokens_post))
         .route(
             "/tokens/{id}/revoke",
-            get(access_pages::token_revoke_get).post(access_pages::token_revoke_post),
+            get(tokens::token_revoke_get).post(tokens::token_revoke_post),
         )
-        .route("/staff/transcripts", get(transcripts_get))
-        .route("/staff/transcripts/delete", post(transcripts_delete))
-        .route("/staff/transcripts/export", get(transcripts_export))
+        .route("/staff/transcripts", get(transcripts::transcripts_get))
+        .route(
+            "/staff/transcripts/delete",
+            post(transcripts::transcripts_delete),
+        )
+        .route(
+            "/staff/transcripts/export",
+            get(transcripts::transcripts_export),
+        )
         .route("/static/{name}", get(templates::static_file))
         .route("/api/openapi.json", get(api::openapi))
         .route("/api/v1/me", get(api::me))
-        .route("/api/v1/tokens", get(api::tokens_get).post(api::token_post))
-        .route("/api/v1/tokens/{id}", delete(api::token_delete))
+        .route(
+            "/api/v1/tokens",
+            get(api::access::tokens_get).post(api::access::token_post),
+        )
+        .route("/api/v1/tokens/{id}", delete(api::access::token_delete))
         .route(
             "/api/v1/accounts",
-            get(api::accounts_get).post(api::account_post),
+            get(api::access::accounts_get).post(api::access::account_post),
         )
-        .route("/api/v1/accounts/{id}/roles", put(api::account_roles_put))
-        .route("/api/v1/accounts/{id}", delete(api::account_delete))
+        .route(
+            "/api/v1/accounts/{id}/roles",
+            put(api::access::account_roles_put),
+        )
+        .route("/api/v1/accounts/{id}", delete(api::access::account_delete))
         .route(
             "/api/v1/registration",
-            get(api::registration_get)
-                .post(api::registration_post)
-                .delete(api::registration_delete),
+            get(api::alerts::registration_get)
+                .post(api::alerts::registration_post)
+                .delete(api::alerts::registration_delete),
         )
         .route(
             "/api/v1/registration/confirm",
-            post(api::registration_confirm),
+            post(api::alerts::registration_confirm),
         )
-        .route("/api/v1/compose/measure", post(api::measure))
-        .route("/api/v1/campaigns", post(api::campaign_post))
-        .route("/api/v1/campaigns/{id}", get(api::campaign_get))
-        .route("/api/v1/send-log", get(api::send_log))
-        .route("/api/v1/audit-log", get(api::audit_log))
-        .route("/api/v1/transcripts/conversations", get(api::conversations))
-        .route("/api/v1/transcripts/stats", get(api::stats))
-        .route("/api/v1/transcripts/export", get(api::export))
-        .route("/api/v1/transcripts/delete", post(api::delete))
+        .route("/api/v1/compose/measure", post(api::alerts::measure))
+        .route("/api/v1/campaigns", post(api::alerts::campaign_post))
+        .route("/api/v1/campaigns/{id}", get(api::alerts::campaign_get))
+        .route("/api/v1/send-log", get(api::alerts::send_log))
+        .route("/api/v1/audit-log", get(api::alerts::audit_log))
+        .route(
+            "/api/v1/transcripts/conversations",
+            get(api::transcripts::conversations),
+        )
+        .route("/api/v1/transcripts/stats", get(api::transcripts::stats))
+        .route("/api/v1/transcripts/export", get(api::transcripts::export))
+        .route("/api/v1/transcripts/delete", post(api::transcripts::delete))
         .with_state(state)
 }

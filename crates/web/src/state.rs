@@ -9,82 +9,54 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
+use textgate_alert_service::sessions::SessionRow;
+use textgate_alert_service::{Account, Actor, AlertError, AlertService, Credential};
 use textgate_alerts::{authorize, Action, Forbidden};
-use textgate_store::{Clock, Store, StoreError, SystemClock};
-use tokio::sync::watch;
+use textgate_store::{Store, StoreError};
 
-use crate::auth::{self, create_session, session_cookie, token_hash};
-use crate::db::{Account, Db, DbError, SessionRow};
+use crate::auth::{self, session_cookie};
 use crate::settings::WebSettings;
 use crate::templates::Templates;
 
 /// Everything handlers share. Cheap to clone.
 #[derive(Clone)]
 pub struct WebState {
+    /// The alert service: every rule and every write of the console goes through it.
+    pub alerts: AlertService,
+    /// The store, for the transcript pages (the store is the transcripts' service).
     pub store: Store,
-    pub db: Db,
     pub settings: Arc<WebSettings>,
-    pub(crate) clock: Arc<dyn Clock>,
     pub(crate) templates: Arc<Templates>,
-    /// Bumped each time a campaign has been fully enqueued (tests and tools await it).
-    pub(crate) enqueued: Arc<watch::Sender<u64>>,
-    /// Campaigns this process is enqueueing: one enqueuer per campaign (PostgreSQL
-    /// advisory locks extend this to every daemon on the database).
-    pub(crate) enqueueing: Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
-    /// A hash to check passwords of unknown accounts against, so that sign-in takes as
-    /// long whether or not the account exists.
-    pub(crate) dummy_hash: Arc<String>,
 }
 
 impl std::fmt::Debug for WebState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebState")
-            .field("store", &self.store)
+            .field("alerts", &self.alerts)
             .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
 
 impl WebState {
-    /// State over an opened store (migrations applied) and a console pool on the same
-    /// database.
-    pub fn new(store: Store, db: Db, settings: WebSettings) -> Result<WebState, WebError> {
-        let dummy_hash = auth::hash_password(&auth::random_token(), settings.password_cost)
-            .map_err(|e| WebError::Internal(e.to_string()))?;
+    /// The console over the alert service (and the service's store).
+    pub fn new(alerts: AlertService, settings: WebSettings) -> Result<WebState, WebError> {
         Ok(WebState {
-            dummy_hash: Arc::new(dummy_hash),
-            store,
-            db,
+            store: alerts.store().clone(),
+            alerts,
             settings: Arc::new(settings),
-            clock: Arc::new(SystemClock),
             templates: Arc::new(Templates::new()?),
-            enqueued: Arc::new(watch::channel(0).0),
-            enqueueing: Arc::default(),
         })
     }
 
-    /// Opens the store at `url` (applying every migration, the console's included) and
-    /// the console's own pool.
-    pub async fn open(url: &str, settings: WebSettings) -> Result<WebState, WebError> {
-        let store = Store::open(url).await?;
-        let db = Db::connect(url).await?;
-        WebState::new(store, db, settings)
-    }
-
-    /// Uses `clock` for every time the console reads (the store keeps its own clock:
-    /// give it the same one with `Store::with_clock`).
-    pub fn with_clock(mut self, clock: impl Clock) -> WebState {
-        self.clock = Arc::new(clock);
-        self
-    }
-
+    /// The time by the service's clock.
     pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
+        self.alerts.now()
     }
 
-    /// A receiver that changes each time a campaign has been fully enqueued.
-    pub fn enqueued_signal(&self) -> watch::Receiver<u64> {
-        self.enqueued.subscribe()
+    /// How long a session (and its cookie) lasts, in seconds.
+    pub(crate) fn session_seconds(&self) -> i64 {
+        self.alerts.settings().session_lifetime.num_seconds()
     }
 }
 
@@ -101,8 +73,9 @@ pub enum WebError {
     NotFound,
     #[error("{0}")]
     BadRequest(String),
+    /// The alert service failed (its refusals become the variants above).
     #[error(transparent)]
-    Db(#[from] DbError),
+    Alerts(AlertError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("template: {0}")]
@@ -114,6 +87,18 @@ pub enum WebError {
 impl From<Forbidden> for WebError {
     fn from(f: Forbidden) -> WebError {
         WebError::Forbidden(f.to_string())
+    }
+}
+
+impl From<AlertError> for WebError {
+    /// The service's refusals carry the message for the person; its failures are logged.
+    fn from(e: AlertError) -> WebError {
+        match e {
+            AlertError::Refused(m) => WebError::BadRequest(m),
+            AlertError::Forbidden(m) => WebError::Forbidden(m),
+            AlertError::NotFound => WebError::NotFound,
+            other => WebError::Alerts(other),
+        }
     }
 }
 
@@ -183,14 +168,10 @@ impl FromRequestParts<WebState> for Ctx {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip().to_string())
             .unwrap_or_else(|| "unknown".to_string());
-        let now = state.now();
         if let Some(token) = auth::bearer_token(&parts.headers) {
             // A token that is present but unknown signs nobody in (it is not ignored in
             // favour of a cookie): the handler answers 401.
-            let account = match state.db.api_token_account(&token_hash(&token), now).await? {
-                Some(id) => state.db.account(id).await?,
-                None => None,
-            };
+            let account = state.alerts.tokens().account_of(&token).await?;
             return Ok(Ctx {
                 session: None,
                 account,
@@ -201,10 +182,10 @@ impl FromRequestParts<WebState> for Ctx {
         }
         let mut session = None;
         if let Some(token) = auth::session_token(&parts.headers) {
-            session = state.db.session(&token_hash(&token), now).await?;
+            session = state.alerts.sessions().find(&token).await?;
         }
         let account = match session.as_ref().and_then(|s| s.account_id) {
-            Some(id) => state.db.account(id).await?,
+            Some(id) => state.alerts.accounts().get(id).await?,
             None => None,
         };
         Ok(Ctx {
@@ -230,6 +211,19 @@ impl Ctx {
         self.account.as_ref().ok_or(WebError::NotSignedIn)
     }
 
+    /// `account` acting through this request, for the alert service.
+    pub fn actor<'a>(&'a self, account: &'a Account) -> Actor<'a> {
+        Actor {
+            account,
+            ip: &self.ip,
+            credential: if self.bearer {
+                Credential::ApiToken
+            } else {
+                Credential::Session
+            },
+        }
+    }
+
     /// Refuses the request unless `presented` is this session's CSRF token.
     pub fn check_csrf(&self, presented: Option<&str>) -> Result<(), WebError> {
         if self.bearer {
@@ -248,12 +242,11 @@ impl Ctx {
         if let Some(s) = &self.session {
             return Ok(s.csrf_token.clone());
         }
-        let lifetime = state.settings.session_lifetime;
-        let created = create_session(&state.db, None, state.now(), lifetime).await?;
+        let created = state.alerts.sessions().open_anonymous().await?;
         self.set_cookie = Some(session_cookie(
             &created.token,
             state.settings.cookie,
-            lifetime.num_seconds(),
+            state.session_seconds(),
         ));
         let csrf = created.row.csrf_token.clone();
         self.session = Some(created.row);

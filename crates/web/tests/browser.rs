@@ -15,10 +15,11 @@ use chrono::TimeDelta;
 use fantoccini::Locator;
 use serde_json::json;
 use support::{App, Database, GATEWAY, PASSWORD};
+use textgate_alert_service::members::MemberAction;
+use textgate_alert_service::{Actor, Credential};
 use textgate_alerts::Role;
 use textgate_store::{BackendKind, SentPart};
 use textgate_testkit::browser::{Browser, Screenshots};
-use textgate_web::members::{self, MemberAction};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -99,7 +100,6 @@ impl Console {
 
     async fn finish(mut self) {
         self.browser.finish().await;
-        self.app.state.db.close().await;
         self.app.state.store.close().await;
         if let Some(db) = self.database.take() {
             db.drop_database().await;
@@ -110,18 +110,19 @@ impl Console {
 /// Registers and confirms `number` for a new account, through the library.
 async fn registered_member(app: &App, email: &str, number: &str) {
     let id = app.account(email, &[Role::Member]).await;
-    let account = app.state.db.account(id).await.unwrap().unwrap();
-    members::save(
-        &app.state,
-        &account,
-        "127.0.0.1",
-        number,
-        None,
-        MemberAction::Save,
-    )
-    .await
-    .expect("save");
-    members::confirm_code(&app.state, &account, &app.last_code().await)
+    let members = app.state.alerts.members();
+    let account = app.state.alerts.accounts().get(id).await.unwrap().unwrap();
+    let actor = Actor {
+        account: &account,
+        ip: "127.0.0.1",
+        credential: Credential::Session,
+    };
+    members
+        .save(&actor, number, None, MemberAction::Save)
+        .await
+        .expect("save");
+    members
+        .confirm_code(&account, &app.last_code().await)
         .await
         .expect("confirm");
 }
@@ -307,7 +308,7 @@ async fn emergency_alert_from_compose_to_full_progress() {
         .for_element(Locator::Css("#send"))
         .await
         .expect("confirm page");
-    let mut enqueued = b.app.state.enqueued_signal();
+    let mut enqueued = b.app.state.alerts.campaigns().enqueued_signal();
     b.click("#send").await;
     b.client
         .wait()
@@ -529,7 +530,16 @@ async fn technical_administrator_changes_a_role() {
         "member, technical administrator"
     );
     b.shot("promoted").await;
-    let roles = b.app.state.db.account(sam).await.unwrap().unwrap().roles;
+    let roles = b
+        .app
+        .state
+        .alerts
+        .accounts()
+        .get(sam)
+        .await
+        .unwrap()
+        .unwrap()
+        .roles;
     assert!(roles.has(Role::TechnicalAdministrator));
     b.finish().await;
 }
@@ -563,7 +573,15 @@ async fn technical_administrator_removes_an_account() {
     // Cancel first: nothing happens.
     b.click("#back").await;
     b.text("#roles-form").await;
-    assert!(b.app.state.db.account(leaver).await.unwrap().is_some());
+    assert!(b
+        .app
+        .state
+        .alerts
+        .accounts()
+        .get(leaver)
+        .await
+        .unwrap()
+        .is_some());
     b.click("#remove-account").await;
     b.click("#confirm").await;
     b.message("The account leaver@example.org has been removed")
@@ -574,6 +592,14 @@ async fn technical_administrator_removes_an_account() {
         .find(Locator::Css(&format!("#account-{leaver}")))
         .await
         .is_err());
-    assert!(b.app.state.db.account(leaver).await.unwrap().is_none());
+    assert!(b
+        .app
+        .state
+        .alerts
+        .accounts()
+        .get(leaver)
+        .await
+        .unwrap()
+        .is_none());
     b.finish().await;
 }

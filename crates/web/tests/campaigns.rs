@@ -1,7 +1,8 @@
 //! Campaigns against a real PostgreSQL and SQLite: the legacy e-mail gateways get only the
 //! members whose carrier still runs a gateway, and with no modem the others are reported
 //! as unreachable on the confirm and progress pages; a campaign left half-enqueued is
-//! finished by `resume_enqueueing` with exactly one delivery per member.
+//! finished by the alert service's `resume_enqueueing` with exactly one delivery per
+//! member.
 
 mod support;
 
@@ -9,11 +10,11 @@ use std::collections::BTreeSet;
 
 use axum::http::StatusCode;
 use axum::Router;
+use textgate_alert_service::sends::{NewSend, SendKind};
+use textgate_alert_service::{AlertSettings, CampaignModem};
 use textgate_alerts::{Carrier, CarrierTable, GatewayStatus, ModemRate, Role};
-use textgate_store::{NewOutbound, OutboundOrigin, Priority, Store};
-use textgate_web::campaigns;
-use textgate_web::db::{NewSend, SendKind};
-use textgate_web::{router, CampaignModem, Db, WebSettings, WebState};
+use textgate_store::{NewOutbound, OutboundOrigin, Priority};
+use textgate_web::router;
 
 /// A carrier with a working gateway, and AT&T, whose gateway is gone.
 fn carriers() -> CarrierTable {
@@ -37,16 +38,9 @@ fn carriers() -> CarrierTable {
     ])
 }
 
-/// The console over `app`'s database with other settings (same keys and clock).
-async fn reopened(app: &support::App, settings: WebSettings) -> support::App {
-    let store = Store::open(&app.url)
-        .await
-        .expect("open store")
-        .with_clock(app.clock.clone());
-    let db = Db::connect(&app.url).await.expect("console pool");
-    let state = WebState::new(store, db, settings)
-        .expect("state")
-        .with_clock(app.clock.clone());
+/// The console over `app`'s store with other settings (same keys and clock).
+async fn reopened(app: &support::App, settings: AlertSettings) -> support::App {
+    let state = support::console(app.state.store.clone(), settings, &app.clock);
     let router: Router = router(state.clone());
     support::App {
         state,
@@ -103,7 +97,7 @@ async fn with_only_email_gateways_members_without_a_carrier_are_reported_not_sen
             r.body
         );
 
-        let mut enqueued = app.state.enqueued_signal();
+        let mut enqueued = app.state.alerts.campaigns().enqueued_signal();
         let r = admin
             .post("/admin/alert/send", &[("action", "send"), ("text", text)])
             .await;
@@ -131,8 +125,6 @@ async fn with_only_email_gateways_members_without_a_carrier_are_reported_not_sen
             "{}",
             page.body
         );
-        app.state.db.close().await;
-        app.state.store.close().await;
     })
     .await;
 }
@@ -153,10 +145,9 @@ async fn a_half_enqueued_campaign_is_resumed_once_per_member() {
             .account("chief@example.org", &[Role::EmergencyAdministrator])
             .await;
         let body = "Campus alert: the library is closed today.";
-        let id = app
-            .state
-            .db
-            .insert_campaign(
+        let campaigns = app.state.alerts.campaigns();
+        let id = campaigns
+            .record(
                 &NewSend {
                     kind: SendKind::Real,
                     account_id: Some(admin),
@@ -186,19 +177,15 @@ async fn a_half_enqueued_campaign_is_resumed_once_per_member() {
                 .await
                 .expect("enqueue");
         }
-        let send = app.state.db.send(id).await.expect("read").expect("exists");
-        let p = campaigns::progress(&app.state, &send)
-            .await
-            .expect("progress");
+        let send = campaigns.send(id).await.expect("read").expect("exists");
+        let p = campaigns.progress(&send).await.expect("progress");
         assert_eq!(
             (p.state, p.in_outbox, p.total, p.enqueued),
             ("enqueueing", 2, 4, false)
         );
 
-        let mut enqueued = app.state.enqueued_signal();
-        let resumed = campaigns::resume_enqueueing(&app.state)
-            .await
-            .expect("resume");
+        let mut enqueued = campaigns.enqueued_signal();
+        let resumed = campaigns.resume_enqueueing().await.expect("resume");
         assert_eq!(resumed, 1);
         tokio::time::timeout(std::time::Duration::from_secs(30), enqueued.changed())
             .await
@@ -212,27 +199,15 @@ async fn a_half_enqueued_campaign_is_resumed_once_per_member() {
             .collect();
         to.sort();
         assert_eq!(to, numbers, "every member exactly once");
-        let send = app.state.db.send(id).await.expect("read").expect("exists");
-        let p = campaigns::progress(&app.state, &send)
-            .await
-            .expect("progress");
+        let send = campaigns.send(id).await.expect("read").expect("exists");
+        let p = campaigns.progress(&send).await.expect("progress");
         assert_eq!(
             (p.state, p.in_outbox, p.total, p.enqueued),
             ("enqueued", 4, 4, true)
         );
         // Nothing is left to resume, and running the enqueuer again changes nothing.
-        assert_eq!(
-            campaigns::resume_enqueueing(&app.state)
-                .await
-                .expect("resume"),
-            0
-        );
-        assert_eq!(
-            campaigns::enqueue_campaign(&app.state, id)
-                .await
-                .expect("enqueue"),
-            None
-        );
+        assert_eq!(campaigns.resume_enqueueing().await.expect("resume"), 0);
+        assert_eq!(campaigns.enqueue_campaign(id).await.expect("enqueue"), None);
         assert_eq!(app.outbox_bodies(id).await.len(), numbers.len());
     })
     .await;

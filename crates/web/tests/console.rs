@@ -228,7 +228,7 @@ async fn emergency_alert_compose_confirm_cancel_send_and_progress() {
         assert_eq!(r.status, StatusCode::BAD_REQUEST);
         assert_eq!(app.last_send("real").await, 0);
 
-        let mut enqueued = app.state.enqueued_signal();
+        let mut enqueued = app.state.alerts.campaigns().enqueued_signal();
         let r = admin
             .post("/admin/alert/send", &[("action", "send"), ("text", &text)])
             .await;
@@ -318,7 +318,7 @@ async fn technical_test_goes_to_testers_only_with_a_yearly_test_record() {
         let r = tech.post(&format!("/admin/accounts/{tester_id}/tester"), &[("tester", "yes")]).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
-        let mut enqueued = app.state.enqueued_signal();
+        let mut enqueued = app.state.alerts.campaigns().enqueued_signal();
         let fields = [("action", "send"), ("text", "TEST ONLY: yearly alert test, no action needed"), ("yearly_description", "Annual test of the alert system"), ("yearly_date", "2026-11-22"), ("yearly_time", "09:30"), ("yearly_announced", "yes")];
         let r = tech.post("/admin/test/send", &fields).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
@@ -339,18 +339,24 @@ async fn stop_start_and_help_from_phones() {
     both(|app: App| async move {
         let mut c = app.signed_in("kw@example.org", &[Role::Member]).await;
         register(&app, &mut c, "+1 201 555 0150").await;
-        let handled =
-            textgate_web::handle_incoming_sms(&app.state, GATEWAY, "+12015550150", " Stop. ")
-                .await
-                .unwrap()
-                .expect("a keyword");
+        let handled = app
+            .state
+            .alerts
+            .members()
+            .handle_incoming_sms(GATEWAY, "+12015550150", " Stop. ")
+            .await
+            .unwrap()
+            .expect("a keyword");
         assert_eq!(handled.keyword, textgate_alerts::Keyword::Stop);
         assert!(c
             .get("/alerts")
             .await
             .body
             .contains("stopped by a STOP reply"));
-        textgate_web::handle_incoming_sms(&app.state, GATEWAY, "+12015550150", "START")
+        app.state
+            .alerts
+            .members()
+            .handle_incoming_sms(GATEWAY, "+12015550150", "START")
             .await
             .unwrap()
             .expect("a keyword");
@@ -359,24 +365,29 @@ async fn stop_start_and_help_from_phones() {
             .await
             .body
             .contains("confirmed: you receive alerts"));
-        let help = textgate_web::handle_incoming_sms(&app.state, GATEWAY, "+12015550150", "help")
+        let help = app
+            .state
+            .alerts
+            .members()
+            .handle_incoming_sms(GATEWAY, "+12015550150", "help")
             .await
             .unwrap()
             .expect("a keyword");
         assert!(help.reply.contains("STOP"), "{}", help.reply);
         assert_eq!(
-            textgate_web::handle_incoming_sms(
-                &app.state,
-                GATEWAY,
-                "+12015550150",
-                "please stop sending"
-            )
-            .await
-            .unwrap(),
+            app.state
+                .alerts
+                .members()
+                .handle_incoming_sms(GATEWAY, "+12015550150", "please stop sending")
+                .await
+                .unwrap(),
             None
         );
         // A STOP from an unregistered number is remembered: signing it up starts opted out.
-        textgate_web::handle_incoming_sms(&app.state, GATEWAY, "+12015550160", "STOP")
+        app.state
+            .alerts
+            .members()
+            .handle_incoming_sms(GATEWAY, "+12015550160", "STOP")
             .await
             .unwrap()
             .expect("a keyword");
@@ -567,14 +578,20 @@ async fn review_reminders_go_once_when_due_then_every_thirty_days() {
         let mut c = app.signed_in("remind@example.org", &[Role::Member]).await;
         register(&app, &mut c, "+1 201 555 0190").await;
         assert_eq!(
-            textgate_web::send_review_reminders(&app.state)
+            app.state
+                .alerts
+                .members()
+                .send_review_reminders()
                 .await
                 .unwrap(),
             0
         );
         app.clock.advance(TimeDelta::days(190));
         assert_eq!(
-            textgate_web::send_review_reminders(&app.state)
+            app.state
+                .alerts
+                .members()
+                .send_review_reminders()
                 .await
                 .unwrap(),
             1
@@ -585,7 +602,10 @@ async fn review_reminders_go_once_when_due_then_every_thirty_days() {
         assert_eq!(texts[0].0, "+12015550190");
         assert!(texts[0].1.contains("over 6 months old"), "{:?}", texts[0]);
         assert_eq!(
-            textgate_web::send_review_reminders(&app.state)
+            app.state
+                .alerts
+                .members()
+                .send_review_reminders()
                 .await
                 .unwrap(),
             0,
@@ -593,7 +613,10 @@ async fn review_reminders_go_once_when_due_then_every_thirty_days() {
         );
         app.clock.advance(TimeDelta::days(30));
         assert_eq!(
-            textgate_web::send_review_reminders(&app.state)
+            app.state
+                .alerts
+                .members()
+                .send_review_reminders()
                 .await
                 .unwrap(),
             1,
@@ -605,7 +628,10 @@ async fn review_reminders_go_once_when_due_then_every_thirty_days() {
             .await;
         app.clock.advance(TimeDelta::days(31));
         assert_eq!(
-            textgate_web::send_review_reminders(&app.state)
+            app.state
+                .alerts
+                .members()
+                .send_review_reminders()
                 .await
                 .unwrap(),
             0

@@ -1,6 +1,6 @@
 //! Members of the alert service, straight into the daemon's database for the campaign
 //! tests: accounts and confirmed registrations whose numbers are encrypted under the
-//! daemon's own keys (the console state is built from the daemon's configuration file),
+//! daemon's own keys (the service is built from the daemon's configuration file),
 //! a thousand rows per statement as in the campaign benchmark, so that tens of thousands
 //! of members take seconds. The single-member path (save, code by SMS, confirm) has its
 //! own tests; these tests are about what a campaign does with many.
@@ -8,8 +8,9 @@
 use std::path::Path;
 
 use rand::rngs::OsRng;
+use textgate_alert_service::{Actor, AlertService, Credential};
 use textgate_alerts::cipher::{FieldContext, FieldPurpose};
-use textgate_web::{Db, WebState};
+use textgate_store::{Database, Store};
 
 /// One member: an E.164 number and the carrier chosen for the legacy e-mail path.
 pub struct Member {
@@ -26,25 +27,26 @@ impl Member {
     }
 }
 
-/// The console's state on the daemon's database, from the same configuration file the
-/// daemon reads (so the same keys).
-pub async fn console(config_text: &str) -> WebState {
+/// The alert service on the daemon's database (a store of the test's own), from the same
+/// configuration file the daemon reads (so the same keys).
+pub async fn console(config_text: &str) -> AlertService {
     let dir = tempfile::tempdir().expect("temporary directory");
     let config: &Path = &dir.path().join("textgate.toml");
     std::fs::write(config, config_text).expect("write the configuration");
     let loaded =
         textgate::config::Config::load(config, &Default::default()).expect("configuration");
-    let settings = textgate::run_cmd::web_settings(&loaded.config)
-        .expect("web settings")
+    let settings = textgate::run_cmd::alert_settings(&loaded.config)
+        .expect("alert settings")
         .expect("[alerts] is configured");
-    WebState::open(loaded.config.database.url.expose(), settings)
+    let store = Store::open(loaded.config.database.url.expose())
         .await
-        .expect("open the console's database")
+        .expect("open the daemon's database");
+    AlertService::new(store, settings).expect("the alert service")
 }
 
 /// Registers every member as confirmed (`active`), with accounts `member<n>@library.test`.
-pub async fn seed(state: &WebState, members: &[Member]) {
-    let Db::Postgres(pool) = &state.db else {
+pub async fn seed(state: &AlertService, members: &[Member]) {
+    let Database::Postgres(pool) = state.store().database() else {
         panic!("the campaign tests run on PostgreSQL")
     };
     let now = state.now();
@@ -73,12 +75,12 @@ pub async fn seed(state: &WebState, members: &[Member]) {
         registrations.push_values(ids.iter().zip(batch), |mut row, (id, member)| {
             let context = FieldContext::new(FieldPurpose::MemberNumber, id.to_string());
             let encrypted = state
-                .settings
+                .settings()
                 .cipher
                 .encrypt(&member.number, &context, &mut OsRng)
                 .expect("encrypt a number");
             let index = state
-                .settings
+                .settings()
                 .blind_index
                 .index_sender(&member.number)
                 .expect("an E.164 number");
@@ -100,17 +102,22 @@ pub async fn seed(state: &WebState, members: &[Member]) {
 }
 
 /// An API token for `account` (the emergency administrator), to call the JSON API.
-pub async fn api_token(state: &WebState, account: i64) -> String {
-    let token = textgate_web::auth::random_token();
-    state
-        .db
-        .insert_api_token(
-            &textgate_web::auth::token_hash(&token),
-            account,
-            "e2e",
-            state.now(),
-        )
+pub async fn api_token(state: &AlertService, account: i64) -> String {
+    let admin = state
+        .accounts()
+        .get(account)
         .await
-        .expect("store the API token");
-    token
+        .expect("read the account")
+        .expect("the account exists");
+    let actor = Actor {
+        account: &admin,
+        ip: "127.0.0.1",
+        credential: Credential::Session,
+    };
+    state
+        .tokens()
+        .create(&actor, "e2e")
+        .await
+        .expect("create the API token")
+        .secret
 }

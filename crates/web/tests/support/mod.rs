@@ -1,7 +1,8 @@
 //! Test harness for the console: a fresh database per test on either back end (made by
 //! `textgate-testkit`: PostgreSQL from `DATABASE_URL`, default the local server as user
-//! postgres; SQLite in a temporary directory), the console on it with a manual clock, and a small cookie-keeping client
-//! that drives the router in process.
+//! postgres; SQLite in a temporary directory), the alert service and the console on it
+//! with a manual clock, and a small cookie-keeping client that drives the router in
+//! process.
 
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 
@@ -15,15 +16,14 @@ use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use chrono::{DateTime, TimeZone, Utc};
 use futures::FutureExt;
+use textgate_alert_service::{AlertService, AlertSettings, CampaignModem, PasswordCost};
 use textgate_alerts::campaign::ModemRate;
 use textgate_alerts::cipher::{FieldKey, KeyId, KeyRing};
 use textgate_alerts::confirmation::ConfirmationKey;
 use textgate_alerts::{BlindIndex, BlindIndexKey, FieldCipher, Role, Roles};
-use textgate_store::{BackendKind, ManualClock, Store};
+use textgate_store::{BackendKind, Database as Pool, ManualClock, Store};
 use textgate_testkit::{FreshPostgres, FreshSqlite};
-use textgate_web::{
-    create_account, router, CampaignModem, CookieSecurity, Db, PasswordCost, WebSettings, WebState,
-};
+use textgate_web::{router, CookieSecurity, WebSettings, WebState};
 use tower::ServiceExt;
 
 pub const GATEWAY: &str = "main";
@@ -73,7 +73,7 @@ impl Database {
 }
 
 /// Settings with fixed test keys, cheap password hashing and two modems on one gateway.
-pub fn settings() -> WebSettings {
+pub fn settings() -> AlertSettings {
     let key = |seed: u8| {
         let mut bytes = [0u8; 32];
         for (i, b) in bytes.iter_mut().enumerate() {
@@ -85,7 +85,7 @@ pub fn settings() -> WebSettings {
         KeyId::new("test-1").expect("key id"),
         FieldKey::from_bytes(key(1)),
     );
-    let mut s = WebSettings::new(
+    let mut s = AlertSettings::new(
         FieldCipher::new(ring),
         BlindIndex::new(BlindIndexKey::from_bytes(key(2))),
         ConfirmationKey::from_bytes(key(3)),
@@ -101,7 +101,6 @@ pub fn settings() -> WebSettings {
             },
         ],
     );
-    s.cookie = CookieSecurity::AllowPlainHttp;
     s.password_cost = PasswordCost {
         memory_kib: 1024,
         iterations: 1,
@@ -119,16 +118,22 @@ pub struct App {
     pub url: String,
 }
 
+/// The console's settings for tests: cookies over plain HTTP.
+pub fn web_settings() -> WebSettings {
+    WebSettings {
+        cookie: CookieSecurity::AllowPlainHttp,
+    }
+}
+
 impl App {
+    /// An account with `roles`, created as from the command line.
     pub async fn account(&self, email: &str, roles: &[Role]) -> i64 {
-        create_account(
-            &self.state,
-            email,
-            PASSWORD,
-            Roles::new(roles.iter().copied()),
-        )
-        .await
-        .expect("create account")
+        self.state
+            .alerts
+            .accounts()
+            .create_admin(email, PASSWORD, Roles::new(roles.iter().copied()))
+            .await
+            .expect("create account")
     }
 
     pub fn client(&self) -> Client {
@@ -157,13 +162,13 @@ impl App {
     /// Bodies of the outbox texts of a send, oldest first.
     pub async fn outbox_bodies(&self, campaign_id: i64) -> Vec<(String, String)> {
         let q = "SELECT recipient, body FROM outbound WHERE campaign_id = $1 ORDER BY id";
-        match &self.state.db {
-            Db::Postgres(p) => sqlx::query_as(q)
+        match self.state.store.database() {
+            Pool::Postgres(p) => sqlx::query_as(q)
                 .bind(campaign_id)
                 .fetch_all(p)
                 .await
                 .expect("outbox"),
-            Db::Sqlite(p) => sqlx::query_as(q)
+            Pool::Sqlite(p) => sqlx::query_as(q)
                 .bind(campaign_id)
                 .fetch_all(p)
                 .await
@@ -171,11 +176,19 @@ impl App {
         }
     }
 
+    /// The id of the account signed in as `email`.
+    pub async fn account_id(&self, email: &str) -> i64 {
+        self.count(&format!(
+            "SELECT id FROM web_accounts WHERE email = '{email}'"
+        ))
+        .await
+    }
+
     /// One scalar from the console's database.
     pub async fn count(&self, sql: &str) -> i64 {
-        match &self.state.db {
-            Db::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.expect(sql),
-            Db::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.expect(sql),
+        match self.state.store.database() {
+            Pool::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.expect(sql),
+            Pool::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.expect(sql),
         }
     }
 
@@ -203,16 +216,21 @@ pub async fn open_app(url: &str) -> App {
         .await
         .expect("open store")
         .with_clock(clock.clone());
-    let db = Db::connect(url).await.expect("console pool");
-    let state = WebState::new(store, db, settings())
-        .expect("state")
-        .with_clock(clock.clone());
+    let state = console(store, settings(), &clock);
     App {
         router: router(state.clone()),
         state,
         clock,
         url: url.to_string(),
     }
+}
+
+/// The alert service with `settings` and the console over `store`, on `clock`.
+pub fn console(store: Store, settings: AlertSettings, clock: &ManualClock) -> WebState {
+    let alerts = AlertService::new(store, settings)
+        .expect("alert service")
+        .with_clock(clock.clone());
+    WebState::new(alerts, web_settings()).expect("state")
 }
 
 /// Runs `test` on a fresh database of `kind` and drops it afterwards (also on panic).
@@ -224,7 +242,6 @@ where
     let database = Database::create(kind).await;
     let app = open_app(&database.url).await;
     let result = AssertUnwindSafe(test(app.clone())).catch_unwind().await;
-    app.state.db.close().await;
     app.state.store.close().await;
     database.drop_database().await;
     if let Err(panic) = result {

@@ -1,25 +1,25 @@
 //! Alert campaign benchmark (docs/benchmarks.md, "Alert campaign"): on a fresh PostgreSQL
 //! database (from `DATABASE_URL`, default the local server as user postgres), registers
 //! `BENCH_MEMBERS` confirmed members (default 100,000) with encrypted numbers, then times
-//! `campaigns::enqueue`: read every registration, decrypt every number, plan, and put one
+//! `Campaigns::enqueue`: read every registration, decrypt every number, plan, and put one
 //! delivery per member in the store's outbox. Reports the time to fully enqueued and the
 //! process's peak resident memory (VmHWM) during the enqueue (the peak is reset after
 //! seeding via /proc/self/clear_refs).
 //!
-//! Run: `cargo bench -p textgate-web --bench campaign`.
+//! Run: `cargo bench -p textgate-alert-service --bench campaign`.
 
 use std::time::Instant;
 
 use rand::rngs::OsRng;
 use sqlx::{Connection, Executor, PgConnection};
+use textgate_alert_service::campaigns::Audience;
+use textgate_alert_service::sends::{NewSend, SendKind};
+use textgate_alert_service::{AlertService, AlertSettings, CampaignModem};
 use textgate_alerts::campaign::ModemRate;
 use textgate_alerts::cipher::{FieldContext, FieldKey, FieldPurpose, KeyId, KeyRing};
 use textgate_alerts::confirmation::ConfirmationKey;
 use textgate_alerts::{BlindIndex, BlindIndexKey, FieldCipher, MemberNumber};
-use textgate_store::Store;
-use textgate_web::campaigns;
-use textgate_web::db::{Audience, NewSend, SendKind};
-use textgate_web::{CampaignModem, Db, WebSettings, WebState};
+use textgate_store::{Database, Store};
 
 fn key(seed: u8) -> [u8; 32] {
     let mut k = [0u8; 32];
@@ -52,7 +52,7 @@ async fn main() {
         .unwrap_or(100_000);
     let admin = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let name = format!("textgate_web_bench_{}", std::process::id());
+    let name = format!("textgate_alert_bench_{}", std::process::id());
     let mut conn = PgConnection::connect(&admin)
         .await
         .expect("connect to PostgreSQL");
@@ -65,7 +65,7 @@ async fn main() {
         KeyId::new("bench").expect("key id"),
         FieldKey::from_bytes(key(1)),
     );
-    let settings = WebSettings::new(
+    let settings = AlertSettings::new(
         FieldCipher::new(ring),
         BlindIndex::new(BlindIndexKey::from_bytes(key(2))),
         ConfirmationKey::from_bytes(key(3)),
@@ -78,15 +78,14 @@ async fn main() {
             .collect(),
     );
     let store = Store::open(&url).await.expect("open store");
-    let db = Db::connect(&url).await.expect("pool");
-    let state = WebState::new(store, db, settings).expect("state");
-    let Db::Postgres(pool) = &state.db else {
+    let service = AlertService::new(store.clone(), settings).expect("service");
+    let Database::Postgres(pool) = store.database() else {
         unreachable!("PostgreSQL URL")
     };
 
     // Seed: accounts and confirmed registrations, 1,000 rows per statement.
     let seed_start = Instant::now();
-    let now = state.now();
+    let now = service.now();
     let mut n = 0u64;
     while n < members {
         let batch = (members - n).min(1000);
@@ -112,8 +111,8 @@ async fn main() {
                     "US".parse().expect("region"),
                 )
                 .expect("number");
-                let enc = state
-                    .settings
+                let enc = service
+                    .settings()
                     .cipher
                     .encrypt(
                         number.as_str(),
@@ -124,7 +123,7 @@ async fn main() {
                 (
                     id,
                     enc.to_string(),
-                    state.settings.blind_index.index(&number).to_string(),
+                    service.settings().blind_index.index(&number).to_string(),
                 )
             })
             .collect();
@@ -147,25 +146,29 @@ async fn main() {
     );
 
     let body = "Campus alert: the main library is closed today because of a water leak. Reply STOP to opt out.";
-    let id = state
-        .db
-        .insert_send(&NewSend {
-            kind: SendKind::Real,
-            account_id: None,
-            account_email: "bench",
-            body,
-            recipients: members as i64,
-            estimated_seconds: 0,
-            confirmed_at: now,
-            yearly_test: None,
-        })
+    let campaigns = service.campaigns();
+    let id = campaigns
+        .record(
+            &NewSend {
+                kind: SendKind::Real,
+                account_id: None,
+                account_email: "bench",
+                body,
+                recipients: members as i64,
+                estimated_seconds: 0,
+                confirmed_at: now,
+                yearly_test: None,
+            },
+            0,
+        )
         .await
         .expect("send");
     // Reset the peak so it measures the enqueue, not the seeding.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let before = vm_hwm_kib();
     let start = Instant::now();
-    let enqueued = campaigns::enqueue(&state, id, Audience::Everyone, body)
+    let enqueued = campaigns
+        .enqueue(id, Audience::Everyone, body)
         .await
         .expect("enqueue");
     let elapsed = start.elapsed();
@@ -183,8 +186,7 @@ async fn main() {
         peak.map_or("?".into(), |k| (k / 1024).to_string()),
         before.map_or("?".into(), |k| (k / 1024).to_string()),
     );
-    state.db.close().await;
-    state.store.close().await;
+    store.close().await;
     conn.execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
         .await
         .expect("drop database");

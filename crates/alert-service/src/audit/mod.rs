@@ -1,0 +1,100 @@
+//! The audit log: every administrative action, with who, from where and when. The service
+//! writes it itself, once per action, in the method that performs the action, so a page,
+//! the JSON API and the command line leave the same record and no caller can forget it.
+
+mod data;
+
+use crate::{Actor, AlertError, AlertService};
+
+pub(crate) use data::entries;
+
+/// One audited action as it is read back.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub account_id: Option<crate::AccountId>,
+    pub account_email: String,
+    pub ip_address: String,
+    pub action: String,
+    pub detail: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The actions the audit log records, by their stored names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    /// An administrator created from the command line.
+    CreateAdmin,
+    CreateAccount,
+    ChangeRoles,
+    RemoveAccount,
+    DesignateTester,
+    RemoveTester,
+    CreateApiToken,
+    RevokeApiToken,
+    /// A test campaign to the testers.
+    SendTest,
+    /// A real alert to everyone.
+    SendAlert,
+    DeleteTranscripts,
+    ExportTranscripts,
+}
+
+impl AuditAction {
+    /// The name stored in the log's `action` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::CreateAdmin => "create-admin",
+            AuditAction::CreateAccount => "create-account",
+            AuditAction::ChangeRoles => "change-roles",
+            AuditAction::RemoveAccount => "remove-account",
+            AuditAction::DesignateTester => "designate-tester",
+            AuditAction::RemoveTester => "remove-tester",
+            AuditAction::CreateApiToken => "create-api-token",
+            AuditAction::RevokeApiToken => "revoke-api-token",
+            AuditAction::SendTest => "send-test",
+            AuditAction::SendAlert => "send-alert",
+            AuditAction::DeleteTranscripts => "delete-transcripts",
+            AuditAction::ExportTranscripts => "export-transcripts",
+        }
+    }
+}
+
+impl AlertService {
+    /// Records `action` done by `actor`.
+    pub(crate) async fn audit(
+        &self,
+        actor: &Actor<'_>,
+        action: AuditAction,
+        detail: &str,
+    ) -> Result<(), AlertError> {
+        data::insert(
+            self.database(),
+            Some(actor.account.id),
+            &actor.account.email,
+            actor.ip,
+            action.as_str(),
+            detail,
+            self.now(),
+        )
+        .await
+    }
+
+    /// Records `action` done from the command line, where nobody is signed in.
+    pub(crate) async fn audit_command_line(
+        &self,
+        action: AuditAction,
+        detail: &str,
+    ) -> Result<(), AlertError> {
+        data::insert(
+            self.database(),
+            None,
+            "(command line)",
+            "local",
+            action.as_str(),
+            detail,
+            self.now(),
+        )
+        .await
+    }
+}

@@ -1,0 +1,172 @@
+//! Campaigns' queries: recording one (a send-log row in state `enqueueing`), its recipients
+//! (confirmed registrations, testers only for a test), what of it is already in the store's
+//! outbox, and its progress counted from the outbox.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use textgate_store::{with_database, Database};
+
+use super::{Audience, CampaignCounts};
+use crate::sends::{self, CampaignState, NewSend};
+use crate::{AccountId, AlertError};
+
+/// Records a confirmed campaign (test or real) in state `enqueueing`: from this commit on,
+/// a daemon that finds it unfinished resumes it.
+pub(super) async fn insert_campaign(
+    database: &Database,
+    s: &NewSend<'_>,
+    unreachable: i64,
+) -> Result<i64, AlertError> {
+    sends::data::insert(database, s, Some(CampaignState::Enqueueing), unreachable).await
+}
+
+/// Campaigns whose deliveries are not all in the outbox yet, oldest first.
+pub(super) async fn campaigns_enqueueing(database: &Database) -> Result<Vec<i64>, AlertError> {
+    let ids = with_database!(database, pool => {
+        sqlx::query_scalar(
+            "SELECT id FROM alert_sends WHERE campaign_state = 'enqueueing' ORDER BY id",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(ids)
+}
+
+/// Every delivery of the campaign is in the outbox: `recipients` of them, and
+/// `unreachable` members no gateway could reach.
+pub(super) async fn mark_campaign_enqueued(
+    database: &Database,
+    id: i64,
+    recipients: i64,
+    unreachable: i64,
+    at: DateTime<Utc>,
+) -> Result<(), AlertError> {
+    with_database!(database, pool => {
+        sqlx::query(
+            "UPDATE alert_sends SET campaign_state = 'enqueued', enqueued_at = $1,
+               recipients = $2, unreachable = $3
+             WHERE id = $4",
+        )
+        .bind(at)
+        .bind(recipients)
+        .bind(unreachable)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    });
+    Ok(())
+}
+
+/// The numbers that already have a delivery of this campaign (any gateway, any state):
+/// resuming skips them, so nobody gets the alert twice.
+pub(super) async fn recipients_in_outbox(
+    database: &Database,
+    id: i64,
+) -> Result<HashSet<String>, AlertError> {
+    let numbers: Vec<String> = with_database!(database, pool => {
+        sqlx::query_scalar("SELECT recipient FROM outbound WHERE campaign_id = $1")
+            .bind(id)
+            .fetch_all(pool)
+            .await?
+    });
+    Ok(numbers.into_iter().collect())
+}
+
+/// The latest planned send time among the campaign's waiting deliveries: a resumed
+/// campaign plans the rest after it, so the modems never get two schedules at once.
+pub(super) async fn last_planned(
+    database: &Database,
+    id: i64,
+) -> Result<Option<DateTime<Utc>>, AlertError> {
+    let at = with_database!(database, pool => {
+        sqlx::query_scalar(
+            "SELECT MAX(next_attempt_at) FROM outbound WHERE campaign_id = $1 AND state = 'queued'",
+        )
+        .bind(id)
+        .fetch_one(pool)
+        .await?
+    });
+    Ok(at)
+}
+
+/// Active registrations that receive a campaign, with the carrier each member chose for
+/// the legacy e-mail path: (account, encrypted number, carrier).
+pub(super) async fn recipients_with_carrier(
+    database: &Database,
+    audience: Audience,
+) -> Result<Vec<(AccountId, String, Option<String>)>, AlertError> {
+    let sql = if audience == Audience::Testers {
+        "SELECT r.account_id, r.number_enc, r.carrier FROM alert_registrations r
+         JOIN web_accounts a ON a.id = r.account_id
+         WHERE r.state = 'active' AND a.tester ORDER BY r.account_id"
+    } else {
+        "SELECT account_id, number_enc, carrier FROM alert_registrations
+         WHERE state = 'active' ORDER BY account_id"
+    };
+    let rows = with_database!(database, pool => { sqlx::query_as(sql).fetch_all(pool).await? });
+    Ok(rows)
+}
+
+/// How many recipients chose each carrier (`None`: no carrier).
+pub(super) async fn count_recipients_by_carrier(
+    database: &Database,
+    audience: Audience,
+) -> Result<Vec<(Option<String>, i64)>, AlertError> {
+    let sql = if audience == Audience::Testers {
+        "SELECT r.carrier, COUNT(*) FROM alert_registrations r
+         JOIN web_accounts a ON a.id = r.account_id
+         WHERE r.state = 'active' AND a.tester GROUP BY r.carrier"
+    } else {
+        "SELECT carrier, COUNT(*) FROM alert_registrations WHERE state = 'active'
+         GROUP BY carrier"
+    };
+    let rows = with_database!(database, pool => { sqlx::query_as(sql).fetch_all(pool).await? });
+    Ok(rows)
+}
+
+pub(super) async fn count_recipients(
+    database: &Database,
+    audience: Audience,
+) -> Result<i64, AlertError> {
+    let sql = if audience == Audience::Testers {
+        "SELECT COUNT(*) FROM alert_registrations r JOIN web_accounts a ON a.id = r.account_id
+         WHERE r.state = 'active' AND a.tester"
+    } else {
+        "SELECT COUNT(*) FROM alert_registrations WHERE state = 'active'"
+    };
+    let n = with_database!(database, pool => { sqlx::query_scalar(sql).fetch_one(pool).await? });
+    Ok(n)
+}
+
+/// Where the campaign's deliveries are, read from the store's outbox.
+pub(super) async fn campaign_counts(
+    database: &Database,
+    id: i64,
+) -> Result<CampaignCounts, AlertError> {
+    let rows: Vec<(String, i64)> = with_database!(database, pool => {
+        sqlx::query_as(
+            "SELECT state, COUNT(*) FROM outbound WHERE campaign_id = $1 GROUP BY state",
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await?
+    });
+    let mut counts = CampaignCounts::default();
+    for (state, n) in rows {
+        let n = u64::try_from(n).unwrap_or(0);
+        match state.as_str() {
+            "queued" | "sending" => counts.queued += n,
+            "sent" => counts.sent += n,
+            "delivered" => counts.delivered += n,
+            "failed" => counts.failed += n,
+            other => {
+                return Err(AlertError::Corrupt {
+                    what: "outbound state",
+                    detail: other.to_string(),
+                })
+            }
+        }
+    }
+    Ok(counts)
+}

@@ -1,0 +1,234 @@
+//! Alert and test campaigns: the preview on the confirm page, starting a campaign (one
+//! outbox delivery per recipient, spread over the modems by the alerts crate's plan), its
+//! enqueueing and resumption ([`enqueue`]) and its progress ([`progress`]).
+//!
+//! Enqueueing is resumable. A confirmed campaign is recorded in state `enqueueing` before
+//! any delivery is queued; the enqueuer skips every recipient who already has a delivery
+//! of the campaign (any gateway) and marks the campaign `enqueued` at the end. A daemon
+//! stopped or killed half-way leaves the campaign `enqueueing`, and
+//! [`Campaigns::resume_enqueueing`] (run by the service's jobs at start-up and every
+//! minute) finishes it. One enqueuer per campaign: a set in the process, and on PostgreSQL
+//! an advisory lock held on a connection of its own, which the server drops with the
+//! connection when a daemon dies, so another daemon may take over at once.
+//!
+//! The legacy e-mail gateways ([`SendPath::CarrierEmail`]) get only members whose carrier
+//! still runs a gateway; the others go to the modems, or, with no modem, are reported as
+//! unreachable (on the confirm and progress pages) rather than failed one by one.
+
+mod data;
+pub mod enqueue;
+pub mod progress;
+
+use textgate_alerts::campaign::PlanWarning;
+use textgate_alerts::{
+    authorize, Action, CampaignPlan, Composer, ModemRate, ReachCounts, SendPath,
+};
+use tokio::sync::watch;
+
+use crate::audit::AuditAction;
+use crate::sends::{self, NewSend, Send, SendKind, YearlyTest};
+use crate::{Actor, AlertError, AlertService};
+
+pub use progress::ProgressView;
+
+/// Who a campaign goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Members marked as testers (technical administrators' tests).
+    Testers,
+    /// Every confirmed member.
+    Everyone,
+}
+
+impl Audience {
+    /// The role a campaign to this audience needs.
+    pub fn action(self) -> Action {
+        match self {
+            Audience::Testers => Action::SendTestToTesters,
+            Audience::Everyone => Action::SendAlertToEveryone,
+        }
+    }
+
+    fn send_kind(self) -> SendKind {
+        match self {
+            Audience::Testers => SendKind::Test,
+            Audience::Everyone => SendKind::Real,
+        }
+    }
+
+    fn audit_action(self) -> AuditAction {
+        match self {
+            Audience::Testers => AuditAction::SendTest,
+            Audience::Everyone => AuditAction::SendAlert,
+        }
+    }
+}
+
+/// Counts of a campaign's deliveries in the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct CampaignCounts {
+    pub queued: u64,
+    pub sent: u64,
+    pub delivered: u64,
+    pub failed: u64,
+}
+
+/// What the confirm page shows before sending.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    /// Recipients some gateway can reach.
+    pub recipients: u64,
+    /// Recipients no gateway can reach: members without a carrier when the only gateways
+    /// are the legacy e-mail path.
+    pub unreachable: u64,
+    pub plan: CampaignPlan,
+    pub warnings: Vec<String>,
+}
+
+/// Campaigns (a view of [`AlertService`]).
+#[derive(Clone, Copy)]
+pub struct Campaigns<'a> {
+    pub(crate) service: &'a AlertService,
+}
+
+impl AlertService {
+    fn composer(&self) -> Composer {
+        Composer::new(
+            self.settings().compose_limits,
+            self.settings().segmenter.clone(),
+        )
+    }
+
+    fn rates(&self) -> Vec<ModemRate> {
+        self.settings()
+            .modems
+            .iter()
+            .map(|m| m.rate.clone())
+            .collect()
+    }
+
+    fn has_email_path(&self) -> bool {
+        self.settings()
+            .modems
+            .iter()
+            .any(|m| m.rate.path == SendPath::CarrierEmail)
+    }
+}
+
+impl Campaigns<'_> {
+    /// The composer with the configured limits (counters, part count, validation).
+    pub fn composer(&self) -> Composer {
+        self.service.composer()
+    }
+
+    /// How many confirmed members a campaign to `audience` would go to.
+    pub async fn audience_size(&self, audience: Audience) -> Result<i64, AlertError> {
+        data::count_recipients(self.service.database(), audience).await
+    }
+
+    /// Counts `audience` by reach. The carrier's gateway is judged by today's date;
+    /// whether the number is from the carrier's country is only checked when the campaign
+    /// is enqueued (the numbers are encrypted).
+    async fn audience_reach(&self, audience: Audience) -> Result<ReachCounts, AlertError> {
+        let service = self.service;
+        let email_path = service.has_email_path();
+        let today = service.now().date_naive();
+        let mut counts = ReachCounts::default();
+        for (carrier, n) in data::count_recipients_by_carrier(service.database(), audience).await? {
+            let n = u64::try_from(n).unwrap_or(0);
+            let gateway_works = carrier
+                .as_deref()
+                .and_then(|id| service.settings().carriers.get(id))
+                .is_some_and(|c| c.status.usable_on(today));
+            if email_path && gateway_works {
+                counts.modems_or_email += n;
+            } else {
+                counts.modems_only += n;
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Plans `audience` for a message of `parts` parts.
+    pub async fn preview(&self, audience: Audience, parts: usize) -> Result<Preview, AlertError> {
+        let reach = self.audience_reach(audience).await?;
+        let parts = u32::try_from(parts.max(1)).unwrap_or(u32::MAX);
+        let plan = CampaignPlan::with_reach(reach, &self.service.rates(), parts)
+            .map_err(|e| AlertError::refused(format!("Cannot plan the campaign: {e}.")))?;
+        let warnings = plan
+            .warnings()
+            .into_iter()
+            .map(|w| match w {
+                PlanWarning::AboveTypicalDailyVolume { modem, messages } => format!(
+                    "Modem {modem} would send {messages} texts, more than an ordinary SIM sends in a day; carriers may filter part of them. A membership this large needs a registered messaging provider."
+                ),
+            })
+            .collect();
+        Ok(Preview {
+            recipients: plan.recipients(),
+            unreachable: plan.unreachable(),
+            plan,
+            warnings,
+        })
+    }
+
+    /// Starts a campaign of `text` to `audience`: records it in the send log (state
+    /// `enqueueing`) and the audit log, and enqueues it in the background. Returns the
+    /// send id at once (the progress page shows the enqueueing too).
+    pub async fn start(
+        &self,
+        actor: &Actor<'_>,
+        audience: Audience,
+        text: &str,
+        yearly_test: Option<&YearlyTest>,
+    ) -> Result<i64, AlertError> {
+        authorize(&actor.account.roles, audience.action())?;
+        let validated = self
+            .composer()
+            .validate(text)
+            .map_err(|e| AlertError::refused(format!("{e}.")))?;
+        let preview = self.preview(audience, validated.report.parts).await?;
+        let id = self
+            .record(
+                &NewSend {
+                    kind: audience.send_kind(),
+                    account_id: Some(actor.account.id),
+                    account_email: &actor.account.email,
+                    body: &validated.text,
+                    recipients: i64::try_from(preview.recipients).unwrap_or(i64::MAX),
+                    estimated_seconds: preview.plan.estimated_duration().num_seconds(),
+                    confirmed_at: self.service.now(),
+                    yearly_test,
+                },
+                i64::try_from(preview.unreachable).unwrap_or(i64::MAX),
+            )
+            .await?;
+        self.service.spawn_enqueue(id);
+        self.service
+            .audit(
+                actor,
+                audience.audit_action(),
+                &format!("campaign {id}: {text}"),
+            )
+            .await?;
+        Ok(id)
+    }
+
+    /// Records a confirmed campaign in the send log in state `enqueueing` without starting
+    /// its enqueuer ([`Campaigns::start`] does both): from this commit on, the campaign is
+    /// resumed by [`Campaigns::resume_enqueueing`]. For tools and tests that drive the
+    /// enqueuer themselves; `unreachable` members are reported on the progress page.
+    pub async fn record(&self, send: &NewSend<'_>, unreachable: i64) -> Result<i64, AlertError> {
+        data::insert_campaign(self.service.database(), send, unreachable).await
+    }
+
+    /// The send-log row of send `id`.
+    pub async fn send(&self, id: i64) -> Result<Option<Send>, AlertError> {
+        sends::data::send(self.service.database(), id).await
+    }
+
+    /// A receiver that changes each time a campaign's enqueuer has finished.
+    pub fn enqueued_signal(&self) -> watch::Receiver<u64> {
+        self.service.enqueued.subscribe()
+    }
+}

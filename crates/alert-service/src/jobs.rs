@@ -1,0 +1,82 @@
+//! The service's periodic jobs: the members' review reminders (hourly) and the resumption
+//! of campaigns a stopped daemon left half-way (every minute, which also retries an
+//! enqueueing a database error interrupted). Both run once at start-up. The daemon starts
+//! them with one call ([`AlertService::start_jobs`]) and stops them on shutdown
+//! ([`AlertJobs::stop`]).
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::AlertService;
+
+/// How often members due for review are looked for.
+pub const REVIEW_REMINDER_PERIOD: Duration = Duration::from_secs(3600);
+
+/// How often campaigns left enqueueing are looked for.
+pub const CAMPAIGN_RESUME_PERIOD: Duration = Duration::from_secs(60);
+
+/// The running jobs; dropping the handle stops them too.
+#[derive(Debug)]
+pub struct AlertJobs {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl AlertService {
+    /// Starts the periodic jobs on the current tokio runtime.
+    pub fn start_jobs(&self) -> AlertJobs {
+        AlertJobs {
+            tasks: vec![
+                tokio::spawn(resume_campaigns(self.clone())),
+                tokio::spawn(review_reminders(self.clone())),
+            ],
+        }
+    }
+}
+
+impl AlertJobs {
+    /// Stops the jobs. A campaign enqueuer they started keeps going until the runtime
+    /// stops; what it left undone is resumed at the next start.
+    pub fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for AlertJobs {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Texts the "please review your details" reminder to members who are due, hourly.
+async fn review_reminders(service: AlertService) {
+    let mut hourly = tokio::time::interval(REVIEW_REMINDER_PERIOD);
+    loop {
+        hourly.tick().await;
+        match service.members().send_review_reminders().await {
+            Ok(0) => {}
+            Ok(sent) => tracing::info!(sent, "review reminders queued"),
+            Err(e) => {
+                tracing::warn!(error = %e, "review reminders not sent; trying again in an hour")
+            }
+        }
+    }
+}
+
+/// Finishes enqueueing the campaigns a stopped daemon (this one before a restart, or
+/// another on the same database) left half-way.
+async fn resume_campaigns(service: AlertService) {
+    let mut every_minute = tokio::time::interval(CAMPAIGN_RESUME_PERIOD);
+    loop {
+        every_minute.tick().await;
+        match service.campaigns().resume_enqueueing().await {
+            Ok(0) => {}
+            Ok(found) => tracing::debug!(found, "unfinished campaigns handed to an enqueuer"),
+            Err(e) => {
+                tracing::warn!(error = %e, "unfinished campaigns not looked for; trying again in a minute")
+            }
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! The emergency alert service: members and their registrations, confirmation codes,
+//! STOP / START / HELP from phones, campaigns (planning, enqueueing, resumption and
+//! progress), accounts, sessions' and API tokens' rows, sign-in failures, and the send,
+//! test and audit logs, behind one cheap-to-clone handle, [`AlertService`].
+//!
+//! The pure alert domain (encryption of numbers, the blind index, keywords, codes, roles,
+//! campaign plans) lives in `textgate-alerts`; this crate adds the tables, the clock, the
+//! outbox and the rules that need them. The web console (`textgate-web`) only renders and
+//! parses: every rule and every write is here, whoever calls (a page, the JSON API, the
+//! command line, a phone).
+//!
+//! Shape: one module per concern with its API (a view of the handle, such as
+//! [`AlertService::members`]) and its SQL in a `data` module beside it, in the manner of
+//! tuwunel's services:
+//!
+//! - [`accounts`]: accounts, roles, passwords, testers;
+//! - [`sessions`]: sign-in (with its failure limits), session rows;
+//! - [`tokens`]: API tokens;
+//! - [`members`]: a member's registration, codes and tests, keywords from phones, the
+//!   review reminders, and the members' carriers for the legacy e-mail path;
+//! - [`sends`]: the send-log rows behind every text the service sends;
+//! - [`campaigns`]: alert and test campaigns;
+//! - [`audit`]: the audit log, written by the service once per action;
+//! - [`logs`]: the send, test and audit logs as administrators read them;
+//! - [`transcripts`]: the staff's audited transcript deletions and downloads (the store
+//!   does the work; the audit log is this service's);
+//! - [`jobs`]: the periodic jobs (hourly review reminders, per-minute campaign resumption).
+//!
+//! The service takes the daemon's one [`Store`] and keeps its tables in the store's
+//! database through the pool the store lends ([`Store::database`]); the tables'
+//! migrations are the store's (`migrations/*/01xx_*.sql`). For the daemon's edges it
+//! implements the gateway's [`textgate_gateway::InboundScreen`] (STOP / START / HELP are
+//! answered before a text reaches the librarians) and the e-mail driver's
+//! [`textgate_modem::CarrierDirectory`].
+
+#![forbid(unsafe_code)]
+
+pub mod accounts;
+pub mod audit;
+pub mod campaigns;
+mod error;
+pub mod jobs;
+pub mod logs;
+pub mod members;
+mod secrets;
+pub mod sends;
+pub mod sessions;
+mod settings;
+pub mod tokens;
+pub mod transcripts;
+
+#[cfg(test)]
+mod test_support;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use textgate_store::{Clock, Database, Store, SystemClock};
+use tokio::sync::watch;
+
+pub use accounts::{Account, AccountId};
+pub use error::AlertError;
+pub use members::keywords::STOP_NOTICE;
+pub use settings::{AlertSettings, CampaignModem, PasswordCost, SigninLimit};
+
+/// The alert service. Cheap to clone: clones share the store, the settings, the clock and
+/// the campaigns being enqueued.
+#[derive(Clone)]
+pub struct AlertService {
+    store: Store,
+    settings: Arc<AlertSettings>,
+    clock: Arc<dyn Clock>,
+    /// Bumped each time a campaign's enqueuer has finished (tests and tools await it).
+    enqueued: Arc<watch::Sender<u64>>,
+    /// Campaigns this process is enqueueing: one enqueuer per campaign (PostgreSQL
+    /// advisory locks extend this to every daemon on the database).
+    enqueueing: Arc<Mutex<HashSet<i64>>>,
+    /// A hash to check passwords of unknown accounts against, so that sign-in takes as
+    /// long whether or not the account exists.
+    dummy_hash: Arc<String>,
+}
+
+impl std::fmt::Debug for AlertService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlertService")
+            .field("store", &self.store)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Who asks the service to act, for its rules and its audit log: a signed-in account,
+/// from an address, with a session or an API token.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    pub account: &'a Account,
+    /// The client's address as the web server saw it.
+    pub ip: &'a str,
+    pub credential: Credential,
+}
+
+/// How an [`Actor`] proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// A signed-in browser session.
+    Session,
+    /// An API bearer token.
+    ApiToken,
+}
+
+impl AlertService {
+    /// The service over the daemon's store (migrations applied: `Store::open`).
+    pub fn new(store: Store, settings: AlertSettings) -> Result<AlertService, AlertError> {
+        let dummy_hash =
+            accounts::passwords::hash(&secrets::random_token(), settings.password_cost)
+                .map_err(|e| AlertError::Internal(e.to_string()))?;
+        Ok(AlertService {
+            store,
+            settings: Arc::new(settings),
+            clock: Arc::new(SystemClock),
+            enqueued: Arc::new(watch::channel(0).0),
+            enqueueing: Arc::default(),
+            dummy_hash: Arc::new(dummy_hash),
+        })
+    }
+
+    /// Uses `clock` for every time the service reads (the store keeps its own clock: give
+    /// it the same one with `Store::with_clock`).
+    pub fn with_clock(mut self, clock: impl Clock) -> AlertService {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn settings(&self) -> &AlertSettings {
+        &self.settings
+    }
+
+    /// The store the service enqueues its texts in (and keeps its tables beside).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The pool of the store's database, which the data modules query.
+    pub(crate) fn database(&self) -> &Database {
+        self.store.database()
+    }
+
+    pub fn accounts(&self) -> accounts::Accounts<'_> {
+        accounts::Accounts { service: self }
+    }
+
+    pub fn sessions(&self) -> sessions::Sessions<'_> {
+        sessions::Sessions { service: self }
+    }
+
+    pub fn tokens(&self) -> tokens::Tokens<'_> {
+        tokens::Tokens { service: self }
+    }
+
+    pub fn members(&self) -> members::Members<'_> {
+        members::Members { service: self }
+    }
+
+    pub fn campaigns(&self) -> campaigns::Campaigns<'_> {
+        campaigns::Campaigns { service: self }
+    }
+
+    pub fn logs(&self) -> logs::Logs<'_> {
+        logs::Logs { service: self }
+    }
+
+    pub fn transcripts(&self) -> transcripts::Transcripts<'_> {
+        transcripts::Transcripts { service: self }
+    }
+}
+
+/// A time as the pages and the service's messages show it: `2026-11-22 08:00 UTC`.
+pub fn format_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}

@@ -1,0 +1,162 @@
+//! The send log's table (`alert_sends`): one row per campaign and per single text, with the
+//! campaign's state and the yearly-test record.
+
+use chrono::{DateTime, Utc};
+use textgate_store::{with_database, Database};
+
+use super::{CampaignState, NewSend, Send, SendKind, YearlyTest};
+use crate::{AccountId, AlertError};
+
+type SendRow = (
+    i64,
+    String,
+    Option<i64>,
+    String,
+    String,
+    i64,
+    i64,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<bool>,
+    Option<String>,
+    i64,
+);
+
+const SEND_COLUMNS: &str = "id, kind, account_id, account_email, body, recipients, \
+    estimated_seconds, confirmed_at, enqueued_at, yearly_description, yearly_date, \
+    yearly_time, yearly_announced, campaign_state, unreachable";
+
+fn send_from_row(r: SendRow) -> Result<Send, AlertError> {
+    let kind = SendKind::parse(&r.1).ok_or_else(|| AlertError::Corrupt {
+        what: "send",
+        detail: format!("{}: unknown kind {:?}", r.0, r.1),
+    })?;
+    let yearly_test = match (r.9, r.10, r.11, r.12) {
+        (Some(description), Some(date), Some(time), Some(announced)) => Some(YearlyTest {
+            description,
+            date,
+            time,
+            announced,
+        }),
+        _ => None,
+    };
+    let campaign_state = match r.13.as_deref() {
+        None => None,
+        Some(text) => Some(
+            CampaignState::parse(text).ok_or_else(|| AlertError::Corrupt {
+                what: "send",
+                detail: format!("{}: unknown campaign state {text:?}", r.0),
+            })?,
+        ),
+    };
+    Ok(Send {
+        id: r.0,
+        kind,
+        account_id: r.2,
+        account_email: r.3,
+        body: r.4,
+        recipients: r.5,
+        estimated_seconds: r.6,
+        confirmed_at: r.7,
+        enqueued_at: r.8,
+        yearly_test,
+        campaign_state,
+        unreachable: r.14,
+    })
+}
+
+/// Records a send; a campaign with its `state` (`None` for a single text). Its id.
+pub(crate) async fn insert(
+    database: &Database,
+    s: &NewSend<'_>,
+    state: Option<CampaignState>,
+    unreachable: i64,
+) -> Result<i64, AlertError> {
+    let y = s.yearly_test;
+    let id: i64 = with_database!(database, pool => {
+        sqlx::query_scalar(
+            "INSERT INTO alert_sends (kind, account_id, account_email, body, recipients,
+               estimated_seconds, confirmed_at, yearly_description, yearly_date, yearly_time,
+               yearly_announced, campaign_state, unreachable)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+        )
+        .bind(s.kind.as_str())
+        .bind(s.account_id)
+        .bind(s.account_email)
+        .bind(s.body)
+        .bind(s.recipients)
+        .bind(s.estimated_seconds)
+        .bind(s.confirmed_at)
+        .bind(y.map(|y| y.description.clone()))
+        .bind(y.map(|y| y.date.clone()))
+        .bind(y.map(|y| y.time.clone()))
+        .bind(y.map(|y| y.announced))
+        .bind(state.map(CampaignState::as_str))
+        .bind(unreachable)
+        .fetch_one(pool)
+        .await?
+    });
+    Ok(id)
+}
+
+/// A single send's text is in the outbox.
+pub(super) async fn mark_enqueued(
+    database: &Database,
+    id: i64,
+    recipients: i64,
+    at: DateTime<Utc>,
+) -> Result<(), AlertError> {
+    with_database!(database, pool => {
+        sqlx::query("UPDATE alert_sends SET enqueued_at = $1, recipients = $2 WHERE id = $3")
+            .bind(at)
+            .bind(recipients)
+            .bind(id)
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
+pub(crate) async fn send(database: &Database, id: i64) -> Result<Option<Send>, AlertError> {
+    let sql = format!("SELECT {SEND_COLUMNS} FROM alert_sends WHERE id = $1");
+    let row: Option<SendRow> = with_database!(database, pool => {
+        sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?
+    });
+    row.map(send_from_row).transpose()
+}
+
+/// The send log: campaigns (test and real), newest first.
+pub(crate) async fn send_log(database: &Database, limit: i64) -> Result<Vec<Send>, AlertError> {
+    let sql = format!(
+        "SELECT {SEND_COLUMNS} FROM alert_sends WHERE kind IN ('test', 'real')
+         ORDER BY id DESC LIMIT $1"
+    );
+    let rows: Vec<SendRow> = with_database!(database, pool => {
+        sqlx::query_as(&sql).bind(limit).fetch_all(pool).await?
+    });
+    rows.into_iter().map(send_from_row).collect()
+}
+
+/// Times of this account's sends of `kind` since `since` (rate limits).
+pub(crate) async fn send_times(
+    database: &Database,
+    account_id: AccountId,
+    kind: SendKind,
+    since: DateTime<Utc>,
+) -> Result<Vec<DateTime<Utc>>, AlertError> {
+    let times = with_database!(database, pool => {
+        sqlx::query_scalar(
+            "SELECT confirmed_at FROM alert_sends
+             WHERE account_id = $1 AND kind = $2 AND confirmed_at > $3",
+        )
+        .bind(account_id)
+        .bind(kind.as_str())
+        .bind(since)
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(times)
+}

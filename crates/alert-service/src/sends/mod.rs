@@ -1,0 +1,207 @@
+//! Sends: the send log behind every text the service puts in the outbox. Alert and test
+//! campaigns are sends (see [`crate::campaigns`]), and so are the single texts: a member's
+//! test, a confirmation code, a keyword reply and a review reminder. A send's id is the
+//! outbox's `campaign_id`, so a send's progress is counted from the outbox itself.
+
+pub(crate) mod data;
+
+use chrono::{DateTime, Utc};
+use textgate_store::{NewOutbound, OutboundOrigin, Priority};
+
+use crate::{Account, AccountId, AlertError, AlertService};
+
+/// What a send is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SendKind {
+    /// A test campaign to the testers.
+    Test,
+    /// A real alert to everyone.
+    Real,
+    /// A member's own test from the member page.
+    MemberTest,
+    /// A confirmation code for a new number.
+    Confirmation,
+    /// The answer to STOP, START or HELP.
+    KeywordReply,
+    /// The scheduled "please review your details" text.
+    ReviewReminder,
+}
+
+impl SendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SendKind::Test => "test",
+            SendKind::Real => "real",
+            SendKind::MemberTest => "member-test",
+            SendKind::Confirmation => "confirmation",
+            SendKind::KeywordReply => "keyword-reply",
+            SendKind::ReviewReminder => "review-reminder",
+        }
+    }
+
+    fn parse(s: &str) -> Option<SendKind> {
+        [
+            SendKind::Test,
+            SendKind::Real,
+            SendKind::MemberTest,
+            SendKind::Confirmation,
+            SendKind::KeywordReply,
+            SendKind::ReviewReminder,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// How far a campaign's deliveries got into the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CampaignState {
+    /// Confirmed; deliveries are being put in the outbox (or will be, when a daemon
+    /// resumes it after a stop).
+    Enqueueing,
+    /// Every delivery is in the outbox.
+    Enqueued,
+    /// Left unfinished by a version of textgate that could not resume it; not resumed.
+    Interrupted,
+}
+
+impl CampaignState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CampaignState::Enqueueing => "enqueueing",
+            CampaignState::Enqueued => "enqueued",
+            CampaignState::Interrupted => "interrupted",
+        }
+    }
+
+    fn parse(s: &str) -> Option<CampaignState> {
+        [
+            CampaignState::Enqueueing,
+            CampaignState::Enqueued,
+            CampaignState::Interrupted,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// The yearly-test record (Clery Act): description, date, time, announced or not.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct YearlyTest {
+    pub description: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// `HH:MM`.
+    pub time: String,
+    pub announced: bool,
+}
+
+/// One send-log row.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Send {
+    pub id: i64,
+    pub kind: SendKind,
+    pub account_id: Option<AccountId>,
+    pub account_email: String,
+    pub body: String,
+    pub recipients: i64,
+    pub estimated_seconds: i64,
+    pub confirmed_at: DateTime<Utc>,
+    pub enqueued_at: Option<DateTime<Utc>>,
+    pub yearly_test: Option<YearlyTest>,
+    /// Campaigns (test and real) only.
+    pub campaign_state: Option<CampaignState>,
+    /// Recipients no gateway could reach (see `CampaignPlan::unreachable`).
+    pub unreachable: i64,
+}
+
+/// A send about to be recorded.
+#[derive(Debug, Clone)]
+pub struct NewSend<'a> {
+    pub kind: SendKind,
+    pub account_id: Option<AccountId>,
+    pub account_email: &'a str,
+    pub body: &'a str,
+    pub recipients: i64,
+    pub estimated_seconds: i64,
+    pub confirmed_at: DateTime<Utc>,
+    pub yearly_test: Option<&'a YearlyTest>,
+}
+
+impl AlertService {
+    /// Sends one text (a member's code or test, a keyword reply, a review reminder) to
+    /// `recipient` through the primary gateway, ahead of chat traffic, recorded in the send
+    /// log as `kind` (a confirmation code's text is not logged). Returns the send's id and
+    /// the gateway.
+    pub(crate) async fn send_single(
+        &self,
+        kind: SendKind,
+        account: Option<&Account>,
+        recipient: &str,
+        body: &str,
+    ) -> Result<(i64, String), AlertError> {
+        let gateway = self.primary_gateway()?;
+        let now = self.now();
+        let id = self
+            .record_send(&NewSend {
+                kind,
+                account_id: account.map(|a| a.id),
+                account_email: account.map(|a| a.email.as_str()).unwrap_or("(phone)"),
+                body: if kind == SendKind::Confirmation {
+                    "(confirmation code)"
+                } else {
+                    body
+                },
+                recipients: 1,
+                estimated_seconds: 0,
+                confirmed_at: now,
+                yearly_test: None,
+            })
+            .await?;
+        self.enqueue_recorded(id, &gateway, recipient, body, now)
+            .await?;
+        Ok((id, gateway))
+    }
+
+    /// The gateway that sends single texts, or a refusal saying none is configured.
+    pub(crate) fn primary_gateway(&self) -> Result<String, AlertError> {
+        self.settings()
+            .primary_gateway()
+            .map(str::to_string)
+            .ok_or_else(|| {
+                AlertError::refused(
+                    "No gateway is configured to send texts; ask the administrators.",
+                )
+            })
+    }
+
+    /// Records a single send in the send log; its id.
+    pub(crate) async fn record_send(&self, send: &NewSend<'_>) -> Result<i64, AlertError> {
+        data::insert(self.database(), send, None, 0).await
+    }
+
+    /// Puts the one text of the recorded send `id` in the outbox and marks it enqueued
+    /// `now`.
+    pub(crate) async fn enqueue_recorded(
+        &self,
+        id: i64,
+        gateway: &str,
+        recipient: &str,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), AlertError> {
+        self.store
+            .enqueue_outbound(&NewOutbound {
+                gateway: gateway.to_string(),
+                recipient: recipient.to_string(),
+                origin: OutboundOrigin::Campaign { campaign_id: id },
+                body: body.to_string(),
+                priority: Priority::ALERT,
+                not_before: None,
+            })
+            .await?;
+        data::mark_enqueued(self.database(), id, 1, now).await
+    }
+}

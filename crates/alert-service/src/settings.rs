@@ -1,0 +1,144 @@
+//! What the alert service needs from the configuration, as plain values: the binary builds
+//! an [`AlertSettings`] from its `[alerts]` and gateway sections (the web console's own
+//! settings, such as the cookie's `Secure` attribute, are the web crate's).
+
+use chrono::TimeDelta;
+use textgate_alerts::campaign::{ModemRate, SendPath};
+use textgate_alerts::confirmation::{ConfirmationKey, ConfirmationPolicy};
+use textgate_alerts::{
+    BlindIndex, CarrierTable, ComposeLimits, FieldCipher, KeywordReplies, KeywordTable, Region,
+    ReviewPolicy, TestRatePolicy,
+};
+use textgate_gsm::segment::Segmenter;
+
+/// Argon2id cost parameters for password hashes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordCost {
+    /// Memory in KiB.
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for PasswordCost {
+    /// The OWASP recommendation for argon2id: 19 MiB, 2 iterations, 1 lane.
+    fn default() -> Self {
+        PasswordCost {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+/// How many failed sign-ins are tolerated before sign-in is refused for a while.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SigninLimit {
+    pub per_account: i64,
+    pub per_address: i64,
+    pub window: TimeDelta,
+}
+
+impl Default for SigninLimit {
+    /// 5 failures per account and 20 per address in 15 minutes.
+    fn default() -> Self {
+        SigninLimit {
+            per_account: 5,
+            per_address: 20,
+            window: TimeDelta::minutes(15),
+        }
+    }
+}
+
+/// One modem that campaign deliveries are spread over, and the gateway it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignModem {
+    pub gateway: String,
+    pub rate: ModemRate,
+}
+
+/// Everything the alert service needs besides the store.
+#[derive(Clone)]
+pub struct AlertSettings {
+    pub cipher: FieldCipher,
+    pub blind_index: BlindIndex,
+    pub confirmation_key: ConfirmationKey,
+    pub confirmation_policy: ConfirmationPolicy,
+    pub compose_limits: ComposeLimits,
+    pub segmenter: Segmenter,
+    /// Region for numbers typed without a country code.
+    pub region: Region,
+    /// Modems for campaigns (and legacy e-mail gateways, `SendPath::CarrierEmail`); the
+    /// first real modem's gateway also sends members' tests, codes and keyword replies.
+    pub modems: Vec<CampaignModem>,
+    pub password_cost: PasswordCost,
+    pub signin_limit: SigninLimit,
+    /// How long a session lasts (the web console's cookie lasts as long).
+    pub session_lifetime: TimeDelta,
+    pub keywords: KeywordTable,
+    pub replies: KeywordReplies,
+    pub review: ReviewPolicy,
+    pub test_rate: TestRatePolicy,
+    /// Carriers offered on the member page, and those the e-mail gateways can reach (the
+    /// daemon uses the first e-mail gateway's carrier file when it has one).
+    pub carriers: CarrierTable,
+    /// The scheduled "please review your details" text.
+    pub review_reminder: String,
+}
+
+impl std::fmt::Debug for AlertSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlertSettings")
+            .field("region", &self.region)
+            .field("modems", &self.modems)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AlertSettings {
+    /// Settings with the defaults of the alerts crate around the three secrets.
+    pub fn new(
+        cipher: FieldCipher,
+        blind_index: BlindIndex,
+        confirmation_key: ConfirmationKey,
+        region: Region,
+        modems: Vec<CampaignModem>,
+    ) -> AlertSettings {
+        AlertSettings {
+            cipher,
+            blind_index,
+            confirmation_key,
+            confirmation_policy: ConfirmationPolicy::default(),
+            compose_limits: ComposeLimits::default(),
+            segmenter: Segmenter::default(),
+            region,
+            modems,
+            password_cost: PasswordCost::default(),
+            signin_limit: SigninLimit::default(),
+            session_lifetime: TimeDelta::hours(12),
+            keywords: KeywordTable::default(),
+            replies: KeywordReplies::defaults("textgate alerts", "the library"),
+            review: ReviewPolicy::default(),
+            test_rate: TestRatePolicy::default(),
+            carriers: CarrierTable::builtin(),
+            review_reminder: "Your emergency alert details are over 6 months old. Please sign in to the alert page and press Save to confirm them. Reply STOP to opt out.".to_string(),
+        }
+    }
+
+    /// The gateway that sends single texts (tests, codes, keyword replies): the first with
+    /// a real modem, since the legacy e-mail path reaches only members with a carrier.
+    pub fn primary_gateway(&self) -> Option<&str> {
+        self.modems
+            .iter()
+            .find(|m| m.rate.path == SendPath::Radio)
+            .or(self.modems.first())
+            .map(|m| m.gateway.as_str())
+    }
+
+    /// The gateways campaign modems belong to, each once, in configuration order.
+    pub fn gateways(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.modems.iter().map(|m| m.gateway.clone()).collect();
+        names.dedup();
+        names
+    }
+}

@@ -1,0 +1,173 @@
+//! A member's registration, the compose counter, campaigns and the logs through the JSON
+//! API; the rules, and the audit records, are the alert service's, the same as for the
+//! pages.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use textgate_alert_service::campaigns::Audience;
+use textgate_alert_service::members::MemberAction;
+use textgate_alert_service::sends::YearlyTest;
+
+use super::{bad_request, message, ApiResult, Authorized, Body};
+use crate::request::{AuditLog, Member, SendLog, TestDesk, Visitor};
+use crate::state::{WebError, WebState};
+
+pub async fn registration_get(
+    State(state): State<WebState>,
+    request: Authorized<Member>,
+) -> ApiResult {
+    let saved = state.alerts.members().saved_view(&request.caller).await?;
+    Ok(Json(json!({ "registration": saved })).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct RegistrationBody {
+    #[serde(default)]
+    number: String,
+    carrier: Option<String>,
+    #[serde(default)]
+    test: bool,
+}
+
+pub async fn registration_post(
+    State(state): State<WebState>,
+    request: Authorized<Member>,
+    Body(b): Body<RegistrationBody>,
+) -> ApiResult {
+    let action = if b.test {
+        MemberAction::SaveAndTest
+    } else {
+        MemberAction::Save
+    };
+    message(
+        state
+            .alerts
+            .members()
+            .save(&request.actor(), &b.number, b.carrier.as_deref(), action)
+            .await,
+    )
+}
+
+pub async fn registration_delete(
+    State(state): State<WebState>,
+    request: Authorized<Member>,
+) -> ApiResult {
+    message(state.alerts.members().remove(&request.caller).await)
+}
+
+#[derive(Deserialize)]
+pub struct CodeBody {
+    #[serde(default)]
+    code: String,
+}
+
+pub async fn registration_confirm(
+    State(state): State<WebState>,
+    request: Authorized<Member>,
+    Body(b): Body<CodeBody>,
+) -> ApiResult {
+    message(
+        state
+            .alerts
+            .members()
+            .confirm_code(&request.caller, &b.code)
+            .await,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct TextBody {
+    #[serde(default)]
+    text: String,
+}
+
+pub async fn measure(
+    State(state): State<WebState>,
+    _request: Authorized<TestDesk>,
+    Body(b): Body<TextBody>,
+) -> ApiResult {
+    Ok(Json(state.alerts.campaigns().composer().measure(&b.text)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct CampaignBody {
+    #[serde(default)]
+    audience: String,
+    #[serde(default)]
+    text: String,
+    yearly_test: Option<YearlyBody>,
+}
+
+#[derive(Deserialize)]
+pub struct YearlyBody {
+    description: String,
+    date: String,
+    time: String,
+    announced: bool,
+}
+
+/// Starts a campaign. The role depends on the audience in the body, so the request is
+/// admitted as a visitor (CSRF-checked) and the role checked once the audience is known.
+pub async fn campaign_post(
+    State(state): State<WebState>,
+    request: Authorized<Visitor>,
+    Body(b): Body<CampaignBody>,
+) -> ApiResult {
+    let audience = match b.audience.as_str() {
+        "testers" => Audience::Testers,
+        "everyone" => Audience::Everyone,
+        _ => return Err(bad_request("audience must be \"testers\" or \"everyone\"")),
+    };
+    let ctx = &request.ctx;
+    let a = ctx.require(audience.action())?;
+    let yearly = match b.yearly_test {
+        Some(y) if audience == Audience::Testers => {
+            let date = chrono::NaiveDate::parse_from_str(&y.date, "%Y-%m-%d")
+                .map_err(|_| WebError::BadRequest("yearly_test.date must be YYYY-MM-DD".into()))?;
+            let time = chrono::NaiveTime::parse_from_str(&y.time, "%H:%M")
+                .map_err(|_| WebError::BadRequest("yearly_test.time must be HH:MM".into()))?;
+            Some(YearlyTest {
+                description: y.description,
+                date: date.to_string(),
+                time: time.format("%H:%M").to_string(),
+                announced: y.announced,
+            })
+        }
+        Some(_) => return Err(bad_request("a yearly test record belongs to a test send")),
+        None => None,
+    };
+    let id = state
+        .alerts
+        .campaigns()
+        .start(&ctx.actor(a), audience, &b.text, yearly.as_ref())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "progress": format!("/api/v1/campaigns/{id}") })),
+    )
+        .into_response())
+}
+
+pub async fn campaign_get(
+    State(state): State<WebState>,
+    Path(id): Path<i64>,
+    _request: Authorized<SendLog>,
+) -> ApiResult {
+    let campaigns = state.alerts.campaigns();
+    let send = campaigns.send(id).await?.ok_or(WebError::NotFound)?;
+    Ok(Json(campaigns.progress(&send).await?).into_response())
+}
+
+pub async fn send_log(State(state): State<WebState>, _request: Authorized<SendLog>) -> ApiResult {
+    let sends = state.alerts.logs().send_log(1000).await?;
+    Ok(Json(json!({ "sends": sends })).into_response())
+}
+
+pub async fn audit_log(State(state): State<WebState>, _request: Authorized<AuditLog>) -> ApiResult {
+    let entries = state.alerts.logs().audit_log(1000).await?;
+    Ok(Json(json!({ "entries": entries })).into_response())
+}

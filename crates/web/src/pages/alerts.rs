@@ -1,0 +1,302 @@
+//! The administrators' alert desks: the admin home, compose → confirm → send for tests to
+//! the testers and for real alerts to everyone (separate URLs, forms and roles), a
+//! campaign's progress page, and the logs page. Campaigns, their audit records and the
+//! logs are the alert service's ([`textgate_alert_service::campaigns`]).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{NaiveDate, NaiveTime};
+use serde_json::{json, Value};
+use textgate_alert_service::campaigns::Audience;
+use textgate_alert_service::sends::{SendKind, YearlyTest};
+use textgate_alert_service::{format_time, Account};
+use textgate_alerts::Role;
+
+use super::{page, Message};
+use crate::forms::Fields;
+use crate::request::{AlertDesk, AuditLog, Authorized, Guard, SendLog, TestDesk};
+use crate::state::{Ctx, WebError, WebState};
+
+/// The two compose desks: separate URLs, forms and role checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Desk {
+    Test,
+    Alert,
+}
+
+/// The guard of a desk's pages, which also names the desk.
+pub trait DeskGuard: Guard<Caller = Account> {
+    const DESK: Desk;
+}
+
+impl DeskGuard for TestDesk {
+    const DESK: Desk = Desk::Test;
+}
+
+impl DeskGuard for AlertDesk {
+    const DESK: Desk = Desk::Alert;
+}
+
+impl Desk {
+    fn base(self) -> &'static str {
+        match self {
+            Desk::Test => "/admin/test",
+            Desk::Alert => "/admin/alert",
+        }
+    }
+    fn audience(self) -> Audience {
+        match self {
+            Desk::Test => Audience::Testers,
+            Desk::Alert => Audience::Everyone,
+        }
+    }
+    fn heading(self) -> &'static str {
+        match self {
+            Desk::Test => "Compose a test message",
+            Desk::Alert => "Compose an emergency alert",
+        }
+    }
+    fn instructions(self) -> &'static str {
+        match self {
+            Desk::Test => "This goes to the designated testers only. Say clearly that it is a test and not a real emergency.",
+            Desk::Alert => "This goes to everyone. You can send more than one message, but a second or third may be delayed by the phone traffic the first one causes: put what matters most in this one.",
+        }
+    }
+}
+
+pub async fn admin_home(
+    State(state): State<WebState>,
+    request: Authorized<TestDesk>,
+) -> Result<Response, WebError> {
+    let (mut ctx, caller, _) = request.into_parts();
+    let campaigns = state.alerts.campaigns();
+    let extra = json!({
+        "emergency": caller.roles.has(Role::EmergencyAdministrator),
+        "testers": campaigns.audience_size(Audience::Testers).await?,
+        "members": campaigns.audience_size(Audience::Everyone).await?,
+    });
+    page(
+        &state,
+        &mut ctx,
+        "admin.html",
+        "Send alerts",
+        extra,
+        Message::None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+fn yearly_from(form: &Fields) -> Result<Option<YearlyTest>, WebError> {
+    let description = form.text("yearly_description").trim().to_string();
+    if description.is_empty() {
+        return Ok(None);
+    }
+    let date = form.text("yearly_date").trim();
+    let time = form.text("yearly_time").trim();
+    let date = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .map_err(|_| WebError::BadRequest("The yearly test needs a date (YYYY-MM-DD).".into()))?;
+    let time = NaiveTime::parse_from_str(time, "%H:%M")
+        .map_err(|_| WebError::BadRequest("The yearly test needs a time (HH:MM).".into()))?;
+    if description.chars().count() > 500 {
+        return Err(WebError::BadRequest(
+            "The yearly test description is longer than 500 characters.".into(),
+        ));
+    }
+    Ok(Some(YearlyTest {
+        description,
+        date: date.format("%Y-%m-%d").to_string(),
+        time: time.format("%H:%M").to_string(),
+        announced: form.get("yearly_announced") == Some("yes"),
+    }))
+}
+
+async fn compose_page(
+    state: &WebState,
+    ctx: &mut Ctx,
+    desk: Desk,
+    text: &str,
+    yearly: Option<YearlyTest>,
+    errors: Vec<String>,
+) -> Result<Response, WebError> {
+    let report = state.alerts.campaigns().composer().measure(text);
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let extra = json!({
+        "heading": desk.heading(),
+        "instructions": desk.instructions(),
+        "base": desk.base(),
+        "text": text,
+        "report": report,
+        "limits": state.alerts.settings().compose_limits,
+        "errors": errors,
+        "yearly": if desk == Desk::Test { Some(yearly.unwrap_or(YearlyTest { description: String::new(), date: String::new(), time: String::new(), announced: false })) } else { None },
+    });
+    page(
+        state,
+        ctx,
+        "compose.html",
+        desk.heading(),
+        extra,
+        Message::None,
+        status,
+    )
+    .await
+}
+
+pub async fn compose_get<D: DeskGuard>(
+    State(state): State<WebState>,
+    request: Authorized<D>,
+) -> Result<Response, WebError> {
+    let mut ctx = request.ctx;
+    compose_page(&state, &mut ctx, D::DESK, "", None, Vec::new()).await
+}
+
+pub async fn compose_confirm<D: DeskGuard>(
+    State(state): State<WebState>,
+    request: Authorized<D>,
+) -> Result<Response, WebError> {
+    let (mut ctx, _, form) = request.into_parts();
+    let desk = D::DESK;
+    let text = form.text("text");
+    let yearly = match yearly_from(&form) {
+        Ok(y) => y,
+        Err(e) => {
+            return compose_page(&state, &mut ctx, desk, text, None, vec![e.public_message()]).await
+        }
+    };
+    let campaigns = state.alerts.campaigns();
+    let validated = match campaigns.composer().validate(text) {
+        Ok(v) => v,
+        Err(e) => {
+            return compose_page(&state, &mut ctx, desk, text, yearly, vec![format!("{e}.")]).await
+        }
+    };
+    let preview = campaigns
+        .preview(desk.audience(), validated.report.parts)
+        .await?;
+    let split = campaigns.composer().split_at_safe_length(&validated.text);
+    let settings = state.alerts.settings();
+    let extra = json!({
+        "heading": match desk { Desk::Test => "Confirm the test message", Desk::Alert => "Confirm the emergency alert" },
+        "base": desk.base(),
+        "text": validated.text,
+        "within": split.within,
+        "beyond": split.beyond,
+        "safe_length": settings.compose_limits.safe_length,
+        "report": validated.report,
+        "recipients": preview.recipients,
+        "unreachable": preview.unreachable,
+        "audience": match desk { Desk::Test => "testers", Desk::Alert => "members" },
+        "eta": textgate_alerts::campaign::describe_duration(preview.plan.estimated_duration()),
+        "modems": settings.modems.len(),
+        "warnings": preview.warnings,
+        "yearly": yearly,
+    });
+    page(
+        &state,
+        &mut ctx,
+        "confirm.html",
+        "Confirm",
+        extra,
+        Message::None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn compose_send<D: DeskGuard>(
+    State(state): State<WebState>,
+    request: Authorized<D>,
+) -> Result<Response, WebError> {
+    let (mut ctx, caller, form) = request.into_parts();
+    let desk = D::DESK;
+    let text = form.text("text");
+    let yearly = yearly_from(&form).ok().flatten();
+    if form.get("action") != Some("send") {
+        return compose_page(&state, &mut ctx, desk, text, yearly, Vec::new()).await;
+    }
+    let campaigns = state.alerts.campaigns();
+    // Checked again: the confirm page's hidden field is as untrusted as the textarea.
+    if let Err(e) = campaigns.composer().validate(text) {
+        return compose_page(&state, &mut ctx, desk, text, yearly, vec![format!("{e}.")]).await;
+    }
+    let id = campaigns
+        .start(&ctx.actor(&caller), desk.audience(), text, yearly.as_ref())
+        .await?;
+    Ok(Redirect::to(&format!("/admin/campaigns/{id}")).into_response())
+}
+
+pub async fn campaign_page(
+    State(state): State<WebState>,
+    Path(id): Path<i64>,
+    request: Authorized<SendLog>,
+) -> Result<Response, WebError> {
+    let mut ctx = request.ctx;
+    let campaigns = state.alerts.campaigns();
+    let send = campaigns.send(id).await?.ok_or(WebError::NotFound)?;
+    let p = campaigns.progress(&send).await?;
+    let extra = json!({
+        "heading": format!("Campaign {id}: {}", if send.kind == SendKind::Real { "emergency alert" } else { "test" }),
+        "send": send,
+        "percent": p.percent,
+        "total": p.total,
+        "counts": p.counts,
+        "eta": p.eta,
+        "enqueued": p.enqueued,
+        "state": p.state,
+        "in_outbox": p.in_outbox,
+        "unreachable": p.unreachable,
+        "confirmed_at": format_time(send.confirmed_at),
+    });
+    page(
+        &state,
+        &mut ctx,
+        "progress.html",
+        "Campaign progress",
+        extra,
+        Message::None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn logs_page(
+    State(state): State<WebState>,
+    request: Authorized<AuditLog>,
+) -> Result<Response, WebError> {
+    let mut ctx = request.ctx;
+    let logs = state.alerts.logs();
+    let sends: Vec<Value> = logs
+        .send_log(200)
+        .await?
+        .into_iter()
+        .map(|s| json!({ "id": s.id, "confirmed_at": format_time(s.confirmed_at), "kind": s.kind, "account_email": s.account_email, "body": s.body, "recipients": s.recipients, "yearly_test": s.yearly_test }))
+        .collect();
+    let tests: Vec<Value> = logs
+        .test_log(200)
+        .await?
+        .into_iter()
+        .map(|t| json!({ "test_id": t.test_id, "sent_at": format_time(t.sent_at), "account_id": t.account_id, "ip_address": t.ip_address, "gateway": t.gateway, "masked": t.masked }))
+        .collect();
+    let audit: Vec<Value> = logs
+        .audit_log(200)
+        .await?
+        .into_iter()
+        .map(|a| json!({ "at": format_time(a.at), "account_email": a.account_email, "ip_address": a.ip_address, "action": a.action, "detail": a.detail }))
+        .collect();
+    page(
+        &state,
+        &mut ctx,
+        "logs.html",
+        "Logs",
+        json!({ "sends": sends, "tests": tests, "audit": audit }),
+        Message::None,
+        StatusCode::OK,
+    )
+    .await
+}

@@ -1,0 +1,112 @@
+//! The member page (`/alerts`): the member's number and carrier, Save, Save and Test,
+//! Remove, the confirmation code form and the review banner. The rules are the alert
+//! service's ([`textgate_alert_service::members`]).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{json, Value};
+use textgate_alert_service::members::MemberAction;
+use textgate_alert_service::Account;
+
+use super::{page, split, Message};
+use crate::request::{Authorized, Member};
+use crate::state::{Ctx, WebError, WebState};
+
+async fn member_page(
+    state: &WebState,
+    ctx: &mut Ctx,
+    account: &Account,
+    number: &str,
+    carrier: Option<&str>,
+    message: Message,
+    status: StatusCode,
+) -> Result<Response, WebError> {
+    let saved = state.alerts.members().saved_view(account).await?;
+    let today = state.now().date_naive();
+    let carriers: Vec<Value> = state
+        .alerts
+        .settings()
+        .carriers
+        .offered_on(today)
+        .map(|c| json!({ "id": c.id, "name": c.name }))
+        .collect();
+    let carrier = carrier
+        .map(str::to_string)
+        .or_else(|| saved.as_ref().and_then(|s| s.carrier.clone()))
+        .unwrap_or_default();
+    let extra = json!({
+        "review_due": saved.as_ref().is_some_and(|s| s.review_due),
+        "last_updated": saved.as_ref().map(|s| s.last_updated.clone()),
+        "saved": saved,
+        "number": number,
+        "carrier": carrier,
+        "carriers": carriers,
+    });
+    page(
+        state,
+        ctx,
+        "member.html",
+        "Emergency text alerts",
+        extra,
+        message,
+        status,
+    )
+    .await
+}
+
+pub async fn member_get(
+    State(state): State<WebState>,
+    request: Authorized<Member>,
+) -> Result<Response, WebError> {
+    let (mut ctx, caller, _) = request.into_parts();
+    member_page(
+        &state,
+        &mut ctx,
+        &caller,
+        "",
+        None,
+        Message::None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn member_post(
+    State(state): State<WebState>,
+    request: Authorized<Member>,
+) -> Result<Response, WebError> {
+    let (mut ctx, caller, form) = request.into_parts();
+    let Some(action) = MemberAction::parse(form.text("action")) else {
+        return Err(WebError::BadRequest("Unknown button.".into()));
+    };
+    let number = form.text("number");
+    let carrier = form.get("carrier");
+    let members = state.alerts.members();
+    let result = match action {
+        MemberAction::Remove => members.remove(&caller).await,
+        _ => {
+            members
+                .save(&ctx.actor(&caller), number, carrier, action)
+                .await
+        }
+    };
+    let (message, status) = split(result)?;
+    // After a success the form shows the saved (masked) details, not the typed number.
+    let keep = if status == StatusCode::OK { "" } else { number };
+    member_page(&state, &mut ctx, &caller, keep, carrier, message, status).await
+}
+
+pub async fn member_confirm(
+    State(state): State<WebState>,
+    request: Authorized<Member>,
+) -> Result<Response, WebError> {
+    let (mut ctx, caller, form) = request.into_parts();
+    let confirmed = state
+        .alerts
+        .members()
+        .confirm_code(&caller, form.text("code"))
+        .await;
+    let (message, status) = split(confirmed)?;
+    member_page(&state, &mut ctx, &caller, "", None, message, status).await
+}
