@@ -107,7 +107,7 @@ mod tests {
                 +12015550102: Err(NoAddress("AT&T's e-mail-to-SMS gateway shut down on 2025-06-17; send to this number through a modem instead"))
                 +12015550103: Err(NoAddress("no carrier is known for this number; the legacy e-mail path only reaches members who chose one"))
                 +12015550104: Err(NoAddress("no carrier is known for this number; the legacy e-mail path only reaches members who chose one"))
-                InfoSMS: Err(NoAddress("InfoSMS is not a mobile number in international form: InfoSMS is not a valid phone number; check the digits and the area code"))"#]hone number; check the digits and the area code"))"#]]
+                InfoSMS: Err(NoAddress("InfoSMS is not a mobile number in international form: InfoSMS is not a valid phone number; check the digits and the area code"))"#]]
             .assert_eq(&answers.join("\n"));
         })
         .await;
