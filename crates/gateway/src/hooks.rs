@@ -5,8 +5,9 @@
 //! that serve no telemetry use [`Hooks::default`], whose handles count into a registry
 //! nobody reads and which screens nothing.
 //!
-//! The screen is a trait object so that this crate does not depend on the web console:
-//! the binary, which knows both, supplies the implementation.
+//! The screen is a trait object defined here so that dependencies point one way: the alert
+//! service (`textgate-alert-service`) implements it and sits above this crate, and the
+//! binary hands the service to each gateway it starts.
 
 use std::sync::Arc;
 
