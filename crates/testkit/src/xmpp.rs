@@ -20,7 +20,9 @@ use tokio::io::BufStream;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 pub use tokio_xmpp::minidom::Element;
-use tokio_xmpp::xmlstream::{initiate_stream, ReadError, StreamHeader, Timeouts, XmlStream};
+use tokio_xmpp::xmlstream::{
+    initiate_stream, PendingFeaturesRecv, ReadError, StreamHeader, Timeouts, XmlStream,
+};
 
 /// How long to wait for anything the server should send, and for a login.
 pub const WAIT: Duration = Duration::from_secs(15);
@@ -156,19 +158,12 @@ impl Librarian {
         )
         .await
         .map_err(failed_at("stream header"))?;
-        let (_, mut stream) = pending
-            .recv_features::<Element>()
-            .await
-            .map_err(failed_at("stream features"))?;
+        let mut stream = features(pending, "stream features").await?;
         let auth = parse(&format!(
             "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{}</auth>",
             sasl_plain(user, password)
         ))?;
-        stream
-            .send(&auth)
-            .await
-            .map_err(|source| XmppError::Write { source })?;
-        let answer = next_element(&mut stream).await?;
+        let answer = ask(&mut stream, &auth).await?;
         if answer.name() != "success" {
             return Err(XmppError::Auth {
                 user: user.to_owned(),
@@ -180,18 +175,11 @@ impl Librarian {
             .send_header(header(host))
             .await
             .map_err(failed_at("restarted stream header"))?;
-        let (_, mut stream) = pending
-            .recv_features::<Element>()
-            .await
-            .map_err(failed_at("stream features after authentication"))?;
+        let mut stream = features(pending, "stream features after authentication").await?;
         let bind = parse(&format!(
             "<iq xmlns='jabber:client' type='set' id='bind-1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>{resource}</resource></bind></iq>"
         ))?;
-        stream
-            .send(&bind)
-            .await
-            .map_err(|source| XmppError::Write { source })?;
-        let bound = next_element(&mut stream).await?;
+        let bound = ask(&mut stream, &bind).await?;
         let jid = bound
             .get_child("bind", "urn:ietf:params:xml:ns:xmpp-bind")
             .and_then(|b| b.get_child("jid", "urn:ietf:params:xml:ns:xmpp-bind"))
@@ -287,6 +275,28 @@ impl Librarian {
     pub async fn logout(mut self) {
         let _ = timeout(WAIT, self.stream.shutdown()).await;
     }
+}
+
+/// The stream once the server's features arrived (their content does not matter here: the
+/// test servers offer what the login needs).
+async fn features(
+    pending: PendingFeaturesRecv<BufStream<TcpStream>>,
+    step: &'static str,
+) -> Result<Stream, XmppError> {
+    let (_, stream) = pending
+        .recv_features::<Element>()
+        .await
+        .map_err(failed_at(step))?;
+    Ok(stream)
+}
+
+/// Sends one step of the login and returns the server's answer.
+async fn ask(stream: &mut Stream, request: &Element) -> Result<Element, XmppError> {
+    stream
+        .send(request)
+        .await
+        .map_err(|source| XmppError::Write { source })?;
+    next_element(stream).await
 }
 
 /// The next element from the server, across soft timeouts (a quiet server is no error).
