@@ -108,7 +108,7 @@ async fn register_member(state: &AlertService, modem: &Modem, email: &str, numbe
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emergency_alert_from_the_browser_reaches_every_member_through_the_modem() {
-    let prosody = Prosody::start(&[GW]);
+    let prosody = Prosody::start(&[GW]).await.expect("Prosody starts");
     let db = Database::create().await;
     // A realistic but small latency per CMGS, and (below) a modem rate of one text a
     // second, so the page's first refresh usually shows the campaign part-way.

@@ -47,7 +47,7 @@ fn count(progress: &Value, key: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_campaign_killed_mid_enqueue_is_resumed_after_a_restart_without_duplicates() {
-    let prosody = Prosody::start(&[GW]);
+    let prosody = Prosody::start(&[GW]).await.expect("Prosody starts");
     let db = Database::create().await;
     let modem = Modem::start().await;
     // One text a minute: the outbox has almost nothing due while the test runs, so the

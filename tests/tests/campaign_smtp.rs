@@ -141,7 +141,9 @@ async fn api(address: SocketAddr, token: &str, method: &str, path: &str, body: &
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alert_goes_by_email_to_members_with_a_carrier_and_by_modem_to_the_others() {
     let mut relay = Relay::start().await;
-    let prosody = Prosody::start(&[GW, MAIL_GW]);
+    let prosody = Prosody::start(&[GW, MAIL_GW])
+        .await
+        .expect("Prosody starts");
     let db = Database::create().await;
     let modem = Modem::start().await;
     let files = tempfile::tempdir().expect("temporary directory");

@@ -4,11 +4,11 @@
 
 mod support;
 
-use support::librarian::to_xml;
 use support::scene::{
     body, delay_stamp, error_condition, error_text, next_message, operator, patron_jid, reply,
     text_from, Scene, GW, PATRON,
 };
+use support::xmpp::to_xml;
 use textgate_modemsim::{FaultPatch, IncomingText, PartOrder, ReportOutcome, SendErrorFault};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

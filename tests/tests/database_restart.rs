@@ -10,13 +10,13 @@ mod private_postgres;
 
 use private_postgres::PrivatePostgres;
 use support::daemon::{self, Daemon, GatewaySection};
-use support::librarian::to_xml;
 use support::modem::Modem;
 use support::prosody::Prosody;
 use support::scene::{
     approve, body, error_text, next_message, online, operator, patron_jid, reply, text_from, GW,
     PASSWORD, PATRON,
 };
+use support::xmpp::to_xml;
 use textgate_modemsim::IncomingText;
 
 const DURING: [&str; 3] = [
@@ -28,8 +28,11 @@ const DURING: [&str; 3] = [
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn texts_survive_a_database_restart_exactly_once_and_a_reply_is_refused_not_lost() {
     let postgres = PrivatePostgres::start();
-    let prosody = Prosody::start(&[GW]);
-    prosody.register("alice", PASSWORD);
+    let prosody = Prosody::start(&[GW]).await.expect("Prosody starts");
+    prosody
+        .register("alice", PASSWORD)
+        .await
+        .expect("registering alice");
     let modem = Modem::start().await;
     let section = GatewaySection {
         name: "library".into(),

@@ -11,16 +11,19 @@ use std::time::Duration;
 use chrono::Utc;
 use support::daemon::{self, Daemon, GatewaySection};
 use support::database::Database;
-use support::librarian::to_xml;
 use support::modem::Modem;
 use support::prosody::Prosody;
 use support::scene::{approve, online, operator, patron_jid, reply, GW, PASSWORD, PATRON};
+use support::xmpp::to_xml;
 use textgate_modemsim::{IncomingKind, SimConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receipt_asked_for_before_a_crash_reaches_the_librarian_after_the_restart() {
-    let prosody = Prosody::start(&[GW]);
-    prosody.register("alice", PASSWORD);
+    let prosody = Prosody::start(&[GW]).await.expect("Prosody starts");
+    prosody
+        .register("alice", PASSWORD)
+        .await
+        .expect("registering alice");
     let db = Database::create().await;
     // The network keeps the status report to itself for the whole test: the test hands
     // it to the modem itself once the daemon has been restarted.

@@ -5,13 +5,13 @@ mod support;
 
 use support::daemon::{self, Daemon, GatewaySection};
 use support::database::Database;
-use support::librarian::to_xml;
 use support::modem::Modem;
 use support::prosody::Prosody;
 use support::scene::{
     approve, body, next_message, online, operator, patron_jid, reply, text_from, Scene, GW,
     PASSWORD, PATRON,
 };
+use support::xmpp::to_xml;
 use textgate_modemsim::{FaultPatch, IncomingText};
 
 /// A text of two parts, the same on both injections.
@@ -81,7 +81,7 @@ async fn the_gateway_reconnects_after_prosody_restarts() {
     let alice = scene.first_login("alice", "desk").await;
     drop(alice);
 
-    scene.prosody.restart();
+    scene.prosody.restart().await.expect("Prosody restarts");
     scene.daemon.expect_log(&["component disconnected"]).await;
     scene.daemon.expect_log(&["component connected"]).await;
 
@@ -152,8 +152,11 @@ async fn a_reply_waits_out_a_hung_modem() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_gateways_run_side_by_side_and_one_failing_modem_stops_only_its_own() {
     const GW2: &str = "sms.branch.test";
-    let prosody = Prosody::start(&[GW, GW2]);
-    prosody.register("alice", PASSWORD);
+    let prosody = Prosody::start(&[GW, GW2]).await.expect("Prosody starts");
+    prosody
+        .register("alice", PASSWORD)
+        .await
+        .expect("registering alice");
     let db = Database::create().await;
     let main_modem = Modem::start().await;
     let branch_modem = Modem::start().await;

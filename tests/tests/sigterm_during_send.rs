@@ -25,8 +25,11 @@ fn three_parts() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_while_a_part_is_on_the_air_loses_nothing_and_sends_nothing_twice() {
-    let prosody = Prosody::start(&[GW]);
-    prosody.register("alice", PASSWORD);
+    let prosody = Prosody::start(&[GW]).await.expect("Prosody starts");
+    prosody
+        .register("alice", PASSWORD)
+        .await
+        .expect("registering alice");
     let db = Database::create().await;
     // A radio round trip long enough to stop the daemon in the middle of one.
     let modem = Modem::start_with(SimConfig {

@@ -9,8 +9,8 @@ mod support;
 
 use serde_json::Value;
 use support::daemon::{Daemon, WAIT};
-use support::librarian::to_xml;
 use support::scene::{body, operator, patron_jid, reply, text_from, Scene, GW, PATRON};
+use support::xmpp::to_xml;
 use textgate_modemsim::{IncomingText, PartOrder};
 use tokio_xmpp::minidom::Element;
 

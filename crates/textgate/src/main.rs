@@ -75,7 +75,8 @@ enum Command {
     /// `textgate run`).
     Run(textgate::run_cmd::RunArgs),
     /// Run a whole demo gateway on this machine (a throw-away Prosody, the modem simulator,
-    /// the daemon on SQLite) and print how to use it; Ctrl-C stops it all.
+    /// the daemon on SQLite) and print how to use it; Ctrl-C stops it all. Runs the
+    /// textgate-demo program installed beside textgate.
     Demo(demo_cmd::DemoArgs),
     /// Apply the database migrations this version carries to the configured database.
     Migrate(migrate_cmd::MigrateArgs),

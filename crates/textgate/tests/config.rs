@@ -14,9 +14,7 @@ use textgate::config::{
     Quirks, Routing, Secret, SecretSource, Show, SimulatorDriver, SmtpDriver, SmtpTls, Transcripts,
 };
 use textgate_alerts::compose::Ucs2Policy;
-
-#[path = "../../xmpp/tests/support/prosody.rs"]
-mod prosody;
+use textgate_testkit::prosody::Prosody;
 
 /// The smallest valid configuration; tests edit it with [`edit`].
 const MINIMAL: &str = r#"
@@ -1220,7 +1218,7 @@ mod connect {
 
     #[tokio::test]
     async fn everything_reachable_exits_0() {
-        let prosody = prosody::Prosody::start(&[DOMAIN]);
+        let prosody = Prosody::start(&[DOMAIN]).await.expect("Prosody starts");
         let modem = simulator().await;
         let text = configuration(
             POSTGRES,
@@ -1265,7 +1263,7 @@ mod connect {
 
     #[tokio::test]
     async fn a_wrong_component_secret_exits_1_naming_the_secret() {
-        let prosody = prosody::Prosody::start(&[DOMAIN]);
+        let prosody = Prosody::start(&[DOMAIN]).await.expect("Prosody starts");
         let modem = simulator().await;
         let text = configuration(
             POSTGRES,
@@ -1285,7 +1283,7 @@ mod connect {
 
     #[tokio::test]
     async fn an_sqlite_file_is_never_created_and_a_missing_directory_is_named() {
-        let prosody = prosody::Prosody::start(&[DOMAIN]);
+        let prosody = Prosody::start(&[DOMAIN]).await.expect("Prosody starts");
         let modem = simulator().await;
         let server = prosody.component_addr();
         let secret = prosody.secret(DOMAIN);
@@ -1322,7 +1320,7 @@ mod connect {
 
     #[tokio::test]
     async fn a_component_already_connected_is_named_under_the_domain() {
-        let prosody = prosody::Prosody::start(&[DOMAIN]);
+        let prosody = Prosody::start(&[DOMAIN]).await.expect("Prosody starts");
         let modem = simulator().await;
         let secret = prosody.secret(DOMAIN);
         // What a running daemon holds.

@@ -1,139 +1,72 @@
-//! The README's first command, `scripts/demo`, runs `textgate demo`. Its self-test starts
-//! the same things (a real Prosody, the simulator on a real pseudo-terminal, the daemon as
-//! a child process), sends a patron's text, answers it as a librarian and checks the answer
-//! left the modem. Needs the `prosody` package (scripts/test installs it).
+//! `textgate demo` hands over to the `textgate-demo` program beside `textgate` (the demo
+//! itself is tested in crates/demo). Here `textgate` runs from a directory of its own, with a
+//! stand-in `textgate-demo` or none, so what it finds beside itself is known.
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A directory with `textgate` in it, and the path of that `textgate`.
+fn textgate_alone() -> (tempfile::TempDir, PathBuf) {
+    // Under the target directory, so a hard link to the binary works (same file system) and
+    // nothing is copied; the link's own path is what `textgate` finds itself at.
+    let dir = tempfile::Builder::new()
+        .prefix("demo-exec-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("temporary directory");
+    let textgate = dir.path().join("textgate");
+    let binary = env!("CARGO_BIN_EXE_textgate");
+    if std::fs::hard_link(binary, &textgate).is_err() {
+        std::fs::copy(binary, &textgate).expect("copying textgate");
+    }
+    (dir, textgate)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn run(textgate: &Path, args: &[&str]) -> (Output, u32) {
+    let child = Command::new(textgate)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting textgate");
+    let pid = child.id();
+    (child.wait_with_output().expect("waiting for textgate"), pid)
+}
 
 #[test]
-fn demo_self_test_passes_and_leaves_nothing_running() {
-    let child = Command::new(env!("CARGO_BIN_EXE_textgate"))
-        .args(["demo", "--self-test"])
-        .env_remove("TEXTGATE_CONFIG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting textgate demo");
-    let pid = child.id();
-    // wait_with_output blocks; bound it from a watchdog thread that kills the demo, so a
-    // hang fails the test instead of stalling the suite.
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if done_rx.recv_timeout(Duration::from_secs(300)).is_err() {
-            // SIGTERM: the demo stops what it started and fails the self-test.
-            let _ = Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status();
-        }
-    });
-    let output = child.wait_with_output().expect("waiting for textgate demo");
-    let _ = done_tx.send(());
-    let _ = watchdog.join();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+fn without_textgate_demo_beside_it_says_how_to_build_it() {
+    let (_dir, textgate) = textgate_alone();
+    let (output, _) = run(&textgate, &["demo", "--self-test"]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
-        output.status.success() && stdout.contains("demo self-test passed"),
-        "status {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        output.status
-    );
-    assert!(
-        stderr.contains("the demo's directory is removed"),
-        "stderr:\n{stderr}"
-    );
-    // Prosody and the daemon were started with configuration files in the demo's
-    // directory, whose name carries the demo's pid; none of them may outlive the demo.
-    let survivors = Command::new("pgrep")
-        .args(["-a", "-f", &format!("textgate-demo-{pid}-")])
-        .output()
-        .expect("running pgrep");
-    assert!(
-        survivors.stdout.is_empty(),
-        "processes left behind by the demo: {}",
-        String::from_utf8_lossy(&survivors.stdout)
+        stderr.contains("textgate-demo is missing")
+            && stderr.contains("cargo build --release -p textgate -p textgate-demo"),
+        "{stderr}"
     );
 }
 
-/// The interactive demo: it prints its instructions, and Ctrl-C (SIGINT) stops Prosody and
-/// the daemon and removes its directory.
 #[test]
-fn ctrl_c_stops_everything_the_demo_started() {
-    use std::io::{BufRead, BufReader};
+fn it_becomes_textgate_demo_with_every_argument() {
+    use std::os::unix::fs::PermissionsExt as _;
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_textgate"))
-        .arg("demo")
-        .env_remove("TEXTGATE_CONFIG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting textgate demo");
-    let pid = child.id();
-    let stdout = child.stdout.take().expect("piped stdout");
-    // Read the instructions on a thread, so the wait for them can be bounded.
-    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut instructions = Vec::new();
-    let dir = loop {
-        match lines_rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(line) => {
-                instructions.push(line.clone());
-                if let Some(log) = line.strip_prefix("The daemon's log: ") {
-                    break std::path::PathBuf::from(log)
-                        .parent()
-                        .expect("the log is in the demo's directory")
-                        .to_owned();
-                }
-            }
-            Err(_) => {
-                let _ = child.kill();
-                panic!("no instructions from the demo; it printed: {instructions:#?}");
-            }
-        }
-    };
-    assert!(
-        instructions
-            .iter()
-            .any(|l| l.contains("alice@library.test   password ")),
-        "{instructions:#?}"
-    );
-    assert!(
-        dir.is_dir(),
-        "{} should exist while the demo runs",
-        dir.display()
-    );
-    let running = |dir: &std::path::Path| {
-        Command::new("pgrep")
-            .args(["-f", &dir.display().to_string()])
-            .output()
-            .expect("running pgrep")
-            .stdout
-    };
-    assert!(!running(&dir).is_empty(), "Prosody and the daemon run");
+    let (dir, textgate) = textgate_alone();
+    let stand_in = dir.path().join("textgate-demo");
+    std::fs::write(&stand_in, "#!/bin/sh\necho \"pid $$: $*\"\nexit 7\n").expect("stand-in");
+    std::fs::set_permissions(&stand_in, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 
-    let status = Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
-        .expect("running kill");
-    assert!(status.success());
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = done_tx.send(child.wait());
-    });
-    let exit = done_rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the demo stops within 60 s of Ctrl-C")
-        .expect("waiting for the demo");
-    assert!(exit.success(), "{exit}");
-    assert!(!dir.exists(), "{} should be removed", dir.display());
-    assert!(
-        running(&dir).is_empty(),
-        "left running: {}",
-        String::from_utf8_lossy(&running(&dir))
+    let (output, pid) = run(&textgate, &["demo", "--self-test", "--help"]);
+    let stdout = text(&output.stdout);
+    // The demo's own exit status, and the process `textgate` was started as: replaced (exec),
+    // not a child left waiting for the demo.
+    assert_eq!(
+        output.status.code(),
+        Some(7),
+        "{stdout}{}",
+        text(&output.stderr)
     );
+    assert_eq!(stdout, format!("pid {pid}: --self-test --help\n"));
 }

@@ -13,9 +13,6 @@
 //! Every step prints `passed` or `failed`; the process exits non-zero if any step failed.
 //! ejabberd is stopped and its directory removed at the end, also after a failure.
 
-#[path = "../tests/support/librarian.rs"]
-mod librarian;
-
 use std::future::Future;
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt as _;
@@ -26,8 +23,8 @@ use std::time::{Duration, Instant};
 
 use chrono::TimeZone as _;
 use futures::FutureExt as _;
-use librarian::{to_xml, Librarian, WAIT};
 use textgate_core::{BareJid, PatronAddress, Region, ResourcePresence, Show};
+use textgate_testkit::xmpp::{to_xml, Librarian, WAIT};
 use textgate_xmpp::{
     BackoffConfig, ComponentConfig, ComponentHandle, GatewayEvent, Outgoing, ReceiptRequest,
     TextToOperator,
@@ -176,7 +173,9 @@ async fn scenario(report: &mut Report) {
 
     if report
         .step("disco#info shows identity gateway/sms", WAIT, async {
-            let mut alice = Librarian::login(&c2s, HOST, "alice", "pw", "disco").await;
+            let mut alice = Librarian::login(&c2s, HOST, "alice", "pw", "disco")
+                .await
+                .map_err(|e| e.to_string())?;
             alice
                 .send(&format!(
                     "<iq xmlns='jabber:client' type='get' id='disco-1' to='{GW}'><query xmlns='{DISCO_INFO}'/></iq>"
@@ -208,27 +207,14 @@ async fn scenario(report: &mut Report) {
             "operator approves the subscription, her presence is tracked (online)",
             WAIT,
             async {
-                let mut alice = Librarian::login(&c2s, HOST, "alice", "pw", "desk").await;
-                // As clients do: fetch the roster, then send initial presence.
+                let mut alice = Librarian::login(&c2s, HOST, "alice", "pw", "desk")
+                    .await
+                    .map_err(|e| e.to_string())?;
+                alice.come_online().await.map_err(|e| e.to_string())?;
                 alice
-                    .send("<iq xmlns='jabber:client' type='get' id='roster-1'><query xmlns='jabber:iq:roster'/></iq>")
-                    .await;
-                alice
-                    .expect("the roster", |e| e.attr("id") == Some("roster-1"))
-                    .await;
-                alice.send("<presence xmlns='jabber:client'/>").await;
-                alice
-                    .expect("subscription request from the gateway", |e| {
-                        e.name() == "presence"
-                            && e.attr("type") == Some("subscribe")
-                            && e.attr("from") == Some(GW)
-                    })
-                    .await;
-                alice
-                    .send(&format!(
-                        "<presence xmlns='jabber:client' type='subscribed' to='{GW}'/>"
-                    ))
-                    .await;
+                    .approve_subscription(GW)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 wait_for(
                     &mut events,
                     is_alice("desk", ResourcePresence::Available(Show::Online)),
@@ -338,7 +324,9 @@ async fn scenario(report: &mut Report) {
 
     if report
         .step("a stranger (mallory) is refused with forbidden", WAIT, async {
-            let mut mallory = Librarian::login(&c2s, HOST, "mallory", "pw", "bot").await;
+            let mut mallory = Librarian::login(&c2s, HOST, "mallory", "pw", "bot")
+                .await
+                .map_err(|e| e.to_string())?;
             mallory
                 .send(&format!(
                     "<message xmlns='jabber:client' type='chat' id='spam-1' to='{PATRON}'><body>free money</body></message>"
@@ -422,7 +410,10 @@ async fn scenario(report: &mut Report) {
 
 /// Sends a reply to a patron while no component is connected and describes the answer.
 async fn bounce_while_away(c2s: &str) -> String {
-    let mut alice = Librarian::login(c2s, HOST, "alice", "pw", "late").await;
+    let mut alice = match Librarian::login(c2s, HOST, "alice", "pw", "late").await {
+        Ok(alice) => alice,
+        Err(e) => return format!("alice could not log in: {e}"),
+    };
     alice
         .send(&format!(
             "<message xmlns='jabber:client' type='chat' id='late-1' to='{PATRON}'><body>Still there?</body></message>"
@@ -489,7 +480,10 @@ async fn spread_of_replies(c2s: &str, events: &mut mpsc::Receiver<GatewayEvent>)
     const PER_RESOURCE: usize = 6;
     let mut lines = Vec::new();
     for resource in ["lb-a", "lb-b"] {
-        let mut alice = Librarian::login(c2s, HOST, "alice", "pw", resource).await;
+        let mut alice = match Librarian::login(c2s, HOST, "alice", "pw", resource).await {
+            Ok(alice) => alice,
+            Err(e) => return format!("alice could not log in as {resource}: {e}"),
+        };
         for n in 0..PER_RESOURCE {
             alice
                 .send(&format!(

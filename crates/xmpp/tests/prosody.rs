@@ -2,14 +2,12 @@
 //! messages both ways, strangers refused, reconnection after a server restart, and a
 //! half-dead link noticed by the keepalive. Librarians log in over real c2s connections.
 
-mod support;
-
 use std::time::Duration;
 
 use chrono::TimeZone;
-use support::librarian::{to_xml, Librarian, WAIT};
-use support::prosody::{Prosody, HOST};
 use textgate_core::{BareJid, PatronAddress, ResourcePresence, Show};
+use textgate_testkit::prosody::{Prosody, HOST};
+use textgate_testkit::xmpp::{element, to_xml, Librarian, WAIT};
 use textgate_xmpp::{
     BackoffConfig, ComponentConfig, ComponentHandle, GatewayEvent, KeepaliveConfig, Outgoing,
     ReceiptRequest, TextToOperator,
@@ -91,41 +89,44 @@ fn is_presence_of(
 /// Logs alice in the way clients do: fetch the roster, then send initial presence (Prosody
 /// delivers pending subscription requests only to sessions that asked for the roster).
 async fn alice_online(prosody: &Prosody, resource: &str) -> Librarian {
-    let mut alice = Librarian::login(&prosody.c2s_addr(), HOST, "alice", "pw", resource).await;
-    alice
-        .send("<iq xmlns='jabber:client' type='get' id='roster-1'><query xmlns='jabber:iq:roster'/></iq>")
-        .await;
-    alice
-        .expect("the roster", |e| e.attr("id") == Some("roster-1"))
-        .await;
-    alice.send("<presence xmlns='jabber:client'/>").await;
+    let mut alice = login(prosody, "alice", resource).await;
+    alice.come_online().await.expect("alice comes online");
     alice
 }
 
 /// Approves the gateway's subscription request, as a librarian does once in their client.
 async fn approve_gateway(alice: &mut Librarian) {
     alice
-        .expect("subscription request from the gateway", |e| {
-            e.name() == "presence"
-                && e.attr("type") == Some("subscribe")
-                && e.attr("from") == Some(GW)
-        })
-        .await;
-    alice
-        .send(&format!(
-            "<presence xmlns='jabber:client' type='subscribed' to='{GW}'/>"
-        ))
-        .await;
+        .approve_subscription(GW)
+        .await
+        .expect("alice approves the gateway's subscription request");
+}
+
+/// Starts Prosody with the gateway's component and the given accounts (password `pw`).
+async fn prosody_with(users: &[&str]) -> Prosody {
+    let prosody = Prosody::start(&[GW]).await.expect("Prosody starts");
+    for user in users {
+        prosody
+            .register(user, "pw")
+            .await
+            .unwrap_or_else(|e| panic!("registering {user}: {e}"));
+    }
+    prosody
+}
+
+async fn login(prosody: &Prosody, user: &str, resource: &str) -> Librarian {
+    Librarian::login(&prosody.c2s_addr(), HOST, user, "pw", resource)
+        .await
+        .unwrap_or_else(|e| panic!("{user} logs in: {e}"))
 }
 
 #[tokio::test]
 async fn gateway_answers_disco_and_turns_typed_numbers_into_jids() {
-    let prosody = Prosody::start(&[GW]);
-    prosody.register("alice", "pw");
+    let prosody = prosody_with(&["alice"]).await;
     let (handle, mut events) = start(&prosody, &["alice@library.test"]);
     wait_for(&mut events, "connection", |e| *e == GatewayEvent::Connected).await;
 
-    let mut alice = Librarian::login(&prosody.c2s_addr(), HOST, "alice", "pw", "desk").await;
+    let mut alice = login(&prosody, "alice", "desk").await;
     alice
         .send(&format!(
             "<iq xmlns='jabber:client' type='get' id='disco-1' to='{GW}'><query xmlns='{DISCO_INFO}'/></iq>"
@@ -181,8 +182,7 @@ async fn gateway_answers_disco_and_turns_typed_numbers_into_jids() {
 
 #[tokio::test]
 async fn texts_flow_both_ways_with_presence_tracking() {
-    let prosody = Prosody::start(&[GW]);
-    prosody.register("alice", "pw");
+    let prosody = prosody_with(&["alice"]).await;
     let (handle, mut events) = start(&prosody, &["alice@library.test"]);
     wait_for(&mut events, "connection", |e| *e == GatewayEvent::Connected).await;
 
@@ -310,8 +310,7 @@ async fn texts_flow_both_ways_with_presence_tracking() {
 
 #[tokio::test]
 async fn operator_going_offline_is_reported() {
-    let prosody = Prosody::start(&[GW]);
-    prosody.register("alice", "pw");
+    let prosody = prosody_with(&["alice"]).await;
     let (handle, mut events) = start(&prosody, &["alice@library.test"]);
     wait_for(&mut events, "connection", |e| *e == GatewayEvent::Connected).await;
     let mut alice = alice_online(&prosody, "phone").await;
@@ -334,13 +333,11 @@ async fn operator_going_offline_is_reported() {
 
 #[tokio::test]
 async fn strangers_are_forbidden() {
-    let prosody = Prosody::start(&[GW]);
-    prosody.register("alice", "pw");
-    prosody.register("mallory", "pw");
+    let prosody = prosody_with(&["alice", "mallory"]).await;
     let (handle, mut events) = start(&prosody, &["alice@library.test"]);
     wait_for(&mut events, "connection", |e| *e == GatewayEvent::Connected).await;
 
-    let mut mallory = Librarian::login(&prosody.c2s_addr(), HOST, "mallory", "pw", "bot").await;
+    let mut mallory = login(&prosody, "mallory", "bot").await;
     mallory
         .send(&format!(
             "<message xmlns='jabber:client' type='chat' id='spam-1' to='{PATRON}'><body>free money</body></message>"
@@ -362,8 +359,7 @@ async fn strangers_are_forbidden() {
 
 #[tokio::test]
 async fn malformed_stanzas_do_not_break_the_link() {
-    let prosody = Prosody::start(&[GW]);
-    prosody.register("mallory", "pw");
+    let prosody = prosody_with(&["mallory"]).await;
     let (handle, mut events) = start(&prosody, &["alice@library.test"]);
     wait_for(&mut events, "connection", |e| *e == GatewayEvent::Connected).await;
 
@@ -373,15 +369,13 @@ async fn malformed_stanzas_do_not_break_the_link() {
     let bad_priority =
         "<presence xmlns='jabber:client' to='+15551234567@sms.library.test'><priority>high</priority></presence>";
     for stanza in [bad_show, bad_priority] {
-        let as_component = support::librarian::element(
-            &stanza.replace("jabber:client", "jabber:component:accept"),
-        );
+        let as_component = element(&stanza.replace("jabber:client", "jabber:component:accept"));
         assert!(
             xmpp_parsers::presence::Presence::try_from(as_component).is_err(),
             "xmpp-parsers reads {stanza}, so this test would prove nothing"
         );
     }
-    let mut mallory = Librarian::login(&prosody.c2s_addr(), HOST, "mallory", "pw", "bot").await;
+    let mut mallory = login(&prosody, "mallory", "bot").await;
     mallory.send(bad_show).await;
     mallory.send(bad_priority).await;
 
@@ -410,8 +404,7 @@ async fn malformed_stanzas_do_not_break_the_link() {
 
 #[tokio::test]
 async fn reconnects_after_prosody_restarts() {
-    let mut prosody = Prosody::start(&[GW]);
-    prosody.register("alice", "pw");
+    let mut prosody = prosody_with(&["alice"]).await;
     let (handle, mut events) = start(&prosody, &["alice@library.test"]);
     wait_for(&mut events, "connection", |e| *e == GatewayEvent::Connected).await;
     let mut alice = alice_online(&prosody, "desk").await;
@@ -423,7 +416,7 @@ async fn reconnects_after_prosody_restarts() {
     )
     .await;
 
-    prosody.restart();
+    prosody.restart().await.expect("Prosody restarts");
     let (_, before) = wait_for(&mut events, "disconnection", |e| {
         matches!(e, GatewayEvent::Disconnected { .. })
     })
@@ -453,7 +446,7 @@ async fn reconnects_after_prosody_restarts() {
 
 #[tokio::test]
 async fn a_second_instance_waits_for_the_first_to_leave() {
-    let prosody = Prosody::start(&[GW]);
+    let prosody = prosody_with(&[]).await;
     let (first, mut first_events) = start(&prosody, &[]);
     wait_for(&mut first_events, "first connection", |e| {
         *e == GatewayEvent::Connected
@@ -481,7 +474,7 @@ async fn a_second_instance_waits_for_the_first_to_leave() {
 
 #[tokio::test]
 async fn keepalive_notices_a_half_dead_link() {
-    let prosody = Prosody::start(&[GW]);
+    let prosody = prosody_with(&[]).await;
     let proxy = proxy::FreezingProxy::start(prosody.component_addr()).await;
     let mut config = config(proxy.addr(), prosody.secret(GW), &[]);
     config.keepalive = KeepaliveConfig {

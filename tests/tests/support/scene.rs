@@ -4,10 +4,9 @@
 
 use super::daemon::{self, Daemon, GatewaySection};
 use super::database::Database;
-use super::librarian::{to_xml, Librarian};
 use super::modem::Modem;
 use super::prosody::{Prosody, HOST};
-use tokio_xmpp::minidom::Element;
+use super::xmpp::{to_xml, Element, Librarian};
 
 pub const GW: &str = "sms.library.test";
 pub const PATRON: &str = "+15551234567";
@@ -63,9 +62,12 @@ impl Scene {
         driver_extra: &str,
         max_attempts: u32,
     ) -> Scene {
-        let prosody = Prosody::start(&[GW]);
+        let prosody = Prosody::start(&[GW]).await.expect("Prosody starts");
         for user in ["alice", "bob", "mallory"] {
-            prosody.register(user, PASSWORD);
+            prosody
+                .register(user, PASSWORD)
+                .await
+                .unwrap_or_else(|e| panic!("registering {user}: {e}"));
         }
         let db = Database::create().await;
         let modem = Modem::start().await;
@@ -119,31 +121,22 @@ impl Scene {
 }
 
 pub async fn online(prosody: &Prosody, user: &str, resource: &str) -> Librarian {
-    let mut librarian = Librarian::login(&prosody.c2s_addr(), HOST, user, PASSWORD, resource).await;
+    let mut librarian = Librarian::login(&prosody.c2s_addr(), HOST, user, PASSWORD, resource)
+        .await
+        .unwrap_or_else(|e| panic!("{user} logs in: {e}"));
     librarian
-        .send("<iq xmlns='jabber:client' type='get' id='roster-1'><query xmlns='jabber:iq:roster'/></iq>")
-        .await;
-    librarian
-        .expect("the roster", |e| e.attr("id") == Some("roster-1"))
-        .await;
-    librarian.send("<presence xmlns='jabber:client'/>").await;
+        .come_online()
+        .await
+        .unwrap_or_else(|e| panic!("{user} comes online: {e}"));
     librarian
 }
 
 /// Approves the subscription request of the gateway at `domain`.
 pub async fn approve(librarian: &mut Librarian, domain: &str) {
     librarian
-        .expect("subscription request from the gateway", |e| {
-            e.name() == "presence"
-                && e.attr("type") == Some("subscribe")
-                && e.attr("from") == Some(domain)
-        })
-        .await;
-    librarian
-        .send(&format!(
-            "<presence xmlns='jabber:client' type='subscribed' to='{domain}'/>"
-        ))
-        .await;
+        .approve_subscription(domain)
+        .await
+        .unwrap_or_else(|e| panic!("approving {domain}: {e}"));
 }
 
 /// Sends a chat message to a patron.

@@ -1,0 +1,380 @@
+//! A throw-away Prosody: its own configuration, data directory and free ports on 127.0.0.1,
+//! started in the foreground as a child process and killed when dropped. Tests start one
+//! each with [`Prosody::start`]; the demo binary places one in its own directory with
+//! [`ProsodySetup`]. Needs the `prosody` package (scripts/test and scripts/demo install it).
+//!
+//! Starting, registering an account and restarting return an error that says which step
+//! failed, with the server's log when it has one. [`Prosody::secret`] panics only when asked
+//! for a domain it was never given, which is a mistake in the caller.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+use tokio::time::Instant;
+
+/// How long Prosody may take to open its ports.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// The XMPP domain of the librarians' accounts.
+pub const HOST: &str = "library.test";
+
+/// What went wrong starting or driving Prosody.
+#[derive(thiserror::Error)]
+pub enum ProsodyError {
+    #[error("cannot create a temporary directory for Prosody: {source}")]
+    TempDir { source: std::io::Error },
+    #[error("cannot create {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot find a free port for Prosody: {source}")]
+    FreePort { source: std::io::Error },
+    #[error("cannot start prosody (is the prosody package installed?): {source}")]
+    Spawn { source: std::io::Error },
+    #[error("prosody exited with {status} while starting; its log:\n{log}")]
+    Exited { status: ExitStatus, log: String },
+    #[error(
+        "prosody did not open port {port} within {:?}; its log:\n{log}",
+        START_TIMEOUT
+    )]
+    NotListening { port: u16, log: String },
+    #[error("cannot run prosodyctl: {source}")]
+    Prosodyctl { source: std::io::Error },
+    #[error("prosodyctl register {user} {} failed ({status}): {stderr}", HOST)]
+    Register {
+        user: String,
+        status: ExitStatus,
+        stderr: String,
+    },
+    #[error("waiting for prosody: {source}")]
+    Wait { source: std::io::Error },
+}
+
+/// The message itself, so a test's `expect` shows the server's log line by line rather than
+/// as one escaped string.
+impl std::fmt::Debug for ProsodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+/// How much Prosody writes to its log (`prosody.log` in its directory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    /// Every stanza: what a failing test's message needs.
+    Debug,
+    /// Connections and problems: what a person watching the demo can read.
+    Info,
+}
+
+impl LogLevel {
+    fn as_lua(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+        }
+    }
+}
+
+/// Where Prosody's files go.
+#[derive(Debug, Clone)]
+enum Place {
+    /// A temporary directory of its own, removed when the [`Prosody`] is dropped.
+    Temporary,
+    /// A directory the caller owns (and removes).
+    In(PathBuf),
+}
+
+/// How to set up a Prosody: its external components (XEP-0114) with their secrets, where its
+/// files go and how much it logs. [`Prosody::start`] is the tests' short form.
+#[derive(Debug, Clone)]
+pub struct ProsodySetup {
+    components: Vec<(String, String)>,
+    place: Place,
+    log_level: LogLevel,
+}
+
+impl Default for ProsodySetup {
+    fn default() -> Self {
+        ProsodySetup {
+            components: Vec::new(),
+            place: Place::Temporary,
+            log_level: LogLevel::Debug,
+        }
+    }
+}
+
+impl ProsodySetup {
+    /// No components, a temporary directory, a debug log.
+    pub fn new() -> ProsodySetup {
+        ProsodySetup::default()
+    }
+
+    /// Adds an external component `domain` that authenticates with `secret`.
+    pub fn component(mut self, domain: &str, secret: &str) -> ProsodySetup {
+        self.components.push((domain.to_owned(), secret.to_owned()));
+        self
+    }
+
+    /// Puts Prosody's files into `dir` (which must exist) instead of a temporary directory:
+    /// `prosody.cfg.lua`, `prosody.pid`, `prosody.log` and `prosody-data/`. The caller
+    /// removes them. The names all start with `prosody` so the directory can be shared.
+    pub fn in_directory(mut self, dir: &Path) -> ProsodySetup {
+        self.place = Place::In(dir.to_owned());
+        self
+    }
+
+    /// How much Prosody logs; [`LogLevel::Debug`] unless set.
+    pub fn log_level(mut self, level: LogLevel) -> ProsodySetup {
+        self.log_level = level;
+        self
+    }
+
+    /// Writes the configuration and starts Prosody with the virtual host [`HOST`]; returns
+    /// once it accepts connections on both its client and its component port.
+    pub async fn start(self) -> Result<Prosody, ProsodyError> {
+        let (temporary, dir) = match self.place {
+            Place::Temporary => {
+                let temporary =
+                    tempfile::tempdir().map_err(|source| ProsodyError::TempDir { source })?;
+                let dir = temporary.path().to_owned();
+                (Some(temporary), dir)
+            }
+            Place::In(dir) => (None, dir),
+        };
+        let c2s_port = free_port()?;
+        let component_port = free_port()?;
+        let data = dir.join("prosody-data");
+        std::fs::create_dir(&data).map_err(|source| ProsodyError::Write {
+            path: data.clone(),
+            source,
+        })?;
+        let config_path = dir.join("prosody.cfg.lua");
+        let config = configuration(
+            &dir,
+            c2s_port,
+            component_port,
+            &self.components,
+            self.log_level,
+        );
+        std::fs::write(&config_path, config).map_err(|source| ProsodyError::Write {
+            path: config_path.clone(),
+            source,
+        })?;
+        let mut prosody = Prosody {
+            _temporary: temporary,
+            dir,
+            config: config_path,
+            child: None,
+            c2s_port,
+            component_port,
+            components: self.components,
+        };
+        prosody.launch().await?;
+        Ok(prosody)
+    }
+}
+
+/// The configuration file: loopback only, no TLS (plain logins are allowed on loopback),
+/// no server-to-server, registration by prosodyctl.
+fn configuration(
+    dir: &Path,
+    c2s_port: u16,
+    component_port: u16,
+    components: &[(String, String)],
+    log_level: LogLevel,
+) -> String {
+    let path = |name: &str| dir.join(name).display().to_string();
+    let mut config = format!(
+        r#"-- A throw-away Prosody (textgate's testkit); removed with its directory.
+run_as_root = true
+pidfile = "{pid}"
+data_path = "{data}"
+log = {{ {level} = "{log}" }}
+interfaces = {{ "127.0.0.1" }}
+c2s_ports = {{ {c2s_port} }}
+s2s_ports = {{ }}
+component_ports = {{ {component_port} }}
+component_interface = "127.0.0.1"
+modules_enabled = {{ "roster"; "saslauth"; "disco"; "ping"; "presence"; "register"; "version" }}
+modules_disabled = {{ "s2s" }}
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+authentication = "internal_plain"
+VirtualHost "{HOST}"
+"#,
+        pid = path("prosody.pid"),
+        data = path("prosody-data"),
+        log = path("prosody.log"),
+        level = log_level.as_lua(),
+    );
+    for (domain, secret) in components {
+        // Writing to a String cannot fail.
+        let _ = writeln!(
+            config,
+            "Component \"{domain}\"\n    component_secret = \"{secret}\""
+        );
+    }
+    config
+}
+
+/// A running (or killed) Prosody. Dropping it kills the server.
+pub struct Prosody {
+    /// Held so the temporary directory lives as long as the server.
+    _temporary: Option<tempfile::TempDir>,
+    dir: PathBuf,
+    config: PathBuf,
+    child: Option<Child>,
+    pub c2s_port: u16,
+    pub component_port: u16,
+    /// Component domain → secret.
+    pub components: Vec<(String, String)>,
+}
+
+impl Prosody {
+    /// Starts Prosody in a temporary directory with one external component per domain, each
+    /// with a secret of its own.
+    pub async fn start(component_domains: &[&str]) -> Result<Prosody, ProsodyError> {
+        let mut setup = ProsodySetup::new();
+        for (i, domain) in component_domains.iter().enumerate() {
+            setup = setup.component(domain, &format!("secret-{i}-{}", std::process::id()));
+        }
+        setup.start().await
+    }
+
+    /// The secret of a component domain.
+    ///
+    /// # Panics
+    ///
+    /// When `domain` is not one of the components this Prosody was started with.
+    pub fn secret(&self, domain: &str) -> String {
+        self.components
+            .iter()
+            .find(|(d, _)| d == domain)
+            .map(|(_, s)| s.clone())
+            .unwrap_or_else(|| panic!("{domain} is not a component of this Prosody"))
+    }
+
+    pub fn component_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.component_port)
+    }
+
+    pub fn c2s_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.c2s_port)
+    }
+
+    /// Creates an account `user@library.test`.
+    pub async fn register(&self, user: &str, password: &str) -> Result<(), ProsodyError> {
+        let output = Command::new("prosodyctl")
+            .arg("--config")
+            .arg(&self.config)
+            .args(["register", user, HOST, password])
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .map_err(|source| ProsodyError::Prosodyctl { source })?;
+        if !output.status.success() {
+            return Err(ProsodyError::Register {
+                user: user.to_owned(),
+                status: output.status,
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Kills the server (SIGKILL, no goodbye to anyone), as a crash would.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+        }
+    }
+
+    /// Stops the server the polite way (SIGTERM), killing it if it takes longer than
+    /// `grace`.
+    pub async fn stop(&mut self, grace: Duration) {
+        if let Some(mut child) = self.child.take() {
+            crate::process::terminate(&mut child, grace).await;
+        }
+    }
+
+    /// Starts the server again on the same ports with the same data.
+    pub async fn restart(&mut self) -> Result<(), ProsodyError> {
+        self.kill().await;
+        self.launch().await
+    }
+
+    /// Waits until the server exits, and says how. Never returns while it runs, nor after
+    /// [`Prosody::kill`] or [`Prosody::stop`]: it is for noticing that Prosody died on its
+    /// own while something else is awaited.
+    pub async fn wait(&mut self) -> Result<ExitStatus, ProsodyError> {
+        match self.child.as_mut() {
+            Some(child) => child
+                .wait()
+                .await
+                .map_err(|source| ProsodyError::Wait { source }),
+            None => std::future::pending().await,
+        }
+    }
+
+    /// The directory with Prosody's files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The server's log so far, for assertion and error messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("prosody.log")).unwrap_or_default()
+    }
+
+    async fn launch(&mut self) -> Result<(), ProsodyError> {
+        let child = Command::new("prosody")
+            .arg("-F")
+            .arg("--config")
+            .arg(&self.config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            // A test that panics, or a demo that fails, must not leave the server running.
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| ProsodyError::Spawn { source })?;
+        let child = self.child.insert(child);
+        let deadline = Instant::now() + START_TIMEOUT;
+        // Without components Prosody opens no component port.
+        let ports = if self.components.is_empty() {
+            vec![self.c2s_port]
+        } else {
+            vec![self.c2s_port, self.component_port]
+        };
+        for port in ports {
+            while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    let log =
+                        std::fs::read_to_string(self.dir.join("prosody.log")).unwrap_or_default();
+                    return Err(ProsodyError::Exited { status, log });
+                }
+                if Instant::now() >= deadline {
+                    let log =
+                        std::fs::read_to_string(self.dir.join("prosody.log")).unwrap_or_default();
+                    return Err(ProsodyError::NotListening { port, log });
+                }
+                // Polling a port has no event to await; a short pause between attempts.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A port that was free a moment ago (the OS picks it; the listener is closed again).
+fn free_port() -> Result<u16, ProsodyError> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|source| ProsodyError::FreePort { source })
+}

@@ -1,4 +1,0 @@
-//! Test harness: a throw-away Prosody and a minimal librarian client.
-
-pub mod librarian;
-pub mod prosody;
