@@ -649,8 +649,7 @@ fn example_configuration_is_valid() {
 }
 
 /// The commented-out SMTP gateway at the end of the example, uncommented.
-#[test]
-fn example_smtp_gateway_is_valid_when_uncommented() {
+fn example_smtp_gateway() -> String {
     let text = std::fs::read_to_string(example_path()).unwrap();
     let start = text
         .find("# [[gateway]]")
@@ -661,6 +660,12 @@ fn example_smtp_gateway_is_valid_when_uncommented() {
         .filter(|line| !line.starts_with('#'))
         .map(|line| format!("{line}\n"))
         .collect();
+    block
+}
+
+#[test]
+fn example_smtp_gateway_is_valid_when_uncommented() {
+    let block = example_smtp_gateway();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("carriers.toml"), "carriers = []\n").unwrap();
     let config = load(
@@ -686,16 +691,7 @@ fn example_smtp_gateway_is_valid_when_uncommented() {
 /// found by check-config rather than when the alert service first reads it.
 #[test]
 fn a_broken_carrier_file_is_named() {
-    let text = std::fs::read_to_string(example_path()).unwrap();
-    let start = text
-        .find("# [[gateway]]")
-        .expect("the example has a commented gateway");
-    let block: String = text[start..]
-        .lines()
-        .filter_map(|line| line.strip_prefix("# ").or(line.strip_prefix('#')))
-        .filter(|line| !line.starts_with('#'))
-        .map(|line| format!("{line}\n"))
-        .collect();
+    let block = example_smtp_gateway();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("carriers.toml"),
