@@ -52,3 +52,11 @@ ensure_chromium() {
     step "installing Chromium and ChromeDriver (Debian packages)"
     apt_install chromium chromium-driver
 }
+
+# Gammu drives the modem simulator in crates/modemsim/tests/gammu.rs, as third-party AT
+# software the simulator must satisfy.
+ensure_gammu() {
+    if command -v gammu >/dev/null 2>&1; then return 0; fi
+    step "installing Gammu (Debian package)"
+    apt_install gammu
+}

@@ -49,8 +49,20 @@ pub const GENERIC: QuirkProfile = QuirkProfile {
 };
 
 /// Huawei USB sticks (E173, E3372 in stick mode, ...): periodic `^RSSI`/`^MODE`/`^BOOT`
-/// reports flood the port unless `AT^CURC=0` turns them off; storage-full is announced
-/// with `^SMMEMFULL` (handled for every profile).
+/// reports flood the port unless `AT^CURC=0` turns them off (Gammu 1.42 sends it at
+/// connect, libgammu/phone/at/atgen.c `ATGEN_PostConnect`; ModemManager's Huawei plugin
+/// too, src/plugins/huawei/mm-plugin-huawei.c); storage-full is announced with
+/// `^SMMEMFULL` (handled for every profile).
+///
+/// Differences that need no entry here, written down so nobody adds one:
+/// - Message slots are numbered from 0 (`+CMTI: "SM",0`; Gammu marks every Huawei
+///   E-series model `F_SMS_LOCATION_0` in libgammu/gsmphones.c). The driver only ever
+///   uses the indices the modem itself reported in `+CMTI`/`+CMGL`, so it never assumes
+///   a first index.
+/// - `AT^PORTSEL` picks which port gets unsolicited reports (Gammu sends `^PORTSEL=1`,
+///   ModemManager `^PORTSEL=0`, src/plugins/huawei/mm-broadband-modem-huawei.c). The
+///   driver leaves it as it is and is configured with the port that gets them (the PCUI
+///   port).
 pub const HUAWEI: QuirkProfile = QuirkProfile {
     name: "huawei",
     init_extras: &["AT^CURC=0"],

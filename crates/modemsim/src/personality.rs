@@ -47,6 +47,29 @@ pub struct Profile {
     pub more_messages_command: bool,
     /// Whether status reports can be routed to the host (`AT+CNMI` `<ds>` other than 0).
     pub status_report_routing: bool,
+    /// The `<index>` of the SIM's first message slot. 27.005 leaves the range to the
+    /// manufacturer: most modems count from 1, Huawei's from 0 (Gammu 1.42 marks every
+    /// Huawei E-series model `F_SMS_LOCATION_0` in libgammu/gsmphones.c, and converts its
+    /// locations by one in libgammu/phone/at/at-sms.c, `ATGEN_GetSMSLocation`).
+    pub first_storage_index: usize,
+    /// Whether the Huawei `AT^PORTSEL` command exists (which port gets unsolicited reports).
+    pub port_select: bool,
+    /// What `AT+CBC` says about the power supply.
+    pub battery: Battery,
+}
+
+/// The power supply as `AT+CBC` reports it (3GPP TS 27.007 §8.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Battery {
+    /// Powered by the host (a USB stick, an M.2 card): `+CBC: 2,0`, `<bcs>` 2 being
+    /// "no battery connected" in 27.007.
+    External,
+    /// A phone on its battery: `+CBC: 0,<bcl>` with the charge in percent.
+    Cell { percent: u8 },
+    /// SIMCom's form: `+CBC: <bcs>,<bcl>,<voltage>`, where `<bcs>` 0 means "not charging"
+    /// and the third field is the supply voltage in mV (SIM800 Series AT Command Manual
+    /// V1.09, §3.2.52 AT+CBC).
+    WithVoltage { percent: u8, millivolts: u16 },
 }
 
 impl Personality {
@@ -84,6 +107,9 @@ impl Personality {
                 periodic_report: None,
                 more_messages_command: true,
                 status_report_routing: true,
+                first_storage_index: 1,
+                port_select: false,
+                battery: Battery::External,
             },
             Personality::Huawei => Profile {
                 manufacturer: "huawei",
@@ -103,6 +129,14 @@ impl Personality {
                 periodic_report: Some("^RSSI: {signal}"),
                 more_messages_command: true,
                 status_report_routing: true,
+                first_storage_index: 0,
+                // Gammu 1.42 sends `AT^PORTSEL=1` at connect to every model it marks
+                // `F_HUAWEI_INIT` (libgammu/phone/at/atgen.c, `ATGEN_PostConnect`) and
+                // gives up on `ERROR`; ModemManager's Huawei plugin sends `^PORTSEL=0`
+                // (src/plugins/huawei/mm-broadband-modem-huawei.c,
+                // `unsolicited_enable_sequence`).
+                port_select: true,
+                battery: Battery::External,
             },
             Personality::Quectel => Profile {
                 manufacturer: "Quectel",
@@ -116,6 +150,9 @@ impl Personality {
                 periodic_report: None,
                 more_messages_command: true,
                 status_report_routing: true,
+                first_storage_index: 1,
+                port_select: false,
+                battery: Battery::External,
             },
             Personality::Simcom => Profile {
                 manufacturer: "SIMCOM_Ltd",
@@ -129,6 +166,12 @@ impl Personality {
                 periodic_report: None,
                 more_messages_command: true,
                 status_report_routing: true,
+                first_storage_index: 1,
+                port_select: false,
+                battery: Battery::WithVoltage {
+                    percent: 93,
+                    millivolts: 4120,
+                },
             },
             Personality::Sierra => Profile {
                 manufacturer: "Sierra Wireless, Incorporated",
@@ -148,6 +191,9 @@ impl Personality {
                 periodic_report: None,
                 more_messages_command: true,
                 status_report_routing: true,
+                first_storage_index: 1,
+                port_select: false,
+                battery: Battery::External,
             },
             Personality::Android => Profile {
                 manufacturer: "samsung",
@@ -161,6 +207,9 @@ impl Personality {
                 periodic_report: None,
                 more_messages_command: false,
                 status_report_routing: false,
+                first_storage_index: 1,
+                port_select: false,
+                battery: Battery::Cell { percent: 81 },
             },
         }
     }

@@ -1,6 +1,7 @@
-//! The SIM message store: numbered slots (1-based, as on SIM cards) holding PDUs with their
-//! 27.005 status. Its capacity is small on purpose: real SIMs hold 10 to 50 messages, and a
-//! full SIM is one of the failures textgate must survive.
+//! The SIM message store: numbered slots holding PDUs with their 27.005 status. Slots are
+//! numbered from 1 on most modems and from 0 on Huawei's (the personality says which). Its
+//! capacity is small on purpose: real SIMs hold 10 to 50 messages, and a full SIM is one of
+//! the failures textgate must survive.
 
 use serde::Serialize;
 
@@ -58,13 +59,23 @@ pub enum DeleteScope {
 #[derive(Clone, Debug)]
 pub struct SimStore {
     slots: Vec<Option<StoredMessage>>,
+    /// The index the modem gives the first slot (`<index>` of `+CMTI`, `+CMGR`, `+CMGD`).
+    first_index: usize,
 }
 
 impl SimStore {
-    pub fn new(capacity: usize) -> SimStore {
+    pub fn new(capacity: usize, first_index: usize) -> SimStore {
         SimStore {
             slots: vec![None; capacity],
+            first_index,
         }
+    }
+
+    /// The position in `slots` of the slot the modem calls `index`.
+    fn position(&self, index: usize) -> Option<usize> {
+        index
+            .checked_sub(self.first_index)
+            .filter(|&i| i < self.slots.len())
     }
 
     pub fn capacity(&self) -> usize {
@@ -84,21 +95,22 @@ impl SimStore {
         let free = self.slots.iter().position(|s| s.is_none())?;
         let slot = self.slots.get_mut(free)?;
         *slot = Some(message);
-        Some(free + 1)
+        Some(free + self.first_index)
     }
 
     /// Whether `index` names a slot of this SIM (empty or not).
     pub fn in_range(&self, index: usize) -> bool {
-        index >= 1 && index <= self.slots.len()
+        self.position(index).is_some()
     }
 
     pub fn get(&self, index: usize) -> Option<&StoredMessage> {
-        self.slots.get(index.checked_sub(1)?)?.as_ref()
+        self.slots.get(self.position(index)?)?.as_ref()
     }
 
     /// Reading a received message marks it read, as on a real SIM.
     pub fn read(&mut self, index: usize) -> Option<StoredMessage> {
-        let slot = self.slots.get_mut(index.checked_sub(1)?)?.as_mut()?;
+        let position = self.position(index)?;
+        let slot = self.slots.get_mut(position)?.as_mut()?;
         let before = slot.clone();
         if slot.status == MessageStatus::ReceivedUnread {
             slot.status = MessageStatus::ReceivedRead;
@@ -112,7 +124,7 @@ impl SimStore {
             .iter()
             .enumerate()
             .filter_map(|(i, s)| match s {
-                Some(m) if status.is_none_or(|st| st == m.status) => Some(i + 1),
+                Some(m) if status.is_none_or(|st| st == m.status) => Some(i + self.first_index),
                 _ => None,
             })
             .collect()
@@ -121,10 +133,11 @@ impl SimStore {
     /// Deletes per `scope`; returns how many messages went.
     pub fn delete(&mut self, index: usize, scope: DeleteScope) -> usize {
         let mut deleted = 0;
+        let first_index = self.first_index;
         for (i, slot) in self.slots.iter_mut().enumerate() {
             let Some(message) = slot else { continue };
             let hit = match scope {
-                DeleteScope::Index => i + 1 == index,
+                DeleteScope::Index => i + first_index == index,
                 DeleteScope::Read => message.status == MessageStatus::ReceivedRead,
                 DeleteScope::ReadAndSent => matches!(
                     message.status,
@@ -146,7 +159,7 @@ impl SimStore {
         self.slots
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| s.clone().map(|m| (i + 1, m)))
+            .filter_map(|(i, s)| s.clone().map(|m| (i + self.first_index, m)))
             .collect()
     }
 }

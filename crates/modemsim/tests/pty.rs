@@ -162,16 +162,17 @@ async fn full_sim_holds_texts_until_space_frees() {
         sim.inject_text(&IncomingText::new("+15551234567", format!("text {n}")))
             .expect("inject");
     }
+    // A Huawei counts its slots from 0.
+    host.expect("+CMTI: \"SM\",0\r\n").await;
     host.expect("+CMTI: \"SM\",1\r\n").await;
-    host.expect("+CMTI: \"SM\",2\r\n").await;
     host.expect("^SMMEMFULL: \"SM\"\r\n").await;
     assert_eq!(
         host.command("AT+CPMS?").await,
         "\r\n+CPMS: \"SM\",2,2,\"SM\",2,2,\"SM\",2,2\r\n\r\nOK\r\n"
     );
     assert_eq!(sim.inspect(|m| m.waiting_in_network()), 1);
-    assert_eq!(host.command("AT+CMGD=1").await, "\r\nOK\r\n");
-    host.expect("+CMTI: \"SM\",1\r\n").await;
+    assert_eq!(host.command("AT+CMGD=0").await, "\r\nOK\r\n");
+    host.expect("+CMTI: \"SM\",0\r\n").await;
     assert_eq!(sim.inspect(|m| m.waiting_in_network()), 0);
 }
 

@@ -22,6 +22,10 @@ impl ModemState {
                 info.push(format!("+CLIP: {},1", u8::from(self.settings.clip)))
             }
             ("+CHUP", Form::Execute) => self.hang_up(),
+            // 27.007 §6.5: the test form answers OK where the command exists. Gammu 1.42
+            // asks it at connect to decide how to hang up (libgammu/phone/at/atgen.c,
+            // `ATGEN_ReplyCheckCHUP` via "AT+CHUP=?").
+            ("+CHUP", Form::Test) => {}
             _ => return Err(Failure::Error),
         }
         Ok(Outcome::Done)

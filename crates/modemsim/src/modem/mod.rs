@@ -15,12 +15,14 @@
 //! - `input`: the command line and the PDU prompt, byte by byte, and running a line;
 //! - `results`: final result codes (`OK`, `ERROR`, `+CME ERROR`, `+CMS ERROR`);
 //! - `general`: basic commands, S-registers, identity, `+CMEE`;
-//! - `sim`: `+CPIN`, `+CIMI`; `network`: `+CSQ`, `+CREG`, `+COPS`, `+CFUN`;
+//! - `sim`: `+CPIN`, `+CIMI`; `network`: `+CSQ`, `+CREG`, `+CGREG`, `+COPS`, `+CFUN`,
+//!   `+CBC`;
 //! - `service`: `+CMGF`, `+CSCS`, `+CSMS`, `+CSCA`, `+CSMP`;
 //! - `storage`: `+CPMS`, `+CMGL`, `+CMGR`, `+CMGW`, `+CMGD`;
 //! - `receiving`: `+CNMI`, `+CNMA`, and what the network delivers;
 //! - `sending`: `+CMGS`, `+CMMS`, the radio round trip and status reports;
-//! - `calls`: `+CLIP`, `+CHUP`, ringing; `vendor`: `^CURC` and periodic reports.
+//! - `calls`: `+CLIP`, `+CHUP`, ringing; `vendor`: `^CURC`, `^PORTSEL` and periodic
+//!   reports.
 
 mod calls;
 mod general;
@@ -141,9 +143,43 @@ pub struct Settings {
     pub cmms: u8,
     pub clip: bool,
     pub creg: u8,
+    /// `AT+CGREG`: packet domain registration reports (27.007 §10.1.20).
+    pub cgreg: u8,
     pub cfun: u8,
+    /// `AT+CSCS`: the character set of the host's strings (27.007 §5.5).
+    pub cscs: Charset,
     /// Huawei's `AT^CURC`: periodic unsolicited reports on (1) or off (0).
     pub curc: u8,
+    /// Huawei's `AT^PORTSEL`: which port gets unsolicited reports, 0 the PCUI (control)
+    /// port, 1 the modem (data) port.
+    pub portsel: u8,
+}
+
+/// The character sets the simulated modems offer with `AT+CSCS` (27.007 §5.5): the three
+/// Quectel's EC25/EC21 AT Commands Manual lists (§14.8, "SMS Character Sets
+/// Conversions"). Some families offer more (HEX, PCCP437, 8859-1); those are not
+/// simulated. A character set changes only strings in answers (`+CSCA`, `+COPS`), never
+/// PDUs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Charset {
+    /// The GSM 7-bit default alphabet, one byte per character.
+    Gsm,
+    /// ITU-T T.50 (ASCII).
+    Ira,
+    /// UTF-16 code units written as four hex digits each.
+    Ucs2,
+}
+
+impl Charset {
+    pub const ALL: [Charset; 3] = [Charset::Gsm, Charset::Ira, Charset::Ucs2];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Charset::Gsm => "GSM",
+            Charset::Ira => "IRA",
+            Charset::Ucs2 => "UCS2",
+        }
+    }
 }
 
 impl Settings {
@@ -162,8 +198,11 @@ impl Settings {
             cmms: 0,
             clip: false,
             creg: 0,
+            cgreg: 0,
             cfun: 1,
+            cscs: Charset::Gsm,
             curc: 1,
+            portsel: 0,
         }
     }
 }
@@ -293,13 +332,13 @@ impl CommandGroup {
             "+CGMI" | "+GMI" | "+CGMM" | "+GMM" | "+CGMR" | "+GMR" | "+CGSN" | "+GSN" | "+GCAP"
             | "+CMEE" => CommandGroup::General,
             "+CPIN" | "+CIMI" => CommandGroup::Sim,
-            "+CSQ" | "+CREG" | "+COPS" | "+CFUN" => CommandGroup::Network,
+            "+CSQ" | "+CREG" | "+CGREG" | "+COPS" | "+CFUN" | "+CBC" => CommandGroup::Network,
             "+CMGF" | "+CSCS" | "+CSMS" | "+CSCA" | "+CSMP" => CommandGroup::MessageService,
             "+CPMS" | "+CMGL" | "+CMGR" | "+CMGW" | "+CMGD" => CommandGroup::Storage,
             "+CNMI" | "+CNMA" => CommandGroup::Receiving,
             "+CMGS" | "+CMMS" => CommandGroup::Sending,
             "+CLIP" | "+CHUP" => CommandGroup::Calls,
-            "^CURC" => CommandGroup::Vendor,
+            "^CURC" | "^PORTSEL" => CommandGroup::Vendor,
             _ => return None,
         })
     }
@@ -342,7 +381,7 @@ impl ModemState {
         };
         ModemState {
             settings: Settings::power_on(&profile),
-            sim: SimStore::new(config.capacity),
+            sim: SimStore::new(config.capacity, profile.first_storage_index),
             rng: StdRng::seed_from_u64(config.seed),
             smsc: config.smsc.clone(),
             signal: config.signal,

@@ -1,10 +1,13 @@
-//! The network and the radio (3GPP TS 27.007 §7, §8.2, §8.5): signal quality (`+CSQ`),
-//! registration (`+CREG`), the operator (`+COPS`) and the phone's functionality
-//! (`+CFUN`, including the reboot of `AT+CFUN=1,1`). The modem counts as registered while
-//! the radio is on and the SIM unlocked; with the radio off the signal reads 99 (unknown).
+//! The network and the radio (3GPP TS 27.007 §7, §8, §10.1.20): signal quality (`+CSQ`),
+//! registration (`+CREG`, and `+CGREG` for the packet domain), the operator (`+COPS`),
+//! the phone's functionality (`+CFUN`, including the reboot of `AT+CFUN=1,1`) and its
+//! power supply (`+CBC`, as the personality has it). The modem counts as registered, in
+//! both domains, while the radio is on and the SIM unlocked; with the radio off the signal
+//! reads 99 (unknown).
 
 use super::{number_arg, Failure, ModemState, Outcome, PinState};
 use crate::command::Form;
+use crate::personality::Battery;
 
 impl ModemState {
     /// Runs one of this file's commands; a form the modem does not have is `ERROR`.
@@ -28,17 +31,46 @@ impl ModemState {
                 info.push(format!("+CREG: {},{stat}", self.settings.creg));
             }
             ("+CREG", Form::Test) => info.push("+CREG: (0-2)".to_owned()),
+            // 27.007 §10.1.20. The simulated network has no packet data, but a modem
+            // attaches to the packet domain with the circuit one, and hosts (Gammu's
+            // `networkinfo`, ModemManager) read both.
+            ("+CGREG", Form::Set(args)) => {
+                self.settings.cgreg = match number_arg(&args, 0, 0)? {
+                    n @ 0..=2 => n as u8,
+                    _ => return Err(Failure::Cme(50)),
+                }
+            }
+            ("+CGREG", Form::Read) => {
+                let stat = if self.registered() { 1 } else { 0 };
+                info.push(format!("+CGREG: {},{stat}", self.settings.cgreg));
+            }
+            ("+CGREG", Form::Test) => info.push("+CGREG: (0-2)".to_owned()),
+            ("+CBC", Form::Execute) => info.push(match self.profile.battery {
+                Battery::External => "+CBC: 2,0".to_owned(),
+                Battery::Cell { percent } => format!("+CBC: 0,{percent}"),
+                Battery::WithVoltage {
+                    percent,
+                    millivolts,
+                } => format!("+CBC: 0,{percent},{millivolts}"),
+            }),
+            ("+CBC", Form::Test) => info.push(match self.profile.battery {
+                Battery::External | Battery::Cell { .. } => "+CBC: (0-3),(0-100)".to_owned(),
+                Battery::WithVoltage { .. } => "+CBC: (0-2),(1-100),(voltage)".to_owned(),
+            }),
             ("+COPS", Form::Read) => {
                 if self.registered() {
-                    info.push(format!("+COPS: 0,0,\"{}\",0", self.config.operator));
+                    let operator = self.host_string(&self.config.operator);
+                    info.push(format!("+COPS: 0,0,\"{operator}\",0"));
                 } else {
                     info.push("+COPS: 0".to_owned());
                 }
             }
             ("+COPS", Form::Set(_)) => {}
             ("+COPS", Form::Test) => info.push(format!(
-                "+COPS: (2,\"{}\",\"sim\",\"00101\",0),,(0-4),(0-2)",
-                self.config.operator
+                "+COPS: (2,\"{}\",\"{}\",\"{}\",0),,(0-4),(0-2)",
+                self.host_string(&self.config.operator),
+                self.host_string("sim"),
+                self.host_string("00101")
             )),
             ("+CFUN", Form::Read) => info.push(format!("+CFUN: {}", self.settings.cfun)),
             ("+CFUN", Form::Test) => info.push("+CFUN: (0,1,4),(0-1)".to_owned()),

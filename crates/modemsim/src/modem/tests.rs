@@ -383,28 +383,29 @@ fn full_sim_holds_messages_in_the_network() {
         capacity: 1,
         ..SimConfig::instant()
     });
+    // A Huawei counts its slots from 0, so the one slot is 0.
     s.host("ATE0;+CNMI=2,1,0,0,0\r")
         .receive(IncomingKind::Deliver, DELIVER_TEST2)
         .receive(IncomingKind::Deliver, DELIVER_TEST2)
         .receive(IncomingKind::Deliver, DELIVER_TEST2)
-        .host("AT+CMGD=1\r")
-        .host("AT+CMGD=1\r")
-        .host("AT+CMGD=1\r")
+        .host("AT+CMGD=0\r")
+        .host("AT+CMGD=0\r")
+        .host("AT+CMGD=0\r")
         .check(expect![[r#"
             host: "ATE0;+CNMI=2,1,0,0,0\r"
               modem: "ATE0;+CNMI=2,1,0,0,0\r\r\nOK\r\n"
             network: Deliver
-              urc:   "\r\n+CMTI: \"SM\",1\r\n"
+              urc:   "\r\n+CMTI: \"SM\",0\r\n"
             network: Deliver
               urc:   "\r\n^SMMEMFULL: \"SM\"\r\n"
             network: Deliver
-            host: "AT+CMGD=1\r"
+            host: "AT+CMGD=0\r"
               modem: "\r\nOK\r\n"
-              urc:   "\r\n+CMTI: \"SM\",1\r\n"
-            host: "AT+CMGD=1\r"
+              urc:   "\r\n+CMTI: \"SM\",0\r\n"
+            host: "AT+CMGD=0\r"
               modem: "\r\nOK\r\n"
-              urc:   "\r\n+CMTI: \"SM\",1\r\n"
-            host: "AT+CMGD=1\r"
+              urc:   "\r\n+CMTI: \"SM\",0\r\n"
+            host: "AT+CMGD=0\r"
               modem: "\r\nOK\r\n"
         "#]]);
     assert_eq!(s.modem.waiting_in_network(), 0);
@@ -754,6 +755,139 @@ fn huawei_reports_signal_until_curc_0() {
             host: "AT^CURC?\r"
               modem: "\r\n^CURC: 0\r\n\r\nOK\r\n"
         "#]]);
+}
+
+#[test]
+fn huawei_selects_the_report_port_and_others_lack_the_command() {
+    // Gammu 1.42 connects to a Huawei with these three and gives up on any ERROR.
+    Session::new(SimConfig {
+        personality: Personality::Huawei,
+        ..SimConfig::instant()
+    })
+    .host("ATE0;^CURC=0;+CFUN=1;^PORTSEL=1\r")
+    .host("AT^PORTSEL?;^PORTSEL=?\r")
+    .host("AT^PORTSEL=2\r")
+    .check(expect![[r#"
+        host: "ATE0;^CURC=0;+CFUN=1;^PORTSEL=1\r"
+          modem: "ATE0;^CURC=0;+CFUN=1;^PORTSEL=1\r\r\nOK\r\n"
+        host: "AT^PORTSEL?;^PORTSEL=?\r"
+          modem: "\r\n^PORTSEL: 1\r\n^PORTSEL: (0,1)\r\n\r\nOK\r\n"
+        host: "AT^PORTSEL=2\r"
+          modem: "\r\nERROR\r\n"
+    "#]]);
+    Session::instant()
+        .host("ATE0;^PORTSEL=1\r")
+        .check(expect![[r#"
+            host: "ATE0;^PORTSEL=1\r"
+              modem: "ATE0;^PORTSEL=1\r\r\nERROR\r\n"
+        "#]]);
+}
+
+#[test]
+fn huawei_counts_message_slots_from_0() {
+    let mut s = Session::new(SimConfig {
+        personality: Personality::Huawei,
+        capacity: 2,
+        ..SimConfig::instant()
+    });
+    s.host("ATE0;+CNMI=2,1,0,0,0\r")
+        .receive(IncomingKind::Deliver, DELIVER_TEST2)
+        .receive(IncomingKind::Deliver, DELIVER_TEST2)
+        .host("AT+CMGL=4\r")
+        .host("AT+CMGR=2\r")
+        .host("AT+CMGD=0;+CMGD=?\r")
+        .check(expect![[r#"
+            host: "ATE0;+CNMI=2,1,0,0,0\r"
+              modem: "ATE0;+CNMI=2,1,0,0,0\r\r\nOK\r\n"
+            network: Deliver
+              urc:   "\r\n+CMTI: \"SM\",0\r\n"
+            network: Deliver
+              urc:   "\r\n+CMTI: \"SM\",1\r\n"
+            host: "AT+CMGL=4\r"
+              modem: "\r\n+CMGL: 0,0,,24\r\n06917228195339040B917228214365F700003130805120618005D4F29C2E03\r\n+CMGL: 1,0,,24\r\n06917228195339040B917228214365F700003130805120618005D4F29C2E03\r\n\r\nOK\r\n"
+            host: "AT+CMGR=2\r"
+              modem: "\r\n+CMS ERROR: 321\r\n"
+            host: "AT+CMGD=0;+CMGD=?\r"
+              modem: "\r\n+CMGD: (1),(0-4)\r\n\r\nOK\r\n"
+        "#]]);
+}
+
+#[test]
+fn character_sets_are_listed_chosen_and_used_for_strings() {
+    Session::instant()
+        .host("ATE0;+CSCS=?;+CSCS?\r")
+        .host("AT+CSCS=\"UCS2\";+CSCS?;+CSCA?;+COPS?\r")
+        .host("AT+CSCA=\"002B003\"\r")
+        .host("AT+CSCA=\"002B003400340037003700300030003900300030003000300032\";+CSCA?\r")
+        .host("AT+CSCS=\"GSM\"\r")
+        .host("AT+CSCS=\"00470053004D\";+CSCS?;+CSCA?\r")
+        .host("AT+CMEE=1;+CSCS=\"KOI8-R\"\r")
+        .check(expect![[r#"
+            host: "ATE0;+CSCS=?;+CSCS?\r"
+              modem: "ATE0;+CSCS=?;+CSCS?\r\r\n+CSCS: (\"GSM\",\"IRA\",\"UCS2\")\r\n+CSCS: \"GSM\"\r\n\r\nOK\r\n"
+            host: "AT+CSCS=\"UCS2\";+CSCS?;+CSCA?;+COPS?\r"
+              modem: "\r\n+CSCS: \"0055004300530032\"\r\n+CSCA: \"002B003400340037003700300030003900300030003000300031\",145\r\n+COPS: 0,0,\"00740065007800740067006100740065002000730069006D\",0\r\n\r\nOK\r\n"
+            host: "AT+CSCA=\"002B003\"\r"
+              modem: "\r\n+CMS ERROR: 304\r\n"
+            host: "AT+CSCA=\"002B003400340037003700300030003900300030003000300032\";+CSCA?\r"
+              modem: "\r\n+CSCA: \"002B003400340037003700300030003900300030003000300032\",145\r\n\r\nOK\r\n"
+            host: "AT+CSCS=\"GSM\"\r"
+              modem: "\r\nERROR\r\n"
+            host: "AT+CSCS=\"00470053004D\";+CSCS?;+CSCA?\r"
+              modem: "\r\n+CSCS: \"GSM\"\r\n+CSCA: \"+447700900002\",145\r\n\r\nOK\r\n"
+            host: "AT+CMEE=1;+CSCS=\"KOI8-R\"\r"
+              modem: "\r\n+CME ERROR: 4\r\n"
+        "#]]);
+}
+
+#[test]
+fn hang_up_test_and_packet_registration_answer_as_in_27_007() {
+    Session::instant()
+        .host("ATE0;+CHUP=?\r")
+        .host("AT+CGREG=?;+CGREG?\r")
+        .host("AT+CGREG=2;+CGREG?\r")
+        .host("AT+CFUN=4;+CGREG?\r")
+        .check(expect![[r#"
+            host: "ATE0;+CHUP=?\r"
+              modem: "ATE0;+CHUP=?\r\r\nOK\r\n"
+            host: "AT+CGREG=?;+CGREG?\r"
+              modem: "\r\n+CGREG: (0-2)\r\n+CGREG: 0,1\r\n\r\nOK\r\n"
+            host: "AT+CGREG=2;+CGREG?\r"
+              modem: "\r\n+CGREG: 2,1\r\n\r\nOK\r\n"
+            host: "AT+CFUN=4;+CGREG?\r"
+              modem: "\r\n+CGREG: 2,0\r\n\r\nOK\r\n"
+        "#]]);
+}
+
+#[test]
+fn battery_charge_as_each_family_reports_it() {
+    let answers: Vec<String> = Personality::ALL
+        .into_iter()
+        .map(|personality| {
+            let mut s = Session::new(SimConfig {
+                personality,
+                ..SimConfig::instant()
+            });
+            s.host("ATE0\r");
+            s.log.clear();
+            s.host("AT+CBC;+CBC=?\r");
+            format!("{personality}: {}", std::mem::take(&mut s.log).trim_end())
+        })
+        .collect();
+    expect![[r#"
+        generic: host: "AT+CBC;+CBC=?\r"
+          modem: "\r\n+CBC: 2,0\r\n+CBC: (0-3),(0-100)\r\n\r\nOK\r\n"
+        huawei: host: "AT+CBC;+CBC=?\r"
+          modem: "\r\n+CBC: 2,0\r\n+CBC: (0-3),(0-100)\r\n\r\nOK\r\n"
+        quectel: host: "AT+CBC;+CBC=?\r"
+          modem: "\r\n+CBC: 2,0\r\n+CBC: (0-3),(0-100)\r\n\r\nOK\r\n"
+        simcom: host: "AT+CBC;+CBC=?\r"
+          modem: "\r\n+CBC: 0,93,4120\r\n+CBC: (0-2),(1-100),(voltage)\r\n\r\nOK\r\n"
+        sierra: host: "AT+CBC;+CBC=?\r"
+          modem: "\r\n+CBC: 2,0\r\n+CBC: (0-3),(0-100)\r\n\r\nOK\r\n"
+        android: host: "AT+CBC;+CBC=?\r"
+          modem: "\r\n+CBC: 0,81\r\n+CBC: (0-3),(0-100)\r\n\r\nOK\r\n""#]]
+    .assert_eq(&answers.join("\n"));
 }
 
 #[test]

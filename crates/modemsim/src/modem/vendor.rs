@@ -1,6 +1,16 @@
 //! Vendor-specific behaviour that has its own commands: Huawei's periodic unsolicited
 //! reports (`^RSSI` and the like), switched with `AT^CURC`, which only a personality with
-//! such a report knows.
+//! such a report knows; and Huawei's `AT^PORTSEL`, which picks the port that gets
+//! unsolicited reports.
+//!
+//! A Huawei stick has several AT ports (the PCUI control port and the modem port, among
+//! others); the simulator serves one port that is both, so `^PORTSEL` is remembered and
+//! answered but moves no report. What matters to hosts is that the command exists: Gammu
+//! 1.42 sends `AT^CURC=0`, `AT+CFUN=1` and `AT^PORTSEL=1` when it connects to a Huawei
+//! (libgammu/phone/at/atgen.c, `ATGEN_PostConnect`, for models with `F_HUAWEI_INIT`) and
+//! fails every operation when one of them answers `ERROR`; ModemManager's Huawei plugin
+//! sends `^PORTSEL=0` then `^CURC=1` to enable reports
+//! (src/plugins/huawei/mm-broadband-modem-huawei.c, `unsolicited_enable_sequence`).
 
 use super::{number_arg, Failure, Job, ModemState, Outcome, Step};
 use crate::command::Form;
@@ -22,6 +32,18 @@ impl ModemState {
             }
             ("^CURC", Form::Read) if self.profile.periodic_report.is_some() => {
                 info.push(format!("^CURC: {}", self.settings.curc));
+            }
+            ("^PORTSEL", Form::Set(args)) if self.profile.port_select => {
+                self.settings.portsel = match number_arg(&args, 0, 0)? {
+                    n @ 0..=1 => n as u8,
+                    _ => return Err(Failure::Error),
+                }
+            }
+            ("^PORTSEL", Form::Read) if self.profile.port_select => {
+                info.push(format!("^PORTSEL: {}", self.settings.portsel));
+            }
+            ("^PORTSEL", Form::Test) if self.profile.port_select => {
+                info.push("^PORTSEL: (0,1)".to_owned());
             }
             _ => return Err(Failure::Error),
         }
