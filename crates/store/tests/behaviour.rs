@@ -86,6 +86,8 @@ on_both_backends!(
     a_report_for_a_part_sent_before_the_retry_still_matches,
     reports_racing_mark_sent_never_deadlock,
     expired_lease_returns_work_and_stale_completion_is_refused,
+    a_renewed_lease_keeps_the_text_from_other_workers,
+    reclaimed_leases_are_due_at_once,
     alerts_go_ahead_of_chat_and_retries_wait,
     two_pools_never_take_the_same_row,
     claims_are_recorded,
@@ -931,6 +933,94 @@ async fn reports_racing_mark_sent_never_deadlock(ctx: Ctx) {
         let text = ctx.store.outbound(id).await.unwrap().unwrap();
         assert_eq!(text.state, OutboundState::Delivered, "round {round}");
     }
+}
+
+/// A worker in a slow send renews its lease: another worker cannot take the text while
+/// the renewals go on, and can as soon as they stop for one lease. Renewing a lease that
+/// was taken over is refused.
+async fn a_renewed_lease_keeps_the_text_from_other_workers(ctx: Ctx) {
+    let id = ctx
+        .store
+        .enqueue_outbound(&reply("+15551234567", "m1", "hi"))
+        .await
+        .unwrap()
+        .id();
+    let a = lease_one(&ctx, "worker-a").await;
+    for _ in 0..5 {
+        ctx.clock.advance(LEASE - Duration::seconds(1));
+        ctx.store.renew_lease(&a.lease, LEASE).await.unwrap();
+        assert!(
+            ctx.store
+                .lease_due(GW, "worker-b", 5, LEASE)
+                .await
+                .unwrap()
+                .is_empty(),
+            "a renewed lease is still held"
+        );
+    }
+    assert_eq!(
+        ctx.store.next_outbound_due(GW).await.unwrap(),
+        Some(ctx.clock_now() + LEASE),
+        "a worker waiting for the lease wakes when the renewed lease ends"
+    );
+    // The renewals stop (worker a died): one lease later the text is worker b's.
+    ctx.clock.advance(LEASE);
+    let b = lease_one(&ctx, "worker-b").await;
+    assert_eq!(b.text.id, id);
+    let stale = ctx.store.renew_lease(&a.lease, LEASE).await;
+    assert!(
+        matches!(stale, Err(StoreError::LeaseLost { id: lost }) if lost == id),
+        "{stale:?}"
+    );
+}
+
+/// A daemon that owns its database (SQLite) ends the leases its predecessor left at start:
+/// the texts are due at once, not when the dead worker's leases would have run out, and
+/// only that gateway's texts are touched.
+async fn reclaimed_leases_are_due_at_once(ctx: Ctx) {
+    let id = ctx
+        .store
+        .enqueue_outbound(&reply("+15551234567", "m1", "hi"))
+        .await
+        .unwrap()
+        .id();
+    let mut other = reply("+15551234567", "m2", "elsewhere");
+    other.gateway = "other".to_string();
+    ctx.store.enqueue_outbound(&other).await.unwrap();
+    let dead = lease_one(&ctx, "dead-worker").await;
+    let elsewhere = ctx
+        .store
+        .lease_due("other", "dead-worker", 1, LEASE)
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.len(), 1);
+    assert!(ctx
+        .store
+        .lease_due(GW, "successor", 5, LEASE)
+        .await
+        .unwrap()
+        .is_empty());
+
+    assert_eq!(ctx.store.reclaim_leases(GW, "successor").await.unwrap(), 1);
+    let taken = lease_one(&ctx, "successor").await;
+    assert_eq!((taken.text.id, taken.text.attempts), (id, 2));
+    assert!(matches!(
+        ctx.store.mark_sent(&dead.lease, &[part(1, 1)]).await,
+        Err(StoreError::LeaseLost { .. })
+    ));
+    assert_eq!(
+        ctx.store.reclaim_leases(GW, "successor").await.unwrap(),
+        0,
+        "the reclaiming worker's own lease stays"
+    );
+    assert!(
+        ctx.store
+            .lease_due("other", "successor", 1, LEASE)
+            .await
+            .unwrap()
+            .is_empty(),
+        "another gateway's leases are left alone"
+    );
 }
 
 async fn expired_lease_returns_work_and_stale_completion_is_refused(ctx: Ctx) {
