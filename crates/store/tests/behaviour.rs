@@ -10,8 +10,8 @@ use expect_test::{expect, Expect};
 use support::Ctx;
 use textgate_store::{
     Concatenation, Deletion, DeliveryReceipt, InboundState, Insertion, NewInbound, NewOutbound,
-    OutboundOrigin, OutboundState, PartOutcome, PendingPart, Priority, Selection, SentPart,
-    StoreError, TranscriptPolicy,
+    OutboundOrigin, OutboundState, PartOutcome, PendingInsertion, PendingPart, Priority, Selection,
+    SentPart, StoreError, TranscriptPolicy,
 };
 
 const GW: &str = "library";
@@ -304,13 +304,17 @@ async fn pending_parts_survive_until_the_text_is_stored(ctx: Ctx) {
         pdu_hex: format!("PART{seq}"),
         received_at: start_time_plus(seq),
     };
-    let first = ctx.store.store_pending_part(&part(2)).await.unwrap();
-    assert!(first.is_new());
+    let PendingInsertion::New(first) = ctx.store.store_pending_part(&part(2)).await.unwrap() else {
+        panic!("a new part is stored")
+    };
     assert_eq!(
         ctx.store.store_pending_part(&part(2)).await.unwrap(),
-        Insertion::Duplicate(first.id())
+        PendingInsertion::Duplicate(first)
     );
-    let second = ctx.store.store_pending_part(&part(1)).await.unwrap().id();
+    let PendingInsertion::New(second) = ctx.store.store_pending_part(&part(1)).await.unwrap()
+    else {
+        panic!("a new part is stored")
+    };
 
     // A restarted daemon gets the parts back, in order.
     let pending = ctx.store.pending_parts(GW).await.unwrap();
@@ -319,7 +323,7 @@ async fn pending_parts_survive_until_the_text_is_stored(ctx: Ctx) {
             .iter()
             .map(|p| (p.id, p.part.seq))
             .collect::<Vec<_>>(),
-        [(second, 1), (first.id(), 2)]
+        [(second, 1), (first, 2)]
     );
     assert_eq!(pending[1].part, part(2));
 
@@ -334,6 +338,21 @@ async fn pending_parts_survive_until_the_text_is_stored(ctx: Ctx) {
         ["PART1", "PART2"]
     );
     assert_eq!(ctx.store.inbound(id).await.unwrap().unwrap().part_count, 2);
+
+    // Part 2 read again from the SIM after the text was committed (the daemon died before
+    // deleting it): recognised, not a new pending text.
+    assert_eq!(
+        ctx.store.store_pending_part(&part(2)).await.unwrap(),
+        PendingInsertion::Committed(id)
+    );
+    assert!(ctx.store.pending_parts(GW).await.unwrap().is_empty());
+    // A later text of the same patron reusing the reference has other PDUs: it is new.
+    let mut later = part(2);
+    later.pdu_hex = "LATER-PART2".to_string();
+    assert!(matches!(
+        ctx.store.store_pending_part(&later).await.unwrap(),
+        PendingInsertion::New(_)
+    ));
 }
 
 fn start_time_plus(seconds: u8) -> DateTime<Utc> {
