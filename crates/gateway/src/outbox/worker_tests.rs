@@ -259,7 +259,11 @@ impl Rig {
             settings: self.settings.clone(),
             store: self.store.clone(),
             driver,
-            notices: OperatorNotices::new(self.settings.clone(), self.xmpp.clone()),
+            notices: OperatorNotices::new(
+                self.settings.clone(),
+                self.xmpp.clone(),
+                self.store.clone(),
+            ),
             segmenter: Segmenter::new(SegmenterConfig::default()),
             worker_id: format!("test-{:08x}", rand::random::<u32>()),
             sent,
