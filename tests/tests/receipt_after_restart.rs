@@ -17,77 +17,142 @@ use support::scene::{approve, online, operator, patron_jid, reply, GW, PASSWORD,
 use support::xmpp::to_xml;
 use textgate_modemsim::{IncomingKind, SimConfig};
 
+/// One librarian, one gateway whose network keeps status reports to itself (the test hands
+/// each to the modem), and a reply of alice's with a receipt request that went out.
+struct Desk {
+    prosody: Prosody,
+    _db: Database,
+    modem: Modem,
+    daemon: Daemon,
+    alice: support::xmpp::Librarian,
+    smsc: String,
+    /// The message reference of the reply's one part.
+    reference: u8,
+}
+
+impl Desk {
+    async fn with_a_sent_reply() -> Desk {
+        let prosody = Prosody::start(&[GW]).await.expect("Prosody starts");
+        prosody
+            .register("alice", PASSWORD)
+            .await
+            .expect("registering alice");
+        let db = Database::create().await;
+        let config = SimConfig {
+            status_report_delay: Duration::from_secs(24 * 3600),
+            ..SimConfig::instant()
+        };
+        let smsc = config.smsc.clone();
+        let modem = Modem::start_with(config).await;
+        let section = GatewaySection {
+            name: "library".into(),
+            domain: GW.into(),
+            secret: prosody.secret(GW),
+            server: prosody.component_addr(),
+            operators: vec![operator("alice")],
+            device: modem.path.clone(),
+            extra: String::new(),
+            driver_extra: String::new(),
+            max_attempts: 5,
+        };
+        let mut daemon = Daemon::start(&daemon::config(&db.url, &[section]));
+        let mut alice = online(&prosody, "alice", "desk").await;
+        approve(&mut alice, GW).await;
+        daemon
+            .expect_log(&["operator presence", &operator("alice"), "Available"])
+            .await;
+
+        let patron = patron_jid(PATRON, GW);
+        reply(&mut alice, &patron, "r-1", "Your atlas is ready.", true).await;
+        daemon.expect_log(&["reply sent"]).await;
+        let sent = modem.sim.sent_parts();
+        let [part] = sent.as_slice() else {
+            panic!("one part expected: {sent:?}\n{}", daemon.log());
+        };
+        assert!(part.status_report_requested, "{part:?}");
+        let reference = part.reference;
+        Desk {
+            prosody,
+            _db: db,
+            modem,
+            daemon,
+            alice,
+            smsc,
+            reference,
+        }
+    }
+
+    /// The network's status report for the reply reaches the modem: delivered.
+    fn report_delivered(&self) {
+        let report = textgate_modemsim::pdu::address(PATRON)
+            .and_then(|recipient| {
+                let now = Utc::now().fixed_offset();
+                textgate_modemsim::pdu::status_report(
+                    &self.smsc,
+                    self.reference,
+                    &recipient,
+                    now,
+                    now,
+                    0,
+                )
+            })
+            .unwrap_or_else(|e| panic!("cannot build the status report: {e}"));
+        self.modem
+            .sim
+            .inject_pdu(&hex(&report), IncomingKind::StatusReport)
+            .unwrap_or_else(|e| panic!("the modem refused the status report: {e}"));
+    }
+
+    /// Waits for alice's receipt for r-1 and checks who it is from and to.
+    async fn expect_receipt(&mut self, what: &str) {
+        let patron = patron_jid(PATRON, GW);
+        let receipt = self
+            .alice
+            .expect(what, |e| {
+                e.get_child("received", "urn:xmpp:receipts")
+                    .is_some_and(|r| r.attr("id") == Some("r-1"))
+            })
+            .await;
+        assert_eq!(
+            (receipt.attr("from"), receipt.attr("to")),
+            (Some(patron.as_str()), Some("alice@library.test/desk")),
+            "{}",
+            to_xml(&receipt)
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receipt_asked_for_before_a_crash_reaches_the_librarian_after_the_restart() {
-    let prosody = Prosody::start(&[GW]).await.expect("Prosody starts");
-    prosody
-        .register("alice", PASSWORD)
-        .await
-        .expect("registering alice");
-    let db = Database::create().await;
-    // The network keeps the status report to itself for the whole test: the test hands
-    // it to the modem itself once the daemon has been restarted.
-    let config = SimConfig {
-        status_report_delay: Duration::from_secs(24 * 3600),
-        ..SimConfig::instant()
-    };
-    let smsc = config.smsc.clone();
-    let modem = Modem::start_with(config).await;
-    let section = GatewaySection {
-        name: "library".into(),
-        domain: GW.into(),
-        secret: prosody.secret(GW),
-        server: prosody.component_addr(),
-        operators: vec![operator("alice")],
-        device: modem.path.clone(),
-        extra: String::new(),
-        driver_extra: String::new(),
-        max_attempts: 5,
-    };
-    let mut daemon = Daemon::start(&daemon::config(&db.url, &[section]));
-    let mut alice = online(&prosody, "alice", "desk").await;
-    approve(&mut alice, GW).await;
-    daemon
-        .expect_log(&["operator presence", &operator("alice"), "Available"])
-        .await;
-
-    let patron = patron_jid(PATRON, GW);
-    reply(&mut alice, &patron, "r-1", "Your atlas is ready.", true).await;
-    daemon.expect_log(&["reply sent"]).await;
-    let sent = modem.sim.sent_parts();
-    let [part] = sent.as_slice() else {
-        panic!("one part expected: {sent:?}\n{}", daemon.log());
-    };
-    assert!(part.status_report_requested, "{part:?}");
-
+    let mut desk = Desk::with_a_sent_reply().await;
     // A crash: nothing the daemon kept in memory survives.
-    daemon.kill();
-    daemon.restart();
-    daemon.expect_log(&["component connected"]).await;
-
-    let report = textgate_modemsim::pdu::address(PATRON)
-        .and_then(|recipient| {
-            let now = Utc::now().fixed_offset();
-            textgate_modemsim::pdu::status_report(&smsc, part.reference, &recipient, now, now, 0)
-        })
-        .unwrap_or_else(|e| panic!("cannot build the status report: {e}"));
-    modem
-        .sim
-        .inject_pdu(&hex(&report), IncomingKind::StatusReport)
-        .unwrap_or_else(|e| panic!("the modem refused the status report: {e}"));
-
-    let receipt = alice
-        .expect("the receipt for r-1 from the restarted daemon", |e| {
-            e.get_child("received", "urn:xmpp:receipts")
-                .is_some_and(|r| r.attr("id") == Some("r-1"))
-        })
+    desk.daemon.kill();
+    desk.daemon.restart();
+    desk.daemon.expect_log(&["component connected"]).await;
+    desk.report_delivered();
+    desk.expect_receipt("the receipt for r-1 from the restarted daemon")
         .await;
-    assert_eq!(
-        (receipt.attr("from"), receipt.attr("to")),
-        (Some(patron.as_str()), Some("alice@library.test/desk")),
-        "{}",
-        to_xml(&receipt)
-    );
+}
+
+/// The status report arrives while the XMPP server is down: the receipt is kept in the
+/// store and reaches alice when she is back, not dropped with "receipt not sent".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_due_while_the_server_is_down_reaches_the_librarian_when_she_is_back() {
+    let mut desk = Desk::with_a_sent_reply().await;
+    desk.prosody.kill().await;
+    desk.daemon.expect_log(&["component disconnected"]).await;
+    desk.report_delivered();
+    desk.daemon.expect_log(&["status report matched"]).await;
+
+    desk.prosody.restart().await.expect("Prosody starts again");
+    desk.alice = online(&desk.prosody, "alice", "desk").await;
+    desk.expect_receipt("the kept receipt for r-1").await;
+    desk.daemon
+        .expect_log(&["kept until the component is back", "receipt"])
+        .await;
+    desk.daemon
+        .expect_log(&["kept notice sent to the operator"])
+        .await;
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -12,7 +12,7 @@ use support::scene::{
     PASSWORD, PATRON,
 };
 use support::xmpp::to_xml;
-use textgate_modemsim::{FaultPatch, IncomingText};
+use textgate_modemsim::{FaultPatch, IncomingKind, IncomingText};
 
 /// A text of two parts, the same on both injections.
 const TWO_PARTS: &str = "I returned three books through the night slot on Saturday evening, \
@@ -72,6 +72,45 @@ async fn a_killed_daemon_loses_nothing_and_doubles_nothing() {
     // A graceful stop ends with success.
     let status = scene.daemon.terminate().await;
     assert!(status.success(), "{status}");
+}
+
+/// The patron's next long text, reusing the reference of [`TWO_PARTS`].
+const NEXT_TWO_PARTS: &str = "Thank you for checking. One more question while I have you: \
+    can I renew the sailing books for another three weeks, or has someone placed a hold on \
+    any of them since Saturday?";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_read_again_after_its_text_was_stored_is_not_joined_to_a_later_text() {
+    let mut scene = Scene::start("").await;
+    let mut alice = scene.first_login("alice", "desk").await;
+    let patron = patron_jid(PATRON, GW);
+
+    let mut first = IncomingText::new(PATRON, TWO_PARTS);
+    first.reference = Some(77);
+    let injected = scene.modem.sim.inject_text(&first).unwrap();
+    assert_eq!(body(&text_from(&mut alice, &patron).await), TWO_PARTS);
+    scene.modem.wait_sim_empty().await;
+
+    // Part 2 of the stored text is on the SIM again, byte for byte: what a daemon killed
+    // after the commit but before deleting the part finds when it restarts.
+    scene
+        .modem
+        .sim
+        .inject_pdu(&injected.pdus[1], IncomingKind::Deliver)
+        .unwrap();
+    scene.modem.wait_sim_empty().await;
+
+    // The patron's next long text reuses the reference: it arrives whole, not joined to
+    // the stale part.
+    let mut next = IncomingText::new(PATRON, NEXT_TWO_PARTS);
+    next.reference = Some(77);
+    scene.modem.sim.inject_text(&next).unwrap();
+    let message = next_message(&mut alice).await;
+    assert_eq!(body(&message), NEXT_TWO_PARTS, "{}", to_xml(&message));
+    scene
+        .daemon
+        .expect_log(&["part of a text already stored, read again; deleted"])
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

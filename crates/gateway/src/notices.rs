@@ -14,13 +14,18 @@
 //! restart, or by another daemon on the same database, is told the same way.
 //! Notices come from the patron's JID (or the gateway's, for a hidden caller), so a client
 //! shows them in the conversation they are about.
+//!
+//! What cannot be said because the component is not connected (it reconnects, or Prosody
+//! restarts) is kept in the store and said when that operator is next available
+//! ([`OperatorNotices::send_kept`]), so a receipt or an error is never dropped.
 
 use std::sync::Arc;
 
 use textgate_core::{BareJid, PatronAddress};
-use textgate_store::{DeliveryReceipt, OutboundText, StatusReportMatch};
+use textgate_store::{DeliveryReceipt, KeptNotice, OutboundText, StatusReportMatch, Store};
 use textgate_xmpp::{
     ComponentHandle, ErrorCondition, Notice, NoticeSender, OperatorReply, Outgoing, ReplyError,
+    SendError,
 };
 
 use crate::settings::GatewaySettings;
@@ -94,11 +99,166 @@ pub enum Refusal {
 pub struct OperatorNotices {
     settings: Arc<GatewaySettings>,
     xmpp: ComponentHandle,
+    /// Where what cannot be said now waits.
+    store: Store,
 }
 
 impl OperatorNotices {
-    pub fn new(settings: Arc<GatewaySettings>, xmpp: ComponentHandle) -> OperatorNotices {
-        OperatorNotices { settings, xmpp }
+    pub fn new(
+        settings: Arc<GatewaySettings>,
+        xmpp: ComponentHandle,
+        store: Store,
+    ) -> OperatorNotices {
+        OperatorNotices {
+            settings,
+            xmpp,
+            store,
+        }
+    }
+
+    /// Sends one stanza to an operator; true when it went out now. While the component is
+    /// not connected it is kept in the store instead (see [`OperatorNotices::send_kept`]);
+    /// any other failure is logged as `what` not sent.
+    async fn say(&self, outgoing: Outgoing, what: &'static str) -> bool {
+        let kept = self.kept_of(&outgoing);
+        match self.xmpp.send(outgoing).await {
+            Ok(()) => true,
+            Err(SendError::NotConnected) if kept.is_some() => {
+                let Some(kept) = kept else { return false };
+                match self.store.keep_notice(&kept).await {
+                    Ok(id) => tracing::info!(
+                        kept = id,
+                        operator = kept.operator,
+                        what,
+                        "kept until the component is back and the operator is available"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, what, "not sent and not kept"),
+                }
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "{what} not sent");
+                false
+            }
+        }
+    }
+
+    /// Says what was kept for `operator`, oldest first, now that they are available. Stops
+    /// at the first stanza the component cannot take (it is disconnected again); a kept
+    /// row that can never be sent (it no longer parses) is dropped with a warning.
+    pub async fn send_kept(&self, operator: &BareJid) {
+        let kept = match self
+            .store
+            .kept_notices(&self.settings.name, operator.as_str())
+            .await
+        {
+            Ok(kept) => kept,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read what was kept for an operator");
+                return;
+            }
+        };
+        for stored in kept {
+            let Some(outgoing) = self.outgoing_of(&stored.notice) else {
+                tracing::warn!(kept = stored.id, "a kept notice no longer parses; dropped");
+                self.forget(stored.id).await;
+                continue;
+            };
+            match self.xmpp.send(outgoing).await {
+                Ok(()) => {
+                    tracing::info!(
+                        kept = stored.id, operator = %operator.as_str(),
+                        what = stored.notice.kind, since = %stored.created_at,
+                        "kept notice sent to the operator"
+                    );
+                    self.forget(stored.id).await;
+                }
+                Err(SendError::NotConnected) => return,
+                Err(e) => {
+                    tracing::warn!(kept = stored.id, error = %e, "a kept notice cannot be sent; dropped");
+                    self.forget(stored.id).await;
+                }
+            }
+        }
+    }
+
+    async fn forget(&self, id: i64) {
+        if let Err(e) = self.store.forget_notice(id).await {
+            // Sent again at the operator's next presence: a repeated receipt or notice is
+            // harmless, a lost one is not.
+            tracing::warn!(kept = id, error = %e, "cannot forget a kept notice");
+        }
+    }
+
+    /// The stanza as the store keeps it; `None` for texts, which the store keeps anyway.
+    fn kept_of(&self, outgoing: &Outgoing) -> Option<KeptNotice> {
+        let gateway = self.settings.name.clone();
+        let patron = |p: &PatronAddress| Some(p.as_str().to_owned());
+        match outgoing {
+            Outgoing::Text(_) => None,
+            Outgoing::Receipt { to, patron: p, id } => Some(KeptNotice {
+                gateway,
+                operator: bare_of(to)?.as_str().to_owned(),
+                kind: "receipt".to_owned(),
+                to: to.clone(),
+                patron: patron(p),
+                stanza_id: Some(id.clone()),
+                condition: None,
+                body: None,
+            }),
+            Outgoing::Error(error) => Some(KeptNotice {
+                gateway,
+                operator: bare_of(&error.to)?.as_str().to_owned(),
+                kind: "error".to_owned(),
+                to: error.to.clone(),
+                patron: patron(&error.patron),
+                stanza_id: error.id.clone(),
+                condition: Some(condition_name(error.condition).to_owned()),
+                body: Some(error.text.clone()),
+            }),
+            Outgoing::Notice(notice) => Some(KeptNotice {
+                gateway,
+                operator: notice.to.as_str().to_owned(),
+                kind: "notice".to_owned(),
+                to: notice.to.as_str().to_owned(),
+                patron: match &notice.from {
+                    NoticeSender::Gateway => None,
+                    NoticeSender::Patron(p) => patron(p),
+                },
+                stanza_id: None,
+                condition: None,
+                body: Some(notice.body.clone()),
+            }),
+        }
+    }
+
+    /// The stanza a kept row stands for.
+    fn outgoing_of(&self, kept: &KeptNotice) -> Option<Outgoing> {
+        let region = self.settings.region;
+        let patron = kept
+            .patron
+            .as_deref()
+            .map(|p| PatronAddress::from_sender(p, region));
+        Some(match kept.kind.as_str() {
+            "receipt" => Outgoing::Receipt {
+                to: kept.to.clone(),
+                patron: patron?,
+                id: kept.stanza_id.clone()?,
+            },
+            "error" => Outgoing::Error(ReplyError {
+                to: kept.to.clone(),
+                patron: patron?,
+                id: kept.stanza_id.clone(),
+                condition: kept.condition.as_deref().and_then(condition_named)?,
+                text: kept.body.clone()?,
+            }),
+            "notice" => Outgoing::Notice(Notice {
+                from: patron.map_or(NoticeSender::Gateway, NoticeSender::Patron),
+                to: BareJid::new(&kept.to).ok()?,
+                body: kept.body.clone()?,
+            }),
+            _ => return None,
+        })
     }
 
     /// The patron a reply went to. The number was enqueued from the patron's address, so
@@ -125,17 +285,12 @@ impl OperatorNotices {
             patron: self.patron(&reply),
             id: id.to_owned(),
         };
-        match self.xmpp.send(receipt).await {
-            Ok(()) => {
-                tracing::info!(
-                    outbound = reply.outbound,
-                    stanza = id,
-                    "receipt sent to the operator"
-                );
-            }
-            Err(e) => {
-                tracing::warn!(outbound = reply.outbound, stanza = id, error = %e, "receipt not sent");
-            }
+        if self.say(receipt, "receipt").await {
+            tracing::info!(
+                outbound = reply.outbound,
+                stanza = id,
+                "receipt sent to the operator"
+            );
         }
     }
 
@@ -147,17 +302,15 @@ impl OperatorNotices {
         }) else {
             return;
         };
-        match self.xmpp.send(Outgoing::Error(error)).await {
-            Ok(()) => {
-                tracing::info!(
-                    outbound = reply.outbound,
-                    stanza = reply.xmpp_id,
-                    "delivery failure reported to the operator"
-                );
-            }
-            Err(e) => {
-                tracing::warn!(outbound = reply.outbound, stanza = reply.xmpp_id, error = %e, "delivery failure not reported");
-            }
+        if self
+            .say(Outgoing::Error(error), "delivery failure report")
+            .await
+        {
+            tracing::info!(
+                outbound = reply.outbound,
+                stanza = reply.xmpp_id,
+                "delivery failure reported to the operator"
+            );
         }
     }
 
@@ -169,9 +322,8 @@ impl OperatorNotices {
         }) else {
             return;
         };
-        if let Err(e) = self.xmpp.send(Outgoing::Error(error)).await {
-            tracing::warn!(error = %e, "could not report a failed reply");
-        }
+        self.say(Outgoing::Error(error), "failed reply report")
+            .await;
     }
 
     /// The error about a reply that did not reach its patron, worded by `text` from the
@@ -206,9 +358,7 @@ impl OperatorNotices {
             to: operator,
             body,
         };
-        if let Err(e) = self.xmpp.send(Outgoing::Notice(notice)).await {
-            tracing::debug!(error = %e, "multipart notice not sent");
-        }
+        self.say(Outgoing::Notice(notice), "multipart notice").await;
     }
 
     /// Refuses a reply, with an error on the operator's message (`stanza` is its id as
@@ -245,17 +395,13 @@ impl OperatorNotices {
             condition,
             text,
         });
-        if refusal == Refusal::NotQueued {
+        if refusal != Refusal::NotQueued {
             // The store's failure is logged where it happened, as an error.
-            let _ = self.xmpp.send(error).await;
-            return;
+            if let Outgoing::Error(error) = &error {
+                tracing::info!(stanza, condition = ?error.condition, reason = %error.text, "reply refused");
+            }
         }
-        if let Outgoing::Error(error) = &error {
-            tracing::info!(condition = ?error.condition, reason = %error.text, "reply refused");
-        }
-        if let Err(e) = self.xmpp.send(error).await {
-            tracing::warn!(stanza, error = %e, "refusal not sent");
-        }
+        self.say(error, "refusal").await;
     }
 
     /// A voice call was rejected: "Missed call from ..." to `operators`, from the caller's
@@ -266,33 +412,31 @@ impl OperatorNotices {
             Some(c) => NoticeSender::Patron(c.clone()),
             None => NoticeSender::Gateway,
         };
-        self.notify(operators, from, &body, "missed call notice not sent")
+        self.notify(operators, from, &body, "missed call notice")
             .await;
     }
 
     /// The alert screen answered a patron's text and has a notice about it for `operators`.
     pub async fn screened(&self, patron: &PatronAddress, body: &str, operators: Vec<BareJid>) {
         let from = || NoticeSender::Patron(patron.clone());
-        self.notify(operators, from, body, "keyword notice not sent")
-            .await;
+        self.notify(operators, from, body, "keyword notice").await;
     }
 
     /// `by` claimed the conversation with `patron`: the other operators are told.
     pub async fn claimed(&self, patron: &PatronAddress, by: &BareJid, others: Vec<BareJid>) {
         let body = format!("(claimed by {})", by.as_str());
         let from = || NoticeSender::Patron(patron.clone());
-        self.notify(others, from, &body, "claim notice not sent")
-            .await;
+        self.notify(others, from, &body, "claim notice").await;
     }
 
-    /// Sends one notice to each of `operators`; a failure is logged with `not_sent` and the
-    /// others are still tried.
+    /// Sends one notice to each of `operators`; a failure is logged as `what` not sent and
+    /// the others are still tried.
     async fn notify(
         &self,
         operators: Vec<BareJid>,
         from: impl Fn() -> NoticeSender,
         body: &str,
-        not_sent: &'static str,
+        what: &'static str,
     ) {
         for operator in operators {
             let notice = Notice {
@@ -300,11 +444,32 @@ impl OperatorNotices {
                 to: operator,
                 body: body.to_owned(),
             };
-            if let Err(e) = self.xmpp.send(Outgoing::Notice(notice)).await {
-                tracing::warn!(error = %e, "{not_sent}");
-            }
+            self.say(Outgoing::Notice(notice), what).await;
         }
     }
+}
+
+/// An error condition as a kept row names it.
+fn condition_name(condition: ErrorCondition) -> &'static str {
+    match condition {
+        ErrorCondition::Forbidden => "forbidden",
+        ErrorCondition::PolicyViolation => "policy-violation",
+        ErrorCondition::NotAcceptable => "not-acceptable",
+        ErrorCondition::RecipientUnavailable => "recipient-unavailable",
+        ErrorCondition::UndefinedCondition => "undefined-condition",
+    }
+}
+
+fn condition_named(name: &str) -> Option<ErrorCondition> {
+    [
+        ErrorCondition::Forbidden,
+        ErrorCondition::PolicyViolation,
+        ErrorCondition::NotAcceptable,
+        ErrorCondition::RecipientUnavailable,
+        ErrorCondition::UndefinedCondition,
+    ]
+    .into_iter()
+    .find(|c| condition_name(*c) == name)
 }
 
 /// How a caller is named in the log and in the missed-call notice.

@@ -69,8 +69,10 @@ pub struct OutboxPolicy {
     /// The wait after the first failed attempt; it doubles after each further failure.
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
-    /// How long a worker holds a leased text before another may take it over. Longer than
-    /// the slowest send (every part's network timeout).
+    /// How long a leased text stays a worker's without news from it. The worker renews
+    /// the lease every third of it while a send goes on, so this bounds how long a text
+    /// waits after its daemon died (another daemon, or the restarted one on PostgreSQL,
+    /// takes it up then), not how long a send may take.
     pub lease: Duration,
     /// When the daemon stops mid-send, how long the part already handed to the modem may
     /// take to be accepted. No further part is started; when the time is up the text goes
@@ -85,7 +87,7 @@ impl Default for OutboxPolicy {
             max_attempts: 5,
             initial_backoff: Duration::from_secs(10),
             max_backoff: Duration::from_secs(600),
-            lease: Duration::from_secs(600),
+            lease: Duration::from_secs(15),
             stop_grace: Duration::from_secs(5),
         }
     }

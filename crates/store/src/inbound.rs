@@ -3,13 +3,14 @@
 //! Also the parts of concatenated texts still waiting for their siblings.
 
 use chrono::{DateTime, FixedOffset, Utc};
+use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::backend::{in_transaction, keeps_transcripts, placeholders, with_pool};
 use crate::conversation::TOUCH_CONVERSATION;
 use crate::{
-    Concatenation, InboundState, InboundText, Insertion, NewInbound, PendingPart, Store,
-    StoreError, StoredPendingPart,
+    Concatenation, InboundState, InboundText, Insertion, NewInbound, PendingInsertion, PendingPart,
+    Store, StoreError, StoredPendingPart,
 };
 
 /// Large id lists are split so no statement exceeds the bound-parameter limits.
@@ -75,6 +76,13 @@ impl TryFrom<InboundRow> for InboundText {
             incomplete: r.incomplete,
         })
     }
+}
+
+/// The key a committed part is recognised by when it is read again: a SHA-256 of its PDU
+/// as the modem handed it over (the same bytes every time it is read from the SIM; a later
+/// text reusing the concatenation reference differs at least in its time stamp).
+fn part_key(pdu_hex: &str) -> String {
+    hex::encode(Sha256::digest(pdu_hex.as_bytes()))
 }
 
 /// Deletes pending parts of `gateway` by id inside the caller's transaction.
@@ -175,6 +183,19 @@ impl Store {
                     .bind(pdu)
                     .execute(&mut *tx)
                     .await?;
+            }
+            if text.concatenation.is_some() {
+                for pdu in &text.parts_hex {
+                    sqlx::query(
+                        "INSERT INTO inbound_part_keys (gateway, part_key, inbound_id)
+                         VALUES ($1, $2, $3) ON CONFLICT (gateway, part_key) DO NOTHING",
+                    )
+                    .bind(&text.gateway)
+                    .bind(part_key(pdu))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
             }
             delete_pending_parts(&mut tx, &text.gateway, &text.consumed_pending_parts).await?;
             Ok(Insertion::New(id))
@@ -289,10 +310,25 @@ impl Store {
     }
 
     /// Keeps one part of a concatenated text until its siblings arrive. Store it before
-    /// deleting it from the SIM; a part read twice is stored once.
-    pub async fn store_pending_part(&self, part: &PendingPart) -> Result<Insertion, StoreError> {
+    /// deleting it from the SIM; a part read twice is stored once, and a part of a text
+    /// already committed (read again after a crash) is not stored at all.
+    pub async fn store_pending_part(
+        &self,
+        part: &PendingPart,
+    ) -> Result<PendingInsertion, StoreError> {
         let c = part.concatenation;
+        let key = part_key(&part.pdu_hex);
         in_transaction!(self, tx => {
+            let committed: Option<i64> = sqlx::query_scalar(
+                "SELECT inbound_id FROM inbound_part_keys WHERE gateway = $1 AND part_key = $2",
+            )
+            .bind(&part.gateway)
+            .bind(&key)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(inbound) = committed {
+                return Ok(PendingInsertion::Committed(inbound));
+            }
             let inserted: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO pending_parts (gateway, sender, reference, reference_bits, total, seq,
                      pdu_hex, received_at)
@@ -311,7 +347,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             match inserted {
-                Some(id) => Ok(Insertion::New(id)),
+                Some(id) => Ok(PendingInsertion::New(id)),
                 None => {
                     let id: i64 = sqlx::query_scalar(
                         "SELECT id FROM pending_parts WHERE gateway = $1 AND sender = $2
@@ -325,7 +361,7 @@ impl Store {
                     .bind(i32::from(part.seq))
                     .fetch_one(&mut *tx)
                     .await?;
-                    Ok(Insertion::Duplicate(id))
+                    Ok(PendingInsertion::Duplicate(id))
                 }
             }
         })

@@ -36,6 +36,21 @@ impl Insertion {
     }
 }
 
+/// What became of a part of a concatenated text offered to [`Store::store_pending_part`].
+///
+/// [`Store::store_pending_part`]: crate::Store::store_pending_part
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PendingInsertion {
+    /// Stored as a new pending part, under this id.
+    New(i64),
+    /// The same part is pending already (read twice before its text was complete).
+    Duplicate(i64),
+    /// The part belongs to a text committed before, under this inbound id: it was read
+    /// again from the SIM after the commit and is redundant; it must not start a new
+    /// pending text.
+    Committed(i64),
+}
+
 /// A conversation between a gateway and one patron.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conversation {

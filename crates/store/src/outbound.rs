@@ -298,6 +298,55 @@ impl Store {
         Ok(leased)
     }
 
+    /// Extends a lease the worker still holds to `lease_for` from now. A worker renews its
+    /// lease while a send takes its time, so leases can be short: a lease left by a daemon
+    /// that died runs out within one `lease_for` and its successor (or another daemon on
+    /// the same database) takes the text up, while a live worker never loses a text to
+    /// another in the middle of a slow send. Refused with [`StoreError::LeaseLost`] when
+    /// the lease was taken over or the text finished.
+    pub async fn renew_lease(&self, lease: &Lease, lease_for: Duration) -> Result<(), StoreError> {
+        let until = self.now() + lease_for;
+        let renewed = with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE outbound SET lease_until = $3
+                 WHERE id = $1 AND state = 'sending' AND lease_token = $2",
+            )
+            .bind(lease.outbound_id)
+            .bind(lease.token)
+            .bind(until)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        if renewed == 0 {
+            return Err(lease_lost(lease));
+        }
+        Ok(())
+    }
+
+    /// Ends every lease on `gateway`'s texts not held by `worker`, so those texts are due
+    /// now; returns how many. Only for a daemon that knows no other live worker sends for
+    /// the gateway: on SQLite one daemon owns the file, so at start every lease it finds
+    /// was left by its own predecessor, and waiting for those leases to run out would only
+    /// delay replies.
+    pub async fn reclaim_leases(&self, gateway: &str, worker: &str) -> Result<u64, StoreError> {
+        let now = self.now();
+        let reclaimed = with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE outbound SET lease_until = $2
+                 WHERE gateway = $1 AND state = 'sending' AND lease_until > $2
+                   AND lease_owner <> $3",
+            )
+            .bind(gateway)
+            .bind(now)
+            .bind(worker)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(reclaimed)
+    }
+
     /// When the next outbound text of `gateway` becomes due (a queued text's next attempt
     /// or a lease's expiry), for a worker to sleep until then besides its signal.
     pub async fn next_outbound_due(

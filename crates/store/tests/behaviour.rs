@@ -10,8 +10,8 @@ use expect_test::{expect, Expect};
 use support::Ctx;
 use textgate_store::{
     Concatenation, Deletion, DeliveryReceipt, InboundState, Insertion, NewInbound, NewOutbound,
-    OutboundOrigin, OutboundState, PartOutcome, PendingPart, Priority, Selection, SentPart,
-    StoreError, TranscriptPolicy,
+    OutboundOrigin, OutboundState, PartOutcome, PendingInsertion, PendingPart, Priority, Selection,
+    SentPart, StoreError, TranscriptPolicy,
 };
 
 const GW: &str = "library";
@@ -86,6 +86,8 @@ on_both_backends!(
     a_report_for_a_part_sent_before_the_retry_still_matches,
     reports_racing_mark_sent_never_deadlock,
     expired_lease_returns_work_and_stale_completion_is_refused,
+    a_renewed_lease_keeps_the_text_from_other_workers,
+    reclaimed_leases_are_due_at_once,
     alerts_go_ahead_of_chat_and_retries_wait,
     two_pools_never_take_the_same_row,
     claims_are_recorded,
@@ -302,13 +304,17 @@ async fn pending_parts_survive_until_the_text_is_stored(ctx: Ctx) {
         pdu_hex: format!("PART{seq}"),
         received_at: start_time_plus(seq),
     };
-    let first = ctx.store.store_pending_part(&part(2)).await.unwrap();
-    assert!(first.is_new());
+    let PendingInsertion::New(first) = ctx.store.store_pending_part(&part(2)).await.unwrap() else {
+        panic!("a new part is stored")
+    };
     assert_eq!(
         ctx.store.store_pending_part(&part(2)).await.unwrap(),
-        Insertion::Duplicate(first.id())
+        PendingInsertion::Duplicate(first)
     );
-    let second = ctx.store.store_pending_part(&part(1)).await.unwrap().id();
+    let PendingInsertion::New(second) = ctx.store.store_pending_part(&part(1)).await.unwrap()
+    else {
+        panic!("a new part is stored")
+    };
 
     // A restarted daemon gets the parts back, in order.
     let pending = ctx.store.pending_parts(GW).await.unwrap();
@@ -317,7 +323,7 @@ async fn pending_parts_survive_until_the_text_is_stored(ctx: Ctx) {
             .iter()
             .map(|p| (p.id, p.part.seq))
             .collect::<Vec<_>>(),
-        [(second, 1), (first.id(), 2)]
+        [(second, 1), (first, 2)]
     );
     assert_eq!(pending[1].part, part(2));
 
@@ -332,6 +338,21 @@ async fn pending_parts_survive_until_the_text_is_stored(ctx: Ctx) {
         ["PART1", "PART2"]
     );
     assert_eq!(ctx.store.inbound(id).await.unwrap().unwrap().part_count, 2);
+
+    // Part 2 read again from the SIM after the text was committed (the daemon died before
+    // deleting it): recognised, not a new pending text.
+    assert_eq!(
+        ctx.store.store_pending_part(&part(2)).await.unwrap(),
+        PendingInsertion::Committed(id)
+    );
+    assert!(ctx.store.pending_parts(GW).await.unwrap().is_empty());
+    // A later text of the same patron reusing the reference has other PDUs: it is new.
+    let mut later = part(2);
+    later.pdu_hex = "LATER-PART2".to_string();
+    assert!(matches!(
+        ctx.store.store_pending_part(&later).await.unwrap(),
+        PendingInsertion::New(_)
+    ));
 }
 
 fn start_time_plus(seconds: u8) -> DateTime<Utc> {
@@ -931,6 +952,94 @@ async fn reports_racing_mark_sent_never_deadlock(ctx: Ctx) {
         let text = ctx.store.outbound(id).await.unwrap().unwrap();
         assert_eq!(text.state, OutboundState::Delivered, "round {round}");
     }
+}
+
+/// A worker in a slow send renews its lease: another worker cannot take the text while
+/// the renewals go on, and can as soon as they stop for one lease. Renewing a lease that
+/// was taken over is refused.
+async fn a_renewed_lease_keeps_the_text_from_other_workers(ctx: Ctx) {
+    let id = ctx
+        .store
+        .enqueue_outbound(&reply("+15551234567", "m1", "hi"))
+        .await
+        .unwrap()
+        .id();
+    let a = lease_one(&ctx, "worker-a").await;
+    for _ in 0..5 {
+        ctx.clock.advance(LEASE - Duration::seconds(1));
+        ctx.store.renew_lease(&a.lease, LEASE).await.unwrap();
+        assert!(
+            ctx.store
+                .lease_due(GW, "worker-b", 5, LEASE)
+                .await
+                .unwrap()
+                .is_empty(),
+            "a renewed lease is still held"
+        );
+    }
+    assert_eq!(
+        ctx.store.next_outbound_due(GW).await.unwrap(),
+        Some(ctx.clock_now() + LEASE),
+        "a worker waiting for the lease wakes when the renewed lease ends"
+    );
+    // The renewals stop (worker a died): one lease later the text is worker b's.
+    ctx.clock.advance(LEASE);
+    let b = lease_one(&ctx, "worker-b").await;
+    assert_eq!(b.text.id, id);
+    let stale = ctx.store.renew_lease(&a.lease, LEASE).await;
+    assert!(
+        matches!(stale, Err(StoreError::LeaseLost { id: lost }) if lost == id),
+        "{stale:?}"
+    );
+}
+
+/// A daemon that owns its database (SQLite) ends the leases its predecessor left at start:
+/// the texts are due at once, not when the dead worker's leases would have run out, and
+/// only that gateway's texts are touched.
+async fn reclaimed_leases_are_due_at_once(ctx: Ctx) {
+    let id = ctx
+        .store
+        .enqueue_outbound(&reply("+15551234567", "m1", "hi"))
+        .await
+        .unwrap()
+        .id();
+    let mut other = reply("+15551234567", "m2", "elsewhere");
+    other.gateway = "other".to_string();
+    ctx.store.enqueue_outbound(&other).await.unwrap();
+    let dead = lease_one(&ctx, "dead-worker").await;
+    let elsewhere = ctx
+        .store
+        .lease_due("other", "dead-worker", 1, LEASE)
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.len(), 1);
+    assert!(ctx
+        .store
+        .lease_due(GW, "successor", 5, LEASE)
+        .await
+        .unwrap()
+        .is_empty());
+
+    assert_eq!(ctx.store.reclaim_leases(GW, "successor").await.unwrap(), 1);
+    let taken = lease_one(&ctx, "successor").await;
+    assert_eq!((taken.text.id, taken.text.attempts), (id, 2));
+    assert!(matches!(
+        ctx.store.mark_sent(&dead.lease, &[part(1, 1)]).await,
+        Err(StoreError::LeaseLost { .. })
+    ));
+    assert_eq!(
+        ctx.store.reclaim_leases(GW, "successor").await.unwrap(),
+        0,
+        "the reclaiming worker's own lease stays"
+    );
+    assert!(
+        ctx.store
+            .lease_due("other", "successor", 1, LEASE)
+            .await
+            .unwrap()
+            .is_empty(),
+        "another gateway's leases are left alone"
+    );
 }
 
 async fn expired_lease_returns_work_and_stale_completion_is_refused(ctx: Ctx) {

@@ -393,6 +393,7 @@ pub fn settings(gateway: &GatewayConfig) -> anyhow::Result<GatewaySettings> {
         max_attempts: gateway.outbox.max_attempts,
         initial_backoff: gateway.outbox.initial_backoff,
         max_backoff: gateway.outbox.max_backoff,
+        lease: gateway.outbox.lease,
         ..OutboxPolicy::default()
     };
     Ok(settings)

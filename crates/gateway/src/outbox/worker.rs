@@ -13,7 +13,9 @@ use textgate_gsm::segment::Segmenter;
 use textgate_modem::{
     AcceptedPart, SendError, SendFailure as DriverFailure, SendProgress, SmsDriver,
 };
-use textgate_store::{Lease, LeasedOutbound, OutboundText, SentPart, Store, StoreError};
+use textgate_store::{
+    BackendKind, Lease, LeasedOutbound, OutboundText, SentPart, Store, StoreError,
+};
 use textgate_telemetry::{Metrics, SendFailure};
 use tokio::sync::watch;
 
@@ -65,6 +67,7 @@ impl OutboxWorker {
     /// Runs until `shutdown` turns true.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let name = self.settings.name.clone();
+        self.reclaim_own_leases().await;
         while !*shutdown.borrow() {
             // Subscribe before looking for work, so work enqueued in between wakes us.
             let mut signal = match self.store.outbound_signal(&name).await {
@@ -121,6 +124,45 @@ impl OutboxWorker {
         }
     }
 
+    /// On SQLite this daemon is the database's only one, so a text still `sending` at
+    /// start was left by its predecessor (killed mid-send): it is taken up now rather than
+    /// when that dead worker's lease would have run out. On PostgreSQL other live daemons
+    /// may be sending; their leases are short and renewed, so a dead one's text is taken
+    /// up within one lease. A failure here only delays: the leases still run out.
+    async fn reclaim_own_leases(&self) {
+        if self.store.kind() != BackendKind::Sqlite {
+            return;
+        }
+        match self
+            .store
+            .reclaim_leases(&self.settings.name, &self.worker_id)
+            .await
+        {
+            Ok(0) => {}
+            Ok(reclaimed) => tracing::info!(
+                reclaimed,
+                "taking up replies a stopped daemon was sending; parts it recorded as sent \
+                 are not sent again"
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot reclaim the leases of a stopped daemon"),
+        }
+    }
+
+    /// The lease a worker asks for, renewed every third of it while a send goes on.
+    fn lease_for(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.settings.outbox.lease)
+            .unwrap_or(chrono::Duration::seconds(15))
+    }
+
+    /// Keeps the lease while the driver works. A renewal the store refuses is logged and
+    /// left: the send goes on and what it records afterwards is refused in turn (the text
+    /// is then another worker's, which sends only the parts recorded as missing).
+    async fn renew(&self, log: &PartLog<'_>) {
+        if let Err(e) = self.store.renew_lease(log.lease, self.lease_for()).await {
+            tracing::warn!(outbound = log.text.id, error = %e, "cannot renew the lease");
+        }
+    }
+
     /// Sets the `textgate_outbox_depth` gauge from the store. A failed count leaves the
     /// gauge as it was: the next pass through the loop tries again.
     async fn report_depth(&self) {
@@ -138,13 +180,7 @@ impl OutboxWorker {
     ) -> Result<Option<Flow>, StoreError> {
         let mut leased = self
             .store
-            .lease_due(
-                &self.settings.name,
-                &self.worker_id,
-                1,
-                chrono::Duration::from_std(self.settings.outbox.lease)
-                    .unwrap_or(chrono::Duration::minutes(10)),
-            )
+            .lease_due(&self.settings.name, &self.worker_id, 1, self.lease_for())
             .await?;
         let Some(one) = leased.pop() else {
             return Ok(None);
@@ -245,6 +281,9 @@ impl OutboxWorker {
         let send = self.driver.send_reporting(sms, progress);
         tokio::pin!(send);
         let mut grace_until = None;
+        let every = (self.settings.outbox.lease / 3).max(MIN_WAIT);
+        let mut renewal = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        renewal.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let answer = loop {
             tokio::select! {
                 // Reports first, so a part is recorded before the send's end is looked at.
@@ -257,6 +296,7 @@ impl OutboxWorker {
                     }
                 }
                 answer = &mut send => break Some(answer),
+                _ = renewal.tick() => self.renew(log).await,
                 _ = shutdown.changed(), if grace_until.is_none() => {
                     tracing::info!(
                         outbound = log.text.id,

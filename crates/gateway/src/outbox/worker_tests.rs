@@ -259,7 +259,11 @@ impl Rig {
             settings: self.settings.clone(),
             store: self.store.clone(),
             driver,
-            notices: OperatorNotices::new(self.settings.clone(), self.xmpp.clone()),
+            notices: OperatorNotices::new(
+                self.settings.clone(),
+                self.xmpp.clone(),
+                self.store.clone(),
+            ),
             segmenter: Segmenter::new(SegmenterConfig::default()),
             worker_id: format!("test-{:08x}", rand::random::<u32>()),
             sent,
@@ -431,4 +435,81 @@ async fn a_retry_after_a_later_part_failed_sends_only_that_part_and_what_follows
     // The second attempt sent part 3 alone; its error still names it as part 3 of 3.
     let reason = sent.last_error.unwrap_or_default();
     assert!(reason.contains("part 3 of 3"), "{reason}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_text_a_killed_run_was_sending_is_taken_up_at_start_not_when_its_lease_ends() {
+    let rig = Rig::new().await;
+    let id = rig.enqueue_three_parts().await;
+    // An earlier run leased the text for ten minutes, recorded part 1 and was killed: no
+    // give-back, the row stays `sending` under the dead worker's lease.
+    let killed = rig
+        .store
+        .lease_due(GATEWAY, "killed-run", 1, chrono::Duration::minutes(10))
+        .await
+        .expect("the store answers")
+        .remove(0);
+    rig.store
+        .record_sent_part(
+            &killed.lease,
+            SentPart {
+                seq: 1,
+                message_ref: 30,
+            },
+        )
+        .await
+        .expect("part 1 is recorded");
+
+    // The restarted daemon owns the SQLite file: it sends the rest now.
+    let modem = PartByPart::new(50, Vec::new());
+    let mut run = rig.start(modem.clone());
+    rig.until_sent(&mut run, id).await;
+    run.shut_down().await;
+    assert_eq!(modem.accepted(), [2, 3]);
+    assert_eq!(rig.parts(id).await, [(1, 30), (2, 50), (3, 51)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_longer_than_the_lease_keeps_the_text_from_other_workers() {
+    let lease = Duration::from_millis(600);
+    let rig = Rig::with_policy(|policy| policy.lease = lease).await;
+    let id = rig.enqueue_three_parts().await;
+
+    let modem = PartByPart::new(40, vec![(2, Radio::Silent)]);
+    let run = rig.start(modem.clone());
+    modem
+        .until("part 2 on the air", |air| air.on_air == Some(2))
+        .await;
+    let first = rig
+        .store
+        .next_outbound_due(GATEWAY)
+        .await
+        .expect("the store answers")
+        .expect("the text is leased");
+    // The worker renews while the modem holds part 2: the lease's end moves past where
+    // the first lease ended plus a whole lease.
+    let later = first + chrono::Duration::from_std(lease).expect("a short lease");
+    let renewed = async {
+        loop {
+            let until = rig.store.next_outbound_due(GATEWAY).await.expect("store");
+            if until.is_some_and(|until| until > later) {
+                break;
+            }
+            tokio::time::sleep(lease / 6).await;
+        }
+    };
+    tokio::time::timeout(WAIT, renewed)
+        .await
+        .expect("the lease was not renewed");
+    // Time has passed beyond the first lease; another daemon still finds nothing due.
+    assert!(Utc::now() > first);
+    let other = rig
+        .store
+        .lease_due(GATEWAY, "another-daemon", 1, chrono::Duration::minutes(1))
+        .await
+        .expect("the store answers");
+    assert!(other.is_empty(), "a renewed lease is still held: {other:?}");
+    run.shut_down().await;
+    assert_eq!(rig.state(id).await.state, OutboundState::Queued);
+    assert_eq!(rig.parts(id).await, [(1, 40)]);
 }

@@ -138,7 +138,7 @@ impl Gateway {
             max_parts: settings.max_parts,
             ..SegmenterConfig::default()
         });
-        let notices = OperatorNotices::new(settings.clone(), xmpp.clone());
+        let notices = OperatorNotices::new(settings.clone(), xmpp.clone(), store.clone());
         // At ERROR level so that it is on whenever any of the gateway's lines is: the lines
         // inside it do not repeat the `gateway` field, and a filter such as `warn` must not
         // leave them without it.
@@ -447,6 +447,11 @@ impl Runtime {
                 self.flush(outcome).await;
                 if !self.bounced.is_empty() {
                     self.retry_bounced().await;
+                }
+                // What could not be said while the component was away (receipts, errors,
+                // notices) goes out as soon as its operator is there to hear it.
+                if self.router.available().contains(&operator) {
+                    self.notices.send_kept(&operator).await;
                 }
             }
             GatewayEvent::OperatorReply(reply) => self.on_reply(reply).await,

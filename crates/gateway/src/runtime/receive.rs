@@ -10,7 +10,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use textgate_core::{InboundTextId, PatronAddress};
 use textgate_gsm::reassembly::{Complete, Incomplete, Outcome, Part, Payload};
 use textgate_modem::{AckHandle, ModemEvent, Origin};
-use textgate_store::{NewInbound, PendingPart};
+use textgate_store::{NewInbound, PendingInsertion, PendingPart};
 use tokio::time::Instant;
 use tracing::field::Empty;
 use tracing::Instrument;
@@ -139,7 +139,21 @@ impl Runtime {
                         received_at: Utc::now(),
                     };
                     let id = match self.store.store_pending_part(&pending).await {
-                        Ok(insertion) => insertion.id(),
+                        Ok(PendingInsertion::New(id) | PendingInsertion::Duplicate(id)) => id,
+                        Ok(PendingInsertion::Committed(inbound)) => {
+                            // Read again after its text was committed (the daemon died
+                            // before deleting it from the SIM). Starting a new pending text
+                            // with it would later deliver a partial copy, or join it to the
+                            // patron's next text that reuses the reference.
+                            span.record("inbound", inbound);
+                            tracing::info!(
+                                reference = concatenation.reference,
+                                seq = concatenation.sequence,
+                                "part of a text already stored, read again; deleted"
+                            );
+                            acknowledge(ack);
+                            return Ok(());
+                        }
                         Err(e) => {
                             tracing::error!(error = %e, "could not store a part; left on the modem");
                             return Err(unstored(Received::Part(part), pdu_hex, ack));

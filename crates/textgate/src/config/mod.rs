@@ -357,6 +357,11 @@ pub struct OutboxConfig {
     /// The longest wait between two attempts.
     #[serde(default = "default_max_backoff", with = "humantime_serde")]
     pub max_backoff: Duration,
+    /// How long a reply being sent stays this daemon's without a renewal: after a crash,
+    /// the longest a reply waits before another daemon (or, on PostgreSQL, the restarted
+    /// one) takes it up. Renewed every third of it while a send lasts.
+    #[serde(default = "default_lease", with = "humantime_serde")]
+    pub lease: Duration,
 }
 
 impl Default for OutboxConfig {
@@ -365,6 +370,7 @@ impl Default for OutboxConfig {
             max_attempts: default_max_attempts(),
             initial_backoff: default_initial_backoff(),
             max_backoff: default_max_backoff(),
+            lease: default_lease(),
         }
     }
 }
@@ -531,6 +537,10 @@ fn default_initial_backoff() -> Duration {
 
 fn default_max_backoff() -> Duration {
     Duration::from_secs(600)
+}
+
+fn default_lease() -> Duration {
+    Duration::from_secs(15)
 }
 
 fn default_baud() -> u32 {

@@ -5,11 +5,15 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::str::FromStr;
+use std::time::Duration;
 
 use super::env::environment_name;
 use super::load::{gateway_label, Problem, Sections};
 use super::{AlertsConfig, DriverConfig, GatewayConfig, HttpConfig, MultipartNotice, Secret};
 
+/// The shortest outbox lease: renewed every third of it, a shorter one would turn the
+/// renewals into a busy loop against the database.
+const MIN_LEASE: Duration = Duration::from_secs(3);
 /// Where stable serial device names live; `/dev/ttyUSB0` can change between boots.
 const STABLE_DEVICE_DIR: &str = "/dev/serial/by-id/";
 
@@ -320,6 +324,16 @@ impl Checker<'_> {
                     "{} is shorter than initial_backoff ({})",
                     humantime_serde::re::humantime::format_duration(outbox.max_backoff),
                     humantime_serde::re::humantime::format_duration(outbox.initial_backoff)
+                ),
+            );
+        }
+        if outbox.lease < MIN_LEASE {
+            self.error(
+                key("outbox.lease"),
+                format!(
+                    "must be at least {} (it is renewed every third of it while a reply is \
+                     being sent)",
+                    humantime_serde::re::humantime::format_duration(MIN_LEASE)
                 ),
             );
         }
