@@ -64,7 +64,8 @@ impl Database {
 
 /// The store. Cheap to clone: clones share the connection pool, the clock and the
 /// in-process signals. A daemon opens one store and hands clones to every part that needs
-/// the database: on SQLite only clones of one store wake each other's outbox workers.
+/// the database: on SQLite clones of one store wake each other's outbox workers at once,
+/// and commits by other processes wake them within a fifth of a second (signal.rs).
 #[derive(Clone)]
 pub struct Store {
     pub(crate) backend: Backend,
@@ -215,13 +216,23 @@ impl Store {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|source| StoreError::Connect {
                 backend: "SQLite",
                 source,
             })?;
-        Ok(Store::from_backend(Backend::Sqlite(pool)))
+        let store = Store::from_backend(Backend::Sqlite(pool));
+        // Another process (`textgate send`) may queue work in the same file; see signal.rs.
+        store
+            .signals
+            .watch_other_connections(&options)
+            .await
+            .map_err(|source| StoreError::Connect {
+                backend: "SQLite",
+                source,
+            })?;
+        Ok(store)
     }
 
     fn from_backend(backend: Backend) -> Store {
@@ -259,8 +270,10 @@ impl Store {
         &self.backend
     }
 
-    /// Closes every connection; pending operations finish first.
+    /// Closes every connection, the SQLite watcher's for other processes' commits
+    /// included; pending operations finish first.
     pub async fn close(&self) {
+        self.signals.stop_watching().await;
         with_pool!(self, pool => pool.close().await)
     }
 

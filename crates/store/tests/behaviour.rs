@@ -1609,13 +1609,10 @@ async fn enqueue_wakes_a_waiting_worker(ctx: Ctx) {
         1
     );
 
-    // Another store on the same PostgreSQL database (another daemon) wakes the worker
-    // too. On SQLite (one file, one daemon) the daemon's parts share one store, so the
-    // producer is a clone of it.
-    let producer_store = match ctx.store.kind() {
-        textgate_store::BackendKind::Postgres => ctx.another_store().await,
-        textgate_store::BackendKind::Sqlite => ctx.store.clone(),
-    };
+    // Another store on the same database wakes the worker too: another daemon on
+    // PostgreSQL (NOTIFY), `textgate send` beside the daemon on SQLite (the store's
+    // watcher for other connections' commits).
+    let producer_store = ctx.another_store().await;
     let waiter = tokio::spawn(async move {
         signal.notified().await.unwrap();
     });
@@ -1627,6 +1624,7 @@ async fn enqueue_wakes_a_waiting_worker(ctx: Ctx) {
         .await
         .expect("woken within 10 s")
         .unwrap();
+    producer_store.close().await;
 }
 
 async fn outbox_depth_counts_queued_and_sending(ctx: Ctx) {

@@ -3,6 +3,12 @@
 //! each with [`Prosody::start`]; the demo binary places one in its own directory with
 //! [`ProsodySetup`]. Needs the `prosody` package (scripts/test and scripts/demo install it).
 //!
+//! A port chosen free can be taken by another server before Prosody binds it; Prosody then
+//! runs on without it, and whatever connects reaches the other server. So Prosody counts as
+//! started only when the kernel says the process we launched is the one listening on its
+//! ports ([`ports`]); when another process holds one, a start tries again on new ports
+//! (up to [`START_ATTEMPTS`] times) and a restart, which must keep its ports, fails.
+//!
 //! Starting, registering an account and restarting return an error that says which step
 //! failed, with the server's log when it has one. [`Prosody::secret`] panics only when asked
 //! for a domain it was never given, which is a mistake in the caller.
@@ -10,14 +16,21 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 use tokio::time::Instant;
 
+use ports::{free_port, who_listens, Listener};
+
+mod ports;
+
 /// How long Prosody may take to open its ports.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How many sets of ports a start tries before it gives up: each is lost only to a server
+/// that binds a just-released port in a window of milliseconds.
+const START_ATTEMPTS: usize = 5;
 /// The XMPP domain of the librarians' accounts.
 pub const HOST: &str = "library.test";
 
@@ -42,6 +55,10 @@ pub enum ProsodyError {
         START_TIMEOUT
     )]
     NotListening { port: u16, log: String },
+    #[error("port {port} is held by another process, so prosody could not listen on it; its log:\n{log}")]
+    PortTaken { port: u16, log: String },
+    #[error("cannot tell which process listens on port {port} (from /proc): {source}")]
+    Listeners { port: u16, source: std::io::Error },
     #[error("cannot run prosodyctl: {source}")]
     Prosodyctl { source: std::io::Error },
     #[error("prosodyctl register {user} {} failed ({status}): {stderr}", HOST)]
@@ -96,6 +113,7 @@ pub struct ProsodySetup {
     components: Vec<(String, String)>,
     place: Place,
     log_level: LogLevel,
+    ports: PortSource,
 }
 
 impl Default for ProsodySetup {
@@ -104,7 +122,38 @@ impl Default for ProsodySetup {
             components: Vec::new(),
             place: Place::Temporary,
             log_level: LogLevel::Debug,
+            ports: PortSource(Arc::new(free_port)),
         }
+    }
+}
+
+/// Where a start gets its ports from.
+#[derive(Clone)]
+struct PortSource(Arc<dyn Fn() -> std::io::Result<u16> + Send + Sync>);
+
+impl PortSource {
+    /// The client port and a different component port: one port for both would be ours for
+    /// one service and missing for the other.
+    fn two(&self) -> Result<(u16, u16), ProsodyError> {
+        let next = || (self.0)().map_err(|source| ProsodyError::FreePort { source });
+        let c2s = next()?;
+        for _ in 0..START_ATTEMPTS {
+            let component = next()?;
+            if component != c2s {
+                return Ok((c2s, component));
+            }
+        }
+        Err(ProsodyError::FreePort {
+            source: std::io::Error::other(format!(
+                "the port source gave only port {c2s}, for both services"
+            )),
+        })
+    }
+}
+
+impl std::fmt::Debug for PortSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PortSource")
     }
 }
 
@@ -134,8 +183,20 @@ impl ProsodySetup {
         self
     }
 
+    /// Where ports come from: free ports the OS picks, unless set. Each start asks for the
+    /// client port, then the component port. For testing the launcher itself, with a port
+    /// someone else holds.
+    pub fn port_source(
+        mut self,
+        next_port: impl Fn() -> std::io::Result<u16> + Send + Sync + 'static,
+    ) -> ProsodySetup {
+        self.ports = PortSource(Arc::new(next_port));
+        self
+    }
+
     /// Writes the configuration and starts Prosody with the virtual host [`HOST`]; returns
-    /// once it accepts connections on both its client and its component port.
+    /// once it listens on both its client and its component port. When another process
+    /// holds one of them, starts again on new ports.
     pub async fn start(self) -> Result<Prosody, ProsodyError> {
         let (temporary, dir) = match self.place {
             Place::Temporary => {
@@ -146,36 +207,30 @@ impl ProsodySetup {
             }
             Place::In(dir) => (None, dir),
         };
-        let c2s_port = free_port()?;
-        let component_port = free_port()?;
         let data = dir.join("prosody-data");
         std::fs::create_dir(&data).map_err(|source| ProsodyError::Write {
             path: data.clone(),
             source,
         })?;
-        let config_path = dir.join("prosody.cfg.lua");
-        let config = configuration(
-            &dir,
-            c2s_port,
-            component_port,
-            &self.components,
-            self.log_level,
-        );
-        std::fs::write(&config_path, config).map_err(|source| ProsodyError::Write {
-            path: config_path.clone(),
-            source,
-        })?;
         let mut prosody = Prosody {
             _temporary: temporary,
+            config: dir.join("prosody.cfg.lua"),
             dir,
-            config: config_path,
             child: None,
-            c2s_port,
-            component_port,
+            c2s_port: 0,
+            component_port: 0,
             components: self.components,
         };
-        prosody.launch().await?;
-        Ok(prosody)
+        let mut attempt = 1;
+        loop {
+            (prosody.c2s_port, prosody.component_port) = self.ports.two()?;
+            prosody.write_configuration(self.log_level)?;
+            match prosody.launch().await {
+                Err(ProsodyError::PortTaken { .. }) if attempt < START_ATTEMPTS => attempt += 1,
+                Err(e) => return Err(e),
+                Ok(()) => return Ok(prosody),
+            }
+        }
     }
 }
 
@@ -302,7 +357,8 @@ impl Prosody {
         }
     }
 
-    /// Starts the server again on the same ports with the same data.
+    /// Starts the server again on the same ports with the same data. Fails with
+    /// [`ProsodyError::PortTaken`] when another process took one of them meanwhile.
     pub async fn restart(&mut self) -> Result<(), ProsodyError> {
         self.kill().await;
         self.launch().await
@@ -328,9 +384,25 @@ impl Prosody {
 
     /// The server's log so far, for assertion and error messages.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("prosody.log")).unwrap_or_default()
+        read_log(&self.dir)
     }
 
+    fn write_configuration(&self, log_level: LogLevel) -> Result<(), ProsodyError> {
+        let config = configuration(
+            &self.dir,
+            self.c2s_port,
+            self.component_port,
+            &self.components,
+            log_level,
+        );
+        std::fs::write(&self.config, config).map_err(|source| ProsodyError::Write {
+            path: self.config.clone(),
+            source,
+        })
+    }
+
+    /// Starts the server on the configured ports and waits until the process it started
+    /// listens on them. On an error the process is killed.
     async fn launch(&mut self) -> Result<(), ProsodyError> {
         let child = Command::new("prosody")
             .arg("-F")
@@ -344,37 +416,76 @@ impl Prosody {
             .spawn()
             .map_err(|source| ProsodyError::Spawn { source })?;
         let child = self.child.insert(child);
-        let deadline = Instant::now() + START_TIMEOUT;
         // Without components Prosody opens no component port.
         let ports = if self.components.is_empty() {
             vec![self.c2s_port]
         } else {
             vec![self.c2s_port, self.component_port]
         };
-        for port in ports {
-            while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    let log =
-                        std::fs::read_to_string(self.dir.join("prosody.log")).unwrap_or_default();
-                    return Err(ProsodyError::Exited { status, log });
-                }
-                if Instant::now() >= deadline {
-                    let log =
-                        std::fs::read_to_string(self.dir.join("prosody.log")).unwrap_or_default();
-                    return Err(ProsodyError::NotListening { port, log });
-                }
-                // Polling a port has no event to await; a short pause between attempts.
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
+        let waited = wait_until_listening(child, &ports, &self.dir).await;
+        if waited.is_err() {
+            self.kill().await;
         }
-        Ok(())
+        waited
     }
 }
 
-/// A port that was free a moment ago (the OS picks it; the listener is closed again).
-fn free_port() -> Result<u16, ProsodyError> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|source| ProsodyError::FreePort { source })
+/// Waits until `child` is the process listening on every port in `ports`.
+async fn wait_until_listening(
+    child: &mut Child,
+    ports: &[u16],
+    dir: &Path,
+) -> Result<(), ProsodyError> {
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        let pid = match (child.try_wait(), child.id()) {
+            (Ok(Some(status)), _) => {
+                return Err(ProsodyError::Exited {
+                    status,
+                    log: read_log(dir),
+                })
+            }
+            (Ok(None), Some(pid)) => pid,
+            (Err(source), _) => return Err(ProsodyError::Wait { source }),
+            // tokio forgets the id only once it reaped the process, which try_wait reports.
+            (Ok(None), None) => {
+                return Err(ProsodyError::Wait {
+                    source: std::io::Error::other("prosody's process id is gone"),
+                })
+            }
+        };
+        let mut waiting_for = None;
+        for &port in ports {
+            let listener = who_listens(port, pid)
+                .map_err(|source| ProsodyError::Listeners { port, source })?;
+            match listener {
+                Listener::TheProcess => {}
+                // Prosody binds each port once, at start-up: a port another process holds
+                // now is lost to it for this run.
+                Listener::SomeoneElse => {
+                    return Err(ProsodyError::PortTaken {
+                        port,
+                        log: read_log(dir),
+                    })
+                }
+                Listener::Nobody => waiting_for = waiting_for.or(Some(port)),
+            }
+        }
+        let Some(port) = waiting_for else {
+            return Ok(());
+        };
+        if Instant::now() >= deadline {
+            return Err(ProsodyError::NotListening {
+                port,
+                log: read_log(dir),
+            });
+        }
+        // The kernel's socket tables have no event to await; a short pause between looks.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Prosody's log so far, or nothing when it has written none.
+fn read_log(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("prosody.log")).unwrap_or_default()
 }

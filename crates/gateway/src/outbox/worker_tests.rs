@@ -192,7 +192,7 @@ impl SmsDriver for PartByPart {
 
 /// A store on a fresh SQLite file, kept alive with it.
 struct Rig {
-    _database: FreshSqlite,
+    database: FreshSqlite,
     store: Store,
     xmpp: ComponentHandle,
     settings: Arc<GatewaySettings>,
@@ -222,7 +222,7 @@ impl Rig {
         settings.outbox.stop_grace = Duration::from_millis(200);
         adjust(&mut settings.outbox);
         Rig {
-            _database: database,
+            database,
             store,
             xmpp,
             settings: Arc::new(settings),
@@ -324,6 +324,44 @@ impl Run {
             .expect("the worker did not stop in time")
             .expect("the worker panicked");
     }
+}
+
+/// `textgate send` beside a running daemon on SQLite (docs/cli.md: "at once"): a text
+/// queued by another process, here another store on the file, is sent although nothing in
+/// the daemon's process enqueued anything. The worker first sends a text of its own, so
+/// that it is idle in its wait (up to a day) when the other store's text arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_text_queued_by_another_process_is_sent_at_once() {
+    let rig = Rig::new().await;
+    let modem = PartByPart::new(10, Vec::new());
+    let mut run = rig.start(modem.clone());
+    let own = rig.enqueue_three_parts().await;
+    rig.until_sent(&mut run, own).await;
+
+    let other = Store::open(rig.database.url())
+        .await
+        .expect("the other process's store opens");
+    let queued = other
+        .enqueue_outbound(&NewOutbound {
+            gateway: GATEWAY.to_owned(),
+            recipient: PATRON.to_owned(),
+            origin: OutboundOrigin::Chat {
+                sender_jid: "cli@localhost".to_owned(),
+                xmpp_id: "send-1".to_owned(),
+                receipt: DeliveryReceipt::NotRequested,
+            },
+            // Long, as the double plays only concatenated parts.
+            body: "Your books are ready at the front desk. ".repeat(10),
+            priority: Priority::CHAT,
+            not_before: None,
+        })
+        .await
+        .expect("the other process queues a text")
+        .id();
+    other.close().await;
+    rig.until_sent(&mut run, queued).await;
+    run.shut_down().await;
+    assert_eq!(modem.accepted(), [1, 2, 3, 1, 2, 3]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

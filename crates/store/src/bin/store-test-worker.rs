@@ -10,6 +10,10 @@
 //!
 //! `store-test-worker drain URL GATEWAY WORKER`: waits for a line on standard input, then
 //! leases and completes outbound texts until none is due, printing `took ID` for each.
+//!
+//! `store-test-worker enqueue URL GATEWAY RECIPIENT`: queues one text for RECIPIENT, as
+//! `textgate send` does from beside a running daemon, and prints `queued ID`
+//! (`tests/foreign_writes.rs`).
 
 use std::error::Error;
 use std::io::{BufRead, Write};
@@ -173,6 +177,26 @@ async fn drain(url: &str, gateway: &str, worker: &str) -> Result<()> {
     Ok(())
 }
 
+async fn enqueue(url: &str, gateway: &str, recipient: &str) -> Result<()> {
+    let store = Store::open(url).await?;
+    let insertion = store
+        .enqueue_outbound(&NewOutbound {
+            gateway: gateway.to_string(),
+            recipient: recipient.to_string(),
+            origin: OutboundOrigin::Chat {
+                sender_jid: "cli@localhost".to_string(),
+                xmpp_id: format!("send-{}", std::process::id()),
+                receipt: DeliveryReceipt::NotRequested,
+            },
+            body: "Your books are ready".to_string(),
+            priority: Priority::CHAT,
+            not_before: None,
+        })
+        .await?;
+    store.close().await;
+    say(&format!("queued {}", insertion.id()))
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -186,9 +210,9 @@ async fn main() -> Result<()> {
             work(url, gateway, count.parse()?, start.parse()?).await
         }
         ["drain", url, gateway, worker] => drain(url, gateway, worker).await,
-        _ => Err(
-            "usage: store-test-worker work URL GATEWAY COUNT START | drain URL GATEWAY WORKER"
-                .into(),
-        ),
+        ["enqueue", url, gateway, recipient] => enqueue(url, gateway, recipient).await,
+        _ => Err("usage: store-test-worker work URL GATEWAY COUNT START \
+             | drain URL GATEWAY WORKER | enqueue URL GATEWAY RECIPIENT"
+            .into()),
     }
 }
