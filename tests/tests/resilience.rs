@@ -31,6 +31,11 @@ async fn a_killed_daemon_loses_nothing_and_doubles_nothing() {
         .inject_text(&IncomingText::new(PATRON, "text A"))
         .unwrap();
     assert_eq!(body(&text_from(&mut alice, &patron).await), "text A");
+    // Her client confirmed it: delivered, so the restart below does not offer it again.
+    scene
+        .daemon
+        .expect_log(&["text confirmed by the operator's client"])
+        .await;
 
     // Part 1 of 2 arrives and is stored as a pending part; then the daemon dies.
     let mut first = IncomingText::new(PATRON, TWO_PARTS);

@@ -32,6 +32,12 @@ pub struct GatewaySettings {
     /// How long after sending a status report can still be matched to a part (the message
     /// reference wraps at 256).
     pub status_report_window: Duration,
+    /// How long a text written to an operator stays `offered` (its body kept) when her
+    /// client does not confirm it (XEP-0184): a server may bounce it until the session it
+    /// went to is given up. Longer than the stream-management resumption times of common
+    /// servers (ejabberd 300 s, Prosody's mod_smacks 600 s), after which the text counts
+    /// as delivered.
+    pub delivery_grace: Duration,
 }
 
 impl GatewaySettings {
@@ -50,6 +56,7 @@ impl GatewaySettings {
             outbox: OutboxPolicy::default(),
             reassembly: ReassemblyConfig::default(),
             status_report_window: Duration::from_secs(3 * 24 * 3600),
+            delivery_grace: Duration::from_secs(11 * 60),
         }
     }
 

@@ -115,6 +115,9 @@ pub struct Librarian {
     stream: Stream,
     /// The full JID the server bound.
     pub jid: String,
+    /// Whether messages asking for a delivery receipt (XEP-0184) are confirmed as they
+    /// are read, as Conversations, Gajim, Dino and most clients do. On by default.
+    pub answers_receipts: bool,
 }
 
 impl Librarian {
@@ -187,7 +190,11 @@ impl Librarian {
             .ok_or_else(|| XmppError::Bind {
                 answer: to_xml(&bound),
             })?;
-        Ok(Librarian { stream, jid })
+        Ok(Librarian {
+            stream,
+            jid,
+            answers_receipts: true,
+        })
     }
 
     /// Sends a stanza given as XML (with `xmlns='jabber:client'` on the root).
@@ -214,11 +221,18 @@ impl Librarian {
         within: Duration,
         accept: impl Fn(&Element) -> bool,
     ) -> Result<Element, XmppError> {
+        let answers_receipts = self.answers_receipts;
         let stream = &mut self.stream;
         let mut skipped = Vec::new();
         let found = timeout(within, async {
             loop {
                 let element = next_element(stream).await?;
+                if let Some(receipt) = receipt_for(&element).filter(|_| answers_receipts) {
+                    stream
+                        .send(&receipt)
+                        .await
+                        .map_err(|source| XmppError::Write { source })?;
+                }
                 if accept(&element) {
                     return Ok::<_, XmppError>(element);
                 }
@@ -275,6 +289,33 @@ impl Librarian {
     pub async fn logout(mut self) {
         let _ = timeout(WAIT, self.stream.shutdown()).await;
     }
+}
+
+/// The receipt a client sends for `message` (XEP-0184 §5): one that asks for it, has an
+/// id to confirm, and is not an error or groupchat message.
+fn receipt_for(message: &Element) -> Option<Element> {
+    if message.name() != "message"
+        || matches!(message.attr("type"), Some("error" | "groupchat"))
+        || message.get_child("request", "urn:xmpp:receipts").is_none()
+    {
+        return None;
+    }
+    let (from, id) = (message.attr("from")?, message.attr("id")?);
+    let xml = format!(
+        "<message xmlns='jabber:client' to='{}' id='receipt-{}'><received xmlns='urn:xmpp:receipts' id='{}'/></message>",
+        escape(from),
+        escape(id),
+        escape(id)
+    );
+    parse(&xml).ok()
+}
+
+/// Text made safe for an XML attribute.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('\'', "&apos;")
+        .replace('"', "&quot;")
 }
 
 /// The stream once the server's features arrived (their content does not matter here: the

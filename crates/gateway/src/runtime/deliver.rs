@@ -1,13 +1,21 @@
 //! Delivery to operators: a committed text goes to the alert screen first, then to the
 //! operators the queue router names, or waits in the store until one is available. Texts
 //! that waited are read back from the store and stamped with their original time; texts
-//! stranded between two component connections are routed again once it is back; texts every
-//! recipient bounced are offered to the available operators who have not had them.
+//! stranded between two component connections are routed again once it is back.
+//!
+//! Delivered means delivered: a text written to operators is only `offered` (its body
+//! kept) until an operator's client confirms it (the gateway asks for XEP-0184 receipts)
+//! or the delivery grace passes without a bounce. A text every recipient bounced (a
+//! phone's session the server kept for resumption and then gave up) is offered again at
+//! once to available operators who have not had it, and otherwise to every available
+//! operator (the same one on another session included) at the next change of presence;
+//! until then it waits, and a restart offers it again from the store.
 
 use chrono::{DateTime, FixedOffset, Utc};
 use textgate_core::{BareJid, InboundTextId, PatronAddress, PresenceOutcome, Routing};
 use textgate_store::InboundState;
 use textgate_xmpp::{Outgoing, ReceiptRequest, TextToOperator};
+use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::Runtime;
@@ -15,6 +23,13 @@ use crate::hooks::Screened;
 
 /// How many delivered texts are remembered for bounces.
 const RECENT_TEXTS: usize = 1024;
+
+/// Whom bounced texts are offered to again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Retry {
+    Untried,
+    Everyone,
+}
 
 pub(super) struct RecentText {
     id: InboundTextId,
@@ -25,6 +40,8 @@ pub(super) struct RecentText {
     outstanding: usize,
     /// Operators it was written to.
     tried: Vec<BareJid>,
+    /// When it was last written to operators: the delivery grace runs from here.
+    offered_at: Instant,
 }
 
 impl Runtime {
@@ -116,28 +133,86 @@ impl Runtime {
             delayed_since: delayed_since.or(Some(smsc_time.with_timezone(&Utc))),
             outstanding: 0,
             tried: Vec::new(),
+            offered_at: Instant::now(),
         };
-        let delivered = self.send_text(&mut recent, operators, delayed_since).await;
-        let first = delivered.then(|| recent.tried.first().cloned()).flatten();
-        if delivered {
-            if self.recent.len() >= RECENT_TEXTS {
-                self.recent.pop_front();
-            }
-            self.recent.push_back(recent);
+        if !self.send_text(&mut recent, operators, delayed_since).await {
+            tracing::info!("no operator got the text; it waits for the component");
+            self.stranded.push((id, patron.clone()));
+            return;
         }
-        match first {
-            Some(operator) => {
-                if let Err(e) = self
-                    .store
-                    .mark_inbound_delivered(&[id.0], operator.as_str())
-                    .await
-                {
-                    tracing::error!(inbound = id.0, error = %e, "could not mark a text delivered");
-                }
+        if let Err(e) = self.store.mark_inbound_offered(&[id.0]).await {
+            tracing::error!(inbound = id.0, error = %e, "could not mark a text offered");
+        }
+        if self.recent.len() >= RECENT_TEXTS {
+            if let Some(oldest) = self.recent.pop_front() {
+                self.unconfirmed_delivered(oldest).await;
             }
-            None => {
-                tracing::info!("no operator got the text; it waits for the component");
-                self.stranded.push((id, patron.clone()));
+        }
+        self.recent.push_back(recent);
+    }
+
+    /// An operator's client confirmed a text (XEP-0184): now it is delivered, to her, and
+    /// its body goes unless transcripts are kept.
+    pub(super) async fn on_confirmed(&mut self, operator: &BareJid, stanza: &str) {
+        let Some(id) = crate::inbound::text_of_stanza(stanza) else {
+            return;
+        };
+        self.recent.retain(|r| r.id != id);
+        self.bounced.retain(|r| r.id != id);
+        match self
+            .store
+            .mark_inbound_delivered(&[id.0], operator.as_str())
+            .await
+        {
+            Ok(0) => {}
+            Ok(_) => tracing::info!(
+                inbound = id.0, operator = %operator.as_str(), stanza,
+                "text confirmed by the operator's client"
+            ),
+            Err(e) => {
+                tracing::error!(inbound = id.0, error = %e, "could not mark a text delivered");
+            }
+        }
+    }
+
+    /// When the oldest text written but not confirmed has had its grace.
+    pub(super) fn next_unconfirmed_deadline(&self) -> Option<Instant> {
+        self.recent
+            .iter()
+            .map(|r| r.offered_at + self.settings.delivery_grace)
+            .min()
+    }
+
+    /// Texts written to operators whose clients never confirmed them and that nothing
+    /// bounced within the grace count as delivered (clients without XEP-0184 say nothing).
+    pub(super) async fn end_grace(&mut self) {
+        let grace = self.settings.delivery_grace;
+        let now = Instant::now();
+        let (due, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.recent)
+            .into_iter()
+            .partition(|r| r.offered_at + grace <= now);
+        self.recent = waiting.into();
+        for text in due {
+            self.unconfirmed_delivered(text).await;
+        }
+    }
+
+    async fn unconfirmed_delivered(&mut self, text: RecentText) {
+        let Some(operator) = text.tried.first() else {
+            return;
+        };
+        match self
+            .store
+            .mark_inbound_delivered(&[text.id.0], operator.as_str())
+            .await
+        {
+            Ok(0) => {}
+            Ok(_) => tracing::info!(
+                inbound = text.id.0, operator = %operator.as_str(),
+                "text delivered: no confirmation and no bounce within the grace"
+            ),
+            Err(e) => {
+                tracing::error!(inbound = text.id.0, error = %e, "could not mark a text delivered");
             }
         }
     }
@@ -157,7 +232,8 @@ impl Runtime {
                 body: recent.body.clone(),
                 id: stanza.clone(),
                 delayed_since,
-                receipt: ReceiptRequest::NotRequested,
+                // The operator's client confirms it: only then is the text delivered.
+                receipt: ReceiptRequest::Requested,
             };
             match self.xmpp.send(Outgoing::Text(text)).await {
                 Ok(()) => {
@@ -192,23 +268,27 @@ impl Runtime {
         if let Some(text) = self.recent.remove(at) {
             tracing::warn!(
                 inbound = id,
-                "every operator bounced a text; offering it again"
+                "every operator bounced a text; it waits and is offered again"
             );
             self.bounced.push(text);
-            self.retry_bounced().await;
+            self.retry_bounced(Retry::Untried).await;
         }
     }
 
-    /// Offers bounced texts to available operators who have not had them yet.
-    pub(super) async fn retry_bounced(&mut self) {
+    /// Offers bounced texts again, with their original time stamp: to available operators
+    /// who have not had them ([`Retry::Untried`], right after a bounce), or to every
+    /// available operator ([`Retry::Everyone`], when presence changed: the operator whose
+    /// session bounced it may be back on another).
+    pub(super) async fn retry_bounced(&mut self, retry: Retry) {
         for mut text in std::mem::take(&mut self.bounced) {
             let to: Vec<BareJid> = self
                 .router
                 .available()
                 .into_iter()
-                .filter(|o| !text.tried.contains(o))
+                .filter(|o| retry == Retry::Everyone || !text.tried.contains(o))
                 .collect();
             let delayed_since = text.delayed_since;
+            text.offered_at = Instant::now();
             if !to.is_empty() && self.send_text(&mut text, &to, delayed_since).await {
                 self.recent.push_back(text);
             } else {

@@ -373,6 +373,7 @@ impl Runtime {
         loop {
             let deadline = self.reassembler.next_deadline();
             let store_retry = self.unstored.deadline();
+            let unconfirmed = self.next_unconfirmed_deadline();
             tokio::select! {
                 _ = stop.changed() => break,
                 event = modem_events.recv(), if modem_open => match event {
@@ -393,6 +394,7 @@ impl Runtime {
                 },
                 _ = sleep_until_some(deadline) => self.expire().await,
                 _ = sleep_until_some(store_retry) => self.retry_unstored().await,
+                _ = sleep_until_some(unconfirmed) => self.end_grace().await,
                 Some(()) = recorded_sends.recv() => self.rematch_reports().await,
             }
             self.report_backlog();
@@ -446,7 +448,7 @@ impl Runtime {
                 );
                 self.flush(outcome).await;
                 if !self.bounced.is_empty() {
-                    self.retry_bounced().await;
+                    self.retry_bounced(deliver::Retry::Everyone).await;
                 }
                 // What could not be said while the component was away (receipts, errors,
                 // notices) goes out as soon as its operator is there to hear it.
@@ -455,7 +457,9 @@ impl Runtime {
                 }
             }
             GatewayEvent::OperatorReply(reply) => self.on_reply(reply).await,
-            GatewayEvent::OperatorReceived { .. } => {}
+            GatewayEvent::OperatorReceived { operator, id, .. } => {
+                self.on_confirmed(&operator, &id).await;
+            }
             GatewayEvent::DeliveryFailed {
                 operator,
                 reason,
