@@ -118,6 +118,50 @@ async fn a_part_read_again_after_its_text_was_stored_is_not_joined_to_a_later_te
         .await;
 }
 
+/// A part stored 20 minutes ago by an earlier run (its sibling never came): the restarted
+/// daemon delivers what it has at once, marked, rather than waiting another full timeout
+/// (10 minutes) from the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_part_keeps_its_own_clock_across_a_restart() {
+    let mut scene = Scene::start("").await;
+    let mut alice = scene.first_login("alice", "desk").await;
+    let patron = patron_jid(PATRON, GW);
+
+    let received_at = chrono::Utc::now() - chrono::Duration::minutes(20);
+    let pdus = textgate_modemsim::pdu::deliver_parts(&textgate_modemsim::pdu::DeliverRequest {
+        sender: PATRON,
+        text: TWO_PARTS,
+        smsc: "+15550000000",
+        timestamp: received_at.fixed_offset(),
+        reference: 90,
+        reference_bits: textgate_modemsim::pdu::ReferenceBits::Bits8,
+    })
+    .expect("the simulator builds the parts");
+    let store = textgate_store::Store::open(&scene.db.url)
+        .await
+        .expect("the store opens");
+    store
+        .store_pending_part(&textgate_store::PendingPart {
+            gateway: "library".to_owned(),
+            sender: PATRON.to_owned(),
+            concatenation: textgate_store::Concatenation {
+                reference: 90,
+                reference_bits: 8,
+                total: 2,
+            },
+            seq: 1,
+            pdu_hex: pdus[0].iter().map(|b| format!("{b:02X}")).collect(),
+            received_at,
+        })
+        .await
+        .expect("part 1 is stored");
+
+    scene.daemon.restart();
+    let text = text_from(&mut alice, &patron).await;
+    let body = body(&text);
+    assert!(body.ends_with("[part 2 of 2 missing]"), "{}", to_xml(&text));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gateway_reconnects_after_prosody_restarts() {
     let mut scene = Scene::start("").await;
