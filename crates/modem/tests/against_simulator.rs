@@ -835,6 +835,59 @@ async fn a_send_into_a_hang_is_retryable_and_goes_out_once() {
     assert_sent_once(&bench.sim, &expected);
 }
 
+/// A send queued behind a command the modem never answers is given back as soon as the
+/// modem is declared unresponsive, before the driver's resynchronisation (which fails too
+/// while the hang lasts) and its reconnection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_queued_behind_a_hung_command_is_given_back_when_the_hang_is_noticed() {
+    let bench = simulator(SimConfig::instant()).await;
+    let config = ModemConfig {
+        timeouts: Timeouts {
+            quick: Duration::from_millis(500),
+            slow: Duration::from_secs(2),
+            network: Duration::from_secs(5),
+        },
+        ..driver_config()
+    };
+    let mut rig = start_driver(&bench, config);
+    rig.ready().await;
+
+    bench.sim.set_faults(FaultPatch {
+        hang: Some(true),
+        ..FaultPatch::default()
+    });
+    // First in the driver's queue: a status query, which the hung modem never answers.
+    let modem = rig.modem.clone();
+    let status = tokio::spawn(async move { modem.status().await });
+    let sms = outgoing(
+        "behind the hang",
+        1,
+        "+15550000002",
+        StatusReportRequest::None,
+    );
+    let error = tokio::time::timeout(PROGRESS, rig.modem.send(sms))
+        .await
+        .expect("the queued send did not end")
+        .expect_err("a hung modem cannot have sent it");
+    assert_eq!(error.class(), ErrorClass::Retryable, "{error}");
+    assert!(
+        error.to_string().contains("queued sends are given back"),
+        "{error}"
+    );
+    let seen = rig
+        .until("the hang noticed", |s| {
+            s.saw(|h| matches!(h, HealthChange::Unresponsive { .. }))
+        })
+        .await;
+    assert!(
+        !seen.saw(|h| matches!(h, HealthChange::Disconnected { .. })),
+        "given back when the hang was noticed, not after the reconnection: {}",
+        summary(&seen)
+    );
+    let _ = tokio::time::timeout(PROGRESS, status).await;
+    assert!(bench.sim.sent_messages().is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_personality_is_detected_and_serves_texts_both_ways() {
     for personality in Personality::ALL {

@@ -50,6 +50,13 @@ impl Driver {
         }
     }
 
+    /// Answers every request already queued with `reason`, without waiting for more.
+    pub(super) fn refuse_queued(&mut self, reason: &str) {
+        while let Ok(request) = self.requests.try_recv() {
+            refuse(request, reason);
+        }
+    }
+
     fn defer(&mut self, token: AckToken) {
         match token.origin {
             Origin::Stored { index } if self.acknowledges_current(&token) => {

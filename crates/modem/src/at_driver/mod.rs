@@ -335,7 +335,16 @@ impl Driver {
                 Ok(()) => {}
                 Err(Stop::Link(CommandFailure::Timeout { command, timeout })) => {
                     let reason = format!("no answer to {command} within {timeout:?}");
-                    self.health(HealthChange::Unresponsive { reason }).await;
+                    self.health(HealthChange::Unresponsive {
+                        reason: reason.clone(),
+                    })
+                    .await;
+                    // What waited behind the hung command goes back now, not after the
+                    // resynchronisation (which may take as long again, and fail): the
+                    // outbox retries the sends, or another gateway's daemon takes them.
+                    self.refuse_queued(&format!(
+                        "the modem stopped answering ({reason}); queued sends are given back"
+                    ));
                     // Soft reset: leave any half-finished input and initialise again on
                     // the same device. If that fails too, the device is reopened.
                     let reset = match connection.resynchronise().await {
