@@ -16,12 +16,13 @@ use support::prosody::Prosody;
 use support::scene::{approve, online, operator, patron_jid, reply, GW, PASSWORD, PATRON};
 use support::xmpp::to_xml;
 use textgate_modemsim::{IncomingKind, SimConfig};
+use textgate_store::{DeliveryReceipt, NewOutbound, OutboundOrigin, Priority, SentPart, Store};
 
 /// One librarian, one gateway whose network keeps status reports to itself (the test hands
 /// each to the modem), and a reply of alice's with a receipt request that went out.
 struct Desk {
     prosody: Prosody,
-    _db: Database,
+    db: Database,
     modem: Modem,
     daemon: Daemon,
     alice: support::xmpp::Librarian,
@@ -73,7 +74,7 @@ impl Desk {
         let reference = part.reference;
         Desk {
             prosody,
-            _db: db,
+            db,
             modem,
             daemon,
             alice,
@@ -84,16 +85,16 @@ impl Desk {
 
     /// The network's status report for the reply reaches the modem: delivered.
     fn report_delivered(&self) {
+        self.report_on(self.reference);
+    }
+
+    /// A status report (delivered) for the part sent with `reference`.
+    fn report_on(&self, reference: u8) {
         let report = textgate_modemsim::pdu::address(PATRON)
             .and_then(|recipient| {
                 let now = Utc::now().fixed_offset();
                 textgate_modemsim::pdu::status_report(
-                    &self.smsc,
-                    self.reference,
-                    &recipient,
-                    now,
-                    now,
-                    0,
+                    &self.smsc, reference, &recipient, now, now, 0,
                 )
             })
             .unwrap_or_else(|e| panic!("cannot build the status report: {e}"));
@@ -157,4 +158,81 @@ async fn a_receipt_due_while_the_server_is_down_reaches_the_librarian_when_she_i
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// A status report overtakes the record of its part, and the daemon is killed before the
+/// record lets it match: the restarted daemon still matches it (it was kept in the store)
+/// and alice gets her receipt, instead of the reply staying `sent` for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_that_overtook_its_part_still_matches_after_a_restart() {
+    let mut desk = Desk::with_a_sent_reply().await;
+    // The report for a part the store has no record of yet (reference 77).
+    desk.report_on(77);
+    desk.daemon
+        .expect_log(&["status report for no known part yet"])
+        .await;
+    // Acknowledged: the modem no longer has it to hand over again.
+    desk.modem.wait_sim_empty().await;
+    desk.daemon.kill();
+
+    // The record of that part committed just before the kill: a reply of alice's whose one
+    // part went out with reference 77.
+    let store = Store::open(&desk.db.url).await.expect("the store opens");
+    let id = store
+        .enqueue_outbound(&NewOutbound {
+            gateway: "library".to_owned(),
+            recipient: PATRON.to_owned(),
+            origin: OutboundOrigin::Chat {
+                sender_jid: "alice@library.test/desk".to_owned(),
+                xmpp_id: "r-77".to_owned(),
+                receipt: DeliveryReceipt::Requested,
+            },
+            body: "Your map is ready.".to_owned(),
+            priority: Priority::CHAT,
+            not_before: None,
+        })
+        .await
+        .expect("enqueued")
+        .id();
+    let leased = store
+        .lease_due(
+            "library",
+            "the-killed-daemon",
+            5,
+            chrono::Duration::seconds(30),
+        )
+        .await
+        .expect("leased");
+    let lease = &leased
+        .iter()
+        .find(|l| l.text.id == id)
+        .expect("the reply is due")
+        .lease;
+    store
+        .mark_sent(
+            lease,
+            &[SentPart {
+                seq: 1,
+                message_ref: 77,
+            }],
+        )
+        .await
+        .expect("the part is recorded");
+    store.close().await;
+
+    desk.daemon.restart();
+    let patron = patron_jid(PATRON, GW);
+    let receipt = desk
+        .alice
+        .expect("the receipt for r-77 after the restart", |e| {
+            e.get_child("received", "urn:xmpp:receipts")
+                .is_some_and(|r| r.attr("id") == Some("r-77"))
+        })
+        .await;
+    assert_eq!(
+        receipt.attr("from"),
+        Some(patron.as_str()),
+        "{}",
+        to_xml(&receipt)
+    );
 }

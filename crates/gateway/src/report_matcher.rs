@@ -36,6 +36,9 @@ pub struct UnmatchedReport {
     /// The message reference (TP-MR) the report carries.
     pub reference: u8,
     pub outcome: PartOutcome,
+    /// Its row in the store, kept so a restart does not lose it; `None` when the store
+    /// could not keep it (it then lives in this daemon's memory only).
+    pub kept: Option<i64>,
     received: Instant,
 }
 
@@ -92,17 +95,28 @@ impl ReportMatcher {
         ReportMatcher::default()
     }
 
-    /// Keeps a report the store matched to nothing, received at `now`; beyond `KEPT` the
-    /// oldest is dropped.
-    pub fn hold_unmatched(&mut self, reference: u8, outcome: PartOutcome, now: Instant) {
-        if self.unmatched.len() >= KEPT {
-            self.unmatched.pop_front();
-        }
+    /// Keeps a report the store matched to nothing, received at `received` (its row in the
+    /// store is `kept`); beyond `KEPT` the oldest is dropped and returned, for its row to be
+    /// forgotten.
+    pub fn hold_unmatched(
+        &mut self,
+        reference: u8,
+        outcome: PartOutcome,
+        kept: Option<i64>,
+        received: Instant,
+    ) -> Option<UnmatchedReport> {
+        let dropped = if self.unmatched.len() >= KEPT {
+            self.unmatched.pop_front()
+        } else {
+            None
+        };
         self.unmatched.push_back(UnmatchedReport {
             reference,
             outcome,
-            received: now,
+            kept,
+            received,
         });
+        dropped
     }
 
     /// Takes every unmatched report, oldest first, to be tried again; the ones that still
@@ -225,10 +239,10 @@ mod tests {
         let start = Instant::now();
         let mut matcher = ReportMatcher::new();
         for reference in 0..=u8::MAX {
-            matcher.hold_unmatched(reference, PartOutcome::Delivered, start);
+            matcher.hold_unmatched(reference, PartOutcome::Delivered, None, start);
         }
         let late = start + Duration::from_secs(200);
-        matcher.hold_unmatched(0, failed(), late);
+        matcher.hold_unmatched(0, failed(), None, late);
         let waiting = matcher.take_unmatched();
         assert_eq!(waiting.len(), KEPT);
         // The oldest, reference 0, made room for the newest.

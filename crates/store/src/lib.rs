@@ -54,6 +54,7 @@ mod outbound;
 mod privacy;
 mod signal;
 mod stats;
+mod unmatched_reports;
 
 pub use backend::{BackendKind, Database, Store};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -63,3 +64,4 @@ pub use model::*;
 pub use privacy::{Deletion, DeletionReport, Selection};
 pub use signal::OutboundSignal;
 pub use stats::DailyStats;
+pub use unmatched_reports::KeptReport;

@@ -319,6 +319,7 @@ impl Runtime {
             // Nobody's presence is known yet, so these are held until someone is available.
             let _ = self.router.inbound_text(InboundTextId(text.id), &patron);
         }
+        self.restore_unmatched_reports().await?;
         tracing::info!(restored_parts, texts, "state restored from the store");
         self.report_backlog();
         Ok(())
@@ -482,7 +483,10 @@ impl Runtime {
 /// The monotonic instant a part stored at `received_at` (wall clock) arrived, as seen from
 /// `now`. A time stamp from the future counts as now, and so does one older than the
 /// monotonic clock reaches back (before the machine booted): that part waits one timeout.
-fn received_instant(now: Instant, received_at: chrono::DateTime<chrono::Utc>) -> Instant {
+pub(super) fn received_instant(
+    now: Instant,
+    received_at: chrono::DateTime<chrono::Utc>,
+) -> Instant {
     let age = (chrono::Utc::now() - received_at)
         .to_std()
         .unwrap_or_default();

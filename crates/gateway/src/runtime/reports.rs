@@ -6,11 +6,11 @@
 //! [`ReportMatcher`], which decides what follows; they are matched again after each send the
 //! worker records.
 
-use textgate_store::{PartOutcome, StatusReportMatch};
+use textgate_store::{PartOutcome, StatusReportMatch, StoreError};
 use tokio::time::Instant;
 
 use super::Runtime;
-use crate::report_matcher::{AfterSend, ReportMatcher, Tell};
+use crate::report_matcher::{AfterSend, ReportMatcher, Tell, UnmatchedReport};
 
 impl Runtime {
     /// How long after a send a status report can still be matched to it.
@@ -39,9 +39,26 @@ impl Runtime {
                 self.on_report(matched, reference, failed).await;
             }
             Ok(None) => {
-                tracing::debug!("status report for no known part yet");
-                self.reports
-                    .hold_unmatched(reference, outcome, Instant::now());
+                tracing::info!("status report for no known part yet");
+                // Kept in the store too: should the daemon stop before the part's record
+                // lets it match, the next one still matches it.
+                let kept = match self
+                    .store
+                    .keep_unmatched_report(&name, reference, &outcome)
+                    .await
+                {
+                    Ok(id) => Some(id),
+                    Err(e) => {
+                        tracing::warn!(mr = reference, error = %e, "could not keep an unmatched status report; it lives in memory only");
+                        None
+                    }
+                };
+                let dropped = self
+                    .reports
+                    .hold_unmatched(reference, outcome, kept, Instant::now());
+                if let Some(dropped) = dropped {
+                    self.forget_report(&dropped).await;
+                }
             }
             Err(e) => {
                 tracing::error!(mr = reference, error = %e, "could not record a status report; left on the modem");
@@ -59,6 +76,7 @@ impl Runtime {
         for report in self.reports.take_unmatched() {
             if report.expired(Instant::now()) {
                 tracing::info!(mr = report.reference, "status report for no known part");
+                self.forget_report(&report).await;
                 continue;
             }
             match self
@@ -67,6 +85,7 @@ impl Runtime {
                 .await
             {
                 Ok(Some(matched)) => {
+                    self.forget_report(&report).await;
                     let failed = matches!(report.outcome, PartOutcome::Failed { .. });
                     self.on_report(matched, report.reference, failed).await;
                 }
@@ -76,6 +95,46 @@ impl Runtime {
                     self.reports.still_unmatched(report);
                 }
             }
+        }
+    }
+
+    /// Reads back the reports a previous run kept unmatched, each on its own clock, and
+    /// tries them at once: their parts may have been recorded since.
+    pub(super) async fn restore_unmatched_reports(&mut self) -> Result<(), StoreError> {
+        let name = self.settings.name.clone();
+        let now = Instant::now();
+        let kept = self.store.unmatched_reports(&name).await?;
+        if kept.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(
+            reports = kept.len(),
+            "status reports a previous run could not match yet"
+        );
+        for report in kept {
+            let received = super::received_instant(now, report.received_at);
+            let dropped = self.reports.hold_unmatched(
+                report.message_ref,
+                report.outcome,
+                Some(report.id),
+                received,
+            );
+            if let Some(dropped) = dropped {
+                self.forget_report(&dropped).await;
+            }
+        }
+        self.rematch_reports().await;
+        Ok(())
+    }
+
+    /// Forgets the store's row of a report that matched or aged out. A failure leaves the
+    /// row; the next start tries it again and lets it age out.
+    async fn forget_report(&self, report: &UnmatchedReport) {
+        let Some(id) = report.kept else {
+            return;
+        };
+        if let Err(e) = self.store.forget_unmatched_report(id).await {
+            tracing::warn!(mr = report.reference, error = %e, "could not forget a kept status report");
         }
     }
 
