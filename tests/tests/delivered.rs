@@ -6,7 +6,14 @@
 mod support;
 
 use std::time::Duration;
-use support::scene::{body, delay_stamp, next_message, patron_jid, text_from, Scene, GW, PATRON};
+use support::daemon::{self, Daemon, GatewaySection};
+use support::database::Database;
+use support::modem::Modem;
+use support::prosody::ProsodySetup;
+use support::scene::{
+    approve, body, delay_stamp, next_message, online, operator, patron_jid, text_from, Scene, GW,
+    PASSWORD, PATRON,
+};
 use support::xmpp::to_xml;
 
 use textgate_modemsim::IncomingText;
@@ -102,4 +109,68 @@ async fn a_text_her_client_confirmed_is_delivered_and_not_offered_again() {
         .unwrap();
     let next = next_message(&mut alice).await;
     assert_eq!(body(&next), "text B", "{}", to_xml(&next));
+}
+
+/// The case ejabberd and phone clients showed: alice's phone (stream management on) drops
+/// off without closing its stream; the server keeps its session for resumption, so the
+/// gateway's text goes into it; she opens her desk client; when the phone's session times
+/// out the server bounces the text. It must reach her desk, with its original time, not
+/// wait in memory while the store says delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_text_bounced_by_a_phone_session_that_timed_out_reaches_her_desk() {
+    let prosody = ProsodySetup::new()
+        .component(GW, "smacks-secret")
+        .stream_management(Duration::from_secs(3))
+        .start()
+        .await
+        .expect("Prosody starts");
+    prosody
+        .register("alice", PASSWORD)
+        .await
+        .expect("registering alice");
+    let db = Database::create().await;
+    let modem = Modem::start().await;
+    let section = GatewaySection {
+        name: "library".into(),
+        domain: GW.into(),
+        secret: "smacks-secret".into(),
+        server: prosody.component_addr(),
+        operators: vec![operator("alice")],
+        device: modem.path.clone(),
+        extra: String::new(),
+        driver_extra: String::new(),
+        max_attempts: 3,
+    };
+    let mut daemon = Daemon::start(&daemon::config(&db.url, &[section]));
+    let mut phone = online(&prosody, "alice", "phone").await;
+    approve(&mut phone, GW).await;
+    daemon
+        .expect_log(&["operator presence", &operator("alice"), "Available"])
+        .await;
+    phone
+        .enable_stream_management()
+        .await
+        .expect("stream management");
+    phone.vanish();
+
+    let patron = patron_jid(PATRON, GW);
+    modem
+        .sim
+        .inject_text(&IncomingText::new(PATRON, "Are you open on Sunday?"))
+        .unwrap();
+    daemon.expect_log(&["text sent to an operator"]).await;
+    let mut desk = online(&prosody, "alice", "desk").await;
+    daemon
+        .expect_log(&["operator presence", "desk", "Available"])
+        .await;
+
+    // The phone's session times out; the server bounces the text it held.
+    daemon.expect_log(&["every operator bounced a text"]).await;
+    let text = text_from(&mut desk, &patron).await;
+    assert_eq!(body(&text), "Are you open on Sunday?", "{}", to_xml(&text));
+    assert!(delay_stamp(&text).is_some(), "{}", to_xml(&text));
+    // Her desk confirmed it: delivered now, to her.
+    daemon
+        .expect_log(&["text confirmed by the operator's client"])
+        .await;
 }

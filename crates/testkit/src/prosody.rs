@@ -114,6 +114,9 @@ pub struct ProsodySetup {
     place: Place,
     log_level: LogLevel,
     ports: PortSource,
+    /// Stream management (XEP-0198, Prosody's bundled mod_smacks) with this hibernation
+    /// time; off unless set.
+    stream_management: Option<Duration>,
 }
 
 impl Default for ProsodySetup {
@@ -123,6 +126,7 @@ impl Default for ProsodySetup {
             place: Place::Temporary,
             log_level: LogLevel::Debug,
             ports: PortSource(Arc::new(free_port)),
+            stream_management: None,
         }
     }
 }
@@ -177,6 +181,14 @@ impl ProsodySetup {
         self
     }
 
+    /// Turns on stream management (XEP-0198) as phone clients use it: a session whose
+    /// connection drops is kept `hibernation` for resumption (stanzas to it are queued),
+    /// then destroyed, and what it never acknowledged bounces. Whole seconds, at least 1.
+    pub fn stream_management(mut self, hibernation: Duration) -> ProsodySetup {
+        self.stream_management = Some(hibernation);
+        self
+    }
+
     /// How much Prosody logs; [`LogLevel::Debug`] unless set.
     pub fn log_level(mut self, level: LogLevel) -> ProsodySetup {
         self.log_level = level;
@@ -224,7 +236,7 @@ impl ProsodySetup {
         let mut attempt = 1;
         loop {
             (prosody.c2s_port, prosody.component_port) = self.ports.two()?;
-            prosody.write_configuration(self.log_level)?;
+            prosody.write_configuration(self.log_level, self.stream_management)?;
             match prosody.launch().await {
                 Err(ProsodyError::PortTaken { .. }) if attempt < START_ATTEMPTS => attempt += 1,
                 Err(e) => return Err(e),
@@ -242,7 +254,18 @@ fn configuration(
     component_port: u16,
     components: &[(String, String)],
     log_level: LogLevel,
+    stream_management: Option<Duration>,
 ) -> String {
+    let (smacks_module, smacks_option) = match stream_management {
+        Some(hibernation) => (
+            "; \"smacks\"",
+            format!(
+                "smacks_hibernation_time = {}\n",
+                hibernation.as_secs().max(1)
+            ),
+        ),
+        None => ("", String::new()),
+    };
     let path = |name: &str| dir.join(name).display().to_string();
     let mut config = format!(
         r#"-- A throw-away Prosody (textgate's testkit); removed with its directory.
@@ -255,7 +278,8 @@ c2s_ports = {{ {c2s_port} }}
 s2s_ports = {{ }}
 component_ports = {{ {component_port} }}
 component_interface = "127.0.0.1"
-modules_enabled = {{ "roster"; "saslauth"; "disco"; "ping"; "presence"; "register"; "version" }}
+modules_enabled = {{ "roster"; "saslauth"; "disco"; "ping"; "presence"; "register"; "version"{smacks_module} }}
+{smacks_option}
 modules_disabled = {{ "s2s" }}
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
@@ -387,13 +411,18 @@ impl Prosody {
         read_log(&self.dir)
     }
 
-    fn write_configuration(&self, log_level: LogLevel) -> Result<(), ProsodyError> {
+    fn write_configuration(
+        &self,
+        log_level: LogLevel,
+        stream_management: Option<Duration>,
+    ) -> Result<(), ProsodyError> {
         let config = configuration(
             &self.dir,
             self.c2s_port,
             self.component_port,
             &self.components,
             log_level,
+            stream_management,
         );
         std::fs::write(&self.config, config).map_err(|source| ProsodyError::Write {
             path: self.config.clone(),

@@ -285,6 +285,25 @@ impl Librarian {
         .await
     }
 
+    /// Enables stream management (XEP-0198) with resumption, as Conversations, Monal and
+    /// Siskin do: should the connection drop, the server keeps the session for a while and
+    /// queues what is sent to it.
+    pub async fn enable_stream_management(&mut self) -> Result<(), XmppError> {
+        self.write("<enable xmlns='urn:xmpp:sm:3' resume='true'/>")
+            .await?;
+        self.wait_for("stream management enabled", WAIT, |e| {
+            e.name() == "enabled" && e.ns() == "urn:xmpp:sm:3"
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Drops the connection without closing the stream: a phone that lost its network. A
+    /// server with stream management keeps the session for resumption; others end it.
+    pub fn vanish(self) {
+        drop(self);
+    }
+
     /// Closes the stream the polite way, so the server sends unavailable presence.
     pub async fn logout(mut self) {
         let _ = timeout(WAIT, self.stream.shutdown()).await;

@@ -7,9 +7,9 @@
 //! kept) until an operator's client confirms it (the gateway asks for XEP-0184 receipts)
 //! or the delivery grace passes without a bounce. A text every recipient bounced (a
 //! phone's session the server kept for resumption and then gave up) is offered again at
-//! once to available operators who have not had it, and otherwise to every available
-//! operator (the same one on another session included) at the next change of presence;
-//! until then it waits, and a restart offers it again from the store.
+//! once to every available operator, the same one on another session included (a few
+//! times in a row, then only to operators who have not had it until presence changes);
+//! with nobody available it waits, and a restart offers it again from the store.
 
 use chrono::{DateTime, FixedOffset, Utc};
 use textgate_core::{BareJid, InboundTextId, PatronAddress, PresenceOutcome, Routing};
@@ -24,12 +24,20 @@ use crate::hooks::Screened;
 /// How many delivered texts are remembered for bounces.
 const RECENT_TEXTS: usize = 1024;
 
-/// Whom bounced texts are offered to again.
+/// Why bounced texts are offered again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Retry {
-    Untried,
-    Everyone,
+    /// A text just bounced.
+    AfterBounce,
+    /// An operator's presence changed.
+    PresenceChanged,
 }
+
+/// How many bounces in a row a text is offered again at once to every available operator;
+/// after that only to those who have not had it, until presence changes. A server that
+/// still counts a dead session as available (one it keeps for resumption) could otherwise
+/// bounce the same text back and forth.
+const QUICK_RETRIES: u32 = 2;
 
 pub(super) struct RecentText {
     id: InboundTextId,
@@ -42,6 +50,8 @@ pub(super) struct RecentText {
     tried: Vec<BareJid>,
     /// When it was last written to operators: the delivery grace runs from here.
     offered_at: Instant,
+    /// Bounces since the last change of presence.
+    bounces: u32,
 }
 
 impl Runtime {
@@ -134,6 +144,7 @@ impl Runtime {
             outstanding: 0,
             tried: Vec::new(),
             offered_at: Instant::now(),
+            bounces: 0,
         };
         if !self.send_text(&mut recent, operators, delayed_since).await {
             tracing::info!("no operator got the text; it waits for the component");
@@ -265,27 +276,32 @@ impl Runtime {
         if text.outstanding > 0 {
             return;
         }
+        text.bounces += 1;
         if let Some(text) = self.recent.remove(at) {
             tracing::warn!(
                 inbound = id,
                 "every operator bounced a text; it waits and is offered again"
             );
             self.bounced.push(text);
-            self.retry_bounced(Retry::Untried).await;
+            self.retry_bounced(Retry::AfterBounce).await;
         }
     }
 
-    /// Offers bounced texts again, with their original time stamp: to available operators
-    /// who have not had them ([`Retry::Untried`], right after a bounce), or to every
-    /// available operator ([`Retry::Everyone`], when presence changed: the operator whose
-    /// session bounced it may be back on another).
+    /// Offers bounced texts again, with their original time stamp, to every available
+    /// operator: the one whose session bounced it may be there on another (her desk
+    /// client, while the server gave up her phone's session). After [`QUICK_RETRIES`]
+    /// bounces in a row, only to operators who have not had it, until presence changes.
     pub(super) async fn retry_bounced(&mut self, retry: Retry) {
         for mut text in std::mem::take(&mut self.bounced) {
+            if retry == Retry::PresenceChanged {
+                text.bounces = 0;
+            }
+            let everyone = text.bounces <= QUICK_RETRIES;
             let to: Vec<BareJid> = self
                 .router
                 .available()
                 .into_iter()
-                .filter(|o| retry == Retry::Everyone || !text.tried.contains(o))
+                .filter(|o| everyone || !text.tried.contains(o))
                 .collect();
             let delayed_since = text.delayed_since;
             text.offered_at = Instant::now();

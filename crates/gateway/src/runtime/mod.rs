@@ -450,7 +450,7 @@ impl Runtime {
                 );
                 self.flush(outcome).await;
                 if !self.bounced.is_empty() {
-                    self.retry_bounced(deliver::Retry::Everyone).await;
+                    self.retry_bounced(deliver::Retry::PresenceChanged).await;
                 }
                 // What could not be said while the component was away (receipts, errors,
                 // notices) goes out as soon as its operator is there to hear it.
