@@ -162,6 +162,49 @@ async fn a_pending_part_keeps_its_own_clock_across_a_restart() {
     assert!(body.ends_with("[part 2 of 2 missing]"), "{}", to_xml(&text));
 }
 
+/// The store refuses the commit of a text whose parts it already holds: the text is
+/// committed as soon as the store takes it again, while the daemon runs, not at the next
+/// start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reassembled_text_whose_commit_failed_is_committed_once_the_store_is_back() {
+    let mut scene = Scene::start("").await;
+    let mut alice = scene.first_login("alice", "desk").await;
+    let patron = patron_jid(PATRON, GW);
+
+    let database = sqlx::PgPool::connect(&scene.db.url)
+        .await
+        .expect("the test's database");
+    for statement in [
+        "CREATE FUNCTION refuse_inbound() RETURNS trigger AS $$ \
+         BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER refuse_inbound BEFORE INSERT ON inbound \
+         FOR EACH ROW EXECUTE FUNCTION refuse_inbound()",
+    ] {
+        sqlx::query(statement)
+            .execute(&database)
+            .await
+            .expect("the trigger is set");
+    }
+    scene
+        .modem
+        .sim
+        .inject_text(&IncomingText::new(PATRON, TWO_PARTS))
+        .unwrap();
+    scene
+        .daemon
+        .expect_log(&["could not store a received text"])
+        .await;
+    // Both parts are safe in the store, so the SIM is emptied.
+    scene.modem.wait_sim_empty().await;
+
+    sqlx::query("DROP TRIGGER refuse_inbound ON inbound")
+        .execute(&database)
+        .await
+        .expect("the trigger is dropped");
+    let text = text_from(&mut alice, &patron).await;
+    assert_eq!(body(&text), TWO_PARTS, "{}", to_xml(&text));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gateway_reconnects_after_prosody_restarts() {
     let mut scene = Scene::start("").await;

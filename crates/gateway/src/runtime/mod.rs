@@ -161,6 +161,7 @@ impl Gateway {
             hooks: hooks.clone(),
             connections: 0,
             unstored: Backlog::new(),
+            unjoined: Backlog::new(),
             stanza_ids: StanzaIds::new(rand::random()),
         };
         runtime
@@ -248,6 +249,9 @@ struct Runtime {
     /// The driver hands a message over again only after it restarts, so dropping its
     /// [`AckHandle`](textgate_modem::AckHandle) would lose the text until then.
     unstored: Backlog<Unstored>,
+    /// Texts reassembled from their parts whose commit failed: their parts are safe in the
+    /// store (and off the SIM), and the commit is tried again while the daemon runs.
+    unjoined: Backlog<receive::Unjoined>,
     /// The ids of the stanzas that carry texts to operators.
     stanza_ids: StanzaIds,
 }
@@ -375,6 +379,7 @@ impl Runtime {
         loop {
             let deadline = self.reassembler.next_deadline();
             let store_retry = self.unstored.deadline();
+            let join_retry = self.unjoined.deadline();
             let unconfirmed = self.next_unconfirmed_deadline();
             tokio::select! {
                 _ = stop.changed() => break,
@@ -396,6 +401,7 @@ impl Runtime {
                 },
                 _ = sleep_until_some(deadline) => self.expire().await,
                 _ = sleep_until_some(store_retry) => self.retry_unstored().await,
+                _ = sleep_until_some(join_retry) => self.retry_unjoined().await,
                 _ = sleep_until_some(unconfirmed) => self.end_grace().await,
                 Some(()) = recorded_sends.recv() => self.rematch_reports().await,
             }

@@ -28,6 +28,14 @@ pub(super) struct PendingInfo {
     pub(super) slot: Option<u32>,
 }
 
+/// A text whose parts are all in, whose commit failed: tried again on a timer.
+pub(super) struct Unjoined {
+    tokens: Vec<i64>,
+    payload: Payload,
+    concatenation: Option<textgate_store::Concatenation>,
+    incomplete: bool,
+}
+
 /// A received message the store has not taken yet. Its [`AckHandle`] is kept,
 /// unacknowledged, so the modem keeps the message until it is committed.
 pub(super) struct Unstored {
@@ -275,8 +283,13 @@ impl Runtime {
                 },
                 total: k.total,
             });
-        self.commit_parts(complete.tokens, &complete.payload, concatenation, false)
-            .await;
+        self.join(Unjoined {
+            tokens: complete.tokens,
+            payload: complete.payload,
+            concatenation,
+            incomplete: false,
+        })
+        .await;
     }
 
     async fn commit_incomplete(&mut self, incomplete: Incomplete<i64>) {
@@ -290,22 +303,53 @@ impl Runtime {
             },
             total: key.total,
         });
-        self.commit_parts(incomplete.tokens, &incomplete.payload, concatenation, true)
-            .await;
+        self.join(Unjoined {
+            tokens: incomplete.tokens,
+            payload: incomplete.payload,
+            concatenation,
+            incomplete: true,
+        })
+        .await;
     }
 
-    /// Stores a reassembled text and deletes its pending parts in one transaction.
-    async fn commit_parts(
-        &mut self,
-        tokens: Vec<i64>,
-        payload: &Payload,
-        concatenation: Option<textgate_store::Concatenation>,
-        incomplete: bool,
-    ) {
+    /// Commits a reassembled text; when the store fails it waits in `unjoined` and is
+    /// tried again on a timer, behind any other that waits, rather than at the next start.
+    async fn join(&mut self, text: Unjoined) {
+        if !self.unjoined.is_empty() {
+            self.unjoined.hold(text, Instant::now());
+            return;
+        }
+        if !self.commit_parts(&text).await {
+            self.unjoined.hold(text, Instant::now());
+        }
+    }
+
+    /// Tries the reassembled texts the store did not take again, oldest first.
+    pub(super) async fn retry_unjoined(&mut self) {
+        while let Some(text) = self.unjoined.take_oldest() {
+            let span = self.stored_parts_span();
+            if !self.commit_parts(&text).instrument(span).await {
+                let retry_in = self.unjoined.failed_again(text, Instant::now());
+                tracing::warn!(waiting = self.unjoined.len(), retry_in = ?retry_in, "the store still fails; reassembled texts wait");
+                return;
+            }
+        }
+    }
+
+    /// Stores a reassembled text and deletes its pending parts in one transaction; false
+    /// when the store failed (the parts stay pending, in the store and here).
+    async fn commit_parts(&mut self, joined: &Unjoined) -> bool {
+        let Unjoined {
+            tokens,
+            payload,
+            concatenation,
+            incomplete,
+        } = joined;
+        let (concatenation, incomplete) = (*concatenation, *incomplete);
         let infos: Vec<&PendingInfo> = tokens.iter().filter_map(|t| self.pending.get(t)).collect();
         let Some(first) = infos.first() else {
             tracing::error!("reassembled text without its parts");
-            return;
+            return true;
         };
         let sender = first.sender.clone();
         let text = NewInbound {
@@ -329,13 +373,17 @@ impl Runtime {
                 for (token, slot) in tokens.iter().zip(slots) {
                     tracing::info!(part = token, slot, "part joined the text");
                 }
-                self.forget_parts(&tokens);
+                self.forget_parts(tokens);
                 self.route_new(id, &sender, &text.body, text.smsc_time)
                     .await;
+                true
             }
-            Committed::Again => self.forget_parts(&tokens),
-            // The parts stay where they are and are read again later.
-            Committed::Failed => {}
+            Committed::Again => {
+                self.forget_parts(tokens);
+                true
+            }
+            // The parts stay where they are; the caller tries again.
+            Committed::Failed => false,
         }
     }
 
