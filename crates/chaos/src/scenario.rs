@@ -1,0 +1,314 @@
+//! One chaos run from start to report, phase by phase: set up the rig and the librarian;
+//! run the traffic and the faults together; wait for quiescence (bounded); judge what
+//! arrived; ask the store about what did not and quote the daemon's log; tear down.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use textgate_modemsim::SimHandle;
+use textgate_testkit::prosody::HOST;
+
+use crate::clock::{secs, RunClock};
+use crate::error::ChaosError;
+use crate::evidence::{log_lines, StoreReader};
+use crate::faults::{strike_all, FaultRecord};
+use crate::ledger::Ledger;
+use crate::librarian::Desk;
+use crate::plan::{Direction, Plan, PlanSettings};
+use crate::report::{
+    judge_in, judge_out, tally, NetworkPart, Quiescence, Report, Verdict, Whereabouts,
+};
+use crate::rig::{Rig, StoreKind, LIBRARIAN, START};
+use crate::traffic::{replies_out, texts_in};
+
+/// Everything a run needs to know.
+#[derive(Clone, Debug)]
+pub struct RunSettings {
+    pub plan: PlanSettings,
+    pub store: StoreKind,
+    /// The daemon's program (`PROGRAM run --config FILE`).
+    pub daemon: PathBuf,
+    /// After the last fault and the last text, the wait for quiescence ends once nothing
+    /// has arrived for this long...
+    pub quiet: Duration,
+    /// ...or after this long in all.
+    pub settle_limit: Duration,
+    /// Once everything arrived, how long to keep watching for duplicates.
+    pub linger: Duration,
+}
+
+/// Runs the plan the settings describe and reports what happened. An error means the rig
+/// itself could not be set up; whatever the daemon does wrong is in the report.
+pub async fn run(settings: &RunSettings) -> Result<Report, ChaosError> {
+    let plan = Plan::new(&settings.plan);
+    let clock = RunClock::start();
+    let mut rig = Rig::start(settings.store, &settings.daemon, plan.seed, clock).await?;
+    let ledger = Ledger::default();
+    let desk = Desk::open(rig.prosody.c2s_addr(), ledger.clone(), clock);
+    let outcome = run_on(&mut rig, &desk, &ledger, &plan, settings, clock).await;
+    desk.close();
+    rig.stop().await;
+    outcome
+}
+
+async fn run_on(
+    rig: &mut Rig,
+    desk: &Desk,
+    ledger: &Ledger,
+    plan: &Plan,
+    settings: &RunSettings,
+    clock: RunClock,
+) -> Result<Report, ChaosError> {
+    // The librarian is online and the daemon knows it before anything is sent.
+    if !desk.wait_online(1, START).await {
+        let notes: Vec<String> = ledger.desk_notes().into_iter().map(|(_, n)| n).collect();
+        return Err(ChaosError::Librarian {
+            within: START,
+            reason: notes.join("; "),
+        });
+    }
+    let jid = format!("{LIBRARIAN}@{HOST}");
+    let available = ["operator presence", jid.as_str(), "Available"];
+    if rig
+        .daemon
+        .log()
+        .wait_for(0, &available, START)
+        .await
+        .is_none()
+    {
+        return Err(ChaosError::NotReady {
+            what: available.join(" + "),
+            within: START,
+            tail: rig.daemon.log().tail(40),
+        });
+    }
+
+    // Traffic and faults together.
+    let start = clock.now();
+    let sim = rig.sim.clone();
+    let (faults, injected, ()) = tokio::join!(
+        strike_all(rig, desk, &plan.faults, clock),
+        texts_in(&sim, ledger, &plan.texts, clock, start),
+        replies_out(desk, &plan.replies, clock, start),
+    );
+    let faults = faults?;
+    // A text the simulator cannot encode is a bug in the harness's plan.
+    injected.map_err(ChaosError::Plan)?;
+
+    let quiescence = settle(plan, ledger, &sim, &faults, clock, settings).await;
+    if quiescence.complete && !settings.linger.is_zero() {
+        // Watching for duplicates that trail the last arrival: a window of observation,
+        // not a wait for anything.
+        tokio::time::sleep(settings.linger).await;
+    }
+
+    let parts = network_parts(&sim, clock);
+    let texts = judge_in(
+        &plan.texts,
+        |t| ledger.injected_at(t),
+        &ledger.arrivals(),
+        &faults,
+    );
+    let replies = judge_out(
+        &plan.replies,
+        |t| ledger.written_at(t),
+        &parts,
+        &ledger.bounces(),
+        &faults,
+    );
+    let reader = rig.store_reader().await?;
+    let mut whereabouts = BTreeMap::new();
+    for verdict in texts.iter().chain(&replies) {
+        let troubled = !verdict.arrived()
+            || verdict.times > 1
+            || verdict.late_by.is_some()
+            || !verdict.altered.is_empty();
+        if troubled {
+            let found = locate(&reader, rig, verdict).await?;
+            whereabouts.insert(verdict.text.tag.clone(), found);
+        }
+    }
+    reader.close().await;
+    // The daemon tells the librarian about her replies from the patron's JID too ("sent
+    // as 2 SMS"); only a patron the plan does not know is a stray.
+    let known: Vec<&str> = plan
+        .texts
+        .iter()
+        .chain(&plan.replies)
+        .map(|t| t.patron.as_str())
+        .collect();
+    let strays = ledger
+        .arrivals()
+        .into_iter()
+        .filter(|a| !known.contains(&a.patron.as_str()))
+        .map(|a| format!("at {} from {}: {:?}", secs(a.at), a.patron, a.body))
+        .collect();
+    Ok(Report {
+        seed: plan.seed,
+        store: settings.store,
+        faults,
+        texts: tally(&texts, &whereabouts),
+        replies: tally(&replies, &whereabouts),
+        strays,
+        quiescence,
+        elapsed: clock.now(),
+        daemon_lives: rig.daemon.lives(),
+        librarian_logins: desk.state().logins,
+    })
+}
+
+/// Waits until every text and reply arrived, or nothing arrived for `quiet`, or
+/// `settle_limit` passed. Wakes on every arrival at the librarian and every part the
+/// daemon sends.
+async fn settle(
+    plan: &Plan,
+    ledger: &Ledger,
+    sim: &SimHandle,
+    faults: &[FaultRecord],
+    clock: RunClock,
+    settings: &RunSettings,
+) -> Quiescence {
+    let began = clock.now();
+    let deadline = tokio::time::Instant::now() + settings.settle_limit;
+    let mut progress = ledger.progress();
+    loop {
+        let missing = missing(plan, ledger, sim, faults, clock);
+        if missing == 0 {
+            return Quiescence {
+                complete: true,
+                waited: clock.now().saturating_sub(began),
+                ended_by: "everything arrived".to_owned(),
+            };
+        }
+        let sent = sim.inspect(|m| m.sent().len());
+        let quiet = tokio::select! {
+            _ = progress.changed() => false,
+            waited = sim.wait_until(settings.quiet, |m| m.sent().len() != sent) => waited.is_err(),
+            _ = tokio::time::sleep_until(deadline) => {
+                return Quiescence {
+                    complete: false,
+                    waited: clock.now().saturating_sub(began),
+                    ended_by: format!(
+                        "{missing} still missing after the limit of {}",
+                        secs(settings.settle_limit)
+                    ),
+                };
+            }
+        };
+        if quiet {
+            return Quiescence {
+                complete: false,
+                waited: clock.now().saturating_sub(began),
+                ended_by: format!(
+                    "{missing} still missing and nothing arrived for {}",
+                    secs(settings.quiet)
+                ),
+            };
+        }
+    }
+}
+
+/// How many texts and replies have not arrived yet.
+fn missing(
+    plan: &Plan,
+    ledger: &Ledger,
+    sim: &SimHandle,
+    faults: &[FaultRecord],
+    clock: RunClock,
+) -> usize {
+    let texts = judge_in(
+        &plan.texts,
+        |t| ledger.injected_at(t),
+        &ledger.arrivals(),
+        faults,
+    );
+    let replies = judge_out(
+        &plan.replies,
+        |t| ledger.written_at(t),
+        &network_parts(sim, clock),
+        &ledger.bounces(),
+        faults,
+    );
+    texts
+        .iter()
+        .chain(&replies)
+        .filter(|v| !v.arrived() && !v.refused)
+        .count()
+}
+
+fn network_parts(sim: &SimHandle, clock: RunClock) -> Vec<NetworkPart> {
+    sim.sent_parts()
+        .into_iter()
+        .map(|p| NetworkPart {
+            recipient: p.recipient,
+            text: p.text,
+            concatenation: p.concatenation.map(|c| (c.reference, c.sequence, c.total)),
+            at: clock.since_start(p.sent_at),
+        })
+        .collect()
+}
+
+/// Where the store has a text that went wrong, and what the daemon logged about it.
+async fn locate(
+    reader: &StoreReader,
+    rig: &Rig,
+    verdict: &Verdict,
+) -> Result<Whereabouts, ChaosError> {
+    let text = &verdict.text;
+    let log = rig.daemon.log();
+    match verdict.direction {
+        Direction::In => {
+            let rows = reader.inbound(&text.patron).await?;
+            let pending = reader.pending_parts(&text.patron).await?;
+            let (on_sim, in_network) = rig
+                .sim
+                .inspect(|m| (m.sim().used(), m.waiting_in_network()));
+            let undelivered = rows
+                .iter()
+                .any(|r| matches!(r.get("state"), Some("stored" | "offered")));
+            let ids: Vec<String> = rows
+                .iter()
+                .filter_map(|r| r.get("id").map(str::to_owned))
+                .collect();
+            let mut store_rows: Vec<String> = rows
+                .iter()
+                .chain(&pending)
+                .map(ToString::to_string)
+                .collect();
+            if rows.is_empty() {
+                store_rows.push(format!(
+                    "no inbound row; the SIM holds {on_sim} messages, the network {in_network}"
+                ));
+            }
+            Ok(Whereabouts {
+                waiting: undelivered
+                    || !pending.is_empty()
+                    || (rows.is_empty() && on_sim + in_network > 0),
+                store_rows,
+                log_lines: log_lines(log, "inbound", &ids, None),
+            })
+        }
+        Direction::Out => {
+            let rows = reader.outbound(&text.tag).await?;
+            let parts = reader.outbound_parts(&text.tag).await?;
+            let waiting = rows
+                .iter()
+                .any(|r| matches!(r.get("state"), Some("queued" | "sending")));
+            let ids: Vec<String> = rows
+                .iter()
+                .filter_map(|r| r.get("id").map(str::to_owned))
+                .collect();
+            let mut store_rows: Vec<String> =
+                rows.iter().chain(&parts).map(ToString::to_string).collect();
+            if rows.is_empty() {
+                store_rows.push("no outbound row".to_owned());
+            }
+            Ok(Whereabouts {
+                waiting,
+                store_rows,
+                log_lines: log_lines(log, "outbound", &ids, Some(&text.tag)),
+            })
+        }
+    }
+}
