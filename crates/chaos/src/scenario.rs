@@ -36,6 +36,9 @@ pub struct RunSettings {
     pub settle_limit: Duration,
     /// Once everything arrived, how long to keep watching for duplicates.
     pub linger: Duration,
+    /// A directory to write the daemon's whole log (every life) and Prosody's into at the
+    /// end, for reading beside the report.
+    pub keep_logs: Option<PathBuf>,
 }
 
 /// Runs the plan the settings describe and reports what happened. An error means the rig
@@ -47,6 +50,9 @@ pub async fn run(settings: &RunSettings) -> Result<Report, ChaosError> {
     let ledger = Ledger::default();
     let desk = Desk::open(rig.prosody.c2s_addr(), ledger.clone(), clock);
     let outcome = run_on(&mut rig, &desk, &ledger, &plan, settings, clock).await;
+    if let Some(dir) = &settings.keep_logs {
+        keep_logs(&rig, &ledger, dir)?;
+    }
     desk.close();
     rig.stop().await;
     outcome
@@ -156,6 +162,34 @@ async fn run_on(
         daemon_lives: rig.daemon.lives(),
         librarian_logins: desk.state().logins,
     })
+}
+
+/// Writes `daemon.log` (each line with its life and time on the run's clock),
+/// `prosody.log` and `librarian.log` (her logins) into `dir`.
+fn keep_logs(rig: &Rig, ledger: &Ledger, dir: &std::path::Path) -> Result<(), ChaosError> {
+    let write = |name: &str, text: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|source| ChaosError::Write { path, source })
+    };
+    std::fs::create_dir_all(dir).map_err(|source| ChaosError::Write {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let daemon: Vec<String> = rig
+        .daemon
+        .log()
+        .lines(|_| true)
+        .into_iter()
+        .map(|l| format!("[life {} {}] {}", l.life, secs(l.at), l.text))
+        .collect();
+    write("daemon.log", daemon.join("\n") + "\n")?;
+    write("prosody.log", rig.prosody.log())?;
+    let desk: Vec<String> = ledger
+        .desk_notes()
+        .into_iter()
+        .map(|(at, note)| format!("[{}] {note}", secs(at)))
+        .collect();
+    write("librarian.log", desk.join("\n") + "\n")
 }
 
 /// Waits until every text and reply arrived, or nothing arrived for `quiet`, or

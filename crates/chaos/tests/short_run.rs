@@ -29,6 +29,9 @@ fn settings(store: StoreKind, seed: u64) -> RunSettings {
         quiet: Duration::from_secs(20),
         settle_limit: Duration::from_secs(60),
         linger: Duration::from_secs(2),
+        // CHAOS_LOGS=DIR keeps the logs of a failing run for reading.
+        keep_logs: std::env::var_os("CHAOS_LOGS")
+            .map(|dir| PathBuf::from(dir).join(store.as_str())),
     }
 }
 

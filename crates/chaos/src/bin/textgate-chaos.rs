@@ -48,6 +48,10 @@ struct Args {
     /// textgate-chaos-daemon beside this program.
     #[arg(long)]
     daemon: Option<PathBuf>,
+    /// Write the daemon's whole log, Prosody's and the librarian's logins into this
+    /// directory at the end.
+    #[arg(long)]
+    keep_logs: Option<PathBuf>,
     /// Exit with status 1 when anything was lost (or the report does not add up).
     #[arg(long)]
     fail_on_loss: bool,
@@ -84,6 +88,7 @@ fn main() -> anyhow::Result<()> {
         quiet: Duration::from_secs(args.quiet),
         settle_limit: Duration::from_secs(args.settle_limit),
         linger: Duration::from_secs(3),
+        keep_logs: args.keep_logs,
     };
     eprintln!(
         "textgate-chaos: seed {seed}, {} faults, {} texts, {} replies, store {}",
