@@ -37,6 +37,7 @@ struct Entries {
     arrivals: Vec<Arrival>,
     bounces: Vec<Bounce>,
     desk: Vec<(Duration, String)>,
+    resent: usize,
 }
 
 /// Shared by the traffic, the librarian's desk and the report; cheap to clone.
@@ -81,6 +82,15 @@ impl Ledger {
     pub fn bounce(&self, bounce: Bounce) {
         self.lock().bounces.push(bounce);
         self.bump();
+    }
+
+    /// The librarian sent a refused reply again.
+    pub fn resent(&self) {
+        self.lock().resent += 1;
+    }
+
+    pub fn resends(&self) -> usize {
+        self.lock().resent
     }
 
     pub fn note_desk(&self, at: Duration, what: String) {

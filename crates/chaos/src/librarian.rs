@@ -4,9 +4,11 @@
 //! and writes the replies the run hands her, holding them while she is offline.
 //!
 //! A reply counts as sent once it was written to her connection. A write that fails sends
-//! nothing and is tried again after the next login.
+//! nothing and is tried again after the next login. A reply the server refuses for now
+//! (an error of type `wait`: "Component unavailable" while the daemon is down) is sent
+//! again a moment later, as a librarian would, with the same id.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use textgate_testkit::prosody::HOST;
@@ -24,6 +26,9 @@ const RELOGIN: Duration = Duration::from_millis(250);
 /// How long the desk waits for a stanza before looking at its queue again; a quiet server
 /// is no error.
 const IDLE: Duration = Duration::from_secs(3600);
+/// The pause before a refused reply is sent again, and how often it is.
+const RESEND_AFTER: Duration = Duration::from_secs(1);
+const RESENDS: u32 = 60;
 
 /// A reply to write.
 #[derive(Clone, Debug)]
@@ -54,7 +59,14 @@ impl Desk {
     pub fn open(c2s: String, ledger: Ledger, clock: RunClock) -> Desk {
         let (replies, queue) = mpsc::unbounded_channel();
         let (state_tx, state) = watch::channel(DeskState::default());
-        let task = tokio::spawn(serve(c2s, ledger, clock, queue, state_tx));
+        let desk = DeskTask {
+            ledger,
+            clock,
+            queue,
+            again: replies.clone(),
+            written: BTreeMap::new(),
+        };
+        let task = tokio::spawn(desk.serve(c2s, state_tx));
         Desk {
             replies,
             state,
@@ -85,33 +97,144 @@ impl Desk {
     }
 }
 
-async fn serve(
-    c2s: String,
+/// The desk's task: its queue, the replies it wrote (to send a refused one again) and
+/// where it records what happens.
+struct DeskTask {
     ledger: Ledger,
     clock: RunClock,
-    mut queue: mpsc::UnboundedReceiver<Reply>,
-    state: watch::Sender<DeskState>,
-) {
-    let mut waiting: VecDeque<Reply> = VecDeque::new();
-    loop {
-        let mut librarian = match login(&c2s).await {
-            Ok(librarian) => librarian,
-            Err(e) => {
-                ledger.note_desk(clock.now(), format!("login failed: {e}"));
-                // Prosody is down or restarting: try again shortly (this pause is the
-                // retry's pacing, nothing waits on it).
-                tokio::time::sleep(RELOGIN).await;
-                continue;
+    queue: mpsc::UnboundedReceiver<Reply>,
+    /// Puts a refused reply back in the queue.
+    again: mpsc::UnboundedSender<Reply>,
+    /// Id -> the reply and how often it was sent again.
+    written: BTreeMap<String, (Reply, u32)>,
+}
+
+impl DeskTask {
+    async fn serve(mut self, c2s: String, state: watch::Sender<DeskState>) {
+        let mut waiting: VecDeque<Reply> = VecDeque::new();
+        loop {
+            let mut librarian = match login(&c2s).await {
+                Ok(librarian) => librarian,
+                Err(e) => {
+                    self.ledger
+                        .note_desk(self.clock.now(), format!("login failed: {e}"));
+                    // Prosody is down or restarting: try again shortly (this pause is the
+                    // retry's pacing, nothing waits on it).
+                    tokio::time::sleep(RELOGIN).await;
+                    continue;
+                }
+            };
+            state.send_modify(|s| {
+                s.online = true;
+                s.logins += 1;
+            });
+            self.ledger.note_desk(self.clock.now(), "online".to_owned());
+            let reason = self.session(&mut librarian, &mut waiting).await;
+            state.send_modify(|s| s.online = false);
+            self.ledger
+                .note_desk(self.clock.now(), format!("offline: {reason}"));
+        }
+    }
+
+    /// One connection's life: writes what waits, then answers stanzas and writes replies
+    /// until the connection fails. Returns why it ended.
+    async fn session(
+        &mut self,
+        librarian: &mut Librarian,
+        waiting: &mut VecDeque<Reply>,
+    ) -> String {
+        loop {
+            while let Some(reply) = waiting.pop_front() {
+                if let Err(e) = librarian.write(&stanza(&reply)).await {
+                    waiting.push_front(reply);
+                    return format!("writing a reply: {e}");
+                }
+                self.ledger.reply_written(&reply.id, self.clock.now());
+                self.written
+                    .entry(reply.id.clone())
+                    .or_insert_with(|| (reply, 0));
             }
-        };
-        state.send_modify(|s| {
-            s.online = true;
-            s.logins += 1;
-        });
-        ledger.note_desk(clock.now(), "online".to_owned());
-        let reason = session(&mut librarian, &ledger, clock, &mut queue, &mut waiting).await;
-        state.send_modify(|s| s.online = false);
-        ledger.note_desk(clock.now(), format!("offline: {reason}"));
+            let event = tokio::select! {
+                reply = self.queue.recv() => Event::Reply(reply),
+                stanza = librarian.wait_for("any stanza", IDLE, |_| true) => Event::Stanza(stanza),
+            };
+            match event {
+                Event::Reply(Some(reply)) => waiting.push_back(reply),
+                // Cannot happen while the task holds a sender itself.
+                Event::Reply(None) => {}
+                Event::Stanza(Ok(stanza)) => {
+                    if let Err(e) = self.handle(librarian, &stanza).await {
+                        return format!("answering a stanza: {e}");
+                    }
+                }
+                Event::Stanza(Err(XmppError::Timeout { .. })) => {}
+                Event::Stanza(Err(e)) => return e.to_string(),
+            }
+        }
+    }
+
+    /// A patron's text goes into the ledger; an error about a reply too (and a reply
+    /// refused for now is sent again); the gateway's subscription request is approved, as
+    /// the librarian does once in her client.
+    async fn handle(
+        &mut self,
+        librarian: &mut Librarian,
+        stanza: &Element,
+    ) -> Result<(), XmppError> {
+        let from = stanza.attr("from").unwrap_or_default();
+        match stanza.name() {
+            "presence" if stanza.attr("type") == Some("subscribe") && from == GATEWAY => {
+                librarian
+                    .write(&format!(
+                        "<presence xmlns='jabber:client' type='subscribed' to='{GATEWAY}'/>"
+                    ))
+                    .await?;
+            }
+            "message" if stanza.attr("type") == Some("error") => {
+                let id = stanza.attr("id").unwrap_or_default().to_owned();
+                self.ledger.bounce(Bounce {
+                    id: id.clone(),
+                    at: self.clock.now(),
+                    stanza: to_xml(stanza),
+                });
+                let for_now = stanza
+                    .get_child("error", "jabber:client")
+                    .is_some_and(|e| e.attr("type") == Some("wait"));
+                if let Some((reply, resent)) = self.written.get_mut(&id) {
+                    if for_now && *resent < RESENDS {
+                        *resent += 1;
+                        let reply = reply.clone();
+                        let again = self.again.clone();
+                        self.ledger.resent();
+                        tokio::spawn(async move {
+                            // The librarian's pause before trying again.
+                            tokio::time::sleep(RESEND_AFTER).await;
+                            let _ = again.send(reply);
+                        });
+                    }
+                }
+            }
+            "message" => {
+                let Some(body) = stanza.get_child("body", "jabber:client") else {
+                    return Ok(());
+                };
+                let Some(patron) = from
+                    .split('/')
+                    .next()
+                    .and_then(|bare| bare.strip_suffix(&format!("@{GATEWAY}")))
+                else {
+                    return Ok(());
+                };
+                self.ledger.arrival(Arrival {
+                    patron: patron.to_owned(),
+                    body: body.text(),
+                    at: self.clock.now(),
+                    delayed: stanza.get_child("delay", "urn:xmpp:delay").is_some(),
+                });
+            }
+            _ => {}
+        }
+        Ok(())
     }
 }
 
@@ -128,89 +251,6 @@ async fn login(c2s: &str) -> Result<Librarian, XmppError> {
 enum Event {
     Reply(Option<Reply>),
     Stanza(Result<Element, XmppError>),
-}
-
-/// One connection's life: writes what waits, then answers stanzas and writes replies
-/// until the connection fails. Returns why it ended.
-async fn session(
-    librarian: &mut Librarian,
-    ledger: &Ledger,
-    clock: RunClock,
-    queue: &mut mpsc::UnboundedReceiver<Reply>,
-    waiting: &mut VecDeque<Reply>,
-) -> String {
-    loop {
-        while let Some(reply) = waiting.pop_front() {
-            if let Err(e) = librarian.write(&stanza(&reply)).await {
-                waiting.push_front(reply);
-                return format!("writing a reply: {e}");
-            }
-            ledger.reply_written(&reply.id, clock.now());
-        }
-        let event = tokio::select! {
-            reply = queue.recv() => Event::Reply(reply),
-            stanza = librarian.wait_for("any stanza", IDLE, |_| true) => Event::Stanza(stanza),
-        };
-        match event {
-            Event::Reply(Some(reply)) => waiting.push_back(reply),
-            // The run dropped its handle; nothing more to write, go on reading.
-            Event::Reply(None) => {}
-            Event::Stanza(Ok(stanza)) => {
-                if let Err(e) = handle(librarian, ledger, clock, &stanza).await {
-                    return format!("answering a stanza: {e}");
-                }
-            }
-            Event::Stanza(Err(XmppError::Timeout { .. })) => {}
-            Event::Stanza(Err(e)) => return e.to_string(),
-        }
-    }
-}
-
-/// A patron's text goes into the ledger; an error about a reply too; the gateway's
-/// subscription request is approved, as the librarian does once in her client.
-async fn handle(
-    librarian: &mut Librarian,
-    ledger: &Ledger,
-    clock: RunClock,
-    stanza: &Element,
-) -> Result<(), XmppError> {
-    let from = stanza.attr("from").unwrap_or_default();
-    match stanza.name() {
-        "presence" if stanza.attr("type") == Some("subscribe") && from == GATEWAY => {
-            librarian
-                .write(&format!(
-                    "<presence xmlns='jabber:client' type='subscribed' to='{GATEWAY}'/>"
-                ))
-                .await?;
-        }
-        "message" if stanza.attr("type") == Some("error") => {
-            ledger.bounce(Bounce {
-                id: stanza.attr("id").unwrap_or_default().to_owned(),
-                at: clock.now(),
-                stanza: to_xml(stanza),
-            });
-        }
-        "message" => {
-            let Some(body) = stanza.get_child("body", "jabber:client") else {
-                return Ok(());
-            };
-            let Some(patron) = from
-                .split('/')
-                .next()
-                .and_then(|bare| bare.strip_suffix(&format!("@{GATEWAY}")))
-            else {
-                return Ok(());
-            };
-            ledger.arrival(Arrival {
-                patron: patron.to_owned(),
-                body: body.text(),
-                at: clock.now(),
-                delayed: stanza.get_child("delay", "urn:xmpp:delay").is_some(),
-            });
-        }
-        _ => {}
-    }
-    Ok(())
 }
 
 /// A chat message to the patron, with the tag as its id.

@@ -11,7 +11,8 @@
 //!   told it failed.
 //! - **stuck**: it never arrived but still waits in the store at the end (a reply queued
 //!   or leased, a text stored but not delivered, parts pending) or on the SIM.
-//! - **refused**: a reply that never arrived and the librarian got an error about it.
+//! - **refused**: a reply that never arrived, the librarian got an error about it, and
+//!   either it never reached the daemon or the daemon gave up on it (`failed`).
 //! - **unsent**: a reply the librarian never managed to write (she was never online again).
 //! - **duplicated**: it, or one of its parts, reached the other side more than once.
 //! - **late**: its first arrival came more than [`LATE_AFTER`] after it could have been
@@ -124,6 +125,9 @@ pub struct Report {
     /// How many times the daemon was started.
     pub daemon_lives: u32,
     pub librarian_logins: u32,
+    /// Replies the server refused for now (the daemon was down) that the librarian sent
+    /// again.
+    pub librarian_resends: usize,
 }
 
 /// One SMS part the daemon sent to the network, on the run's clock.
@@ -338,6 +342,10 @@ fn lateness(
 pub struct Whereabouts {
     /// Still waiting: queued, leased, stored but not delivered, parts pending, on the SIM.
     pub waiting: bool,
+    /// The daemon has a row for it (a refused reply has none: it never reached the daemon).
+    pub in_store: bool,
+    /// The daemon gave up on it (a reply in state `failed`, which the librarian is told).
+    pub failed: bool,
     pub store_rows: Vec<String>,
     pub log_lines: Vec<String>,
 }
@@ -378,7 +386,10 @@ pub fn tally(verdicts: &[Verdict], whereabouts: &BTreeMap<String, Whereabouts>) 
         report.sent += 1;
         if verdict.arrived() {
             report.arrived += 1;
-        } else if verdict.refused {
+        } else if verdict.refused && (!found.in_store || found.failed) {
+            // The librarian was told: by the server (it never reached the daemon; a reply
+            // she sent again and that did reach it is judged by the store) or by the
+            // daemon giving up.
             report.refused += 1;
             report.cases.push(case(Problem::Refused));
         } else if found.waiting {
@@ -500,13 +511,14 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "chaos run: seed {} store {} faults {} elapsed {} (daemon lives {}, librarian logins {})",
+            "chaos run: seed {} store {} faults {} elapsed {} (daemon lives {}, librarian logins {}, replies resent after a refusal {})",
             self.seed,
             self.store.as_str(),
             self.faults.len(),
             secs(self.elapsed),
             self.daemon_lives,
             self.librarian_logins,
+            self.librarian_resends,
         )?;
         let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
         for fault in &self.faults {

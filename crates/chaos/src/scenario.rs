@@ -161,6 +161,7 @@ async fn run_on(
         elapsed: clock.now(),
         daemon_lives: rig.daemon.lives(),
         librarian_logins: desk.state().logins,
+        librarian_resends: ledger.resends(),
     })
 }
 
@@ -316,6 +317,8 @@ async fn locate(
                 ));
             }
             Ok(Whereabouts {
+                in_store: !rows.is_empty(),
+                failed: false,
                 waiting: undelivered
                     || !pending.is_empty()
                     || (rows.is_empty() && on_sim + in_network > 0),
@@ -340,6 +343,8 @@ async fn locate(
             }
             Ok(Whereabouts {
                 waiting,
+                in_store: !rows.is_empty(),
+                failed: rows.iter().any(|r| r.get("state") == Some("failed")),
                 store_rows,
                 log_lines: log_lines(log, "outbound", &ids, Some(&text.tag)),
             })

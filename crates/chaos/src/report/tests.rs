@@ -89,6 +89,8 @@ fn a_missing_reply_is_stuck_when_the_store_still_has_it_and_lost_when_not() {
         "cx-o0002".to_owned(),
         Whereabouts {
             waiting: true,
+            in_store: true,
+            failed: false,
             store_rows: vec!["outbound: id=3 state=sending".to_owned()],
             log_lines: Vec::new(),
         },
@@ -182,6 +184,8 @@ fn the_report_prints_its_figures_and_each_case_with_its_evidence() {
             "cx-i0001".to_owned(),
             Whereabouts {
                 waiting: false,
+                in_store: true,
+                failed: false,
                 store_rows: vec!["inbound: id=2 state=delivered".to_owned()],
                 log_lines: vec![
                     r#"[life 2 11.5s] {"inbound":2,"message":"text sent to an operator"}"#
@@ -193,6 +197,8 @@ fn the_report_prints_its_figures_and_each_case_with_its_evidence() {
             "cx-o0002".to_owned(),
             Whereabouts {
                 waiting: true,
+                in_store: true,
+                failed: false,
                 store_rows: vec!["outbound: id=3 state=sending lease_until=later".to_owned()],
                 log_lines: Vec::new(),
             },
@@ -213,10 +219,11 @@ fn the_report_prints_its_figures_and_each_case_with_its_evidence() {
         elapsed: s(60),
         daemon_lives: 2,
         librarian_logins: 1,
+        librarian_resends: 0,
     };
     assert_eq!(report.inconsistencies(1), Vec::<String>::new());
     expect![[r#"
-        chaos run: seed 7 store postgres faults 1 elapsed 60.0s (daemon lives 2, librarian logins 1)
+        chaos run: seed 7 store postgres faults 1 elapsed 60.0s (daemon lives 2, librarian logins 1, replies resent after a refusal 0)
         faults: daemon-kill 1
         quiescence: incomplete after 20.0s (2 still missing and nothing arrived for 20.0s)
                   plan  sent arrived  lost  stuck refused unsent duplicated  late altered
