@@ -33,18 +33,24 @@ pub struct FaultRecord {
     pub note: Option<String>,
 }
 
-/// Strikes every fault of the plan in turn; returns their records.
+/// Strikes every fault of the plan in turn; returns their records. `on_fault` hears of
+/// each as it ends.
 pub async fn strike_all(
     rig: &mut Rig,
     desk: &Desk,
     faults: &[PlannedFault],
     clock: RunClock,
+    on_fault: Option<fn(usize, usize, &FaultRecord)>,
 ) -> Result<Vec<FaultRecord>, ChaosError> {
     let mut records = Vec::with_capacity(faults.len());
-    for planned in faults {
+    for (n, planned) in faults.iter().enumerate() {
         // The pause is the schedule itself: chaos strikes at moments of its own choosing.
         tokio::time::sleep(planned.pause).await;
-        records.push(strike(rig, desk, planned.fault, clock).await?);
+        let record = strike(rig, desk, planned.fault, clock).await?;
+        if let Some(report) = on_fault {
+            report(n + 1, faults.len(), &record);
+        }
+        records.push(record);
     }
     Ok(records)
 }

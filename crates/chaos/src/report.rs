@@ -15,9 +15,10 @@
 //!   either it never reached the daemon or the daemon gave up on it (`failed`).
 //! - **unsent**: a reply the librarian never managed to write (she was never online again).
 //! - **duplicated**: it, or one of its parts, reached the other side more than once.
-//! - **late**: its first arrival came more than [`LATE_AFTER`] after it could have been
-//!   delivered: after it was sent and after the end of the last fault that began before
-//!   it arrived (the daemon, Prosody, the librarian or the modem back).
+//! - **late**: between its sending and its first arrival it spent more than
+//!   [`LATE_AFTER`] in transit while no fault was in progress (a fault lasts from its start
+//!   until the daemon, Prosody, the librarian or the modem is back): with faults every few
+//!   seconds, "more than 30 s after the last fault ended" would excuse everything.
 //! - **altered**: something with its patron arrived that differs from its body.
 //!
 //! Each sent text has exactly one of arrived, lost, stuck, refused; duplicated, late and
@@ -43,8 +44,13 @@ pub enum Problem {
     Stuck,
     Refused,
     Unsent,
-    Duplicated { times: usize },
-    Late { by: Duration },
+    Duplicated {
+        times: usize,
+    },
+    /// `healthy`: its time in transit while no fault was in progress.
+    Late {
+        healthy: Duration,
+    },
     Altered,
 }
 
@@ -56,7 +62,9 @@ impl fmt::Display for Problem {
             Problem::Refused => f.write_str("REFUSED"),
             Problem::Unsent => f.write_str("UNSENT"),
             Problem::Duplicated { times } => write!(f, "DUPLICATED ({times} times)"),
-            Problem::Late { by } => write!(f, "LATE (by {})", secs(*by)),
+            Problem::Late { healthy } => {
+                write!(f, "LATE ({} in transit outside faults)", secs(*healthy))
+            }
             Problem::Altered => f.write_str("ALTERED"),
         }
     }
@@ -154,6 +162,7 @@ pub struct Verdict {
     /// Partial arrivals and errors, for the evidence.
     pub detail: Vec<String>,
     pub refused: bool,
+    /// Its time in transit outside faults, when that made it late.
     pub late_by: Option<Duration>,
 }
 
@@ -317,8 +326,11 @@ fn digits(number: &str) -> String {
     number.chars().filter(char::is_ascii_digit).collect()
 }
 
-/// How much later than [`LATE_AFTER`] after it could have been delivered the first arrival
-/// came, if it did.
+/// How long the text was in transit while nothing was broken, if that is more than
+/// [`LATE_AFTER`]: the time from its sending to its first arrival, less the time any fault
+/// was in progress (from its start until everything it struck was back). Under constant
+/// chaos a text may wait out many faults; it is late only when it also waited while the
+/// system was whole.
 fn lateness(
     sent_at: Option<Duration>,
     arrivals: &[Duration],
@@ -326,15 +338,24 @@ fn lateness(
 ) -> Option<Duration> {
     let first = *arrivals.iter().min()?;
     let sent_at = sent_at.unwrap_or_default();
-    let recovered = faults
+    let mut windows: Vec<(Duration, Duration)> = faults
         .iter()
-        .filter(|f| f.started < first)
-        .map(|f| f.ended)
-        .max()
-        .unwrap_or_default();
-    let due = sent_at.max(recovered);
-    let after = first.saturating_sub(due);
-    (after > LATE_AFTER).then_some(after)
+        .map(|f| (f.started.max(sent_at), f.ended.min(first)))
+        .filter(|(from, to)| from < to)
+        .collect();
+    windows.sort();
+    // The union of the fault windows within the transit.
+    let mut covered = Duration::ZERO;
+    let mut reached = sent_at;
+    for (from, to) in windows {
+        let from = from.max(reached);
+        if to > from {
+            covered += to - from;
+            reached = to;
+        }
+    }
+    let healthy = first.saturating_sub(sent_at).saturating_sub(covered);
+    (healthy > LATE_AFTER).then_some(healthy)
 }
 
 /// Where a text that never arrived is, according to the store at the end.
@@ -405,9 +426,9 @@ pub fn tally(verdicts: &[Verdict], whereabouts: &BTreeMap<String, Whereabouts>) 
                 times: verdict.times,
             }));
         }
-        if let Some(by) = verdict.late_by {
+        if let Some(healthy) = verdict.late_by {
             report.late += 1;
-            report.cases.push(case(Problem::Late { by }));
+            report.cases.push(case(Problem::Late { healthy }));
         }
         if !verdict.altered.is_empty() {
             report.altered += 1;

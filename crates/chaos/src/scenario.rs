@@ -39,6 +39,9 @@ pub struct RunSettings {
     /// A directory to write the daemon's whole log (every life) and Prosody's into at the
     /// end, for reading beside the report.
     pub keep_logs: Option<PathBuf>,
+    /// Called after each fault with its number (from 1), the number planned and its
+    /// record: progress for a long run.
+    pub on_fault: Option<fn(usize, usize, &FaultRecord)>,
 }
 
 /// Runs the plan the settings describe and reports what happened. An error means the rig
@@ -94,7 +97,7 @@ async fn run_on(
     let start = clock.now();
     let sim = rig.sim.clone();
     let (faults, injected, ()) = tokio::join!(
-        strike_all(rig, desk, &plan.faults, clock),
+        strike_all(rig, desk, &plan.faults, clock, settings.on_fault),
         texts_in(&sim, ledger, &plan.texts, clock, start),
         replies_out(desk, &plan.replies, clock, start),
     );
@@ -296,9 +299,16 @@ async fn locate(
         Direction::In => {
             let rows = reader.inbound(&text.patron).await?;
             let pending = reader.pending_parts(&text.patron).await?;
-            let (on_sim, in_network) = rig
+            // The sender's number as a PDU carries it (semi-octets, nibbles swapped), to
+            // find this text's parts among what the SIM holds without decoding them.
+            let address = semi_octets(&text.patron);
+            let on_sim = rig
                 .sim
-                .inspect(|m| (m.sim().used(), m.waiting_in_network()));
+                .sim_messages()
+                .iter()
+                .filter(|e| hex(&e.message.pdu).contains(&address))
+                .count();
+            let in_network = rig.sim.inspect(|m| m.waiting_in_network());
             let undelivered = rows
                 .iter()
                 .any(|r| matches!(r.get("state"), Some("stored" | "offered")));
@@ -313,15 +323,19 @@ async fn locate(
                 .collect();
             if rows.is_empty() {
                 store_rows.push(format!(
-                    "no inbound row; the SIM holds {on_sim} messages, the network {in_network}"
+                    "no inbound row; {on_sim} of its parts on the SIM; the network holds \
+                     {in_network} messages for the modem (of any sender)"
                 ));
             }
             Ok(Whereabouts {
                 in_store: !rows.is_empty(),
                 failed: false,
+                // Texts the network still holds cannot be told apart without decoding;
+                // while it holds any, a text with no row may be among them.
                 waiting: undelivered
                     || !pending.is_empty()
-                    || (rows.is_empty() && on_sim + in_network > 0),
+                    || on_sim > 0
+                    || (rows.is_empty() && in_network > 0),
                 store_rows,
                 log_lines: log_lines(log, "inbound", &ids, None),
             })
@@ -349,5 +363,46 @@ async fn locate(
                 log_lines: log_lines(log, "outbound", &ids, Some(&text.tag)),
             })
         }
+    }
+}
+
+/// A number's digits as an SMS address field carries them: two per octet, low nibble
+/// first, `F` filling an odd last one; in upper-case hex as the PDU's hex shows it.
+fn semi_octets(number: &str) -> String {
+    let digits: Vec<char> = number.chars().filter(char::is_ascii_digit).collect();
+    digits
+        .chunks(2)
+        .flat_map(|pair| match pair {
+            [a, b] => [*b, *a],
+            [a] => ['F', *a],
+            _ => ['F', 'F'],
+        })
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_number_in_semi_octets_is_found_in_the_pdu_that_carries_it() {
+        assert_eq!(semi_octets("+15551000007"), "5155010000F7");
+        let parts =
+            textgate_modemsim::pdu::deliver_parts(&textgate_modemsim::pdu::DeliverRequest {
+                sender: "+15551000007",
+                text: "cx-i0007 hello",
+                smsc: "+447700900001",
+                timestamp: chrono::Utc::now().fixed_offset(),
+                reference: 1,
+                reference_bits: textgate_modemsim::pdu::ReferenceBits::Bits8,
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let pdu = parts.first().map(|p| hex(p)).unwrap_or_default();
+        assert!(pdu.contains(&semi_octets("+15551000007")), "{pdu}");
+        assert!(!pdu.contains(&semi_octets("+15551000008")), "{pdu}");
     }
 }

@@ -32,6 +32,7 @@ fn settings(store: StoreKind, seed: u64) -> RunSettings {
         // CHAOS_LOGS=DIR keeps the logs of a failing run for reading.
         keep_logs: std::env::var_os("CHAOS_LOGS")
             .map(|dir| PathBuf::from(dir).join(store.as_str())),
+        on_fault: None,
     }
 }
 

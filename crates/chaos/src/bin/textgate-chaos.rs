@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Parser;
+use textgate_chaos::faults::FaultRecord;
 use textgate_chaos::{FaultKindName, PlanSettings, RunSettings, StoreKind};
 
 /// The daemon's program when `--daemon` does not name one: the one built beside this.
@@ -89,6 +90,7 @@ fn main() -> anyhow::Result<()> {
         settle_limit: Duration::from_secs(args.settle_limit),
         linger: Duration::from_secs(3),
         keep_logs: args.keep_logs,
+        on_fault: Some(progress),
     };
     eprintln!(
         "textgate-chaos: seed {seed}, {} faults, {} texts, {} replies, store {}",
@@ -115,6 +117,21 @@ fn main() -> anyhow::Result<()> {
         std::process::exit(1);
     }
     Ok(())
+}
+
+/// One line per fault on standard error, so a long run shows it is alive.
+fn progress(n: usize, of: usize, fault: &FaultRecord) {
+    eprintln!(
+        "fault {n}/{of} at {:.1}s: {} (back after {:.1}s){}",
+        fault.started.as_secs_f64(),
+        fault.fault,
+        (fault.ended - fault.started).as_secs_f64(),
+        fault
+            .note
+            .as_deref()
+            .map(|n| format!(": {n}"))
+            .unwrap_or_default()
+    );
 }
 
 /// `name` in the directory of this program, which must exist (`cargo build -p

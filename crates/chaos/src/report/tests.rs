@@ -122,7 +122,7 @@ fn an_error_about_a_reply_that_never_arrived_is_a_refusal_not_a_loss() {
 }
 
 #[test]
-fn lateness_counts_from_the_end_of_the_last_fault_before_the_arrival() {
+fn lateness_counts_only_the_time_in_transit_while_no_fault_was_in_progress() {
     let texts = vec![
         text("cx-i0000", TextKind::Single, "+15551000000", "cx-i0000 a"),
         text("cx-i0001", TextKind::Single, "+15551000001", "cx-i0001 b"),
@@ -134,25 +134,27 @@ fn lateness_counts_from_the_end_of_the_last_fault_before_the_arrival() {
         at: s(at),
         delayed: false,
     };
+    // All sent at 10; the daemon down from 12 to 30 (18 s).
     let arrivals = [
-        // Sent at 10, the daemon down from 12 to 30, arrived at 65: 35 s after it was back.
+        // 55 s in transit, 37 s of it outside the fault.
         arrival("+15551000000", "cx-i0000 a", 65),
-        // Arrived at 50: 20 s after the daemon was back.
+        // 40 s in transit, 22 s outside: on time.
         arrival("+15551000001", "cx-i0001 b", 50),
-        // Arrived during a fault that ended at 300: not late whatever the fault's length.
+        // 190 s in transit, 172 s outside the first fault, 72 s outside both.
         arrival("+15551000002", "cx-i0002 c", 200),
     ];
-    let faults = [kill(12, 30), kill(100, 300)];
+    let faults = [kill(12, 30), kill(100, 300), kill(20, 25)];
     let late: Vec<Option<Duration>> = judge_in(&texts, |_| Some(s(10)), &arrivals, &faults[..1])
         .iter()
         .map(|v| v.late_by)
         .collect();
-    assert_eq!(late, [Some(s(35)), None, Some(s(170))]);
+    assert_eq!(late, [Some(s(37)), None, Some(s(172))]);
+    // Overlapping faults count once; a fault ending after the arrival counts up to it.
     let late: Vec<Option<Duration>> = judge_in(&texts, |_| Some(s(10)), &arrivals, &faults)
         .iter()
         .map(|v| v.late_by)
         .collect();
-    assert_eq!(late, [Some(s(35)), None, None]);
+    assert_eq!(late, [Some(s(37)), None, Some(s(72))]);
 }
 
 #[test]
