@@ -13,6 +13,12 @@
 //!   or leased, a text stored but not delivered, parts pending) or on the SIM.
 //! - **refused**: a reply that never arrived, the librarian got an error about it, and
 //!   either it never reached the daemon or the daemon gave up on it (`failed`).
+//! - **unreached**: a reply that left no trace in the daemon (no row, no log line naming
+//!   it), was not refused, and was written just before the daemon was killed or stopped or
+//!   while Prosody restarted: Prosody handed it to a component connection that was dying.
+//!   XEP-0114 acknowledges nothing, so neither the daemon nor the librarian can know; it
+//!   is counted apart from `lost` (a text the daemon had, or should have had, and lost),
+//!   with Prosody's log lines as its evidence.
 //! - **unsent**: a reply the librarian never managed to write (she was never online again).
 //! - **duplicated**: it, or one of its parts, reached the other side more than once.
 //! - **late**: between its sending and its first arrival it spent more than
@@ -21,7 +27,7 @@
 //!   seconds, "more than 30 s after the last fault ended" would excuse everything.
 //! - **altered**: something with its patron arrived that differs from its body.
 //!
-//! Each sent text has exactly one of arrived, lost, stuck, refused; duplicated, late and
+//! Each sent text has exactly one of arrived, lost, stuck, refused, unreached; duplicated, late and
 //! altered are marks on top. [`Report::inconsistencies`] checks that the numbers add up.
 
 use std::collections::BTreeMap;
@@ -43,6 +49,7 @@ pub enum Problem {
     Lost,
     Stuck,
     Refused,
+    Unreached,
     Unsent,
     Duplicated {
         times: usize,
@@ -60,6 +67,7 @@ impl fmt::Display for Problem {
             Problem::Lost => f.write_str("LOST"),
             Problem::Stuck => f.write_str("STUCK"),
             Problem::Refused => f.write_str("REFUSED"),
+            Problem::Unreached => f.write_str("UNREACHED"),
             Problem::Unsent => f.write_str("UNSENT"),
             Problem::Duplicated { times } => write!(f, "DUPLICATED ({times} times)"),
             Problem::Late { healthy } => {
@@ -98,6 +106,7 @@ pub struct DirectionReport {
     pub lost: usize,
     pub stuck: usize,
     pub refused: usize,
+    pub unreached: usize,
     pub unsent: usize,
     pub duplicated: usize,
     pub late: usize,
@@ -367,6 +376,9 @@ pub struct Whereabouts {
     pub in_store: bool,
     /// The daemon gave up on it (a reply in state `failed`, which the librarian is told).
     pub failed: bool,
+    /// It was sent just before the daemon died or while Prosody restarted, and the daemon
+    /// has no trace of it (no row, no log line).
+    pub unreached: bool,
     pub store_rows: Vec<String>,
     pub log_lines: Vec<String>,
 }
@@ -416,6 +428,9 @@ pub fn tally(verdicts: &[Verdict], whereabouts: &BTreeMap<String, Whereabouts>) 
         } else if found.waiting {
             report.stuck += 1;
             report.cases.push(case(Problem::Stuck));
+        } else if found.unreached {
+            report.unreached += 1;
+            report.cases.push(case(Problem::Unreached));
         } else {
             report.lost += 1;
             report.cases.push(case(Problem::Lost));
@@ -454,10 +469,10 @@ impl DirectionReport {
             ),
         );
         check(
-            self.sent == self.arrived + self.lost + self.stuck + self.refused,
+            self.sent == self.arrived + self.lost + self.stuck + self.refused + self.unreached,
             format!(
-                "sent {} != arrived {} + lost {} + stuck {} + refused {}",
-                self.sent, self.arrived, self.lost, self.stuck, self.refused
+                "sent {} != arrived {} + lost {} + stuck {} + refused {} + unreached {}",
+                self.sent, self.arrived, self.lost, self.stuck, self.refused, self.unreached
             ),
         );
         check(
@@ -476,6 +491,11 @@ impl DirectionReport {
             (count(|p| *p == Problem::Lost), self.lost, "lost"),
             (count(|p| *p == Problem::Stuck), self.stuck, "stuck"),
             (count(|p| *p == Problem::Refused), self.refused, "refused"),
+            (
+                count(|p| *p == Problem::Unreached),
+                self.unreached,
+                "unreached",
+            ),
             (count(|p| *p == Problem::Unsent), self.unsent, "unsent"),
             (
                 count(|p| matches!(p, Problem::Duplicated { .. })),
@@ -560,7 +580,7 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "{:<8} {:>5} {:>5} {:>7} {:>5} {:>6} {:>7} {:>6} {:>10} {:>5} {:>7}",
+            "{:<8} {:>5} {:>5} {:>7} {:>5} {:>6} {:>7} {:>9} {:>6} {:>10} {:>5} {:>7}",
             "",
             "plan",
             "sent",
@@ -568,6 +588,7 @@ impl fmt::Display for Report {
             "lost",
             "stuck",
             "refused",
+            "unreached",
             "unsent",
             "duplicated",
             "late",
@@ -576,7 +597,7 @@ impl fmt::Display for Report {
         for (name, d) in [("texts", &self.texts), ("replies", &self.replies)] {
             writeln!(
                 f,
-                "{:<8} {:>5} {:>5} {:>7} {:>5} {:>6} {:>7} {:>6} {:>10} {:>5} {:>7}",
+                "{:<8} {:>5} {:>5} {:>7} {:>5} {:>6} {:>7} {:>9} {:>6} {:>10} {:>5} {:>7}",
                 name,
                 d.planned,
                 d.sent,
@@ -584,6 +605,7 @@ impl fmt::Display for Report {
                 d.lost,
                 d.stuck,
                 d.refused,
+                d.unreached,
                 d.unsent,
                 d.duplicated,
                 d.late,
@@ -626,18 +648,13 @@ impl fmt::Display for Report {
                 let _ = write!(line, ", arrived at {}", at.join(", "));
             }
             writeln!(f, "{line}")?;
+            // The faults that met it on its way: in progress when it was sent, or struck
+            // within LATE_AFTER of it.
+            let sent = case.sent_at.unwrap_or_default();
             let around: Vec<String> = self
                 .faults
                 .iter()
-                .filter(|fault| {
-                    let sent = case.sent_at.unwrap_or_default();
-                    let until = case
-                        .arrivals
-                        .first()
-                        .copied()
-                        .unwrap_or(sent + Duration::from_secs(60));
-                    fault.ended + Duration::from_secs(5) >= sent && fault.started <= until
-                })
+                .filter(|fault| fault.ended >= sent && fault.started <= sent + LATE_AFTER)
                 .map(|fault| {
                     format!(
                         "{} {}..{}",
@@ -648,7 +665,7 @@ impl fmt::Display for Report {
                 })
                 .collect();
             if !around.is_empty() {
-                writeln!(f, "  faults around it: {}", around.join("; "))?;
+                writeln!(f, "  faults on its way: {}", around.join("; "))?;
             }
             for detail in &case.detail {
                 writeln!(f, "  {detail}")?;

@@ -15,7 +15,7 @@ use crate::evidence::{log_lines, StoreReader};
 use crate::faults::{strike_all, FaultRecord};
 use crate::ledger::Ledger;
 use crate::librarian::Desk;
-use crate::plan::{Direction, Plan, PlanSettings};
+use crate::plan::{Direction, FaultKindName, Plan, PlanSettings};
 use crate::report::{
     judge_in, judge_out, tally, NetworkPart, Quiescence, Report, Verdict, Whereabouts,
 };
@@ -127,6 +127,7 @@ async fn run_on(
         &faults,
     );
     let reader = rig.store_reader().await?;
+    let prosody_log = rig.prosody.log();
     let mut whereabouts = BTreeMap::new();
     for verdict in texts.iter().chain(&replies) {
         let troubled = !verdict.arrived()
@@ -134,7 +135,7 @@ async fn run_on(
             || verdict.late_by.is_some()
             || !verdict.altered.is_empty();
         if troubled {
-            let found = locate(&reader, rig, verdict).await?;
+            let found = locate(&reader, rig, &prosody_log, &faults, verdict).await?;
             whereabouts.insert(verdict.text.tag.clone(), found);
         }
     }
@@ -291,6 +292,8 @@ fn network_parts(sim: &SimHandle, clock: RunClock) -> Vec<NetworkPart> {
 async fn locate(
     reader: &StoreReader,
     rig: &Rig,
+    prosody_log: &str,
+    faults: &[FaultRecord],
     verdict: &Verdict,
 ) -> Result<Whereabouts, ChaosError> {
     let text = &verdict.text;
@@ -330,6 +333,7 @@ async fn locate(
             Ok(Whereabouts {
                 in_store: !rows.is_empty(),
                 failed: false,
+                unreached: false,
                 // Texts the network still holds cannot be told apart without decoding;
                 // while it holds any, a text with no row may be among them.
                 waiting: undelivered
@@ -355,15 +359,46 @@ async fn locate(
             if rows.is_empty() {
                 store_rows.push("no outbound row".to_owned());
             }
+            let log_lines = log_lines(log, "outbound", &ids, Some(&text.tag));
+            // What Prosody did with it: the lines naming its id (where it went when the
+            // daemon has no trace of it).
+            let id = format!("id='{}'", text.tag);
+            let prosody: Vec<String> = prosody_log
+                .lines()
+                .filter(|l| l.contains(&id))
+                .map(|l| format!("prosody {l}"))
+                .collect();
+            let unreached = rows.is_empty()
+                && log_lines.is_empty()
+                && verdict
+                    .sent_at
+                    .is_some_and(|sent| component_dying(faults, sent));
             Ok(Whereabouts {
                 waiting,
                 in_store: !rows.is_empty(),
                 failed: rows.iter().any(|r| r.get("state") == Some("failed")),
+                unreached,
                 store_rows,
-                log_lines: log_lines(log, "outbound", &ids, Some(&text.tag)),
+                log_lines: log_lines.into_iter().chain(prosody).collect(),
             })
         }
     }
+}
+
+/// How long before a daemon kill or stop a reply may have gone into the dying component
+/// connection (Prosody writes it to the socket; the daemon never reads it).
+const DYING: Duration = Duration::from_secs(2);
+
+/// Whether the component connection was going away at `at`: within [`DYING`] before the
+/// daemon was killed or stopped, or while Prosody restarted.
+fn component_dying(faults: &[FaultRecord], at: Duration) -> bool {
+    faults.iter().any(|f| match f.fault.kind() {
+        FaultKindName::DaemonKill | FaultKindName::DaemonTerm => {
+            at + DYING >= f.started && at <= f.started + DYING
+        }
+        FaultKindName::ProsodyRestart => at + DYING >= f.started && at <= f.ended,
+        FaultKindName::LinkDrop | FaultKindName::ModemHang => false,
+    })
 }
 
 /// A number's digits as an SMS address field carries them: two per octet, low nibble
@@ -387,6 +422,38 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_component_is_dying_just_before_a_daemon_stop_and_during_a_prosody_restart() {
+        use crate::plan::Fault;
+        let fault = |fault, started: u64, ended: u64| FaultRecord {
+            fault,
+            started: Duration::from_secs(started),
+            ended: Duration::from_secs(ended),
+            note: None,
+        };
+        let faults = [
+            fault(
+                Fault::DaemonKill {
+                    down: Duration::ZERO,
+                },
+                10,
+                12,
+            ),
+            fault(Fault::ProsodyRestart, 20, 24),
+            fault(
+                Fault::LinkDrop {
+                    outage: Duration::ZERO,
+                },
+                30,
+                40,
+            ),
+        ];
+        let dying: Vec<u64> = (0..45)
+            .filter(|&at| component_dying(&faults, Duration::from_secs(at)))
+            .collect();
+        assert_eq!(dying, [8, 9, 10, 11, 12, 18, 19, 20, 21, 22, 23, 24]);
+    }
 
     #[test]
     fn a_number_in_semi_octets_is_found_in_the_pdu_that_carries_it() {

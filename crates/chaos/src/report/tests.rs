@@ -91,6 +91,7 @@ fn a_missing_reply_is_stuck_when_the_store_still_has_it_and_lost_when_not() {
             waiting: true,
             in_store: true,
             failed: false,
+            unreached: false,
             store_rows: vec!["outbound: id=3 state=sending".to_owned()],
             log_lines: Vec::new(),
         },
@@ -119,6 +120,22 @@ fn an_error_about_a_reply_that_never_arrived_is_a_refusal_not_a_loss() {
     let verdicts = judge_out(&replies, |_| Some(s(5)), &parts, &[bounce], &[]);
     let report = tally(&verdicts, &BTreeMap::new());
     assert_eq!((report.refused, report.lost), (1, 0));
+}
+
+#[test]
+fn a_reply_the_daemon_never_saw_while_its_connection_died_is_unreached_not_lost() {
+    let (replies, parts) = replies();
+    let verdicts = judge_out(&replies, |_| Some(s(5)), &parts, &[], &[]);
+    let unreached = BTreeMap::from([(
+        "cx-o0002".to_owned(),
+        Whereabouts {
+            unreached: true,
+            ..Whereabouts::default()
+        },
+    )]);
+    let report = tally(&verdicts, &unreached);
+    assert_eq!((report.unreached, report.lost), (1, 0));
+    assert!(report.inconsistencies("replies").is_empty());
 }
 
 #[test]
@@ -188,6 +205,7 @@ fn the_report_prints_its_figures_and_each_case_with_its_evidence() {
                 waiting: false,
                 in_store: true,
                 failed: false,
+                unreached: false,
                 store_rows: vec!["inbound: id=2 state=delivered".to_owned()],
                 log_lines: vec![
                     r#"[life 2 11.5s] {"inbound":2,"message":"text sent to an operator"}"#
@@ -201,6 +219,7 @@ fn the_report_prints_its_figures_and_each_case_with_its_evidence() {
                 waiting: true,
                 in_store: true,
                 failed: false,
+                unreached: false,
                 store_rows: vec!["outbound: id=3 state=sending lease_until=later".to_owned()],
                 log_lines: Vec::new(),
             },
@@ -228,26 +247,26 @@ fn the_report_prints_its_figures_and_each_case_with_its_evidence() {
         chaos run: seed 7 store postgres faults 1 elapsed 60.0s (daemon lives 2, librarian logins 1, replies resent after a refusal 0)
         faults: daemon-kill 1
         quiescence: incomplete after 20.0s (2 still missing and nothing arrived for 20.0s)
-                  plan  sent arrived  lost  stuck refused unsent duplicated  late altered
-        texts        2     2       1     1      0       0      0          1     0       0
-        replies      3     3       2     0      1       0      0          1     0       0
+                  plan  sent arrived  lost  stuck refused unreached unsent duplicated  late altered
+        texts        2     2       1     1      0       0         0      0          1     0       0
+        replies      3     3       2     0      1       0         0      0          1     0       0
 
         DUPLICATED (2 times) text cx-i0000 (single, patron +15551000000) sent at 10.0s, arrived at 12.0s, 14.0s
-          faults around it: daemon-kill (down 0.0s) 11.0s..13.0s
+          faults on its way: daemon-kill (down 0.0s) 11.0s..13.0s
           reached the librarian at 12.0s
           reached the librarian at 14.0s (delay-stamped)
 
         LOST text cx-i0001 (ucs2, patron +15551000001) sent at 10.0s
-          faults around it: daemon-kill (down 0.0s) 11.0s..13.0s
+          faults on its way: daemon-kill (down 0.0s) 11.0s..13.0s
           store inbound: id=2 state=delivered
           log [life 2 11.5s] {"inbound":2,"message":"text sent to an operator"}
 
         DUPLICATED (2 times) reply cx-o0001 (multipart, patron +15552000001) sent at 5.0s, arrived at 13.0s
-          faults around it: daemon-kill (down 0.0s) 11.0s..13.0s
+          faults on its way: daemon-kill (down 0.0s) 11.0s..13.0s
           ref 8: parts 2 of 2 sent (1@12.0s, 2@13.0s+20.0s)
 
         STUCK reply cx-o0002 (ucs2-multipart, patron +15552000002) sent at 5.0s
-          faults around it: daemon-kill (down 0.0s) 11.0s..13.0s
+          faults on its way: daemon-kill (down 0.0s) 11.0s..13.0s
           ref 9: parts 1 of 2 sent (1@14.0s)
           store outbound: id=3 state=sending lease_until=later
     "#]]
