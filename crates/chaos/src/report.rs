@@ -13,12 +13,14 @@
 //!   or leased, a text stored but not delivered, parts pending) or on the SIM.
 //! - **refused**: a reply that never arrived, the librarian got an error about it, and
 //!   either it never reached the daemon or the daemon gave up on it (`failed`).
-//! - **unreached**: a reply that left no trace in the daemon (no row, no log line naming
-//!   it), was not refused, and was written just before the daemon was killed or stopped or
-//!   while Prosody restarted: Prosody handed it to a component connection that was dying.
-//!   XEP-0114 acknowledges nothing, so neither the daemon nor the librarian can know; it
-//!   is counted apart from `lost` (a text the daemon had, or should have had, and lost),
-//!   with Prosody's log lines as its evidence.
+//! - **unreached**: a reply that never reached the daemon's store (no row), was not
+//!   refused, and was written just before the daemon was killed or stopped or while
+//!   Prosody restarted: Prosody handed it to a component connection that was dying, and
+//!   the daemon never read it or was killed between reading and committing it. XEP-0114
+//!   acknowledges nothing, so the librarian is not told: a real loss at the XMPP boundary,
+//!   counted apart from `lost` (a text the daemon committed, or took from the modem, and
+//!   lost) so each has its own figure, with Prosody's and the daemon's log lines as its
+//!   evidence.
 //! - **unsent**: a reply the librarian never managed to write (she was never online again).
 //! - **duplicated**: it, or one of its parts, reached the other side more than once.
 //! - **late**: between its sending and its first arrival it spent more than
@@ -377,7 +379,7 @@ pub struct Whereabouts {
     /// The daemon gave up on it (a reply in state `failed`, which the librarian is told).
     pub failed: bool,
     /// It was sent just before the daemon died or while Prosody restarted, and the daemon
-    /// has no trace of it (no row, no log line).
+    /// never committed it (no row).
     pub unreached: bool,
     pub store_rows: Vec<String>,
     pub log_lines: Vec<String>,

@@ -368,8 +368,9 @@ async fn locate(
                 .filter(|l| l.contains(&id))
                 .map(|l| format!("prosody {l}"))
                 .collect();
+            // Never committed: no row. The daemon may have logged that it received it
+            // (then it was killed before the commit), or not even that.
             let unreached = rows.is_empty()
-                && log_lines.is_empty()
                 && verdict
                     .sent_at
                     .is_some_and(|sent| component_dying(faults, sent));

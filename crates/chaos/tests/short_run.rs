@@ -5,8 +5,9 @@
 //! known daemon bugs still cause them. A reply on the air when the daemon is killed stays
 //! leased for ten minutes, so it is stuck (still `sending` in the store), not lost, and is
 //! sent again, in full or in part, after the lease. A reply Prosody hands to the component
-//! connection of a daemon being killed never reaches it (XEP-0114 acknowledges nothing):
-//! unreached, with Prosody's log as evidence. `CHAOS_LOGS=DIR` keeps every log.
+//! connection of a daemon being killed never reaches its store (XEP-0114 acknowledges
+//! nothing, the librarian is not told): unreached, counted apart from lost and not asserted
+//! yet either. `CHAOS_LOGS=DIR` keeps every log.
 
 use std::path::PathBuf;
 use std::time::Duration;
