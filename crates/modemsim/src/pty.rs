@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -33,6 +33,8 @@ pub enum PtyError {
     Raw(nix::Error),
     #[error("cannot find the pseudo-terminal's slave path: {0}")]
     Name(nix::Error),
+    #[error("cannot keep the pseudo-terminal from child processes: {0}")]
+    CloseOnExec(nix::Error),
     #[error("cannot make the pseudo-terminal non-blocking: {0}")]
     NonBlocking(nix::Error),
     #[error("cannot register the pseudo-terminal with the runtime: {0}")]
@@ -55,6 +57,13 @@ impl Pty {
     /// Opens a pair with a raw slave.
     pub fn open() -> Result<Pty, PtyError> {
         let pair = nix::pty::openpty(None, None).map_err(PtyError::Open)?;
+        // openpty(3) opens both sides inheritable. A process the simulator's host program
+        // starts afterwards (the daemon under test, Prosody) would hold copies, and a copy
+        // of the master keeps the line up through an outage: the host would never see it
+        // drop.
+        for fd in [&pair.master, &pair.slave] {
+            fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).map_err(PtyError::CloseOnExec)?;
+        }
         let mut termios = tcgetattr(&pair.slave).map_err(PtyError::Raw)?;
         cfmakeraw(&mut termios);
         tcsetattr(&pair.slave, SetArg::TCSANOW, &termios).map_err(PtyError::Raw)?;

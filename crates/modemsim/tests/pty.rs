@@ -260,6 +260,33 @@ async fn disconnect_makes_the_device_vanish_and_come_back() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A process started after the simulator opened its pseudo-terminal (the daemon under
+/// test, Prosody) must not inherit the terminal's descriptors: a child holding a copy of
+/// the master would keep the line up through an outage, so the host would never see it
+/// drop.
+#[tokio::test]
+async fn a_child_process_does_not_keep_the_line_up_through_an_outage() {
+    /// Ends the child however the test ends.
+    struct Child(std::process::Child);
+    impl Drop for Child {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let (sim, path) = start(SimConfig::instant(), None).await;
+    let _child = Child(
+        std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("starting sleep"),
+    );
+    let mut host = open(&path);
+    host.command("ATE0").await;
+    sim.disconnect(Duration::from_secs(3600));
+    host.expect_hang_up().await;
+}
+
 #[tokio::test]
 async fn a_reboot_drops_the_usb_link() {
     let (sim, path) = start(
