@@ -170,20 +170,8 @@ impl Runtime {
         };
         self.recent.retain(|r| r.id != id);
         self.bounced.retain(|r| r.id != id);
-        match self
-            .store
-            .mark_inbound_delivered(&[id.0], operator.as_str())
-            .await
-        {
-            Ok(0) => {}
-            Ok(_) => tracing::info!(
-                inbound = id.0, operator = %operator.as_str(), stanza,
-                "text confirmed by the operator's client"
-            ),
-            Err(e) => {
-                tracing::error!(inbound = id.0, error = %e, "could not mark a text delivered");
-            }
-        }
+        self.mark_delivered(id, operator, "text confirmed by the operator's client")
+            .await;
     }
 
     /// When the oldest text written but not confirmed has had its grace.
@@ -209,21 +197,28 @@ impl Runtime {
     }
 
     async fn unconfirmed_delivered(&mut self, text: RecentText) {
-        let Some(operator) = text.tried.first() else {
-            return;
-        };
+        if let Some(operator) = text.tried.first() {
+            self.mark_delivered(
+                text.id,
+                operator,
+                "text delivered: no confirmation and no bounce within the grace",
+            )
+            .await;
+        }
+    }
+
+    /// Records a text delivered to `operator`, logging `why` when this changed its state
+    /// (a text already delivered, by a receipt or the grace, is left as it is).
+    async fn mark_delivered(&self, id: InboundTextId, operator: &BareJid, why: &'static str) {
         match self
             .store
-            .mark_inbound_delivered(&[text.id.0], operator.as_str())
+            .mark_inbound_delivered(&[id.0], operator.as_str())
             .await
         {
             Ok(0) => {}
-            Ok(_) => tracing::info!(
-                inbound = text.id.0, operator = %operator.as_str(),
-                "text delivered: no confirmation and no bounce within the grace"
-            ),
+            Ok(_) => tracing::info!(inbound = id.0, operator = %operator.as_str(), "{why}"),
             Err(e) => {
-                tracing::error!(inbound = text.id.0, error = %e, "could not mark a text delivered");
+                tracing::error!(inbound = id.0, error = %e, "could not mark a text delivered");
             }
         }
     }
