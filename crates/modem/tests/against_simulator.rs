@@ -857,8 +857,10 @@ async fn a_send_queued_behind_a_hung_command_is_given_back_when_the_hang_is_noti
         ..FaultPatch::default()
     });
     // First in the driver's queue: a status query, which the hung modem never answers.
+    // Polled once here, so its request is queued before the send's.
     let modem = rig.modem.clone();
-    let status = tokio::spawn(async move { modem.status().await });
+    let mut status = Box::pin(async move { modem.status().await });
+    assert!(futures::poll!(&mut status).is_pending());
     let sms = outgoing(
         "behind the hang",
         1,
