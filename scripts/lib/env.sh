@@ -60,3 +60,13 @@ ensure_gammu() {
     step "installing Gammu (Debian package)"
     apt_install gammu
 }
+
+# ejabberd runs the stream-management cases of tests/tests/delivered_ejabberd.rs (and the
+# example crates/xmpp/examples/ejabberd_check.rs): each test starts its own throw-away node.
+ensure_ejabberd() {
+    if command -v ejabberdctl >/dev/null 2>&1; then return 0; fi
+    step "installing ejabberd (Debian package)"
+    apt_install ejabberd
+    # The package may start a system-wide ejabberd; the tests run their own nodes.
+    as_root service ejabberd stop >/dev/null 2>&1 || as_root ejabberdctl stop >/dev/null 2>&1 || true
+}

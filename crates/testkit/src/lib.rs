@@ -8,6 +8,8 @@
 //! - `browser`: a headless Chromium driven over WebDriver ([`browser`]).
 //! - `prosody`: a throw-away Prosody with its own configuration, ports and data
 //!   ([`prosody`]).
+//! - `ejabberd`: a throw-away ejabberd with its own configuration, ports, accounts and data
+//!   ([`ejabberd`]).
 //! - `xmpp`: a librarian's XMPP client on a real c2s connection ([`xmpp`]).
 //!
 //! [`process`] stops child processes the way an operator would; it is always there.
@@ -24,6 +26,10 @@ pub mod browser;
 pub mod database;
 #[cfg(feature = "docker")]
 pub mod docker;
+#[cfg(feature = "ejabberd")]
+pub mod ejabberd;
+#[cfg(any(feature = "prosody", feature = "ejabberd"))]
+mod ports;
 pub mod process;
 #[cfg(feature = "prosody")]
 pub mod prosody;

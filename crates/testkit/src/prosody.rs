@@ -22,9 +22,7 @@ use std::time::Duration;
 use tokio::process::{Child, Command};
 use tokio::time::Instant;
 
-use ports::{free_port, who_listens, Listener};
-
-mod ports;
+use crate::ports::{free_port, who_listens, Listener};
 
 /// How long Prosody may take to open its ports.
 const START_TIMEOUT: Duration = Duration::from_secs(30);

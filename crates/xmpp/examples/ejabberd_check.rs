@@ -1,10 +1,10 @@
 //! A one-time check that the textgate component is not Prosody-specific: the core scenario
 //! of `tests/prosody.rs`, run against a throw-away ejabberd.
 //!
-//! Needs the `ejabberd` package (Debian 12 ships 23.01) and root (or the `ejabberd` user):
-//! `ejabberdctl` runs the Erlang node as the `ejabberd` user, so the temporary directory is
-//! handed to that user. CI does not run this (ejabberd is a heavy install); docs/ejabberd.md
-//! says how to run it and what a run printed.
+//! Needs the `ejabberd` package (Debian 12 ships 23.01; scripts/test installs it). The node
+//! is testkit's throw-away ejabberd (`textgate_testkit::ejabberd`), as in the end-to-end
+//! tests of stream management (tests/tests/delivered_ejabberd.rs), which CI runs; this
+//! broader check is run by hand. docs/ejabberd.md says how and what a run printed.
 //!
 //! ```text
 //! cargo run -p textgate-xmpp --example ejabberd_check
@@ -14,16 +14,14 @@
 //! ejabberd is stopped and its directory removed at the end, also after a failure.
 
 use std::future::Future;
-use std::net::{TcpListener, TcpStream};
-use std::os::unix::process::CommandExt as _;
 use std::panic::AssertUnwindSafe;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use chrono::TimeZone as _;
 use futures::FutureExt as _;
 use textgate_core::{BareJid, PatronAddress, Region, ResourcePresence, Show};
+use textgate_testkit::ejabberd::{Ejabberd, EjabberdSetup};
 use textgate_testkit::xmpp::{to_xml, Librarian, WAIT};
 use textgate_xmpp::{
     BackoffConfig, ComponentConfig, ComponentHandle, GatewayEvent, Outgoing, ReceiptRequest,
@@ -37,9 +35,9 @@ const GW: &str = "sms.library.test";
 const PATRON: &str = "+15551234567@sms.library.test";
 const DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
 const STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
-/// How long ejabberd may take to open its ports, and `ejabberdctl` commands to finish.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
-const CTL_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long ejabberd may take to open its ports and create the accounts.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+const SECRET: &str = "ejabberd-check-secret";
 
 fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -120,41 +118,28 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 async fn scenario(report: &mut Report) {
     let Some(ejabberd) = report
         .step(
-            "ejabberd starts with a c2s and a component listener",
+            "ejabberd starts with a c2s and a component listener, accounts alice and mallory",
             START_TIMEOUT,
             async {
-                tokio::task::spawn_blocking(Ejabberd::start)
+                EjabberdSetup::new()
+                    .component(GW, SECRET)
+                    .account("alice", "pw")
+                    .account("mallory", "pw")
+                    .start()
                     .await
-                    .map_err(|e| format!("start-up task: {e}"))?
+                    .map_err(|e| e.to_string())
             },
         )
         .await
     else {
         return;
     };
-    let version = report
-        .step("ejabberdctl status names the version", CTL_TIMEOUT, async {
-            ejabberd.ctl(&["status"]).await
-        })
-        .await;
-    let Some(version) = version else { return };
-    if let Some(line) = version.lines().find(|l| l.contains("ejabberd ")) {
-        println!("        {}", line.trim());
-    }
-    if report
-        .step(
-            "librarian accounts alice and mallory registered",
-            CTL_TIMEOUT,
-            async {
-                ejabberd.ctl(&["register", "alice", HOST, "pw"]).await?;
-                ejabberd.ctl(&["register", "mallory", HOST, "pw"]).await?;
-                Ok(())
-            },
-        )
-        .await
-        .is_none()
+    if let Some(line) = ejabberd
+        .log()
+        .lines()
+        .find(|l| l.contains(" is started in the node"))
     {
-        return;
+        println!("        {}", line.trim());
     }
 
     let Some((handle, mut events)) = report
@@ -552,7 +537,7 @@ fn component_config(ejabberd: &Ejabberd, operators: &[&str]) -> ComponentConfig 
     let region: Region = "US".parse().unwrap_or_else(|e| panic!("region: {e:?}"));
     let mut config = ComponentConfig::new(
         GW,
-        ejabberd.secret.clone(),
+        SECRET.to_owned(),
         ejabberd.component_addr(),
         operators,
         region,
@@ -585,272 +570,4 @@ async fn wait_for(
         Ok(None) => Err(format!("the session ended; events before: {before:?}")),
         Err(_) => Err(format!("no such event within {WAIT:?}; events: {before:?}")),
     }
-}
-
-/// A throw-away ejabberd: its own config, Mnesia spool and logs in a temporary directory,
-/// a unique Erlang node name, started with `ejabberdctl foreground` in its own process group
-/// and stopped (then killed if need be) when dropped.
-struct Ejabberd {
-    dir: tempfile::TempDir,
-    node: String,
-    child: Option<Child>,
-    c2s_port: u16,
-    component_port: u16,
-    secret: String,
-}
-
-impl Ejabberd {
-    fn start() -> Result<Ejabberd, String> {
-        let dir = tempfile::Builder::new()
-            .prefix("textgate-ejabberd-")
-            .tempdir()
-            .map_err(|e| format!("temporary directory: {e}"))?;
-        let c2s_port = free_port()?;
-        let component_port = free_port()?;
-        let secret = format!("secret-{}", std::process::id());
-        let mut ejabberd = Ejabberd {
-            node: format!("textgate-check-{}@localhost", std::process::id()),
-            dir,
-            child: None,
-            c2s_port,
-            component_port,
-            secret,
-        };
-        ejabberd.write_files()?;
-        ejabberd.launch()?;
-        Ok(ejabberd)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn write_files(&self) -> Result<(), String> {
-        let config = format!(
-            r#"hosts:
-  - {HOST}
-loglevel: info
-certfiles: []
-auth_method: internal
-auth_password_format: plain
-listen:
-  -
-    port: {c2s}
-    ip: "127.0.0.1"
-    module: ejabberd_c2s
-    starttls_required: false
-  -
-    port: {component}
-    ip: "127.0.0.1"
-    module: ejabberd_service
-    hosts:
-      "{GW}":
-        password: "{secret}"
-modules:
-  mod_disco: {{}}
-  mod_ping: {{}}
-  mod_roster: {{}}
-"#,
-            c2s = self.c2s_port,
-            component = self.component_port,
-            secret = self.secret,
-        );
-        let write = |name: &str, text: &str| {
-            std::fs::write(self.path(name), text).map_err(|e| format!("writing {name}: {e}"))
-        };
-        write("ejabberd.yml", &config)?;
-        // ejabberdctl reads `<config dir>/ejabberdctl.cfg` and Erlang `<config dir>/inetrc`;
-        // our own keep the system-wide ones in /etc/ejabberd out of this run.
-        write("ejabberdctl.cfg", "")?;
-        write("inetrc", "{lookup,[\"file\",\"native\"]}.\n")?;
-        for sub in ["spool", "logs"] {
-            std::fs::create_dir(self.path(sub)).map_err(|e| format!("creating {sub}: {e}"))?;
-        }
-        hand_over_to_ejabberd_user(self.dir.path())
-    }
-
-    /// The options every `ejabberdctl` call needs to find this node and its files.
-    fn ctl_command(&self) -> Command {
-        let mut command = Command::new("ejabberdctl");
-        command
-            .arg("--config-dir")
-            .arg(self.dir.path())
-            .arg("--spool")
-            .arg(self.path("spool"))
-            .arg("--logs")
-            .arg(self.path("logs"))
-            .arg("--node")
-            .arg(&self.node)
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null());
-        command
-    }
-
-    fn launch(&mut self) -> Result<(), String> {
-        let output = std::fs::File::create(self.path("foreground.out"))
-            .map_err(|e| format!("creating foreground.out: {e}"))?;
-        let errors = output
-            .try_clone()
-            .map_err(|e| format!("foreground.out: {e}"))?;
-        let child = self
-            .ctl_command()
-            .arg("foreground")
-            .stdout(output)
-            .stderr(errors)
-            // Its own process group, so the whole tree (ejabberdctl, su, erl) can be killed.
-            .process_group(0)
-            .spawn()
-            .map_err(|e| {
-                format!("starting ejabberdctl (is the ejabberd package installed?): {e}")
-            })?;
-        self.child = Some(child);
-        let deadline = Instant::now() + START_TIMEOUT;
-        for port in [self.c2s_port, self.component_port] {
-            while TcpStream::connect(("127.0.0.1", port)).is_err() {
-                if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
-                    return Err(format!("ejabberd exited with {status}:\n{}", self.log()));
-                }
-                if Instant::now() > deadline {
-                    return Err(format!(
-                        "ejabberd did not open port {port} within {START_TIMEOUT:?}:\n{}",
-                        self.log()
-                    ));
-                }
-                // Polling a port has no event to await; a short pause between attempts.
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-        Ok(())
-    }
-
-    /// Runs `ejabberdctl <args>` against this node and returns what it printed.
-    async fn ctl(&self, args: &[&str]) -> Result<String, String> {
-        let mut command = tokio::process::Command::from(self.ctl_command());
-        command.args(args).kill_on_drop(true);
-        let output = timeout(CTL_TIMEOUT, command.output())
-            .await
-            .map_err(|_| format!("ejabberdctl {args:?} did not finish within {CTL_TIMEOUT:?}"))?
-            .map_err(|e| format!("running ejabberdctl: {e}"))?;
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        if output.status.success() {
-            Ok(stdout)
-        } else {
-            Err(format!(
-                "ejabberdctl {args:?} failed ({}): {stdout}{}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr)
-            ))
-        }
-    }
-
-    fn c2s_addr(&self) -> String {
-        format!("127.0.0.1:{}", self.c2s_port)
-    }
-
-    fn component_addr(&self) -> String {
-        format!("127.0.0.1:{}", self.component_port)
-    }
-
-    /// What ejabberd printed so far, for failure messages.
-    fn log(&self) -> String {
-        let mut log = std::fs::read_to_string(self.path("foreground.out")).unwrap_or_default();
-        log.push_str(&std::fs::read_to_string(self.path("logs/error.log")).unwrap_or_default());
-        log
-    }
-
-    /// `ejabberdctl stop`, then waits for the node to exit; kills the process group if it
-    /// does not.
-    fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let stopped = self
-            .ctl_command()
-            .arg("stop")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .and_then(|mut ctl| wait_bounded(&mut ctl, CTL_TIMEOUT));
-        let exited = matches!(stopped, Ok(true))
-            && matches!(wait_bounded(&mut child, CTL_TIMEOUT), Ok(true));
-        if !exited {
-            eprintln!("ejabberd did not stop when asked; killing its process group");
-            let _ = Command::new("kill")
-                .arg("-KILL")
-                .arg("--")
-                .arg(format!("-{}", child.id()))
-                .status();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Ejabberd {
-    fn drop(&mut self) {
-        self.stop();
-        println!(
-            "        ejabberd stopped, {} removed",
-            self.dir.path().display()
-        );
-    }
-}
-
-/// Waits up to `limit` for a process to exit; `Ok(true)` if it did.
-fn wait_bounded(child: &mut Child, limit: Duration) -> std::io::Result<bool> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if child.try_wait()?.is_some() {
-            return Ok(true);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Ok(false);
-        }
-        // A child's exit has no event to await in std; a short pause between checks.
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Run as root, `ejabberdctl` switches to the `ejabberd` user, which must own the node's
-/// directory. Run as any other user, the directory already belongs to whoever runs it.
-fn hand_over_to_ejabberd_user(dir: &Path) -> Result<(), String> {
-    if id(&["-u"])? != 0 {
-        return Ok(());
-    }
-    let uid = id(&["-u", "ejabberd"])?;
-    let gid = id(&["-g", "ejabberd"])?;
-    let mut paths = vec![dir.to_path_buf()];
-    for entry in std::fs::read_dir(dir).map_err(|e| format!("listing {}: {e}", dir.display()))? {
-        paths.push(
-            entry
-                .map_err(|e| format!("listing {}: {e}", dir.display()))?
-                .path(),
-        );
-    }
-    for path in paths {
-        std::os::unix::fs::chown(&path, Some(uid), Some(gid))
-            .map_err(|e| format!("handing {} to the ejabberd user: {e}", path.display()))?;
-    }
-    Ok(())
-}
-
-/// `id <args>` as a number (the `ejabberd` user's ids differ between machines).
-fn id(args: &[&str]) -> Result<u32, String> {
-    let output = Command::new("id")
-        .args(args)
-        .output()
-        .map_err(|e| format!("running id: {e}"))?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    text.trim()
-        .parse()
-        .map_err(|_| format!("id {args:?} printed {text:?} (is the ejabberd package installed?)"))
-}
-
-/// A port that was free a moment ago (the OS picks it; the listener is closed again).
-fn free_port() -> Result<u16, String> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("binding an ephemeral port: {e}"))
 }

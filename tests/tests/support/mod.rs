@@ -1,4 +1,4 @@
-//! What the end-to-end tests share: a throw-away Prosody and the librarian client (testkit's,
+//! What the end-to-end tests share: a throw-away Prosody (or ejabberd) and the librarian client (testkit's,
 //! shared with the xmpp crate's tests and the demo), a fresh PostgreSQL database, the modem
 //! simulator on a real pseudo-terminal, and the daemon as a child process.
 

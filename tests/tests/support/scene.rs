@@ -121,7 +121,13 @@ impl Scene {
 }
 
 pub async fn online(prosody: &Prosody, user: &str, resource: &str) -> Librarian {
-    let mut librarian = Librarian::login(&prosody.c2s_addr(), HOST, user, PASSWORD, resource)
+    online_at(&prosody.c2s_addr(), user, resource).await
+}
+
+/// Logs a librarian in at the client address `c2s` of any server (ejabberd's too): roster
+/// first, then initial presence.
+pub async fn online_at(c2s: &str, user: &str, resource: &str) -> Librarian {
+    let mut librarian = Librarian::login(c2s, HOST, user, PASSWORD, resource)
         .await
         .unwrap_or_else(|e| panic!("{user} logs in: {e}"));
     librarian

@@ -10,6 +10,15 @@
 //! once to every available operator, the same one on another session included (a few
 //! times in a row, then only to operators who have not had it until presence changes);
 //! with nobody available it waits, and a restart offers it again from the store.
+//!
+//! A write can also be lost without a bounce: the server hands a message to a bare JID to
+//! one of her sessions, and when that session ends without her client confirming it (a
+//! phone's session timed out), the server may put what it held into offline storage, or
+//! drop it, instead of bouncing it (ejabberd's `resend_on_timeout`). So each write
+//! remembers her sessions online when it was written; once all of them have gone, the write
+//! counts as bounced. The text may then reach her twice (her next session and the server's
+//! offline store), both copies with the original time stamp: a duplicate she can see is
+//! better than a text nobody saw.
 
 use chrono::{DateTime, FixedOffset, Utc};
 use textgate_core::{BareJid, InboundTextId, PatronAddress, PresenceOutcome, Routing};
@@ -39,13 +48,22 @@ pub(super) enum Retry {
 /// bounce the same text back and forth.
 const QUICK_RETRIES: u32 = 2;
 
+/// One write of a text to an operator that has not bounced or been lost yet.
+struct Write {
+    stanza: String,
+    operator: BareJid,
+    /// Her sessions (resources) online when it was written; the ones that ended since are
+    /// removed. None left: the write is lost.
+    sessions: Vec<String>,
+}
+
 pub(super) struct RecentText {
     id: InboundTextId,
     patron: PatronAddress,
     body: String,
     delayed_since: Option<DateTime<Utc>>,
-    /// Writes not bounced yet.
-    outstanding: usize,
+    /// Writes not bounced or lost yet.
+    writes: Vec<Write>,
     /// Operators it was written to.
     tried: Vec<BareJid>,
     /// When it was last written to operators: the delivery grace runs from here.
@@ -141,7 +159,7 @@ impl Runtime {
             patron: patron.clone(),
             body: body.to_owned(),
             delayed_since: delayed_since.or(Some(smsc_time.with_timezone(&Utc))),
-            outstanding: 0,
+            writes: Vec::new(),
             tried: Vec::new(),
             offered_at: Instant::now(),
             bounces: 0,
@@ -241,10 +259,15 @@ impl Runtime {
                 // The operator's client confirms it: only then is the text delivered.
                 receipt: ReceiptRequest::Requested,
             };
+            let sessions = self.sessions_of(operator);
             match self.xmpp.send(Outgoing::Text(text)).await {
                 Ok(()) => {
                     tracing::info!(inbound = recent.id.0, operator = %operator.as_str(), stanza, "text sent to an operator");
-                    recent.outstanding += 1;
+                    recent.writes.push(Write {
+                        stanza,
+                        operator: operator.clone(),
+                        sessions,
+                    });
                     recent.tried.push(operator.clone());
                 }
                 Err(e) => {
@@ -252,34 +275,70 @@ impl Runtime {
                 }
             }
         }
-        recent.outstanding > 0
+        !recent.writes.is_empty()
     }
 
-    /// A text we sent came back as an error from the server. When every operator it went
-    /// to bounced it, it goes to the other available operators, or waits for one.
-    pub(super) async fn on_bounce(&mut self, text: Option<InboundTextId>) {
-        let Some(InboundTextId(id)) = text else {
-            return;
-        };
-        let Some(at) = self.recent.iter().position(|r| r.id.0 == id) else {
+    /// The sessions (resources) of `operator` online now, whatever they show.
+    fn sessions_of(&self, operator: &BareJid) -> Vec<String> {
+        self.router
+            .operators()
+            .find(|(jid, _)| *jid == operator)
+            .map(|(_, presence)| presence.resources().map(|(r, _)| r.to_owned()).collect())
+            .unwrap_or_default()
+    }
+
+    /// A text we sent came back as an error from the server (`stanza` is the write's id).
+    /// When every write of it bounced or was lost, it goes to the available operators, or
+    /// waits for one. A bounce of a write already counted lost changes nothing.
+    pub(super) async fn on_bounce(&mut self, stanza: &str) {
+        let Some(at) = self
+            .recent
+            .iter()
+            .position(|r| r.writes.iter().any(|w| w.stanza == stanza))
+        else {
             return;
         };
         let Some(text) = self.recent.get_mut(at) else {
             return;
         };
-        text.outstanding = text.outstanding.saturating_sub(1);
-        if text.outstanding > 0 {
+        text.writes.retain(|w| w.stanza != stanza);
+        if !text.writes.is_empty() {
             return;
         }
         text.bounces += 1;
         if let Some(text) = self.recent.remove(at) {
             tracing::warn!(
-                inbound = id,
+                inbound = text.id.0,
                 "every operator bounced a text; it waits and is offered again"
             );
             self.bounced.push(text);
             self.retry_bounced(Retry::AfterBounce).await;
         }
+    }
+
+    /// A session of `operator` ended. Writes to her whose sessions have all ended without
+    /// her client confirming them are lost; a text with no write left waits with the
+    /// bounced ones (the caller offers them again, presence having changed).
+    pub(super) fn on_session_gone(&mut self, operator: &BareJid, resource: &str) {
+        let mut kept = std::collections::VecDeque::with_capacity(self.recent.len());
+        for mut text in std::mem::take(&mut self.recent) {
+            let before = text.writes.len();
+            for write in text.writes.iter_mut().filter(|w| w.operator == *operator) {
+                write.sessions.retain(|s| s != resource);
+            }
+            text.writes.retain(|w| !w.sessions.is_empty());
+            if text.writes.is_empty() && before > 0 {
+                tracing::warn!(
+                    inbound = text.id.0, operator = %operator.as_str(), resource,
+                    "the session a text went to ended before her client confirmed it; it waits and is offered again"
+                );
+                text.bounces += 1;
+                self.bounced.push(text);
+            } else {
+                kept.push_back(text);
+            }
+        }
+        self.recent = kept;
     }
 
     /// Offers bounced texts again, with their original time stamp, to every available

@@ -36,7 +36,7 @@ mod reports;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use textgate_core::{BareJid, InboundTextId, PatronAddress, QueueRouter};
+use textgate_core::{BareJid, InboundTextId, PatronAddress, QueueRouter, ResourcePresence};
 use textgate_gsm::reassembly::{Part, Reassembler};
 use textgate_gsm::segment::{Segmenter, SegmenterConfig};
 use textgate_gsm::Pdu;
@@ -454,6 +454,9 @@ impl Runtime {
                     operator = %operator.as_str(), resource, presence = ?presence,
                     available = self.router.available().len(), "operator presence"
                 );
+                if presence == ResourcePresence::Unavailable {
+                    self.on_session_gone(&operator, &resource);
+                }
                 self.flush(outcome).await;
                 if !self.bounced.is_empty() {
                     self.retry_bounced(deliver::Retry::PresenceChanged).await;
@@ -480,7 +483,9 @@ impl Runtime {
                     stanza = id.as_deref(), inbound = text.map(|t| t.0),
                     "an operator did not get a message"
                 );
-                self.on_bounce(text).await;
+                if let Some(stanza) = id.as_deref() {
+                    self.on_bounce(stanza).await;
+                }
             }
         }
     }

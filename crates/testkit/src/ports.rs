@@ -1,9 +1,9 @@
-//! Prosody's ports: choosing free ones, and telling whether the Prosody we launched is the
-//! process listening on them.
+//! The test servers' ports (Prosody's, ejabberd's): choosing free ones, and telling whether
+//! the server we launched is the process listening on them.
 //!
-//! A free port is only free when it is chosen; another server may bind it before Prosody
-//! does. Prosody then logs the failure and runs on without the port, so "something accepts
-//! connections on the port" does not mean "our Prosody does". The kernel knows who listens:
+//! A free port is only free when it is chosen; another server may bind it before ours
+//! does. Prosody (and ejabberd) then logs the failure and runs on without the port, so
+//! "something accepts connections on the port" does not mean "our server does". The kernel knows who listens:
 //! `/proc/net/tcp` (and `tcp6`) lists each listening socket with its inode, and
 //! `/proc/PID/fd` links to the sockets a process holds. Linux only, as the rest of
 //! textgate's test set-up.
@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::io;
 
 /// A port that was free a moment ago (the OS picks it; the listener is closed again).
-pub(super) fn free_port() -> io::Result<u16> {
+pub(crate) fn free_port() -> io::Result<u16> {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -20,7 +20,7 @@ pub(super) fn free_port() -> io::Result<u16> {
 
 /// Who listens on a TCP port, as the kernel sees it in this network namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Listener {
+pub(crate) enum Listener {
     Nobody,
     /// The process asked about.
     TheProcess,
@@ -29,7 +29,7 @@ pub(super) enum Listener {
 }
 
 /// Who listens on `port`, compared with process `pid`.
-pub(super) fn who_listens(port: u16, pid: u32) -> io::Result<Listener> {
+pub(crate) fn who_listens(port: u16, pid: u32) -> io::Result<Listener> {
     let mut inodes = HashSet::new();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
         match std::fs::read_to_string(table) {

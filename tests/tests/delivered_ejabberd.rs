@@ -1,0 +1,140 @@
+//! Delivered means delivered, on ejabberd 23.01 as issue 12 found it: a librarian's phone
+//! client (stream management on, as Conversations, Monal and Siskin use it) drops off
+//! without closing its stream; ejabberd keeps the session for resumption, so the gateway's
+//! text goes into it; when the session times out, what the phone never acknowledged is
+//! bounced or routed again, as `mod_stream_mgmt`'s `resend_on_timeout` says. Whatever
+//! ejabberd does, the text reaches her desk client, with its original time stamp, and is
+//! recorded delivered only once the desk confirmed it.
+//!
+//! Both settings the issue names: `if_offline`, what Debian's shipped ejabberd.yml sets,
+//! and `false`, the module's default; the desk client comes online before the phone's
+//! session times out, or after.
+
+mod support;
+
+use std::time::Duration;
+use support::daemon::{self, Daemon, GatewaySection};
+use support::database::Database;
+use support::modem::Modem;
+use support::scene::{
+    approve, body, delay_stamp, online_at, operator, patron_jid, text_from, GW, PASSWORD, PATRON,
+};
+use support::xmpp::to_xml;
+
+use textgate_modemsim::IncomingText;
+use textgate_store::{InboundState, Store};
+use textgate_testkit::ejabberd::{Ejabberd, EjabberdSetup, ResendOnTimeout};
+
+const SECRET: &str = "ejabberd-secret";
+
+/// When the desk client comes online, relative to the end of the phone's session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Desk {
+    BeforeTheTimeout,
+    AfterTheTimeout,
+}
+
+async fn ejabberd(resend: ResendOnTimeout) -> Ejabberd {
+    EjabberdSetup::new()
+        .component(GW, SECRET)
+        .account("alice", PASSWORD)
+        .stream_management(Duration::from_secs(3), resend)
+        .start()
+        .await
+        .expect("ejabberd starts")
+}
+
+/// The phone vanishes with a text in its session; the desk comes online `desk`; the text
+/// must reach the desk and be recorded delivered.
+async fn the_text_reaches_her_desk(resend: ResendOnTimeout, desk_when: Desk) {
+    let ejabberd = ejabberd(resend).await;
+    let db = Database::create().await;
+    let modem = Modem::start().await;
+    let section = GatewaySection {
+        name: "library".into(),
+        domain: GW.into(),
+        secret: SECRET.into(),
+        server: ejabberd.component_addr(),
+        operators: vec![operator("alice")],
+        device: modem.path.clone(),
+        extra: String::new(),
+        driver_extra: String::new(),
+        max_attempts: 3,
+    };
+    let mut daemon = Daemon::start(&daemon::config(&db.url, &[section]));
+    daemon.expect_log(&["component connected"]).await;
+    let c2s = ejabberd.c2s_addr();
+    let mut phone = online_at(&c2s, "alice", "phone").await;
+    approve(&mut phone, GW).await;
+    daemon
+        .expect_log(&["operator presence", "phone", "Available"])
+        .await;
+    phone
+        .enable_stream_management()
+        .await
+        .expect("stream management");
+    phone.vanish();
+
+    let patron = patron_jid(PATRON, GW);
+    modem
+        .sim
+        .inject_text(&IncomingText::new(PATRON, "Are you open on Sunday?"))
+        .expect("the simulator takes the text");
+    daemon.expect_log(&["text sent to an operator"]).await;
+
+    let mut desk = if desk_when == Desk::BeforeTheTimeout {
+        let desk = online_at(&c2s, "alice", "desk").await;
+        daemon
+            .expect_log(&["operator presence", "desk", "Available"])
+            .await;
+        Some(desk)
+    } else {
+        None
+    };
+    // ejabberd ends the phone's session after its resume timeout and says so.
+    daemon
+        .expect_log(&["operator presence", "phone", "Unavailable"])
+        .await;
+    let mut desk = match desk.take() {
+        Some(desk) => desk,
+        None => online_at(&c2s, "alice", "desk").await,
+    };
+
+    let text = text_from(&mut desk, &patron).await;
+    assert_eq!(body(&text), "Are you open on Sunday?", "{}", to_xml(&text));
+    assert!(
+        delay_stamp(&text).is_some(),
+        "the text keeps its original time: {}",
+        to_xml(&text)
+    );
+    daemon
+        .expect_log(&["text confirmed by the operator's client"])
+        .await;
+    let store = Store::open(&db.url).await.expect("the store opens");
+    let stored = store
+        .inbound(1)
+        .await
+        .expect("the store answers")
+        .expect("the text is stored");
+    assert_eq!(stored.state, InboundState::Delivered, "{stored:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shipped_setting_desk_online_before_the_phone_session_ends() {
+    the_text_reaches_her_desk(ResendOnTimeout::IfOffline, Desk::BeforeTheTimeout).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shipped_setting_desk_online_after_the_phone_session_ended() {
+    the_text_reaches_her_desk(ResendOnTimeout::IfOffline, Desk::AfterTheTimeout).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn module_default_desk_online_before_the_phone_session_ends() {
+    the_text_reaches_her_desk(ResendOnTimeout::No, Desk::BeforeTheTimeout).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn module_default_desk_online_after_the_phone_session_ended() {
+    the_text_reaches_her_desk(ResendOnTimeout::No, Desk::AfterTheTimeout).await;
+}
