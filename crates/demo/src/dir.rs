@@ -31,13 +31,6 @@ impl DemoDir {
     }
 }
 
-/// A port the kernel says is free now. Another process could take it before the demo
-/// binds it again; on a demo machine that race is remote, and the failure is loud.
-pub fn free_port() -> anyhow::Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
-    Ok(listener.local_addr()?.port())
-}
-
 /// 16 hexadecimal digits from the kernel's random source, for passwords and secrets.
 pub fn random_token() -> anyhow::Result<String> {
     let mut bytes = [0u8; 8];

@@ -128,7 +128,6 @@ fn beside_this_program(name: &str) -> anyhow::Result<PathBuf> {
 }
 
 async fn demo(dir: &DemoDir, program: &std::path::Path, mode: Mode) -> anyhow::Result<()> {
-    let http_port = dir::free_port()?;
     let secret = dir::random_token()?;
     let passwords = [dir::random_token()?, dir::random_token()?];
 
@@ -175,23 +174,28 @@ async fn demo(dir: &DemoDir, program: &std::path::Path, mode: Mode) -> anyhow::R
     let config = dir.path.join("textgate.toml");
     std::fs::write(
         &config,
-        daemon::configuration(dir, &link, prosody.component_port, http_port, &secret),
+        daemon::configuration(dir, &link, prosody.component_port, &secret),
     )
     .with_context(|| format!("writing {}", config.display()))?;
     let mut daemon = Daemon::start(dir, program, &config)?;
     // Ready: the component authenticated to Prosody and the modem answered.
     let waited = tokio::select! {
         r = async {
+            let listening = daemon.wait_for_log("http listening").await?;
             daemon.wait_for_log("component connected").await?;
-            daemon.wait_for_log("health=ready").await
+            daemon.wait_for_log("health=ready").await?;
+            http_port(&listening)
         } => r,
         e = prosody_exited(&mut prosody) => Err(e),
     };
-    if let Err(e) = waited {
-        daemon.stop().await;
-        prosody.stop(PROSODY_GRACE).await;
-        return Err(e.context(format!("the log so far:\n{}", daemon.log_tail())));
-    }
+    let http_port = match waited {
+        Ok(port) => port,
+        Err(e) => {
+            daemon.stop().await;
+            prosody.stop(PROSODY_GRACE).await;
+            return Err(e.context(format!("the log so far:\n{}", daemon.log_tail())));
+        }
+    };
 
     let c2s_port = prosody.c2s_port;
     let c2s_addr = prosody.c2s_addr();
@@ -254,4 +258,27 @@ async fn stop_requested() -> anyhow::Result<&'static str> {
         _ = term.recv() => "SIGTERM",
         _ = hup.recv() => "SIGHUP",
     })
+}
+
+/// The port of the daemon's HTTP listener, from its text log line
+/// `… http listening address=127.0.0.1:41235`.
+fn http_port(line: &str) -> anyhow::Result<u16> {
+    line.split_whitespace()
+        .find_map(|field| field.strip_prefix("address="))
+        .and_then(|address| address.parse::<std::net::SocketAddr>().ok())
+        .map(|address| address.port())
+        .with_context(|| format!("the daemon's \"http listening\" line names no address: {line:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::http_port;
+
+    #[test]
+    fn the_port_comes_from_the_listening_line() {
+        let line = "2026-12-03T12:00:00.000000Z  INFO textgate::run_cmd: http listening address=127.0.0.1:41235";
+        assert_eq!(http_port(line).expect("a port"), 41235);
+        let error = http_port("INFO textgate::run_cmd: http listening").expect_err("no address");
+        assert!(error.to_string().contains("names no address"), "{error}");
+    }
 }

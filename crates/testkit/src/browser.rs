@@ -3,7 +3,8 @@
 //!
 //! [`Browser::start`] finds `chromium` and `chromedriver` on `PATH` (Debian's `chromium` and
 //! `chromium-driver` packages; without them the tests fail rather than skip), starts
-//! chromedriver on a free port, waits for it to say it is ready (no fixed sleep), and opens
+//! chromedriver on a port it picks itself (`--port=0`; it prints which, so no other server
+//! can be mistaken for it), waits for it to say it is ready (no fixed sleep), and opens
 //! one session with its own throw-away profile. Screenshots go to
 //! `target/test-artifacts/<suite>/`, numbered in the order they were taken.
 //!
@@ -22,8 +23,9 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 
-/// What chromedriver prints once it accepts sessions.
-const DRIVER_READY: &str = "started successfully";
+/// What chromedriver prints once it accepts sessions, followed by its port:
+/// "ChromeDriver was started successfully on port 41685."
+const DRIVER_READY: &str = "started successfully on port ";
 
 /// A phone-sized window: the console is meant to be usable on a phone, so the pictures show
 /// it that way.
@@ -42,8 +44,8 @@ pub enum BrowserError {
     DriverExited,
     #[error("chromedriver was not ready within {0:?}")]
     DriverTimeout(Duration),
-    #[error("cannot find a free port for chromedriver: {source}")]
-    FreePort { source: std::io::Error },
+    #[error("chromedriver said it was ready but named no port: {line:?}")]
+    DriverPort { line: String },
     #[error("cannot create a browser profile directory: {source}")]
     Profile { source: std::io::Error },
     #[error("chromedriver refused a session: {source}")]
@@ -112,9 +114,10 @@ impl Browser {
     ) -> Result<Browser, BrowserError> {
         let chromedriver = on_path("chromedriver")?;
         let chromium = on_path("chromium")?;
-        let port = free_port()?;
         let mut driver = Command::new(chromedriver)
-            .arg(format!("--port={port}"))
+            // The driver binds a port of its own choosing and names it: a port chosen here
+            // and released could be taken by another server before the driver binds it.
+            .arg("--port=0")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -122,7 +125,7 @@ impl Browser {
             .map_err(|source| BrowserError::SpawnDriver { source })?;
         let stdout = driver.stdout.take().ok_or(BrowserError::DriverExited)?;
         let mut lines = BufReader::new(stdout).lines();
-        tokio::time::timeout(wait, driver_ready(&mut lines))
+        let port = tokio::time::timeout(wait, driver_ready(&mut lines))
             .await
             .map_err(|_| BrowserError::DriverTimeout(wait))??;
         // chromedriver keeps writing; a full pipe would stall it.
@@ -233,30 +236,24 @@ impl Browser {
     }
 }
 
-/// Reads chromedriver's output until it says it is ready.
-async fn driver_ready(lines: &mut Lines<BufReader<ChildStdout>>) -> Result<(), BrowserError> {
+/// Reads chromedriver's output until it says it is ready, and returns the port it names.
+async fn driver_ready(lines: &mut Lines<BufReader<ChildStdout>>) -> Result<u16, BrowserError> {
     while let Some(line) = lines
         .next_line()
         .await
         .map_err(|source| BrowserError::ReadDriver { source })?
     {
         if line.contains(DRIVER_READY) {
-            return Ok(());
+            return ready_port(&line).ok_or(BrowserError::DriverPort { line });
         }
     }
     Err(BrowserError::DriverExited)
 }
 
-/// A port nobody listens on now. The probe is closed before chromedriver binds it; another
-/// process taking it in between would make the start fail, not the test pass wrongly.
-fn free_port() -> Result<u16, BrowserError> {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|source| BrowserError::FreePort { source })?;
-    let port = probe
-        .local_addr()
-        .map_err(|source| BrowserError::FreePort { source })?
-        .port();
-    Ok(port)
+/// The port in chromedriver's ready line.
+fn ready_port(line: &str) -> Option<u16> {
+    let (_, rest) = line.split_once(DRIVER_READY)?;
+    rest.trim().trim_end_matches('.').parse().ok()
 }
 
 /// The first `program` on `PATH`.
@@ -299,5 +296,18 @@ mod tests {
             error.to_string(),
             "textgate-no-such-browser is not installed: apt-get install chromium chromium-driver"
         );
+    }
+
+    #[test]
+    fn the_port_is_read_from_the_ready_line() {
+        assert_eq!(
+            ready_port("ChromeDriver was started successfully on port 41685."),
+            Some(41685)
+        );
+        assert_eq!(
+            ready_port("ChromeDriver was started successfully on port ."),
+            None
+        );
+        assert_eq!(ready_port("Starting ChromeDriver 156.0 on port 0"), None);
     }
 }
