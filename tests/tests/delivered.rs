@@ -11,8 +11,8 @@ use support::database::Database;
 use support::modem::Modem;
 use support::prosody::ProsodySetup;
 use support::scene::{
-    approve, body, delay_stamp, next_message, online, operator, patron_jid, text_from, Scene, GW,
-    PASSWORD, PATRON,
+    body, delay_stamp, next_message, online, operator, patron_jid, phone_that_vanishes, text_from,
+    Scene, GW, PASSWORD, PATRON,
 };
 use support::xmpp::to_xml;
 
@@ -142,16 +142,7 @@ async fn a_text_bounced_by_a_phone_session_that_timed_out_reaches_her_desk() {
         max_attempts: 3,
     };
     let mut daemon = Daemon::start(&daemon::config(&db.url, &[section]));
-    let mut phone = online(&prosody, "alice", "phone").await;
-    approve(&mut phone, GW).await;
-    daemon
-        .expect_log(&["operator presence", &operator("alice"), "Available"])
-        .await;
-    phone
-        .enable_stream_management()
-        .await
-        .expect("stream management");
-    phone.vanish();
+    phone_that_vanishes(&prosody.c2s_addr(), &mut daemon).await;
 
     let patron = patron_jid(PATRON, GW);
     modem

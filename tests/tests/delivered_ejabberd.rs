@@ -17,7 +17,8 @@ use support::daemon::{self, Daemon, GatewaySection};
 use support::database::Database;
 use support::modem::Modem;
 use support::scene::{
-    approve, body, delay_stamp, online_at, operator, patron_jid, text_from, GW, PASSWORD, PATRON,
+    body, delay_stamp, online_at, operator, patron_jid, phone_that_vanishes, text_from, GW,
+    PASSWORD, PATRON,
 };
 use support::xmpp::to_xml;
 
@@ -64,16 +65,7 @@ async fn the_text_reaches_her_desk(resend: ResendOnTimeout, desk_when: Desk) {
     let mut daemon = Daemon::start(&daemon::config(&db.url, &[section]));
     daemon.expect_log(&["component connected"]).await;
     let c2s = ejabberd.c2s_addr();
-    let mut phone = online_at(&c2s, "alice", "phone").await;
-    approve(&mut phone, GW).await;
-    daemon
-        .expect_log(&["operator presence", "phone", "Available"])
-        .await;
-    phone
-        .enable_stream_management()
-        .await
-        .expect("stream management");
-    phone.vanish();
+    phone_that_vanishes(&c2s, &mut daemon).await;
 
     let patron = patron_jid(PATRON, GW);
     modem

@@ -137,6 +137,22 @@ pub async fn online_at(c2s: &str, user: &str, resource: &str) -> Librarian {
     librarian
 }
 
+/// Alice's phone, as phone clients do it: it logs in at `c2s`, approves the gateway, turns
+/// on stream management (XEP-0198) once the daemon counts it available, then loses its
+/// network without closing its stream, so the server keeps the session for resumption.
+pub async fn phone_that_vanishes(c2s: &str, daemon: &mut Daemon) {
+    let mut phone = online_at(c2s, "alice", "phone").await;
+    approve(&mut phone, GW).await;
+    daemon
+        .expect_log(&["operator presence", "phone", "Available"])
+        .await;
+    phone
+        .enable_stream_management()
+        .await
+        .expect("stream management");
+    phone.vanish();
+}
+
 /// Approves the subscription request of the gateway at `domain`.
 pub async fn approve(librarian: &mut Librarian, domain: &str) {
     librarian
