@@ -70,3 +70,16 @@ ensure_ejabberd() {
     # The package may start a system-wide ejabberd; the tests run their own nodes.
     as_root service ejabberd stop >/dev/null 2>&1 || as_root ejabberdctl stop >/dev/null 2>&1 || true
 }
+
+# Node.js and node-smpp (npm, pinned in crates/smpp/tests/peer/package-lock.json): the SMSC
+# nobody on the team wrote that crates/smpp/tests/peer.rs checks the SMPP codec against.
+ensure_smpp_peer() {
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        step "installing Node.js and npm (Debian packages)"
+        apt_install nodejs npm
+    fi
+    if [ ! -d crates/smpp/tests/peer/node_modules/smpp ]; then
+        step "installing node-smpp for the SMPP peer test (npm ci)"
+        npm ci --prefix crates/smpp/tests/peer --no-audit --no-fund
+    fi
+}
