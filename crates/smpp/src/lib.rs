@@ -7,6 +7,9 @@
 //!   commands (bind, unbind, enquire_link, generic_nack), `submit_sm` and `deliver_sm` with
 //!   their optional parameters ([`tlv`]), and their responses.
 //! - [`status`]: `command_status` values, named, and sorted into what is worth retrying.
+//! - [`session`]: one session as a state machine: bind, keep-alive, the window of
+//!   outstanding submits, responses paired with requests, `generic_nack` for what cannot be
+//!   read, and the rule that a `deliver_sm` is answered only once it is stored.
 //! - [`receipt`]: a delivery receipt read from a `deliver_sm`, from its optional parameters
 //!   or from the text SMSCs write ("id:… stat:DELIVRD …").
 //!
@@ -21,6 +24,7 @@
 pub mod framer;
 pub mod pdu;
 pub mod receipt;
+pub mod session;
 pub mod status;
 pub mod tlv;
 mod wire;
@@ -31,5 +35,6 @@ pub use pdu::{
     HEADER_LEN,
 };
 pub use receipt::{MessageState, Receipt};
+pub use session::{Event, Session, SessionConfig, State, SubmitError};
 pub use status::{CommandStatus, StatusClass};
 pub use tlv::Tlv;

@@ -380,3 +380,105 @@ fn a_session_with_node_smpp_agrees_on_every_field() {
     );
     smsc.event("unbind");
 }
+
+/// The session state machine drives the same SMSC: it binds, submits within its window,
+/// answers deliveries only when told to, and unbinds.
+#[test]
+fn the_session_state_machine_runs_a_session_with_node_smpp() {
+    use std::time::Instant;
+    use textgate_smpp::{Event, Session, SessionConfig, State};
+
+    let smsc = Smsc::start();
+    let mut link = Link::open(&smsc);
+    let Body::Bind(bind) = bind("secret") else {
+        unreachable!("bind() builds a bind")
+    };
+    let config = SessionConfig {
+        bind,
+        window: 2,
+        enquire_link_interval: Duration::from_secs(30),
+        response_timeout: WAIT,
+        max_pdu: 4096,
+    };
+    let (mut session, first) = Session::connect(config, Instant::now());
+    link.stream.write_all(&first).expect("write");
+
+    // Reads until `want` has seen what it waits for, answering deliveries as a driver
+    // would once they are stored; returns every event seen.
+    fn run(
+        stream: &mut TcpStream,
+        session: &mut Session,
+        want: impl Fn(&[Event]) -> bool,
+    ) -> Vec<Event> {
+        let mut seen = Vec::new();
+        while !want(&seen) {
+            let mut buffer = [0u8; 4096];
+            let n = stream
+                .read(&mut buffer)
+                .unwrap_or_else(|e| panic!("no PDU within {WAIT:?} (seen {seen:?}): {e}"));
+            assert!(n > 0, "the SMSC closed the connection; seen {seen:?}");
+            let (out, events) = session.received(&buffer[..n], Instant::now());
+            for bytes in out {
+                stream.write_all(&bytes).expect("write");
+            }
+            for event in events {
+                if let Event::Deliver { sequence, .. } = &event {
+                    stream
+                        .write_all(&session.acknowledge(*sequence))
+                        .expect("write");
+                }
+                seen.push(event);
+            }
+        }
+        seen
+    }
+
+    let seen = run(&mut link.stream, &mut session, |seen| {
+        seen.iter().any(|e| matches!(e, Event::Deliver { .. }))
+    });
+    assert!(
+        matches!(&seen[0], Event::Bound { system_id } if system_id == b"node-smsc"),
+        "{seen:?}"
+    );
+    assert_eq!(session.state(), State::Bound);
+    assert_eq!(
+        smsc.event("deliver_sm_resp")
+            .get("command_status")
+            .as_deref(),
+        Some("0")
+    );
+
+    let Body::SubmitSm(text) = submit("15557654321", 0, 0, b"Your hold is in", true) else {
+        unreachable!("submit() builds a submit_sm")
+    };
+    let bytes = session
+        .submit(7, text, Instant::now())
+        .expect("room in the window");
+    link.stream.write_all(&bytes).expect("write");
+    let seen = run(&mut link.stream, &mut session, |seen| {
+        seen.iter().any(|e| matches!(e, Event::Deliver { .. }))
+    });
+    let Some(Event::Accepted { tag: 7, message_id }) = seen.first() else {
+        panic!("the submit was not accepted first: {seen:?}");
+    };
+    let message_id = String::from_utf8_lossy(message_id).into_owned();
+    let Some(Event::Deliver { message, .. }) = seen.last() else {
+        panic!("no receipt: {seen:?}");
+    };
+    let receipt = Receipt::from_deliver_sm(message).expect("a receipt");
+    assert!(receipt.is_for(&message_id));
+    assert_eq!(
+        smsc.event("receipt_resp").get("command_status").as_deref(),
+        Some("0")
+    );
+
+    let bytes = session.unbind(Instant::now()).expect("an unbind");
+    link.stream.write_all(&bytes).expect("write");
+    let seen = run(&mut link.stream, &mut session, |seen| {
+        seen.iter().any(|e| matches!(e, Event::Disconnect { .. }))
+    });
+    assert!(
+        matches!(seen.last(), Some(Event::Disconnect { reason }) if reason == "unbound"),
+        "{seen:?}"
+    );
+}
