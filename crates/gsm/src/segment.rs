@@ -384,8 +384,20 @@ impl Segmenter {
 
     fn plan(&self, text: &str) -> Plan {
         let default = TextEncoding::Gsm7(Tables::DEFAULT);
-        if let Some(costs) = costs(text, default) {
-            return self.split(default, costs);
+        // Most texts fit one SMS: counting is enough, and costs nothing per character to
+        // remember. Only a text that needs parts is costed character by character.
+        if let Some(units) = alphabet::text_cost(text, Tables::DEFAULT) {
+            if let Some(plan) = Self::single(default, units) {
+                return plan;
+            }
+            if let Some(costs) = costs(text, default) {
+                return self.split(default, costs);
+            }
+        }
+        let ucs2_units = text.encode_utf16().count();
+        // One UCS-2 SMS: no national table can do with fewer parts, and UCS-2 wins ties.
+        if let Some(plan) = Self::single(TextEncoding::Ucs2, ucs2_units) {
+            return plan;
         }
         let ucs2 = self.split(
             TextEncoding::Ucs2,
@@ -425,6 +437,18 @@ impl Segmenter {
             Some(national) if national.parts.len() < ucs2.parts.len() => national,
             _ => ucs2,
         }
+    }
+
+    /// The plan of a text of `units` under `encoding` when it fits one SMS without a header
+    /// (encodings with shift tables need one, and are left to [`Segmenter::split`]).
+    fn single(encoding: TextEncoding, units: usize) -> Option<Plan> {
+        let capacity = encoding.capacity(0);
+        (encoding.shift_elements().is_empty() && units <= capacity).then(|| Plan {
+            encoding,
+            parts: vec![(0, units)],
+            units,
+            capacity,
+        })
     }
 
     /// Splits a text whose characters cost `costs` (`(byte offset, units)` each) under
@@ -478,9 +502,13 @@ impl Segmenter {
 /// What each character of `text` costs under `encoding` (`(byte offset, units)`), or `None`
 /// if one cannot be encoded.
 fn costs(text: &str, encoding: TextEncoding) -> Option<Vec<(usize, usize)>> {
-    text.char_indices()
-        .map(|(at, c)| encoding.cost(c).map(|cost| (at, cost)))
-        .collect()
+    // A plain loop into a vector sized once: collecting into `Option<Vec<_>>` grows the
+    // vector step by step (the adapter cannot tell the length in advance).
+    let mut costs = Vec::with_capacity(text.len());
+    for (at, c) in text.char_indices() {
+        costs.push((at, encoding.cost(c)?));
+    }
+    Some(costs)
 }
 
 impl SegmentedText {
@@ -899,6 +927,84 @@ mod tests {
         for pdu in &pdus {
             let encoded = pdu.encode(SmscField::Present).unwrap();
             assert_eq!(Pdu::decode(&encoded, SmscField::Present).unwrap(), *pdu);
+        }
+    }
+
+    /// The plan as it was made before the one-SMS shortcut: every text costed character by
+    /// character, then split.
+    fn plan_without_shortcut(
+        segmenter: &Segmenter,
+        text: &str,
+    ) -> (TextEncoding, Vec<(usize, usize)>, usize, usize) {
+        let default = TextEncoding::Gsm7(Tables::DEFAULT);
+        let plan = match costs(text, default) {
+            Some(costs) => segmenter.split(default, costs),
+            None => {
+                let ucs2 = segmenter.split(
+                    TextEncoding::Ucs2,
+                    text.char_indices()
+                        .map(|(at, c)| (at, c.len_utf16()))
+                        .collect(),
+                );
+                let national = segmenter
+                    .config
+                    .national_languages
+                    .iter()
+                    .flat_map(|&language| {
+                        [
+                            Tables {
+                                locking: Language::Default,
+                                single: language,
+                            },
+                            Tables {
+                                locking: language,
+                                single: Language::Default,
+                            },
+                            Tables {
+                                locking: language,
+                                single: language,
+                            },
+                        ]
+                    })
+                    .filter_map(|tables| {
+                        let encoding = TextEncoding::Gsm7(tables);
+                        costs(text, encoding).map(|costs| segmenter.split(encoding, costs))
+                    })
+                    .min_by_key(|plan| (plan.parts.len(), Reverse(plan.remaining_in_last())));
+                match national {
+                    Some(national) if national.parts.len() < ucs2.parts.len() => national,
+                    _ => ucs2,
+                }
+            }
+        };
+        (plan.encoding, plan.parts, plan.units, plan.capacity)
+    }
+
+    proptest::proptest! {
+        /// The one-SMS shortcut changes nothing: texts around the one-SMS limits, of GSM,
+        /// extension, Turkish and emoji characters, plan as before, with and without a
+        /// national table.
+        #[test]
+        fn the_one_sms_shortcut_plans_as_before(
+            chars in proptest::collection::vec(
+                proptest::prop_oneof![
+                    8 => proptest::char::range('a', 'z'),
+                    2 => proptest::prop_oneof![proptest::strategy::Just('€'), proptest::strategy::Just('['), proptest::strategy::Just('ş'), proptest::strategy::Just('😀'), proptest::strategy::Just('Ж')],
+                ],
+                60..175,
+            ),
+            turkish in proptest::bool::ANY,
+        ) {
+            let text: String = chars.into_iter().collect();
+            let segmenter = Segmenter::new(SegmenterConfig {
+                national_languages: if turkish { vec![Language::Turkish] } else { Vec::new() },
+                ..SegmenterConfig::default()
+            });
+            let plan = segmenter.plan(&text);
+            proptest::prop_assert_eq!(
+                (plan.encoding, plan.parts, plan.units, plan.capacity),
+                plan_without_shortcut(&segmenter, &text)
+            );
         }
     }
 }
