@@ -19,19 +19,22 @@ pub fn packed_len(septet_count: usize, fill_bits: u8) -> usize {
 /// Packs septets (only their low seven bits are used) after `fill_bits` zero bits. Every
 /// septet is kept, including a last one that sits alone in its octet.
 pub fn pack(septets: &[u8], fill_bits: u8) -> Vec<u8> {
-    let fill = usize::from(fill_bits % 7);
-    let mut out = vec![0u8; packed_len(septets.len(), fill as u8)];
-    let mut bit = fill;
+    let fill = fill_bits % 7;
+    let mut out = Vec::with_capacity(packed_len(septets.len(), fill));
+    // Bits not yet written, lowest first: never more than 7 + 7 of them.
+    let mut pending: u32 = 0;
+    let mut count = u32::from(fill);
     for &s in septets {
-        let s = u16::from(s & 0x7F) << (bit % 8);
-        let octet = bit / 8;
-        // A septet spans at most two octets.
-        for (i, byte) in s.to_le_bytes().into_iter().enumerate() {
-            if let Some(o) = out.get_mut(octet + i) {
-                *o |= byte;
-            }
+        pending |= u32::from(s & 0x7F) << count;
+        count += 7;
+        while count >= 8 {
+            out.push(pending as u8);
+            pending >>= 8;
+            count -= 8;
         }
-        bit += 7;
+    }
+    if count > 0 {
+        out.push(pending as u8);
     }
     out
 }
