@@ -97,6 +97,7 @@ on_both_backends!(
     daily_statistics,
     enqueue_wakes_a_waiting_worker,
     outbox_depth_counts_queued_and_sending,
+    a_campaign_is_enqueued_in_batches_once,
 );
 
 async fn inbound_read_twice_is_stored_once(ctx: Ctx) {
@@ -1675,4 +1676,46 @@ async fn outbox_depth_counts_queued_and_sending(ctx: Ctx) {
         .await
         .unwrap();
     assert_eq!(ctx.store.outbox_depth(GW).await.unwrap(), 0);
+}
+
+async fn a_campaign_is_enqueued_in_batches_once(ctx: Ctx) {
+    // One delivery is in the outbox already (an interrupted enqueue).
+    assert!(ctx
+        .store
+        .enqueue_outbound(&alert(9, "+15550000007", "Drill at noon"))
+        .await
+        .unwrap()
+        .is_new());
+    let mut texts: Vec<NewOutbound> = (0..2_500)
+        .map(|n| alert(9, &format!("+1555{n:07}"), "Drill at noon"))
+        .collect();
+    let later = ctx.clock_now() + Duration::minutes(3);
+    texts[1_234].not_before = Some(later);
+    // More than one statement's worth: 2,500 deliveries, one of them already there.
+    let new = ctx.store.enqueue_campaign_outbound(&texts).await.unwrap();
+    assert_eq!(new, 2_499);
+    assert_eq!(ctx.store.outbox_depth(GW).await.unwrap(), 2_500);
+    // Again: nothing new.
+    assert_eq!(
+        ctx.store.enqueue_campaign_outbound(&texts).await.unwrap(),
+        0
+    );
+    assert_eq!(ctx.store.outbox_depth(GW).await.unwrap(), 2_500);
+
+    // What a worker leases is what a single enqueue would have stored.
+    let leased = ctx.store.lease_due(GW, "w", 3_000, LEASE).await.unwrap();
+    assert_eq!(leased.len(), 2_499, "the one due later waits");
+    let first = &leased[0].text;
+    assert_eq!(
+        (
+            first.campaign_id,
+            first.conversation_id,
+            first.body.as_deref()
+        ),
+        (Some(9), None, Some("Drill at noon"))
+    );
+    assert!(
+        leased.iter().all(|l| l.text.recipient != "+15550001234"),
+        "the delivery planned for later is not due yet"
+    );
 }
