@@ -384,27 +384,18 @@ impl Segmenter {
 
     fn plan(&self, text: &str) -> Plan {
         let default = TextEncoding::Gsm7(Tables::DEFAULT);
-        // Most texts fit one SMS: counting is enough, and costs nothing per character to
-        // remember. Only a text that needs parts is costed character by character.
-        if let Some(units) = alphabet::text_cost(text, Tables::DEFAULT) {
-            if let Some(plan) = Self::single(default, units) {
-                return plan;
-            }
-            if let Some(costs) = costs(text, default) {
-                return self.split(default, costs);
-            }
-        }
-        let ucs2_units = text.encode_utf16().count();
-        // One UCS-2 SMS: no national table can do with fewer parts, and UCS-2 wins ties.
-        if let Some(plan) = Self::single(TextEncoding::Ucs2, ucs2_units) {
+        if let Some(plan) = self.split_text(default, text) {
             return plan;
         }
-        let ucs2 = self.split(
-            TextEncoding::Ucs2,
-            text.char_indices()
-                .map(|(at, c)| (at, c.len_utf16()))
-                .collect(),
-        );
+        let ucs2 = match self.split_text(TextEncoding::Ucs2, text) {
+            Some(plan) => plan,
+            // Every character has a UTF-16 form; this arm is never taken.
+            None => self.split(TextEncoding::Ucs2, Vec::new()),
+        };
+        // One UCS-2 SMS: no national table can do with fewer parts, and UCS-2 wins ties.
+        if ucs2.parts.len() == 1 {
+            return ucs2;
+        }
         let national = self
             .config
             .national_languages
@@ -439,22 +430,43 @@ impl Segmenter {
         }
     }
 
-    /// The plan of a text of `units` under `encoding` when it fits one SMS without a header
-    /// (encodings with shift tables need one, and are left to [`Segmenter::split`]).
-    fn single(encoding: TextEncoding, units: usize) -> Option<Plan> {
-        let capacity = encoding.capacity(0);
-        (encoding.shift_elements().is_empty() && units <= capacity).then(|| Plan {
-            encoding,
-            parts: vec![(0, units)],
-            units,
-            capacity,
+    /// Splits `text` under `encoding` in one pass over its characters, keeping no cost per
+    /// character; `None` when one cannot be encoded. The same plan as [`Segmenter::split`]
+    /// of the text's costs (a property test holds them together).
+    fn split_text(&self, encoding: TextEncoding, text: &str) -> Option<Plan> {
+        let (single_capacity, capacity) = self.capacities(encoding);
+        let mut parts = vec![(0, 0)];
+        let mut units = 0;
+        for (at, c) in text.char_indices() {
+            let cost = encoding.cost(c)?;
+            units += cost;
+            match parts.last_mut() {
+                Some((_, used)) if *used + cost <= capacity => *used += cost,
+                // The character (escape sequence or surrogate pair) starts the next part
+                // whole.
+                _ => parts.push((at, cost)),
+            }
+        }
+        Some(if units <= single_capacity {
+            Plan {
+                encoding,
+                parts: vec![(0, units)],
+                units,
+                capacity: single_capacity,
+            }
+        } else {
+            Plan {
+                encoding,
+                parts,
+                units,
+                capacity,
+            }
         })
     }
 
-    /// Splits a text whose characters cost `costs` (`(byte offset, units)` each) under
-    /// `encoding`.
-    fn split(&self, encoding: TextEncoding, costs: Vec<(usize, usize)>) -> Plan {
-        let units: usize = costs.iter().map(|&(_, cost)| cost).sum();
+    /// What one SMS holds under `encoding` without concatenation, and what one part of a
+    /// concatenated text holds.
+    fn capacities(&self, encoding: TextEncoding) -> (usize, usize) {
         let shift_octets: usize = encoding
             .shift_elements()
             .iter()
@@ -465,7 +477,18 @@ impl Segmenter {
         } else {
             1 + shift_octets
         };
-        let single_capacity = encoding.capacity(single_header);
+        let header_octets = 1 + self.concatenation_octets() + shift_octets;
+        (
+            encoding.capacity(single_header),
+            encoding.capacity(header_octets),
+        )
+    }
+
+    /// Splits a text whose characters cost `costs` (`(byte offset, units)` each) under
+    /// `encoding`.
+    fn split(&self, encoding: TextEncoding, costs: Vec<(usize, usize)>) -> Plan {
+        let units: usize = costs.iter().map(|&(_, cost)| cost).sum();
+        let (single_capacity, capacity) = self.capacities(encoding);
         if units <= single_capacity {
             return Plan {
                 encoding,
@@ -474,8 +497,6 @@ impl Segmenter {
                 capacity: single_capacity,
             };
         }
-        let header_octets = 1 + self.concatenation_octets() + shift_octets;
-        let capacity = encoding.capacity(header_octets);
         let mut parts = vec![(0, 0)];
         for (at, cost) in costs {
             let fits = parts
@@ -930,9 +951,9 @@ mod tests {
         }
     }
 
-    /// The plan as it was made before the one-SMS shortcut: every text costed character by
+    /// The plan as it was made before the one-pass splitter: every text costed character by
     /// character, then split.
-    fn plan_without_shortcut(
+    fn plan_in_two_passes(
         segmenter: &Segmenter,
         text: &str,
     ) -> (TextEncoding, Vec<(usize, usize)>, usize, usize) {
@@ -981,17 +1002,17 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The one-SMS shortcut changes nothing: texts around the one-SMS limits, of GSM,
+        /// The one-pass splitter changes nothing: texts of one to several parts, of GSM,
         /// extension, Turkish and emoji characters, plan as before, with and without a
         /// national table.
         #[test]
-        fn the_one_sms_shortcut_plans_as_before(
+        fn the_one_pass_splitter_plans_as_before(
             chars in proptest::collection::vec(
                 proptest::prop_oneof![
                     8 => proptest::char::range('a', 'z'),
                     2 => proptest::prop_oneof![proptest::strategy::Just('€'), proptest::strategy::Just('['), proptest::strategy::Just('ş'), proptest::strategy::Just('😀'), proptest::strategy::Just('Ж')],
                 ],
-                60..175,
+                60..420,
             ),
             turkish in proptest::bool::ANY,
         ) {
@@ -1003,7 +1024,7 @@ mod tests {
             let plan = segmenter.plan(&text);
             proptest::prop_assert_eq!(
                 (plan.encoding, plan.parts, plan.units, plan.capacity),
-                plan_without_shortcut(&segmenter, &text)
+                plan_in_two_passes(&segmenter, &text)
             );
         }
     }
