@@ -328,12 +328,20 @@ pub fn text_cost(text: &str, tables: Tables) -> Option<usize> {
 /// unrepresentable character and its position (in characters, from 0).
 pub fn encode(text: &str, tables: Tables) -> Result<Vec<u8>, GsmError> {
     let mut out = Vec::with_capacity(text.len());
+    encode_each(text, tables, |septet| out.push(septet))?;
+    Ok(out)
+}
+
+/// Hands each septet of `text` (escape sequences included) to `septet`, in order, without
+/// collecting them: what the PDU encoder packs as they come. Fails as [`encode`] does, after
+/// handing over the septets before the unrepresentable character.
+pub fn encode_each(text: &str, tables: Tables, mut septet: impl FnMut(u8)) -> Result<(), GsmError> {
     for (position, c) in text.chars().enumerate() {
         match lookup(c, tables) {
-            Some(Septets::One(code)) => out.push(code),
+            Some(Septets::One(code)) => septet(code),
             Some(Septets::Escaped(code)) => {
-                out.push(ESCAPE);
-                out.push(code);
+                septet(ESCAPE);
+                septet(code);
             }
             None => {
                 return Err(GsmError::UnrepresentableChar {
@@ -343,7 +351,7 @@ pub fn encode(text: &str, tables: Tables) -> Result<Vec<u8>, GsmError> {
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Unpacked septets to text. Never fails. Values above 127 are read modulo 128 (only their

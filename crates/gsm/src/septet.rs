@@ -19,24 +19,55 @@ pub fn packed_len(septet_count: usize, fill_bits: u8) -> usize {
 /// Packs septets (only their low seven bits are used) after `fill_bits` zero bits. Every
 /// septet is kept, including a last one that sits alone in its octet.
 pub fn pack(septets: &[u8], fill_bits: u8) -> Vec<u8> {
-    let fill = fill_bits % 7;
-    let mut out = Vec::with_capacity(packed_len(septets.len(), fill));
-    // Bits not yet written, lowest first: never more than 7 + 7 of them.
-    let mut pending: u32 = 0;
-    let mut count = u32::from(fill);
+    let mut out = Vec::with_capacity(packed_len(septets.len(), fill_bits % 7));
+    let mut packer = Packer::new(&mut out, fill_bits);
     for &s in septets {
-        pending |= u32::from(s & 0x7F) << count;
-        count += 7;
-        while count >= 8 {
-            out.push(pending as u8);
-            pending >>= 8;
-            count -= 8;
+        packer.push(s);
+    }
+    packer.finish();
+    out
+}
+
+/// Packs septets onto the end of an octet vector as they come, for encoders that produce
+/// them one at a time (see [`pack`] for the layout).
+pub struct Packer<'a> {
+    out: &'a mut Vec<u8>,
+    /// Bits not yet written, lowest first: never more than 7 + 7 of them.
+    pending: u32,
+    count: u32,
+    septets: usize,
+}
+
+impl<'a> Packer<'a> {
+    /// Starts after `fill_bits` zero bits (read modulo 7).
+    pub fn new(out: &'a mut Vec<u8>, fill_bits: u8) -> Packer<'a> {
+        Packer {
+            out,
+            pending: 0,
+            count: u32::from(fill_bits % 7),
+            septets: 0,
         }
     }
-    if count > 0 {
-        out.push(pending as u8);
+
+    /// Adds one septet (its low seven bits).
+    pub fn push(&mut self, septet: u8) {
+        self.pending |= u32::from(septet & 0x7F) << self.count;
+        self.count += 7;
+        self.septets += 1;
+        while self.count >= 8 {
+            self.out.push(self.pending as u8);
+            self.pending >>= 8;
+            self.count -= 8;
+        }
     }
-    out
+
+    /// Writes the last, partly filled octet; returns how many septets were packed.
+    pub fn finish(self) -> usize {
+        if self.count > 0 {
+            self.out.push(self.pending as u8);
+        }
+        self.septets
+    }
 }
 
 /// Unpacks `septet_count` septets that start after `fill_bits` bits of `octets`. Octets

@@ -133,8 +133,17 @@ impl UserData {
                     .as_ref()
                     .map(UserDataHeader::tables)
                     .unwrap_or_default();
-                let septets = alphabet::encode(text, tables)?;
-                let udl = septet::header_septets(header.len()) + septets.len();
+                // TP-UDL goes first but is known only once the text is encoded (an
+                // extension character takes two septets): its octet is kept and filled in
+                // after the septets were packed straight onto `out`. On an error `out`
+                // holds a partial encoding, which the caller discards.
+                let udl_at = out.len();
+                out.push(0);
+                out.extend(&header);
+                let mut packer =
+                    septet::Packer::new(out, septet::fill_bits_after_header(header.len()));
+                alphabet::encode_each(text, tables, |s| packer.push(s))?;
+                let udl = septet::header_septets(header.len()) + packer.finish();
                 if udl > MAX_SEPTETS {
                     return Err(GsmError::UserDataTooLong {
                         needed: udl,
@@ -142,10 +151,9 @@ impl UserData {
                         max: MAX_SEPTETS,
                     });
                 }
-                out.push(udl as u8);
-                let fill = septet::fill_bits_after_header(header.len());
-                out.extend(&header);
-                out.extend(septet::pack(&septets, fill));
+                if let Some(octet) = out.get_mut(udl_at) {
+                    *octet = udl as u8;
+                }
             }
             (Alphabet::Ucs2, Content::Text(text)) => {
                 push_octets(out, &header, &ucs2::encode(text))?;
