@@ -390,14 +390,33 @@ impl Segmenter {
         let ucs2 = match self.split_text(TextEncoding::Ucs2, text) {
             Some(plan) => plan,
             // Every character has a UTF-16 form; this arm is never taken.
-            None => self.split(TextEncoding::Ucs2, Vec::new()),
+            None => Plan {
+                encoding: TextEncoding::Ucs2,
+                parts: vec![(0, 0)],
+                units: 0,
+                capacity: TextEncoding::Ucs2.capacity(0),
+            },
         };
         // One UCS-2 SMS: no national table can do with fewer parts, and UCS-2 wins ties.
         if ucs2.parts.len() == 1 {
             return ucs2;
         }
         let national = self
-            .config
+            .national_tables()
+            .filter_map(|tables| self.split_text(TextEncoding::Gsm7(tables), text))
+            // The fewest parts; among equals the most room left in the last part (the first
+            // in configured order, single shift before locking shift, on a tie).
+            .min_by_key(|plan| (plan.parts.len(), Reverse(plan.remaining_in_last())));
+        match national {
+            Some(national) if national.parts.len() < ucs2.parts.len() => national,
+            _ => ucs2,
+        }
+    }
+
+    /// The table pairs tried for a text the default tables cannot write, in order: for each
+    /// configured language, its single shift table, its locking shift table, then both.
+    fn national_tables(&self) -> impl Iterator<Item = Tables> + '_ {
+        self.config
             .national_languages
             .iter()
             .filter(|&&language| language != Language::Default)
@@ -417,17 +436,6 @@ impl Segmenter {
                     },
                 ]
             })
-            .filter_map(|tables| {
-                let encoding = TextEncoding::Gsm7(tables);
-                costs(text, encoding).map(|costs| self.split(encoding, costs))
-            })
-            // The fewest parts; among equals the most room left in the last part (the first
-            // in configured order, single shift before locking shift, on a tie).
-            .min_by_key(|plan| (plan.parts.len(), Reverse(plan.remaining_in_last())));
-        match national {
-            Some(national) if national.parts.len() < ucs2.parts.len() => national,
-            _ => ucs2,
-        }
     }
 
     /// Splits `text` under `encoding` in one pass over its characters, keeping no cost per
@@ -483,53 +491,6 @@ impl Segmenter {
             encoding.capacity(header_octets),
         )
     }
-
-    /// Splits a text whose characters cost `costs` (`(byte offset, units)` each) under
-    /// `encoding`.
-    fn split(&self, encoding: TextEncoding, costs: Vec<(usize, usize)>) -> Plan {
-        let units: usize = costs.iter().map(|&(_, cost)| cost).sum();
-        let (single_capacity, capacity) = self.capacities(encoding);
-        if units <= single_capacity {
-            return Plan {
-                encoding,
-                parts: vec![(0, units)],
-                units,
-                capacity: single_capacity,
-            };
-        }
-        let mut parts = vec![(0, 0)];
-        for (at, cost) in costs {
-            let fits = parts
-                .last()
-                .is_some_and(|&(_, used)| used + cost <= capacity);
-            if !fits {
-                // The character (escape sequence or surrogate pair) starts the next part
-                // whole.
-                parts.push((at, 0));
-            }
-            if let Some((_, used)) = parts.last_mut() {
-                *used += cost;
-            }
-        }
-        Plan {
-            encoding,
-            parts,
-            units,
-            capacity,
-        }
-    }
-}
-
-/// What each character of `text` costs under `encoding` (`(byte offset, units)`), or `None`
-/// if one cannot be encoded.
-fn costs(text: &str, encoding: TextEncoding) -> Option<Vec<(usize, usize)>> {
-    // A plain loop into a vector sized once: collecting into `Option<Vec<_>>` grows the
-    // vector step by step (the adapter cannot tell the length in advance).
-    let mut costs = Vec::with_capacity(text.len());
-    for (at, c) in text.char_indices() {
-        costs.push((at, encoding.cost(c)?));
-    }
-    Some(costs)
 }
 
 impl SegmentedText {
@@ -959,37 +920,20 @@ mod tests {
     ) -> (TextEncoding, Vec<(usize, usize)>, usize, usize) {
         let default = TextEncoding::Gsm7(Tables::DEFAULT);
         let plan = match costs(text, default) {
-            Some(costs) => segmenter.split(default, costs),
+            Some(costs) => split(segmenter, default, costs),
             None => {
-                let ucs2 = segmenter.split(
+                let ucs2 = split(
+                    segmenter,
                     TextEncoding::Ucs2,
                     text.char_indices()
                         .map(|(at, c)| (at, c.len_utf16()))
                         .collect(),
                 );
                 let national = segmenter
-                    .config
-                    .national_languages
-                    .iter()
-                    .flat_map(|&language| {
-                        [
-                            Tables {
-                                locking: Language::Default,
-                                single: language,
-                            },
-                            Tables {
-                                locking: language,
-                                single: Language::Default,
-                            },
-                            Tables {
-                                locking: language,
-                                single: language,
-                            },
-                        ]
-                    })
+                    .national_tables()
                     .filter_map(|tables| {
                         let encoding = TextEncoding::Gsm7(tables);
-                        costs(text, encoding).map(|costs| segmenter.split(encoding, costs))
+                        costs(text, encoding).map(|costs| split(segmenter, encoding, costs))
                     })
                     .min_by_key(|plan| (plan.parts.len(), Reverse(plan.remaining_in_last())));
                 match national {
@@ -999,6 +943,53 @@ mod tests {
             }
         };
         (plan.encoding, plan.parts, plan.units, plan.capacity)
+    }
+
+    /// The two-pass splitter the one-pass one replaced: a text whose characters cost
+    /// `costs` (`(byte offset, units)` each) under `encoding`, split.
+    fn split(segmenter: &Segmenter, encoding: TextEncoding, costs: Vec<(usize, usize)>) -> Plan {
+        let units: usize = costs.iter().map(|&(_, cost)| cost).sum();
+        let (single_capacity, capacity) = segmenter.capacities(encoding);
+        if units <= single_capacity {
+            return Plan {
+                encoding,
+                parts: vec![(0, units)],
+                units,
+                capacity: single_capacity,
+            };
+        }
+        let mut parts = vec![(0, 0)];
+        for (at, cost) in costs {
+            let fits = parts
+                .last()
+                .is_some_and(|&(_, used)| used + cost <= capacity);
+            if !fits {
+                // The character (escape sequence or surrogate pair) starts the next part
+                // whole.
+                parts.push((at, 0));
+            }
+            if let Some((_, used)) = parts.last_mut() {
+                *used += cost;
+            }
+        }
+        Plan {
+            encoding,
+            parts,
+            units,
+            capacity,
+        }
+    }
+
+    /// What each character of `text` costs under `encoding` (`(byte offset, units)`), or `None`
+    /// if one cannot be encoded.
+    fn costs(text: &str, encoding: TextEncoding) -> Option<Vec<(usize, usize)>> {
+        // A plain loop into a vector sized once: collecting into `Option<Vec<_>>` grows the
+        // vector step by step (the adapter cannot tell the length in advance).
+        let mut costs = Vec::with_capacity(text.len());
+        for (at, c) in text.char_indices() {
+            costs.push((at, encoding.cost(c)?));
+        }
+        Some(costs)
     }
 
     proptest::proptest! {
