@@ -147,6 +147,11 @@ impl TextPart {
 
     /// The part as TP-DCS and TP-UD for an SMS-SUBMIT.
     pub fn user_data(&self) -> (DataCoding, UserData) {
+        self.clone().into_user_data()
+    }
+
+    /// [`TextPart::user_data`], moving the text instead of copying it.
+    pub fn into_user_data(self) -> (DataCoding, UserData) {
         let alphabet = match self.encoding {
             TextEncoding::Gsm7(_) => Alphabet::Gsm7,
             TextEncoding::Ucs2 => Alphabet::Ucs2,
@@ -155,7 +160,7 @@ impl TextPart {
             DataCoding::general(alphabet, None),
             UserData {
                 header: self.header(),
-                content: Content::Text(self.text.clone()),
+                content: Content::Text(self.text),
             },
         )
     }
@@ -352,7 +357,7 @@ impl Segmenter {
         options: &SubmitOptions,
     ) -> Result<Vec<Pdu>, SegmentError> {
         let segmented = self.segment(text, reference)?;
-        Ok(segmented.submit_pdus(recipient, options))
+        Ok(segmented.into_submit_pdus(recipient, options))
     }
 
     fn check_limit(&self, what: &'static str, needed: usize) -> Result<u8, SegmentError> {
@@ -496,10 +501,15 @@ impl Segmenter {
 impl SegmentedText {
     /// One SMS-SUBMIT per part for `recipient`, in part order.
     pub fn submit_pdus(&self, recipient: &Address, options: &SubmitOptions) -> Vec<Pdu> {
+        self.clone().into_submit_pdus(recipient, options)
+    }
+
+    /// [`SegmentedText::submit_pdus`], moving each part's text into its PDU.
+    pub fn into_submit_pdus(self, recipient: &Address, options: &SubmitOptions) -> Vec<Pdu> {
         self.parts
-            .iter()
+            .into_iter()
             .map(|part| {
-                let (data_coding, user_data) = part.user_data();
+                let (data_coding, user_data) = part.into_user_data();
                 let mut submit = Submit::new(recipient.clone(), data_coding, user_data);
                 submit.status_report_request =
                     options.status_report == StatusReportRequest::Requested;
