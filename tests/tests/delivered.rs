@@ -11,8 +11,8 @@ use support::database::Database;
 use support::modem::Modem;
 use support::prosody::ProsodySetup;
 use support::scene::{
-    body, delay_stamp, next_message, online, operator, patron_jid, phone_that_vanishes, text_from,
-    Scene, GW, PASSWORD, PATRON,
+    body, delay_stamp, next_message, online, patron_jid, phone_that_vanishes, text_from, Scene, GW,
+    PASSWORD, PATRON,
 };
 use support::xmpp::to_xml;
 
@@ -130,17 +130,11 @@ async fn a_text_bounced_by_a_phone_session_that_timed_out_reaches_her_desk() {
         .expect("registering alice");
     let db = Database::create().await;
     let modem = Modem::start().await;
-    let section = GatewaySection {
-        name: "library".into(),
-        domain: GW.into(),
-        secret: "smacks-secret".into(),
-        server: prosody.component_addr(),
-        operators: vec![operator("alice")],
-        device: modem.path.clone(),
-        extra: String::new(),
-        driver_extra: String::new(),
-        max_attempts: 3,
-    };
+    let section = GatewaySection::for_alice(
+        prosody.component_addr(),
+        "smacks-secret",
+        modem.path.clone(),
+    );
     let mut daemon = Daemon::start(&daemon::config(&db.url, &[section]));
     phone_that_vanishes(&prosody.c2s_addr(), &mut daemon).await;
 

@@ -17,8 +17,7 @@ use support::daemon::{self, Daemon, GatewaySection};
 use support::database::Database;
 use support::modem::Modem;
 use support::scene::{
-    body, delay_stamp, online_at, operator, patron_jid, phone_that_vanishes, text_from, GW,
-    PASSWORD, PATRON,
+    body, delay_stamp, online_at, patron_jid, phone_that_vanishes, text_from, GW, PASSWORD, PATRON,
 };
 use support::xmpp::to_xml;
 
@@ -51,17 +50,7 @@ async fn the_text_reaches_her_desk(resend: ResendOnTimeout, desk_when: Desk) {
     let ejabberd = ejabberd(resend).await;
     let db = Database::create().await;
     let modem = Modem::start().await;
-    let section = GatewaySection {
-        name: "library".into(),
-        domain: GW.into(),
-        secret: SECRET.into(),
-        server: ejabberd.component_addr(),
-        operators: vec![operator("alice")],
-        device: modem.path.clone(),
-        extra: String::new(),
-        driver_extra: String::new(),
-        max_attempts: 3,
-    };
+    let section = GatewaySection::for_alice(ejabberd.component_addr(), SECRET, modem.path.clone());
     let mut daemon = Daemon::start(&daemon::config(&db.url, &[section]));
     daemon.expect_log(&["component connected"]).await;
     let c2s = ejabberd.c2s_addr();

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::framer::{Framer, FramingError};
-use crate::pdu::{Bind, Body, CommandId, DecodeError, Header, Pdu, ShortMessage};
+use crate::pdu::{Bind, Body, DecodeError, Header, Pdu, ShortMessage};
 use crate::status::CommandStatus;
 
 /// How a session behaves.
@@ -406,9 +406,4 @@ fn nack(sequence: u32, status: CommandStatus) -> Vec<u8> {
 
 fn framing_reason(error: FramingError) -> String {
     format!("the SMSC's stream cannot be read further: {error}")
-}
-
-/// The command id of a request the session sent, for tests and logs.
-pub fn command_of(frame: &[u8]) -> Option<CommandId> {
-    Header::read(frame).ok().map(|h| h.command_id)
 }

@@ -30,6 +30,22 @@ pub struct GatewaySection {
 }
 
 impl GatewaySection {
+    /// The gateway "library" at [`GW`](super::scene::GW) on the component port `server`
+    /// with `secret`, alice its one operator, the modem at `device`, three attempts a reply.
+    pub fn for_alice(server: String, secret: &str, device: PathBuf) -> GatewaySection {
+        GatewaySection {
+            name: "library".into(),
+            domain: super::scene::GW.into(),
+            secret: secret.into(),
+            server,
+            operators: vec![super::scene::operator("alice")],
+            device,
+            extra: String::new(),
+            driver_extra: String::new(),
+            max_attempts: 3,
+        }
+    }
+
     fn toml(&self) -> String {
         let operators: Vec<String> = self.operators.iter().map(|o| format!("{o:?}")).collect();
         format!(
