@@ -213,7 +213,7 @@ async fn a_report_that_overtook_its_part_still_matches_after_a_restart() {
             lease,
             &[SentPart {
                 seq: 1,
-                message_ref: 77,
+                message_ref: "77".to_owned(),
             }],
         )
         .await

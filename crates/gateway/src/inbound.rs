@@ -11,6 +11,7 @@ use textgate_gsm::pdu::StatusClass;
 use textgate_gsm::pdu::{to_hex, Pdu, Tpdu};
 use textgate_gsm::reassembly::Payload;
 use textgate_gsm::udh::{Concatenation, ReferenceWidth};
+use textgate_modem::MessageReference;
 use textgate_store::PartOutcome;
 
 /// One SMS-DELIVER as the gateway sees it.
@@ -29,10 +30,11 @@ pub struct ReceivedPart {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Received {
     Part(ReceivedPart),
-    /// A status report about the part sent with `reference`. `None` outcome: the service
-    /// centre is still trying, nothing to record yet.
+    /// A status report about the part sent with `reference` (a TP-MR from a PDU, or the
+    /// message centre's id from a receipt). `None` outcome: the service centre is still
+    /// trying, nothing to record yet.
     StatusReport {
-        reference: u8,
+        reference: MessageReference,
         outcome: Option<PartOutcome>,
     },
     /// Nothing the gateway can deliver (undecodable, or a PDU type a modem never receives).
@@ -80,7 +82,7 @@ pub fn classify(decoded: &Result<Pdu, GsmError>, region: Region) -> Received {
                 }
             };
             Received::StatusReport {
-                reference: report.message_reference,
+                reference: MessageReference::tpmr(report.message_reference),
                 outcome,
             }
         }
@@ -243,7 +245,9 @@ mod tests {
             0x00,
             expect![[r#"
                 StatusReport {
-                    reference: 17,
+                    reference: MessageReference(
+                        "17",
+                    ),
                     outcome: Some(
                         Delivered,
                     ),
@@ -254,7 +258,9 @@ mod tests {
             0x21,
             expect![[r#"
                 StatusReport {
-                    reference: 17,
+                    reference: MessageReference(
+                        "17",
+                    ),
                     outcome: None,
                 }
             "#]],
@@ -263,7 +269,9 @@ mod tests {
             0x46,
             expect![[r#"
                 StatusReport {
-                    reference: 17,
+                    reference: MessageReference(
+                        "17",
+                    ),
                     outcome: Some(
                         Failed {
                             reason: "the network could not deliver it: validity period expired (status 0x46)",

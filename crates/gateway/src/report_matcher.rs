@@ -19,6 +19,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use textgate_modem::MessageReference;
 use textgate_store::{OutboundState, PartOutcome};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -33,8 +34,8 @@ const UNMATCHED_REPORT_AGE: Duration = Duration::from_secs(300);
 /// A status report the store matched to no sent part yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnmatchedReport {
-    /// The message reference (TP-MR) the report carries.
-    pub reference: u8,
+    /// The reference the report names its part by: a TP-MR, or a message centre's id.
+    pub reference: MessageReference,
     pub outcome: PartOutcome,
     /// Its row in the store, kept so a restart does not lose it; `None` when the store
     /// could not keep it (it then lives in this daemon's memory only).
@@ -54,7 +55,7 @@ impl UnmatchedReport {
 pub struct ReportedWhileSending {
     pub outbound: i64,
     /// The message reference and part number of the (first) report, for the log.
-    pub mr: u8,
+    pub mr: MessageReference,
     pub seq: u8,
     /// A report said a part failed: the network gave up on the reply.
     pub part_failed: bool,
@@ -100,7 +101,7 @@ impl ReportMatcher {
     /// forgotten.
     pub fn hold_unmatched(
         &mut self,
-        reference: u8,
+        reference: MessageReference,
         outcome: PartOutcome,
         kept: Option<i64>,
         received: Instant,
@@ -138,7 +139,7 @@ impl ReportMatcher {
         &mut self,
         outbound: i64,
         state: OutboundState,
-        mr: u8,
+        mr: &MessageReference,
         seq: u8,
         part_failed: bool,
     ) -> Tell {
@@ -161,7 +162,7 @@ impl ReportMatcher {
                     }
                     self.while_sending.push_back(ReportedWhileSending {
                         outbound,
-                        mr,
+                        mr: mr.clone(),
                         seq,
                         part_failed,
                     });
@@ -228,6 +229,10 @@ impl RecordedSends {
 mod tests {
     use super::*;
 
+    fn tpmr(reference: u8) -> MessageReference {
+        MessageReference::tpmr(reference)
+    }
+
     fn failed() -> PartOutcome {
         PartOutcome::Failed {
             reason: "the network could not deliver it".into(),
@@ -239,16 +244,16 @@ mod tests {
         let start = Instant::now();
         let mut matcher = ReportMatcher::new();
         for reference in 0..=u8::MAX {
-            matcher.hold_unmatched(reference, PartOutcome::Delivered, None, start);
+            matcher.hold_unmatched(tpmr(reference), PartOutcome::Delivered, None, start);
         }
         let late = start + Duration::from_secs(200);
-        matcher.hold_unmatched(0, failed(), None, late);
+        matcher.hold_unmatched(tpmr(0), failed(), None, late);
         let waiting = matcher.take_unmatched();
         assert_eq!(waiting.len(), KEPT);
         // The oldest, reference 0, made room for the newest.
-        let references: Vec<u8> = waiting.iter().map(|r| r.reference).collect();
-        assert_eq!(references.first(), Some(&1));
-        assert_eq!(references.last(), Some(&0));
+        let references: Vec<&str> = waiting.iter().map(|r| r.reference.as_str()).collect();
+        assert_eq!(references.first(), Some(&"1"));
+        assert_eq!(references.last(), Some(&"0"));
         assert!(matcher.take_unmatched().is_empty());
 
         let later = start + UNMATCHED_REPORT_AGE + Duration::from_secs(1);
@@ -269,19 +274,19 @@ mod tests {
     fn a_report_on_a_reply_being_sent_is_remembered_once_and_forgotten_when_final() {
         let mut matcher = ReportMatcher::new();
         let told = [
-            matcher.matched(7, OutboundState::Sending, 30, 1, false),
+            matcher.matched(7, OutboundState::Sending, &tpmr(30), 1, false),
             // A second report on the same reply, a failed part: one entry, and the failure
             // sticks.
-            matcher.matched(7, OutboundState::Sending, 31, 2, true),
-            matcher.matched(7, OutboundState::Sending, 32, 3, false),
-            matcher.matched(8, OutboundState::Sending, 40, 1, false),
-            matcher.matched(9, OutboundState::Sent, 50, 1, false),
-            matcher.matched(10, OutboundState::Queued, 60, 1, false),
+            matcher.matched(7, OutboundState::Sending, &tpmr(31), 2, true),
+            matcher.matched(7, OutboundState::Sending, &tpmr(32), 3, false),
+            matcher.matched(8, OutboundState::Sending, &tpmr(40), 1, false),
+            matcher.matched(9, OutboundState::Sent, &tpmr(50), 1, false),
+            matcher.matched(10, OutboundState::Queued, &tpmr(60), 1, false),
         ];
         let waiting = matcher.take_while_sending();
         expect_test::expect![[r#"
             [Nothing, Nothing, Nothing, Nothing, Nothing, Nothing]
-            [ReportedWhileSending { outbound: 7, mr: 30, seq: 1, part_failed: true }, ReportedWhileSending { outbound: 8, mr: 40, seq: 1, part_failed: false }]"#]]
+            [ReportedWhileSending { outbound: 7, mr: MessageReference("30"), seq: 1, part_failed: true }, ReportedWhileSending { outbound: 8, mr: MessageReference("40"), seq: 1, part_failed: false }]"#]]
         .assert_eq(&format!("{told:?}\n{waiting:?}"));
 
         for reply in waiting {
@@ -289,8 +294,8 @@ mod tests {
         }
         // Reply 7's row became final (another report made it delivered), reply 8's failed.
         let told = [
-            matcher.matched(7, OutboundState::Delivered, 33, 3, false),
-            matcher.matched(8, OutboundState::Failed, 41, 2, true),
+            matcher.matched(7, OutboundState::Delivered, &tpmr(33), 3, false),
+            matcher.matched(8, OutboundState::Failed, &tpmr(41), 2, true),
         ];
         assert_eq!(told, [Tell::Receipt, Tell::DeliveryFailure]);
         assert!(matcher.take_while_sending().is_empty());
@@ -300,7 +305,7 @@ mod tests {
     fn replies_reported_while_sending_are_bounded_in_number() {
         let mut matcher = ReportMatcher::new();
         for outbound in 0..=i64::try_from(KEPT).unwrap_or(i64::MAX) {
-            matcher.matched(outbound, OutboundState::Sending, 1, 1, false);
+            matcher.matched(outbound, OutboundState::Sending, &tpmr(1), 1, false);
         }
         let waiting = matcher.take_while_sending();
         assert_eq!(waiting.len(), KEPT);
@@ -321,7 +326,7 @@ mod tests {
             .flat_map(|part_failed| {
                 let waiting = ReportedWhileSending {
                     outbound: 1,
-                    mr: 2,
+                    mr: tpmr(2),
                     seq: 1,
                     part_failed,
                 };

@@ -53,7 +53,7 @@ pub trait SmsDriver: Send + Sync {
             Err(error) => &error.accepted,
         };
         for (index, reference) in accepted.iter().enumerate() {
-            progress.part_accepted(index, *reference);
+            progress.part_accepted(index, reference.clone());
         }
         result
     }
@@ -62,13 +62,46 @@ pub trait SmsDriver: Send + Sync {
     async fn status(&self) -> Result<ModemStatus, StatusError>;
 }
 
-/// TP-MR: the reference of one submitted part, as returned by `+CMGS: <mr>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MessageReference(pub u8);
+/// How the network named one submitted part, so its status report can be matched to it:
+/// a modem's TP-MR (`+CMGS: <mr>`, 0 to 255, reused every 256 sends) or a message centre's
+/// `message_id` (SMPP `submit_sm_resp`, up to 64 characters, unique for days). Kept as the
+/// text the store records; which kind it is follows from the gateway's driver.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MessageReference(String);
+
+impl MessageReference {
+    /// The longest message id an SMSC may give (SMPP 3.4 §5.2.23: 65 octets with the NUL).
+    pub const MAX_LEN: usize = 64;
+
+    /// A modem's TP-MR.
+    pub fn tpmr(reference: u8) -> MessageReference {
+        MessageReference(reference.to_string())
+    }
+
+    /// A message centre's id for the part, as it gave it; `None` when it is empty or longer
+    /// than SMPP allows (nothing could match a receipt to it).
+    pub fn smsc(id: &str) -> Option<MessageReference> {
+        (!id.is_empty() && id.len() <= Self::MAX_LEN).then(|| MessageReference(id.to_owned()))
+    }
+
+    /// A reference as the store recorded it.
+    pub fn from_stored(reference: impl Into<String>) -> MessageReference {
+        MessageReference(reference.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The TP-MR this reference is, if it is one.
+    pub fn as_tpmr(&self) -> Option<u8> {
+        self.0.parse().ok()
+    }
+}
 
 impl fmt::Display for MessageReference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        f.write_str(&self.0)
     }
 }
 
@@ -119,7 +152,7 @@ impl OutgoingSms {
 }
 
 /// One part the network accepted during [`SmsDriver::send_reporting`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AcceptedPart {
     /// The part's position in the [`OutgoingSms`] that was sent, from 0.
     pub index: usize,
@@ -382,6 +415,9 @@ pub enum Origin {
     Stored { index: u32 },
     /// Routed directly (`+CMT`/`+CDS`); acknowledged with `AT+CNMA` after the ack.
     Routed,
+    /// A message centre's `deliver_sm` numbered `sequence` (SMPP); answered with
+    /// `deliver_sm_resp` after the ack, on the connection it came on.
+    Smsc { sequence: u32 },
 }
 
 /// A PDU received from the network.
@@ -398,7 +434,8 @@ pub struct ReceivedPdu {
 }
 
 impl ReceivedPdu {
-    pub(crate) fn new(pdu_hex: String, origin: Origin, ack: AckHandle) -> ReceivedPdu {
+    /// A PDU as the device (or, for a message centre, the driver) wrote it out, decoded.
+    pub fn new(pdu_hex: String, origin: Origin, ack: AckHandle) -> ReceivedPdu {
         let decoded = Pdu::decode_hex(&pdu_hex, SmscField::Present);
         ReceivedPdu {
             pdu_hex,
@@ -409,6 +446,28 @@ impl ReceivedPdu {
     }
 }
 
+/// A delivery receipt from a message centre, for the part sent with `reference`.
+#[derive(Debug)]
+pub struct DeliveryReceipt {
+    pub reference: MessageReference,
+    /// `None` while the centre is still trying (an intermediate receipt): nothing to record.
+    pub outcome: Option<ReceiptOutcome>,
+    /// The receipt as it came, for the log (`id:… stat:DELIVRD err:000`).
+    pub description: String,
+    /// Acknowledge after the outcome is durably recorded; until then the centre keeps it.
+    pub ack: AckHandle,
+}
+
+/// What became of a part, by its receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReceiptOutcome {
+    Delivered,
+    /// The centre gave up; `reason` says why, for people.
+    Failed {
+        reason: String,
+    },
+}
+
 /// What a driver reports.
 #[derive(Debug)]
 pub enum ModemEvent {
@@ -416,6 +475,9 @@ pub enum ModemEvent {
     IncomingPart(ReceivedPdu),
     /// An SMS-STATUS-REPORT for a message we sent (match its reference).
     StatusReport(ReceivedPdu),
+    /// A delivery receipt that is not a GSM PDU (an SMSC's receipt over SMPP), already
+    /// read: which part it is about and what became of it.
+    Receipt(DeliveryReceipt),
     /// A voice call, already rejected. `number` is `None` when the caller hid it.
     IncomingCall {
         number: Option<String>,
@@ -470,9 +532,10 @@ impl fmt::Display for HealthChange {
     }
 }
 
-/// What the driver must do once a received PDU is stored.
+/// What the driver must do once a received PDU is stored. Public for drivers in other
+/// crates (the SMPP driver), which make their own [`AckHandle`]s.
 #[derive(Debug, Clone)]
-pub(crate) struct AckToken {
+pub struct AckToken {
     pub origin: Origin,
     /// The connection the PDU arrived on: a `+CNMA` is meaningless on a newer one.
     pub connection: u64,
@@ -500,7 +563,8 @@ pub struct AckHandle {
 }
 
 impl AckHandle {
-    pub(crate) fn new(token: AckToken, acks: mpsc::UnboundedSender<AckToken>) -> AckHandle {
+    /// An acknowledgement that hands `token` back to its driver on `acks`.
+    pub fn new(token: AckToken, acks: mpsc::UnboundedSender<AckToken>) -> AckHandle {
         AckHandle { token, acks }
     }
 
@@ -531,7 +595,7 @@ mod tests {
             *sent += message.parts.len();
             Ok((first..)
                 .take(message.parts.len())
-                .map(MessageReference)
+                .map(MessageReference::tpmr)
                 .collect())
         }
 
@@ -561,26 +625,26 @@ mod tests {
         let references = driver.send_reporting(two_parts(), progress).await;
         assert_eq!(
             references,
-            Ok(vec![MessageReference(5), MessageReference(6)])
+            Ok(vec![MessageReference::tpmr(5), MessageReference::tpmr(6)])
         );
         let mut reported = Vec::new();
         while let Some(part) = monitor.next_accepted().await {
-            reported.push((part.index, part.reference.0));
+            reported.push((part.index, part.reference.to_string()));
         }
-        assert_eq!(reported, [(0, 5), (1, 6)]);
+        assert_eq!(reported, [(0, "5".to_owned()), (1, "6".to_owned())]);
     }
 
     #[test]
     fn errors_of_a_retry_name_the_parts_of_the_whole_text() {
         let refused = SendError {
             failure: SendFailure::BareError { part: 2, total: 2 },
-            accepted: vec![MessageReference(9)],
+            accepted: vec![MessageReference::tpmr(9)],
         };
         assert_eq!(
             refused.renumbered(&[3, 4], 4).to_string(),
             "part 4 of 4 was refused with a bare ERROR (no reason given)"
         );
-        let stopped = SendError::stopped(1, 2, vec![MessageReference(9)]);
+        let stopped = SendError::stopped(1, 2, vec![MessageReference::tpmr(9)]);
         assert_eq!(
             stopped.renumbered(&[3, 4], 4).to_string(),
             "stopped on request after 3 of 4 part(s)"

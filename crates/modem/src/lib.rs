@@ -60,9 +60,10 @@ pub mod status;
 pub use at_driver::AtModem;
 pub use config::{Backoff, ModemConfig, Timeouts};
 pub use driver::{
-    AcceptedPart, AckHandle, DriverStopped, ErrorClass, HealthChange, MessageReference, ModemEvent,
-    ModemEvents, Origin, OutgoingSms, ReceivedPdu, Refusal, RefusedBy, SendError, SendFailure,
-    SendMonitor, SendProgress, SmsDriver, StatusError, SubmitPart,
+    AcceptedPart, AckHandle, AckToken, DeliveryReceipt, DriverStopped, ErrorClass, HealthChange,
+    MessageReference, ModemEvent, ModemEvents, Origin, OutgoingSms, ReceiptOutcome, ReceivedPdu,
+    Refusal, RefusedBy, SendError, SendFailure, SendMonitor, SendProgress, SmsDriver, StatusError,
+    SubmitPart,
 };
 pub use port::{opener_for, BoxPort, OpenWith, Port, PortOpener, SerialDevice, TcpAddress};
 pub use probe::{probe, probe_device, ProbeError};

@@ -177,6 +177,11 @@ async fn listen(mut events: ModemEvents, sim: SimHandle, seen: watch::Sender<See
             ModemEvent::IncomingCall { number } => {
                 seen.send_modify(|s| s.problems.push(format!("unexpected call from {number:?}")))
             }
+            ModemEvent::Receipt(receipt) => seen.send_modify(|s| {
+                s.problems.push(format!(
+                    "a message centre's receipt from a modem: {receipt:?}"
+                ))
+            }),
         }
     }
 }
@@ -353,7 +358,7 @@ fn assert_sent_once(sim: &SimHandle, expected: &BTreeMap<String, (String, Vec<Me
         let message = messages[0];
         assert!(message.complete, "incomplete: {message:?}");
         assert_eq!(&message.text, text, "text sent to {recipient}");
-        let returned: Vec<u8> = references.iter().map(|r| r.0).collect();
+        let returned: Vec<u8> = references.iter().filter_map(|r| r.as_tpmr()).collect();
         assert_eq!(message.references, returned, "references for {recipient}");
     }
     assert!(
@@ -451,7 +456,7 @@ async fn send_with_retries(
                     failures < 20,
                     "still failing after {failures} attempts: {error}"
                 );
-                references.extend(error.accepted.iter().copied());
+                references.extend(error.accepted.iter().cloned());
                 remaining.drain(..error.accepted.len());
                 // Every failure here comes from the lost link: retry once the driver has
                 // reconnected.
@@ -728,7 +733,7 @@ async fn status_reports_match_the_message_references() {
             .expect("the send did not finish")
             .unwrap_or_else(|e| panic!("sending text {i}: {e}"));
         assert_eq!(references.len(), parts);
-        sent.extend(references.into_iter().map(|r| r.0));
+        sent.extend(references.iter().filter_map(|r| r.as_tpmr()));
     }
     let seen = rig
         .until("a status report for every part", |s| {

@@ -122,7 +122,7 @@ async fn send_single() {
     expect![[r#"
         health: connecting (attempt 1)
         health: ready (quectel profile)
-        send ok, references [MessageReference(214)]"#]]
+        send ok, references [MessageReference("214")]"#]]
     .assert_eq(&session.finish().await);
 }
 
@@ -135,7 +135,7 @@ async fn send_multipart_keeps_the_link_open() {
     expect![[r#"
         health: connecting (attempt 1)
         health: ready (quectel profile)
-        send ok, references [MessageReference(12), MessageReference(13)]"#]]
+        send ok, references [MessageReference("12"), MessageReference("13")]"#]]
     .assert_eq(&session.finish().await);
 }
 
@@ -158,7 +158,7 @@ async fn send_errors_are_classified_and_a_bare_error_does_not_block_the_queue() 
         send failed (retryable): part 1 of 1 was refused: +CMS ERROR 500 (unknown error)
         send failed (final): part 1 of 1 was refused: +CMS ERROR 304 (invalid PDU mode parameter)
         send failed (retryable): part 1 of 1 was refused with a bare ERROR (no reason given)
-        send ok, references [MessageReference(7)]"#]]
+        send ok, references [MessageReference("7")]"#]]
     .assert_eq(&session.finish().await);
 }
 
@@ -431,7 +431,7 @@ async fn android_profile_changes_indications_multipart_and_call_rejection() {
         health: connecting (attempt 1)
         health: ready (android profile)
         call from +15551234567 rejected
-        send ok, references [MessageReference(30), MessageReference(31)]"#]]
+        send ok, references [MessageReference("30"), MessageReference("31")]"#]]
     .assert_eq(&session.finish().await);
 }
 

@@ -55,6 +55,9 @@ pub enum State {
 pub enum Event {
     /// The SMSC accepted the bind.
     Bound { system_id: Vec<u8> },
+    /// The SMSC refused the bind with `status` (a [`Event::Disconnect`] follows): a wrong
+    /// password or system id needs a person, other refusals pass.
+    BindRefused { status: CommandStatus },
     /// The SMSC accepted the submit tagged `tag` under `message_id`.
     Accepted { tag: u64, message_id: Vec<u8> },
     /// The SMSC refused the submit tagged `tag`.
@@ -339,6 +342,7 @@ impl Session {
                 events.push(Event::Bound { system_id });
             }
             (Request::Bind, _) => {
+                events.push(Event::BindRefused { status: pdu.status });
                 self.close(format!("the SMSC refused the bind: {}", pdu.status), events);
             }
             (Request::Submit { tag }, body) => {

@@ -100,7 +100,8 @@ fn a_refused_bind_ends_the_session() {
     );
     let (_, events) = session.received(&resp, now);
     assert!(
-        matches!(&events[..], [Event::Disconnect { reason }] if reason.contains("ESME_RINVPASWD")),
+        matches!(&events[..], [Event::BindRefused { status }, Event::Disconnect { reason }]
+            if *status == CommandStatus::INVALID_PASSWORD && reason.contains("ESME_RINVPASWD")),
         "{events:?}"
     );
     assert_eq!(session.state(), State::Closed);

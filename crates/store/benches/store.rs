@@ -91,7 +91,7 @@ async fn measure(store: &Store) -> Result<Figures> {
                     &item.lease,
                     &[SentPart {
                         seq: 1,
-                        message_ref: 0,
+                        message_ref: "0".to_owned(),
                     }],
                 )
                 .await?;

@@ -4,7 +4,8 @@
 //!
 //! One [`Store`] type serves both back ends with the same behaviour; the back end is chosen
 //! from the URL (`postgres://…` or `sqlite://path?mode=rwc`). The store knows nothing of
-//! XMPP or modems: JIDs, addresses and PDUs are plain strings. It lends its pool
+//! XMPP or modems: JIDs, addresses, PDUs and the references sent parts are known by (a
+//! modem's TP-MR, a message centre's id) are plain strings. It lends its pool
 //! ([`Store::database`], [`Database`], [`with_database!`], [`database_transaction!`]) to the
 //! alert service, whose tables live in the same database and migrations.
 //!
@@ -32,7 +33,8 @@
 //! loop {
 //!     for item in store.lease_due("library", "worker-1", 10, Duration::seconds(120)).await? {
 //!         // ... hand item.text to the modem, collect one message reference per part ...
-//!         store.mark_sent(&item.lease, &[SentPart { seq: 1, message_ref: 17 }]).await?;
+//!         let part = SentPart { seq: 1, message_ref: "17".to_owned() };
+//!         store.mark_sent(&item.lease, &[part]).await?;
 //!     }
 //!     // A real worker also wakes at `store.next_outbound_due("library")` (retries, expired
 //!     // leases); `tokio::select!` on both.

@@ -352,12 +352,13 @@ pub struct LeasedOutbound {
 }
 
 /// One SMS part the network accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentPart {
     /// 1-based part number.
     pub seq: u8,
-    /// TP-MR returned by `+CMGS`.
-    pub message_ref: u8,
+    /// How the network named the part, as the text its status report will carry: a modem's
+    /// TP-MR in decimal (`+CMGS: 12` is `"12"`) or a message centre's `message_id`.
+    pub message_ref: String,
 }
 
 /// What a status report says about one part.

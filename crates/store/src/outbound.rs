@@ -484,7 +484,7 @@ impl Store {
             sqlx::query(UPSERT_PART)
                 .bind(lease.outbound_id)
                 .bind(i32::from(part.seq))
-                .bind(i32::from(part.message_ref))
+                .bind(&part.message_ref)
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
@@ -497,7 +497,7 @@ impl Store {
     /// takes over an interrupted text (the daemon stopped, a lease ran out, a later part
     /// failed) reads them to send only the parts still missing.
     pub async fn sent_parts(&self, outbound_id: i64) -> Result<Vec<SentPart>, StoreError> {
-        let rows: Vec<(i32, i32)> = with_pool!(self, pool => {
+        let rows: Vec<(i32, String)> = with_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT seq, message_ref FROM outbound_parts WHERE outbound_id = $1 ORDER BY seq",
             )
@@ -507,16 +507,13 @@ impl Store {
         });
         rows.into_iter()
             .map(|(seq, message_ref)| {
-                let corrupt = || {
+                let seq = u8::try_from(seq).map_err(|_| {
                     StoreError::corrupt(
                         "outbound part",
-                        format!("{outbound_id}: part {seq} with message reference {message_ref}"),
+                        format!("{outbound_id}: part {seq} with message reference {message_ref:?}"),
                     )
-                };
-                Ok(SentPart {
-                    seq: u8::try_from(seq).map_err(|_| corrupt())?,
-                    message_ref: u8::try_from(message_ref).map_err(|_| corrupt())?,
-                })
+                })?;
+                Ok(SentPart { seq, message_ref })
             })
             .collect()
     }
@@ -555,7 +552,7 @@ impl Store {
                 sqlx::query(UPSERT_PART)
                     .bind(lease.outbound_id)
                     .bind(i32::from(part.seq))
-                    .bind(i32::from(part.message_ref))
+                    .bind(&part.message_ref)
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
@@ -637,13 +634,14 @@ impl Store {
     }
 
     /// Matches a status report to the part it is about: the most recent part of `gateway`
-    /// sent within `window` with that message reference (TP-MR wraps at 256, so only
-    /// recent sends can be meant) and no report yet, including parts of a text still being
-    /// sent. Returns `None` when nothing matches.
+    /// sent within `window` with that message reference and no report yet, including parts
+    /// of a text still being sent. The reference is a modem's TP-MR, which wraps at 256, or
+    /// a message centre's id, which the centre may reuse after some days: either way only
+    /// recent sends can be meant. Returns `None` when nothing matches.
     pub async fn record_status_report(
         &self,
         gateway: &str,
-        message_ref: u8,
+        message_ref: &str,
         outcome: &PartOutcome,
         window: Duration,
     ) -> Result<Option<StatusReportMatch>, StoreError> {
@@ -662,7 +660,7 @@ impl Store {
                  LIMIT 1",
             )
             .bind(gateway)
-            .bind(i32::from(message_ref))
+            .bind(message_ref)
             .bind(since)
             .fetch_optional(&mut *tx)
             .await?;
@@ -688,7 +686,7 @@ impl Store {
             .bind(seq)
             .bind(part_status)
             .bind(now)
-            .bind(i32::from(message_ref))
+            .bind(message_ref)
             .execute(&mut *tx)
             .await?
             .rows_affected();

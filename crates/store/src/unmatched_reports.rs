@@ -10,20 +10,21 @@ use crate::{PartOutcome, Store, StoreError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeptReport {
     pub id: i64,
-    pub message_ref: u8,
+    /// The reference the report named its part by (see [`crate::SentPart::message_ref`]).
+    pub message_ref: String,
     pub outcome: PartOutcome,
     pub received_at: DateTime<Utc>,
 }
 
 /// id, message_ref, status, reason, received_at.
-type ReportRow = (i64, i32, String, Option<String>, DateTime<Utc>);
+type ReportRow = (i64, String, String, Option<String>, DateTime<Utc>);
 
 impl Store {
     /// Keeps a report that matched nothing; returns its id.
     pub async fn keep_unmatched_report(
         &self,
         gateway: &str,
-        message_ref: u8,
+        message_ref: &str,
         outcome: &PartOutcome,
     ) -> Result<i64, StoreError> {
         let now = self.now();
@@ -38,7 +39,7 @@ impl Store {
                  RETURNING id",
             )
             .bind(gateway)
-            .bind(i32::from(message_ref))
+            .bind(message_ref)
             .bind(status)
             .bind(reason)
             .bind(now)
@@ -63,7 +64,7 @@ impl Store {
                 let corrupt = || {
                     StoreError::corrupt(
                         "unmatched status report",
-                        format!("{id}: reference {message_ref}, status {status:?}"),
+                        format!("{id}: reference {message_ref:?}, status {status:?}"),
                     )
                 };
                 let outcome = match status.as_str() {
@@ -75,7 +76,7 @@ impl Store {
                 };
                 Ok(KeptReport {
                     id,
-                    message_ref: u8::try_from(message_ref).map_err(|_| corrupt())?,
+                    message_ref,
                     outcome,
                     received_at,
                 })

@@ -82,6 +82,7 @@ on_both_backends!(
     status_reports_are_matched_to_recent_parts,
     status_reports_may_arrive_before_the_last_part_is_sent,
     a_receipt_request_travels_with_the_reply_to_its_status_report,
+    a_receipt_matches_a_part_by_its_message_centre_id,
     an_interrupted_text_keeps_its_sent_parts_for_the_retry,
     a_report_for_a_part_sent_before_the_retry_still_matches,
     reports_racing_mark_sent_never_deadlock,
@@ -232,7 +233,7 @@ async fn transcripts_on_keeps_bodies(ctx: Ctx) {
             &leased[0].lease,
             &[SentPart {
                 seq: 1,
-                message_ref: 7,
+                message_ref: "7".to_owned(),
             }],
         )
         .await
@@ -404,11 +405,11 @@ async fn reply_is_enqueued_once_and_sent(ctx: Ctx) {
     let parts = [
         SentPart {
             seq: 1,
-            message_ref: 41,
+            message_ref: "41".to_owned(),
         },
         SentPart {
             seq: 2,
-            message_ref: 42,
+            message_ref: "42".to_owned(),
         },
     ];
     let state = ctx.store.mark_sent(&leased[0].lease, &parts).await.unwrap();
@@ -447,7 +448,7 @@ async fn status_reports_are_matched_to_recent_parts(ctx: Ctx) {
             &lease,
             &[SentPart {
                 seq: 1,
-                message_ref: 42,
+                message_ref: "42".to_owned(),
             }],
         )
         .await
@@ -470,18 +471,18 @@ async fn status_reports_are_matched_to_recent_parts(ctx: Ctx) {
     let parts = [
         SentPart {
             seq: 1,
-            message_ref: 42,
+            message_ref: "42".to_owned(),
         },
         SentPart {
             seq: 2,
-            message_ref: 43,
+            message_ref: "43".to_owned(),
         },
     ];
     ctx.store.mark_sent(&lease, &parts).await.unwrap();
 
     let first = ctx
         .store
-        .record_status_report(GW, 42, &PartOutcome::Delivered, window)
+        .record_status_report(GW, "42", &PartOutcome::Delivered, window)
         .await
         .unwrap()
         .unwrap();
@@ -493,21 +494,21 @@ async fn status_reports_are_matched_to_recent_parts(ctx: Ctx) {
     // outside the window.
     assert_eq!(
         ctx.store
-            .record_status_report(GW, 42, &PartOutcome::Delivered, window)
+            .record_status_report(GW, "42", &PartOutcome::Delivered, window)
             .await
             .unwrap(),
         None
     );
     assert_eq!(
         ctx.store
-            .record_status_report("annex", 43, &PartOutcome::Delivered, window)
+            .record_status_report("annex", "43", &PartOutcome::Delivered, window)
             .await
             .unwrap(),
         None
     );
     let last = ctx
         .store
-        .record_status_report(GW, 43, &PartOutcome::Delivered, window)
+        .record_status_report(GW, "43", &PartOutcome::Delivered, window)
         .await
         .unwrap()
         .unwrap();
@@ -542,7 +543,7 @@ async fn status_reports_are_matched_to_recent_parts(ctx: Ctx) {
             &lease,
             &[SentPart {
                 seq: 1,
-                message_ref: 44,
+                message_ref: "44".to_owned(),
             }],
         )
         .await
@@ -552,7 +553,7 @@ async fn status_reports_are_matched_to_recent_parts(ctx: Ctx) {
     };
     let report = ctx
         .store
-        .record_status_report(GW, 44, &failed, window)
+        .record_status_report(GW, "44", &failed, window)
         .await
         .unwrap()
         .unwrap();
@@ -560,6 +561,70 @@ async fn status_reports_are_matched_to_recent_parts(ctx: Ctx) {
     let text = ctx.store.outbound(failing).await.unwrap().unwrap();
     assert_eq!(text.last_error.as_deref(), Some("recipient unknown"));
     assert_eq!(text.finished_at, Some(ctx.clock_now()));
+}
+
+/// A message centre names each part it takes by an id of its own (SMPP's `message_id`,
+/// up to 64 characters) rather than a modem's TP-MR: the part is recorded under that id,
+/// read back with it, and its receipt matches it by the whole id, exactly. A receipt that
+/// matched nothing yet is kept with its id too.
+async fn a_receipt_matches_a_part_by_its_message_centre_id(ctx: Ctx) {
+    let window = Duration::hours(1);
+    let id = ctx
+        .store
+        .enqueue_outbound(&reply("+15551234567", "smsc-1", "hello"))
+        .await
+        .unwrap()
+        .id();
+    let lease = lease_one(&ctx, "w").await.lease;
+    let sent = SentPart {
+        seq: 1,
+        message_ref: "4f1c0a9e-77".to_owned(),
+    };
+    ctx.store
+        .record_sent_part(&lease, sent.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        ctx.store
+            .mark_sent(&lease, std::slice::from_ref(&sent))
+            .await
+            .unwrap(),
+        OutboundState::Sent
+    );
+    assert_eq!(ctx.store.sent_parts(id).await.unwrap(), [sent]);
+
+    // Nothing but the whole id, as given, names the part.
+    for other in ["4f1c0a9e", "4F1C0A9E-77", "77", "4f1c0a9e-77 "] {
+        let matched = ctx
+            .store
+            .record_status_report(GW, other, &PartOutcome::Delivered, window)
+            .await
+            .unwrap();
+        assert_eq!(matched, None, "{other:?}");
+    }
+    let matched = ctx
+        .store
+        .record_status_report(GW, "4f1c0a9e-77", &PartOutcome::Delivered, window)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (matched.outbound_id, matched.seq, matched.state),
+        (id, 1, OutboundState::Delivered)
+    );
+
+    let longest = "0123456789abcdef".repeat(4);
+    let kept = ctx
+        .store
+        .keep_unmatched_report(GW, &longest, &PartOutcome::Delivered)
+        .await
+        .unwrap();
+    let unmatched = ctx.store.unmatched_reports(GW).await.unwrap();
+    let unmatched: Vec<(i64, &str)> = unmatched
+        .iter()
+        .map(|r| (r.id, r.message_ref.as_str()))
+        .collect();
+    assert_eq!(unmatched, [(kept, longest.as_str())]);
 }
 
 /// Whether the librarian asked for a receipt is stored with the reply, not only in the
@@ -593,20 +658,20 @@ async fn a_receipt_request_travels_with_the_reply_to_its_status_report(ctx: Ctx)
             (silent, DeliveryReceipt::NotRequested)
         ]
     );
-    for (leased, message_ref) in leased.iter().zip([21, 22]) {
+    for (leased, message_ref) in leased.iter().zip(["21", "22"]) {
         ctx.store
             .mark_sent(
                 &leased.lease,
                 &[SentPart {
                     seq: 1,
-                    message_ref,
+                    message_ref: message_ref.to_owned(),
                 }],
             )
             .await
             .unwrap();
     }
 
-    let matched = |message_ref| {
+    let matched = |message_ref: &'static str| {
         let store = ctx.store.clone();
         async move {
             store
@@ -616,7 +681,7 @@ async fn a_receipt_request_travels_with_the_reply_to_its_status_report(ctx: Ctx)
                 .unwrap()
         }
     };
-    let asked_report = matched(21).await;
+    let asked_report = matched("21").await;
     assert_eq!(
         (
             asked_report.outbound_id,
@@ -635,7 +700,7 @@ async fn a_receipt_request_travels_with_the_reply_to_its_status_report(ctx: Ctx)
             Some("asked"),
         )
     );
-    let silent_report = matched(22).await;
+    let silent_report = matched("22").await;
     assert_eq!(
         (
             silent_report.outbound_id,
@@ -667,17 +732,20 @@ async fn status_reports_may_arrive_before_the_last_part_is_sent(ctx: Ctx) {
     let parts = [
         SentPart {
             seq: 1,
-            message_ref: 10,
+            message_ref: "10".to_owned(),
         },
         SentPart {
             seq: 2,
-            message_ref: 11,
+            message_ref: "11".to_owned(),
         },
     ];
-    ctx.store.record_sent_part(&lease, parts[0]).await.unwrap();
+    ctx.store
+        .record_sent_part(&lease, parts[0].clone())
+        .await
+        .unwrap();
     let early = ctx
         .store
-        .record_status_report(GW, 10, &PartOutcome::Delivered, window)
+        .record_status_report(GW, "10", &PartOutcome::Delivered, window)
         .await
         .unwrap()
         .unwrap();
@@ -685,10 +753,13 @@ async fn status_reports_may_arrive_before_the_last_part_is_sent(ctx: Ctx) {
         (early.outbound_id, early.state),
         (id, OutboundState::Sending)
     );
-    ctx.store.record_sent_part(&lease, parts[1]).await.unwrap();
+    ctx.store
+        .record_sent_part(&lease, parts[1].clone())
+        .await
+        .unwrap();
     let last = ctx
         .store
-        .record_status_report(GW, 11, &PartOutcome::Delivered, window)
+        .record_status_report(GW, "11", &PartOutcome::Delivered, window)
         .await
         .unwrap()
         .unwrap();
@@ -718,7 +789,7 @@ async fn status_reports_may_arrive_before_the_last_part_is_sent(ctx: Ctx) {
             &lease,
             SentPart {
                 seq: 1,
-                message_ref: 12,
+                message_ref: "12".to_owned(),
             },
         )
         .await
@@ -728,7 +799,7 @@ async fn status_reports_may_arrive_before_the_last_part_is_sent(ctx: Ctx) {
     };
     let report = ctx
         .store
-        .record_status_report(GW, 12, &failed, window)
+        .record_status_report(GW, "12", &failed, window)
         .await
         .unwrap()
         .unwrap();
@@ -736,11 +807,11 @@ async fn status_reports_may_arrive_before_the_last_part_is_sent(ctx: Ctx) {
     let parts = [
         SentPart {
             seq: 1,
-            message_ref: 12,
+            message_ref: "12".to_owned(),
         },
         SentPart {
             seq: 2,
-            message_ref: 13,
+            message_ref: "13".to_owned(),
         },
     ];
     assert_eq!(
@@ -779,7 +850,7 @@ async fn status_reports_may_arrive_before_the_last_part_is_sent(ctx: Ctx) {
             &stale,
             SentPart {
                 seq: 1,
-                message_ref: 14,
+                message_ref: "14".to_owned(),
             },
         )
         .await;
@@ -789,8 +860,12 @@ async fn status_reports_may_arrive_before_the_last_part_is_sent(ctx: Ctx) {
     );
 }
 
+/// Part `seq` sent with TP-MR `message_ref`, as the store records it.
 fn part(seq: u8, message_ref: u8) -> SentPart {
-    SentPart { seq, message_ref }
+    SentPart {
+        seq,
+        message_ref: message_ref.to_string(),
+    }
 }
 
 /// Leases the only due text of the gateway.
@@ -824,7 +899,7 @@ async fn an_interrupted_text_keeps_its_sent_parts_for_the_retry(ctx: Ctx) {
         .unwrap();
     let early = ctx
         .store
-        .record_status_report(GW, 30, &PartOutcome::Delivered, window)
+        .record_status_report(GW, "30", &PartOutcome::Delivered, window)
         .await
         .unwrap()
         .unwrap();
@@ -851,7 +926,7 @@ async fn an_interrupted_text_keeps_its_sent_parts_for_the_retry(ctx: Ctx) {
             .unwrap(),
         OutboundState::Sent
     );
-    for reference in [31, 32] {
+    for reference in ["31", "32"] {
         ctx.store
             .record_status_report(GW, reference, &PartOutcome::Delivered, window)
             .await
@@ -896,7 +971,7 @@ async fn a_report_for_a_part_sent_before_the_retry_still_matches(ctx: Ctx) {
     );
     let report = ctx
         .store
-        .record_status_report(GW, 50, &PartOutcome::Delivered, window)
+        .record_status_report(GW, "50", &PartOutcome::Delivered, window)
         .await
         .unwrap()
         .unwrap();
@@ -906,7 +981,7 @@ async fn a_report_for_a_part_sent_before_the_retry_still_matches(ctx: Ctx) {
     );
     let report = ctx
         .store
-        .record_status_report(GW, 51, &PartOutcome::Delivered, window)
+        .record_status_report(GW, "51", &PartOutcome::Delivered, window)
         .await
         .unwrap()
         .unwrap();
@@ -935,15 +1010,16 @@ async fn reports_racing_mark_sent_never_deadlock(ctx: Ctx) {
             .id();
         let lease = lease_one(&ctx, "w").await.lease;
         let parts = [part(1, round * 2), part(2, round * 2 + 1)];
-        for p in parts {
-            ctx.store.record_sent_part(&lease, p).await.unwrap();
+        let (first_ref, second_ref) = (parts[0].message_ref.clone(), parts[1].message_ref.clone());
+        for p in &parts {
+            ctx.store.record_sent_part(&lease, p.clone()).await.unwrap();
         }
         let (sent, first, second) = tokio::join!(
             ctx.store.mark_sent(&lease, &parts),
             ctx.store
-                .record_status_report(GW, round * 2, &PartOutcome::Delivered, window),
+                .record_status_report(GW, &first_ref, &PartOutcome::Delivered, window),
             ctx.store
-                .record_status_report(GW, round * 2 + 1, &PartOutcome::Delivered, window),
+                .record_status_report(GW, &second_ref, &PartOutcome::Delivered, window),
         );
         sent.unwrap_or_else(|e| panic!("round {round}: mark_sent: {e}"));
         for report in [first, second] {
@@ -1083,7 +1159,7 @@ async fn expired_lease_returns_work_and_stale_completion_is_refused(ctx: Ctx) {
             &a.lease,
             &[SentPart {
                 seq: 1,
-                message_ref: 1,
+                message_ref: "1".to_owned(),
             }],
         )
         .await;
@@ -1112,7 +1188,7 @@ async fn expired_lease_returns_work_and_stale_completion_is_refused(ctx: Ctx) {
             &b.lease,
             &[SentPart {
                 seq: 1,
-                message_ref: 2,
+                message_ref: "2".to_owned(),
             }],
         )
         .await
@@ -1173,7 +1249,7 @@ async fn alerts_go_ahead_of_chat_and_retries_wait(ctx: Ctx) {
                 &leased.lease,
                 &[SentPart {
                     seq: 1,
-                    message_ref: 9,
+                    message_ref: "9".to_owned(),
                 }],
             )
             .await
@@ -1241,7 +1317,7 @@ async fn two_pools_never_take_the_same_row(ctx: Ctx) {
                             &leased.lease,
                             &[SentPart {
                                 seq: 1,
-                                message_ref: 0,
+                                message_ref: "0".to_owned(),
                             }],
                         )
                         .await
@@ -1339,7 +1415,7 @@ async fn two_finished_conversations(ctx: &Ctx) -> (i64, i64) {
                 &lease,
                 &[SentPart {
                     seq: 1,
-                    message_ref: 1,
+                    message_ref: "1".to_owned(),
                 }],
             )
             .await
@@ -1660,7 +1736,7 @@ async fn outbox_depth_counts_queued_and_sending(ctx: Ctx) {
             &leased[0].lease,
             &[SentPart {
                 seq: 1,
-                message_ref: 7,
+                message_ref: "7".to_owned(),
             }],
         )
         .await

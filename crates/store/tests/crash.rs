@@ -194,7 +194,7 @@ async fn verify(url: &str, kind: BackendKind) {
                 &item.lease,
                 &[SentPart {
                     seq: 1,
-                    message_ref: 0,
+                    message_ref: "0".to_owned(),
                 }],
             )
             .await

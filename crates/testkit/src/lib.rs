@@ -11,6 +11,8 @@
 //! - `ejabberd`: a throw-away ejabberd with its own configuration, ports, accounts and data
 //!   ([`ejabberd`]).
 //! - `xmpp`: a librarian's XMPP client on a real c2s connection ([`xmpp`]).
+//! - `smsc`: an SMPP message centre nobody on the team wrote, node-smpp's, steered by the
+//!   test ([`smsc`]).
 //!
 //! [`process`] stops child processes the way an operator would; it is always there.
 //!
@@ -33,6 +35,8 @@ mod ports;
 pub mod process;
 #[cfg(feature = "prosody")]
 pub mod prosody;
+#[cfg(feature = "smsc")]
+pub mod smsc;
 #[cfg(feature = "xmpp")]
 pub mod xmpp;
 

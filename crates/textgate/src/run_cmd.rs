@@ -27,6 +27,7 @@ use textgate_modem::{
     AtModem, ModemConfig, ModemEvents, PortOpener, SerialDevice, SmsDriver, SmtpConfig,
     SmtpCredentials, SmtpDriver, SmtpSecurity, TcpAddress, Timeouts,
 };
+use textgate_smpp_driver::SmppConfig;
 use textgate_store::{Store, TranscriptPolicy};
 use textgate_telemetry::{Metrics, Readiness, SystemdNotifier, DEFAULT_READY_GRACE};
 use textgate_web::{CookieSecurity, WebSettings, WebState};
@@ -36,6 +37,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{
     process_environment, Config, DriverConfig, GatewayConfig, LogFormat, Quirks, Routing, Show,
+    SmppBind, SmppDriver as SmppDriverConfig, SmppMultipart, SmppPacking,
     SmtpDriver as SmtpDriverConfig, SmtpTls, Transcripts, DEFAULT_CONFIG_PATH,
 };
 use crate::exit::{ExitStatusExt, Status};
@@ -216,8 +218,14 @@ pub fn alert_settings(config: &Config) -> anyhow::Result<Option<AlertSettings>> 
         .iter()
         .map(|g| CampaignModem {
             gateway: g.name.clone(),
-            rate: match g.driver {
+            rate: match &g.driver {
                 DriverConfig::Smtp(_) => ModemRate::carrier_email(&g.name, g.rate_limit_per_minute),
+                // The account's agreed rate, when the configuration gives one.
+                DriverConfig::Smpp(smpp) => ModemRate::new(
+                    &g.name,
+                    smpp.max_per_second
+                        .map_or(g.rate_limit_per_minute, |rate| rate.saturating_mul(60)),
+                ),
                 DriverConfig::At(_) | DriverConfig::Simulator(_) => {
                     ModemRate::new(&g.name, g.rate_limit_per_minute)
                 }
@@ -228,7 +236,7 @@ pub fn alert_settings(config: &Config) -> anyhow::Result<Option<AlertSettings>> 
     // should share one carrier file; the first one's is offered).
     let carriers = config.gateways.iter().find_map(|g| match &g.driver {
         DriverConfig::Smtp(smtp) => Some((g, smtp)),
-        DriverConfig::At(_) | DriverConfig::Simulator(_) => None,
+        DriverConfig::At(_) | DriverConfig::Simulator(_) | DriverConfig::Smpp(_) => None,
     });
     let mut settings = AlertSettings::new(
         FieldCipher::new(ring),
@@ -296,6 +304,15 @@ async fn start_gateway(
     let component = component(gateway, settings.region)?;
     let (driver, events) = match &gateway.driver {
         DriverConfig::Smtp(smtp) => smtp_driver(gateway, smtp, alerts)?,
+        DriverConfig::Smpp(smpp) => {
+            let config =
+                smpp_config(smpp).with_context(|| format!("gateway {}: driver", gateway.name))?;
+            let (driver, events) = textgate_smpp_driver::SmppDriver::spawn(config)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("gateway {}: driver", gateway.name))?;
+            tracing::info!(gateway = %gateway.name, smsc = %smpp.address, "SMPP driver started");
+            (Arc::new(driver) as Arc<dyn SmsDriver>, events)
+        }
         DriverConfig::At(_) | DriverConfig::Simulator(_) => {
             let opener = opener(&gateway.driver)?;
             let modem = modem_config(gateway)?;
@@ -333,6 +350,38 @@ fn smtp_driver(
     tracing::info!(gateway = %gateway.name, relay = %format!("{}:{}", smtp.relay, smtp.port), "e-mail-to-SMS driver started (legacy)");
     let events = driver.clone().watch_relay();
     Ok((driver, events))
+}
+
+/// The SMPP driver's settings from a `kind = "smpp"` section (already validated).
+pub fn smpp_config(smpp: &SmppDriverConfig) -> anyhow::Result<SmppConfig> {
+    use textgate_smpp_driver::{Address, BindMode, Gsm7Packing, Multipart, TlsSettings};
+    let mut config = SmppConfig::new(&smpp.address, &smpp.system_id, smpp.password.expose());
+    config.system_type = smpp.system_type.clone();
+    config.bind = match smpp.bind {
+        SmppBind::Transceiver => BindMode::Transceiver,
+        SmppBind::TransmitterReceiver => BindMode::TransmitterReceiver,
+    };
+    config.tls = smpp.tls.then(|| TlsSettings {
+        server_name: smpp.tls_server_name.clone(),
+        ca_file: smpp.tls_ca_file.clone(),
+    });
+    config.window = usize::try_from(smpp.window).context("window")?;
+    config.max_per_second = smpp.max_per_second;
+    if let Some(source) = &smpp.source_addr {
+        let (ton, npi, address) = crate::config::smpp_source(source).map_err(anyhow::Error::msg)?;
+        config.source = Address::new(ton, npi, address.into_bytes());
+    }
+    config.gsm7_packing = match smpp.gsm7_packing {
+        SmppPacking::Unpacked => Gsm7Packing::Unpacked,
+        SmppPacking::Packed => Gsm7Packing::Packed,
+    };
+    config.multipart = match smpp.multipart {
+        SmppMultipart::Udh => Multipart::Udh,
+        SmppMultipart::Sar => Multipart::Sar,
+    };
+    config.registered_delivery = smpp.registered_delivery;
+    config.enquire_link_interval = smpp.enquire_link;
+    Ok(config)
 }
 
 /// The driver's settings from a `kind = "smtp"` section, and the alerts' hard limit on a
@@ -435,6 +484,7 @@ fn opener(driver: &DriverConfig) -> anyhow::Result<Box<dyn PortOpener>> {
             ),
         },
         DriverConfig::Smtp(_) => bail!("an smtp gateway has no port to open"),
+        DriverConfig::Smpp(_) => bail!("an smpp gateway has no port to open"),
     }
 }
 

@@ -11,7 +11,8 @@ use expect_test::{expect, Expect};
 use textgate::config::{
     override_variables, AlertKey, AlertsConfig, AtDriver, Config, ConfigError, DatabaseConfig,
     DriverConfig, GatewayConfig, HttpConfig, LogConfig, LogFormat, MultipartNotice, OutboxConfig,
-    Quirks, Routing, Secret, SecretSource, Show, SimulatorDriver, SmtpDriver, SmtpTls, Transcripts,
+    Quirks, Routing, Secret, SecretSource, Show, SimulatorDriver, SmppBind, SmppDriver,
+    SmppMultipart, SmppPacking, SmtpDriver, SmtpTls, Transcripts,
 };
 use textgate_alerts::compose::Ucs2Policy;
 use textgate_testkit::prosody::Prosody;
@@ -161,7 +162,7 @@ fn unknown_keys_are_named() {
         &edit(MINIMAL, "\"simulator\"", "\"sim\""),
         expect![[r#"
             test.toml has 1 error:
-              gateway[0] (library).driver.kind: unknown variant `sim`, expected one of `at`, `simulator`, `smtp`
+              gateway[0] (library).driver.kind: unknown variant `sim`, expected one of `at`, `simulator`, `smtp`, `smpp`
         "#]],
     );
 }
@@ -651,9 +652,13 @@ fn example_configuration_is_valid() {
 /// The commented-out SMTP gateway at the end of the example, uncommented.
 fn example_smtp_gateway() -> String {
     let text = std::fs::read_to_string(example_path()).unwrap();
-    let start = text
-        .find("# [[gateway]]")
-        .expect("the example has a commented gateway");
+    let banner = text
+        .find("# An alert-only gateway")
+        .expect("the example has a commented SMTP gateway");
+    let start = banner
+        + text[banner..]
+            .find("# [[gateway]]")
+            .expect("the example has a commented gateway");
     let block: String = text[start..]
         .lines()
         .filter_map(|line| line.strip_prefix("# ").or(line.strip_prefix('#')))
@@ -685,6 +690,86 @@ fn example_smtp_gateway_is_valid_when_uncommented() {
         smtp.password.as_ref().map(Secret::expose),
         Some("smtp-password")
     );
+}
+
+/// The commented-out SMPP gateway of the example, uncommented.
+fn example_smpp_gateway() -> String {
+    let text = std::fs::read_to_string(example_path()).unwrap();
+    let banner = text
+        .find("# A gateway on an operator's")
+        .expect("the example has a commented SMPP gateway");
+    let end = text
+        .find("# An alert-only gateway")
+        .expect("the SMTP gateway follows");
+    let start = banner + text[banner..].find("# [[gateway]]").expect("a gateway");
+    text[start..end]
+        .lines()
+        .filter_map(|line| line.strip_prefix("# ").or(line.strip_prefix('#')))
+        .filter(|line| !line.starts_with('#'))
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
+#[test]
+fn example_smpp_gateway_is_valid_when_uncommented() {
+    let block = example_smpp_gateway();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("aggregator-ca.pem"), "").unwrap();
+    let config = load(
+        &format!("{MINIMAL}{block}"),
+        &[
+            ("CARRIER_COMPONENT_SECRET", "s"),
+            ("CARRIER_SMPP_PASSWORD", "pw"),
+        ],
+        dir.path(),
+    );
+    let DriverConfig::Smpp(smpp) = &config.gateways[1].driver else {
+        panic!("not an SMPP driver: {:?}", config.gateways[1].driver);
+    };
+    assert_eq!(smpp.address, "smpp.aggregator.example:2775");
+    assert_eq!(smpp.password.expose(), "pw");
+    assert_eq!(smpp.max_per_second, Some(50));
+    assert_eq!(smpp.window, 10);
+    assert_eq!(smpp.tls_ca_file, Some(dir.path().join("aggregator-ca.pem")));
+}
+
+#[test]
+fn smpp_settings_are_checked() {
+    let block = example_smpp_gateway()
+        .replace("smpp.aggregator.example:2775", "smpp.aggregator.example")
+        .replace(
+            "system_id = \"library\"",
+            "system_id = \"a-much-too-long-system-id\"",
+        )
+        .replace("window = 10", "window = 500")
+        .replace("max_per_second = 50", "max_per_second = 0")
+        .replace(
+            "source_addr = \"+15551230000\"",
+            "source_addr = \"Public Library\"",
+        )
+        .replace("tls = true", "tls = false");
+    let vars = environment(&[
+        ("CARRIER_COMPONENT_SECRET", "s"),
+        ("CARRIER_SMPP_PASSWORD", "longer-than-eight"),
+    ]);
+    let error = Config::from_toml(
+        &format!("{MINIMAL}{block}"),
+        &vars,
+        "test.toml",
+        Path::new("/nonexistent"),
+    )
+    .expect_err("every setting is wrong")
+    .to_string();
+    expect![[r#"
+        test.toml has 8 errors:
+          gateway[1] (carrier).driver.address: "smpp.aggregator.example" has no port: write host:port
+          gateway[1] (carrier).driver.system_id: must be 1 to 15 characters (SMPP 3.4)
+          gateway[1] (carrier).driver.password: must be at most 8 characters (SMPP 3.4)
+          gateway[1] (carrier).driver.window: must be between 1 and 100
+          gateway[1] (carrier).driver.max_per_second: must be at least 1 (or left out)
+          gateway[1] (carrier).driver.source_addr: "Public Library": an alphanumeric sender is 1 to 11 ASCII characters (most carriers also require it to be registered)
+          gateway[1] (carrier).driver.tls_ca_file: only applies with `tls = true`
+          gateway[1] (carrier).driver.tls_server_name: only applies with `tls = true`"#]].assert_eq(&error);
 }
 
 /// A carrier file that is not a carrier table is a configuration error named by its key,
@@ -940,6 +1025,26 @@ fn every_key() -> Config {
                     username: Some(Secret::inline("u")),
                     password: Some(Secret::inline("p")),
                     carriers: "c.toml".into(),
+                }),
+            ),
+            gateway(
+                "smpp",
+                DriverConfig::Smpp(SmppDriver {
+                    address: "h:1".to_owned(),
+                    system_id: "id".to_owned(),
+                    password: Secret::inline("p"),
+                    system_type: "VMA".to_owned(),
+                    bind: SmppBind::TransmitterReceiver,
+                    tls: true,
+                    tls_server_name: Some("h".to_owned()),
+                    tls_ca_file: Some("ca.pem".into()),
+                    window: 10,
+                    max_per_second: Some(50),
+                    source_addr: Some("12345".to_owned()),
+                    gsm7_packing: SmppPacking::Packed,
+                    multipart: SmppMultipart::Sar,
+                    registered_delivery: true,
+                    enquire_link: Duration::from_secs(30),
                 }),
             ),
         ],

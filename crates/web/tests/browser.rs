@@ -343,7 +343,7 @@ async fn emergency_alert_from_compose_to_full_progress() {
                 &l.lease,
                 &[SentPart {
                     seq: 1,
-                    message_ref: 7,
+                    message_ref: "7".to_owned(),
                 }],
             )
             .await

@@ -279,11 +279,11 @@ async fn emergency_alert_compose_confirm_cancel_send_and_progress() {
                     &[
                         SentPart {
                             seq: 1,
-                            message_ref: 1,
+                            message_ref: "1".to_owned(),
                         },
                         SentPart {
                             seq: 2,
-                            message_ref: 2,
+                            message_ref: "2".to_owned(),
                         },
                     ],
                 )

@@ -65,9 +65,9 @@ pub fn unsent_parts(sms: OutgoingSms, recorded: &[SentPart]) -> Unsent {
 }
 
 /// The message references of a text's parts in part order, for the `mr` log field.
-pub(super) fn references(sent: &BTreeMap<u8, u8>) -> String {
+pub(super) fn references(sent: &BTreeMap<u8, MessageReference>) -> String {
     sent.values()
-        .map(u8::to_string)
+        .map(MessageReference::as_str)
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -81,7 +81,7 @@ pub(super) struct PartLog<'a> {
     /// The part number of each part in the message handed to the driver.
     pub(super) numbers: Vec<u8>,
     /// Part number → message reference of every part sent, in this attempt or before.
-    pub(super) sent: BTreeMap<u8, u8>,
+    pub(super) sent: BTreeMap<u8, MessageReference>,
     /// Parts sent whose record the store refused (it is away, or the lease was lost).
     /// `mark_sent` records them with the rest; a retry would send them again.
     pub(super) unrecorded: BTreeSet<u8>,
@@ -99,22 +99,28 @@ impl<'a> PartLog<'a> {
             text,
             total,
             numbers: Vec::new(),
-            sent: recorded.iter().map(|p| (p.seq, p.message_ref)).collect(),
+            sent: recorded
+                .iter()
+                .map(|p| (p.seq, MessageReference::from_stored(p.message_ref.as_str())))
+                .collect(),
             unrecorded: BTreeSet::new(),
         }
     }
 
     /// Whether the part at `index` of the message sent is recorded with `reference`.
-    pub(super) fn knows(&self, index: usize, reference: MessageReference) -> bool {
+    pub(super) fn knows(&self, index: usize, reference: &MessageReference) -> bool {
         self.numbers
             .get(index)
-            .is_some_and(|number| self.sent.get(number) == Some(&reference.0))
+            .is_some_and(|number| self.sent.get(number) == Some(reference))
     }
 
     pub(super) fn parts(&self) -> Vec<SentPart> {
         self.sent
             .iter()
-            .map(|(&seq, &message_ref)| SentPart { seq, message_ref })
+            .map(|(&seq, reference)| SentPart {
+                seq,
+                message_ref: reference.as_str().to_owned(),
+            })
             .collect()
     }
 
@@ -174,11 +180,11 @@ mod tests {
         let recorded = [
             SentPart {
                 seq: 1,
-                message_ref: 30,
+                message_ref: "30".to_owned(),
             },
             SentPart {
                 seq: 3,
-                message_ref: 32,
+                message_ref: "32".to_owned(),
             },
         ];
         let unsent = unsent_parts(sms.clone(), &recorded);
@@ -203,7 +209,7 @@ mod tests {
         );
         let recorded = [SentPart {
             seq: 1,
-            message_ref: 4,
+            message_ref: "4".to_owned(),
         }];
         let unsent = unsent_parts(sms, &recorded);
         assert_eq!(unsent.sms.parts.len(), 2);

@@ -11,7 +11,8 @@ use chrono::Utc;
 use textgate_gsm::pdu::Address;
 use textgate_gsm::segment::Segmenter;
 use textgate_modem::{
-    AcceptedPart, SendError, SendFailure as DriverFailure, SendProgress, SmsDriver,
+    AcceptedPart, MessageReference, SendError, SendFailure as DriverFailure, SendProgress,
+    SmsDriver,
 };
 use textgate_store::{
     BackendKind, Lease, LeasedOutbound, OutboundText, SentPart, Store, StoreError,
@@ -326,7 +327,7 @@ impl OutboxWorker {
         };
         // A driver reports every part it lists in its answer; record any it did not.
         for (index, reference) in accepted.into_iter().enumerate() {
-            if !log.knows(index, reference) {
+            if !log.knows(index, &reference) {
                 self.record(log, AcceptedPart { index, reference }).await;
             }
         }
@@ -334,8 +335,8 @@ impl OutboxWorker {
         // lost, whatever follows is refused as well, and the worker holding the text now
         // sends the parts without a record.
         for seq in std::mem::take(&mut log.unrecorded) {
-            if let Some(&message_ref) = log.sent.get(&seq) {
-                self.store_part(log, seq, message_ref).await;
+            if let Some(reference) = log.sent.get(&seq).cloned() {
+                self.store_part(log, seq, reference).await;
             }
         }
         Attempt::Answered(result)
@@ -352,25 +353,30 @@ impl OutboxWorker {
             );
             return true;
         };
-        let message_ref = part.reference.0;
-        log.sent.insert(seq, message_ref);
+        let reference = part.reference;
+        log.sent.insert(seq, reference.clone());
         tracing::info!(
             outbound = log.text.id,
             stanza = log.text.xmpp_id.as_deref(),
-            mr = message_ref,
+            mr = %reference,
             part = seq,
             parts = log.total,
             "part sent"
         );
-        self.store_part(log, seq, message_ref).await
+        self.store_part(log, seq, reference).await
     }
 
-    async fn store_part(&self, log: &mut PartLog<'_>, seq: u8, message_ref: u8) -> bool {
-        match self
-            .store
-            .record_sent_part(log.lease, SentPart { seq, message_ref })
-            .await
-        {
+    async fn store_part(
+        &self,
+        log: &mut PartLog<'_>,
+        seq: u8,
+        reference: MessageReference,
+    ) -> bool {
+        let part = SentPart {
+            seq,
+            message_ref: reference.as_str().to_owned(),
+        };
+        match self.store.record_sent_part(log.lease, part).await {
             Ok(()) => {
                 log.unrecorded.remove(&seq);
                 // A status report for this part may have overtaken the record.
@@ -379,7 +385,7 @@ impl OutboxWorker {
             }
             Err(e) => {
                 tracing::warn!(
-                    outbound = log.text.id, mr = message_ref,
+                    outbound = log.text.id, mr = %reference,
                     part = seq, error = %e, "cannot record a sent part"
                 );
                 log.unrecorded.insert(seq);
@@ -449,7 +455,7 @@ impl OutboxWorker {
         &self,
         lease: &Lease,
         text: &OutboundText,
-        sent: &BTreeMap<u8, u8>,
+        sent: &BTreeMap<u8, MessageReference>,
         reason: &str,
     ) -> Result<(), StoreError> {
         tracing::warn!(

@@ -93,7 +93,7 @@ impl PartByPart {
             .next_reference
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let reference = MessageReference(*next);
+        let reference = MessageReference::tpmr(*next);
         *next = next.wrapping_add(1);
         reference
     }
@@ -179,7 +179,7 @@ impl SmsDriver for PartByPart {
                 air.on_air = None;
                 air.accepted.push(number);
             });
-            progress.part_accepted(index, mr);
+            progress.part_accepted(index, mr.clone());
             accepted.push(mr);
         }
         Ok(accepted)
@@ -290,7 +290,10 @@ impl Rig {
             .await
             .expect("the store answers")
             .into_iter()
-            .map(|p| (p.seq, p.message_ref))
+            .map(|p| {
+                let mr = MessageReference::from_stored(p.message_ref).as_tpmr();
+                (p.seq, mr.expect("the double and the tests give TP-MRs"))
+            })
             .collect()
     }
 
@@ -380,7 +383,7 @@ async fn a_text_half_sent_by_an_earlier_run_is_finished_with_the_missing_parts_o
             &earlier.lease,
             SentPart {
                 seq: 1,
-                message_ref: 200,
+                message_ref: "200".to_owned(),
             },
         )
         .await
@@ -492,7 +495,7 @@ async fn a_text_a_killed_run_was_sending_is_taken_up_at_start_not_when_its_lease
             &killed.lease,
             SentPart {
                 seq: 1,
-                message_ref: 30,
+                message_ref: "30".to_owned(),
             },
         )
         .await

@@ -59,6 +59,10 @@ use backlog::Backlog;
 use deliver::RecentText;
 use receive::{PendingInfo, Unstored};
 
+/// The runtime against a real store, an outbox worker and a driver double.
+#[cfg(test)]
+mod tests;
+
 /// How many undelivered texts are read back at start-up.
 const BACKLOG_LIMIT: u32 = 100_000;
 
@@ -134,36 +138,15 @@ impl Gateway {
                 source,
             })?;
         let settings = Arc::new(settings);
-        let segmenter = Segmenter::new(SegmenterConfig {
-            max_parts: settings.max_parts,
-            ..SegmenterConfig::default()
-        });
-        let notices = OperatorNotices::new(settings.clone(), xmpp.clone(), store.clone());
-        // At ERROR level so that it is on whenever any of the gateway's lines is: the lines
-        // inside it do not repeat the `gateway` field, and a filter such as `warn` must not
-        // leave them without it.
-        let span = tracing::error_span!("gateway", gateway = %name);
-        let mut runtime = Runtime {
-            span: span.clone(),
-            router: QueueRouter::new(operators, settings.availability.clone(), settings.routing),
-            reassembler: Reassembler::new(settings.reassembly.clone()),
-            pending: HashMap::new(),
-            stranded: Vec::new(),
-            reports: ReportMatcher::new(),
-            recent: VecDeque::new(),
-            bounced: Vec::new(),
-            segmenter: segmenter.clone(),
-            settings: settings.clone(),
-            store: store.clone(),
-            xmpp: xmpp.clone(),
-            notices: notices.clone(),
-            driver: driver.clone(),
-            hooks: hooks.clone(),
-            connections: 0,
-            unstored: Backlog::new(),
-            unjoined: Backlog::new(),
-            stanza_ids: StanzaIds::new(rand::random()),
-        };
+        let mut runtime = Runtime::new(
+            settings.clone(),
+            store.clone(),
+            xmpp,
+            driver.clone(),
+            hooks.clone(),
+            operators,
+        );
+        let span = runtime.span.clone();
         runtime
             .restore()
             .instrument(span.clone())
@@ -175,8 +158,8 @@ impl Gateway {
             settings: settings.clone(),
             store,
             driver,
-            notices,
-            segmenter,
+            notices: runtime.notices.clone(),
+            segmenter: runtime.segmenter.clone(),
             sent,
             metrics: hooks.metrics.clone(),
             worker_id: format!(
@@ -257,6 +240,49 @@ struct Runtime {
 }
 
 impl Runtime {
+    /// The loop's state before anything is read back from the store
+    /// ([`Runtime::restore`]): `xmpp` is the gateway's component, `operators` its
+    /// configured operators.
+    fn new(
+        settings: Arc<GatewaySettings>,
+        store: Store,
+        xmpp: ComponentHandle,
+        driver: Arc<dyn SmsDriver>,
+        hooks: Hooks,
+        operators: Vec<BareJid>,
+    ) -> Runtime {
+        let segmenter = Segmenter::new(SegmenterConfig {
+            max_parts: settings.max_parts,
+            ..SegmenterConfig::default()
+        });
+        let notices = OperatorNotices::new(settings.clone(), xmpp.clone(), store.clone());
+        // At ERROR level so that it is on whenever any of the gateway's lines is: the lines
+        // inside it do not repeat the `gateway` field, and a filter such as `warn` must not
+        // leave them without it.
+        let span = tracing::error_span!("gateway", gateway = %settings.name);
+        Runtime {
+            span,
+            router: QueueRouter::new(operators, settings.availability.clone(), settings.routing),
+            reassembler: Reassembler::new(settings.reassembly.clone()),
+            pending: HashMap::new(),
+            stranded: Vec::new(),
+            reports: ReportMatcher::new(),
+            recent: VecDeque::new(),
+            bounced: Vec::new(),
+            segmenter,
+            settings,
+            store,
+            xmpp,
+            notices,
+            driver,
+            hooks,
+            connections: 0,
+            unstored: Backlog::new(),
+            unjoined: Backlog::new(),
+            stanza_ids: StanzaIds::new(rand::random()),
+        }
+    }
+
     fn name(&self) -> &str {
         &self.settings.name
     }

@@ -3,14 +3,14 @@
 //! the reassembler (and in the store) for their siblings or their deadline, and messages the
 //! store could not take wait, unacknowledged, in the [`Backlog`](super::backlog::Backlog)
 //! and are tried again on a timer in the order they came. A complete text goes on to
-//! [`deliver`](super::deliver); a status report to [`reports`](super::reports); a voice
-//! call to [`calls`](super::calls).
+//! [`deliver`](super::deliver); a status report, or a message centre's delivery receipt, to
+//! [`reports`](super::reports); a voice call to [`calls`](super::calls).
 
 use chrono::{DateTime, FixedOffset, Utc};
 use textgate_core::{InboundTextId, PatronAddress};
 use textgate_gsm::reassembly::{Complete, Incomplete, Outcome, Part, Payload};
-use textgate_modem::{AckHandle, ModemEvent, Origin};
-use textgate_store::{NewInbound, PendingInsertion, PendingPart};
+use textgate_modem::{AckHandle, DeliveryReceipt, ModemEvent, Origin, ReceiptOutcome};
+use textgate_store::{NewInbound, PartOutcome, PendingInsertion, PendingPart};
 use tokio::time::Instant;
 use tracing::field::Empty;
 use tracing::Instrument;
@@ -37,9 +37,12 @@ pub(super) struct Unjoined {
 }
 
 /// A received message the store has not taken yet. Its [`AckHandle`] is kept,
-/// unacknowledged, so the modem keeps the message until it is committed.
+/// unacknowledged, so the modem (or the message centre) keeps the message until it is
+/// committed.
 pub(super) struct Unstored {
     meaning: Received,
+    /// The PDU as the modem gave it; for a message centre's receipt, which is no PDU, the
+    /// receipt's text, for the log.
     pdu_hex: String,
     ack: AckHandle,
     slot: Option<u32>,
@@ -60,14 +63,16 @@ impl Runtime {
         )
     }
 
-    /// One event from the modem driver: a received message (a text's part or a status
-    /// report) in its own `received` span, a call, or a change of the modem's health.
+    /// One event from the modem driver: a received message (a text's part, a status
+    /// report or a message centre's receipt) in its own `received` span, a call, or a
+    /// change of the modem's health.
     pub(super) async fn on_modem_event(&mut self, event: ModemEvent) {
         match event {
             ModemEvent::IncomingPart(received) | ModemEvent::StatusReport(received) => {
                 let slot = match received.origin {
                     Origin::Stored { index } => Some(index),
-                    Origin::Routed => None,
+                    // Neither a routed PDU nor a message centre's has a storage slot.
+                    Origin::Routed | Origin::Smsc { .. } => None,
                 };
                 let span = received_span(slot);
                 let meaning = inbound::classify(&received.decoded, self.settings.region);
@@ -78,6 +83,28 @@ impl Runtime {
                     slot,
                     span: span.clone(),
                 };
+                self.on_received(received).instrument(span).await;
+            }
+            ModemEvent::Receipt(DeliveryReceipt {
+                reference,
+                outcome,
+                description,
+                ack,
+            }) => {
+                let span = received_span(None);
+                span.in_scope(|| tracing::debug!(receipt = %description, "delivery receipt"));
+                let received = Unstored {
+                    meaning: Received::StatusReport {
+                        reference,
+                        outcome: outcome.map(part_outcome),
+                    },
+                    pdu_hex: description,
+                    ack,
+                    slot: None,
+                    span: span.clone(),
+                };
+                // The same path as a status report in a PDU: recorded, then acknowledged,
+                // and held unacknowledged (the centre keeps it) while the store fails.
                 self.on_received(received).instrument(span).await;
             }
             ModemEvent::IncomingCall { number } => self.on_call(number).await,
@@ -223,9 +250,9 @@ impl Runtime {
                 }
             },
             Received::StatusReport { reference, outcome } => {
-                span.record("mr", reference);
+                span.record("mr", tracing::field::display(&reference));
                 if let Some(outcome) = outcome {
-                    if let Err(outcome) = self.record_report(reference, outcome).await {
+                    if let Err(outcome) = self.record_report(&reference, outcome).await {
                         let meaning = Received::StatusReport {
                             reference,
                             outcome: Some(outcome),
@@ -429,8 +456,8 @@ enum Committed {
     Failed,
 }
 
-/// The span of one message from the modem: its storage `slot` (none for a routed `+CMT`),
-/// and, recorded as they become known, the pending
+/// The span of one message from the modem: its storage `slot` (none for a routed `+CMT`
+/// or a message centre's receipt), and, recorded as they become known, the pending
 /// `part` it was stored as, the `inbound` text it belongs to, or for a status report the
 /// reference `mr` and the `outbound` text it is about.
 fn received_span(slot: Option<u32>) -> tracing::Span {
@@ -442,6 +469,14 @@ fn received_span(slot: Option<u32>) -> tracing::Span {
         mr = Empty,
         outbound = Empty
     )
+}
+
+/// What a message centre's receipt says of its part, as the store records it.
+fn part_outcome(outcome: ReceiptOutcome) -> PartOutcome {
+    match outcome {
+        ReceiptOutcome::Delivered => PartOutcome::Delivered,
+        ReceiptOutcome::Failed { reason } => PartOutcome::Failed { reason },
+    }
 }
 
 fn acknowledge(ack: AckHandle) {

@@ -6,6 +6,7 @@
 //! [`ReportMatcher`], which decides what follows; they are matched again after each send the
 //! worker records.
 
+use textgate_modem::MessageReference;
 use textgate_store::{PartOutcome, StatusReportMatch, StoreError};
 use tokio::time::Instant;
 
@@ -19,19 +20,19 @@ impl Runtime {
             .unwrap_or(chrono::Duration::days(3))
     }
 
-    /// Records a status report from the modem against the part sent with `reference`. The
-    /// outcome comes back as the error when the store failed: the report then stays on the
-    /// modem, unacknowledged, and is tried again.
+    /// Records a status report from the modem (or a message centre's receipt) against the
+    /// part sent with `reference`. The outcome comes back as the error when the store
+    /// failed: the report then stays with the driver, unacknowledged, and is tried again.
     pub(super) async fn record_report(
         &mut self,
-        reference: u8,
+        reference: &MessageReference,
         outcome: PartOutcome,
     ) -> Result<(), PartOutcome> {
         let name = self.settings.name.clone();
         let window = self.report_window();
         let recorded = self
             .store
-            .record_status_report(&name, reference, &outcome, window)
+            .record_status_report(&name, reference.as_str(), &outcome, window)
             .await;
         match recorded {
             Ok(Some(matched)) => {
@@ -44,24 +45,25 @@ impl Runtime {
                 // lets it match, the next one still matches it.
                 let kept = match self
                     .store
-                    .keep_unmatched_report(&name, reference, &outcome)
+                    .keep_unmatched_report(&name, reference.as_str(), &outcome)
                     .await
                 {
                     Ok(id) => Some(id),
                     Err(e) => {
-                        tracing::warn!(mr = reference, error = %e, "could not keep an unmatched status report; it lives in memory only");
+                        tracing::warn!(mr = %reference, error = %e, "could not keep an unmatched status report; it lives in memory only");
                         None
                     }
                 };
-                let dropped = self
-                    .reports
-                    .hold_unmatched(reference, outcome, kept, Instant::now());
+                let received = Instant::now();
+                let dropped =
+                    self.reports
+                        .hold_unmatched(reference.clone(), outcome, kept, received);
                 if let Some(dropped) = dropped {
                     self.forget_report(&dropped).await;
                 }
             }
             Err(e) => {
-                tracing::error!(mr = reference, error = %e, "could not record a status report; left on the modem");
+                tracing::error!(mr = %reference, error = %e, "could not record a status report; not acknowledged, tried again");
                 return Err(outcome);
             }
         }
@@ -75,23 +77,23 @@ impl Runtime {
         let name = self.settings.name.clone();
         for report in self.reports.take_unmatched() {
             if report.expired(Instant::now()) {
-                tracing::info!(mr = report.reference, "status report for no known part");
+                tracing::info!(mr = %report.reference, "status report for no known part");
                 self.forget_report(&report).await;
                 continue;
             }
             match self
                 .store
-                .record_status_report(&name, report.reference, &report.outcome, window)
+                .record_status_report(&name, report.reference.as_str(), &report.outcome, window)
                 .await
             {
                 Ok(Some(matched)) => {
                     self.forget_report(&report).await;
                     let failed = matches!(report.outcome, PartOutcome::Failed { .. });
-                    self.on_report(matched, report.reference, failed).await;
+                    self.on_report(matched, &report.reference, failed).await;
                 }
                 Ok(None) => self.reports.still_unmatched(report),
                 Err(e) => {
-                    tracing::warn!(mr = report.reference, error = %e, "could not record a status report");
+                    tracing::warn!(mr = %report.reference, error = %e, "could not record a status report");
                     self.reports.still_unmatched(report);
                 }
             }
@@ -114,7 +116,7 @@ impl Runtime {
         for report in kept {
             let received = super::received_instant(now, report.received_at);
             let dropped = self.reports.hold_unmatched(
-                report.message_ref,
+                MessageReference::from_stored(report.message_ref),
                 report.outcome,
                 Some(report.id),
                 received,
@@ -134,7 +136,7 @@ impl Runtime {
             return;
         };
         if let Err(e) = self.store.forget_unmatched_report(id).await {
-            tracing::warn!(mr = report.reference, error = %e, "could not forget a kept status report");
+            tracing::warn!(mr = %report.reference, error = %e, "could not forget a kept status report");
         }
     }
 
@@ -156,7 +158,7 @@ impl Runtime {
                             receipt: text.receipt,
                             state: text.state,
                         };
-                        self.on_report(matched, waiting.mr, waiting.part_failed)
+                        self.on_report(matched, &waiting.mr, waiting.part_failed)
                             .await;
                     }
                     AfterSend::Wait => self.reports.wait_again(waiting),
@@ -164,7 +166,7 @@ impl Runtime {
                 },
                 Ok(None) => {}
                 Err(e) => {
-                    tracing::warn!(outbound = waiting.outbound, mr = waiting.mr, error = %e, "could not read a reply's state after its send");
+                    tracing::warn!(outbound = waiting.outbound, mr = %waiting.mr, error = %e, "could not read a reply's state after its send");
                     self.reports.wait_again(waiting);
                 }
             }
@@ -176,12 +178,12 @@ impl Runtime {
     pub(super) async fn on_report(
         &mut self,
         matched: StatusReportMatch,
-        mr: u8,
+        mr: &MessageReference,
         part_failed: bool,
     ) {
         tracing::Span::current().record("outbound", matched.outbound_id);
         tracing::info!(
-            mr, outbound = matched.outbound_id, seq = matched.seq,
+            mr = %mr, outbound = matched.outbound_id, seq = matched.seq,
             stanza = matched.xmpp_id.as_deref(), state = ?matched.state, "status report matched"
         );
         let tell = self.reports.matched(

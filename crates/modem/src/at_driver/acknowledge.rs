@@ -77,6 +77,11 @@ impl Driver {
                 tracing::info!("routed message acknowledged (AT+CNMA)");
                 Ok(())
             }
+            Origin::Smsc { .. } => {
+                // This driver never hands such a message over.
+                tracing::warn!("acknowledgement of a message centre's PDU; not this driver's");
+                Ok(())
+            }
         }
     }
 
@@ -88,7 +93,7 @@ impl Driver {
                 .in_flight
                 .get(&index)
                 .is_some_and(|handed| handed.handover == token.handover),
-            Origin::Routed => false,
+            Origin::Routed | Origin::Smsc { .. } => false,
         }
     }
 

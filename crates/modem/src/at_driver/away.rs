@@ -68,7 +68,7 @@ impl Driver {
                     "acknowledgement for a message no longer in its slot; nothing deleted"
                 )
             }
-            Origin::Routed => {
+            Origin::Routed | Origin::Smsc { .. } => {
                 tracing::debug!(
                     "acknowledgement after the connection was lost; the network delivers again"
                 )

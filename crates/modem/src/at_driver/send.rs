@@ -89,8 +89,8 @@ impl Driver {
                         Some(mr) => {
                             // The caller logs the part with its text's ids.
                             tracing::debug!(part = part_number, total, mr, "part accepted");
-                            progress.part_accepted(i, MessageReference(mr));
-                            accepted.push(MessageReference(mr));
+                            progress.part_accepted(i, MessageReference::tpmr(mr));
+                            accepted.push(MessageReference::tpmr(mr));
                         }
                         None => {
                             let answer = reply

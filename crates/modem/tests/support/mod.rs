@@ -331,6 +331,7 @@ pub fn describe_pdu(received: &ReceivedPdu) -> String {
     let origin = match received.origin {
         textgate_modem::Origin::Stored { index } => format!("stored {index}"),
         textgate_modem::Origin::Routed => "routed".into(),
+        textgate_modem::Origin::Smsc { sequence } => format!("smsc {sequence}"),
     };
     match &received.decoded {
         Ok(pdu) => match &pdu.tpdu {
@@ -377,6 +378,10 @@ impl Session {
                         None,
                     ),
                     ModemEvent::Health(change) => (format!("health: {change}"), None),
+                    ModemEvent::Receipt(receipt) => (
+                        format!("receipt {}", receipt.description),
+                        Some(receipt.ack),
+                    ),
                 };
                 consumer_log.send_modify(|log| log.push(line));
                 if let Some(ack) = ack {

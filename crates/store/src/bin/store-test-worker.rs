@@ -135,7 +135,7 @@ async fn work(url: &str, gateway: &str, count: u32, start: u32) -> Result<()> {
 async fn send_due(store: &Store, gateway: &str, worker: &str, limit: u32) -> Result<usize> {
     let leased = store.lease_due(gateway, worker, limit, LEASE).await?;
     for item in &leased {
-        let message_ref = u8::try_from(item.text.id % 256)?;
+        let message_ref = (item.text.id % 256).to_string();
         store
             .mark_sent(
                 &item.lease,
@@ -165,7 +165,7 @@ async fn drain(url: &str, gateway: &str, worker: &str) -> Result<()> {
                     &item.lease,
                     &[SentPart {
                         seq: 1,
-                        message_ref: 0,
+                        message_ref: "0".to_owned(),
                     }],
                 )
                 .await?;

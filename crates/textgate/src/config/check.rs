@@ -124,6 +124,17 @@ fn gateway_summary(gateway: &GatewayConfig) -> String {
             None => "simulator (spawned)".to_owned(),
         },
         DriverConfig::Smtp(smtp) => format!("e-mail to SMS via {}:{}", smtp.relay, smtp.port),
+        DriverConfig::Smpp(smpp) => format!(
+            "SMPP {} to {}{} as {}, window {}{}",
+            spelling(&smpp.bind),
+            smpp.address,
+            if smpp.tls { " over TLS" } else { "" },
+            smpp.system_id,
+            smpp.window,
+            smpp.max_per_second
+                .map(|rate| format!(", at most {rate}/s"))
+                .unwrap_or_default(),
+        ),
     };
     format!(
         "{} ({}) via {}: {driver}; region {}; routing {}; transcripts {}; operators {}",

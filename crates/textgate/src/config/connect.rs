@@ -219,6 +219,17 @@ async fn reach_driver(driver: &DriverConfig) -> Result<(), (&'static str, String
             Some(address) => ("address", address.clone(), 115_200),
             None => return Ok(()),
         },
+        DriverConfig::Smpp(smpp) => {
+            let address = smpp.address.clone();
+            return bounded(&format!("cannot reach {address}"), async {
+                tokio::net::TcpStream::connect(&address)
+                    .await
+                    .map(drop)
+                    .map_err(|e| format!("cannot reach the SMSC at {address}: {e}"))
+            })
+            .await
+            .map_err(|message| ("address", message));
+        }
         DriverConfig::Smtp(smtp) => {
             let relay = format!("{}:{}", smtp.relay, smtp.port);
             return bounded(&format!("cannot reach {relay}"), async {

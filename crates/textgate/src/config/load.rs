@@ -10,7 +10,7 @@ use toml::{Table, Value};
 
 use super::{
     env, validate, AlertsConfig, AtDriver, Config, DatabaseConfig, GatewayConfig, HttpConfig,
-    LogConfig, SimulatorDriver, SmtpDriver,
+    LogConfig, SimulatorDriver, SmppDriver, SmtpDriver,
 };
 
 /// One thing wrong (or, as a warning, doubtful) in a configuration.
@@ -274,6 +274,7 @@ fn driver_problem(driver: Value, key: &str) -> Option<Problem> {
         "at" => deserialize_at::<AtDriver>(value, key).err(),
         "simulator" => deserialize_at::<SimulatorDriver>(value, key).err(),
         "smtp" => deserialize_at::<SmtpDriver>(value, key).err(),
+        "smpp" => deserialize_at::<SmppDriver>(value, key).err(),
         _ => None,
     }
 }

@@ -385,6 +385,8 @@ pub enum DriverConfig {
     Simulator(SimulatorDriver),
     /// A carrier's legacy e-mail-to-SMS gateway, for alerts only.
     Smtp(SmtpDriver),
+    /// An operator's or aggregator's message centre over SMPP 3.4.
+    Smpp(SmppDriver),
 }
 
 impl DriverConfig {
@@ -394,6 +396,7 @@ impl DriverConfig {
             Self::At(_) => "at",
             Self::Simulator(_) => "simulator",
             Self::Smtp(_) => "smtp",
+            Self::Smpp(_) => "smpp",
         }
     }
 }
@@ -482,6 +485,83 @@ pub struct SmtpDriver {
     pub carriers: PathBuf,
 }
 
+/// `kind = "smpp"`: a message centre (SMSC) over SMPP 3.4 (docs/alerts.md says what
+/// carriers require before they carry application traffic).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmppDriver {
+    /// `host:port` of the SMSC.
+    pub address: String,
+    /// The account's system id (at most 15 characters).
+    pub system_id: String,
+    /// The account's password (at most 8 characters): inline, `file:` or `env:`.
+    pub password: Secret,
+    /// Some SMSCs want a system type ("VMA", "OTA"); empty by default.
+    #[serde(default)]
+    pub system_type: String,
+    /// `transceiver` (one connection, the default) or `transmitter-receiver` (two).
+    #[serde(default)]
+    pub bind: SmppBind,
+    /// SMPP over TLS (the aggregator's TLS port); the certificate is always checked.
+    #[serde(default)]
+    pub tls: bool,
+    /// The name the SMSC's certificate carries, when it is not the address's host.
+    #[serde(default)]
+    pub tls_server_name: Option<String>,
+    /// Extra certificate authorities (PEM file) for an aggregator with a private CA.
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
+    /// Submits awaiting the SMSC's answer at once (1 to 100).
+    #[serde(default = "default_smpp_window", deserialize_with = "number::u32")]
+    pub window: u32,
+    /// The account's agreed submits per second; also the campaign plan's rate.
+    #[serde(default)]
+    pub max_per_second: Option<u32>,
+    /// The sender: a long number (`+15551230000`), a short code (`12345`) or an
+    /// alphanumeric name (`Library`); the account's default when absent.
+    #[serde(default)]
+    pub source_addr: Option<String>,
+    /// How GSM 7-bit text is written (`unpacked`, the SMPP norm, or `packed`).
+    #[serde(default)]
+    pub gsm7_packing: SmppPacking,
+    /// How long texts are cut: `udh` (headers in the parts, the default) or `sar`.
+    #[serde(default)]
+    pub multipart: SmppMultipart,
+    /// Ask for delivery receipts (they become the librarian's receipts).
+    #[serde(default = "default_true")]
+    pub registered_delivery: bool,
+    /// Silence after which the link is probed with `enquire_link`.
+    #[serde(default = "default_enquire_link", with = "humantime_serde")]
+    pub enquire_link: Duration,
+}
+
+/// How an SMPP gateway binds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SmppBind {
+    #[default]
+    Transceiver,
+    TransmitterReceiver,
+}
+
+/// How GSM 7-bit goes into `short_message`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmppPacking {
+    #[default]
+    Unpacked,
+    Packed,
+}
+
+/// How the parts of a long text are tied together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmppMultipart {
+    #[default]
+    Udh,
+    Sar,
+}
+
 /// Transport security towards the SMTP relay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -553,6 +633,47 @@ fn default_send_timeout() -> Duration {
 
 fn default_smtp_port() -> u16 {
     587
+}
+
+/// The TON, NPI and address an SMPP `source_addr` setting means: `+` and digits is an
+/// international number (1/1), up to 8 digits a short code (3/0: network specific), more
+/// digits a national number (2/1), anything else an alphanumeric name of at most 11
+/// characters (5/0).
+pub fn smpp_source(source: &str) -> Result<(u8, u8, String), String> {
+    if let Some(digits) = source.strip_prefix('+') {
+        if (3..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok((1, 1, digits.to_owned()));
+        }
+        return Err(format!(
+            "{source:?} is not an international number (+ and 3 to 15 digits)"
+        ));
+    }
+    if !source.is_empty() && source.bytes().all(|b| b.is_ascii_digit()) {
+        return match source.len() {
+            1..=8 => Ok((3, 0, source.to_owned())),
+            9..=15 => Ok((2, 1, source.to_owned())),
+            _ => Err(format!("{source:?} has more digits than a phone number")),
+        };
+    }
+    if source.is_empty() || source.chars().count() > 11 || !source.is_ascii() {
+        return Err(format!(
+            "{source:?}: an alphanumeric sender is 1 to 11 ASCII characters (most carriers \
+             also require it to be registered)"
+        ));
+    }
+    Ok((5, 0, source.to_owned()))
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_smpp_window() -> u32 {
+    10
+}
+
+fn default_enquire_link() -> Duration {
+    Duration::from_secs(30)
 }
 
 fn default_safe_length() -> u16 {

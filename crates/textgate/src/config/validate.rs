@@ -552,6 +552,53 @@ impl Checker<'_> {
                     self.error(key("carriers"), error.to_string());
                 }
             }
+            DriverConfig::Smpp(smpp) => {
+                if let Err(message) = host_port(&smpp.address) {
+                    self.error(key("address"), message);
+                }
+                // SMPP 3.4 §5.2: C-Octet Strings of 16 and 9 octets with their NUL.
+                if smpp.system_id.is_empty() || smpp.system_id.len() > 15 {
+                    self.error(key("system_id"), "must be 1 to 15 characters (SMPP 3.4)");
+                }
+                if smpp.system_type.len() > 12 {
+                    self.error(
+                        key("system_type"),
+                        "must be at most 12 characters (SMPP 3.4)",
+                    );
+                }
+                self.secret(&key("password"), &mut smpp.password, env, base_dir);
+                if smpp.password.is_resolved() && smpp.password.expose().len() > 8 {
+                    self.error(key("password"), "must be at most 8 characters (SMPP 3.4)");
+                }
+                if !(1..=100).contains(&smpp.window) {
+                    self.error(key("window"), "must be between 1 and 100");
+                }
+                if smpp.max_per_second == Some(0) {
+                    self.error(key("max_per_second"), "must be at least 1 (or left out)");
+                }
+                if let Some(source) = &smpp.source_addr {
+                    if let Err(message) = super::smpp_source(source) {
+                        self.error(key("source_addr"), message);
+                    }
+                }
+                if smpp.enquire_link.is_zero() {
+                    self.error(key("enquire_link"), "must be longer than 0s");
+                }
+                if let Some(ca) = &mut smpp.tls_ca_file {
+                    *ca = base_dir.join(&*ca);
+                    if !smpp.tls {
+                        self.error(key("tls_ca_file"), "only applies with `tls = true`");
+                    } else if !ca.is_file() {
+                        self.error(
+                            key("tls_ca_file"),
+                            format!("{} does not exist", ca.display()),
+                        );
+                    }
+                }
+                if smpp.tls_server_name.is_some() && !smpp.tls {
+                    self.error(key("tls_server_name"), "only applies with `tls = true`");
+                }
+            }
         }
     }
 
@@ -594,7 +641,7 @@ impl Checker<'_> {
                 DriverConfig::Simulator(simulator) => {
                     simulator.address.clone().map(|a| ("address", a))
                 }
-                DriverConfig::Smtp(_) => None,
+                DriverConfig::Smtp(_) | DriverConfig::Smpp(_) => None,
             };
             if let Some((field, port)) = port {
                 if let Some(first) = ports.get(&port) {

@@ -1,0 +1,385 @@
+//! The sends a connection is working on: which part of which text goes next, the window,
+//! the pace, throttling, and what each answer from the SMSC means for the outbox.
+//!
+//! The parts of one text go one after the other (part 2 only once the SMSC took part 1),
+//! as a modem sends them, so a failure leaves exactly the first parts accepted and the
+//! outbox resends only the rest; different texts share the window, which is where the
+//! speed comes from. Each accepted part is reported to the outbox at once
+//! ([`SendProgress::part_accepted`]), so a crash after it never sends that part again.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use textgate_modem::{
+    ErrorClass, MessageReference, OutgoingSms, Refusal, RefusedBy, SendError, SendFailure,
+    SendProgress,
+};
+use textgate_smpp::{CommandStatus, ShortMessage, StatusClass};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+/// Where the outbox waits for a send's result.
+pub type Reply = oneshot::Sender<Result<Vec<MessageReference>, SendError>>;
+
+/// A send as the handle passes it to the connection task.
+#[derive(Debug)]
+pub struct SendRequest {
+    pub message: OutgoingSms,
+    pub progress: SendProgress,
+    pub reply: Reply,
+}
+
+/// The longest pause throttling leads to.
+const MAX_THROTTLE_PAUSE: Duration = Duration::from_secs(30);
+
+struct Active {
+    id: u64,
+    parts: Vec<ShortMessage>,
+    next: usize,
+    in_flight: bool,
+    accepted: Vec<MessageReference>,
+    progress: SendProgress,
+    reply: Reply,
+    /// When the SMSC first throttled the part now due.
+    throttled_since: Option<Instant>,
+}
+
+impl Active {
+    fn total(&self) -> usize {
+        self.parts.len()
+    }
+
+    fn finish(self, result: Result<Vec<MessageReference>, SendFailure>) {
+        let result = result.map_err(|failure| SendError {
+            failure,
+            accepted: self.accepted,
+        });
+        // An outbox that stopped waiting no longer needs the answer.
+        let _ = self.reply.send(result);
+    }
+}
+
+/// A part to submit now: its tag and the `submit_sm`.
+pub struct Due {
+    pub tag: u64,
+    pub message: ShortMessage,
+}
+
+/// The connection's sends.
+pub struct Sends {
+    active: VecDeque<Active>,
+    next_id: u64,
+    /// No submit before this (throttling).
+    paused_until: Option<Instant>,
+    throttle_pause: Duration,
+    initial_pause: Duration,
+    give_up: Duration,
+    /// The gap between submits that `max_per_second` asks for, and when the next may go.
+    spacing: Option<Duration>,
+    next_allowed: Option<Instant>,
+}
+
+impl Sends {
+    pub fn new(max_per_second: Option<u32>, throttle_pause: Duration, give_up: Duration) -> Sends {
+        Sends {
+            active: VecDeque::new(),
+            next_id: 1,
+            paused_until: None,
+            throttle_pause,
+            initial_pause: throttle_pause,
+            give_up,
+            spacing: max_per_second
+                .filter(|rate| *rate > 0)
+                .map(|rate| Duration::from_secs(1) / rate),
+            next_allowed: None,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.active.len()
+    }
+
+    /// Takes a send whose parts are already `submit_sm`s.
+    pub fn push(&mut self, parts: Vec<ShortMessage>, progress: SendProgress, reply: Reply) {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.active.push_back(Active {
+            id,
+            parts,
+            next: 0,
+            in_flight: false,
+            accepted: Vec::new(),
+            progress,
+            reply,
+            throttled_since: None,
+        });
+    }
+
+    /// When a part may go next, if one is waiting for the pace or a throttling pause.
+    pub fn wake_at(&self) -> Option<Instant> {
+        if !self.active.iter().any(|a| !a.in_flight) {
+            return None;
+        }
+        [self.paused_until, self.next_allowed]
+            .into_iter()
+            .flatten()
+            .max()
+    }
+
+    /// The next part to submit, if the pace and the SMSC allow one now. Sends whose caller
+    /// asked to stop end here, before their next part.
+    pub fn next_due(&mut self, now: Instant) -> Option<Due> {
+        if self.paused_until.is_some_and(|until| now < until)
+            || self.next_allowed.is_some_and(|at| now < at)
+        {
+            return None;
+        }
+        loop {
+            let index = self.active.iter().position(|a| !a.in_flight)?;
+            if self.active[index].progress.stop_requested() {
+                let send = self.active.remove(index)?;
+                let (sent, total) = (send.next, send.total());
+                send.finish(Err(SendFailure::Stopped { sent, total }));
+                continue;
+            }
+            let send = &mut self.active[index];
+            send.in_flight = true;
+            let tag = (send.id << 8) | u64::try_from(send.next).unwrap_or(u64::from(u8::MAX));
+            let message = send.parts.get(send.next)?.clone();
+            if let Some(spacing) = self.spacing {
+                self.next_allowed = Some(now + spacing);
+            }
+            return Some(Due { tag, message });
+        }
+    }
+
+    fn find(&mut self, tag: u64) -> Option<usize> {
+        let id = tag >> 8;
+        self.active.iter().position(|a| a.id == id && a.in_flight)
+    }
+
+    /// The SMSC took the part tagged `tag` as `message_id`.
+    pub fn accepted(&mut self, tag: u64, message_id: &[u8]) {
+        let Some(index) = self.find(tag) else {
+            tracing::warn!(tag, "an answer for a send no longer waiting");
+            return;
+        };
+        self.throttle_pause = self.initial_pause;
+        let send = &mut self.active[index];
+        let id = String::from_utf8_lossy(message_id);
+        let reference = MessageReference::smsc(&id).unwrap_or_else(|| {
+            tracing::warn!(message_id = %id, "the SMSC gave no usable message id; its receipt cannot be matched");
+            MessageReference::from_stored(format!("unnamed-{tag}"))
+        });
+        send.progress.part_accepted(send.next, reference.clone());
+        send.accepted.push(reference);
+        send.next += 1;
+        send.in_flight = false;
+        send.throttled_since = None;
+        if send.next >= send.total() {
+            if let Some(send) = self.active.remove(index) {
+                let accepted = send.accepted.clone();
+                send.finish(Ok(accepted));
+            }
+        }
+    }
+
+    /// The SMSC refused the part tagged `tag`.
+    pub fn refused(&mut self, tag: u64, status: CommandStatus, now: Instant) {
+        let Some(index) = self.find(tag) else {
+            tracing::warn!(tag, %status, "a refusal for a send no longer waiting");
+            return;
+        };
+        let send = &mut self.active[index];
+        let class = match status.class() {
+            StatusClass::Throttled => {
+                let since = *send.throttled_since.get_or_insert(now);
+                if now.saturating_duration_since(since) < self.give_up {
+                    send.in_flight = false;
+                    self.paused_until = Some(now + self.throttle_pause);
+                    tracing::info!(%status, pause = ?self.throttle_pause, "the SMSC asks to slow down");
+                    self.throttle_pause = (self.throttle_pause * 2).min(MAX_THROTTLE_PAUSE);
+                    return;
+                }
+                ErrorClass::Retryable
+            }
+            StatusClass::Retry | StatusClass::Ok => ErrorClass::Retryable,
+            StatusClass::Final => ErrorClass::Final,
+        };
+        let Some(send) = self.active.remove(index) else {
+            return;
+        };
+        let refusal = Refusal {
+            by: RefusedBy::Network,
+            code: u16::try_from(status.0).ok(),
+            reason: format!("the message centre refused it: {status}"),
+            class,
+        };
+        let (part, total) = (send.next + 1, send.total());
+        send.finish(Err(SendFailure::Refused {
+            part,
+            total,
+            refusal,
+        }));
+    }
+
+    /// The connection ended before the SMSC answered the part tagged `tag`: it may have
+    /// taken it or not. The outbox sends it again (textgate prefers a duplicate to a loss).
+    pub fn unanswered(&mut self, tag: u64, waited: Duration) {
+        let Some(index) = self.find(tag) else {
+            return;
+        };
+        if let Some(send) = self.active.remove(index) {
+            let (part, total) = (send.next + 1, send.total());
+            send.finish(Err(SendFailure::Timeout {
+                part,
+                total,
+                timeout: waited,
+            }));
+        }
+    }
+
+    /// The connection ended: every send not waiting for an answer fails as unavailable,
+    /// keeping the parts already accepted.
+    pub fn connection_ended(&mut self, reason: &str) {
+        for send in self.active.drain(..) {
+            send.finish(Err(SendFailure::Unavailable(format!(
+                "the connection to the message centre ended: {reason}"
+            ))));
+        }
+        self.paused_until = None;
+        self.next_allowed = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use textgate_smpp::Address;
+
+    fn part(n: u8) -> ShortMessage {
+        ShortMessage {
+            destination: Address::new(1, 1, b"15551234567".to_vec()),
+            short_message: vec![n],
+            ..ShortMessage::default()
+        }
+    }
+
+    fn send(
+        sends: &mut Sends,
+        parts: u8,
+    ) -> (
+        oneshot::Receiver<Result<Vec<MessageReference>, SendError>>,
+        textgate_modem::SendMonitor,
+    ) {
+        let (progress, monitor) = SendProgress::channel();
+        let (reply, answer) = oneshot::channel();
+        sends.push((1..=parts).map(part).collect(), progress, reply);
+        (answer, monitor)
+    }
+
+    #[tokio::test]
+    async fn parts_of_one_text_go_in_order_and_texts_share_the_window() {
+        let mut sends = Sends::new(None, Duration::from_secs(1), Duration::from_secs(60));
+        let now = Instant::now();
+        let (mut first, mut monitor) = send(&mut sends, 2);
+        let (mut second, _m) = send(&mut sends, 1);
+        let a = sends.next_due(now).expect("first text, part 1");
+        let b = sends.next_due(now).expect("second text");
+        assert!(
+            sends.next_due(now).is_none(),
+            "part 2 waits for part 1's answer"
+        );
+        assert_eq!(
+            (a.message.short_message[0], b.message.short_message[0]),
+            (1, 1)
+        );
+        sends.accepted(b.tag, b"B1");
+        assert_eq!(
+            second.try_recv().expect("answered").expect("sent"),
+            [MessageReference::from_stored("B1")]
+        );
+        sends.accepted(a.tag, b"A1");
+        assert_eq!(monitor.try_next_accepted().map(|p| p.index), Some(0));
+        let c = sends.next_due(now).expect("first text, part 2");
+        assert_eq!(c.message.short_message[0], 2);
+        sends.accepted(c.tag, b"A2");
+        assert_eq!(
+            first.try_recv().expect("answered").expect("sent"),
+            [
+                MessageReference::from_stored("A1"),
+                MessageReference::from_stored("A2")
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn throttling_pauses_and_retries_the_same_part_then_gives_up() {
+        let mut sends = Sends::new(None, Duration::from_secs(1), Duration::from_secs(5));
+        let start = Instant::now();
+        let (mut answer, _m) = send(&mut sends, 1);
+        let due = sends.next_due(start).expect("due");
+        sends.refused(due.tag, CommandStatus::THROTTLED, start);
+        assert!(sends.next_due(start).is_none(), "paused");
+        assert_eq!(sends.wake_at(), Some(start + Duration::from_secs(1)));
+        let later = start + Duration::from_secs(1);
+        let again = sends.next_due(later).expect("the same part again");
+        assert_eq!(again.message, due.message);
+        sends.refused(again.tag, CommandStatus::THROTTLED, later);
+        assert_eq!(
+            sends.wake_at(),
+            Some(later + Duration::from_secs(2)),
+            "the pause doubles"
+        );
+        let last = start + Duration::from_secs(6);
+        let third = sends.next_due(last).expect("due again");
+        sends.refused(third.tag, CommandStatus::THROTTLED, last);
+        let error = answer.try_recv().expect("answered").expect_err("failed");
+        assert_eq!(error.class(), ErrorClass::Retryable);
+    }
+
+    #[tokio::test]
+    async fn refusals_keep_the_accepted_parts_and_their_class() {
+        let mut sends = Sends::new(None, Duration::from_secs(1), Duration::from_secs(60));
+        let now = Instant::now();
+        let (mut answer, _m) = send(&mut sends, 2);
+        let first = sends.next_due(now).expect("due");
+        sends.accepted(first.tag, b"X1");
+        let second = sends.next_due(now).expect("due");
+        sends.refused(second.tag, CommandStatus::INVALID_DESTINATION_ADDRESS, now);
+        let error = answer.try_recv().expect("answered").expect_err("refused");
+        assert_eq!(error.class(), ErrorClass::Final);
+        assert_eq!(error.accepted, [MessageReference::from_stored("X1")]);
+        assert!(
+            error.to_string().starts_with(
+                "part 2 of 2 was refused: the message centre refused it: ESME_RINVDSTADR"
+            ),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_pace_spaces_submits() {
+        let mut sends = Sends::new(Some(4), Duration::from_secs(1), Duration::from_secs(60));
+        let now = Instant::now();
+        let _a = send(&mut sends, 1);
+        let _b = send(&mut sends, 1);
+        assert!(sends.next_due(now).is_some());
+        assert!(sends.next_due(now).is_none());
+        assert_eq!(sends.wake_at(), Some(now + Duration::from_millis(250)));
+        assert!(sends.next_due(now + Duration::from_millis(250)).is_some());
+    }
+
+    #[tokio::test]
+    async fn a_stop_ends_a_send_before_its_next_part() {
+        let mut sends = Sends::new(None, Duration::from_secs(1), Duration::from_secs(60));
+        let now = Instant::now();
+        let (mut answer, monitor) = send(&mut sends, 2);
+        let first = sends.next_due(now).expect("due");
+        sends.accepted(first.tag, b"S1");
+        monitor.stop();
+        assert!(sends.next_due(now).is_none());
+        let error = answer.try_recv().expect("answered").expect_err("stopped");
+        assert_eq!(error.failure, SendFailure::Stopped { sent: 1, total: 2 });
+    }
+}

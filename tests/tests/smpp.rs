@@ -1,0 +1,98 @@
+//! The daemon with an SMPP gateway, end to end: Prosody with alice at her desk, PostgreSQL,
+//! and node-smpp's SMSC (`textgate_testkit::smsc`, written by nobody on the team) as the
+//! operator's message centre. A patron's text arrives as a `deliver_sm` and reaches alice,
+//! and the SMSC hears back only after the text was stored; alice's long reply goes out as
+//! `submit_sm`s with user data headers; the SMSC's receipts become her XEP-0184 receipt.
+
+mod support;
+
+use support::daemon::{self, Daemon, GatewaySection};
+use support::database::Database;
+use support::prosody::Prosody;
+use support::scene::{approve, body, online, operator, patron_jid, reply, text_from, GW, PASSWORD};
+use textgate_testkit::smsc::Smsc;
+
+const PATRON: &str = "+15551234567";
+
+/// The gateway's TOML with an SMPP driver towards `smsc` instead of a modem.
+fn smpp_config(db: &Database, prosody: &Prosody, smsc: &Smsc) -> String {
+    let section = GatewaySection::for_alice(
+        prosody.component_addr(),
+        &prosody.secret(GW),
+        "/dev/null".into(),
+    );
+    let config = daemon::config(&db.url, &[section]);
+    let driver = format!(
+        "kind = \"smpp\"\naddress = \"127.0.0.1:{}\"\nsystem_id = \"textgate\"\npassword = \"secret\"\nsource_addr = \"12345\"\n",
+        smsc.port
+    );
+    let replaced = config.replace("kind = \"at\"\ndevice = \"/dev/null\"\n", &driver);
+    assert_ne!(replaced, config, "the driver table was not found");
+    replaced
+}
+
+#[tokio::test]
+async fn texts_in_and_replies_out_through_a_message_centre() {
+    let prosody = Prosody::start(&[GW]).await.expect("Prosody starts");
+    prosody
+        .register("alice", PASSWORD)
+        .await
+        .expect("registering alice");
+    let db = Database::create().await;
+    let mut smsc = Smsc::start().await.expect("the SMSC starts");
+    let mut daemon = Daemon::start(&smpp_config(&db, &prosody, &smsc));
+    daemon.expect_log(&["bound to the SMSC"]).await;
+    assert_eq!(smsc.next("bind").await["kind"], "transceiver");
+    let mut alice = online(&prosody, "alice", "desk").await;
+    approve(&mut alice, GW).await;
+    daemon
+        .expect_log(&["operator presence", &operator("alice"), "Available"])
+        .await;
+
+    // In: a GSM text from a phone.
+    smsc.command(serde_json::json!({
+        "cmd": "deliver", "tag": 1, "source": PATRON.trim_start_matches('+'),
+        "data_coding": 0, "hex": hex("Is the library open on Sunday?")
+    }))
+    .await;
+    let patron = patron_jid(PATRON, GW);
+    let text = text_from(&mut alice, &patron).await;
+    assert_eq!(body(&text), "Is the library open on Sunday?");
+    let answered = smsc.next("deliver_sm_resp").await;
+    assert_eq!(answered["command_status"], 0, "{answered}");
+
+    // Out: a reply of two parts, with a receipt asked for.
+    let long = "Yes, from noon to five. ".repeat(8);
+    reply(&mut alice, &patron, "r-1", long.trim_end(), true).await;
+    let first = smsc.next("submit_sm").await;
+    let second = smsc.next("submit_sm").await;
+    for part in [&first, &second] {
+        assert_eq!(part["destination_addr"], "15551234567", "{part}");
+        assert_eq!(part["esm_class"], 0x40, "{part}");
+        assert_eq!(part["data_coding"], 0, "{part}");
+        assert_eq!(part["registered_delivery"], 1, "{part}");
+    }
+    let joined = format!(
+        "{}{}",
+        first["message"].as_str().unwrap_or_default(),
+        second["message"].as_str().unwrap_or_default()
+    );
+    assert_eq!(joined, long.trim_end());
+
+    // Both parts' receipts arrive; alice gets one receipt for her message.
+    let receipt = alice
+        .expect("a delivery receipt for r-1", |e| {
+            e.get_child("received", "urn:xmpp:receipts")
+                .is_some_and(|r| r.attr("id") == Some("r-1"))
+        })
+        .await;
+    assert_eq!(receipt.attr("from"), Some(patron.as_str()));
+    for _ in 0..2 {
+        assert_eq!(smsc.next("receipt_resp").await["command_status"], 0);
+    }
+    daemon.expect_log(&["status report matched"]).await;
+}
+
+fn hex(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02x}")).collect()
+}
