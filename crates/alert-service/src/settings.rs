@@ -3,7 +3,7 @@
 //! settings, such as the cookie's `Secure` attribute, are the web crate's).
 
 use chrono::TimeDelta;
-use textgate_alerts::campaign::{ModemRate, SendPath};
+use textgate_alerts::campaign::ModemRate;
 use textgate_alerts::confirmation::{ConfirmationKey, ConfirmationPolicy};
 use textgate_alerts::{
     BlindIndex, CarrierTable, ComposeLimits, FieldCipher, KeywordReplies, KeywordTable, Region,
@@ -126,11 +126,12 @@ impl AlertSettings {
     }
 
     /// The gateway that sends single texts (tests, codes, keyword replies): the first with
-    /// a real modem, since the legacy e-mail path reaches only members with a carrier.
+    /// a modem or a message centre, since the legacy e-mail path reaches only members with
+    /// a carrier.
     pub fn primary_gateway(&self) -> Option<&str> {
         self.modems
             .iter()
-            .find(|m| m.rate.path == SendPath::Radio)
+            .find(|m| m.rate.path.reaches_any_number())
             .or(self.modems.first())
             .map(|m| m.gateway.as_str())
     }

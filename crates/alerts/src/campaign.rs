@@ -44,6 +44,16 @@ pub enum SendPath {
     /// The legacy e-mail-to-SMS driver: only numbers whose carrier (chosen by the member)
     /// still runs a gateway. Not a SIM, so the daily-volume warning does not apply.
     CarrierEmail,
+    /// A message centre over SMPP: any number, at the account's registered rate. Not a
+    /// SIM either: the carriers' limits are the account's, set by its registration.
+    MessageCentre,
+}
+
+impl SendPath {
+    /// Whether this path reaches any mobile number (not only members with a carrier).
+    pub fn reaches_any_number(self) -> bool {
+        matches!(self, SendPath::Radio | SendPath::MessageCentre)
+    }
 }
 
 /// Which paths can reach a recipient.
@@ -59,7 +69,7 @@ pub enum Reach {
 impl Reach {
     fn takes(self, path: SendPath) -> bool {
         match self {
-            Reach::ModemsOnly => path == SendPath::Radio,
+            Reach::ModemsOnly => path.reaches_any_number(),
             Reach::ModemsOrEmail => true,
         }
     }
@@ -111,6 +121,14 @@ impl ModemRate {
             per_minute,
             per_day: None,
             path: SendPath::Radio,
+        }
+    }
+
+    /// A message centre (SMPP) at `per_minute` SMS a minute (the account's rate).
+    pub fn message_centre(modem: impl Into<String>, per_minute: u32) -> Self {
+        Self {
+            path: SendPath::MessageCentre,
+            ..Self::new(modem, per_minute)
         }
     }
 
@@ -559,6 +577,27 @@ pub fn describe_duration(duration: TimeDelta) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_message_centre_reaches_everyone_at_its_rate_without_the_sim_warning() {
+        // 10,000 members, one part each, a 50/s account beside one modem at 20 a minute.
+        let paths = [
+            ModemRate::new("modem", 20),
+            ModemRate::message_centre("smsc", 50 * 60),
+        ];
+        let audience = ReachCounts {
+            modems_only: 10_000,
+            modems_or_email: 0,
+        };
+        let plan = CampaignPlan::with_reach(audience, &paths, 1).expect("plans");
+        assert_eq!(plan.unreachable(), 0);
+        let shares = plan.shares();
+        assert!(shares[1].recipients > 9_900, "{shares:?}");
+        // 10,000 at 3,000 + 20 a minute: a little under 3 min 20 s.
+        let secs = plan.estimated_duration().num_seconds();
+        assert!((195..=200).contains(&secs), "{secs} s");
+        assert!(plan.warnings().is_empty(), "{:?}", plan.warnings());
+    }
+
     use super::*;
     use expect_test::{expect, Expect};
     use proptest::prelude::*;
@@ -850,7 +889,7 @@ mod tests {
             let audience = ReachCounts { modems_only, modems_or_email };
             let plan = CampaignPlan::with_reach(audience, &modems, 1).unwrap();
             let deliveries: Vec<PlannedDelivery> = plan.schedule().collect();
-            let any_radio = modems.iter().any(|m| m.path == SendPath::Radio);
+            let any_radio = modems.iter().any(|m| m.path.reaches_any_number());
             let expected_only = if any_radio { modems_only } else { 0 };
             prop_assert_eq!(plan.unreachable(), modems_only - expected_only);
             prop_assert_eq!(deliveries.len() as u64, expected_only + modems_or_email);

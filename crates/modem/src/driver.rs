@@ -60,6 +60,12 @@ pub trait SmsDriver: Send + Sync {
 
     /// What the modem says about itself, its SIM and the network.
     async fn status(&self) -> Result<ModemStatus, StatusError>;
+
+    /// How many sends this driver works on at once: a modem sends one text at a time, a
+    /// message centre takes a window of them. The outbox runs as many workers.
+    fn concurrency(&self) -> usize {
+        1
+    }
 }
 
 /// How the network named one submitted part, so its status report can be matched to it:

@@ -53,6 +53,7 @@ pub struct SmppDriver {
     requests: mpsc::Sender<SendRequest>,
     state: watch::Receiver<LinkState>,
     address: String,
+    window: usize,
 }
 
 impl SmppDriver {
@@ -106,6 +107,7 @@ impl SmppDriver {
                 requests: requests_tx,
                 state,
                 address: config.address.clone(),
+                window: config.window.max(1),
             },
             events_rx,
         ))
@@ -145,6 +147,11 @@ impl SmsDriver for SmppDriver {
             .await
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
+    }
+
+    /// The window: the outbox keeps that many texts in the SMSC's hands at once.
+    fn concurrency(&self) -> usize {
+        self.window
     }
 
     /// A subset of [`ModemStatus`]: `model` names the SMSC's address, `operator` the

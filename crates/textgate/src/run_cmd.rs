@@ -221,7 +221,7 @@ pub fn alert_settings(config: &Config) -> anyhow::Result<Option<AlertSettings>> 
             rate: match &g.driver {
                 DriverConfig::Smtp(_) => ModemRate::carrier_email(&g.name, g.rate_limit_per_minute),
                 // The account's agreed rate, when the configuration gives one.
-                DriverConfig::Smpp(smpp) => ModemRate::new(
+                DriverConfig::Smpp(smpp) => ModemRate::message_centre(
                     &g.name,
                     smpp.max_per_second
                         .map_or(g.rate_limit_per_minute, |rate| rate.saturating_mul(60)),

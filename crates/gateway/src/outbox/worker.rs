@@ -19,6 +19,7 @@ use textgate_store::{
 };
 use textgate_telemetry::{Metrics, SendFailure};
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use super::parts::{build_sms, references, unsent_parts, PartLog, Unsent};
 use super::{after_failure, AfterFailure};
@@ -29,6 +30,8 @@ use crate::settings::GatewaySettings;
 
 /// How long to wait before trying again after the store itself failed.
 const STORE_RETRY: Duration = Duration::from_secs(2);
+/// How often a busy worker counts the outbox for the depth metric.
+const DEPTH_EVERY: Duration = Duration::from_secs(1);
 /// A floor on the wait between looks at the outbox, so a due text that cannot be leased
 /// (another daemon holds its row lock) does not spin the worker.
 const MIN_WAIT: Duration = Duration::from_millis(50);
@@ -49,6 +52,7 @@ enum Flow {
 }
 
 /// The worker of one gateway's outbox.
+#[derive(Clone)]
 pub struct OutboxWorker {
     pub settings: Arc<GatewaySettings>,
     pub store: Store,
@@ -66,61 +70,103 @@ pub struct OutboxWorker {
 
 impl OutboxWorker {
     /// Runs until `shutdown` turns true.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let name = self.settings.name.clone();
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        self.run_side_by_side(1, shutdown).await;
+    }
+
+    /// Runs `copies` workers side by side until `shutdown` turns true, for a driver that
+    /// works on several sends at once ([`SmsDriver::concurrency`]); each leases its own
+    /// texts (the store never leases one text twice). A predecessor's leases are taken up
+    /// once, before any copy leases: a copy doing it later would take its siblings'. One
+    /// listener hears of new work for all of them: on PostgreSQL a `LISTEN` holds a
+    /// connection of the pool, and fifty workers each holding one would starve the rest.
+    pub async fn run_side_by_side(self, copies: usize, shutdown: watch::Receiver<bool>) {
         self.reclaim_own_leases().await;
-        while !*shutdown.borrow() {
-            // Subscribe before looking for work, so work enqueued in between wakes us.
-            let mut signal = match self.store.outbound_signal(&name).await {
-                Ok(signal) => signal,
+        let (wake, woken) = watch::channel(0u64);
+        let (ready, listening) = tokio::sync::oneshot::channel();
+        let listener = tokio::spawn(
+            listen(
+                self.store.clone(),
+                self.settings.name.clone(),
+                wake,
+                ready,
+                shutdown.clone(),
+            )
+            .instrument(tracing::Span::current()),
+        );
+        // Workers look for work only once the listener listens (or could not), so nothing
+        // enqueued in between goes unheard.
+        let _ = listening.await;
+        let mut siblings = tokio::task::JoinSet::new();
+        for copy in 1..copies.max(1) {
+            let mut sibling = self.clone();
+            sibling.worker_id = format!("{}-{copy}", self.worker_id);
+            siblings.spawn(
+                sibling
+                    .serve(woken.clone(), shutdown.clone())
+                    .instrument(tracing::Span::current()),
+            );
+        }
+        self.serve(woken, shutdown).await;
+        while siblings.join_next().await.is_some() {}
+        let _ = listener.await;
+    }
+
+    async fn serve(self, mut woken: watch::Receiver<u64>, mut shutdown: watch::Receiver<bool>) {
+        let name = self.settings.name.clone();
+        // While texts follow each other the depth is counted once a second, not after each
+        // (a campaign's fifty workers would count the outbox thousands of times a second);
+        // it is always counted when the worker finds nothing more to do.
+        let mut counted_at: Option<tokio::time::Instant> = None;
+        let mut busy = false;
+        loop {
+            // Every change to the outbox passes through here: an enqueue wakes this loop,
+            // and each send, retry or failure comes back to it. Marked seen before looking
+            // for work, so work enqueued while looking wakes the wait below.
+            woken.borrow_and_update();
+            if !busy || counted_at.is_none_or(|at| at.elapsed() >= DEPTH_EVERY) {
+                self.report_depth().await;
+                counted_at = Some(tokio::time::Instant::now());
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+            busy = false;
+            match self.take_one(&mut shutdown).await {
+                Ok(Some(Flow::Continue)) => {
+                    busy = true;
+                    continue;
+                }
+                Ok(Some(Flow::Stopped)) => return,
+                Ok(None) => {}
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot listen for outbound work");
+                    tracing::warn!(error = %e, "outbox: store failed");
                     if wait_or_stop(STORE_RETRY, &mut shutdown).await {
                         return;
                     }
                     continue;
                 }
+            }
+            let wait = match self.store.next_outbound_due(&name).await {
+                Ok(Some(due)) => (due - Utc::now())
+                    .to_std()
+                    .unwrap_or_default()
+                    .max(MIN_WAIT),
+                Ok(None) => Duration::from_secs(24 * 3600),
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox: store failed");
+                    STORE_RETRY
+                }
             };
-            loop {
-                // Every change to the outbox passes through here: an enqueue wakes this
-                // loop, and each send, retry or failure comes back to it.
-                self.report_depth().await;
-                if *shutdown.borrow() {
-                    return;
-                }
-                match self.take_one(&mut shutdown).await {
-                    Ok(Some(Flow::Continue)) => continue,
-                    Ok(Some(Flow::Stopped)) => return,
-                    Ok(None) => {}
-                    Err(e) => {
-                        tracing::warn!(error = %e, "outbox: store failed");
-                        if wait_or_stop(STORE_RETRY, &mut shutdown).await {
-                            return;
-                        }
-                        break;
+            tokio::select! {
+                changed = woken.changed() => {
+                    if changed.is_err() {
+                        // The listener ended: the gateway is stopping.
+                        return;
                     }
                 }
-                let wait = match self.store.next_outbound_due(&name).await {
-                    Ok(Some(due)) => (due - Utc::now())
-                        .to_std()
-                        .unwrap_or_default()
-                        .max(MIN_WAIT),
-                    Ok(None) => Duration::from_secs(24 * 3600),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "outbox: store failed");
-                        STORE_RETRY
-                    }
-                };
-                tokio::select! {
-                    woke = signal.notified() => {
-                        if let Err(e) = woke {
-                            tracing::warn!(error = %e, "outbound signal lost; listening again");
-                            break;
-                        }
-                    }
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = shutdown.changed() => return,
-                }
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => return,
             }
         }
     }
@@ -469,6 +515,51 @@ impl OutboxWorker {
 }
 
 /// Waits until `deadline`, or forever without one.
+/// Hears of new outbound work for the gateway `name` and wakes its workers, listening again
+/// whenever the signal is lost (and waking them then too: work may have come meanwhile).
+/// `ready` is told once the first attempt to listen is over, whether it worked or not.
+async fn listen(
+    store: Store,
+    name: String,
+    wake: watch::Sender<u64>,
+    ready: tokio::sync::oneshot::Sender<()>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut ready = Some(ready);
+    while !*shutdown.borrow() {
+        match store.outbound_signal(&name).await {
+            Ok(mut signal) => {
+                wake.send_modify(|n| *n += 1);
+                if let Some(ready) = ready.take() {
+                    let _ = ready.send(());
+                }
+                loop {
+                    tokio::select! {
+                        woke = signal.notified() => match woke {
+                            Ok(()) => wake.send_modify(|n| *n += 1),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "outbound signal lost; listening again");
+                                break;
+                            }
+                        },
+                        _ = shutdown.changed() => return,
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for outbound work");
+                // The workers still look by the clock (the next due text) meanwhile.
+                if let Some(ready) = ready.take() {
+                    let _ = ready.send(());
+                }
+                if wait_or_stop(STORE_RETRY, &mut shutdown).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
 async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,

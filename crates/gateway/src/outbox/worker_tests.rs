@@ -554,3 +554,118 @@ async fn a_send_longer_than_the_lease_keeps_the_text_from_other_workers() {
     assert_eq!(rig.state(id).await.state, OutboundState::Queued);
     assert_eq!(rig.parts(id).await, [(1, 40)]);
 }
+
+/// A driver that works on several sends at once (a message centre's window): each send
+/// waits until the test opens the gate, and the double counts how many it holds.
+struct Window {
+    held: watch::Sender<usize>,
+    gate: watch::Receiver<bool>,
+    next: StdMutex<u8>,
+}
+
+#[async_trait]
+impl SmsDriver for Window {
+    async fn send(&self, message: OutgoingSms) -> Result<Vec<MessageReference>, SendError> {
+        self.held.send_modify(|held| *held += 1);
+        let mut gate = self.gate.clone();
+        // The test opens the gate; it never closes it again.
+        let _ = gate.wait_for(|open| *open).await;
+        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        let references = message
+            .parts
+            .iter()
+            .map(|_| {
+                *next = next.wrapping_add(1);
+                MessageReference::tpmr(*next)
+            })
+            .collect();
+        Ok(references)
+    }
+
+    async fn status(&self) -> Result<ModemStatus, StatusError> {
+        Ok(ModemStatus::default())
+    }
+
+    fn concurrency(&self) -> usize {
+        3
+    }
+}
+
+/// A driver with a window of three gets three texts at once from three workers side by
+/// side, each text once; with one worker (a modem) it would hold one at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_side_by_side_fill_a_drivers_window() {
+    let rig = Rig::new().await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let text = NewOutbound {
+            gateway: GATEWAY.to_owned(),
+            recipient: format!("+1555123456{n}"),
+            origin: OutboundOrigin::Chat {
+                sender_jid: "alice@library.test/desk".to_owned(),
+                xmpp_id: format!("w-{n}"),
+                receipt: DeliveryReceipt::NotRequested,
+            },
+            body: format!("Reply {n}"),
+            priority: Priority::CHAT,
+            not_before: None,
+        };
+        ids.push(
+            rig.store
+                .enqueue_outbound(&text)
+                .await
+                .expect("enqueued")
+                .id(),
+        );
+    }
+    let (held, mut holding) = watch::channel(0usize);
+    let (open, gate) = watch::channel(false);
+    let driver = Arc::new(Window {
+        held,
+        gate,
+        next: StdMutex::new(0),
+    });
+    let (sent, mut recorded) = RecordedSends::channel();
+    let (stop, stopped) = watch::channel(false);
+    let worker = OutboxWorker {
+        settings: rig.settings.clone(),
+        store: rig.store.clone(),
+        driver: driver.clone(),
+        notices: OperatorNotices::new(rig.settings.clone(), rig.xmpp.clone(), rig.store.clone()),
+        segmenter: Segmenter::new(SegmenterConfig::default()),
+        worker_id: format!("test-{:08x}", rand::random::<u32>()),
+        sent,
+        metrics: Metrics::new(),
+    };
+    let task = tokio::spawn(worker.run_side_by_side(driver.concurrency(), stopped));
+    tokio::time::timeout(WAIT, holding.wait_for(|held| *held == 3))
+        .await
+        .expect("the driver holds three sends at once")
+        .expect("the double is alive");
+    open.send_replace(true);
+    let all_sent = async {
+        loop {
+            let mut done = 0;
+            for id in &ids {
+                if rig.state(*id).await.state == OutboundState::Sent {
+                    done += 1;
+                }
+            }
+            if done == ids.len() {
+                return;
+            }
+            if recorded.recv().await.is_none() {
+                panic!("the workers ended early");
+            }
+        }
+    };
+    tokio::time::timeout(WAIT, all_sent)
+        .await
+        .expect("every text sent in time");
+    assert_eq!(*holding.borrow(), 3, "a text was sent twice");
+    stop.send_replace(true);
+    tokio::time::timeout(WAIT, task)
+        .await
+        .expect("the workers stop")
+        .expect("no panic");
+}

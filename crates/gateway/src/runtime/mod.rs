@@ -154,6 +154,7 @@ impl Gateway {
             .map_err(store_error)?;
         let (sent, recorded_sends) = RecordedSends::channel();
         let (stop, stopped) = watch::channel(false);
+        let copies = driver.concurrency();
         let worker = OutboxWorker {
             settings: settings.clone(),
             store,
@@ -174,7 +175,7 @@ impl Gateway {
                     .run(modem_events, xmpp_events, recorded_sends, stopped.clone())
                     .instrument(span.clone()),
             ),
-            tokio::spawn(worker.run(stopped).instrument(span)),
+            tokio::spawn(worker.run_side_by_side(copies, stopped).instrument(span)),
         ];
         tracing::info!(gateway = %name, "gateway started");
         Ok(Gateway { name, stop, tasks })
