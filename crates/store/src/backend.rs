@@ -262,6 +262,16 @@ impl Store {
         self.backend.kind()
     }
 
+    /// How many outbox workers of one gateway may write side by side without starving the
+    /// rest of the daemon (texts coming in, the console) of connections: half of
+    /// PostgreSQL's pool of eight; one on SQLite, whose writes take turns anyway.
+    pub fn parallel_senders(&self) -> usize {
+        match self.kind() {
+            BackendKind::Postgres => 4,
+            BackendKind::Sqlite => 1,
+        }
+    }
+
     /// The store's connection pool, for services that keep their own tables in the same
     /// database (the store applies their migrations with its own). Queries through it
     /// share the store's connections, and work they enqueue through the store wakes the

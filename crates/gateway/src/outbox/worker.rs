@@ -71,16 +71,23 @@ pub struct OutboxWorker {
 impl OutboxWorker {
     /// Runs until `shutdown` turns true.
     pub async fn run(self, shutdown: watch::Receiver<bool>) {
-        self.run_side_by_side(1, shutdown).await;
+        self.run_side_by_side(1, 1, shutdown).await;
     }
 
     /// Runs `copies` workers side by side until `shutdown` turns true, for a driver that
-    /// works on several sends at once ([`SmsDriver::concurrency`]); each leases its own
-    /// texts (the store never leases one text twice). A predecessor's leases are taken up
+    /// works on several sends at once ([`SmsDriver::concurrency`]); each leases up to
+    /// `sends_each` texts at a time and sends them together (the store never leases one
+    /// text twice). A predecessor's leases are taken up
     /// once, before any copy leases: a copy doing it later would take its siblings'. One
     /// listener hears of new work for all of them: on PostgreSQL a `LISTEN` holds a
     /// connection of the pool, and fifty workers each holding one would starve the rest.
-    pub async fn run_side_by_side(self, copies: usize, shutdown: watch::Receiver<bool>) {
+    pub async fn run_side_by_side(
+        self,
+        copies: usize,
+        sends_each: usize,
+        shutdown: watch::Receiver<bool>,
+    ) {
+        let sends_each = u32::try_from(sends_each.max(1)).unwrap_or(u32::MAX);
         self.reclaim_own_leases().await;
         let (wake, woken) = watch::channel(0u64);
         let (ready, listening) = tokio::sync::oneshot::channel();
@@ -103,16 +110,21 @@ impl OutboxWorker {
             sibling.worker_id = format!("{}-{copy}", self.worker_id);
             siblings.spawn(
                 sibling
-                    .serve(woken.clone(), shutdown.clone())
+                    .serve(woken.clone(), sends_each, shutdown.clone())
                     .instrument(tracing::Span::current()),
             );
         }
-        self.serve(woken, shutdown).await;
+        self.serve(woken, sends_each, shutdown).await;
         while siblings.join_next().await.is_some() {}
         let _ = listener.await;
     }
 
-    async fn serve(self, mut woken: watch::Receiver<u64>, mut shutdown: watch::Receiver<bool>) {
+    async fn serve(
+        self,
+        mut woken: watch::Receiver<u64>,
+        sends_each: u32,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
         let name = self.settings.name.clone();
         // While texts follow each other the depth is counted once a second, not after each
         // (a campaign's fifty workers would count the outbox thousands of times a second);
@@ -132,7 +144,7 @@ impl OutboxWorker {
                 return;
             }
             busy = false;
-            match self.take_one(&mut shutdown).await {
+            match self.take_some(sends_each, &mut shutdown).await {
                 Ok(Some(Flow::Continue)) => {
                     busy = true;
                     continue;
@@ -221,18 +233,39 @@ impl OutboxWorker {
     }
 
     /// Leases and sends one due text. `None` when nothing is due.
-    async fn take_one(
+    /// Leases up to `batch` due texts and sends them together (one at a time for a modem);
+    /// `None` when nothing was due.
+    async fn take_some(
         &self,
+        batch: u32,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<Option<Flow>, StoreError> {
         let mut leased = self
             .store
-            .lease_due(&self.settings.name, &self.worker_id, 1, self.lease_for())
+            .lease_due(
+                &self.settings.name,
+                &self.worker_id,
+                batch,
+                self.lease_for(),
+            )
             .await?;
-        let Some(one) = leased.pop() else {
-            return Ok(None);
-        };
-        self.send(one, shutdown).await.map(Some)
+        if leased.len() <= 1 {
+            let Some(one) = leased.pop() else {
+                return Ok(None);
+            };
+            return self.send(one, shutdown).await.map(Some);
+        }
+        let sends = leased.into_iter().map(|one| {
+            let mut shutdown = shutdown.clone();
+            async move { self.send(one, &mut shutdown).await }
+        });
+        let mut flow = Flow::Continue;
+        for result in futures::future::join_all(sends).await {
+            if let Flow::Stopped = result? {
+                flow = Flow::Stopped;
+            }
+        }
+        Ok(Some(flow))
     }
 
     async fn send(

@@ -595,6 +595,17 @@ impl SmsDriver for Window {
 /// side, each text once; with one worker (a modem) it would hold one at a time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_side_by_side_fill_a_drivers_window() {
+    fill_the_window(3, 1).await;
+}
+
+/// The same window filled by one worker that leases three texts and sends them together
+/// (what a gateway on SQLite, with one writer, does).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_worker_sends_a_leased_batch_together() {
+    fill_the_window(1, 3).await;
+}
+
+async fn fill_the_window(copies: usize, sends_each: usize) {
     let rig = Rig::new().await;
     let mut ids = Vec::new();
     for n in 0..3 {
@@ -637,7 +648,8 @@ async fn workers_side_by_side_fill_a_drivers_window() {
         sent,
         metrics: Metrics::new(),
     };
-    let task = tokio::spawn(worker.run_side_by_side(driver.concurrency(), stopped));
+    assert_eq!(driver.concurrency(), copies * sends_each);
+    let task = tokio::spawn(worker.run_side_by_side(copies, sends_each, stopped));
     tokio::time::timeout(WAIT, holding.wait_for(|held| *held == 3))
         .await
         .expect("the driver holds three sends at once")

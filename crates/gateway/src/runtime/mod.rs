@@ -154,7 +154,11 @@ impl Gateway {
             .map_err(store_error)?;
         let (sent, recorded_sends) = RecordedSends::channel();
         let (stop, stopped) = watch::channel(false);
-        let copies = driver.concurrency();
+        // A message centre takes many sends at once; the store's connections bound how
+        // many workers may record them side by side.
+        let window = driver.concurrency().max(1);
+        let copies = window.min(store.parallel_senders());
+        let sends_each = window.div_ceil(copies);
         let worker = OutboxWorker {
             settings: settings.clone(),
             store,
@@ -175,7 +179,11 @@ impl Gateway {
                     .run(modem_events, xmpp_events, recorded_sends, stopped.clone())
                     .instrument(span.clone()),
             ),
-            tokio::spawn(worker.run_side_by_side(copies, stopped).instrument(span)),
+            tokio::spawn(
+                worker
+                    .run_side_by_side(copies, sends_each, stopped)
+                    .instrument(span),
+            ),
         ];
         tracing::info!(gateway = %name, "gateway started");
         Ok(Gateway { name, stop, tasks })
