@@ -423,4 +423,32 @@ mod tests {
             matches!(read(&nobody, 1, Gsm7Packing::Unpacked, now()), Received::Unusable(r) if r.contains("sender"))
         );
     }
+
+    proptest::proptest! {
+        /// Whatever an SMSC delivers, reading it never panics, and a text is PDUs the
+        /// gateway can decode.
+        #[test]
+        fn any_deliver_sm_is_read_without_panicking(
+            esm_class in proptest::prelude::any::<u8>(),
+            data_coding in proptest::prelude::any::<u8>(),
+            ton in 0u8..8,
+            source in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..24),
+            short_message in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..255),
+            payload in proptest::option::of(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)),
+            packed in proptest::prelude::any::<bool>(),
+        ) {
+            let mut message = from_phone(data_coding, esm_class, &short_message);
+            message.source = Address::new(ton, 1, source);
+            if let Some(payload) = payload {
+                message.tlvs.push(Tlv::new(tlv::MESSAGE_PAYLOAD, payload));
+            }
+            let packing = if packed { Gsm7Packing::Packed } else { Gsm7Packing::Unpacked };
+            if let Received::Text { pdus } = read(&message, 7, packing, now()) {
+                proptest::prop_assert!(!pdus.is_empty());
+                for hex in pdus {
+                    proptest::prop_assert!(Pdu::decode_hex(&hex, SmscField::Present).is_ok(), "{}", hex);
+                }
+            }
+        }
+    }
 }
