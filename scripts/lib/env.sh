@@ -82,4 +82,9 @@ ensure_smpp_peer() {
         step "installing node-smpp for the SMPP peer test (npm ci)"
         npm ci --prefix crates/smpp/tests/peer --no-audit --no-fund
     fi
+    # The SMPP-over-TLS test makes its certificates with the openssl command.
+    if ! command -v openssl >/dev/null 2>&1; then
+        step "installing openssl (Debian package)"
+        apt_install openssl
+    fi
 }

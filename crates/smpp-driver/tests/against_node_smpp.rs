@@ -360,3 +360,118 @@ async fn wrong_credentials_need_a_person_and_sends_are_refused() {
     );
     assert!(driver.status().await.is_err());
 }
+
+/// A certificate authority and a certificate for "localhost" it signed, made with the
+/// openssl command in `dir`: returns (CA, server key, server certificate).
+fn certificates(
+    dir: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs (scripts/test installs it)");
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=textgate test CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("writes");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("server.key"),
+        dir.join("server.pem"),
+    )
+}
+
+#[tokio::test]
+async fn over_tls_the_certificate_is_checked_and_texts_go_out() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (ca, key, cert) = certificates(dir.path());
+    let mut smsc = Smsc::start_tls(&key, &cert)
+        .await
+        .expect("the TLS SMSC starts");
+
+    // Without the private CA the certificate is refused: no bind, and the reason says TLS.
+    let mut untrusted = config(&smsc);
+    untrusted.tls = Some(textgate_smpp_driver::TlsSettings {
+        server_name: Some("localhost".into()),
+        ca_file: None,
+    });
+    let (refused, mut refused_events) = SmppDriver::spawn(untrusted).expect("starts");
+    let mut health = Vec::new();
+    until_health(
+        &mut refused_events,
+        &mut health,
+        |h| matches!(h, HealthChange::Disconnected { reason, .. } if reason.contains("TLS")),
+    )
+    .await;
+    drop(refused);
+
+    // With it, the bind and a text go through.
+    let mut trusted = config(&smsc);
+    trusted.tls = Some(textgate_smpp_driver::TlsSettings {
+        server_name: Some("localhost".into()),
+        ca_file: Some(ca),
+    });
+    let (driver, mut events) = SmppDriver::spawn(trusted).expect("starts");
+    let mut health = Vec::new();
+    until_health(&mut events, &mut health, is_ready).await;
+    assert_eq!(smsc.next("bind").await["ok"], true);
+    let references = driver
+        .send(message("+15551234567", "over TLS"))
+        .await
+        .expect("sent");
+    assert_eq!(references.len(), 1);
+    assert_eq!(smsc.next("submit_sm").await["message"], "over TLS");
+}

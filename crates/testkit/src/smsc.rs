@@ -5,7 +5,7 @@
 //! arrives as one JSON event per line; commands make it throttle, refuse, hold answers,
 //! drop connections, change its receipts or deliver a text from a phone.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -48,11 +48,24 @@ impl Smsc {
     /// Starts the SMSC of `crates/smpp/tests/peer/controlled.js` on a port the kernel
     /// picks; node-smpp must be installed there (`npm ci`, which scripts/test runs).
     pub async fn start() -> Result<Smsc, SmscError> {
+        Smsc::launch(None).await
+    }
+
+    /// The same SMSC speaking SMPP over TLS with the PEM `key` and `cert` files.
+    pub async fn start_tls(key: &Path, cert: &Path) -> Result<Smsc, SmscError> {
+        Smsc::launch(Some((key, cert))).await
+    }
+
+    async fn launch(tls: Option<(&Path, &Path)>) -> Result<Smsc, SmscError> {
         let dir = peer_dir();
         if !dir.join("node_modules/smpp").is_dir() {
             return Err(SmscError::NotInstalled(dir));
         }
-        let mut child = Command::new("node")
+        let mut command = Command::new("node");
+        if let Some((key, cert)) = tls {
+            command.env("SMSC_TLS_KEY", key).env("SMSC_TLS_CERT", cert);
+        }
+        let mut child = command
             .arg(dir.join("controlled.js"))
             .current_dir(&dir)
             .stdin(Stdio::piped())

@@ -14,6 +14,7 @@
 //   {"cmd":"receipts", "stat":"UNDELIV", "err":"034"}   what later receipts say
 //   {"cmd":"ping", "id":N}          answered with {"event":"pong","id":N} once earlier
 //                                   lines were handled
+// With SMSC_TLS_KEY and SMSC_TLS_CERT naming PEM files it speaks SMPP over TLS.
 // Binds are accepted for system_id "textgate" with password "secret" (ESME_RINVPASWD
 // otherwise). A submit asking for a receipt (registered_delivery bit 0) gets one, with
 // both the optional parameters and the text of SMPP 3.4 Appendix B.
@@ -68,7 +69,14 @@ function answer(session, pdu) {
   }
 }
 
-const server = smpp.createServer({ debug: false }, (session) => {
+const fs = require('fs');
+const serverOptions = { debug: false };
+if (process.env.SMSC_TLS_KEY && process.env.SMSC_TLS_CERT) {
+  serverOptions.key = fs.readFileSync(process.env.SMSC_TLS_KEY);
+  serverOptions.cert = fs.readFileSync(process.env.SMSC_TLS_CERT);
+}
+
+const server = smpp.createServer(serverOptions, (session) => {
   sessions.add(session);
   session.on('close', () => {
     sessions.delete(session);
