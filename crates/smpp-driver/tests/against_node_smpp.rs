@@ -475,3 +475,62 @@ async fn over_tls_the_certificate_is_checked_and_texts_go_out() {
     assert_eq!(references.len(), 1);
     assert_eq!(smsc.next("submit_sm").await["message"], "over TLS");
 }
+
+#[tokio::test]
+async fn a_transmitter_and_a_receiver_share_the_work() {
+    let mut smsc = start_smsc().await;
+    let mut config = config(&smsc);
+    config.bind = textgate_smpp_driver::BindMode::TransmitterReceiver;
+    let (driver, mut events) = SmppDriver::spawn(config).expect("starts");
+    let mut health = Vec::new();
+    until_health(&mut events, &mut health, is_ready).await;
+    let mut kinds = vec![
+        smsc.next("bind").await["kind"].clone(),
+        smsc.next("bind").await["kind"].clone(),
+    ];
+    kinds.sort_by_key(|k| k.to_string());
+    assert_eq!(kinds, ["receiver", "transmitter"]);
+
+    // Out on the transmitter; its receipt comes back on the receiver.
+    let references = driver
+        .send(message("+15551234567", "two binds"))
+        .await
+        .expect("sent");
+    assert_eq!(smsc.next("submit_sm").await["message"], "two binds");
+    smsc.command(serde_json::json!({
+        "cmd": "deliver", "tag": 9, "source": "15557654321", "data_coding": 0,
+        "hex": "68656c6c6f"
+    }))
+    .await;
+    // The receipt for the text sent and the text from the phone, in either order.
+    let mut receipts = 0;
+    let part = loop {
+        match next_event(&mut events, &mut health).await {
+            ModemEvent::IncomingPart(part) => break part,
+            ModemEvent::Receipt(receipt) => {
+                assert_eq!(receipt.reference, references[0]);
+                receipt.ack.acknowledge().expect("driver runs");
+                receipts += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    let Ok(Pdu {
+        tpdu: Tpdu::Deliver(deliver),
+        ..
+    }) = Pdu::decode_hex(&part.pdu_hex, SmscField::Present)
+    else {
+        panic!("not a DELIVER");
+    };
+    assert_eq!(deliver.user_data.as_text(), Some("hello"));
+    part.ack.acknowledge().expect("driver runs");
+    assert_eq!(smsc.next("deliver_sm_resp").await["command_status"], 0);
+    if receipts == 0 {
+        let ModemEvent::Receipt(receipt) = next_event(&mut events, &mut health).await else {
+            panic!("expected the receipt");
+        };
+        assert_eq!(receipt.reference, references[0]);
+        receipt.ack.acknowledge().expect("driver runs");
+    }
+    assert_eq!(smsc.next("receipt_resp").await["command_status"], 0);
+}

@@ -529,6 +529,21 @@ impl Store {
         lease: &Lease,
         parts: &[SentPart],
     ) -> Result<OutboundState, StoreError> {
+        let mut results = self
+            .mark_sent_many(&[(lease.clone(), parts.to_vec())])
+            .await?;
+        results.pop().unwrap_or_else(|| Err(lease_lost(lease)))
+    }
+
+    /// [`Store::mark_sent`] for several texts in one transaction, so texts that finish
+    /// together cost one durable commit, not one each: what lets the outbox keep up with
+    /// a message centre. Each text gets its own answer (one whose lease was lost does not
+    /// spoil the others); the outer error is the database failing, and then nothing was
+    /// recorded.
+    pub async fn mark_sent_many(
+        &self,
+        texts: &[(Lease, Vec<SentPart>)],
+    ) -> Result<Vec<Result<OutboundState, StoreError>>, StoreError> {
         let now = self.now();
         let keeps = keeps_transcripts("outbound");
         let sql = format!(
@@ -537,35 +552,40 @@ impl Store {
                  body = CASE WHEN {keeps} THEN body ELSE NULL END
              WHERE id = $1 AND state = 'sending' AND lease_token = $2"
         );
-        in_transaction!(self, tx => {
-            let changed = sqlx::query(&sql)
-                .bind(lease.outbound_id)
-                .bind(lease.token)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if changed == 0 {
-                return Err(lease_lost(lease));
-            }
-            for part in parts {
-                sqlx::query(UPSERT_PART)
+        Ok(in_transaction!(self, tx => {
+            let mut results = Vec::with_capacity(texts.len());
+            for (lease, parts) in texts {
+                let changed = sqlx::query(&sql)
                     .bind(lease.outbound_id)
-                    .bind(i32::from(part.seq))
-                    .bind(&part.message_ref)
+                    .bind(lease.token)
                     .bind(now)
                     .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if changed == 0 {
+                    results.push(Err(lease_lost(lease)));
+                    continue;
+                }
+                for part in parts {
+                    sqlx::query(UPSERT_PART)
+                        .bind(lease.outbound_id)
+                        .bind(i32::from(part.seq))
+                        .bind(&part.message_ref)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for sql in [FAIL_IF_A_PART_FAILED, DELIVER_IF_EVERY_PART_DELIVERED] {
+                    sqlx::query(sql).bind(lease.outbound_id).bind(now).execute(&mut *tx).await?;
+                }
+                let state: String = sqlx::query_scalar("SELECT state FROM outbound WHERE id = $1")
+                    .bind(lease.outbound_id)
+                    .fetch_one(&mut *tx)
                     .await?;
+                results.push(parse_state(lease.outbound_id, &state));
             }
-            for sql in [FAIL_IF_A_PART_FAILED, DELIVER_IF_EVERY_PART_DELIVERED] {
-                sqlx::query(sql).bind(lease.outbound_id).bind(now).execute(&mut *tx).await?;
-            }
-            let state: String = sqlx::query_scalar("SELECT state FROM outbound WHERE id = $1")
-                .bind(lease.outbound_id)
-                .fetch_one(&mut *tx)
-                .await?;
-            parse_state(lease.outbound_id, &state)
-        })
+            results
+        }))
     }
 
     /// Gives the leased text back to the queue after a transient failure, to be tried

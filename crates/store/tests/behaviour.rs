@@ -99,6 +99,7 @@ on_both_backends!(
     enqueue_wakes_a_waiting_worker,
     outbox_depth_counts_queued_and_sending,
     a_campaign_is_enqueued_in_batches_once,
+    texts_finished_together_are_recorded_in_one_go,
 );
 
 async fn inbound_read_twice_is_stored_once(ctx: Ctx) {
@@ -938,6 +939,68 @@ async fn an_interrupted_text_keeps_its_sent_parts_for_the_retry(ctx: Ctx) {
         ctx.store.outbound(id).await.unwrap().unwrap().state,
         OutboundState::Delivered
     );
+}
+
+/// Several texts marked sent in one transaction: each gets its own answer, a text whose
+/// lease was taken over is refused without spoiling the others, and a report that came
+/// early still finishes its text as delivered.
+async fn texts_finished_together_are_recorded_in_one_go(ctx: Ctx) {
+    let window = Duration::hours(1);
+    for n in 0..3 {
+        ctx.store
+            .enqueue_outbound(&alert(7, &format!("+1555123456{n}"), "storm"))
+            .await
+            .unwrap();
+    }
+    let leased = ctx.store.lease_due(GW, "worker-a", 3, LEASE).await.unwrap();
+    assert_eq!(leased.len(), 3);
+    // The first text's part reached the phone before its completion was recorded.
+    ctx.store
+        .record_sent_part(&leased[0].lease, part(1, 40))
+        .await
+        .unwrap();
+    ctx.store
+        .record_status_report(GW, "40", &PartOutcome::Delivered, window)
+        .await
+        .unwrap()
+        .unwrap();
+    // The second one's lease was given back and taken by another worker meanwhile.
+    ctx.store
+        .mark_retry(&leased[1].lease, "given back", ctx.clock_now())
+        .await
+        .unwrap();
+    let taken = lease_one(&ctx, "worker-b").await;
+    assert_eq!(taken.text.id, leased[1].text.id);
+    let texts: Vec<(textgate_store::Lease, Vec<SentPart>)> = leased
+        .iter()
+        .zip([40, 41, 42])
+        .map(|(l, mr)| (l.lease.clone(), vec![part(1, mr)]))
+        .collect();
+    let results = ctx.store.mark_sent_many(&texts).await.unwrap();
+    assert!(
+        matches!(results[0], Ok(OutboundState::Delivered)),
+        "{results:?}"
+    );
+    assert!(
+        matches!(results[1], Err(StoreError::LeaseLost { .. })),
+        "{results:?}"
+    );
+    assert!(matches!(results[2], Ok(OutboundState::Sent)), "{results:?}");
+    assert_eq!(
+        ctx.store
+            .outbound(leased[1].text.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        OutboundState::Sending,
+        "the other worker still holds it"
+    );
+    assert_eq!(
+        ctx.store.sent_parts(leased[2].text.id).await.unwrap(),
+        [part(1, 42)]
+    );
+    assert!(ctx.store.mark_sent_many(&[]).await.unwrap().is_empty());
 }
 
 /// A part recorded before the daemon stopped keeps its send time and reference through

@@ -24,10 +24,12 @@
 //! unknown when the grace runs out is given back unrecorded: that one part may reach the
 //! phone twice, which textgate prefers to losing it.
 //!
-//! The worker is split in two files: `parts.rs` builds a reply's SMS parts and keeps the log
-//! of those the network accepted (what makes each part go out once), `worker.rs` is the task
-//! that leases, sends, records and retries.
+//! The worker is split in three files: `parts.rs` builds a reply's SMS parts and keeps the
+//! log of those the network accepted (what makes each part go out once), `worker.rs` is the
+//! task that leases, sends, records and retries, and `completions.rs` records finished
+//! sends, those of workers side by side together in one transaction.
 
+mod completions;
 mod parts;
 mod worker;
 
@@ -38,6 +40,7 @@ use textgate_modem::ErrorClass;
 /// Where these lived before [`OperatorNotices`](crate::notices::OperatorNotices) composed
 /// what operators are told.
 pub use crate::notices::{bare_of, is_operator_jid};
+pub use completions::Completions;
 pub use parts::{build_sms, unsent_parts, Unsent};
 pub use worker::OutboxWorker;
 

@@ -85,6 +85,8 @@ pub(super) struct PartLog<'a> {
     /// Parts sent whose record the store refused (it is away, or the lease was lost).
     /// `mark_sent` records them with the rest; a retry would send them again.
     pub(super) unrecorded: BTreeSet<u8>,
+    /// The last part of a send, accepted and left for the completion to record.
+    pub(super) noted: Vec<(u8, MessageReference)>,
 }
 
 impl<'a> PartLog<'a> {
@@ -104,6 +106,7 @@ impl<'a> PartLog<'a> {
                 .map(|p| (p.seq, MessageReference::from_stored(p.message_ref.as_str())))
                 .collect(),
             unrecorded: BTreeSet::new(),
+            noted: Vec::new(),
         }
     }
 

@@ -21,6 +21,7 @@ use textgate_telemetry::{Metrics, SendFailure};
 use tokio::sync::watch;
 use tracing::Instrument;
 
+use super::completions::Completions;
 use super::parts::{build_sms, references, unsent_parts, PartLog, Unsent};
 use super::{after_failure, AfterFailure};
 use crate::hooks;
@@ -66,6 +67,9 @@ pub struct OutboxWorker {
     /// record (a fast network answers before the commit) are matched again.
     pub sent: RecordedSends,
     pub metrics: Metrics,
+    /// Where finished sends are recorded ([`Completions::direct`] for one worker; workers
+    /// side by side record theirs together).
+    pub completions: Completions,
 }
 
 impl OutboxWorker {
@@ -87,7 +91,15 @@ impl OutboxWorker {
         sends_each: usize,
         shutdown: watch::Receiver<bool>,
     ) {
+        let mut this = self;
+        if copies * sends_each > 1 {
+            this.completions = Completions::gathered(this.store.clone());
+        }
         let sends_each = u32::try_from(sends_each.max(1)).unwrap_or(u32::MAX);
+        this.run_copies(copies, sends_each, shutdown).await;
+    }
+
+    async fn run_copies(self, copies: usize, sends_each: u32, shutdown: watch::Receiver<bool>) {
         self.reclaim_own_leases().await;
         let (wake, woken) = watch::channel(0u64);
         let (ready, listening) = tokio::sync::oneshot::channel();
@@ -323,7 +335,16 @@ impl OutboxWorker {
         };
         let stopping = *shutdown.borrow();
         match attempt {
-            Attempt::Answered(Ok(())) => self.sent(&log).await?,
+            Attempt::Answered(Ok(())) => {
+                if let Err(error) = self.sent(&log).await {
+                    // The completion did not commit: the last part at least keeps its
+                    // record, so the next attempt does not send it again.
+                    for (seq, reference) in std::mem::take(&mut log.noted) {
+                        self.store_part(&mut log, seq, reference).await;
+                    }
+                    return Err(error);
+                }
+            }
             Attempt::Answered(Err(error))
                 if stopping && matches!(error.failure, DriverFailure::Stopped { .. }) =>
             {
@@ -369,7 +390,12 @@ impl OutboxWorker {
                 // Reports first, so a part is recorded before the send's end is looked at.
                 biased;
                 Some(part) = monitor.next_accepted() => {
-                    if !self.record(log, part).await {
+                    if part.index + 1 == log.numbers.len() {
+                        // The last part: the send ends with it, and the text's completion
+                        // records it in the same commit (one durable write less per text).
+                        // Recorded on its own below should the send not end well.
+                        self.note(log, part);
+                    } else if !self.record(log, part).await {
                         // Without its record a part would be sent again by the next
                         // attempt; start no more parts whose records may fail as well.
                         monitor.stop();
@@ -395,6 +421,12 @@ impl OutboxWorker {
         // Parts reported while the send was ending.
         while let Some(part) = monitor.try_next_accepted() {
             self.record(log, part).await;
+        }
+        if !matches!(answer, Some(Ok(_))) {
+            // No completion follows at once: the noted last part is recorded now.
+            for (seq, reference) in std::mem::take(&mut log.noted) {
+                self.store_part(log, seq, reference).await;
+            }
         }
         let (result, accepted) = match answer {
             Some(Ok(references)) => (Ok(()), references),
@@ -424,13 +456,30 @@ impl OutboxWorker {
     /// Records one part the network accepted; false when the store refused (the part is
     /// then kept in `log.unrecorded`).
     async fn record(&self, log: &mut PartLog<'_>, part: AcceptedPart) -> bool {
+        match Self::log_part(log, part) {
+            Some((seq, reference)) => self.store_part(log, seq, reference).await,
+            None => true,
+        }
+    }
+
+    /// Keeps an accepted part in the log (and the log file) without storing it yet: the
+    /// text's completion, which follows at once, records it.
+    fn note(&self, log: &mut PartLog<'_>, part: AcceptedPart) {
+        if let Some((seq, reference)) = Self::log_part(log, part) {
+            log.noted.push((seq, reference));
+        }
+    }
+
+    /// The part number and reference of an accepted part, now in `log.sent`; `None` for a
+    /// part the text does not have.
+    fn log_part(log: &mut PartLog<'_>, part: AcceptedPart) -> Option<(u8, MessageReference)> {
         let Some(&seq) = log.numbers.get(part.index) else {
             tracing::warn!(
                 outbound = log.text.id,
                 index = part.index,
                 "the driver reported a part the text does not have"
             );
-            return true;
+            return None;
         };
         let reference = part.reference;
         log.sent.insert(seq, reference.clone());
@@ -442,7 +491,7 @@ impl OutboxWorker {
             parts = log.total,
             "part sent"
         );
-        self.store_part(log, seq, reference).await
+        Some((seq, reference))
     }
 
     async fn store_part(
@@ -476,7 +525,7 @@ impl OutboxWorker {
     /// Completes a text whose every part the network accepted.
     async fn sent(&self, log: &PartLog<'_>) -> Result<(), StoreError> {
         let gateway = &self.settings.name;
-        self.store.mark_sent(log.lease, &log.parts()).await?;
+        self.completions.mark_sent(log.lease, log.parts()).await?;
         self.sent.recorded();
         tracing::info!(
             outbound = log.text.id, stanza = log.text.xmpp_id.as_deref(),

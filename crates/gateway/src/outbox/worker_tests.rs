@@ -268,6 +268,7 @@ impl Rig {
             worker_id: format!("test-{:08x}", rand::random::<u32>()),
             sent,
             metrics: Metrics::new(),
+            completions: super::Completions::direct(self.store.clone()),
         };
         Run {
             stop,
@@ -647,6 +648,7 @@ async fn fill_the_window(copies: usize, sends_each: usize) {
         worker_id: format!("test-{:08x}", rand::random::<u32>()),
         sent,
         metrics: Metrics::new(),
+        completions: super::Completions::direct(rig.store.clone()),
     };
     assert_eq!(driver.concurrency(), copies * sends_each);
     let task = tokio::spawn(worker.run_side_by_side(copies, sends_each, stopped));

@@ -161,6 +161,7 @@ impl Gateway {
         let sends_each = window.div_ceil(copies);
         let worker = OutboxWorker {
             settings: settings.clone(),
+            completions: crate::outbox::Completions::direct(store.clone()),
             store,
             driver,
             notices: runtime.notices.clone(),

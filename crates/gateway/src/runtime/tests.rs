@@ -157,6 +157,7 @@ impl Rig {
             worker_id: "runtime-test".to_owned(),
             sent,
             metrics: Metrics::new(),
+            completions: crate::outbox::Completions::direct(self.store.clone()),
         };
         let task = tokio::spawn(worker.run(stopped));
         let until_sent = async {

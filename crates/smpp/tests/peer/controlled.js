@@ -91,7 +91,8 @@ const server = smpp.createServer(serverOptions, (session) => {
       session.send(pdu.response({ command_status: smpp.ESME_RINVPASWD }));
       return;
     }
-    newest = session;
+    // Texts from phones go to a session that may receive them.
+    if (kind !== 'transmitter') newest = session;
     session.send(pdu.response({ system_id: 'node-smsc' }));
   };
   session.on('bind_transceiver', bind('transceiver'));
