@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::backend::{in_transaction, keeps_transcripts, with_pool, BackendKind};
+use crate::backend::{in_transaction, keeps_transcripts, placeholders, with_pool, BackendKind};
 use crate::conversation::TOUCH_CONVERSATION;
 use crate::signal::OUTBOUND_CHANNEL;
 use crate::{
@@ -72,26 +72,52 @@ impl TryFrom<OutboundRow> for OutboundText {
     }
 }
 
+/// What a part's insert does when the part is there already (see [`UPSERT_PART`]).
+macro_rules! upsert_part_conflict {
+    () => {
+        "ON CONFLICT (outbound_id, seq) DO UPDATE SET
+            sent_at = CASE WHEN outbound_parts.message_ref = excluded.message_ref
+                           THEN outbound_parts.sent_at ELSE excluded.sent_at END,
+            status = CASE WHEN outbound_parts.message_ref = excluded.message_ref
+                          THEN outbound_parts.status ELSE 'pending' END,
+            status_at = CASE WHEN outbound_parts.message_ref = excluded.message_ref
+                             THEN outbound_parts.status_at ELSE NULL END,
+            message_ref = excluded.message_ref"
+    };
+}
+
 /// Inserts one part's message reference. The same reference again (`mark_sent` repeating
 /// what `record_sent_part` recorded) keeps the part's report; a new reference (a retry
 /// sent the part again) starts it afresh.
-const UPSERT_PART: &str = "
-    INSERT INTO outbound_parts (outbound_id, seq, gateway, message_ref, sent_at, status)
-    SELECT id, $2, gateway, $3, $4, 'pending' FROM outbound WHERE id = $1
-    ON CONFLICT (outbound_id, seq) DO UPDATE SET
-        sent_at = CASE WHEN outbound_parts.message_ref = excluded.message_ref
-                       THEN outbound_parts.sent_at ELSE excluded.sent_at END,
-        status = CASE WHEN outbound_parts.message_ref = excluded.message_ref
-                      THEN outbound_parts.status ELSE 'pending' END,
-        status_at = CASE WHEN outbound_parts.message_ref = excluded.message_ref
-                         THEN outbound_parts.status_at ELSE NULL END,
-        message_ref = excluded.message_ref";
+const UPSERT_PART: &str = concat!(
+    "INSERT INTO outbound_parts (outbound_id, seq, gateway, message_ref, sent_at, status)
+     SELECT id, $2, gateway, $3, $4, 'pending' FROM outbound WHERE id = $1 ",
+    upsert_part_conflict!()
+);
+
+/// What [`UPSERT_PART`] does when the part is there already, for the batched insert of
+/// [`Store::mark_sent_many`] too.
+const UPSERT_PART_CONFLICT: &str = upsert_part_conflict!();
 
 /// A sent text with a failed part has failed (`last_error` holds the network's reason).
 const FAIL_IF_A_PART_FAILED: &str = "
     UPDATE outbound SET state = 'failed', finished_at = $2
     WHERE id = $1 AND state = 'sent' AND EXISTS
         (SELECT 1 FROM outbound_parts p WHERE p.outbound_id = $1 AND p.status = 'failed')";
+
+/// [`FAIL_IF_A_PART_FAILED`] for the texts whose ids replace `{ids}` (`$2` on), `$1` now.
+const FAIL_IF_A_PART_FAILED_IN: &str = "
+    UPDATE outbound SET state = 'failed', finished_at = $1
+    WHERE state = 'sent' AND id IN ({ids}) AND EXISTS
+        (SELECT 1 FROM outbound_parts p WHERE p.outbound_id = outbound.id AND p.status = 'failed')";
+
+/// [`DELIVER_IF_EVERY_PART_DELIVERED`] for the texts whose ids replace `{ids}`.
+const DELIVER_IF_EVERY_PART_DELIVERED_IN: &str = "
+    UPDATE outbound SET state = 'delivered', finished_at = $1
+    WHERE state = 'sent' AND id IN ({ids})
+      AND EXISTS (SELECT 1 FROM outbound_parts p WHERE p.outbound_id = outbound.id)
+      AND NOT EXISTS
+        (SELECT 1 FROM outbound_parts p WHERE p.outbound_id = outbound.id AND p.status <> 'delivered')";
 
 /// A sent text whose every part reached the phone is delivered.
 const DELIVER_IF_EVERY_PART_DELIVERED: &str = "
@@ -544,47 +570,90 @@ impl Store {
         &self,
         texts: &[(Lease, Vec<SentPart>)],
     ) -> Result<Vec<Result<OutboundState, StoreError>>, StoreError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
         let now = self.now();
         let keeps = keeps_transcripts("outbound");
-        let sql = format!(
-            "UPDATE outbound SET state = 'sent', sent_at = $3,
+        // A handful of statements for the whole batch, not five per text: the texts come
+        // as VALUES rows, so the database does the per-text work in one pass each.
+        let held = (0..texts.len())
+            .map(|i| format!("(${}, ${})", 2 + 2 * i, 3 + 2 * i))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let complete = format!(
+            "WITH done(id, token) AS (VALUES {held})
+             UPDATE outbound SET state = 'sent', sent_at = $1,
                  lease_owner = NULL, lease_token = NULL, lease_until = NULL,
                  body = CASE WHEN {keeps} THEN body ELSE NULL END
-             WHERE id = $1 AND state = 'sending' AND lease_token = $2"
+             WHERE state = 'sending' AND EXISTS
+                 (SELECT 1 FROM done WHERE done.id = outbound.id AND done.token = outbound.lease_token)
+             RETURNING id"
         );
         Ok(in_transaction!(self, tx => {
-            let mut results = Vec::with_capacity(texts.len());
-            for (lease, parts) in texts {
-                let changed = sqlx::query(&sql)
-                    .bind(lease.outbound_id)
-                    .bind(lease.token)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if changed == 0 {
-                    results.push(Err(lease_lost(lease)));
-                    continue;
-                }
-                for part in parts {
-                    sqlx::query(UPSERT_PART)
-                        .bind(lease.outbound_id)
-                        .bind(i32::from(part.seq))
-                        .bind(&part.message_ref)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                for sql in [FAIL_IF_A_PART_FAILED, DELIVER_IF_EVERY_PART_DELIVERED] {
-                    sqlx::query(sql).bind(lease.outbound_id).bind(now).execute(&mut *tx).await?;
-                }
-                let state: String = sqlx::query_scalar("SELECT state FROM outbound WHERE id = $1")
-                    .bind(lease.outbound_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                results.push(parse_state(lease.outbound_id, &state));
+            let mut query = sqlx::query_scalar::<_, i64>(&complete).bind(now);
+            for (lease, _) in texts {
+                query = query.bind(lease.outbound_id).bind(lease.token);
             }
-            results
+            let completed: std::collections::HashSet<i64> =
+                query.fetch_all(&mut *tx).await?.into_iter().collect();
+            let parts: Vec<(i64, &SentPart)> = texts
+                .iter()
+                .filter(|(lease, _)| completed.contains(&lease.outbound_id))
+                .flat_map(|(lease, parts)| parts.iter().map(|p| (lease.outbound_id, p)))
+                .collect();
+            for chunk in parts.chunks(BATCH_ROWS) {
+                let rows = (0..chunk.len())
+                    .map(|i| format!("(${}, ${}, ${})", 2 + 3 * i, 3 + 3 * i, 4 + 3 * i))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                // `WHERE true`: SQLite otherwise reads the upsert's ON as the join's.
+                let sql = format!(
+                    "WITH sent(id, seq, message_ref) AS (VALUES {rows})
+                     INSERT INTO outbound_parts (outbound_id, seq, gateway, message_ref, sent_at, status)
+                     SELECT o.id, sent.seq, o.gateway, sent.message_ref, $1, 'pending'
+                     FROM sent JOIN outbound o ON o.id = sent.id WHERE true
+                     {UPSERT_PART_CONFLICT}"
+                );
+                let mut query = sqlx::query(&sql).bind(now);
+                for (id, part) in chunk {
+                    query = query
+                        .bind(*id)
+                        .bind(i32::from(part.seq))
+                        .bind(part.message_ref.as_str());
+                }
+                query.execute(&mut *tx).await?;
+            }
+            let ids: Vec<i64> = texts
+                .iter()
+                .map(|(lease, _)| lease.outbound_id)
+                .filter(|id| completed.contains(id))
+                .collect();
+            let mut states: std::collections::HashMap<i64, String> = Default::default();
+            for chunk in ids.chunks(BATCH_ROWS) {
+                let list = placeholders(2, chunk.len());
+                for sql in [FAIL_IF_A_PART_FAILED_IN, DELIVER_IF_EVERY_PART_DELIVERED_IN] {
+                    let sql = sql.replace("{ids}", &list);
+                    let mut query = sqlx::query(&sql).bind(now);
+                    for id in chunk {
+                        query = query.bind(*id);
+                    }
+                    query.execute(&mut *tx).await?;
+                }
+                let sql = format!("SELECT id, state FROM outbound WHERE id IN ({})", placeholders(1, chunk.len()));
+                let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                states.extend(query.fetch_all(&mut *tx).await?);
+            }
+            texts
+                .iter()
+                .map(|(lease, _)| match states.get(&lease.outbound_id) {
+                    Some(state) => parse_state(lease.outbound_id, state),
+                    None => Err(lease_lost(lease)),
+                })
+                .collect::<Vec<_>>()
         }))
     }
 

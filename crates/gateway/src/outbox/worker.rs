@@ -313,7 +313,14 @@ impl OutboxWorker {
                 return Ok(Flow::Continue);
             }
         };
-        let recorded = self.store.sent_parts(text.id).await?;
+        // Parts are recorded only under a lease, so a text leased for the first time has
+        // none: the question is asked of retries only (a campaign's first pass is most of
+        // an alert's texts).
+        let recorded = if text.attempts > 1 {
+            self.store.sent_parts(text.id).await?
+        } else {
+            Vec::new()
+        };
         let mut log = PartLog::new(&lease, &text, sms.parts.len(), &recorded);
         let unsent = unsent_parts(sms, &recorded);
         if !recorded.is_empty() {
