@@ -9,7 +9,6 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -114,30 +113,6 @@ async fn next_line(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
     }
 }
 
-/// One request to the JSON API with the administrator's token; the answer as JSON.
-async fn api(address: SocketAddr, token: &str, method: &str, path: &str, body: &Value) -> Value {
-    let body = if body.is_null() {
-        String::new()
-    } else {
-        body.to_string()
-    };
-    let response = support::http::request(
-        address,
-        method,
-        path,
-        &format!("Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"),
-        &body,
-    )
-    .await;
-    assert!(
-        (200..300).contains(&response.status),
-        "{method} {path}: {} {}",
-        response.status,
-        response.body
-    );
-    serde_json::from_str(&response.body).expect("a JSON answer")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alert_goes_by_email_to_members_with_a_carrier_and_by_modem_to_the_others() {
     let mut relay = Relay::start().await;
@@ -219,7 +194,7 @@ carriers = "{carriers}"
     everyone.extend(by_modem.iter().map(|(n, c)| Member::new(*n, *c)));
     members::seed(&state, &everyone).await;
 
-    let started = api(
+    let started = support::http::api(
         address,
         &token,
         "POST",
@@ -287,7 +262,7 @@ carriers = "{carriers}"
     let deadline = tokio::time::Instant::now() + WAIT;
     let mut logged = daemon.next_line();
     loop {
-        let progress = api(
+        let progress = support::http::api(
             address,
             &token,
             "GET",

@@ -532,5 +532,6 @@ async fn a_transmitter_and_a_receiver_share_the_work() {
         assert_eq!(receipt.reference, references[0]);
         receipt.ack.acknowledge().expect("driver runs");
     }
-    assert_eq!(smsc.next("receipt_resp").await["command_status"], 0);
+    // The receipt's answer may have passed while waiting for the text's.
+    smsc.until_count("receipt_resp", 1).await;
 }

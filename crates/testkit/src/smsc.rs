@@ -148,6 +148,14 @@ impl Smsc {
         }
     }
 
+    /// Waits until `count` events named `name` were read in all (those passed over by
+    /// [`Smsc::next`] included).
+    pub async fn until_count(&mut self, name: &str, count: usize) {
+        while self.count(name) < count {
+            self.next(name).await;
+        }
+    }
+
     /// How many events named `name` were read so far.
     pub fn count(&self, name: &str) -> usize {
         self.seen.iter().filter(|e| e["event"] == name).count()

@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -128,4 +129,34 @@ pub async fn wait_ready(daemon: &Daemon, address: SocketAddr) -> Response {
         }
         let _ = tokio::time::timeout_at(deadline, logged.changed()).await;
     }
+}
+
+/// One request to the JSON API with the administrator's token; the answer as JSON.
+pub async fn api(
+    address: SocketAddr,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: &Value,
+) -> Value {
+    let body = if body.is_null() {
+        String::new()
+    } else {
+        body.to_string()
+    };
+    let response = request(
+        address,
+        method,
+        path,
+        &format!("Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"),
+        &body,
+    )
+    .await;
+    assert!(
+        (200..300).contains(&response.status),
+        "{method} {path}: {} {}",
+        response.status,
+        response.body
+    );
+    serde_json::from_str(&response.body).expect("a JSON answer")
 }
