@@ -50,6 +50,15 @@ pub enum SendPath {
 }
 
 impl SendPath {
+    /// What the console calls it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SendPath::Radio => "modem",
+            SendPath::CarrierEmail => "carrier e-mail",
+            SendPath::MessageCentre => "message centre",
+        }
+    }
+
     /// Whether this path reaches any mobile number (not only members with a carrier).
     pub fn reaches_any_number(self) -> bool {
         matches!(self, SendPath::Radio | SendPath::MessageCentre)

@@ -258,6 +258,13 @@ async fn emergency_alert_compose_confirm_cancel_send_and_progress() {
             "{}",
             page.body
         );
+        // Each path's share: the one gateway's two modems at 20 a minute each, three
+        // one-part texts waiting (3 SMS at 40 a minute: 4.5 s).
+        assert!(
+            page.body.contains("<tr><td>main</td><td>modem</td><td>40</td><td>3</td><td>0</td><td>0</td><td>0</td><td>4 s</td>"),
+            "{}",
+            page.body
+        );
         // Deliver through the store as the outbox worker would, after the planned slots.
         app.clock.advance(TimeDelta::minutes(5));
         let leased = app
@@ -295,6 +302,10 @@ async fn emergency_alert_compose_confirm_cancel_send_and_progress() {
         assert_eq!(p["percent"], 100, "{p}");
         assert_eq!(p["done"], true);
         assert_eq!(p["counts"]["sent"], 3);
+        assert_eq!(p["paths"][0]["gateway"], "main", "{p}");
+        assert_eq!(p["paths"][0]["path"], "modem", "{p}");
+        assert_eq!(p["paths"][0]["counts"]["sent"], 3, "{p}");
+        assert_eq!(p["paths"][0]["time_left"], "0 s", "{p}");
         // The send log and the audit log name the administrator.
         let log = admin.get("/admin/log").await;
         assert!(

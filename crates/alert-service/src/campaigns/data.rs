@@ -139,22 +139,25 @@ pub(super) async fn count_recipients(
     Ok(n)
 }
 
-/// Where the campaign's deliveries are, read from the store's outbox.
-pub(super) async fn campaign_counts(
+/// Where the campaign's deliveries are, for each gateway they went to, read from the
+/// store's outbox.
+pub(super) async fn campaign_counts_by_gateway(
     database: &Database,
     id: i64,
-) -> Result<CampaignCounts, AlertError> {
-    let rows: Vec<(String, i64)> = with_database!(database, pool => {
+) -> Result<std::collections::BTreeMap<String, CampaignCounts>, AlertError> {
+    let rows: Vec<(String, String, i64)> = with_database!(database, pool => {
         sqlx::query_as(
-            "SELECT state, COUNT(*) FROM outbound WHERE campaign_id = $1 GROUP BY state",
+            "SELECT gateway, state, COUNT(*) FROM outbound WHERE campaign_id = $1
+             GROUP BY gateway, state",
         )
         .bind(id)
         .fetch_all(pool)
         .await?
     });
-    let mut counts = CampaignCounts::default();
-    for (state, n) in rows {
+    let mut all = std::collections::BTreeMap::<String, CampaignCounts>::new();
+    for (gateway, state, n) in rows {
         let n = u64::try_from(n).unwrap_or(0);
+        let counts = all.entry(gateway).or_default();
         match state.as_str() {
             "queued" | "sending" => counts.queued += n,
             "sent" => counts.sent += n,
@@ -168,5 +171,5 @@ pub(super) async fn campaign_counts(
             }
         }
     }
-    Ok(counts)
+    Ok(all)
 }

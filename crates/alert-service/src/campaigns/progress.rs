@@ -1,6 +1,8 @@
 //! A campaign's progress as the progress page and the API show it: counted from the
 //! store's outbox, with an honest estimate of the time left.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use textgate_alerts::campaign::describe_duration;
 use textgate_alerts::{CampaignPlan, CampaignProgress};
@@ -25,13 +27,36 @@ pub struct ProgressView {
     pub unreachable: u64,
     pub enqueued: bool,
     pub done: bool,
+    /// Each gateway's share: its path, its rate and what waits on it.
+    pub paths: Vec<PathProgress>,
+}
+
+/// One gateway's part of a campaign.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PathProgress {
+    pub gateway: String,
+    /// `modem`, `message centre` or `carrier e-mail`; `not configured` for a gateway the
+    /// configuration no longer has.
+    pub path: &'static str,
+    /// SMS parts a minute, as the plan counts them.
+    pub per_minute: u32,
+    pub counts: CampaignCounts,
+    /// What waits on this path, at its rate.
+    pub time_left: String,
 }
 
 impl Campaigns<'_> {
     /// The progress of campaign `send`.
     pub async fn progress(&self, send: &Send) -> Result<ProgressView, AlertError> {
         let service = self.service;
-        let counts = data::campaign_counts(service.database(), send.id).await?;
+        let by_gateway = data::campaign_counts_by_gateway(service.database(), send.id).await?;
+        let mut counts = CampaignCounts::default();
+        for c in by_gateway.values() {
+            counts.queued += c.queued;
+            counts.sent += c.sent;
+            counts.delivered += c.delivered;
+            counts.failed += c.failed;
+        }
         let in_outbox = counts.queued + counts.sent + counts.delivered + counts.failed;
         // Members who registered after the confirmation are included when a campaign is
         // resumed, so the outbox may hold more than the confirm page counted.
@@ -46,11 +71,11 @@ impl Campaigns<'_> {
         };
         let enqueued = campaign_state == CampaignState::Enqueued;
         let done = enqueued && progress.remaining() == 0;
+        let parts = u32::try_from(self.composer().measure(&send.body).parts.max(1)).unwrap_or(1);
+        let paths = paths(&service.settings().modems, &by_gateway, parts);
         let eta = if done {
             "done".to_string()
         } else {
-            let parts =
-                u32::try_from(self.composer().measure(&send.body).parts.max(1)).unwrap_or(1);
             let plan = CampaignPlan::new(total, &service.rates(), parts)
                 .map_err(|e| AlertError::Internal(format!("campaign {}: {e}", send.id)))?;
             let started: DateTime<Utc> = send.confirmed_at;
@@ -68,6 +93,59 @@ impl Campaigns<'_> {
             unreachable: u64::try_from(send.unreachable).unwrap_or(0),
             enqueued,
             done,
+            paths,
         })
     }
+}
+
+/// Each configured gateway's share of the campaign, in configuration order, then any
+/// gateway the deliveries went to that the configuration no longer has.
+fn paths(
+    modems: &[crate::settings::CampaignModem],
+    by_gateway: &BTreeMap<String, CampaignCounts>,
+    parts: u32,
+) -> Vec<PathProgress> {
+    let mut shown = Vec::new();
+    for modem in modems {
+        if shown
+            .iter()
+            .any(|p: &PathProgress| p.gateway == modem.gateway)
+        {
+            continue;
+        }
+        let counts = by_gateway.get(&modem.gateway).copied().unwrap_or_default();
+        // A gateway may have several modems in the plan: its rate is theirs together.
+        let rate: u32 = modems
+            .iter()
+            .filter(|m| m.gateway == modem.gateway)
+            .map(|m| m.rate.per_minute)
+            .fold(0, u32::saturating_add);
+        let per_minute = rate.max(1);
+        let minutes_ms = counts
+            .queued
+            .saturating_mul(u64::from(parts))
+            .saturating_mul(60_000)
+            / u64::from(per_minute);
+        let time_left = TimeDelta::try_milliseconds(i64::try_from(minutes_ms).unwrap_or(i64::MAX))
+            .unwrap_or(TimeDelta::MAX);
+        shown.push(PathProgress {
+            gateway: modem.gateway.clone(),
+            path: modem.rate.path.describe(),
+            per_minute: rate,
+            counts,
+            time_left: describe_duration(time_left),
+        });
+    }
+    for (gateway, counts) in by_gateway {
+        if !shown.iter().any(|p| &p.gateway == gateway) {
+            shown.push(PathProgress {
+                gateway: gateway.clone(),
+                path: "not configured",
+                per_minute: 0,
+                counts: *counts,
+                time_left: "unknown".to_owned(),
+            });
+        }
+    }
+    shown
 }

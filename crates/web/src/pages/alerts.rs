@@ -251,6 +251,7 @@ pub async fn campaign_page(
         "state": p.state,
         "in_outbox": p.in_outbox,
         "unreachable": p.unreachable,
+        "paths": p.paths,
         "confirmed_at": format_time(send.confirmed_at),
     });
     page(
