@@ -49,6 +49,34 @@ pub enum SendPath {
     MessageCentre,
 }
 
+/// The paths of a plan in words, for the confirm page: "2 modems and 1 message centre".
+pub fn describe_paths(rates: &[ModemRate]) -> String {
+    let mut parts = Vec::new();
+    for (path, one, many) in [
+        (SendPath::Radio, "modem", "modems"),
+        (SendPath::MessageCentre, "message centre", "message centres"),
+        (
+            SendPath::CarrierEmail,
+            "carrier e-mail path",
+            "carrier e-mail paths",
+        ),
+    ] {
+        match rates.iter().filter(|r| r.path == path).count() {
+            0 => {}
+            1 => parts.push(format!("1 {one}")),
+            n => parts.push(format!("{n} {many}")),
+        }
+    }
+    match parts.len() {
+        0 => "no path".to_owned(),
+        1 => parts.remove(0),
+        _ => {
+            let last = parts.pop().unwrap_or_default();
+            format!("{} and {last}", parts.join(", "))
+        }
+    }
+}
+
 impl SendPath {
     /// What the console calls it.
     pub fn describe(self) -> &'static str {
@@ -586,6 +614,21 @@ pub fn describe_duration(duration: TimeDelta) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_confirm_page_names_the_paths() {
+        assert_eq!(describe_paths(&[]), "no path");
+        assert_eq!(describe_paths(&[ModemRate::new("a", 20)]), "1 modem");
+        assert_eq!(
+            describe_paths(&[
+                ModemRate::new("a", 20),
+                ModemRate::new("b", 20),
+                ModemRate::message_centre("c", 600),
+                ModemRate::carrier_email("d", 60),
+            ]),
+            "2 modems, 1 message centre and 1 carrier e-mail path"
+        );
+    }
+
     #[test]
     fn a_message_centre_reaches_everyone_at_its_rate_without_the_sim_warning() {
         // 10,000 members, one part each, a 50/s account beside one modem at 20 a minute.

@@ -535,3 +535,50 @@ async fn a_transmitter_and_a_receiver_share_the_work() {
     // The receipt's answer may have passed while waiting for the text's.
     smsc.until_count("receipt_resp", 1).await;
 }
+
+#[tokio::test]
+async fn slow_answers_fill_the_window_and_nothing_is_lost_or_doubled() {
+    let mut smsc = start_smsc().await;
+    let mut config = config(&smsc);
+    config.window = 3;
+    config.registered_delivery = false;
+    let (driver, mut events) = SmppDriver::spawn(config).expect("starts");
+    let mut health = Vec::new();
+    until_health(&mut events, &mut health, is_ready).await;
+    smsc.command(serde_json::json!({"cmd": "hold", "on": true}))
+        .await;
+    smsc.settle().await;
+    // Five texts at once; the SMSC answers none of them for now.
+    let sends: Vec<_> = (0..5)
+        .map(|n| {
+            let driver = driver.clone();
+            tokio::spawn(async move {
+                driver
+                    .send(message("+15551234567", &format!("slow {n}")))
+                    .await
+            })
+        })
+        .collect();
+    smsc.until_count("submit_sm", 3).await;
+    smsc.settle().await;
+    assert_eq!(
+        smsc.count("submit_sm"),
+        3,
+        "the window holds three unanswered"
+    );
+    // The answers come late: every text goes, each once.
+    smsc.command(serde_json::json!({"cmd": "hold", "on": false}))
+        .await;
+    let mut ids = std::collections::BTreeSet::new();
+    for send in sends {
+        let references = timeout(WAIT, send)
+            .await
+            .expect("answered")
+            .expect("joins")
+            .expect("sent");
+        ids.extend(references.into_iter().map(|r| r.to_string()));
+    }
+    assert_eq!(ids.len(), 5, "five texts, five ids");
+    smsc.settle().await;
+    assert_eq!(smsc.count("submit_sm"), 5, "nothing sent twice");
+}

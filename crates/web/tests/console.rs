@@ -205,6 +205,7 @@ async fn emergency_alert_compose_confirm_cancel_send_and_progress() {
         );
         assert!(r.body.contains("id=\"recipient-count\">3<"), "{}", r.body);
         assert!(r.body.contains("Estimated time to reach everyone"));
+        assert!(r.body.contains(" over 2 modems.</p>"), "{}", r.body);
         // Cancel returns to compose with the text kept.
         let r = admin
             .post(

@@ -8,6 +8,7 @@
 
 use textgate_store::{Lease, OutboundState, SentPart, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
 
 /// The most completions one transaction records.
 const MOST_AT_ONCE: usize = 256;
@@ -34,18 +35,22 @@ impl Completions {
     pub fn gathered(store: Store) -> Completions {
         let (gathered, mut requests) = mpsc::unbounded_channel();
         let recorder = store.clone();
-        tokio::spawn(async move {
-            while let Some(first) = requests.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < MOST_AT_ONCE {
-                    match requests.try_recv() {
-                        Ok(next) => batch.push(next),
-                        Err(_) => break,
+        // In the caller's span (the gateway's), so its lines name the gateway.
+        tokio::spawn(
+            async move {
+                while let Some(first) = requests.recv().await {
+                    let mut batch = vec![first];
+                    while batch.len() < MOST_AT_ONCE {
+                        match requests.try_recv() {
+                            Ok(next) => batch.push(next),
+                            Err(_) => break,
+                        }
                     }
+                    record(&recorder, batch).await;
                 }
-                record(&recorder, batch).await;
             }
-        });
+            .instrument(tracing::Span::current()),
+        );
         Completions {
             store,
             gathered: Some(gathered),

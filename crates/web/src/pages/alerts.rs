@@ -193,7 +193,9 @@ pub async fn compose_confirm<D: DeskGuard>(
         "unreachable": preview.unreachable,
         "audience": match desk { Desk::Test => "testers", Desk::Alert => "members" },
         "eta": textgate_alerts::campaign::describe_duration(preview.plan.estimated_duration()),
-        "modems": settings.modems.len(),
+        "paths": textgate_alerts::campaign::describe_paths(
+            &settings.modems.iter().map(|m| m.rate.clone()).collect::<Vec<_>>(),
+        ),
         "warnings": preview.warnings,
         "yearly": yearly,
     });
