@@ -34,6 +34,10 @@ pub enum Multipart {
     /// The concatenation goes in the `sar_*` optional parameters and the SMSC builds the
     /// header: for SMSCs that refuse UDHI from applications.
     Sar,
+    /// The whole text in one `submit_sm`'s `message_payload` parameter; the SMSC cuts it.
+    /// It answers with one id, so every part is recorded under it, and its one receipt is
+    /// about them all.
+    Payload,
 }
 
 /// TLS towards the SMSC.

@@ -353,7 +353,11 @@ impl Link {
                     accepted: Vec::new(),
                 }));
             }
-            Ok(parts) => sends.push(parts, progress, reply),
+            Ok(parts) => {
+                // One message_payload submit for several parts carries them all.
+                let fan_out = message.parts.len() / parts.len();
+                sends.push(parts, fan_out, progress, reply);
+            }
             Err((index, error)) => {
                 let _ = reply.send(Err(SendError {
                     failure: SendFailure::Invalid {

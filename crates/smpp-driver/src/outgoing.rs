@@ -25,18 +25,75 @@ const DATA_CODING_UCS2: u8 = 0x08;
 #[error("{0}")]
 pub struct Unsubmittable(String);
 
-/// The `submit_sm` for each part of `message`, in order.
+/// The `submit_sm` for each part of `message`, in order; with [`Multipart::Payload`] one
+/// `submit_sm` for all of them.
 pub fn submits(
     message: &OutgoingSms,
     config: &SmppConfig,
 ) -> Result<Vec<ShortMessage>, (usize, Unsubmittable)> {
     let destination = destination(&message.recipient).map_err(|e| (0, e))?;
-    message
+    let parts = message
         .parts
         .iter()
         .enumerate()
         .map(|(index, part)| submit(&part.pdu, destination.clone(), config).map_err(|e| (index, e)))
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    if config.multipart == Multipart::Payload && parts.len() > 1 {
+        return payload(message, parts, config).map(|one| vec![one]);
+    }
+    Ok(parts)
+}
+
+/// One `submit_sm` carrying the text of every part in `message_payload`, in the first
+/// part's coding (the segmenter codes every part of a text alike).
+fn payload(
+    message: &OutgoingSms,
+    parts: Vec<ShortMessage>,
+    config: &SmppConfig,
+) -> Result<ShortMessage, (usize, Unsubmittable)> {
+    let mut text = String::new();
+    let mut coding = None;
+    for (index, part) in message.parts.iter().enumerate() {
+        let decoded = Pdu::decode(&part.pdu, SmscField::Present).map_err(|e| {
+            (
+                index,
+                Unsubmittable(format!("the part is not a valid SMS-SUBMIT: {e}")),
+            )
+        })?;
+        let Tpdu::Submit(submit) = decoded.tpdu else {
+            return Err((index, Unsubmittable("the part is not an SMS-SUBMIT".into())));
+        };
+        coding.get_or_insert(submit.data_coding.alphabet());
+        match submit.user_data.content {
+            Content::Text(part_text) => text.push_str(&part_text),
+            Content::Data(_) => {
+                return Err((
+                    index,
+                    Unsubmittable("8-bit data cannot go as one message_payload".into()),
+                ))
+            }
+        }
+    }
+    let (data_coding, body) = match coding {
+        Some(Alphabet::Ucs2) => (DATA_CODING_UCS2, ucs2::encode(&text)),
+        _ => {
+            let septets = alphabet::encode(&text, Default::default())
+                .map_err(|e| (0, Unsubmittable(format!("the text: {e}"))))?;
+            let body = match config.gsm7_packing {
+                Gsm7Packing::Unpacked => septets,
+                Gsm7Packing::Packed => septet::pack(&septets, 0),
+            };
+            (DATA_CODING_DEFAULT, body)
+        }
+    };
+    let first = parts.into_iter().next().unwrap_or_default();
+    Ok(ShortMessage {
+        esm_class: 0,
+        data_coding,
+        short_message: Vec::new(),
+        tlvs: vec![Tlv::new(tlv::MESSAGE_PAYLOAD, body)],
+        ..first
+    })
 }
 
 /// The recipient as SMPP addresses it: `+` and digits is international/ISDN, other digits
@@ -214,6 +271,27 @@ mod tests {
             Some(2)
         );
         assert_eq!(ucs2::decode(&part.short_message), "жё".repeat(40)[67 * 2..]);
+    }
+
+    #[test]
+    fn payload_puts_the_whole_text_in_one_submit() {
+        let mut config = config();
+        config.multipart = Multipart::Payload;
+        let text = "The library closes at 5 pm today; the book drop stays open. ".repeat(4);
+        let parts = submits(&message(&text), &config).expect("submits");
+        assert_eq!(parts.len(), 1);
+        let part = &parts[0];
+        assert_eq!(part.esm_class, 0);
+        assert!(part.short_message.is_empty());
+        let payload = part.tlv(tlv::MESSAGE_PAYLOAD).expect("a payload");
+        assert_eq!(
+            payload.value,
+            text.as_bytes(),
+            "unpacked GSM of plain ASCII letters"
+        );
+        // A single-part text stays an ordinary submit.
+        let one = submits(&message("short"), &config).expect("submits");
+        assert_eq!(one[0].short_message, b"short");
     }
 
     #[test]

@@ -35,6 +35,9 @@ const MAX_THROTTLE_PAUSE: Duration = Duration::from_secs(30);
 struct Active {
     id: u64,
     parts: Vec<ShortMessage>,
+    /// How many of the outbox's parts each submit carries: 1, or all of them for a
+    /// `message_payload` submit.
+    fan_out: usize,
     next: usize,
     in_flight: bool,
     accepted: Vec<MessageReference>,
@@ -45,8 +48,14 @@ struct Active {
 }
 
 impl Active {
+    /// The outbox's parts in this send.
     fn total(&self) -> usize {
-        self.parts.len()
+        self.parts.len() * self.fan_out
+    }
+
+    /// The outbox's number (from 1) of the first part the next submit carries.
+    fn part_number(&self) -> usize {
+        self.next * self.fan_out + 1
     }
 
     fn finish(self, result: Result<Vec<MessageReference>, SendFailure>) {
@@ -99,13 +108,21 @@ impl Sends {
         self.active.len()
     }
 
-    /// Takes a send whose parts are already `submit_sm`s.
-    pub fn push(&mut self, parts: Vec<ShortMessage>, progress: SendProgress, reply: Reply) {
+    /// Takes a send whose parts are already `submit_sm`s, each carrying `fan_out` of the
+    /// outbox's parts.
+    pub fn push(
+        &mut self,
+        parts: Vec<ShortMessage>,
+        fan_out: usize,
+        progress: SendProgress,
+        reply: Reply,
+    ) {
         let id = self.next_id;
         self.next_id += 1;
         self.active.push_back(Active {
             id,
             parts,
+            fan_out: fan_out.max(1),
             next: 0,
             in_flight: false,
             accepted: Vec::new(),
@@ -138,7 +155,7 @@ impl Sends {
             let index = self.active.iter().position(|a| !a.in_flight)?;
             if self.active[index].progress.stop_requested() {
                 let send = self.active.remove(index)?;
-                let (sent, total) = (send.next, send.total());
+                let (sent, total) = (send.part_number() - 1, send.total());
                 send.finish(Err(SendFailure::Stopped { sent, total }));
                 continue;
             }
@@ -171,12 +188,15 @@ impl Sends {
             tracing::warn!(message_id = %id, "the SMSC gave no usable message id; its receipt cannot be matched");
             MessageReference::from_stored(format!("unnamed-{tag}"))
         });
-        send.progress.part_accepted(send.next, reference.clone());
-        send.accepted.push(reference);
+        // A message_payload submit carries every part: they all get its id.
+        for index in send.next * send.fan_out..(send.next + 1) * send.fan_out {
+            send.progress.part_accepted(index, reference.clone());
+            send.accepted.push(reference.clone());
+        }
         send.next += 1;
         send.in_flight = false;
         send.throttled_since = None;
-        if send.next >= send.total() {
+        if send.next >= send.parts.len() {
             if let Some(send) = self.active.remove(index) {
                 let accepted = send.accepted.clone();
                 send.finish(Ok(accepted));
@@ -215,7 +235,7 @@ impl Sends {
             reason: format!("the message centre refused it: {status}"),
             class,
         };
-        let (part, total) = (send.next + 1, send.total());
+        let (part, total) = (send.part_number(), send.total());
         send.finish(Err(SendFailure::Refused {
             part,
             total,
@@ -230,7 +250,7 @@ impl Sends {
             return;
         };
         if let Some(send) = self.active.remove(index) {
-            let (part, total) = (send.next + 1, send.total());
+            let (part, total) = (send.part_number(), send.total());
             send.finish(Err(SendFailure::Timeout {
                 part,
                 total,
@@ -274,7 +294,7 @@ mod tests {
     ) {
         let (progress, monitor) = SendProgress::channel();
         let (reply, answer) = oneshot::channel();
-        sends.push((1..=parts).map(part).collect(), progress, reply);
+        sends.push((1..=parts).map(part).collect(), 1, progress, reply);
         (answer, monitor)
     }
 
@@ -356,6 +376,24 @@ mod tests {
             ),
             "{error}"
         );
+    }
+
+    #[tokio::test]
+    async fn one_payload_submit_answers_for_every_part() {
+        let mut sends = Sends::new(None, Duration::from_secs(1), Duration::from_secs(60));
+        let (progress, mut monitor) = SendProgress::channel();
+        let (reply, mut answer) = oneshot::channel();
+        sends.push(vec![part(1)], 3, progress, reply);
+        let due = sends.next_due(Instant::now()).expect("due");
+        sends.accepted(due.tag, b"P1");
+        let one = MessageReference::from_stored("P1");
+        assert_eq!(
+            answer.try_recv().expect("answered").expect("sent"),
+            [one.clone(), one.clone(), one]
+        );
+        let indices: Vec<usize> =
+            std::iter::from_fn(|| monitor.try_next_accepted().map(|p| p.index)).collect();
+        assert_eq!(indices, [0, 1, 2]);
     }
 
     #[tokio::test]

@@ -582,3 +582,34 @@ async fn slow_answers_fill_the_window_and_nothing_is_lost_or_doubled() {
     smsc.settle().await;
     assert_eq!(smsc.count("submit_sm"), 5, "nothing sent twice");
 }
+
+#[tokio::test]
+async fn a_long_text_as_one_message_payload_is_one_submit_with_one_receipt() {
+    let mut smsc = start_smsc().await;
+    let mut config = config(&smsc);
+    config.multipart = textgate_smpp_driver::Multipart::Payload;
+    let (driver, mut events) = SmppDriver::spawn(config).expect("starts");
+    let mut health = Vec::new();
+    until_health(&mut events, &mut health, is_ready).await;
+    let long = "Кнігі можна вярнуць да пятніцы. ".repeat(4);
+    let references = driver
+        .send(message("+15551234567", &long))
+        .await
+        .expect("sent");
+    assert!(references.len() >= 2, "{references:?}");
+    assert!(
+        references.iter().all(|r| r == &references[0]),
+        "one id for every part"
+    );
+    let submit = smsc.next("submit_sm").await;
+    assert_eq!(submit["data_coding"], 8, "{submit}");
+    assert_eq!(submit["esm_class"], 0, "{submit}");
+    assert_eq!(submit["payload"], long.as_str(), "{submit}");
+    smsc.settle().await;
+    assert_eq!(smsc.count("submit_sm"), 1, "one submit for the whole text");
+    let ModemEvent::Receipt(receipt) = next_event(&mut events, &mut health).await else {
+        panic!("expected the receipt");
+    };
+    assert_eq!(receipt.reference, references[0]);
+    receipt.ack.acknowledge().expect("driver runs");
+}

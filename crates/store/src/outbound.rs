@@ -766,13 +766,16 @@ impl Store {
                     .await?;
             }
             // The part may have been sent again under a new reference meanwhile; then
-            // this report is not about it.
+            // this report is not about it. Every pending part of the text with this
+            // reference is: a message centre that took the whole text as one message
+            // (`message_payload`) gave all its parts one id and sends one receipt, while a
+            // modem's parts of one text have references of their own (two parts of one
+            // text share a TP-MR only 256 sends apart).
             let updated = sqlx::query(
-                "UPDATE outbound_parts SET status = $3, status_at = $4
-                 WHERE outbound_id = $1 AND seq = $2 AND message_ref = $5 AND status = 'pending'",
+                "UPDATE outbound_parts SET status = $2, status_at = $3
+                 WHERE outbound_id = $1 AND message_ref = $4 AND status = 'pending'",
             )
             .bind(outbound_id)
-            .bind(seq)
             .bind(part_status)
             .bind(now)
             .bind(message_ref)

@@ -100,6 +100,7 @@ on_both_backends!(
     outbox_depth_counts_queued_and_sending,
     a_campaign_is_enqueued_in_batches_once,
     texts_finished_together_are_recorded_in_one_go,
+    one_receipt_for_a_text_sent_as_one_message_delivers_every_part,
 );
 
 async fn inbound_read_twice_is_stored_once(ctx: Ctx) {
@@ -939,6 +940,34 @@ async fn an_interrupted_text_keeps_its_sent_parts_for_the_retry(ctx: Ctx) {
         ctx.store.outbound(id).await.unwrap().unwrap().state,
         OutboundState::Delivered
     );
+}
+
+/// A message centre that took a long text as one message (`message_payload`) gave every
+/// part one id and sends one receipt: it delivers the whole text.
+async fn one_receipt_for_a_text_sent_as_one_message_delivers_every_part(ctx: Ctx) {
+    let id = ctx
+        .store
+        .enqueue_outbound(&reply("+15551234567", "p1", "three parts as one message"))
+        .await
+        .unwrap()
+        .id();
+    let leased = lease_one(&ctx, "worker-a").await;
+    let one_id = |seq| SentPart {
+        seq,
+        message_ref: "5A00F".to_owned(),
+    };
+    ctx.store
+        .mark_sent(&leased.lease, &[one_id(1), one_id(2), one_id(3)])
+        .await
+        .unwrap();
+    let matched = ctx
+        .store
+        .record_status_report(GW, "5A00F", &PartOutcome::Delivered, Duration::hours(1))
+        .await
+        .unwrap()
+        .expect("the receipt matches");
+    assert_eq!(matched.outbound_id, id);
+    assert_eq!(matched.state, OutboundState::Delivered);
 }
 
 /// Several texts marked sent in one transaction: each gets its own answer, a text whose

@@ -378,6 +378,7 @@ pub fn smpp_config(smpp: &SmppDriverConfig) -> anyhow::Result<SmppConfig> {
     config.multipart = match smpp.multipart {
         SmppMultipart::Udh => Multipart::Udh,
         SmppMultipart::Sar => Multipart::Sar,
+        SmppMultipart::Payload => Multipart::Payload,
     };
     config.registered_delivery = smpp.registered_delivery;
     config.enquire_link_interval = smpp.enquire_link;

@@ -40,6 +40,14 @@ function hex(buffer) {
   return Buffer.isBuffer(buffer) ? buffer.toString('hex') : null;
 }
 
+// message_payload as node-smpp decoded it (by data_coding, as it does short_message).
+function payloadText(payload) {
+  if (payload === undefined || payload === null) return null;
+  if (typeof payload === 'string') return payload;
+  if (Buffer.isBuffer(payload)) return hex(payload);
+  return Buffer.isBuffer(payload.message) ? hex(payload.message) : payload.message;
+}
+
 function answer(session, pdu) {
   if (throttle > 0) {
     throttle -= 1;
@@ -113,6 +121,7 @@ const server = smpp.createServer(serverOptions, (session) => {
       registered_delivery: pdu.registered_delivery,
       udh: Array.isArray(sm.udh) ? sm.udh.map(hex).join(',') : null,
       message: Buffer.isBuffer(sm.message) ? hex(sm.message) : sm.message,
+      payload: payloadText(pdu.message_payload),
       sar_segment_seqnum: pdu.sar_segment_seqnum,
     });
     if (hold) {

@@ -524,7 +524,8 @@ pub struct SmppDriver {
     /// How GSM 7-bit text is written (`unpacked`, the SMPP norm, or `packed`).
     #[serde(default)]
     pub gsm7_packing: SmppPacking,
-    /// How long texts are cut: `udh` (headers in the parts, the default) or `sar`.
+    /// How long texts go: `udh` (headers in the parts, the default), `sar`, or `payload`
+    /// (the whole text in one `message_payload`; the SMSC cuts it).
     #[serde(default)]
     pub multipart: SmppMultipart,
     /// Ask for delivery receipts (they become the librarian's receipts).
@@ -560,6 +561,8 @@ pub enum SmppMultipart {
     #[default]
     Udh,
     Sar,
+    /// The whole text in one `submit_sm`'s `message_payload`; the SMSC cuts it.
+    Payload,
 }
 
 /// Transport security towards the SMTP relay.
