@@ -124,9 +124,10 @@ impl Campaigns<'_> {
                 not_before: Some(started + delivery.send_after),
             })
         });
-        // A thousand deliveries to a statement and a transaction (the store's batch): one
-        // disk flush per thousand rather than per delivery. A batch committed before a stop stays;
-        // the resumed enqueue skips its recipients.
+        // Thousands of deliveries to a store call (one statement and transaction on
+        // PostgreSQL, a thousand rows to a statement on SQLite): one disk flush per batch
+        // rather than per delivery. A batch committed before a stop stays; the resumed
+        // enqueue skips its recipients.
         let mut enqueued = 0u64;
         let mut batch = Vec::with_capacity(ENQUEUE_BATCH);
         let mut deliveries = deliveries.peekable();
