@@ -91,43 +91,62 @@ impl InformationElement {
 
     /// The element's data octets (without identifier and length).
     pub fn data(&self) -> Vec<u8> {
+        let mut data = Vec::with_capacity(self.data_len());
+        self.write_data(&mut data);
+        data
+    }
+
+    /// How many data octets the element has, without building them.
+    pub fn data_len(&self) -> usize {
+        use InformationElement as Ie;
+        match self {
+            Ie::Concatenation8 { .. } => 3,
+            Ie::Concatenation16 { .. } | Ie::Ports16 { .. } => 4,
+            Ie::Ports8 { .. } => 2,
+            Ie::SingleShift { .. } | Ie::LockingShift { .. } => 1,
+            Ie::Other { data, .. } => data.len(),
+        }
+    }
+
+    /// Appends the element's data octets to `out` (the encoder writes them straight into
+    /// the PDU, without a vector per element).
+    pub fn write_data(&self, out: &mut Vec<u8>) {
         use InformationElement as Ie;
         match self {
             Ie::Concatenation8 {
                 reference,
                 total,
                 sequence,
-            } => vec![*reference, *total, *sequence],
+            } => out.extend([*reference, *total, *sequence]),
             Ie::Concatenation16 {
                 reference,
                 total,
                 sequence,
             } => {
-                let [hi, lo] = reference.to_be_bytes();
-                vec![hi, lo, *total, *sequence]
+                out.extend(reference.to_be_bytes());
+                out.extend([*total, *sequence]);
             }
             Ie::Ports8 {
                 destination,
                 source,
-            } => vec![*destination, *source],
+            } => out.extend([*destination, *source]),
             Ie::Ports16 {
                 destination,
                 source,
             } => {
-                let mut v = destination.to_be_bytes().to_vec();
-                v.extend(source.to_be_bytes());
-                v
+                out.extend(destination.to_be_bytes());
+                out.extend(source.to_be_bytes());
             }
             Ie::SingleShift { language_id } | Ie::LockingShift { language_id } => {
-                vec![*language_id]
+                out.push(*language_id)
             }
-            Ie::Other { data, .. } => data.clone(),
+            Ie::Other { data, .. } => out.extend_from_slice(data),
         }
     }
 
     /// Octets this element takes in the header: identifier, length and data.
     pub fn encoded_len(&self) -> usize {
-        2 + self.data().len()
+        2 + self.data_len()
     }
 }
 
@@ -214,30 +233,38 @@ impl UserDataHeader {
     /// The header as it goes on the wire, UDHL first. Fails if an element's data exceeds
     /// 255 octets or the whole header exceeds 255 octets.
     pub fn to_bytes(&self) -> Result<Vec<u8>, GsmError> {
-        let mut out = vec![0];
+        let mut out = Vec::with_capacity(self.encoded_len());
+        self.write_to(&mut out)?;
+        Ok(out)
+    }
+
+    /// Appends the header as it goes on the wire (UDHL first) to `out`; on an error `out`
+    /// holds a partial header, which the caller discards.
+    pub fn write_to(&self, out: &mut Vec<u8>) -> Result<(), GsmError> {
+        let start = out.len();
+        out.push(0);
         for element in &self.elements {
-            let data = element.data();
-            let len = u8::try_from(data.len()).map_err(|_| {
+            let len = u8::try_from(element.data_len()).map_err(|_| {
                 GsmError::InvalidUdh(format!(
                     "element {:#04x} has {} octets of data, at most 255 fit",
                     element.iei(),
-                    data.len()
+                    element.data_len()
                 ))
             })?;
             out.push(element.iei());
             out.push(len);
-            out.extend(data);
+            element.write_data(out);
         }
-        let udhl = u8::try_from(out.len() - 1).map_err(|_| {
+        let udhl = u8::try_from(out.len() - start - 1).map_err(|_| {
             GsmError::InvalidUdh(format!(
                 "header has {} octets, at most 255 fit",
-                out.len() - 1
+                out.len() - start - 1
             ))
         })?;
-        if let Some(first) = out.first_mut() {
+        if let Some(first) = out.get_mut(start) {
             *first = udhl;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The concatenation element, if any (the first one wins).

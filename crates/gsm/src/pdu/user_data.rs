@@ -117,15 +117,19 @@ impl UserData {
         Ok(UserData { header, content })
     }
 
+    /// The header's octets (UDHL first), or none.
+    fn header_bytes(&self) -> Result<Vec<u8>, GsmError> {
+        match &self.header {
+            Some(h) => h.to_bytes(),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// Writes TP-UDL and TP-UD under `dcs`.
     pub(crate) fn encode(&self, dcs: DataCoding, out: &mut Vec<u8>) -> Result<(), GsmError> {
         if dcs.compressed() {
             return Err(GsmError::CompressedText { dcs: dcs.to_byte() });
         }
-        let header = match &self.header {
-            Some(h) => h.to_bytes()?,
-            None => Vec::new(),
-        };
         match (dcs.alphabet(), &self.content) {
             (Alphabet::Gsm7, Content::Text(text)) => {
                 let tables = self
@@ -139,11 +143,15 @@ impl UserData {
                 // holds a partial encoding, which the caller discards.
                 let udl_at = out.len();
                 out.push(0);
-                out.extend(&header);
+                // The header straight onto `out` too.
+                if let Some(header) = &self.header {
+                    header.write_to(out)?;
+                }
+                let header_len = out.len() - udl_at - 1;
                 let mut packer =
-                    septet::Packer::new(out, septet::fill_bits_after_header(header.len()));
+                    septet::Packer::new(out, septet::fill_bits_after_header(header_len));
                 alphabet::encode_each(text, tables, |s| packer.push(s))?;
-                let udl = septet::header_septets(header.len()) + packer.finish();
+                let udl = septet::header_septets(header_len) + packer.finish();
                 if udl > MAX_SEPTETS {
                     return Err(GsmError::UserDataTooLong {
                         needed: udl,
@@ -156,9 +164,11 @@ impl UserData {
                 }
             }
             (Alphabet::Ucs2, Content::Text(text)) => {
-                push_octets(out, &header, &ucs2::encode(text))?;
+                push_octets(out, &self.header_bytes()?, &ucs2::encode(text))?;
             }
-            (Alphabet::EightBit, Content::Data(data)) => push_octets(out, &header, data)?,
+            (Alphabet::EightBit, Content::Data(data)) => {
+                push_octets(out, &self.header_bytes()?, data)?
+            }
             (Alphabet::EightBit, Content::Text(_)) => {
                 return Err(GsmError::ContentMismatch(
                     "the coding is 8-bit data but the user data is text",
