@@ -228,7 +228,7 @@ impl Link {
                         Ok(bytes) => outgoing.push(bytes),
                         Err(e) => {
                             tracing::warn!(error = %e, "a submit the session did not take");
-                            sends.unanswered(due.tag, Duration::ZERO);
+                            sends.not_submitted(due.tag, &e.to_string());
                         }
                     }
                 }

@@ -259,6 +259,19 @@ impl Sends {
         }
     }
 
+    /// The part tagged `tag` could not be submitted at all (the session refused it): it
+    /// never left, so its send fails as unavailable and may simply be tried again.
+    pub fn not_submitted(&mut self, tag: u64, reason: &str) {
+        let Some(index) = self.find(tag) else {
+            return;
+        };
+        if let Some(send) = self.active.remove(index) {
+            send.finish(Err(SendFailure::Unavailable(format!(
+                "the part was not submitted: {reason}"
+            ))));
+        }
+    }
+
     /// The connection ended: every send not waiting for an answer fails as unavailable,
     /// keeping the parts already accepted.
     pub fn connection_ended(&mut self, reason: &str) {
