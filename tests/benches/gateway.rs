@@ -16,24 +16,12 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use support::measure::{peak_memory_kib, percentile};
 use support::scene::{patron_jid, reply, Scene, GW, PATRON};
 use textgate_modemsim::IncomingText;
 
 const TEXTS: usize = 1000;
 const REPLIES: usize = 500;
-
-fn peak_memory_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()

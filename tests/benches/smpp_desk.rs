@@ -14,10 +14,11 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use support::daemon::{self, Daemon, GatewaySection};
 use support::database::Database;
+use support::measure::percentile;
 use support::prosody::Prosody;
 use support::scene::{approve, online, operator, patron_jid, reply, GW, PASSWORD};
 use textgate_testkit::smsc::Smsc;
@@ -25,11 +26,6 @@ use textgate_testkit::smsc::Smsc;
 const TEXTS: usize = 300;
 const REPLIES: usize = 500;
 const PATRON: &str = "+15551234567";
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()

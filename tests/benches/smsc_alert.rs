@@ -16,16 +16,9 @@ use std::time::Instant;
 
 use support::daemon::{self, Daemon, GatewaySection};
 use support::database::Database;
+use support::measure::peak_memory_kib;
 use textgate_store::{NewOutbound, OutboundOrigin, Priority, Store};
 use textgate_testkit::smsc::Smsc;
-
-fn peak_memory_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()

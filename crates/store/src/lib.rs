@@ -46,6 +46,7 @@
 #![forbid(unsafe_code)]
 
 mod backend;
+mod campaign_outbox;
 mod clock;
 mod conversation;
 mod error;
