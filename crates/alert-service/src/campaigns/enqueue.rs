@@ -124,10 +124,9 @@ impl Campaigns<'_> {
                 not_before: Some(started + delivery.send_after),
             })
         });
-        // Thousands of deliveries to a store call (one statement and transaction on
-        // PostgreSQL, a thousand rows to a statement on SQLite): one disk flush per batch
-        // rather than per delivery. A batch committed before a stop stays; the resumed
-        // enqueue skips its recipients.
+        // Thousands of deliveries to a store call, which writes them a thousand to a
+        // statement and transaction: one disk flush per thousand rather than per delivery.
+        // What was committed before a stop stays; the resumed enqueue skips its recipients.
         let mut enqueued = 0u64;
         let mut batch = Vec::with_capacity(ENQUEUE_BATCH);
         let mut deliveries = deliveries.peekable();
