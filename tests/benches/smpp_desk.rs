@@ -49,14 +49,7 @@ async fn run() {
         &prosody.secret(GW),
         "/dev/null".into(),
     );
-    let config = daemon::config(&db.url, &[section])
-        .replace(
-            "kind = \"at\"\ndevice = \"/dev/null\"\n",
-            &format!(
-                "kind = \"smpp\"\naddress = \"127.0.0.1:{}\"\nsystem_id = \"textgate\"\npassword = \"secret\"\n",
-                smsc.port
-            ),
-        )
+    let config = daemon::on_smsc(&daemon::config(&db.url, &[section]), smsc.port, "")
         .replace("level = \"info,textgate_modem=debug\"", "level = \"info\"");
     let mut daemon = Daemon::start(&config);
     daemon.expect_log(&["bound to the SMSC"]).await;

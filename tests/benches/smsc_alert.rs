@@ -38,12 +38,10 @@ async fn run() {
     let mut smsc = Smsc::start().await.expect("the SMSC starts");
     // Nobody listens on the component port: the outbox does not need the XMPP side.
     let section = GatewaySection::for_alice("127.0.0.1:9".into(), "secret", "/dev/null".into());
-    let config = daemon::config(&db.url, &[section]).replace(
-        "kind = \"at\"\ndevice = \"/dev/null\"\n",
-        &format!(
-            "kind = \"smpp\"\naddress = \"127.0.0.1:{}\"\nsystem_id = \"textgate\"\npassword = \"secret\"\nwindow = 50\nregistered_delivery = false\n",
-            smsc.port
-        ),
+    let config = daemon::on_smsc(
+        &daemon::config(&db.url, &[section]),
+        smsc.port,
+        "window = 50\nregistered_delivery = false\n",
     );
     let config = config.replace("level = \"info,textgate_modem=debug\"", "level = \"warn\"");
     let mut daemon = Daemon::start(&config);

@@ -17,7 +17,6 @@ use support::members::{self, Member};
 use support::modem::Modem;
 use support::prosody::Prosody;
 use support::scene::{operator, ALERTS, GW};
-use textgate_alerts::{Role, Roles};
 
 /// Enough members that the enqueueing takes seconds, so that the test reliably sees it
 /// part-way (it checks that it did).
@@ -68,16 +67,7 @@ async fn a_campaign_killed_mid_enqueue_is_resumed_after_a_restart_without_duplic
     let address = support::http::address(&mut daemon).await;
 
     let state = members::console(&config).await;
-    let admin = state
-        .accounts()
-        .create_admin(
-            "chief@library.test",
-            "correct horse battery staple",
-            Roles::new([Role::EmergencyAdministrator, Role::Member]),
-        )
-        .await
-        .expect("create the emergency administrator");
-    let token = members::api_token(&state, admin).await;
+    let token = members::emergency_admin_token(&state).await;
     let numbers: Vec<String> = (0..MEMBERS)
         .map(|i| format!("+1201{:07}", 2_000_000 + i))
         .collect();

@@ -13,7 +13,6 @@ use support::database::Database;
 use support::members::{self, Member};
 use support::prosody::Prosody;
 use support::scene::{ALERTS, GW};
-use textgate_alerts::{Role, Roles};
 use textgate_testkit::smsc::Smsc;
 
 const ALERT: &str = "Shelter in place: a severe storm is near the library. Stay inside, away \
@@ -29,30 +28,18 @@ async fn an_alert_reaches_every_member_through_the_message_centre_and_counts_del
         &prosody.secret(GW),
         "/dev/null".into(),
     );
-    let config = daemon::config_with(&db.url, ALERTS, &[section]).replace(
-        "kind = \"at\"\ndevice = \"/dev/null\"\n",
-        &format!(
-            "kind = \"smpp\"\naddress = \"127.0.0.1:{}\"\nsystem_id = \"textgate\"\npassword = \"secret\"\nmax_per_second = 100\nsource_addr = \"12345\"\n",
-            smsc.port
-        ),
+    let config = daemon::on_smsc(
+        &daemon::config_with(&db.url, ALERTS, &[section]),
+        smsc.port,
+        "max_per_second = 100\nsource_addr = \"12345\"\n",
     );
-    assert!(config.contains("kind = \"smpp\""), "{config}");
     let mut daemon = Daemon::start(&config);
     let address = support::http::address(&mut daemon).await;
     support::http::wait_ready(&daemon, address).await;
     smsc.next("bind").await;
 
     let state = members::console(&config).await;
-    let admin = state
-        .accounts()
-        .create_admin(
-            "chief@library.test",
-            "correct horse battery staple",
-            Roles::new([Role::EmergencyAdministrator, Role::Member]),
-        )
-        .await
-        .expect("create the emergency administrator");
-    let token = members::api_token(&state, admin).await;
+    let token = members::emergency_admin_token(&state).await;
     let numbers = [
         "+12015550131",
         "+12015550132",

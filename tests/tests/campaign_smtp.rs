@@ -20,7 +20,6 @@ use support::members::{self, Member};
 use support::modem::Modem;
 use support::prosody::Prosody;
 use support::scene::{operator, ALERTS, GW};
-use textgate_alerts::{Role, Roles};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 
@@ -170,16 +169,7 @@ carriers = "{carriers}"
     support::http::wait_ready(&daemon, address).await;
 
     let state = members::console(&config).await;
-    let admin = state
-        .accounts()
-        .create_admin(
-            "chief@library.test",
-            "correct horse battery staple",
-            Roles::new([Role::EmergencyAdministrator, Role::Member]),
-        )
-        .await
-        .expect("create the emergency administrator");
-    let token = members::api_token(&state, admin).await;
+    let token = members::emergency_admin_token(&state).await;
     let with_carrier = ["+12015550111", "+12015550112", "+12015550113"];
     let by_modem = [
         ("+12015550121", None),

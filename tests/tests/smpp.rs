@@ -21,14 +21,11 @@ fn smpp_config(db: &Database, prosody: &Prosody, smsc: &Smsc) -> String {
         &prosody.secret(GW),
         "/dev/null".into(),
     );
-    let config = daemon::config(&db.url, &[section]);
-    let driver = format!(
-        "kind = \"smpp\"\naddress = \"127.0.0.1:{}\"\nsystem_id = \"textgate\"\npassword = \"secret\"\nsource_addr = \"12345\"\n",
-        smsc.port
-    );
-    let replaced = config.replace("kind = \"at\"\ndevice = \"/dev/null\"\n", &driver);
-    assert_ne!(replaced, config, "the driver table was not found");
-    replaced
+    daemon::on_smsc(
+        &daemon::config(&db.url, &[section]),
+        smsc.port,
+        "source_addr = \"12345\"\n",
+    )
 }
 
 #[tokio::test]

@@ -107,6 +107,21 @@ level = "info,textgate_modem=debug"
     out
 }
 
+/// `config`, made for gateways whose modem is `/dev/null`, with that driver replaced by a
+/// bind to the SMSC on 127.0.0.1:`port` (`textgate_testkit::smsc`'s account) plus the
+/// driver keys in `extra` (TOML lines).
+pub fn on_smsc(config: &str, port: u16, extra: &str) -> String {
+    let driver = format!(
+        "kind = \"smpp\"\naddress = \"127.0.0.1:{port}\"\nsystem_id = \"textgate\"\npassword = \"secret\"\n{extra}"
+    );
+    let replaced = config.replace("kind = \"at\"\ndevice = \"/dev/null\"\n", &driver);
+    assert_ne!(
+        replaced, config,
+        "no gateway on /dev/null to put on the SMSC"
+    );
+    replaced
+}
+
 pub struct Daemon {
     dir: tempfile::TempDir,
     child: Option<Child>,

@@ -101,6 +101,24 @@ pub async fn seed(state: &AlertService, members: &[Member]) {
     }
 }
 
+/// An emergency administrator (chief@library.test) and an API token of theirs, for the
+/// tests that send alerts through the JSON API.
+pub async fn emergency_admin_token(state: &AlertService) -> String {
+    let admin = state
+        .accounts()
+        .create_admin(
+            "chief@library.test",
+            "correct horse battery staple",
+            textgate_alerts::Roles::new([
+                textgate_alerts::Role::EmergencyAdministrator,
+                textgate_alerts::Role::Member,
+            ]),
+        )
+        .await
+        .expect("create the emergency administrator");
+    api_token(state, admin).await
+}
+
 /// An API token for `account` (the emergency administrator), to call the JSON API.
 pub async fn api_token(state: &AlertService, account: i64) -> String {
     let admin = state
