@@ -42,6 +42,13 @@ use crate::ledger::{Arrival, Bounce};
 use crate::plan::{Direction, PlannedText, TextKind};
 use crate::rig::StoreKind;
 
+/// What the daemon logs when it sends again a part whose answer was lost (killed, stopped
+/// or cut off with the part handed over) and no status report showed the part arrived:
+/// the documented at-least-once point.
+pub const RESENT_UNSURE: &str = "sending again a part whose answer was lost";
+/// What it logs when a status report showed such a part arrived, so it was not sent again.
+pub const REPORTED_UNSURE: &str = "the network reported the part whose answer was lost";
+
 /// An arrival later than this after the text could have been delivered is late.
 pub const LATE_AFTER: Duration = Duration::from_secs(30);
 
@@ -111,6 +118,9 @@ pub struct DirectionReport {
     pub unreached: usize,
     pub unsent: usize,
     pub duplicated: usize,
+    /// Of the duplicated, those the daemon logged it sent again after losing a part's
+    /// answer ([`RESENT_UNSURE`]); the rest have no such explanation.
+    pub duplicated_resent: usize,
     pub late: usize,
     pub altered: usize,
     pub cases: Vec<Case>,
@@ -147,6 +157,18 @@ pub struct Report {
     /// Replies the server refused for now (the daemon was down) that the librarian sent
     /// again.
     pub librarian_resends: usize,
+    /// Parts whose answer an attempt lost, as the daemon settled them.
+    pub lost_answers: LostAnswers,
+}
+
+/// What became of the parts whose answer was lost with a killed or stopped daemon (or a
+/// dropped link), from the daemon's log.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LostAnswers {
+    /// A status report showed the part arrived: recorded, not sent again.
+    pub reported: usize,
+    /// Nothing showed it: sent again, a possible duplicate.
+    pub resent: usize,
 }
 
 /// One SMS part the daemon sent to the network, on the run's clock.
@@ -439,6 +461,9 @@ pub fn tally(verdicts: &[Verdict], whereabouts: &BTreeMap<String, Whereabouts>) 
         }
         if verdict.times > 1 {
             report.duplicated += 1;
+            if found.log_lines.iter().any(|l| l.contains(RESENT_UNSURE)) {
+                report.duplicated_resent += 1;
+            }
             report.cases.push(case(Problem::Duplicated {
                 times: verdict.times,
             }));
@@ -571,6 +596,11 @@ impl fmt::Display for Report {
         writeln!(f, "faults: {}", kinds.join(", "))?;
         writeln!(
             f,
+            "parts whose answer was lost: {} shown sent by a status report, {} sent again",
+            self.lost_answers.reported, self.lost_answers.resent
+        )?;
+        writeln!(
+            f,
             "quiescence: {} after {} ({})",
             if self.quiescence.complete {
                 "complete"
@@ -613,6 +643,16 @@ impl fmt::Display for Report {
                 d.late,
                 d.altered
             )?;
+        }
+        for (name, d) in [("texts", &self.texts), ("replies", &self.replies)] {
+            if d.duplicated > 0 {
+                writeln!(
+                    f,
+                    "{name} duplicated: {} after the daemon sent again a part whose answer was lost, {} otherwise",
+                    d.duplicated_resent,
+                    d.duplicated - d.duplicated_resent
+                )?;
+            }
         }
         if !self.strays.is_empty() {
             writeln!(

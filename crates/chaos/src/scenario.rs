@@ -17,7 +17,8 @@ use crate::ledger::Ledger;
 use crate::librarian::Desk;
 use crate::plan::{Direction, FaultKindName, Plan, PlanSettings};
 use crate::report::{
-    judge_in, judge_out, tally, NetworkPart, Quiescence, Report, Verdict, Whereabouts,
+    judge_in, judge_out, tally, LostAnswers, NetworkPart, Quiescence, Report, Verdict, Whereabouts,
+    REPORTED_UNSURE, RESENT_UNSURE,
 };
 use crate::rig::{Rig, StoreKind, LIBRARIAN, START};
 use crate::traffic::{replies_out, texts_in};
@@ -166,6 +167,18 @@ async fn run_on(
         daemon_lives: rig.daemon.lives(),
         librarian_logins: desk.state().logins,
         librarian_resends: ledger.resends(),
+        lost_answers: LostAnswers {
+            reported: rig
+                .daemon
+                .log()
+                .lines(|l| l.text.contains(REPORTED_UNSURE))
+                .len(),
+            resent: rig
+                .daemon
+                .log()
+                .lines(|l| l.text.contains(RESENT_UNSURE))
+                .len(),
+        },
     })
 }
 

@@ -84,7 +84,9 @@ pub fn failure_reason(error: &SendError) -> SendFailure {
         },
         DriverFailure::BareError { .. } => SendFailure::Modem,
         DriverFailure::Timeout { .. } => SendFailure::Timeout,
-        DriverFailure::Unavailable(_) => SendFailure::ModemUnavailable,
+        DriverFailure::Unavailable(_) | DriverFailure::LinkLost { .. } => {
+            SendFailure::ModemUnavailable
+        }
         // A stopped send is given back to the queue, never failed for good.
         DriverFailure::Empty
         | DriverFailure::Invalid { .. }

@@ -36,6 +36,8 @@ pub enum Received {
     StatusReport {
         reference: MessageReference,
         outcome: Option<PartOutcome>,
+        /// The number the part was sent to (TP-RA), when the report names one.
+        recipient: Option<String>,
     },
     /// Nothing the gateway can deliver (undecodable, or a PDU type a modem never receives).
     Unusable(String),
@@ -84,6 +86,8 @@ pub fn classify(decoded: &Result<Pdu, GsmError>, region: Region) -> Received {
             Received::StatusReport {
                 reference: MessageReference::tpmr(report.message_reference),
                 outcome,
+                recipient: Some(report.recipient.number.clone())
+                    .filter(|number| !number.is_empty()),
             }
         }
         Tpdu::Submit(_) => Received::Unusable("an SMS-SUBMIT arrived as a received message".into()),
@@ -251,6 +255,9 @@ mod tests {
                     outcome: Some(
                         Delivered,
                     ),
+                    recipient: Some(
+                        "+15551234567",
+                    ),
                 }
             "#]],
         );
@@ -262,6 +269,9 @@ mod tests {
                         "17",
                     ),
                     outcome: None,
+                    recipient: Some(
+                        "+15551234567",
+                    ),
                 }
             "#]],
         );
@@ -276,6 +286,9 @@ mod tests {
                         Failed {
                             reason: "the network could not deliver it: validity period expired (status 0x46)",
                         },
+                    ),
+                    recipient: Some(
+                        "+15551234567",
                     ),
                 }
             "#]],

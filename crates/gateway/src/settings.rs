@@ -86,6 +86,13 @@ pub struct OutboxPolicy {
     /// back to the queue with that part's outcome unknown. Must leave the daemon's shutdown
     /// timeout room to write the give-back, or the text waits for its lease to run out.
     pub stop_grace: Duration,
+    /// When an earlier attempt lost a part's answer (the daemon died, the link ended),
+    /// how long the next attempt waits for the network's status report on that part
+    /// before sending it again. A report usually follows within seconds when the phone
+    /// is on; one that comes later arrives after the part was sent again (the phone shows
+    /// it twice). Not waited for on paths without reports (e-mail, an SMSC without
+    /// `registered_delivery`).
+    pub report_wait: Duration,
 }
 
 impl Default for OutboxPolicy {
@@ -96,6 +103,7 @@ impl Default for OutboxPolicy {
             max_backoff: Duration::from_secs(600),
             lease: Duration::from_secs(15),
             stop_grace: Duration::from_secs(5),
+            report_wait: Duration::from_secs(10),
         }
     }
 }

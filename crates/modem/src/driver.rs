@@ -66,6 +66,14 @@ pub trait SmsDriver: Send + Sync {
     fn concurrency(&self) -> usize {
         1
     }
+
+    /// Whether the network reports on the parts this driver sends (status reports or
+    /// delivery receipts, each naming the phone). When a part's answer was lost, the
+    /// outbox waits a little for such a report before sending it again; without reports
+    /// there is nothing to wait for.
+    fn reports_delivery(&self) -> bool {
+        true
+    }
 }
 
 /// How the network named one submitted part, so its status report can be matched to it:
@@ -326,6 +334,14 @@ pub enum SendFailure {
         total: usize,
         timeout: Duration,
     },
+    /// The link to the modem ended while the part was with it (after `AT+CMGS`, before its
+    /// answer): like [`SendFailure::Timeout`], it may or may not have been sent.
+    #[error("part {part} of {total}: the link to the modem ended before its answer ({reason}); it may or may not have been sent")]
+    LinkLost {
+        part: usize,
+        total: usize,
+        reason: String,
+    },
     #[error("part {part} of {total}: unexpected answer: {answer}")]
     Unexpected {
         part: usize,
@@ -352,11 +368,22 @@ impl SendError {
     ///
     /// [`ErrorClass::NeedsOperator`] (a SIM problem) says nothing about the message; the
     /// caller keeps it queued and must not expect the modem to fix itself.
+    /// Whether the part the send stopped at may have reached the network although no
+    /// answer said so (no answer came in time, or the link ended first): sending it again
+    /// may deliver it twice.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(
+            self.failure,
+            SendFailure::Timeout { .. } | SendFailure::LinkLost { .. }
+        )
+    }
+
     pub fn class(&self) -> ErrorClass {
         match &self.failure {
             SendFailure::Unavailable(_)
             | SendFailure::BareError { .. }
             | SendFailure::Timeout { .. }
+            | SendFailure::LinkLost { .. }
             | SendFailure::Unexpected { .. }
             | SendFailure::Stopped { .. } => ErrorClass::Retryable,
             SendFailure::Empty | SendFailure::Invalid { .. } => ErrorClass::Final,
@@ -383,6 +410,9 @@ impl SendError {
             }
             | SendFailure::BareError { part, total: of }
             | SendFailure::Timeout {
+                part, total: of, ..
+            }
+            | SendFailure::LinkLost {
                 part, total: of, ..
             }
             | SendFailure::Unexpected {
@@ -460,6 +490,9 @@ pub struct DeliveryReceipt {
     pub outcome: Option<ReceiptOutcome>,
     /// The receipt as it came, for the log (`id:… stat:DELIVRD err:000`).
     pub description: String,
+    /// The phone the part was for, when the receipt says: it ties a receipt to a part
+    /// whose record was lost with the daemon that sent it.
+    pub recipient: Option<String>,
     /// Acknowledge after the outcome is durably recorded; until then the centre keeps it.
     pub ack: AckHandle,
 }

@@ -493,6 +493,11 @@ impl SmsDriver for SmtpDriver {
             ..ModemStatus::default()
         })
     }
+
+    /// An e-mail relay reports nothing about the phone.
+    fn reports_delivery(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

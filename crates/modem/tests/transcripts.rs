@@ -366,7 +366,7 @@ async fn link_lost_mid_send_is_retryable_and_the_device_is_reopened() {
         health: connecting (attempt 1)
         health: ready (quectel profile)
         health: disconnected: reading or writing the device failed: broken pipe; reopening in 1s
-        send failed (retryable): the modem is not available: reading or writing the device failed: broken pipe
+        send failed (retryable): part 1 of 1: the link to the modem ended before its answer (reading or writing the device failed: broken pipe); it may or may not have been sent
         health: connecting (attempt 2)
         health: ready (quectel profile)"#]].assert_eq(&session.finish().await);
 }

@@ -36,6 +36,8 @@ pub enum Received {
         message_id: String,
         outcome: Option<ReceiptOutcome>,
         description: String,
+        /// The phone the receipt is about (the receipt's source address).
+        recipient: Option<String>,
     },
     /// Nothing that can be stored; answered at once (kept, the SMSC would send it forever).
     Unusable(String),
@@ -57,6 +59,8 @@ pub fn read(
                 outcome: outcome(&receipt),
                 description: describe(message, &receipt),
                 message_id: receipt.message_id,
+                recipient: Some(String::from_utf8_lossy(&message.source.address).into_owned())
+                    .filter(|number| !number.is_empty()),
             },
             None => Received::Unusable(format!(
                 "a receipt (esm_class 0x{:02X}) that names no message or state: {:?}",

@@ -54,6 +54,7 @@ pub struct SmppDriver {
     state: watch::Receiver<LinkState>,
     address: String,
     window: usize,
+    registered_delivery: bool,
 }
 
 impl SmppDriver {
@@ -108,6 +109,7 @@ impl SmppDriver {
                 state,
                 address: config.address.clone(),
                 window: config.window.max(1),
+                registered_delivery: config.registered_delivery,
             },
             events_rx,
         ))
@@ -152,6 +154,11 @@ impl SmsDriver for SmppDriver {
     /// The window: the outbox keeps that many texts in the SMSC's hands at once.
     fn concurrency(&self) -> usize {
         self.window
+    }
+
+    /// Receipts come when `registered_delivery` asks for them.
+    fn reports_delivery(&self) -> bool {
+        self.registered_delivery
     }
 
     /// A subset of [`ModemStatus`]: `model` names the SMSC's address, `operator` the

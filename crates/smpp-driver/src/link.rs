@@ -494,6 +494,7 @@ impl Link {
                 message_id,
                 outcome,
                 description,
+                recipient,
             } => {
                 self.unacknowledged.insert(sequence, 1);
                 let reference = MessageReference::smsc(&message_id)
@@ -502,6 +503,7 @@ impl Link {
                     reference,
                     outcome,
                     description,
+                    recipient,
                     ack: ack(self),
                 };
                 let _ = self.events.send(ModemEvent::Receipt(receipt)).await;

@@ -332,6 +332,11 @@ pub struct OutboundText {
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Set when an earlier attempt ended with a part's outcome unknown (the worker died
+    /// or the link ended between handing the part over and its answer): the start of that
+    /// attempt. A status report received since then about this recipient that matches no
+    /// recorded part is that part's; the worker records it instead of sending it again.
+    pub unsure_since: Option<DateTime<Utc>>,
 }
 
 /// Proof that a worker holds an outbound text. Completing with a lease that was taken

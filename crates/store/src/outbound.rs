@@ -15,7 +15,7 @@ use crate::{
 
 pub(crate) const OUTBOUND_COLUMNS: &str = "id, gateway, conversation_id, campaign_id, recipient, \
     sender_jid, xmpp_id, receipt_requested, priority, state, attempts, next_attempt_at, last_error, body, \
-    body_chars, created_at, sent_at, finished_at";
+    body_chars, created_at, sent_at, finished_at, unsure_since";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct OutboundRow {
@@ -37,6 +37,7 @@ pub(crate) struct OutboundRow {
     created_at: DateTime<Utc>,
     sent_at: Option<DateTime<Utc>>,
     finished_at: Option<DateTime<Utc>>,
+    unsure_since: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<OutboundRow> for OutboundText {
@@ -68,6 +69,7 @@ impl TryFrom<OutboundRow> for OutboundText {
             created_at: r.created_at,
             sent_at: r.sent_at,
             finished_at: r.finished_at,
+            unsure_since: r.unsure_since,
         })
     }
 }
@@ -262,6 +264,11 @@ impl Store {
     /// has come, or when the lease of the worker sending it has expired. Each taken text
     /// counts one more attempt. On PostgreSQL rows locked by another daemon's lease
     /// transaction are skipped (`FOR UPDATE SKIP LOCKED`); SQLite has one writer at a time.
+    ///
+    /// A text taken from a lease that ran out was left by a worker that died (or lost the
+    /// store) in the middle of its attempt: whatever part it had handed over may have
+    /// reached the network without a record, so the text comes back with
+    /// [`OutboundText::unsure_since`] set to that attempt's start.
     pub async fn lease_due(
         &self,
         gateway: &str,
@@ -278,7 +285,11 @@ impl Store {
         };
         let sql = format!(
             "UPDATE outbound SET state = 'sending', attempts = attempts + 1,
-                 lease_owner = $3, lease_token = $4, lease_until = $5
+                 lease_owner = $3, lease_token = $4, lease_until = $5,
+                 unsure_since = CASE WHEN state = 'sending'
+                     THEN COALESCE(unsure_since, attempt_started_at, created_at)
+                     ELSE unsure_since END,
+                 attempt_started_at = $2
              WHERE id IN (
                  SELECT id FROM outbound
                  WHERE gateway = $1
@@ -438,6 +449,44 @@ impl Store {
         Ok(())
     }
 
+    /// Ends the doubt about a part whose outcome an earlier attempt lost
+    /// ([`OutboundText::unsure_since`]): `reported` is that part, with the reference of
+    /// the status report that showed the network took it (recorded as sent, so it is not
+    /// sent again and the report matches it), or `None` when nothing showed it and the
+    /// worker sends it again. Refused with [`StoreError::LeaseLost`] when the lease is no
+    /// longer held.
+    pub async fn settle_unsure(
+        &self,
+        lease: &Lease,
+        reported: Option<SentPart>,
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        in_transaction!(self, tx => {
+            let held: Option<i64> = sqlx::query_scalar(
+                "UPDATE outbound SET unsure_since = NULL
+                 WHERE id = $1 AND state = 'sending' AND lease_token = $2
+                 RETURNING id",
+            )
+            .bind(lease.outbound_id)
+            .bind(lease.token)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if held.is_none() {
+                return Err(lease_lost(lease));
+            }
+            if let Some(part) = &reported {
+                sqlx::query(UPSERT_PART)
+                    .bind(lease.outbound_id)
+                    .bind(i32::from(part.seq))
+                    .bind(&part.message_ref)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        });
+        Ok(())
+    }
+
     /// The parts of an outbound text the network accepted so far, by part number, as
     /// [`Store::record_sent_part`] and [`Store::mark_sent`] recorded them. A worker that
     /// takes over an interrupted text (the daemon stopped, a lease ran out, a later part
@@ -585,11 +634,38 @@ impl Store {
         error: &str,
         next_attempt_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        self.requeue(lease, error, next_attempt_at, false).await
+    }
+
+    /// As [`Store::mark_retry`], after an attempt that ended with a part's outcome unknown
+    /// (handed to the modem or message centre, no answer before the link ended or the
+    /// daemon stopped): the text comes back with [`OutboundText::unsure_since`] set to the
+    /// attempt's start, so the next attempt looks for a status report on that part before
+    /// sending it again.
+    pub async fn mark_retry_unsure(
+        &self,
+        lease: &Lease,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.requeue(lease, error, next_attempt_at, true).await
+    }
+
+    async fn requeue(
+        &self,
+        lease: &Lease,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+        unsure: bool,
+    ) -> Result<(), StoreError> {
         let kind = self.kind();
         let gateway: Option<String> = in_transaction!(self, tx => {
             let gateway: Option<String> = sqlx::query_scalar(
                 "UPDATE outbound SET state = 'queued', last_error = $3, next_attempt_at = $4,
-                     lease_owner = NULL, lease_token = NULL, lease_until = NULL
+                     lease_owner = NULL, lease_token = NULL, lease_until = NULL,
+                     unsure_since = CASE WHEN $5
+                         THEN COALESCE(unsure_since, attempt_started_at, created_at)
+                         ELSE unsure_since END
                  WHERE id = $1 AND state = 'sending' AND lease_token = $2
                  RETURNING gateway",
             )
@@ -597,6 +673,7 @@ impl Store {
             .bind(lease.token)
             .bind(error)
             .bind(next_attempt_at)
+            .bind(unsure)
             .fetch_optional(&mut *tx)
             .await?;
             if let (Some(gateway), BackendKind::Postgres) = (&gateway, kind) {

@@ -13,19 +13,32 @@ pub struct KeptReport {
     /// The reference the report named its part by (see [`crate::SentPart::message_ref`]).
     pub message_ref: String,
     pub outcome: PartOutcome,
+    /// The number the report is about, as the network wrote it, when it said.
+    pub recipient: Option<String>,
     pub received_at: DateTime<Utc>,
 }
 
-/// id, message_ref, status, reason, received_at.
-type ReportRow = (i64, String, String, Option<String>, DateTime<Utc>);
+/// id, message_ref, status, reason, recipient, received_at.
+type ReportRow = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    DateTime<Utc>,
+);
+
+const REPORT_COLUMNS: &str = "id, message_ref, status, reason, recipient, received_at";
 
 impl Store {
-    /// Keeps a report that matched nothing; returns its id.
+    /// Keeps a report that matched nothing, about a part sent to `recipient` (when the
+    /// report said); returns its id.
     pub async fn keep_unmatched_report(
         &self,
         gateway: &str,
         message_ref: &str,
         outcome: &PartOutcome,
+        recipient: Option<&str>,
     ) -> Result<i64, StoreError> {
         let now = self.now();
         let (status, reason) = match outcome {
@@ -34,8 +47,9 @@ impl Store {
         };
         Ok(with_pool!(self, pool => {
             sqlx::query_scalar(
-                "INSERT INTO unmatched_reports (gateway, message_ref, status, reason, received_at)
-                 VALUES ($1, $2, $3, $4, $5)
+                "INSERT INTO unmatched_reports
+                     (gateway, message_ref, status, reason, received_at, recipient)
+                 VALUES ($1, $2, $3, $4, $5, $6)
                  RETURNING id",
             )
             .bind(gateway)
@@ -43,6 +57,7 @@ impl Store {
             .bind(status)
             .bind(reason)
             .bind(now)
+            .bind(recipient)
             .fetch_one(pool)
             .await?
         }))
@@ -50,38 +65,42 @@ impl Store {
 
     /// The reports of `gateway` kept unmatched, oldest first.
     pub async fn unmatched_reports(&self, gateway: &str) -> Result<Vec<KeptReport>, StoreError> {
+        let sql = format!(
+            "SELECT {REPORT_COLUMNS} FROM unmatched_reports WHERE gateway = $1 ORDER BY id"
+        );
         let rows: Vec<ReportRow> = with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT id, message_ref, status, reason, received_at
-                 FROM unmatched_reports WHERE gateway = $1 ORDER BY id",
-            )
-            .bind(gateway)
-            .fetch_all(pool)
-            .await?
+            sqlx::query_as(&sql).bind(gateway).fetch_all(pool).await?
         });
-        rows.into_iter()
-            .map(|(id, message_ref, status, reason, received_at)| {
-                let corrupt = || {
-                    StoreError::corrupt(
-                        "unmatched status report",
-                        format!("{id}: reference {message_ref:?}, status {status:?}"),
-                    )
-                };
-                let outcome = match status.as_str() {
-                    "delivered" => PartOutcome::Delivered,
-                    "failed" => PartOutcome::Failed {
-                        reason: reason.unwrap_or_default(),
-                    },
-                    _ => return Err(corrupt()),
-                };
-                Ok(KeptReport {
-                    id,
-                    message_ref,
-                    outcome,
-                    received_at,
-                })
-            })
-            .collect()
+        reports(rows)
+    }
+
+    /// The kept reports of `gateway` about `recipient` received at `since` or later whose
+    /// reference names no part recorded since then, oldest first: the candidates for a
+    /// part whose outcome an attempt lost ([`crate::OutboundText::unsure_since`]). Numbers
+    /// are compared by their digits, so `+15551234567` and `15551234567` are one.
+    pub async fn unmatched_reports_about(
+        &self,
+        gateway: &str,
+        recipient: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<KeptReport>, StoreError> {
+        let sql = format!(
+            "SELECT {REPORT_COLUMNS} FROM unmatched_reports r
+             WHERE gateway = $1 AND received_at >= $2 AND recipient IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM outbound_parts p
+                               WHERE p.gateway = r.gateway AND p.message_ref = r.message_ref
+                                 AND p.sent_at >= $2)
+             ORDER BY id"
+        );
+        let rows: Vec<ReportRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(gateway).bind(since).fetch_all(pool).await?
+        });
+        let digits = |n: &str| n.chars().filter(char::is_ascii_digit).collect::<String>();
+        let wanted = digits(recipient);
+        Ok(reports(rows)?
+            .into_iter()
+            .filter(|r| r.recipient.as_deref().map(digits).as_deref() == Some(wanted.as_str()))
+            .collect())
     }
 
     /// Forgets a kept report once it matched, or aged out.
@@ -94,4 +113,32 @@ impl Store {
         });
         Ok(())
     }
+}
+
+fn reports(rows: Vec<ReportRow>) -> Result<Vec<KeptReport>, StoreError> {
+    rows.into_iter()
+        .map(
+            |(id, message_ref, status, reason, recipient, received_at)| {
+                let outcome = match status.as_str() {
+                    "delivered" => PartOutcome::Delivered,
+                    "failed" => PartOutcome::Failed {
+                        reason: reason.unwrap_or_default(),
+                    },
+                    _ => {
+                        return Err(StoreError::corrupt(
+                            "unmatched status report",
+                            format!("{id}: reference {message_ref:?}, status {status:?}"),
+                        ))
+                    }
+                };
+                Ok(KeptReport {
+                    id,
+                    message_ref,
+                    outcome,
+                    recipient,
+                    received_at,
+                })
+            },
+        )
+        .collect()
 }

@@ -89,6 +89,7 @@ on_both_backends!(
     expired_lease_returns_work_and_stale_completion_is_refused,
     a_renewed_lease_keeps_the_text_from_other_workers,
     reclaimed_leases_are_due_at_once,
+    a_lost_answer_makes_the_next_attempt_unsure_until_settled,
     alerts_go_ahead_of_chat_and_retries_wait,
     two_pools_never_take_the_same_row,
     claims_are_recorded,
@@ -618,7 +619,7 @@ async fn a_receipt_matches_a_part_by_its_message_centre_id(ctx: Ctx) {
     let longest = "0123456789abcdef".repeat(4);
     let kept = ctx
         .store
-        .keep_unmatched_report(GW, &longest, &PartOutcome::Delivered)
+        .keep_unmatched_report(GW, &longest, &PartOutcome::Delivered, None)
         .await
         .unwrap();
     let unmatched = ctx.store.unmatched_reports(GW).await.unwrap();
@@ -1208,6 +1209,121 @@ async fn reclaimed_leases_are_due_at_once(ctx: Ctx) {
             .unwrap()
             .is_empty(),
         "another gateway's leases are left alone"
+    );
+}
+
+/// A text taken from a dead worker's lease, or given back with a part's answer lost, comes
+/// back unsure since the start of that attempt; the candidates for the lost part are the
+/// kept reports about its recipient (by digits) since then whose reference names no part
+/// recorded meanwhile; settling records the reported part and ends the doubt.
+async fn a_lost_answer_makes_the_next_attempt_unsure_until_settled(ctx: Ctx) {
+    let id = ctx
+        .store
+        .enqueue_outbound(&reply("+15551234567", "m1", "hi"))
+        .await
+        .unwrap()
+        .id();
+    ctx.clock.advance(Duration::seconds(1));
+    let first = lease_one(&ctx, "first").await;
+    assert_eq!(first.text.unsure_since, None, "a first attempt is sure");
+    let started = ctx.clock_now();
+    // A plain retry stays sure.
+    ctx.store
+        .mark_retry(&first.lease, "busy", started)
+        .await
+        .unwrap();
+    let second = lease_one(&ctx, "second").await;
+    assert_eq!(second.text.unsure_since, None);
+    // A report older than the attempt, one about another phone and one naming a part
+    // recorded since: none is the lost part's.
+    let kept = |r: &'static str, to: &'static str| {
+        let store = ctx.store.clone();
+        async move {
+            store
+                .keep_unmatched_report(GW, r, &PartOutcome::Delivered, Some(to))
+                .await
+                .unwrap()
+        }
+    };
+    kept("5", "+15551234567").await;
+    ctx.clock.advance(Duration::seconds(1));
+    let attempt = ctx.clock_now();
+    ctx.store
+        .mark_retry_unsure(&second.lease, "link lost", attempt)
+        .await
+        .unwrap();
+    let third = lease_one(&ctx, "third").await;
+    // The attempt that lost the answer started when "second" leased it.
+    assert_eq!(third.text.unsure_since, Some(started));
+
+    ctx.clock.advance(Duration::seconds(1));
+    kept("6", "+15559999999").await;
+    ctx.store
+        .record_sent_part(&third.lease, part(1, 7))
+        .await
+        .unwrap();
+    kept("7", "+15551234567").await;
+    let about = |since| {
+        let store = ctx.store.clone();
+        async move {
+            store
+                .unmatched_reports_about(GW, "+15551234567", since)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| r.message_ref)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(about(attempt).await, Vec::<String>::new());
+    let lost = kept("8", "15551234567").await;
+    assert_eq!(about(attempt).await, ["8"]);
+    assert_eq!(about(started - Duration::seconds(5)).await, ["5", "8"]);
+
+    ctx.store
+        .settle_unsure(
+            &third.lease,
+            Some(SentPart {
+                seq: 2,
+                message_ref: "8".to_owned(),
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        ctx.store.sent_parts(id).await.unwrap(),
+        [part(1, 7), part(2, 8)]
+    );
+    assert_eq!(
+        ctx.store.outbound(id).await.unwrap().unwrap().unsure_since,
+        None
+    );
+    assert!(lost > 0);
+
+    // A dead worker's lease taken over: unsure since that worker's attempt began.
+    ctx.clock.advance(Duration::seconds(1));
+    let dead_started = ctx.clock_now();
+    ctx.store
+        .mark_retry(&third.lease, "again", dead_started)
+        .await
+        .unwrap();
+    let dead = lease_one(&ctx, "dead").await;
+    assert_eq!(dead.text.unsure_since, None);
+    ctx.clock.advance(Duration::seconds(1));
+    assert_eq!(ctx.store.reclaim_leases(GW, "successor").await.unwrap(), 1);
+    let successor = lease_one(&ctx, "successor").await;
+    assert_eq!(successor.text.unsure_since, Some(dead_started));
+    assert!(matches!(
+        ctx.store.settle_unsure(&dead.lease, None).await,
+        Err(StoreError::LeaseLost { .. })
+    ));
+    ctx.store
+        .settle_unsure(&successor.lease, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        ctx.store.outbound(id).await.unwrap().unwrap().unsure_since,
+        None
     );
 }
 

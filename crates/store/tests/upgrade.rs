@@ -18,9 +18,9 @@ use textgate_store::{
 
 const GW: &str = "library";
 
-/// Applies every migration of `store`'s back end except `left_out`, as a release without
-/// that migration left the database (the web console's `01xx` migrations included, which
-/// sort after it: the missing one is applied out of order, as on a real upgrade).
+/// Applies the migrations of `store`'s back end a release before `left_out` had: the
+/// store's migrations before it, and the web console's `01xx` ones, which sort after it
+/// (the missing store migrations are then applied out of order, as on a real upgrade).
 async fn migrate_without(store: &Store, left_out: i64) {
     let flavour = match store.kind() {
         BackendKind::Postgres => "postgres",
@@ -38,7 +38,7 @@ async fn migrate_without(store: &Store, left_out: i64) {
             .next()
             .and_then(|v| v.parse().ok())
             .expect("a migration named VERSION_name.sql");
-        if version != left_out {
+        if version < left_out || version >= 100 {
             std::fs::copy(&path, earlier.path().join(name.as_ref())).expect("copied");
         }
     }
@@ -147,7 +147,7 @@ async fn tp_mrs_written_before_message_ids_still_match(store: Store) {
         (outbound, 1, OutboundState::Delivered)
     );
     let next = store
-        .keep_unmatched_report(GW, "4f1c0a9e-77", &PartOutcome::Delivered)
+        .keep_unmatched_report(GW, "4f1c0a9e-77", &PartOutcome::Delivered, None)
         .await
         .expect("a report kept after the upgrade");
     assert_eq!(next, 3, "the ids go on past the forgotten report's");

@@ -84,6 +84,7 @@ struct Inner {
     texts_in: Family<GatewayLabel, Counter>,
     texts_out: Family<GatewayLabel, Counter>,
     sms_parts_out: Family<GatewayLabel, Counter>,
+    sms_parts_resent_unsure: Family<GatewayLabel, Counter>,
     send_failures: Family<FailureLabels, Counter>,
     outbox_depth: Family<GatewayLabel, Gauge>,
     offline_backlog: Family<GatewayLabel, Gauge>,
@@ -115,6 +116,7 @@ impl Metrics {
         let texts_out = Family::<GatewayLabel, Counter>::default();
         let sms_parts_out = Family::<GatewayLabel, Counter>::default();
         let send_failures = Family::<FailureLabels, Counter>::default();
+        let sms_parts_resent_unsure = Family::<GatewayLabel, Counter>::default();
         let outbox_depth = Family::<GatewayLabel, Gauge>::default();
         let offline_backlog = Family::<GatewayLabel, Gauge>::default();
         let modem_signal = Family::<GatewayLabel, Gauge>::default();
@@ -141,6 +143,11 @@ impl Metrics {
             "sms_parts_out",
             "SMS parts accepted by the modem (a long reply is several)",
             sms_parts_out.clone(),
+        );
+        registry.register(
+            "sms_parts_resent_unsure",
+            "SMS parts sent again although an earlier attempt may have sent them (its answer was lost with the daemon or the link, and no status report showed it arrived): each may reach the phone twice",
+            sms_parts_resent_unsure.clone(),
         );
         registry.register(
             "send_failures",
@@ -188,6 +195,7 @@ impl Metrics {
                 texts_in,
                 texts_out,
                 sms_parts_out,
+                sms_parts_resent_unsure,
                 send_failures,
                 outbox_depth,
                 offline_backlog,
@@ -209,6 +217,7 @@ impl Metrics {
         i.texts_in.get_or_create(&label).inc_by(0);
         i.texts_out.get_or_create(&label).inc_by(0);
         i.sms_parts_out.get_or_create(&label).inc_by(0);
+        i.sms_parts_resent_unsure.get_or_create(&label).inc_by(0);
         i.outbox_depth.get_or_create(&label).set(0);
         i.offline_backlog.get_or_create(&label).set(0);
         i.modem_signal.get_or_create(&label).set(99);
@@ -231,6 +240,14 @@ impl Metrics {
             .sms_parts_out
             .get_or_create(&label)
             .inc_by(u64::from(parts));
+    }
+
+    /// A part whose earlier outcome was lost is sent again (it may arrive twice).
+    pub fn part_resent_unsure(&self, gateway: &str) {
+        self.inner
+            .sms_parts_resent_unsure
+            .get_or_create(&label(gateway))
+            .inc();
     }
 
     /// A reply failed for good (no retry left, or not retryable).
@@ -334,6 +351,9 @@ mod tests {
             # HELP textgate_sms_parts_out SMS parts accepted by the modem (a long reply is several).
             # TYPE textgate_sms_parts_out counter
             textgate_sms_parts_out_total{gateway="library"} 0
+            # HELP textgate_sms_parts_resent_unsure SMS parts sent again although an earlier attempt may have sent them (its answer was lost with the daemon or the link, and no status report showed it arrived): each may reach the phone twice.
+            # TYPE textgate_sms_parts_resent_unsure counter
+            textgate_sms_parts_resent_unsure_total{gateway="library"} 0
             # HELP textgate_outbox_depth Replies waiting in the outbox to be sent.
             # TYPE textgate_outbox_depth gauge
             textgate_outbox_depth{gateway="library"} 0

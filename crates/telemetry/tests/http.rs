@@ -116,6 +116,7 @@ async fn metrics_move_when_texts_flow() {
         textgate_texts_in_total{gateway="library"} 0
         textgate_texts_out_total{gateway="library"} 0
         textgate_sms_parts_out_total{gateway="library"} 0
+        textgate_sms_parts_resent_unsure_total{gateway="library"} 0
         textgate_xmpp_connected{gateway="library"} 0
         # EOF
     "#]]
@@ -126,6 +127,7 @@ async fn metrics_move_when_texts_flow() {
         textgate_texts_in_total{gateway="library"} 1
         textgate_texts_out_total{gateway="library"} 1
         textgate_sms_parts_out_total{gateway="library"} 2
+        textgate_sms_parts_resent_unsure_total{gateway="library"} 0
         textgate_xmpp_connected{gateway="library"} 1
         # EOF
     "#]]

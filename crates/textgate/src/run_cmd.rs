@@ -444,6 +444,7 @@ pub fn settings(gateway: &GatewayConfig) -> anyhow::Result<GatewaySettings> {
         initial_backoff: gateway.outbox.initial_backoff,
         max_backoff: gateway.outbox.max_backoff,
         lease: gateway.outbox.lease,
+        report_wait: gateway.outbox.report_wait,
         ..OutboxPolicy::default()
     };
     Ok(settings)

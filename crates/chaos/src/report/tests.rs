@@ -214,6 +214,17 @@ fn the_report_prints_its_figures_and_each_case_with_its_evidence() {
             },
         ),
         (
+            "cx-o0001".to_owned(),
+            Whereabouts {
+                in_store: true,
+                store_rows: vec!["outbound: id=2 state=sent".to_owned()],
+                log_lines: vec![format!(
+                    r#"[life 2 19.0s] {{"outbound":2,"part":2,"message":"{RESENT_UNSURE}: no status report"}}"#
+                )],
+                ..Whereabouts::default()
+            },
+        ),
+        (
             "cx-o0002".to_owned(),
             Whereabouts {
                 waiting: true,
@@ -241,15 +252,30 @@ fn the_report_prints_its_figures_and_each_case_with_its_evidence() {
         daemon_lives: 2,
         librarian_logins: 1,
         librarian_resends: 0,
+        lost_answers: LostAnswers {
+            reported: 2,
+            resent: 1,
+        },
     };
+    assert_eq!(
+        (report.replies.duplicated, report.replies.duplicated_resent),
+        (1, 1)
+    );
+    assert_eq!(
+        (report.texts.duplicated, report.texts.duplicated_resent),
+        (1, 0)
+    );
     assert_eq!(report.inconsistencies(1), Vec::<String>::new());
     expect![[r#"
         chaos run: seed 7 store postgres faults 1 elapsed 60.0s (daemon lives 2, librarian logins 1, replies resent after a refusal 0)
         faults: daemon-kill 1
+        parts whose answer was lost: 2 shown sent by a status report, 1 sent again
         quiescence: incomplete after 20.0s (2 still missing and nothing arrived for 20.0s)
                   plan  sent arrived  lost  stuck refused unreached unsent duplicated  late altered
         texts        2     2       1     1      0       0         0      0          1     0       0
         replies      3     3       2     0      1       0         0      0          1     0       0
+        texts duplicated: 0 after the daemon sent again a part whose answer was lost, 1 otherwise
+        replies duplicated: 1 after the daemon sent again a part whose answer was lost, 0 otherwise
 
         DUPLICATED (2 times) text cx-i0000 (single, patron +15551000000) sent at 10.0s, arrived at 12.0s, 14.0s
           faults on its way: daemon-kill (down 0.0s) 11.0s..13.0s
@@ -264,6 +290,8 @@ fn the_report_prints_its_figures_and_each_case_with_its_evidence() {
         DUPLICATED (2 times) reply cx-o0001 (multipart, patron +15552000001) sent at 5.0s, arrived at 13.0s
           faults on its way: daemon-kill (down 0.0s) 11.0s..13.0s
           ref 8: parts 2 of 2 sent (1@12.0s, 2@13.0s+20.0s)
+          store outbound: id=2 state=sent
+          log [life 2 19.0s] {"outbound":2,"part":2,"message":"sending again a part whose answer was lost: no status report"}
 
         STUCK reply cx-o0002 (ucs2-multipart, patron +15552000002) sent at 5.0s
           faults on its way: daemon-kill (down 0.0s) 11.0s..13.0s

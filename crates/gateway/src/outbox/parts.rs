@@ -40,6 +40,21 @@ pub struct Unsent {
     pub numbers: Vec<u8>,
 }
 
+impl Unsent {
+    /// The same without its first part (which turned out to be sent).
+    pub fn without_first(self) -> Unsent {
+        let Unsent {
+            mut sms,
+            mut numbers,
+        } = self;
+        if !numbers.is_empty() {
+            numbers.remove(0);
+            sms.parts.remove(0);
+        }
+        Unsent { sms, numbers }
+    }
+}
+
 /// Leaves out of `sms` the parts the store already has a message reference for (the
 /// network accepted them in an earlier attempt).
 pub fn unsent_parts(sms: OutgoingSms, recorded: &[SentPart]) -> Unsent {

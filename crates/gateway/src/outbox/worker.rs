@@ -36,6 +36,9 @@ const DEPTH_EVERY: Duration = Duration::from_secs(1);
 /// A floor on the wait between looks at the outbox, so a due text that cannot be leased
 /// (another daemon holds its row lock) does not spin the worker.
 const MIN_WAIT: Duration = Duration::from_millis(50);
+/// How often a worker waiting for a status report on a part whose answer was lost looks
+/// for it in the store.
+const REPORT_POLL: Duration = Duration::from_millis(200);
 
 /// How one attempt at a text's missing parts ended.
 enum Attempt {
@@ -322,7 +325,12 @@ impl OutboxWorker {
             Vec::new()
         };
         let mut log = PartLog::new(&lease, &text, sms.parts.len(), &recorded);
-        let unsent = unsent_parts(sms, &recorded);
+        let mut unsent = unsent_parts(sms, &recorded);
+        if let Some(since) = text.unsure_since {
+            unsent = self
+                .settle_unsure(&mut log, since, unsent, shutdown)
+                .await?;
+        }
         if !recorded.is_empty() {
             tracing::info!(
                 outbound = text.id, stanza = text.xmpp_id.as_deref(),
@@ -361,10 +369,17 @@ impl OutboxWorker {
             Attempt::OutcomeUnknown => {
                 let reason = format!(
                     "the daemon stopped while a part was with the modem and no answer came \
-                     within {:?}; that part may reach the phone twice",
+                     within {:?}; its status report is looked for before it is sent again",
                     self.settings.outbox.stop_grace
                 );
-                self.give_back(&log, &reason).await?;
+                self.store
+                    .mark_retry_unsure(log.lease, &reason, Utc::now())
+                    .await?;
+                tracing::info!(
+                    outbound = log.text.id,
+                    stanza = log.text.xmpp_id.as_deref(), mr = %log.references(),
+                    sent = log.sent.len(), parts = log.total, reason, "given back"
+                );
             }
         }
         Ok(if stopping {
@@ -372,6 +387,86 @@ impl OutboxWorker {
         } else {
             Flow::Continue
         })
+    }
+
+    /// An earlier attempt lost the answer for the first part still missing (the daemon
+    /// died or the link ended with the part handed over): the network may have taken it.
+    /// A status report received since that attempt began, about this recipient and
+    /// matching no recorded part, shows it did: the part is recorded with the report's
+    /// reference (the report then matches it as any other) and not sent again. Otherwise,
+    /// after waiting up to `report_wait` for such a report, it is sent again and counted:
+    /// the phone may show it twice. A later report on the first copy matches nothing and
+    /// ages out.
+    async fn settle_unsure(
+        &self,
+        log: &mut PartLog<'_>,
+        since: chrono::DateTime<Utc>,
+        unsent: Unsent,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<Unsent, StoreError> {
+        let Some(&first) = unsent.numbers.first() else {
+            self.store.settle_unsure(log.lease, None).await?;
+            return Ok(unsent);
+        };
+        let wait = if self.driver.reports_delivery() {
+            self.settings.outbox.report_wait
+        } else {
+            Duration::ZERO
+        };
+        let started = tokio::time::Instant::now();
+        let every = (self.settings.outbox.lease / 3).max(MIN_WAIT);
+        let mut renewed = started;
+        let report = loop {
+            let found = self
+                .store
+                .unmatched_reports_about(&self.settings.name, &log.text.recipient, since)
+                .await?;
+            if let Some(report) = found.into_iter().next() {
+                break Some(report);
+            }
+            if started.elapsed() >= wait || *shutdown.borrow() {
+                break None;
+            }
+            if renewed.elapsed() >= every {
+                self.renew(log).await;
+                renewed = tokio::time::Instant::now();
+            }
+            let pause = REPORT_POLL.min(wait.saturating_sub(started.elapsed()));
+            if wait_or_stop(pause, shutdown).await {
+                break None;
+            }
+        };
+        let text = log.text;
+        match report {
+            Some(report) => {
+                let reference = MessageReference::from_stored(report.message_ref.clone());
+                let part = SentPart {
+                    seq: first,
+                    message_ref: report.message_ref,
+                };
+                self.store.settle_unsure(log.lease, Some(part)).await?;
+                tracing::info!(
+                    outbound = text.id, stanza = text.xmpp_id.as_deref(), mr = %reference,
+                    part = first, parts = log.total,
+                    "the network reported the part whose answer was lost; not sending it again"
+                );
+                log.sent.insert(first, reference);
+                // The report matches the part now recorded.
+                self.sent.recorded();
+                Ok(unsent.without_first())
+            }
+            None => {
+                self.store.settle_unsure(log.lease, None).await?;
+                tracing::warn!(
+                    outbound = text.id, stanza = text.xmpp_id.as_deref(), part = first,
+                    parts = log.total, waited = ?started.elapsed(),
+                    "sending again a part whose answer was lost: no status report showed it \
+                     arrived, so the phone may show it twice"
+                );
+                self.metrics.part_resent_unsure(&self.settings.name);
+                Ok(unsent)
+            }
+        }
     }
 
     /// Sends the parts still missing, recording each part's message reference as soon as
@@ -571,9 +666,16 @@ impl OutboxWorker {
                     error = %error, retry_in = ?delay, "sending failed; will retry"
                 );
                 let at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
-                self.store
-                    .mark_retry(log.lease, &error.to_string(), at)
-                    .await
+                if error.outcome_unknown() {
+                    // The part may have gone: the next attempt looks for its report first.
+                    self.store
+                        .mark_retry_unsure(log.lease, &error.to_string(), at)
+                        .await
+                } else {
+                    self.store
+                        .mark_retry(log.lease, &error.to_string(), at)
+                        .await
+                }
             }
             AfterFailure::GiveUp => {
                 self.metrics

@@ -16,8 +16,8 @@ use textgate_modem::{
     SendProgress, SmsDriver, StatusError,
 };
 use textgate_store::{
-    DeliveryReceipt, NewOutbound, OutboundOrigin, OutboundState, OutboundText, Priority, SentPart,
-    Store,
+    DeliveryReceipt, NewOutbound, OutboundOrigin, OutboundState, OutboundText, PartOutcome,
+    Priority, SentPart, Store,
 };
 use textgate_telemetry::Metrics;
 use textgate_testkit::FreshSqlite;
@@ -220,6 +220,9 @@ impl Rig {
         let mut settings = GatewaySettings::new(GATEWAY, "sms.library.test", region);
         // Short, so the silent-part test does not wait long; no assertion depends on it.
         settings.outbox.stop_grace = Duration::from_millis(200);
+        // Short, so a part whose answer was lost and that nothing reports is sent again
+        // soon; the tests that do report it keep the report before the worker starts.
+        settings.outbox.report_wait = Duration::from_millis(300);
         adjust(&mut settings.outbox);
         Rig {
             database,
@@ -447,9 +450,13 @@ async fn a_part_still_unanswered_when_the_grace_runs_out_is_given_back_unrecorde
     let given_back = rig.state(id).await;
     assert_eq!(given_back.state, OutboundState::Queued);
     let reason = given_back.last_error.unwrap_or_default();
-    assert!(reason.contains("may reach the phone twice"), "{reason}");
-    // Part 2's fate is unknown: it is sent again (a possible duplicate of that one part
-    // rather than a loss); part 1 is not.
+    assert!(reason.contains("no answer came"), "{reason}");
+    assert!(
+        given_back.unsure_since.is_some(),
+        "part 2's answer was lost"
+    );
+    // Part 2's fate is unknown and no status report says it arrived: it is sent again (a
+    // possible duplicate of that one part rather than a loss); part 1 is not.
     assert_eq!(rig.parts(id).await, [(1, 40)]);
     let modem = PartByPart::new(60, Vec::new());
     let mut run = rig.start(modem.clone());
@@ -457,6 +464,78 @@ async fn a_part_still_unanswered_when_the_grace_runs_out_is_given_back_unrecorde
     run.shut_down().await;
     assert_eq!(modem.accepted(), [2, 3]);
     assert_eq!(rig.parts(id).await, [(1, 40), (2, 60), (3, 61)]);
+}
+
+/// The same stop, but the network's status report on part 2 came (stored on the SIM and
+/// read by the next run before its worker looked): part 2 reached the phone, so the next
+/// run records it with the report's reference and sends only part 3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_whose_answer_was_lost_is_not_sent_again_when_the_network_reported_it() {
+    let rig = Rig::new().await;
+    let id = rig.enqueue_three_parts().await;
+
+    let modem = PartByPart::new(40, vec![(2, Radio::Silent)]);
+    let run = rig.start(modem.clone());
+    modem
+        .until("part 2 on the air", |air| air.on_air == Some(2))
+        .await;
+    run.shut_down().await;
+    assert_eq!(rig.parts(id).await, [(1, 40)]);
+    rig.store
+        .keep_unmatched_report(GATEWAY, "41", &PartOutcome::Delivered, Some(PATRON))
+        .await
+        .expect("the report is kept");
+
+    let modem = PartByPart::new(60, Vec::new());
+    let mut run = rig.start(modem.clone());
+    rig.until_sent(&mut run, id).await;
+    run.shut_down().await;
+    assert_eq!(modem.accepted(), [3], "part 2 must not go again");
+    assert_eq!(rig.parts(id).await, [(1, 40), (2, 41), (3, 60)]);
+    assert_eq!(rig.state(id).await.unsure_since, None);
+}
+
+/// A daemon killed mid-text leaves no give-back, only its lease: the next run (on SQLite,
+/// the database's only daemon) takes the text up at start as unsure, and a status report
+/// about the patron (its number written without the `+`, as some networks do) received
+/// since the dead run leased the text shows the part it had on the air went out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_on_the_air_when_the_daemon_died_is_recorded_from_its_status_report() {
+    let rig = Rig::new().await;
+    let id = rig.enqueue_three_parts().await;
+    let dead = rig
+        .store
+        .lease_due(GATEWAY, "killed-run", 1, chrono::Duration::minutes(10))
+        .await
+        .expect("the store answers")
+        .remove(0);
+    rig.store
+        .record_sent_part(
+            &dead.lease,
+            SentPart {
+                seq: 1,
+                message_ref: "200".to_owned(),
+            },
+        )
+        .await
+        .expect("part 1 is recorded");
+    // Part 2 was accepted as the daemon died; its report names TP-MR 201.
+    rig.store
+        .keep_unmatched_report(GATEWAY, "201", &PartOutcome::Delivered, Some("15551234567"))
+        .await
+        .expect("the report is kept");
+    // A report about another phone is not taken for it.
+    rig.store
+        .keep_unmatched_report(GATEWAY, "9", &PartOutcome::Delivered, Some("+15559870000"))
+        .await
+        .expect("the report is kept");
+
+    let modem = PartByPart::new(10, Vec::new());
+    let mut run = rig.start(modem.clone());
+    rig.until_sent(&mut run, id).await;
+    run.shut_down().await;
+    assert_eq!(modem.accepted(), [3]);
+    assert_eq!(rig.parts(id).await, [(1, 200), (2, 201), (3, 10)]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -89,6 +89,7 @@ impl Runtime {
                 reference,
                 outcome,
                 description,
+                recipient,
                 ack,
             }) => {
                 let span = received_span(None);
@@ -97,6 +98,7 @@ impl Runtime {
                     meaning: Received::StatusReport {
                         reference,
                         outcome: outcome.map(part_outcome),
+                        recipient,
                     },
                     pdu_hex: description,
                     ack,
@@ -249,13 +251,21 @@ impl Runtime {
                     }
                 }
             },
-            Received::StatusReport { reference, outcome } => {
+            Received::StatusReport {
+                reference,
+                outcome,
+                recipient,
+            } => {
                 span.record("mr", tracing::field::display(&reference));
                 if let Some(outcome) = outcome {
-                    if let Err(outcome) = self.record_report(&reference, outcome).await {
+                    let recorded = self
+                        .record_report(&reference, outcome, recipient.as_deref())
+                        .await;
+                    if let Err(outcome) = recorded {
                         let meaning = Received::StatusReport {
                             reference,
                             outcome: Some(outcome),
+                            recipient,
                         };
                         return Err(unstored(meaning, pdu_hex, ack));
                     }

@@ -27,6 +27,7 @@ impl Runtime {
         &mut self,
         reference: &MessageReference,
         outcome: PartOutcome,
+        recipient: Option<&str>,
     ) -> Result<(), PartOutcome> {
         let name = self.settings.name.clone();
         let window = self.report_window();
@@ -45,7 +46,7 @@ impl Runtime {
                 // lets it match, the next one still matches it.
                 let kept = match self
                     .store
-                    .keep_unmatched_report(&name, reference.as_str(), &outcome)
+                    .keep_unmatched_report(&name, reference.as_str(), &outcome, recipient)
                     .await
                 {
                     Ok(id) => Some(id),

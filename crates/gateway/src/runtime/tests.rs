@@ -194,6 +194,7 @@ impl Rig {
             reference: MessageReference::smsc(CENTRE_ID).expect("a valid message id"),
             outcome,
             description: format!("id:{CENTRE_ID} sub:001 dlvrd:001 stat:{stat} err:000"),
+            recipient: None,
             ack: AckHandle::new(token, self.acks.clone()),
         })
     }

@@ -136,7 +136,11 @@ impl Driver {
                     break;
                 }
                 Err(link) => {
-                    let failure = SendFailure::Unavailable(link.to_string());
+                    let failure = SendFailure::LinkLost {
+                        part: part_number,
+                        total,
+                        reason: link.to_string(),
+                    };
                     outcome = Err((failure, Some(Stop::Link(link))));
                     break;
                 }

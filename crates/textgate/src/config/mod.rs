@@ -362,6 +362,10 @@ pub struct OutboxConfig {
     /// one) takes it up. Renewed every third of it while a send lasts.
     #[serde(default = "default_lease", with = "humantime_serde")]
     pub lease: Duration,
+    /// After a crash or a lost link left a part's outcome unknown, how long the next
+    /// attempt waits for the network's status report on it before sending it again.
+    #[serde(default = "default_report_wait", with = "humantime_serde")]
+    pub report_wait: Duration,
 }
 
 impl Default for OutboxConfig {
@@ -371,6 +375,7 @@ impl Default for OutboxConfig {
             initial_backoff: default_initial_backoff(),
             max_backoff: default_max_backoff(),
             lease: default_lease(),
+            report_wait: default_report_wait(),
         }
     }
 }
@@ -624,6 +629,10 @@ fn default_max_backoff() -> Duration {
 
 fn default_lease() -> Duration {
     Duration::from_secs(15)
+}
+
+fn default_report_wait() -> Duration {
+    Duration::from_secs(10)
 }
 
 fn default_baud() -> u32 {
