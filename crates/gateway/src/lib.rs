@@ -25,6 +25,7 @@
 
 pub mod hooks;
 pub mod inbound;
+pub mod intake;
 pub mod notices;
 pub mod outbox;
 pub mod report_matcher;

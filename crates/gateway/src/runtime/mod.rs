@@ -2,7 +2,9 @@
 //!
 //! One task owns the queue router, the reassembler and the parts waiting for their
 //! siblings; it reacts to the driver's events, the component's events and reassembly
-//! deadlines. A second task, the [`OutboxWorker`], sends replies. The store is the source of
+//! deadlines. A second task, the [`OutboxWorker`], sends replies; a third, the
+//! [`ReplyIntake`], commits operators' replies as the component reads them, before passing
+//! the component's events on to the loop. The store is the source of
 //! truth throughout: a received text is committed before the modem is told to forget it,
 //! texts nobody has seen yet are read back at start-up, and the router only decides who
 //! gets what.
@@ -11,8 +13,8 @@
 //! the struct, the start and stop of a gateway, the read-back at start-up and the loop that
 //! hands each event to its phase; `receive.rs` stores what the modem hands over before it is
 //! acknowledged and reassembles long texts; `deliver.rs` routes texts to operators, including
-//! held texts and bounces; `calls.rs` answers voice calls; `replies.rs` queues operators'
-//! replies and records claims; `reports.rs` matches status reports to replies and tells the
+//! held texts and bounces; `calls.rs` answers voice calls; `replies.rs` records claims once
+//! the intake queued a reply; `reports.rs` matches status reports to replies and tells the
 //! operators. `backlog.rs` is the queue of received messages the store did not take yet.
 //!
 //! Logging follows one text by its ids: both tasks run in a `gateway` span; each message
@@ -50,6 +52,7 @@ use tracing::Instrument;
 
 use crate::hooks::{self, Hooks};
 use crate::inbound::{self, Received, StanzaIds};
+use crate::intake::{ReplyIntake, Taken};
 use crate::notices::OperatorNotices;
 use crate::outbox::OutboxWorker;
 use crate::report_matcher::{RecordedSends, ReportMatcher};
@@ -65,6 +68,9 @@ mod tests;
 
 /// How many undelivered texts are read back at start-up.
 const BACKLOG_LIMIT: u32 = 100_000;
+/// Events the intake may pass on before the loop takes them (the component's own queue
+/// before it is as long).
+const INTAKE_QUEUE: usize = 256;
 
 /// Why a gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -132,7 +138,7 @@ impl Gateway {
             .await
             .map_err(store_error)?;
         let operators = component.operators.clone();
-        let (xmpp, xmpp_events) =
+        let (xmpp, component_events) =
             textgate_xmpp::spawn(component).map_err(|source| GatewayError::Xmpp {
                 gateway: name.clone(),
                 source,
@@ -144,9 +150,20 @@ impl Gateway {
             xmpp,
             driver.clone(),
             hooks.clone(),
-            operators,
+            operators.clone(),
         );
         let span = runtime.span.clone();
+        // Replies are committed from now on, while the loop is still reading back what the
+        // previous run left.
+        let (taken, xmpp_events) = mpsc::channel(INTAKE_QUEUE);
+        let intake = ReplyIntake {
+            settings: settings.clone(),
+            store: store.clone(),
+            segmenter: runtime.segmenter.clone(),
+            notices: runtime.notices.clone(),
+            operators: operators.into_iter().collect(),
+        };
+        let intake = tokio::spawn(intake.run(component_events, taken).instrument(span.clone()));
         runtime
             .restore()
             .instrument(span.clone())
@@ -175,6 +192,7 @@ impl Gateway {
             ),
         };
         let tasks = vec![
+            intake,
             tokio::spawn(
                 runtime
                     .run(modem_events, xmpp_events, recorded_sends, stopped.clone())
@@ -407,7 +425,7 @@ impl Runtime {
     async fn run(
         mut self,
         mut modem_events: ModemEvents,
-        mut xmpp_events: mpsc::Receiver<GatewayEvent>,
+        mut xmpp_events: mpsc::Receiver<Taken>,
         mut recorded_sends: mpsc::UnboundedReceiver<()>,
         mut stop: watch::Receiver<bool>,
     ) {
@@ -429,7 +447,10 @@ impl Runtime {
                     }
                 },
                 event = xmpp_events.recv() => match event {
-                    Some(event) => self.on_xmpp_event(event).await,
+                    Some(Taken::Event(event)) => self.on_xmpp_event(event).await,
+                    Some(Taken::Queued { reply, stanza, outbound }) => {
+                        self.on_queued(reply, &stanza, outbound).await;
+                    }
                     None => {
                         tracing::error!("the XMPP session ended");
                         break;
@@ -503,7 +524,8 @@ impl Runtime {
                     self.notices.send_kept(&operator).await;
                 }
             }
-            GatewayEvent::OperatorReply(reply) => self.on_reply(reply).await,
+            // The intake takes replies; none come this way.
+            GatewayEvent::OperatorReply(_) => {}
             GatewayEvent::OperatorReceived { operator, id, .. } => {
                 self.on_confirmed(&operator, &id).await;
             }
