@@ -37,6 +37,7 @@ pub mod review;
 pub mod roles;
 mod secret;
 pub mod subscription;
+pub mod throughput;
 
 pub use blind_index::{BlindIndex, BlindIndexKey, BlindIndexValue};
 pub use campaign::{

@@ -18,6 +18,17 @@
         var enqueueing = document.getElementById("enqueueing");
         if (enqueueing && p.enqueued) { enqueueing.hidden = true; }
         if (document.getElementById("in-outbox")) { set("in-outbox", p.in_outbox); }
+        // Each path's row, in the order the server rendered them.
+        var rows = document.querySelectorAll("#paths tbody tr");
+        (p.paths || []).forEach(function (path, i) {
+          var row = rows[i];
+          if (!row) { return; }
+          function cell(name, value) { row.querySelector("." + name).textContent = String(value); }
+          cell("measured", path.measured_per_minute === null ? "–" : path.measured_per_minute);
+          cell("queued", path.counts.queued); cell("sent", path.counts.sent);
+          cell("delivered", path.counts.delivered); cell("failed", path.counts.failed);
+          cell("left", path.time_left);
+        });
         if (!p.done) { setTimeout(poll, 2000); }
       }).catch(function () { setTimeout(poll, 5000); });
   }

@@ -260,9 +260,9 @@ async fn emergency_alert_compose_confirm_cancel_send_and_progress() {
             page.body
         );
         // Each path's share: the one gateway's two modems at 20 a minute each, three
-        // one-part texts waiting (3 SMS at 40 a minute: 4.5 s).
+        // one-part texts waiting (3 SMS at 40 a minute: 4.5 s); nothing measured yet.
         assert!(
-            page.body.contains("<tr><td>main</td><td>modem</td><td>40</td><td>3</td><td>0</td><td>0</td><td>0</td><td>4 s</td>"),
+            page.body.contains(r#"<tr><td>main</td><td>modem</td><td>40</td><td class="measured">–</td><td class="queued">3</td><td class="sent">0</td><td class="delivered">0</td><td class="failed">0</td><td class="left">4 s</td>"#),
             "{}",
             page.body
         );

@@ -7,6 +7,8 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use textgate_store::{with_database, Database};
 
+use textgate_alerts::throughput::SentSpan;
+
 use super::{Audience, CampaignCounts};
 use crate::sends::{self, CampaignState, NewSend};
 use crate::{AccountId, AlertError};
@@ -172,4 +174,40 @@ pub(super) async fn campaign_counts_by_gateway(
         }
     }
     Ok(all)
+}
+
+/// What each gateway sent for campaigns since `since`, by gateway and campaign (only
+/// campaign `only`, when given): how many parts, the first and the last sent.
+pub(super) async fn campaign_throughput(
+    database: &Database,
+    since: DateTime<Utc>,
+    only: Option<i64>,
+) -> Result<Vec<(String, i64, SentSpan)>, AlertError> {
+    let filter = if only.is_some() {
+        "AND o.campaign_id = $2"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT o.gateway, o.campaign_id, COUNT(*), MIN(p.sent_at), MAX(p.sent_at)
+         FROM outbound_parts p JOIN outbound o ON o.id = p.outbound_id
+         WHERE o.campaign_id IS NOT NULL AND p.sent_at >= $1 {filter}
+         GROUP BY o.gateway, o.campaign_id"
+    );
+    type Row = (String, i64, i64, DateTime<Utc>, DateTime<Utc>);
+    let rows: Vec<Row> = with_database!(database, pool => {
+        let query = sqlx::query_as(&sql).bind(since);
+        let query = match only {
+            Some(campaign) => query.bind(campaign),
+            None => query,
+        };
+        query.fetch_all(pool).await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(gateway, campaign, parts, first, last)| {
+            let parts = u64::try_from(parts).unwrap_or(0);
+            (gateway, campaign, SentSpan { parts, first, last })
+        })
+        .collect())
 }

@@ -19,7 +19,9 @@ mod data;
 pub mod enqueue;
 pub mod progress;
 
+use chrono::TimeDelta;
 use textgate_alerts::campaign::PlanWarning;
+use textgate_alerts::throughput::{self, MeasuredRate};
 use textgate_alerts::{
     authorize, Action, CampaignPlan, Composer, ModemRate, ReachCounts, SendPath,
 };
@@ -30,6 +32,9 @@ use crate::sends::{self, NewSend, Send, SendKind, YearlyTest};
 use crate::{Actor, AlertError, AlertService};
 
 pub use progress::ProgressView;
+
+/// How far back a gateway's last campaign still says something about its rate.
+const MEASURED_WITHIN: TimeDelta = TimeDelta::days(90);
 
 /// Who a campaign goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +88,9 @@ pub struct Preview {
     pub unreachable: u64,
     pub plan: CampaignPlan,
     pub warnings: Vec<String>,
+    /// Gateways whose last campaign measured less than their configured rate: the plan's
+    /// estimate uses the measurement (see [`textgate_alerts::throughput`]).
+    pub measured: Vec<MeasuredRate>,
 }
 
 /// Campaigns (a view of [`AlertService`]).
@@ -105,6 +113,52 @@ impl AlertService {
             .iter()
             .map(|m| m.rate.clone())
             .collect()
+    }
+
+    /// Each gateway's rate as measured in the last campaign it sent (within
+    /// [`MEASURED_WITHIN`]), where one says anything.
+    async fn measured_rates(&self) -> Result<Vec<MeasuredRate>, AlertError> {
+        let since = self.now() - MEASURED_WITHIN;
+        let spans = data::campaign_throughput(self.database(), since, None).await?;
+        let mut latest: Vec<MeasuredRate> = Vec::new();
+        for (gateway, campaign_id, span) in spans {
+            let Some(per_minute) = throughput::measure_campaign(span) else {
+                continue;
+            };
+            let measured = MeasuredRate {
+                gateway,
+                per_minute,
+                campaign_id,
+                at: span.last,
+            };
+            match latest.iter_mut().find(|m| m.gateway == measured.gateway) {
+                Some(known) if known.at >= measured.at => {}
+                Some(known) => *known = measured,
+                None => latest.push(measured),
+            }
+        }
+        Ok(latest)
+    }
+
+    /// The configured rates, each lowered where its gateway measured less (`measured`).
+    fn estimate_rates(&self, measured: &[(String, u32)]) -> Vec<ModemRate> {
+        let configured: Vec<(String, ModemRate)> = self
+            .settings()
+            .modems
+            .iter()
+            .map(|m| (m.gateway.clone(), m.rate.clone()))
+            .collect();
+        throughput::estimate_rates(&configured, measured)
+    }
+
+    /// A gateway's configured rate: its modems' together.
+    fn configured_rate(&self, gateway: &str) -> u32 {
+        self.settings()
+            .modems
+            .iter()
+            .filter(|m| m.gateway == gateway)
+            .map(|m| m.rate.per_minute)
+            .fold(0, u32::saturating_add)
     }
 
     fn has_email_path(&self) -> bool {
@@ -153,7 +207,21 @@ impl Campaigns<'_> {
     pub async fn preview(&self, audience: Audience, parts: usize) -> Result<Preview, AlertError> {
         let reach = self.audience_reach(audience).await?;
         let parts = u32::try_from(parts.max(1)).unwrap_or(u32::MAX);
-        let plan = CampaignPlan::with_reach(reach, &self.service.rates(), parts)
+        // Paths that measured less than configured in their last campaign are estimated
+        // at what they did; the schedule itself keeps the configured rates.
+        let measured: Vec<MeasuredRate> = self
+            .service
+            .measured_rates()
+            .await?
+            .into_iter()
+            .filter(|m| m.per_minute < self.service.configured_rate(&m.gateway))
+            .collect();
+        let lowered: Vec<(String, u32)> = measured
+            .iter()
+            .map(|m| (m.gateway.clone(), m.per_minute))
+            .collect();
+        let rates = self.service.estimate_rates(&lowered);
+        let plan = CampaignPlan::with_reach(reach, &rates, parts)
             .map_err(|e| AlertError::refused(format!("Cannot plan the campaign: {e}.")))?;
         let warnings = plan
             .warnings()
@@ -169,6 +237,7 @@ impl Campaigns<'_> {
             unreachable: plan.unreachable(),
             plan,
             warnings,
+            measured,
         })
     }
 

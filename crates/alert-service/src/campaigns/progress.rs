@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use textgate_alerts::campaign::describe_duration;
+use textgate_alerts::throughput::{measure_recent, SentSpan, RECENT};
 use textgate_alerts::{CampaignPlan, CampaignProgress};
 
 use super::{data, CampaignCounts, Campaigns};
@@ -40,9 +41,16 @@ pub struct PathProgress {
     pub path: &'static str,
     /// SMS parts a minute, as the plan counts them.
     pub per_minute: u32,
+    /// SMS parts a minute this path sent for the campaign over the last minute, while
+    /// deliveries wait on it (0: it has stalled); `None` before there is anything to
+    /// measure.
+    pub measured_per_minute: Option<u32>,
     pub counts: CampaignCounts,
-    /// What waits on this path, at its rate.
+    /// What waits on this path, at the lower of its two rates.
     pub time_left: String,
+    /// The same, for the overall estimate; `None` when the path has stalled.
+    #[serde(skip)]
+    left: Option<TimeDelta>,
 }
 
 impl Campaigns<'_> {
@@ -72,14 +80,41 @@ impl Campaigns<'_> {
         let enqueued = campaign_state == CampaignState::Enqueued;
         let done = enqueued && progress.remaining() == 0;
         let parts = u32::try_from(self.composer().measure(&send.body).parts.max(1)).unwrap_or(1);
-        let paths = paths(&service.settings().modems, &by_gateway, parts);
+        let now = service.now();
+        let recent: BTreeMap<String, SentSpan> = if done {
+            BTreeMap::new()
+        } else {
+            data::campaign_throughput(service.database(), now - RECENT, Some(send.id))
+                .await?
+                .into_iter()
+                .map(|(gateway, _, span)| (gateway, span))
+                .collect()
+        };
+        let measure =
+            |gateway: &str| measure_recent(recent.get(gateway).copied(), send.confirmed_at, now);
+        let paths = paths(&service.settings().modems, &by_gateway, parts, measure);
+        let waiting: Vec<&PathProgress> = paths.iter().filter(|p| p.counts.queued > 0).collect();
         let eta = if done {
             "done".to_string()
+        } else if let Some(stalled) = waiting.iter().find(|p| p.left.is_none()) {
+            format!(
+                "unknown: {} sent nothing in the last minute",
+                stalled.gateway
+            )
+        } else if waiting.iter().any(|p| p.measured_per_minute.is_some()) {
+            // The paths work through their queues side by side: everyone has heard when
+            // the slowest is done, at the rates measured now.
+            let left = waiting
+                .iter()
+                .filter_map(|p| p.left)
+                .max()
+                .unwrap_or_default();
+            describe_duration(left)
         } else {
             let plan = CampaignPlan::new(total, &service.rates(), parts)
                 .map_err(|e| AlertError::Internal(format!("campaign {}: {e}", send.id)))?;
             let started: DateTime<Utc> = send.confirmed_at;
-            let eta = progress.eta(&plan, started, service.now());
+            let eta = progress.eta(&plan, started, now);
             describe_duration(eta.time_left.max(TimeDelta::zero()))
         };
         Ok(ProgressView {
@@ -104,6 +139,7 @@ fn paths(
     modems: &[crate::settings::CampaignModem],
     by_gateway: &BTreeMap<String, CampaignCounts>,
     parts: u32,
+    measure: impl Fn(&str) -> Option<u32>,
 ) -> Vec<PathProgress> {
     let mut shown = Vec::new();
     for modem in modems {
@@ -120,20 +156,33 @@ fn paths(
             .filter(|m| m.gateway == modem.gateway)
             .map(|m| m.rate.per_minute)
             .fold(0, u32::saturating_add);
-        let per_minute = rate.max(1);
-        let minutes_ms = counts
-            .queued
-            .saturating_mul(u64::from(parts))
-            .saturating_mul(60_000)
-            / u64::from(per_minute);
-        let time_left = TimeDelta::try_milliseconds(i64::try_from(minutes_ms).unwrap_or(i64::MAX))
-            .unwrap_or(TimeDelta::MAX);
+        let measured = if counts.queued > 0 {
+            measure(&modem.gateway)
+        } else {
+            None
+        };
+        let per_minute = measured.map_or(rate.max(1), |m| m.min(rate.max(1)));
+        let left = (per_minute > 0).then(|| {
+            let ms = counts
+                .queued
+                .saturating_mul(u64::from(parts))
+                .saturating_mul(60_000)
+                / u64::from(per_minute);
+            TimeDelta::try_milliseconds(i64::try_from(ms).unwrap_or(i64::MAX))
+                .unwrap_or(TimeDelta::MAX)
+        });
+        let time_left = match left {
+            Some(left) => describe_duration(left),
+            None => "stalled: nothing sent in the last minute".to_owned(),
+        };
         shown.push(PathProgress {
             gateway: modem.gateway.clone(),
             path: modem.rate.path.describe(),
             per_minute: rate,
+            measured_per_minute: measured,
             counts,
-            time_left: describe_duration(time_left),
+            time_left,
+            left,
         });
     }
     for (gateway, counts) in by_gateway {
@@ -142,8 +191,10 @@ fn paths(
                 gateway: gateway.clone(),
                 path: "not configured",
                 per_minute: 0,
+                measured_per_minute: None,
                 counts: *counts,
                 time_left: "unknown".to_owned(),
+                left: Some(TimeDelta::zero()),
             });
         }
     }

@@ -197,6 +197,18 @@ pub async fn compose_confirm<D: DeskGuard>(
             &settings.modems.iter().map(|m| m.rate.clone()).collect::<Vec<_>>(),
         ),
         "warnings": preview.warnings,
+        "measured": preview.measured.iter().map(|m| json!({
+            "gateway": m.gateway,
+            "per_minute": m.per_minute,
+            "campaign_id": m.campaign_id,
+            "at": m.at.format("%-d %b %Y %H:%M UTC").to_string(),
+            "configured": settings
+                .modems
+                .iter()
+                .filter(|c| c.gateway == m.gateway)
+                .map(|c| c.rate.per_minute)
+                .fold(0u32, u32::saturating_add),
+        })).collect::<Vec<_>>(),
         "yearly": yearly,
     });
     page(
