@@ -449,6 +449,35 @@ impl Store {
         Ok(())
     }
 
+    /// Puts an unsure text ([`OutboundText::unsure_since`]) back until `until`, while the
+    /// network's status report on its part may still come: it stays unsure, and the
+    /// attempt this lease counted is not counted (nothing was tried).
+    pub async fn defer_unsure(
+        &self,
+        lease: &Lease,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let deferred = with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE outbound SET state = 'queued', next_attempt_at = $3,
+                     attempts = attempts - 1,
+                     lease_owner = NULL, lease_token = NULL, lease_until = NULL
+                 WHERE id = $1 AND state = 'sending' AND lease_token = $2
+                   AND unsure_since IS NOT NULL",
+            )
+            .bind(lease.outbound_id)
+            .bind(lease.token)
+            .bind(until)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        if deferred == 0 {
+            return Err(lease_lost(lease));
+        }
+        Ok(())
+    }
+
     /// Ends the doubt about a part whose outcome an earlier attempt lost
     /// ([`OutboundText::unsure_since`]): `reported` is that part, with the reference of
     /// the status report that showed the network took it (recorded as sent, so it is not

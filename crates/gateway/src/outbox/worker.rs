@@ -36,9 +36,6 @@ const DEPTH_EVERY: Duration = Duration::from_secs(1);
 /// A floor on the wait between looks at the outbox, so a due text that cannot be leased
 /// (another daemon holds its row lock) does not spin the worker.
 const MIN_WAIT: Duration = Duration::from_millis(50);
-/// How often a worker waiting for a status report on a part whose answer was lost looks
-/// for it in the store.
-const REPORT_POLL: Duration = Duration::from_millis(200);
 
 /// How one attempt at a text's missing parts ended.
 enum Attempt {
@@ -47,6 +44,14 @@ enum Attempt {
     Answered(Result<(), SendError>),
     /// The daemon is stopping and the part with the modem did not finish within the grace.
     OutcomeUnknown,
+}
+
+/// What follows for a text with a part whose answer was lost.
+enum Unsure {
+    /// Send these parts now.
+    Go(Unsent),
+    /// Put back until a status report may have come.
+    Later,
 }
 
 /// Whether the worker goes on.
@@ -327,9 +332,10 @@ impl OutboxWorker {
         let mut log = PartLog::new(&lease, &text, sms.parts.len(), &recorded);
         let mut unsent = unsent_parts(sms, &recorded);
         if let Some(since) = text.unsure_since {
-            unsent = self
-                .settle_unsure(&mut log, since, unsent, shutdown)
-                .await?;
+            match self.settle_unsure(&mut log, since, unsent).await? {
+                Unsure::Go(rest) => unsent = rest,
+                Unsure::Later => return Ok(Flow::Continue),
+            }
         }
         if !recorded.is_empty() {
             tracing::info!(
@@ -393,80 +399,74 @@ impl OutboxWorker {
     /// died or the link ended with the part handed over): the network may have taken it.
     /// A status report received since that attempt began, about this recipient and
     /// matching no recorded part, shows it did: the part is recorded with the report's
-    /// reference (the report then matches it as any other) and not sent again. Otherwise,
-    /// after waiting up to `report_wait` for such a report, it is sent again and counted:
-    /// the phone may show it twice. A later report on the first copy matches nothing and
-    /// ages out.
+    /// reference (the report then matches it as any other) and not sent again. Without
+    /// one, the text is put back until `report_wait` has passed since the doubt began (the
+    /// worker sends other texts meanwhile; a modem keeps the report on the SIM while the
+    /// daemon is down, and the restarted one reads it at start); after that it is sent
+    /// again and counted: the phone may show that part twice. A later report on the first
+    /// copy matches nothing and ages out.
     async fn settle_unsure(
         &self,
         log: &mut PartLog<'_>,
         since: chrono::DateTime<Utc>,
         unsent: Unsent,
-        shutdown: &mut watch::Receiver<bool>,
-    ) -> Result<Unsent, StoreError> {
+    ) -> Result<Unsure, StoreError> {
         let Some(&first) = unsent.numbers.first() else {
             self.store.settle_unsure(log.lease, None).await?;
-            return Ok(unsent);
+            return Ok(Unsure::Go(unsent));
         };
+        let text = log.text;
+        let found = self
+            .store
+            .unmatched_reports_about(&self.settings.name, &text.recipient, since)
+            .await?;
+        if let Some(report) = found.into_iter().next() {
+            let reference = MessageReference::from_stored(report.message_ref.clone());
+            let part = SentPart {
+                seq: first,
+                message_ref: report.message_ref,
+            };
+            self.store.settle_unsure(log.lease, Some(part)).await?;
+            tracing::info!(
+                outbound = text.id, stanza = text.xmpp_id.as_deref(), mr = %reference,
+                part = first, parts = log.total,
+                "the network reported the part whose answer was lost; not sending it again"
+            );
+            log.sent.insert(first, reference);
+            // The report matches the part now recorded.
+            self.sent.recorded();
+            return Ok(Unsure::Go(unsent.without_first()));
+        }
         let wait = if self.driver.reports_delivery() {
             self.settings.outbox.report_wait
         } else {
             Duration::ZERO
         };
-        let started = tokio::time::Instant::now();
-        let every = (self.settings.outbox.lease / 3).max(MIN_WAIT);
-        let mut renewed = started;
-        let report = loop {
-            let found = self
-                .store
-                .unmatched_reports_about(&self.settings.name, &log.text.recipient, since)
-                .await?;
-            if let Some(report) = found.into_iter().next() {
-                break Some(report);
-            }
-            if started.elapsed() >= wait || *shutdown.borrow() {
-                break None;
-            }
-            if renewed.elapsed() >= every {
-                self.renew(log).await;
-                renewed = tokio::time::Instant::now();
-            }
-            let pause = REPORT_POLL.min(wait.saturating_sub(started.elapsed()));
-            if wait_or_stop(pause, shutdown).await {
-                break None;
-            }
-        };
-        let text = log.text;
-        match report {
-            Some(report) => {
-                let reference = MessageReference::from_stored(report.message_ref.clone());
-                let part = SentPart {
-                    seq: first,
-                    message_ref: report.message_ref,
-                };
-                self.store.settle_unsure(log.lease, Some(part)).await?;
-                tracing::info!(
-                    outbound = text.id, stanza = text.xmpp_id.as_deref(), mr = %reference,
-                    part = first, parts = log.total,
-                    "the network reported the part whose answer was lost; not sending it again"
-                );
-                log.sent.insert(first, reference);
-                // The report matches the part now recorded.
-                self.sent.recorded();
-                Ok(unsent.without_first())
-            }
-            None => {
-                self.store.settle_unsure(log.lease, None).await?;
-                tracing::warn!(
-                    outbound = text.id, stanza = text.xmpp_id.as_deref(), part = first,
-                    parts = log.total, waited = ?started.elapsed(),
-                    "sending again a part whose answer was lost: no status report showed it \
-                     arrived, so the phone may show it twice"
-                );
-                self.metrics.part_resent_unsure(&self.settings.name);
-                Ok(unsent)
-            }
+        // The doubt began when the attempt was given back (a stop, a failure with its
+        // backoff) or, for a dead daemon's attempt, no later than that attempt's start.
+        let deadline = text
+            .next_attempt_at
+            .max(since + chrono::Duration::from_std(wait).unwrap_or_default());
+        if Utc::now() < deadline {
+            self.store.defer_unsure(log.lease, deadline).await?;
+            tracing::info!(
+                outbound = text.id, stanza = text.xmpp_id.as_deref(), part = first,
+                parts = log.total, until = %deadline,
+                "waiting for a status report on a part whose answer was lost"
+            );
+            return Ok(Unsure::Later);
         }
+        self.store.settle_unsure(log.lease, None).await?;
+        tracing::warn!(
+            outbound = text.id,
+            stanza = text.xmpp_id.as_deref(),
+            part = first,
+            parts = log.total,
+            "sending again a part whose answer was lost: no status report showed it \
+             arrived, so the phone may show it twice"
+        );
+        self.metrics.part_resent_unsure(&self.settings.name);
+        Ok(Unsure::Go(unsent))
     }
 
     /// Sends the parts still missing, recording each part's message reference as soon as

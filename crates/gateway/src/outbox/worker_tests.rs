@@ -234,12 +234,17 @@ impl Rig {
 
     /// A reply of three 7-bit parts.
     async fn enqueue_three_parts(&self) -> i64 {
+        self.enqueue_three_parts_as("r-1").await
+    }
+
+    /// A reply of three 7-bit parts with stanza id `xmpp_id` (one id, one reply).
+    async fn enqueue_three_parts_as(&self, xmpp_id: &str) -> i64 {
         let text = NewOutbound {
             gateway: GATEWAY.to_owned(),
             recipient: PATRON.to_owned(),
             origin: OutboundOrigin::Chat {
                 sender_jid: "alice@library.test/desk".to_owned(),
-                xmpp_id: "r-1".to_owned(),
+                xmpp_id: xmpp_id.to_owned(),
                 receipt: DeliveryReceipt::NotRequested,
             },
             body: "The atlas is on hold for you. ".repeat(14),
@@ -493,6 +498,36 @@ async fn a_part_whose_answer_was_lost_is_not_sent_again_when_the_network_reporte
     assert_eq!(modem.accepted(), [3], "part 2 must not go again");
     assert_eq!(rig.parts(id).await, [(1, 40), (2, 41), (3, 60)]);
     assert_eq!(rig.state(id).await.unsure_since, None);
+}
+
+/// A text waiting for the report on its lost part does not hold the worker up: a reply
+/// queued behind it goes out first, the waiting one after `report_wait` (its wait not
+/// counted as an attempt).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_text_waiting_for_a_report_lets_the_others_go_first() {
+    let rig = Rig::with_policy(|policy| policy.report_wait = Duration::from_secs(2)).await;
+    let waiting = rig.enqueue_three_parts().await;
+    let modem = PartByPart::new(40, vec![(2, Radio::Silent)]);
+    let run = rig.start(modem.clone());
+    modem
+        .until("part 2 on the air", |air| air.on_air == Some(2))
+        .await;
+    run.shut_down().await;
+    let behind = rig.enqueue_three_parts_as("r-2").await;
+
+    let modem = PartByPart::new(60, Vec::new());
+    let mut run = rig.start(modem.clone());
+    rig.until_sent(&mut run, behind).await;
+    let held = rig.state(waiting).await;
+    assert_eq!(
+        (held.state, held.attempts, held.unsure_since.is_some()),
+        (OutboundState::Queued, 1, true),
+        "put back, its wait not counted, still unsure"
+    );
+    rig.until_sent(&mut run, waiting).await;
+    run.shut_down().await;
+    assert_eq!(modem.accepted(), [1, 2, 3, 2, 3]);
+    assert_eq!(rig.state(waiting).await.attempts, 2);
 }
 
 /// A daemon killed mid-text leaves no give-back, only its lease: the next run (on SQLite,
