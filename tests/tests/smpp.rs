@@ -3,6 +3,9 @@
 //! operator's message centre. A patron's text arrives as a `deliver_sm` and reaches alice,
 //! and the SMSC hears back only after the text was stored; alice's long reply goes out as
 //! `submit_sm`s with user data headers; the SMSC's receipts become her XEP-0184 receipt.
+//! Faults at the message centre (throttling, a refusal, the connection closed with a part
+//! unanswered) reach alice as a delay, an error, or a reply sent once more, never as
+//! silence.
 
 mod support;
 
@@ -87,6 +90,78 @@ async fn texts_in_and_replies_out_through_a_message_centre() {
     // Part 1's receipt may have been answered before part 2 was submitted.
     smsc.until_count("receipt_resp", 2).await;
     daemon.expect_log(&["status report matched"]).await;
+}
+
+/// alice's receipt for her reply `id`.
+async fn receipt_for(alice: &mut support::xmpp::Librarian, id: &'static str) {
+    alice
+        .expect("a delivery receipt", move |e| {
+            e.get_child("received", "urn:xmpp:receipts")
+                .is_some_and(|r| r.attr("id") == Some(id))
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn faults_at_the_message_centre_reach_the_librarian() {
+    let prosody = Prosody::start(&[GW]).await.expect("Prosody starts");
+    prosody
+        .register("alice", PASSWORD)
+        .await
+        .expect("registering alice");
+    let db = Database::create().await;
+    let mut smsc = Smsc::start().await.expect("the SMSC starts");
+    let config = smpp_config(&db, &prosody, &smsc).replace(
+        "max_backoff = \"1s\"\n",
+        "max_backoff = \"1s\"\nreport_wait = \"2s\"\n",
+    );
+    assert!(config.contains("report_wait"), "{config}");
+    let mut daemon = Daemon::start(&config);
+    daemon.expect_log(&["bound to the SMSC"]).await;
+    let mut alice = online(&prosody, "alice", "desk").await;
+    approve(&mut alice, GW).await;
+    daemon
+        .expect_log(&["operator presence", &operator("alice"), "Available"])
+        .await;
+    let patron = patron_jid(PATRON, GW);
+
+    // Throttled twice: the same part is submitted again after the pause, and goes.
+    smsc.command(serde_json::json!({ "cmd": "throttle", "count": 2 }))
+        .await;
+    reply(&mut alice, &patron, "r-1", "Your hold is ready.", true).await;
+    receipt_for(&mut alice, "r-1").await;
+    smsc.settle().await;
+    assert_eq!(smsc.count("submit_sm"), 3, "two throttled, one taken");
+
+    // Refused for good (invalid destination address): alice gets an error on her reply.
+    smsc.command(serde_json::json!({ "cmd": "refuse", "status": 0x0B, "count": 1 }))
+        .await;
+    reply(&mut alice, &patron, "r-2", "This one cannot go.", true).await;
+    let error = alice
+        .expect("an error for r-2", |e| {
+            e.name() == "message" && e.attr("id") == Some("r-2") && e.attr("type") == Some("error")
+        })
+        .await;
+    assert_eq!(error.attr("from"), Some(patron.as_str()));
+    smsc.settle().await;
+    assert_eq!(smsc.count("submit_sm"), 4, "a final refusal is not retried");
+
+    // The connection is closed with the part unanswered: its outcome is unknown, no
+    // receipt shows it went, so it is submitted again after report_wait, and arrives.
+    smsc.command(serde_json::json!({ "cmd": "hold", "on": true }))
+        .await;
+    reply(&mut alice, &patron, "r-3", "Closing at five today.", true).await;
+    smsc.until_count("submit_sm", 5).await;
+    // The held part is dropped with the connection; the SMSC answers again from now on.
+    smsc.command(serde_json::json!({ "cmd": "close" })).await;
+    smsc.command(serde_json::json!({ "cmd": "hold", "on": false }))
+        .await;
+    daemon
+        .expect_log(&["sending again a part whose answer was lost"])
+        .await;
+    receipt_for(&mut alice, "r-3").await;
+    smsc.settle().await;
+    assert_eq!(smsc.count("submit_sm"), 6, "the unanswered part once more");
 }
 
 fn hex(text: &str) -> String {
