@@ -46,6 +46,14 @@ enum Attempt {
     OutcomeUnknown,
 }
 
+/// Whether every part handed over got its answer before a text went back to the queue.
+#[derive(Clone, Copy)]
+enum Answer {
+    Known,
+    /// The last part handed over may or may not have gone (see [`Store::mark_retry_unsure`]).
+    Lost,
+}
+
 /// What follows for a text with a part whose answer was lost.
 enum Unsure {
     /// Send these parts now.
@@ -369,7 +377,8 @@ impl OutboxWorker {
             Attempt::Answered(Err(error))
                 if stopping && matches!(error.failure, DriverFailure::Stopped { .. }) =>
             {
-                self.give_back(&log, &error.to_string()).await?;
+                self.give_back(&log, &error.to_string(), Answer::Known)
+                    .await?;
             }
             Attempt::Answered(Err(error)) => self.failed_attempt(&log, &error).await?,
             Attempt::OutcomeUnknown => {
@@ -378,14 +387,7 @@ impl OutboxWorker {
                      within {:?}; its status report is looked for before it is sent again",
                     self.settings.outbox.stop_grace
                 );
-                self.store
-                    .mark_retry_unsure(log.lease, &reason, Utc::now())
-                    .await?;
-                tracing::info!(
-                    outbound = log.text.id,
-                    stanza = log.text.xmpp_id.as_deref(), mr = %log.references(),
-                    sent = log.sent.len(), parts = log.total, reason, "given back"
-                );
+                self.give_back(&log, &reason, Answer::Lost).await?;
             }
         }
         Ok(if stopping {
@@ -642,9 +644,22 @@ impl OutboxWorker {
     }
 
     /// Gives a text back to the queue because the daemon is stopping; the restarted daemon
-    /// sends the parts not recorded.
-    async fn give_back(&self, log: &PartLog<'_>, reason: &str) -> Result<(), StoreError> {
-        self.store.mark_retry(log.lease, reason, Utc::now()).await?;
+    /// sends the parts not recorded (after looking for the report on a part whose answer
+    /// was lost).
+    async fn give_back(
+        &self,
+        log: &PartLog<'_>,
+        reason: &str,
+        answer: Answer,
+    ) -> Result<(), StoreError> {
+        match answer {
+            Answer::Known => self.store.mark_retry(log.lease, reason, Utc::now()).await?,
+            Answer::Lost => {
+                self.store
+                    .mark_retry_unsure(log.lease, reason, Utc::now())
+                    .await?
+            }
+        }
         tracing::info!(
             outbound = log.text.id,
             stanza = log.text.xmpp_id.as_deref(), mr = %log.references(),

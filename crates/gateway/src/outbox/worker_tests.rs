@@ -306,6 +306,18 @@ impl Rig {
             .collect()
     }
 
+    /// One run that sends the first waiting text until part 2 is with the modem, which
+    /// never answers, and is then stopped: part 1 is recorded (TP-MR 40), part 2's answer
+    /// is lost.
+    async fn stop_with_part_2_unanswered(&self) {
+        let modem = PartByPart::new(40, vec![(2, Radio::Silent)]);
+        let run = self.start(modem.clone());
+        modem
+            .until("part 2 on the air", |air| air.on_air == Some(2))
+            .await;
+        run.shut_down().await;
+    }
+
     /// Waits (on the worker's reports of what it recorded) until text `id` is sent.
     async fn until_sent(&self, run: &mut Run, id: i64) {
         let wait = async {
@@ -445,12 +457,7 @@ async fn a_part_still_unanswered_when_the_grace_runs_out_is_given_back_unrecorde
     let rig = Rig::new().await;
     let id = rig.enqueue_three_parts().await;
 
-    let modem = PartByPart::new(40, vec![(2, Radio::Silent)]);
-    let run = rig.start(modem.clone());
-    modem
-        .until("part 2 on the air", |air| air.on_air == Some(2))
-        .await;
-    run.shut_down().await;
+    rig.stop_with_part_2_unanswered().await;
 
     let given_back = rig.state(id).await;
     assert_eq!(given_back.state, OutboundState::Queued);
@@ -479,12 +486,7 @@ async fn a_part_whose_answer_was_lost_is_not_sent_again_when_the_network_reporte
     let rig = Rig::new().await;
     let id = rig.enqueue_three_parts().await;
 
-    let modem = PartByPart::new(40, vec![(2, Radio::Silent)]);
-    let run = rig.start(modem.clone());
-    modem
-        .until("part 2 on the air", |air| air.on_air == Some(2))
-        .await;
-    run.shut_down().await;
+    rig.stop_with_part_2_unanswered().await;
     assert_eq!(rig.parts(id).await, [(1, 40)]);
     rig.store
         .keep_unmatched_report(GATEWAY, "41", &PartOutcome::Delivered, Some(PATRON))
@@ -507,12 +509,7 @@ async fn a_part_whose_answer_was_lost_is_not_sent_again_when_the_network_reporte
 async fn a_text_waiting_for_a_report_lets_the_others_go_first() {
     let rig = Rig::with_policy(|policy| policy.report_wait = Duration::from_secs(2)).await;
     let waiting = rig.enqueue_three_parts().await;
-    let modem = PartByPart::new(40, vec![(2, Radio::Silent)]);
-    let run = rig.start(modem.clone());
-    modem
-        .until("part 2 on the air", |air| air.on_air == Some(2))
-        .await;
-    run.shut_down().await;
+    rig.stop_with_part_2_unanswered().await;
     let behind = rig.enqueue_three_parts_as("r-2").await;
 
     let modem = PartByPart::new(60, Vec::new());
