@@ -69,9 +69,16 @@ pub const HUAWEI: QuirkProfile = QuirkProfile {
     ..GENERIC
 };
 
-/// Quectel modules (EC25, EG25, BG96, ...): the generic table works.
+/// Quectel modules (EC25, EG25, BG96, ...): unsolicited reports (`+CMTI`, `RING`) go to
+/// one port only, chosen with `AT+QURCCFG="urcport"` and kept across restarts ("usbat",
+/// the AT port, from the factory; EC25/EC21 AT Commands Manual, `AT+QURCCFG`). Software
+/// that used the modem before may have moved them to the modem port, and a host then
+/// hears of no text (zabsalahid/serialport-gsm issue #12). textgate runs on the AT port
+/// (interface 2, `…-if02-port0` under /dev/serial/by-id) and points the reports back at it
+/// at start; a host on the modem port still collects texts at each storage check.
 pub const QUECTEL: QuirkProfile = QuirkProfile {
     name: "quectel",
+    init_extras: &["AT+QURCCFG=\"urcport\",\"usbat\""],
     ..GENERIC
 };
 

@@ -23,7 +23,7 @@ use textgate_modem::{
     OutgoingSms, ReceivedPdu, SendFailure, SendProgress, SerialDevice, SmsDriver, Timeouts,
 };
 use textgate_modemsim::pty::serve_pty;
-use textgate_modemsim::{FaultPatch, IncomingText, Personality, SimConfig, SimHandle};
+use textgate_modemsim::{FaultPatch, IncomingText, Personality, SimConfig, SimHandle, UsbPort};
 use tokio::sync::watch;
 
 /// The bound on any single wait for progress. Generous: a debug build on two busy cores.
@@ -936,6 +936,31 @@ async fn every_personality_is_detected_and_serves_texts_both_ways() {
         assert_sent_once(&bench.sim, &sent);
         sim_drained(&bench.sim).await;
     }
+}
+
+/// A Quectel whose unsolicited reports were sent to its modem port by earlier software
+/// (`AT+QURCCFG="urcport","usbmodem"`, kept across restarts), with textgate on its AT
+/// port: the driver points the reports back at the AT port at start, so a text arriving
+/// after start is announced and read at once, not only at the next storage check (five
+/// minutes by default, far beyond this test's wait).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quectel_reporting_to_another_port_is_pointed_back_at_ours() {
+    let bench = simulator(SimConfig {
+        personality: Personality::Quectel,
+        urc_port: UsbPort::Modem,
+        ..SimConfig::instant()
+    })
+    .await;
+    let mut rig = start_driver(&bench, driver_config());
+    rig.ready().await;
+    assert_eq!(bench.sim.inspect(|m| m.settings().urcport), UsbPort::At);
+    let expected = inject_texts(&bench.sim, 3, 0);
+    let seen = rig
+        .until("three texts", |s| {
+            s.texts.len() >= expected.len() || !s.problems.is_empty()
+        })
+        .await;
+    assert_received_once(&seen, &expected);
 }
 
 /// The link drops while texts arrive, likely between a deletion and its `OK`. The slot

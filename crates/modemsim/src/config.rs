@@ -42,6 +42,38 @@ pub struct SimConfig {
     pub signal: u8,
     /// Seed for the random parts (random send errors), so a run can be repeated.
     pub seed: u64,
+    /// Which of the modem's ports the host has opened. Only matters to a personality that
+    /// chooses the port unsolicited reports go to (Quectel's `AT+QURCCFG="urcport"`).
+    pub port: UsbPort,
+    /// Where unsolicited reports go at power-on, for such a personality: Quectel keeps the
+    /// setting in non-volatile memory, so whatever software set it last decides.
+    pub urc_port: UsbPort,
+}
+
+/// A port of a multi-port USB modem, by Quectel's names for them (EC25/EC21 AT Commands
+/// Manual, `AT+QURCCFG`: "usbat", "usbmodem", "uart1").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UsbPort {
+    /// The AT command port (interface 2 of an EC25: `/dev/ttyUSB2`).
+    #[default]
+    At,
+    /// The modem (PPP data) port, which also takes AT commands (interface 3).
+    Modem,
+    /// The main UART, on modules soldered onto a board.
+    Uart,
+}
+
+impl UsbPort {
+    pub const ALL: [UsbPort; 3] = [UsbPort::At, UsbPort::Modem, UsbPort::Uart];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            UsbPort::At => "usbat",
+            UsbPort::Modem => "usbmodem",
+            UsbPort::Uart => "uart1",
+        }
+    }
 }
 
 impl Default for SimConfig {
@@ -63,6 +95,8 @@ impl Default for SimConfig {
             operator: "textgate sim".to_owned(),
             signal: 21,
             seed: 0x7465_7874_6761_7465,
+            port: UsbPort::At,
+            urc_port: UsbPort::At,
         }
     }
 }

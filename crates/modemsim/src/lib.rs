@@ -21,7 +21,7 @@ pub mod sim;
 pub mod store;
 pub mod tcp;
 
-pub use config::SimConfig;
+pub use config::{SimConfig, UsbPort};
 pub use faults::{FaultPatch, Faults, ReportOutcome, SendErrorFault};
 pub use modem::{Counters, IncomingKind, Job, Line, ModemState, SentPart, Step};
 pub use personality::Personality;

@@ -56,6 +56,11 @@ pub struct Profile {
     pub port_select: bool,
     /// What `AT+CBC` says about the power supply.
     pub battery: Battery,
+    /// Whether `AT+QURCCFG="urcport"` chooses the one port that gets unsolicited reports
+    /// (`+CMTI`, `RING`...): Quectel's modules send them to "usbat" by default, so a host
+    /// on the modem port hears of no text (EC25/EC21 AT Commands Manual, `AT+QURCCFG`;
+    /// seen in the field in zabsalahid/serialport-gsm issue #12).
+    pub urc_port_choice: bool,
 }
 
 /// The power supply as `AT+CBC` reports it (3GPP TS 27.007 §8.4).
@@ -110,6 +115,7 @@ impl Personality {
                 first_storage_index: 1,
                 port_select: false,
                 battery: Battery::External,
+                urc_port_choice: false,
             },
             Personality::Huawei => Profile {
                 manufacturer: "huawei",
@@ -137,6 +143,7 @@ impl Personality {
                 // `unsolicited_enable_sequence`).
                 port_select: true,
                 battery: Battery::External,
+                urc_port_choice: false,
             },
             Personality::Quectel => Profile {
                 manufacturer: "Quectel",
@@ -153,6 +160,7 @@ impl Personality {
                 first_storage_index: 1,
                 port_select: false,
                 battery: Battery::External,
+                urc_port_choice: true,
             },
             Personality::Simcom => Profile {
                 manufacturer: "SIMCOM_Ltd",
@@ -172,6 +180,7 @@ impl Personality {
                     percent: 93,
                     millivolts: 4120,
                 },
+                urc_port_choice: false,
             },
             Personality::Sierra => Profile {
                 manufacturer: "Sierra Wireless, Incorporated",
@@ -194,6 +203,7 @@ impl Personality {
                 first_storage_index: 1,
                 port_select: false,
                 battery: Battery::External,
+                urc_port_choice: false,
             },
             Personality::Android => Profile {
                 manufacturer: "samsung",
@@ -210,6 +220,7 @@ impl Personality {
                 first_storage_index: 1,
                 port_select: false,
                 battery: Battery::Cell { percent: 81 },
+                urc_port_choice: false,
             },
         }
     }

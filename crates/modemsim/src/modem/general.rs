@@ -47,7 +47,7 @@ impl ModemState {
     }
 
     pub(super) fn reset_settings(&mut self) {
-        self.settings = Settings::power_on(&self.profile);
+        self.settings = Settings::power_on(&self.profile, self.settings.urcport);
         // A message the host had not acknowledged is still the network's to deliver.
         if let Some(awaiting) = self.awaiting_ack.take() {
             self.network.push_front(awaiting.message);

@@ -45,7 +45,7 @@ use rand::SeedableRng;
 use serde::Serialize;
 
 use crate::command::{Arg, Command};
-use crate::config::SimConfig;
+use crate::config::{SimConfig, UsbPort};
 use crate::faults::{FaultPatch, Faults};
 use crate::pdu::CheckedSubmit;
 use crate::personality::Profile;
@@ -153,6 +153,8 @@ pub struct Settings {
     /// Huawei's `AT^PORTSEL`: which port gets unsolicited reports, 0 the PCUI (control)
     /// port, 1 the modem (data) port.
     pub portsel: u8,
+    /// Quectel's `AT+QURCCFG="urcport"`: the one port that gets unsolicited reports.
+    pub urcport: UsbPort,
 }
 
 /// The character sets the simulated modems offer with `AT+CSCS` (27.007 §5.5): the three
@@ -183,7 +185,8 @@ impl Charset {
 }
 
 impl Settings {
-    fn power_on(profile: &Profile) -> Settings {
+    /// The settings at power-on; `urcport` is kept in non-volatile memory.
+    fn power_on(profile: &Profile, urcport: UsbPort) -> Settings {
         Settings {
             echo: true,
             cmee: profile.default_cmee,
@@ -203,6 +206,7 @@ impl Settings {
             cscs: Charset::Gsm,
             curc: 1,
             portsel: 0,
+            urcport,
         }
     }
 }
@@ -338,7 +342,7 @@ impl CommandGroup {
             "+CNMI" | "+CNMA" => CommandGroup::Receiving,
             "+CMGS" | "+CMMS" => CommandGroup::Sending,
             "+CLIP" | "+CHUP" => CommandGroup::Calls,
-            "^CURC" | "^PORTSEL" => CommandGroup::Vendor,
+            "^CURC" | "^PORTSEL" | "+QURCCFG" => CommandGroup::Vendor,
             _ => return None,
         })
     }
@@ -380,7 +384,7 @@ impl ModemState {
             None => PinState::Ready,
         };
         ModemState {
-            settings: Settings::power_on(&profile),
+            settings: Settings::power_on(&profile, config.urc_port),
             sim: SimStore::new(config.capacity, profile.first_storage_index),
             rng: StdRng::seed_from_u64(config.seed),
             smsc: config.smsc.clone(),
@@ -468,7 +472,12 @@ impl ModemState {
         }
     }
 
+    /// An unsolicited report, on the host's port, unless the modem sends its reports to
+    /// another port (Quectel's `AT+QURCCFG`): then the host hears nothing.
     fn urc(&self, text: &str) -> Step {
+        if self.profile.urc_port_choice && self.settings.urcport != self.config.port {
+            return Step::Unsolicited(Vec::new());
+        }
         Step::Unsolicited(format!("\r\n{text}\r\n").into_bytes())
     }
 

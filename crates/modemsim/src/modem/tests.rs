@@ -783,6 +783,46 @@ fn huawei_selects_the_report_port_and_others_lack_the_command() {
         "#]]);
 }
 
+/// Quectel's `AT+QURCCFG="urcport"`: a new text is announced on the host's port only while
+/// the reports go there; the setting survives `ATZ` (it is kept in non-volatile memory);
+/// other families answer `ERROR`.
+#[test]
+fn quectel_sends_unsolicited_reports_to_the_chosen_port_only() {
+    Session::new(SimConfig {
+        personality: Personality::Quectel,
+        ..SimConfig::instant()
+    })
+    .host("ATE0;+CNMI=2,1,0,0,0;+QURCCFG=?;+QURCCFG=\"urcport\"\r")
+    .host("AT+QURCCFG=\"urcport\",\"usbmodem\";Z\r")
+    .host("ATE0;+QURCCFG=\"urcport\";+CNMI=2,1,0,0,0\r")
+    .receive(IncomingKind::Deliver, DELIVER_TEST2)
+    .host("AT+QURCCFG=\"urcport\",\"usbat\"\r")
+    .receive(IncomingKind::Deliver, DELIVER_TEST2)
+    .host("AT+QURCCFG=\"urcport\",\"usb3\"\r")
+    .check(expect![[r#"
+        host: "ATE0;+CNMI=2,1,0,0,0;+QURCCFG=?;+QURCCFG=\"urcport\"\r"
+          modem: "ATE0;+CNMI=2,1,0,0,0;+QURCCFG=?;+QURCCFG=\"urcport\"\r\r\n+QURCCFG: \"urcport\",(\"usbat\",\"usbmodem\",\"uart1\")\r\n+QURCCFG: \"urcport\",\"usbat\"\r\n\r\nOK\r\n"
+        host: "AT+QURCCFG=\"urcport\",\"usbmodem\";Z\r"
+          modem: "\r\nOK\r\n"
+        host: "ATE0;+QURCCFG=\"urcport\";+CNMI=2,1,0,0,0\r"
+          modem: "ATE0;+QURCCFG=\"urcport\";+CNMI=2,1,0,0,0\r\r\n+QURCCFG: \"urcport\",\"usbmodem\"\r\n\r\nOK\r\n"
+        network: Deliver
+          urc:   ""
+        host: "AT+QURCCFG=\"urcport\",\"usbat\"\r"
+          modem: "\r\nOK\r\n"
+        network: Deliver
+          urc:   "\r\n+CMTI: \"SM\",2\r\n"
+        host: "AT+QURCCFG=\"urcport\",\"usb3\"\r"
+          modem: "\r\nERROR\r\n"
+    "#]]);
+    Session::instant()
+        .host("ATE0;+QURCCFG=\"urcport\"\r")
+        .check(expect![[r#"
+            host: "ATE0;+QURCCFG=\"urcport\"\r"
+              modem: "ATE0;+QURCCFG=\"urcport\"\r\r\nERROR\r\n"
+        "#]]);
+}
+
 #[test]
 fn huawei_counts_message_slots_from_0() {
     let mut s = Session::new(SimConfig {

@@ -11,9 +11,17 @@
 //! fails every operation when one of them answers `ERROR`; ModemManager's Huawei plugin
 //! sends `^PORTSEL=0` then `^CURC=1` to enable reports
 //! (src/plugins/huawei/mm-broadband-modem-huawei.c, `unsolicited_enable_sequence`).
+//!
+//! Quectel's `AT+QURCCFG="urcport"` does for its modules what `^PORTSEL` does for
+//! Huawei's: it names the one port ("usbat", "usbmodem" or "uart1") that gets unsolicited
+//! reports, kept across restarts (EC25/EC21 AT Commands Manual, `AT+QURCCFG`). Here it is
+//! not only remembered: a host on any other port hears no `+CMTI` or `RING`, as happens
+//! with the real modules (zabsalahid/serialport-gsm issue #12: an EC25 host on the modem
+//! port saw no `+CMTI` until the setting was changed).
 
 use super::{number_arg, Failure, Job, ModemState, Outcome, Step};
 use crate::command::Form;
+use crate::config::UsbPort;
 
 impl ModemState {
     /// Runs one of this file's commands; a form the modem does not have is `ERROR`.
@@ -44,6 +52,32 @@ impl ModemState {
             }
             ("^PORTSEL", Form::Test) if self.profile.port_select => {
                 info.push("^PORTSEL: (0,1)".to_owned());
+            }
+            ("+QURCCFG", Form::Test) if self.profile.urc_port_choice => {
+                let names: Vec<String> = UsbPort::ALL
+                    .iter()
+                    .map(|p| format!("\"{}\"", p.name()))
+                    .collect();
+                info.push(format!("+QURCCFG: \"urcport\",({})", names.join(",")));
+            }
+            ("+QURCCFG", Form::Set(args)) if self.profile.urc_port_choice => {
+                let setting = args.first().map(|a| a.as_string()).unwrap_or_default();
+                if !setting.eq_ignore_ascii_case("urcport") {
+                    return Err(Failure::Error);
+                }
+                match args.get(1).map(|a| a.as_string()) {
+                    // Without a value: the current one.
+                    None => info.push(format!(
+                        "+QURCCFG: \"urcport\",\"{}\"",
+                        self.settings.urcport.name()
+                    )),
+                    Some(value) => {
+                        self.settings.urcport = UsbPort::ALL
+                            .into_iter()
+                            .find(|p| p.name().eq_ignore_ascii_case(&value))
+                            .ok_or(Failure::Error)?;
+                    }
+                }
             }
             _ => return Err(Failure::Error),
         }
