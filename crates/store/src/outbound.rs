@@ -478,41 +478,25 @@ impl Store {
         Ok(())
     }
 
-    /// Ends the doubt about a part whose outcome an earlier attempt lost
-    /// ([`OutboundText::unsure_since`]): `reported` is that part, with the reference of
-    /// the status report that showed the network took it (recorded as sent, so it is not
-    /// sent again and the report matches it), or `None` when nothing showed it and the
-    /// worker sends it again. Refused with [`StoreError::LeaseLost`] when the lease is no
-    /// longer held.
-    pub async fn settle_unsure(
-        &self,
-        lease: &Lease,
-        reported: Option<SentPart>,
-    ) -> Result<(), StoreError> {
-        let now = self.now();
-        in_transaction!(self, tx => {
-            let held: Option<i64> = sqlx::query_scalar(
+    /// Ends the doubt about the parts whose outcome an earlier attempt lost
+    /// ([`OutboundText::unsure_since`]): those a status report showed sent were recorded
+    /// ([`Store::record_sent_part`]), and the worker sends the rest. Refused with
+    /// [`StoreError::LeaseLost`] when the lease is no longer held.
+    pub async fn settle_unsure(&self, lease: &Lease) -> Result<(), StoreError> {
+        let settled = with_pool!(self, pool => {
+            sqlx::query(
                 "UPDATE outbound SET unsure_since = NULL
-                 WHERE id = $1 AND state = 'sending' AND lease_token = $2
-                 RETURNING id",
+                 WHERE id = $1 AND state = 'sending' AND lease_token = $2",
             )
             .bind(lease.outbound_id)
             .bind(lease.token)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if held.is_none() {
-                return Err(lease_lost(lease));
-            }
-            if let Some(part) = &reported {
-                sqlx::query(UPSERT_PART)
-                    .bind(lease.outbound_id)
-                    .bind(i32::from(part.seq))
-                    .bind(&part.message_ref)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            .execute(pool)
+            .await?
+            .rows_affected()
         });
+        if settled == 0 {
+            return Err(lease_lost(lease));
+        }
         Ok(())
     }
 

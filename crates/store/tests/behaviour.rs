@@ -1215,7 +1215,7 @@ async fn reclaimed_leases_are_due_at_once(ctx: Ctx) {
 /// A text taken from a dead worker's lease, or given back with a part's answer lost, comes
 /// back unsure since the start of that attempt; the candidates for the lost part are the
 /// kept reports about its recipient (by digits) since then whose reference names no part
-/// recorded meanwhile; settling records the reported part and ends the doubt.
+/// recorded meanwhile; settling ends the doubt.
 async fn a_lost_answer_makes_the_next_attempt_unsure_until_settled(ctx: Ctx) {
     let id = ctx
         .store
@@ -1281,15 +1281,10 @@ async fn a_lost_answer_makes_the_next_attempt_unsure_until_settled(ctx: Ctx) {
     assert_eq!(about(started - Duration::seconds(5)).await, ["5", "8"]);
 
     ctx.store
-        .settle_unsure(
-            &third.lease,
-            Some(SentPart {
-                seq: 2,
-                message_ref: "8".to_owned(),
-            }),
-        )
+        .record_sent_part(&third.lease, part(2, 8))
         .await
         .unwrap();
+    ctx.store.settle_unsure(&third.lease).await.unwrap();
     assert_eq!(
         ctx.store.sent_parts(id).await.unwrap(),
         [part(1, 7), part(2, 8)]
@@ -1314,13 +1309,10 @@ async fn a_lost_answer_makes_the_next_attempt_unsure_until_settled(ctx: Ctx) {
     let successor = lease_one(&ctx, "successor").await;
     assert_eq!(successor.text.unsure_since, Some(dead_started));
     assert!(matches!(
-        ctx.store.settle_unsure(&dead.lease, None).await,
+        ctx.store.settle_unsure(&dead.lease).await,
         Err(StoreError::LeaseLost { .. })
     ));
-    ctx.store
-        .settle_unsure(&successor.lease, None)
-        .await
-        .unwrap();
+    ctx.store.settle_unsure(&successor.lease).await.unwrap();
     assert_eq!(
         ctx.store.outbound(id).await.unwrap().unwrap().unsure_since,
         None

@@ -398,47 +398,54 @@ impl OutboxWorker {
     }
 
     /// An earlier attempt lost the answer for the first part still missing (the daemon
-    /// died or the link ended with the part handed over): the network may have taken it.
-    /// A status report received since that attempt began, about this recipient and
-    /// matching no recorded part, shows it did: the part is recorded with the report's
-    /// reference (the report then matches it as any other) and not sent again. Without
-    /// one, the text is put back until `report_wait` has passed since the doubt began (the
-    /// worker sends other texts meanwhile; a modem keeps the report on the SIM while the
-    /// daemon is down, and the restarted one reads it at start); after that it is sent
-    /// again and counted: the phone may show that part twice. A later report on the first
-    /// copy matches nothing and ages out.
+    /// died or the link ended with the part handed over): the network may have taken it,
+    /// and, when the daemon died between a part's answer and its record, the part after it
+    /// too. Status reports received since that attempt began, about this recipient and
+    /// matching no recorded part, show which went: the missing parts are recorded, in
+    /// order, with their references (the reports then match them as any other) and not
+    /// sent again. While parts remain that no report accounts for, the text is put back
+    /// until `report_wait` has passed since the doubt began (the worker sends other texts
+    /// meanwhile; a modem keeps reports on the SIM while the daemon is down, and the
+    /// restarted one reads them at start); after that they are sent and counted: the phone
+    /// may show the first of them twice. A later report on a first copy matches nothing
+    /// and ages out.
     async fn settle_unsure(
         &self,
         log: &mut PartLog<'_>,
         since: chrono::DateTime<Utc>,
         unsent: Unsent,
     ) -> Result<Unsure, StoreError> {
-        let Some(&first) = unsent.numbers.first() else {
-            self.store.settle_unsure(log.lease, None).await?;
-            return Ok(Unsure::Go(unsent));
-        };
         let text = log.text;
-        let found = self
-            .store
-            .unmatched_reports_about(&self.settings.name, &text.recipient, since)
-            .await?;
-        if let Some(report) = found.into_iter().next() {
+        let found = if unsent.numbers.is_empty() {
+            Vec::new()
+        } else {
+            self.store
+                .unmatched_reports_about(&self.settings.name, &text.recipient, since)
+                .await?
+        };
+        let mut unsent = unsent;
+        for report in found.into_iter().take(unsent.numbers.len()) {
+            let seq = unsent.numbers[0];
             let reference = MessageReference::from_stored(report.message_ref.clone());
             let part = SentPart {
-                seq: first,
+                seq,
                 message_ref: report.message_ref,
             };
-            self.store.settle_unsure(log.lease, Some(part)).await?;
+            self.store.record_sent_part(log.lease, part).await?;
             tracing::info!(
                 outbound = text.id, stanza = text.xmpp_id.as_deref(), mr = %reference,
-                part = first, parts = log.total,
+                part = seq, parts = log.total,
                 "the network reported the part whose answer was lost; not sending it again"
             );
-            log.sent.insert(first, reference);
+            log.sent.insert(seq, reference);
             // The report matches the part now recorded.
             self.sent.recorded();
-            return Ok(Unsure::Go(unsent.without_first()));
+            unsent = unsent.without_first();
         }
+        let Some(&first) = unsent.numbers.first() else {
+            self.store.settle_unsure(log.lease).await?;
+            return Ok(Unsure::Go(unsent));
+        };
         let wait = if self.driver.reports_delivery() {
             self.settings.outbox.report_wait
         } else {
@@ -458,7 +465,7 @@ impl OutboxWorker {
             );
             return Ok(Unsure::Later);
         }
-        self.store.settle_unsure(log.lease, None).await?;
+        self.store.settle_unsure(log.lease).await?;
         tracing::warn!(
             outbound = text.id,
             stanza = text.xmpp_id.as_deref(),

@@ -502,6 +502,43 @@ async fn a_part_whose_answer_was_lost_is_not_sent_again_when_the_network_reporte
     assert_eq!(rig.state(id).await.unsure_since, None);
 }
 
+/// Killed between part 2's answer and its record, with part 3 already on the air: both
+/// went, and both reports came. The next run records both and sends nothing again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_part_the_reports_show_sent_is_recorded_not_only_the_first() {
+    let rig = Rig::new().await;
+    let id = rig.enqueue_three_parts().await;
+    let dead = rig
+        .store
+        .lease_due(GATEWAY, "killed-run", 1, chrono::Duration::minutes(10))
+        .await
+        .expect("the store answers")
+        .remove(0);
+    rig.store
+        .record_sent_part(
+            &dead.lease,
+            SentPart {
+                seq: 1,
+                message_ref: "200".to_owned(),
+            },
+        )
+        .await
+        .expect("part 1 is recorded");
+    for reference in ["201", "202"] {
+        rig.store
+            .keep_unmatched_report(GATEWAY, reference, &PartOutcome::Delivered, Some(PATRON))
+            .await
+            .expect("the report is kept");
+    }
+
+    let modem = PartByPart::new(10, Vec::new());
+    let mut run = rig.start(modem.clone());
+    rig.until_sent(&mut run, id).await;
+    run.shut_down().await;
+    assert_eq!(modem.accepted(), Vec::<u8>::new(), "nothing goes twice");
+    assert_eq!(rig.parts(id).await, [(1, 200), (2, 201), (3, 202)]);
+}
+
 /// A text waiting for the report on its lost part does not hold the worker up: a reply
 /// queued behind it goes out first, the waiting one after `report_wait` (its wait not
 /// counted as an attempt).
