@@ -52,6 +52,7 @@ mod conversation;
 mod error;
 mod inbound;
 mod kept_notices;
+mod lost_answers;
 mod model;
 mod outbound;
 mod privacy;

@@ -140,7 +140,7 @@ fn parse_state(id: i64, state: &str) -> Result<OutboundState, StoreError> {
     })
 }
 
-fn lease_lost(lease: &Lease) -> StoreError {
+pub(crate) fn lease_lost(lease: &Lease) -> StoreError {
     StoreError::LeaseLost {
         id: lease.outbound_id,
     }
@@ -449,57 +449,6 @@ impl Store {
         Ok(())
     }
 
-    /// Puts an unsure text ([`OutboundText::unsure_since`]) back until `until`, while the
-    /// network's status report on its part may still come: it stays unsure, and the
-    /// attempt this lease counted is not counted (nothing was tried).
-    pub async fn defer_unsure(
-        &self,
-        lease: &Lease,
-        until: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let deferred = with_pool!(self, pool => {
-            sqlx::query(
-                "UPDATE outbound SET state = 'queued', next_attempt_at = $3,
-                     attempts = attempts - 1,
-                     lease_owner = NULL, lease_token = NULL, lease_until = NULL
-                 WHERE id = $1 AND state = 'sending' AND lease_token = $2
-                   AND unsure_since IS NOT NULL",
-            )
-            .bind(lease.outbound_id)
-            .bind(lease.token)
-            .bind(until)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        if deferred == 0 {
-            return Err(lease_lost(lease));
-        }
-        Ok(())
-    }
-
-    /// Ends the doubt about the parts whose outcome an earlier attempt lost
-    /// ([`OutboundText::unsure_since`]): those a status report showed sent were recorded
-    /// ([`Store::record_sent_part`]), and the worker sends the rest. Refused with
-    /// [`StoreError::LeaseLost`] when the lease is no longer held.
-    pub async fn settle_unsure(&self, lease: &Lease) -> Result<(), StoreError> {
-        let settled = with_pool!(self, pool => {
-            sqlx::query(
-                "UPDATE outbound SET unsure_since = NULL
-                 WHERE id = $1 AND state = 'sending' AND lease_token = $2",
-            )
-            .bind(lease.outbound_id)
-            .bind(lease.token)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        if settled == 0 {
-            return Err(lease_lost(lease));
-        }
-        Ok(())
-    }
-
     /// The parts of an outbound text the network accepted so far, by part number, as
     /// [`Store::record_sent_part`] and [`Store::mark_sent`] recorded them. A worker that
     /// takes over an interrupted text (the daemon stopped, a lease ran out, a later part
@@ -650,21 +599,7 @@ impl Store {
         self.requeue(lease, error, next_attempt_at, false).await
     }
 
-    /// As [`Store::mark_retry`], after an attempt that ended with a part's outcome unknown
-    /// (handed to the modem or message centre, no answer before the link ended or the
-    /// daemon stopped): the text comes back with [`OutboundText::unsure_since`] set to the
-    /// attempt's start, so the next attempt looks for a status report on that part before
-    /// sending it again.
-    pub async fn mark_retry_unsure(
-        &self,
-        lease: &Lease,
-        error: &str,
-        next_attempt_at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.requeue(lease, error, next_attempt_at, true).await
-    }
-
-    async fn requeue(
+    pub(crate) async fn requeue(
         &self,
         lease: &Lease,
         error: &str,

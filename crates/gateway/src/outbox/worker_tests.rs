@@ -318,6 +318,28 @@ impl Rig {
         run.shut_down().await;
     }
 
+    /// The first waiting text as a run named `worker` left it: leased for ten minutes, its
+    /// part 1 recorded as sent with TP-MR 200, the rest not.
+    async fn leased_with_part_1_sent(&self, worker: &str) -> textgate_store::LeasedOutbound {
+        let leased = self
+            .store
+            .lease_due(GATEWAY, worker, 1, chrono::Duration::minutes(10))
+            .await
+            .expect("the store answers")
+            .remove(0);
+        self.store
+            .record_sent_part(
+                &leased.lease,
+                SentPart {
+                    seq: 1,
+                    message_ref: "200".to_owned(),
+                },
+            )
+            .await
+            .expect("part 1 is recorded");
+        leased
+    }
+
     /// Waits (on the worker's reports of what it recorded) until text `id` is sent.
     async fn until_sent(&self, run: &mut Run, id: i64) {
         let wait = async {
@@ -393,22 +415,7 @@ async fn a_text_half_sent_by_an_earlier_run_is_finished_with_the_missing_parts_o
     let rig = Rig::new().await;
     let id = rig.enqueue_three_parts().await;
     // An earlier run recorded part 1, then lost the text (crashed, or its lease ran out).
-    let earlier = rig
-        .store
-        .lease_due(GATEWAY, "earlier-run", 1, chrono::Duration::minutes(10))
-        .await
-        .expect("the store answers")
-        .remove(0);
-    rig.store
-        .record_sent_part(
-            &earlier.lease,
-            SentPart {
-                seq: 1,
-                message_ref: "200".to_owned(),
-            },
-        )
-        .await
-        .expect("part 1 is recorded");
+    let earlier = rig.leased_with_part_1_sent("earlier-run").await;
     rig.store
         .mark_retry(&earlier.lease, "lost", Utc::now())
         .await
@@ -508,22 +515,7 @@ async fn a_part_whose_answer_was_lost_is_not_sent_again_when_the_network_reporte
 async fn every_part_the_reports_show_sent_is_recorded_not_only_the_first() {
     let rig = Rig::new().await;
     let id = rig.enqueue_three_parts().await;
-    let dead = rig
-        .store
-        .lease_due(GATEWAY, "killed-run", 1, chrono::Duration::minutes(10))
-        .await
-        .expect("the store answers")
-        .remove(0);
-    rig.store
-        .record_sent_part(
-            &dead.lease,
-            SentPart {
-                seq: 1,
-                message_ref: "200".to_owned(),
-            },
-        )
-        .await
-        .expect("part 1 is recorded");
+    rig.leased_with_part_1_sent("killed-run").await;
     for reference in ["201", "202"] {
         rig.store
             .keep_unmatched_report(GATEWAY, reference, &PartOutcome::Delivered, Some(PATRON))
@@ -572,22 +564,7 @@ async fn a_text_waiting_for_a_report_lets_the_others_go_first() {
 async fn a_part_on_the_air_when_the_daemon_died_is_recorded_from_its_status_report() {
     let rig = Rig::new().await;
     let id = rig.enqueue_three_parts().await;
-    let dead = rig
-        .store
-        .lease_due(GATEWAY, "killed-run", 1, chrono::Duration::minutes(10))
-        .await
-        .expect("the store answers")
-        .remove(0);
-    rig.store
-        .record_sent_part(
-            &dead.lease,
-            SentPart {
-                seq: 1,
-                message_ref: "200".to_owned(),
-            },
-        )
-        .await
-        .expect("part 1 is recorded");
+    rig.leased_with_part_1_sent("killed-run").await;
     // Part 2 was accepted as the daemon died; its report names TP-MR 201.
     rig.store
         .keep_unmatched_report(GATEWAY, "201", &PartOutcome::Delivered, Some("15551234567"))
