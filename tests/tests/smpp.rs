@@ -80,12 +80,7 @@ async fn texts_in_and_replies_out_through_a_message_centre() {
     assert_eq!(joined, long.trim_end());
 
     // Both parts' receipts arrive; alice gets one receipt for her message.
-    let receipt = alice
-        .expect("a delivery receipt for r-1", |e| {
-            e.get_child("received", "urn:xmpp:receipts")
-                .is_some_and(|r| r.attr("id") == Some("r-1"))
-        })
-        .await;
+    let receipt = receipt_for(&mut alice, "r-1").await;
     assert_eq!(receipt.attr("from"), Some(patron.as_str()));
     // Part 1's receipt may have been answered before part 2 was submitted.
     smsc.until_count("receipt_resp", 2).await;
@@ -93,13 +88,16 @@ async fn texts_in_and_replies_out_through_a_message_centre() {
 }
 
 /// alice's receipt for her reply `id`.
-async fn receipt_for(alice: &mut support::xmpp::Librarian, id: &'static str) {
+async fn receipt_for(
+    alice: &mut support::xmpp::Librarian,
+    id: &'static str,
+) -> support::xmpp::Element {
     alice
         .expect("a delivery receipt", move |e| {
             e.get_child("received", "urn:xmpp:receipts")
                 .is_some_and(|r| r.attr("id") == Some(id))
         })
-        .await;
+        .await
 }
 
 #[tokio::test]

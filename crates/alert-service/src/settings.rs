@@ -96,6 +96,16 @@ impl std::fmt::Debug for AlertSettings {
 }
 
 impl AlertSettings {
+    /// A gateway's configured campaign rate in SMS parts a minute: its modems' together
+    /// (a gateway may have several in the plan).
+    pub fn gateway_rate(&self, gateway: &str) -> u32 {
+        self.modems
+            .iter()
+            .filter(|m| m.gateway == gateway)
+            .map(|m| m.rate.per_minute)
+            .fold(0, u32::saturating_add)
+    }
+
     /// Settings with the defaults of the alerts crate around the three secrets.
     pub fn new(
         cipher: FieldCipher,

@@ -151,16 +151,6 @@ impl AlertService {
         throughput::estimate_rates(&configured, measured)
     }
 
-    /// A gateway's configured rate: its modems' together.
-    fn configured_rate(&self, gateway: &str) -> u32 {
-        self.settings()
-            .modems
-            .iter()
-            .filter(|m| m.gateway == gateway)
-            .map(|m| m.rate.per_minute)
-            .fold(0, u32::saturating_add)
-    }
-
     fn has_email_path(&self) -> bool {
         self.settings()
             .modems
@@ -214,7 +204,7 @@ impl Campaigns<'_> {
             .measured_rates()
             .await?
             .into_iter()
-            .filter(|m| m.per_minute < self.service.configured_rate(&m.gateway))
+            .filter(|m| m.per_minute < self.service.settings().gateway_rate(&m.gateway))
             .collect();
         let lowered: Vec<(String, u32)> = measured
             .iter()

@@ -92,7 +92,7 @@ impl Campaigns<'_> {
         };
         let measure =
             |gateway: &str| measure_recent(recent.get(gateway).copied(), send.confirmed_at, now);
-        let paths = paths(&service.settings().modems, &by_gateway, parts, measure);
+        let paths = paths(service.settings(), &by_gateway, parts, measure);
         let waiting: Vec<&PathProgress> = paths.iter().filter(|p| p.counts.queued > 0).collect();
         let eta = if done {
             "done".to_string()
@@ -136,13 +136,13 @@ impl Campaigns<'_> {
 /// Each configured gateway's share of the campaign, in configuration order, then any
 /// gateway the deliveries went to that the configuration no longer has.
 fn paths(
-    modems: &[crate::settings::CampaignModem],
+    settings: &crate::AlertSettings,
     by_gateway: &BTreeMap<String, CampaignCounts>,
     parts: u32,
     measure: impl Fn(&str) -> Option<u32>,
 ) -> Vec<PathProgress> {
     let mut shown = Vec::new();
-    for modem in modems {
+    for modem in &settings.modems {
         if shown
             .iter()
             .any(|p: &PathProgress| p.gateway == modem.gateway)
@@ -150,12 +150,7 @@ fn paths(
             continue;
         }
         let counts = by_gateway.get(&modem.gateway).copied().unwrap_or_default();
-        // A gateway may have several modems in the plan: its rate is theirs together.
-        let rate: u32 = modems
-            .iter()
-            .filter(|m| m.gateway == modem.gateway)
-            .map(|m| m.rate.per_minute)
-            .fold(0, u32::saturating_add);
+        let rate = settings.gateway_rate(&modem.gateway);
         let measured = if counts.queued > 0 {
             measure(&modem.gateway)
         } else {

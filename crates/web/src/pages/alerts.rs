@@ -202,12 +202,7 @@ pub async fn compose_confirm<D: DeskGuard>(
             "per_minute": m.per_minute,
             "campaign_id": m.campaign_id,
             "at": m.at.format("%-d %b %Y %H:%M UTC").to_string(),
-            "configured": settings
-                .modems
-                .iter()
-                .filter(|c| c.gateway == m.gateway)
-                .map(|c| c.rate.per_minute)
-                .fold(0u32, u32::saturating_add),
+            "configured": settings.gateway_rate(&m.gateway),
         })).collect::<Vec<_>>(),
         "yearly": yearly,
     });
