@@ -61,6 +61,14 @@ ensure_gammu() {
     apt_install gammu
 }
 
+# curl plays a library system configured for Kannel in tests/tests/send_api.rs: a request
+# to /cgi-bin/sendsms made by a client nobody on the team wrote.
+ensure_curl() {
+    if command -v curl >/dev/null 2>&1; then return 0; fi
+    step "installing curl (Debian package)"
+    apt_install curl
+}
+
 # ejabberd runs the stream-management cases of tests/tests/delivered_ejabberd.rs (and the
 # example crates/xmpp/examples/ejabberd_check.rs): each test starts its own throw-away node.
 ensure_ejabberd() {

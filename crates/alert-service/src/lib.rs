@@ -15,7 +15,8 @@
 //!
 //! - [`accounts`]: accounts, roles, passwords, testers;
 //! - [`sessions`]: sign-in (with its failure limits), session rows;
-//! - [`tokens`]: API tokens;
+//! - [`tokens`]: API tokens and their scopes;
+//! - [`texts`]: texts other systems send through the send API;
 //! - [`members`]: a member's registration, codes and tests, keywords from phones, the
 //!   review reminders, and the members' carriers for the legacy e-mail path;
 //! - [`sends`]: the send-log rows behind every text the service sends;
@@ -46,6 +47,7 @@ mod secrets;
 pub mod sends;
 pub mod sessions;
 mod settings;
+pub mod texts;
 pub mod tokens;
 pub mod transcripts;
 
@@ -62,7 +64,7 @@ use tokio::sync::watch;
 pub use accounts::{Account, AccountId};
 pub use error::AlertError;
 pub use members::keywords::STOP_NOTICE;
-pub use settings::{AlertSettings, CampaignModem, PasswordCost, SigninLimit};
+pub use settings::{AlertSettings, CampaignModem, PasswordCost, SigninLimit, TextGateway};
 
 /// The alert service. Cheap to clone: clones share the store, the settings, the clock and
 /// the campaigns being enqueued.
@@ -160,6 +162,10 @@ impl AlertService {
 
     pub fn tokens(&self) -> tokens::Tokens<'_> {
         tokens::Tokens { service: self }
+    }
+
+    pub fn texts(&self) -> texts::Texts<'_> {
+        texts::Texts { service: self }
     }
 
     pub fn members(&self) -> members::Members<'_> {

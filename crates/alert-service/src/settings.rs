@@ -57,6 +57,17 @@ pub struct CampaignModem {
     pub rate: ModemRate,
 }
 
+/// A gateway the send API may send texts through, with how it reads numbers and how
+/// long a text it sends (as `textgate send` and the librarians' replies do).
+#[derive(Debug, Clone)]
+pub struct TextGateway {
+    pub name: String,
+    /// Region for numbers given without a country code (the gateway's `default_region`).
+    pub region: Region,
+    /// The gateway's segmenter (its `max_parts`).
+    pub segmenter: Segmenter,
+}
+
 /// Everything the alert service needs besides the store.
 #[derive(Clone)]
 pub struct AlertSettings {
@@ -84,6 +95,9 @@ pub struct AlertSettings {
     pub carriers: CarrierTable,
     /// The scheduled "please review your details" text.
     pub review_reminder: String,
+    /// Gateways the send API may use, the first being the default: those that reach any
+    /// number (modems, message centres), never the legacy e-mail path.
+    pub text_gateways: Vec<TextGateway>,
 }
 
 impl std::fmt::Debug for AlertSettings {
@@ -114,6 +128,16 @@ impl AlertSettings {
         region: Region,
         modems: Vec<CampaignModem>,
     ) -> AlertSettings {
+        let mut text_gateways: Vec<TextGateway> = Vec::new();
+        for modem in modems.iter().filter(|m| m.rate.path.reaches_any_number()) {
+            if !text_gateways.iter().any(|g| g.name == modem.gateway) {
+                text_gateways.push(TextGateway {
+                    name: modem.gateway.clone(),
+                    region,
+                    segmenter: Segmenter::default(),
+                });
+            }
+        }
         AlertSettings {
             cipher,
             blind_index,
@@ -132,6 +156,7 @@ impl AlertSettings {
             test_rate: TestRatePolicy::default(),
             carriers: CarrierTable::builtin(),
             review_reminder: "Your emergency alert details are over 6 months old. Please sign in to the alert page and press Save to confirm them. Reply STOP to opt out.".to_string(),
+            text_gateways,
         }
     }
 

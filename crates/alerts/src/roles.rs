@@ -27,15 +27,20 @@ pub enum Role {
     EmergencyAdministrator,
     /// Lists, exports and deletes the SMS line's transcripts.
     TranscriptAdministrator,
+    /// Sends texts to any number through the send API (and its Kannel-compatible
+    /// `sendsms`): the account a library system (an ILS sending hold and overdue notices)
+    /// uses, with a token whose scope is sending.
+    TextSender,
 }
 
 impl Role {
     /// Every role, for tables and forms.
-    pub const ALL: [Role; 4] = [
+    pub const ALL: [Role; 5] = [
         Role::Member,
         Role::TechnicalAdministrator,
         Role::EmergencyAdministrator,
         Role::TranscriptAdministrator,
+        Role::TextSender,
     ];
 }
 
@@ -46,6 +51,7 @@ impl fmt::Display for Role {
             Self::TechnicalAdministrator => "technical administrator",
             Self::EmergencyAdministrator => "emergency administrator",
             Self::TranscriptAdministrator => "transcript administrator",
+            Self::TextSender => "text sender",
         })
     }
 }
@@ -96,6 +102,8 @@ pub enum Action {
     GrantRole(Role),
     /// List, download and delete transcripts; read the statistics.
     ManageTranscripts,
+    /// Send a text to any number through a gateway (the send API) and read its status.
+    SendTexts,
 }
 
 impl fmt::Display for Action {
@@ -111,6 +119,7 @@ impl fmt::Display for Action {
             Self::ManageUsers => f.write_str("manage accounts"),
             Self::GrantRole(role) => write!(f, "grant or revoke the {role} role"),
             Self::ManageTranscripts => f.write_str("manage transcripts"),
+            Self::SendTexts => f.write_str("send texts through the send API"),
         }
     }
 }
@@ -134,6 +143,7 @@ fn allowed_roles(action: Action) -> &'static [Role] {
             TechnicalAdministrator,
             EmergencyAdministrator,
             TranscriptAdministrator,
+            TextSender,
         ],
         Action::SendTestToTesters
         | Action::RecordYearlyTest
@@ -143,10 +153,13 @@ fn allowed_roles(action: Action) -> &'static [Role] {
         | Action::ManageUsers => &[TechnicalAdministrator, EmergencyAdministrator],
         Action::SendAlertToEveryone => &[EmergencyAdministrator],
         Action::ManageTranscripts => &[TranscriptAdministrator],
+        Action::SendTexts => &[TextSender],
         Action::GrantRole(Member) => &[TechnicalAdministrator, EmergencyAdministrator],
         Action::GrantRole(TechnicalAdministrator) => &[TechnicalAdministrator],
         Action::GrantRole(EmergencyAdministrator) => &[EmergencyAdministrator],
         Action::GrantRole(TranscriptAdministrator) => &[TranscriptAdministrator],
+        // A library system's account is set up by whoever manages accounts.
+        Action::GrantRole(TextSender) => &[TechnicalAdministrator, EmergencyAdministrator],
     }
 }
 
@@ -183,6 +196,7 @@ mod tests {
         ];
         actions.extend(Role::ALL.map(Action::GrantRole));
         actions.push(Action::ManageTranscripts);
+        actions.push(Action::SendTexts);
         actions
     }
 
@@ -200,6 +214,7 @@ mod tests {
                 Roles::new([Role::Member, Role::EmergencyAdministrator]),
             ),
             ("transcripts", Roles::new([Role::TranscriptAdministrator])),
+            ("sender", Roles::new([Role::TextSender])),
         ];
         let mut shown = format!("{:<42}", "action");
         for (name, _) in &accounts {
@@ -219,20 +234,22 @@ mod tests {
             shown.push('\n');
         }
         expect![[r#"
-            action                                          nobody      member   technical   emergency transcripts
-            ManageOwnRegistration                                -         yes         yes         yes         yes
-            SendTestToTesters                                    -           -         yes         yes           -
-            SendAlertToEveryone                                  -           -           -         yes           -
-            RecordYearlyTest                                     -           -         yes         yes           -
-            ViewSendLog                                          -           -         yes         yes           -
-            ViewAuditLog                                         -           -         yes         yes           -
-            DesignateTesters                                     -           -         yes         yes           -
-            ManageUsers                                          -           -         yes         yes           -
-            GrantRole(Member)                                    -           -         yes         yes           -
-            GrantRole(TechnicalAdministrator)                    -           -         yes           -           -
-            GrantRole(EmergencyAdministrator)                    -           -           -         yes           -
-            GrantRole(TranscriptAdministrator)                   -           -           -           -         yes
-            ManageTranscripts                                    -           -           -           -         yes
+            action                                          nobody      member   technical   emergency transcripts      sender
+            ManageOwnRegistration                                -         yes         yes         yes         yes         yes
+            SendTestToTesters                                    -           -         yes         yes           -           -
+            SendAlertToEveryone                                  -           -           -         yes           -           -
+            RecordYearlyTest                                     -           -         yes         yes           -           -
+            ViewSendLog                                          -           -         yes         yes           -           -
+            ViewAuditLog                                         -           -         yes         yes           -           -
+            DesignateTesters                                     -           -         yes         yes           -           -
+            ManageUsers                                          -           -         yes         yes           -           -
+            GrantRole(Member)                                    -           -         yes         yes           -           -
+            GrantRole(TechnicalAdministrator)                    -           -         yes           -           -           -
+            GrantRole(EmergencyAdministrator)                    -           -           -         yes           -           -
+            GrantRole(TranscriptAdministrator)                   -           -           -           -         yes           -
+            GrantRole(TextSender)                                -           -         yes         yes           -           -
+            ManageTranscripts                                    -           -           -           -         yes           -
+            SendTexts                                            -           -           -           -           -         yes
         "#]].assert_eq(&shown);
     }
 

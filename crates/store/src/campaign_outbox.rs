@@ -66,7 +66,7 @@ impl Store {
                 for text in chunk {
                     let campaign_id = match text.origin {
                         OutboundOrigin::Campaign { campaign_id } => Some(campaign_id),
-                        OutboundOrigin::Chat { .. } => None,
+                        OutboundOrigin::Chat { .. } | OutboundOrigin::Api { .. } => None,
                     };
                     query = query
                         .bind(&text.gateway)
@@ -123,7 +123,7 @@ impl Store {
                 gateways.push(text.gateway.clone());
                 campaign_ids.push(match text.origin {
                     OutboundOrigin::Campaign { campaign_id } => Some(campaign_id),
-                    OutboundOrigin::Chat { .. } => None,
+                    OutboundOrigin::Chat { .. } | OutboundOrigin::Api { .. } => None,
                 });
                 recipients.push(text.recipient.clone());
                 keys.push(text.idempotency_key());

@@ -196,6 +196,9 @@ impl Priority {
     pub const CHAT: Priority = Priority(0);
     /// An emergency alert campaign: goes ahead of chat replies.
     pub const ALERT: Priority = Priority(100);
+    /// A text another system sent through the send API (a hold or overdue notice): after
+    /// the librarians' replies, which someone is waiting for.
+    pub const NOTICE: Priority = Priority(-10);
 }
 
 /// Why an outbound text exists; it decides the idempotency key.
@@ -209,6 +212,10 @@ pub enum OutboundOrigin {
     },
     /// One recipient of an alert campaign: enqueued once per campaign and recipient.
     Campaign { campaign_id: i64 },
+    /// A text another system sent through the send API: enqueued once per `client` (who
+    /// sent it, e.g. `account:7`) and the `key` it named. No operator is told its fate;
+    /// the caller reads its status.
+    Api { client: String, key: String },
 }
 
 /// Whether the operator asked to be told (XEP-0184) when their reply reached the phone.
@@ -256,6 +263,7 @@ impl NewOutbound {
                 ..
             } => ["chat", sender_jid, xmpp_id],
             OutboundOrigin::Campaign { .. } => ["campaign", "", &self.recipient],
+            OutboundOrigin::Api { client, key } => ["api", client, key],
         };
         for field in fields {
             hash.update((field.len() as u64).to_be_bytes());

@@ -171,6 +171,7 @@ impl Store {
                 DeliveryReceipt::NotRequested,
                 Some(*campaign_id),
             ),
+            OutboundOrigin::Api { .. } => (None, None, DeliveryReceipt::NotRequested, None),
         };
         let kind = self.kind();
         let insertion = in_transaction!(self, tx => {
@@ -196,7 +197,7 @@ impl Store {
                         .fetch_one(&mut *tx)
                         .await?,
                 ),
-                OutboundOrigin::Campaign { .. } => None,
+                OutboundOrigin::Campaign { .. } | OutboundOrigin::Api { .. } => None,
             };
             let inserted: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO outbound (gateway, conversation_id, campaign_id, recipient, sender_jid,

@@ -31,7 +31,7 @@ pub struct CreateAdminArgs {
     #[arg(long, value_name = "EMAIL")]
     pub email: String,
     /// Comma-separated roles (member, technical-administrator, emergency-administrator,
-    /// transcript-administrator); every role when absent.
+    /// transcript-administrator, text-sender); every role when absent.
     #[arg(long, value_name = "ROLES", value_delimiter = ',')]
     pub roles: Vec<String>,
 }
@@ -104,7 +104,7 @@ fn roles(names: &[String]) -> anyhow::Result<Roles> {
             Some(role) => roles.push(role),
             None => bail!(
                 "--roles: unknown role {name:?}; the roles are member, technical-administrator, \
-                 emergency-administrator and transcript-administrator"
+                 emergency-administrator, transcript-administrator and text-sender"
             ),
         }
     }

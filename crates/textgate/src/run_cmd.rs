@@ -18,10 +18,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use textgate_alert_service::{AlertService, AlertSettings, CampaignModem};
+use textgate_alert_service::{AlertService, AlertSettings, CampaignModem, TextGateway};
 use textgate_alerts::{BlindIndex, BlindIndexKey, ConfirmationKey, FieldCipher, ModemRate};
 use textgate_core::{AvailabilityRule, BareJid, Region, RoutingPolicy};
 use textgate_gateway::{Gateway, GatewaySettings, Hooks, InboundScreen, OutboxPolicy};
+use textgate_gsm::segment::{Segmenter, SegmenterConfig};
 use textgate_modem::quirks::{self, ProfileChoice};
 use textgate_modem::{
     AtModem, ModemConfig, ModemEvents, PortOpener, SerialDevice, SmsDriver, SmtpConfig,
@@ -246,11 +247,36 @@ pub fn alert_settings(config: &Config) -> anyhow::Result<Option<AlertSettings>> 
         modems,
     );
     settings.compose_limits = alerts.compose_limits();
+    settings.text_gateways = text_gateways(config)?;
     if let Some((gateway, smtp)) = carriers {
         settings.carriers = crate::config::load_carrier_table(&smtp.carriers)
             .with_context(|| format!("gateway {}: driver.carriers", gateway.name))?;
     }
     Ok(Some(settings))
+}
+
+/// The gateways the send API may use, each reading numbers and splitting texts as its
+/// own section says (as `textgate send` does); the e-mail path reaches only members with
+/// a carrier, so it is not one of them.
+fn text_gateways(config: &Config) -> anyhow::Result<Vec<TextGateway>> {
+    let mut gateways = Vec::new();
+    for g in &config.gateways {
+        if matches!(g.driver, DriverConfig::Smtp(_)) {
+            continue;
+        }
+        gateways.push(TextGateway {
+            name: g.name.clone(),
+            region: g
+                .default_region
+                .parse()
+                .with_context(|| format!("gateway {}: default_region", g.name))?,
+            segmenter: Segmenter::new(SegmenterConfig {
+                max_parts: g.max_parts,
+                ..SegmenterConfig::default()
+            }),
+        });
+    }
+    Ok(gateways)
 }
 
 /// The web console's own settings, from `[http]`.
@@ -261,6 +287,7 @@ pub fn web_settings(config: &Config) -> WebSettings {
         } else {
             CookieSecurity::AllowPlainHttp
         },
+        sends_per_minute: config.http.sends_per_minute,
     }
 }
 

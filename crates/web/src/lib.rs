@@ -18,8 +18,10 @@
 pub mod api;
 pub mod auth;
 mod forms;
+pub mod kannel;
 mod pages;
 pub mod request;
+mod send_limit;
 pub mod settings;
 mod state;
 mod templates;
@@ -123,5 +125,11 @@ pub fn router(state: WebState) -> Router {
         .route("/api/v1/transcripts/stats", get(api::transcripts::stats))
         .route("/api/v1/transcripts/export", get(api::transcripts::export))
         .route("/api/v1/transcripts/delete", post(api::transcripts::delete))
+        .route("/api/v1/texts", post(api::texts::text_post))
+        .route("/api/v1/texts/{id}", get(api::texts::text_get))
+        .route(
+            "/cgi-bin/sendsms",
+            get(kannel::sendsms).post(kannel::sendsms),
+        )
         .with_state(state)
 }

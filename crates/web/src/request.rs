@@ -12,6 +12,7 @@ use std::marker::PhantomData;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::Method;
+use textgate_alert_service::tokens::TokenScope;
 use textgate_alert_service::{Account, Actor};
 use textgate_alerts::Action;
 
@@ -22,8 +23,24 @@ use crate::state::{Ctx, WebError, WebState};
 pub trait Guard: Send + Sync + 'static {
     /// What the handler gets: the account, or nothing for a visitor.
     type Caller: Send;
+    /// The scope a bearer token needs for this handler: the console's, but for sending
+    /// texts (a library system's token is good for nothing else, and no console token
+    /// sends texts).
+    const SCOPE: TokenScope = TokenScope::Console;
     /// Admits the request's caller, or says why not (not signed in, or forbidden).
     fn admit(ctx: &Ctx) -> Result<Self::Caller, WebError>;
+}
+
+/// Admits the request's caller by `G`, after refusing a bearer token of another scope.
+/// Both extractors (pages and API) admit through here.
+pub(crate) fn admit<G: Guard>(ctx: &Ctx) -> Result<G::Caller, WebError> {
+    match ctx.token {
+        Some((_, scope)) if scope != G::SCOPE => Err(WebError::Forbidden(match scope {
+            TokenScope::Send => "This token's scope is sending texts: it can send texts and read their status, nothing else.".to_string(),
+            TokenScope::Console => "Sending texts needs a token whose scope is send; this token's scope is the console.".to_string(),
+        })),
+        _ => G::admit(ctx),
+    }
 }
 
 /// Anyone, signed in or not (sign-in, sign-out); forms are still CSRF-checked.
@@ -81,6 +98,18 @@ action_guards! {
     TranscriptAdmin => Action::ManageTranscripts;
 }
 
+/// The send API: text senders (a library system's account), with a session or a token
+/// whose scope is sending.
+pub struct TextSender;
+
+impl Guard for TextSender {
+    type Caller = Account;
+    const SCOPE: TokenScope = TokenScope::Send;
+    fn admit(ctx: &Ctx) -> Result<Account, WebError> {
+        ctx.require(Action::SendTexts).cloned()
+    }
+}
+
 /// Whether a request may change something (and so needs a CSRF token).
 pub(crate) fn changes_state(method: &Method) -> bool {
     method != Method::GET && method != Method::HEAD
@@ -109,7 +138,7 @@ impl<G: Guard> FromRequest<WebState> for Authorized<G> {
         } else {
             Fields::default()
         };
-        let caller = G::admit(&ctx)?;
+        let caller = admit::<G>(&ctx)?;
         Ok(Authorized {
             ctx,
             caller,

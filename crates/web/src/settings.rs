@@ -16,13 +16,21 @@ pub enum CookieSecurity {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WebSettings {
     pub cookie: CookieSecurity,
+    /// The most texts one token (or one signed-in account) may send through the send API
+    /// in any 60 seconds.
+    pub sends_per_minute: u32,
 }
 
+/// The default [`WebSettings::sends_per_minute`]: well above a library system's notices
+/// (sent in batches of tens), well below what would empty a modem's hour.
+pub const DEFAULT_SENDS_PER_MINUTE: u32 = 60;
+
 impl Default for WebSettings {
-    /// `Secure` cookies.
+    /// `Secure` cookies; [`DEFAULT_SENDS_PER_MINUTE`].
     fn default() -> Self {
         WebSettings {
             cookie: CookieSecurity::HttpsOnly,
+            sends_per_minute: DEFAULT_SENDS_PER_MINUTE,
         }
     }
 }

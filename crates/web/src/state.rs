@@ -10,11 +10,13 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use textgate_alert_service::sessions::SessionRow;
+use textgate_alert_service::tokens::TokenScope;
 use textgate_alert_service::{Account, Actor, AlertError, AlertService, Credential};
 use textgate_alerts::{authorize, Action, Forbidden};
 use textgate_store::{Store, StoreError};
 
 use crate::auth::{self, session_cookie};
+use crate::send_limit::SendLimiter;
 use crate::settings::WebSettings;
 use crate::templates::Templates;
 
@@ -27,6 +29,8 @@ pub struct WebState {
     pub store: Store,
     pub settings: Arc<WebSettings>,
     pub(crate) templates: Arc<Templates>,
+    /// Texts sent through the send API in the last minute, per caller.
+    pub(crate) send_limiter: Arc<SendLimiter>,
 }
 
 impl std::fmt::Debug for WebState {
@@ -44,6 +48,7 @@ impl WebState {
         Ok(WebState {
             store: alerts.store().clone(),
             alerts,
+            send_limiter: Arc::new(SendLimiter::new(settings.sends_per_minute)),
             settings: Arc::new(settings),
             templates: Arc::new(Templates::new()?),
         })
@@ -157,6 +162,8 @@ pub struct Ctx {
     pub set_cookie: Option<String>,
     /// The request authenticated with an API bearer token (no cookies, so no CSRF).
     pub bearer: bool,
+    /// The bearer token's number and scope, when it is one this daemon knows.
+    pub token: Option<(i64, TokenScope)>,
 }
 
 impl FromRequestParts<WebState> for Ctx {
@@ -171,10 +178,11 @@ impl FromRequestParts<WebState> for Ctx {
         if let Some(token) = auth::bearer_token(&parts.headers) {
             // A token that is present but unknown signs nobody in (it is not ignored in
             // favour of a cookie): the handler answers 401.
-            let account = state.alerts.tokens().account_of(&token).await?;
+            let found = state.alerts.tokens().bearer(&token).await?;
             return Ok(Ctx {
                 session: None,
-                account,
+                token: found.as_ref().map(|b| (b.token_id, b.scope)),
+                account: found.map(|b| b.account),
                 ip,
                 set_cookie: None,
                 bearer: true,
@@ -194,6 +202,7 @@ impl FromRequestParts<WebState> for Ctx {
             ip,
             set_cookie: None,
             bearer: false,
+            token: None,
         })
     }
 }

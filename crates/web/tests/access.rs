@@ -175,7 +175,7 @@ async fn tokens_are_listed_without_secrets_and_revoked_tokens_are_refused_at_onc
 
         let audit = audit_actions(&app).await;
         for expected in [
-            format!("pat@example.org create-api-token: token {id}: nightly export"),
+            format!("pat@example.org create-api-token: token {id} (console scope): nightly export"),
             format!("pat@example.org revoke-api-token: token {id} (nightly export) of pat@example.org"),
             format!("tech@example.org revoke-api-token: token {second} (phone shortcut) of pat@example.org"),
         ] {

@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use rand::rngs::OsRng;
+use textgate_alert_service::tokens::TokenScope;
 use textgate_alert_service::{Actor, AlertService, Credential};
 use textgate_alerts::cipher::{FieldContext, FieldPurpose};
 use textgate_store::{Database, Store};
@@ -134,7 +135,7 @@ pub async fn api_token(state: &AlertService, account: i64) -> String {
     };
     state
         .tokens()
-        .create(&actor, "e2e")
+        .create(&actor, "e2e", TokenScope::Console)
         .await
         .expect("create the API token")
         .secret

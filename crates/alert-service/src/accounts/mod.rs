@@ -72,6 +72,7 @@ pub fn role_name(role: Role) -> &'static str {
         Role::TechnicalAdministrator => "technical-administrator",
         Role::EmergencyAdministrator => "emergency-administrator",
         Role::TranscriptAdministrator => "transcript-administrator",
+        Role::TextSender => "text-sender",
     }
 }
 

@@ -38,6 +38,8 @@ pub enum AuditAction {
     SendAlert,
     DeleteTranscripts,
     ExportTranscripts,
+    /// A text sent through the send API (or a retry answered with it).
+    SendText,
 }
 
 impl AuditAction {
@@ -56,6 +58,7 @@ impl AuditAction {
             AuditAction::SendAlert => "send-alert",
             AuditAction::DeleteTranscripts => "delete-transcripts",
             AuditAction::ExportTranscripts => "export-transcripts",
+            AuditAction::SendText => "send-text",
         }
     }
 }

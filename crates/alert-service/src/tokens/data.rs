@@ -4,11 +4,11 @@
 use chrono::{DateTime, Utc};
 use textgate_store::{with_database, Database};
 
-use super::ApiToken;
+use super::{ApiToken, TokenScope};
 use crate::{AccountId, AlertError};
 
 const TOKEN_COLUMNS: &str = "t.id, t.account_id, a.email AS account_email, t.label, \
-    t.created_at, t.last_used_at";
+    t.scope, t.created_at, t.last_used_at";
 
 /// Stores a new token's hash; its number.
 pub(super) async fn insert(
@@ -16,16 +16,18 @@ pub(super) async fn insert(
     token_hash: &str,
     account_id: AccountId,
     label: &str,
+    scope: TokenScope,
     now: DateTime<Utc>,
 ) -> Result<i64, AlertError> {
     let id = with_database!(database, pool => {
         sqlx::query_scalar(
-            "INSERT INTO web_api_tokens (token_hash, account_id, label, created_at)
-             VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO web_api_tokens (token_hash, account_id, label, scope, created_at)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(token_hash)
         .bind(account_id)
         .bind(label)
+        .bind(scope.as_str())
         .bind(now)
         .fetch_one(pool)
         .await?
@@ -33,22 +35,24 @@ pub(super) async fn insert(
     Ok(id)
 }
 
-/// The account a token belongs to, noting its use.
-pub(super) async fn account_of(
+/// A token's number, account and scope, noting its use.
+pub(super) async fn bearer(
     database: &Database,
     token_hash: &str,
     now: DateTime<Utc>,
-) -> Result<Option<AccountId>, AlertError> {
-    let id = with_database!(database, pool => {
-        sqlx::query_scalar(
-            "UPDATE web_api_tokens SET last_used_at = $2 WHERE token_hash = $1 RETURNING account_id",
+) -> Result<Option<(i64, AccountId, TokenScope)>, AlertError> {
+    let row: Option<(i64, AccountId, String)> = with_database!(database, pool => {
+        sqlx::query_as(
+            "UPDATE web_api_tokens SET last_used_at = $2 WHERE token_hash = $1
+             RETURNING id, account_id, scope",
         )
         .bind(token_hash)
         .bind(now)
         .fetch_optional(pool)
         .await?
     });
-    Ok(id)
+    row.map(|(id, account, scope)| Ok((id, account, TokenScope::try_from(scope)?)))
+        .transpose()
 }
 
 pub(super) async fn tokens(

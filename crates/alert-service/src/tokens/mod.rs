@@ -9,6 +9,11 @@
 //!   token cannot be used to keep access after it is revoked.
 //! - A revoked token is deleted and refused from the next request on. Every creation and
 //!   revocation is written to the audit log.
+//! - A token has a [`TokenScope`]: `console` tokens do what the account's roles allow in
+//!   the console's API, except sending texts; `send` tokens do nothing but send texts and
+//!   read their status (the send API and the Kannel-compatible `sendsms`), and only an
+//!   account allowed to send texts ([`Action::SendTexts`]) may make one. A library
+//!   system's password is then good for one thing.
 
 mod data;
 
@@ -22,6 +27,43 @@ use crate::{accounts, Account, AccountId, Actor, AlertError, AlertService, Crede
 /// The longest label a token may have, in characters.
 pub const MAX_LABEL_CHARS: usize = 100;
 
+/// What a token may be used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenScope {
+    /// The console's API, as far as the account's roles allow; never sending texts.
+    Console,
+    /// Only sending texts and reading their status.
+    Send,
+}
+
+impl TokenScope {
+    /// The name stored and shown: `console` or `send`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::Console => "console",
+            TokenScope::Send => "send",
+        }
+    }
+
+    /// The scope named `name`.
+    pub fn parse(name: &str) -> Option<TokenScope> {
+        [TokenScope::Console, TokenScope::Send]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
+}
+
+impl TryFrom<String> for TokenScope {
+    type Error = AlertError;
+    fn try_from(name: String) -> Result<TokenScope, AlertError> {
+        TokenScope::parse(&name).ok_or_else(|| AlertError::Corrupt {
+            what: "API token scope",
+            detail: format!("unknown scope {name:?}"),
+        })
+    }
+}
+
 /// A token as it is listed: what it is for, whose it is and when it was made and last
 /// used. Never the secret or its hash.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
@@ -30,8 +72,18 @@ pub struct ApiToken {
     pub account_id: AccountId,
     pub account_email: String,
     pub label: String,
+    #[sqlx(try_from = "String")]
+    pub scope: TokenScope,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// A request's bearer token, found: whose it is and what it may do.
+#[derive(Debug, Clone)]
+pub struct Bearer {
+    pub account: Account,
+    pub token_id: i64,
+    pub scope: TokenScope,
 }
 
 /// A token just created: its number and the secret, which is shown only now.
@@ -54,7 +106,12 @@ pub struct Tokens<'a> {
 
 impl Tokens<'_> {
     /// Creates a token labelled `label` for the actor's account.
-    pub async fn create(&self, actor: &Actor<'_>, label: &str) -> Result<NewToken, AlertError> {
+    pub async fn create(
+        &self,
+        actor: &Actor<'_>,
+        label: &str,
+        scope: TokenScope,
+    ) -> Result<NewToken, AlertError> {
         if actor.credential == Credential::ApiToken {
             return Err(AlertError::Forbidden(
                 "An API token cannot create another token; sign in to create one.".into(),
@@ -67,12 +124,17 @@ impl Tokens<'_> {
                 "The label must be 1 to {MAX_LABEL_CHARS} characters on one line: say what the token is for."
             )));
         }
+        if scope == TokenScope::Send {
+            authorize(&actor.account.roles, Action::SendTexts)
+                .map_err(|f| AlertError::Forbidden(format!("A send token: {f}.")))?;
+        }
         let secret = random_token();
         let id = data::insert(
             self.service.database(),
             &token_hash(&secret),
             actor.account.id,
             label,
+            scope,
             self.service.now(),
         )
         .await?;
@@ -80,20 +142,28 @@ impl Tokens<'_> {
             .audit(
                 actor,
                 AuditAction::CreateApiToken,
-                &format!("token {id}: {label}"),
+                &format!("token {id} ({} scope): {label}", scope.as_str()),
             )
             .await?;
         Ok(NewToken { id, secret })
     }
 
-    /// The account a bearer token's `secret` belongs to (and notes the token's use). A
-    /// revoked token is gone, so it finds nobody from the next request on.
-    pub async fn account_of(&self, secret: &str) -> Result<Option<Account>, AlertError> {
+    /// The token whose secret is `secret`, with its account (and notes the token's use).
+    /// A revoked token is gone, so it finds nobody from the next request on.
+    pub async fn bearer(&self, secret: &str) -> Result<Option<Bearer>, AlertError> {
         let database = self.service.database();
-        match data::account_of(database, &token_hash(secret), self.service.now()).await? {
-            Some(id) => accounts::account_row(database, id).await,
-            None => Ok(None),
-        }
+        let Some((token_id, account_id, scope)) =
+            data::bearer(database, &token_hash(secret), self.service.now()).await?
+        else {
+            return Ok(None);
+        };
+        Ok(accounts::account_row(database, account_id)
+            .await?
+            .map(|account| Bearer {
+                account,
+                token_id,
+                scope,
+            }))
     }
 
     /// The tokens of one account, or of every account when `owner` is `None`, by owner and

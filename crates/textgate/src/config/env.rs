@@ -58,6 +58,11 @@ const GLOBAL: &[Setting] = &[
         &["http", "secure_cookies"],
         Kind::Boolean,
     ),
+    setting(
+        "HTTP_SENDS_PER_MINUTE",
+        &["http", "sends_per_minute"],
+        Kind::Integer,
+    ),
     setting("LOG_FORMAT", &["log", "format"], Kind::Text),
     setting("LOG_LEVEL", &["log", "level"], Kind::Text),
     setting(

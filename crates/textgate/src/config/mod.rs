@@ -93,6 +93,10 @@ pub struct HttpConfig {
     /// only for a trusted network. Behind a TLS-terminating proxy it stays `true`.
     #[serde(default = "default_secure_cookies")]
     pub secure_cookies: bool,
+    /// The most texts one API token (or signed-in account) may send through the send API
+    /// and `/cgi-bin/sendsms` in any 60 seconds; more are answered 429.
+    #[serde(default = "default_sends_per_minute")]
+    pub sends_per_minute: u32,
 }
 
 impl Default for HttpConfig {
@@ -100,6 +104,7 @@ impl Default for HttpConfig {
         Self {
             listen: default_http_listen(),
             secure_cookies: default_secure_cookies(),
+            sends_per_minute: default_sends_per_minute(),
         }
     }
 }
@@ -589,6 +594,10 @@ fn default_database_url() -> Secret {
 
 fn default_http_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+fn default_sends_per_minute() -> u32 {
+    60
 }
 
 fn default_secure_cookies() -> bool {

@@ -106,6 +106,12 @@ impl Checker<'_> {
     /// Plain-HTTP session cookies are allowed but worth a word: anyone on the path can
     /// read them, and without `[alerts]` there is no console to use them.
     fn http(&mut self, http: &HttpConfig, alerts_on: bool) {
+        if http.sends_per_minute == 0 {
+            self.error(
+                "http.sends_per_minute",
+                "must be at least 1 (it is the most texts one API token may send a minute)",
+            );
+        }
         if http.secure_cookies {
             return;
         }

@@ -8,6 +8,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use textgate_alert_service::accounts::parse_role;
+use textgate_alert_service::tokens::TokenScope;
 use textgate_alerts::{authorize, Action, Roles};
 
 use super::{account_json, bad_request, message, ApiError, ApiResult, Authorized, Body};
@@ -18,6 +19,9 @@ use crate::state::WebState;
 pub struct TokenBody {
     #[serde(default)]
     label: String,
+    /// `console` (the default) or `send`.
+    #[serde(default)]
+    scope: Option<TokenScope>,
 }
 
 /// Creates a bearer token for the signed-in account; the token is shown only here.
@@ -29,7 +33,11 @@ pub async fn token_post(
     let created = state
         .alerts
         .tokens()
-        .create(&request.actor(), &b.label)
+        .create(
+            &request.actor(),
+            &b.label,
+            b.scope.unwrap_or(TokenScope::Console),
+        )
         .await?;
     Ok((
         StatusCode::CREATED,

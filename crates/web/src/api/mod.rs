@@ -7,10 +7,13 @@
 //!
 //! Handlers take [`Authorized<G>`] (the header's CSRF token, then the guard `G` of
 //! [`crate::request`]) and call the alert service; by concern: [`access`] (tokens and
-//! accounts), [`alerts`] (registration, compose, campaigns, logs) and [`transcripts`].
+//! accounts), [`alerts`] (registration, compose, campaigns, logs), [`transcripts`] and
+//! [`texts`] (the send API). Kannel's `/cgi-bin/sendsms` ([`crate::kannel`]) is described
+//! here too, though it answers in Kannel's plain text.
 
 pub(crate) mod access;
 pub(crate) mod alerts;
+pub(crate) mod texts;
 pub(crate) mod transcripts;
 
 use std::marker::PhantomData;
@@ -54,6 +57,10 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/transcripts/stats"),
     ("get", "/api/v1/transcripts/export"),
     ("post", "/api/v1/transcripts/delete"),
+    ("post", "/api/v1/texts"),
+    ("get", "/api/v1/texts/{id}"),
+    ("get", "/cgi-bin/sendsms"),
+    ("post", "/cgi-bin/sendsms"),
 ];
 
 /// An API error: JSON `{"error": "..."}` with the status (401 rather than a redirect).
@@ -122,7 +129,7 @@ impl<G: Guard> FromRequestParts<WebState> for Authorized<G> {
                 .and_then(|v| v.to_str().ok());
             ctx.check_csrf(presented)?;
         }
-        let caller = G::admit(&ctx)?;
+        let caller = crate::request::admit::<G>(&ctx)?;
         Ok(Authorized {
             ctx,
             caller,

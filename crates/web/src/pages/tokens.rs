@@ -7,12 +7,23 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Value};
-use textgate_alert_service::tokens::{manages_all_tokens, ApiToken, NewToken, MAX_LABEL_CHARS};
+use textgate_alert_service::tokens::{
+    manages_all_tokens, ApiToken, NewToken, TokenScope, MAX_LABEL_CHARS,
+};
 use textgate_alert_service::{format_time, Account};
+use textgate_alerts::{authorize, Action};
 
 use super::{confirm_page, page, split, Confirmation, Message};
 use crate::request::{Authorized, SignedIn};
 use crate::state::{Ctx, WebError, WebState};
+
+/// A scope as the page names it.
+fn scope_words(scope: TokenScope) -> &'static str {
+    match scope {
+        TokenScope::Console => "console",
+        TokenScope::Send => "sending texts",
+    }
+}
 
 fn token_rows(tokens: &[ApiToken]) -> Vec<Value> {
     tokens
@@ -21,6 +32,7 @@ fn token_rows(tokens: &[ApiToken]) -> Vec<Value> {
             json!({
                 "id": t.id,
                 "label": t.label,
+                "scope": scope_words(t.scope),
                 "account_email": t.account_email,
                 "created": format_time(t.created_at),
                 "last_used": t.last_used_at.map(format_time).unwrap_or_else(|| "never".into()),
@@ -44,6 +56,7 @@ async fn tokens_page(
         "all": manages_all_tokens(account),
         "created": created.map(|(t, label)| json!({ "id": t.id, "secret": t.secret, "label": label })),
         "max_label": MAX_LABEL_CHARS,
+        "may_send": authorize(&account.roles, Action::SendTexts).is_ok(),
     });
     page(
         state,
@@ -80,10 +93,15 @@ pub async fn tokens_post(
 ) -> Result<Response, WebError> {
     let (mut ctx, caller, form) = request.into_parts();
     let label = form.text("label").trim().to_string();
+    let scope = match form.get("scope") {
+        None | Some("") => TokenScope::Console,
+        Some(name) => TokenScope::parse(name)
+            .ok_or_else(|| WebError::BadRequest(format!("There is no token scope {name:?}.")))?,
+    };
     match state
         .alerts
         .tokens()
-        .create(&ctx.actor(&caller), &label)
+        .create(&ctx.actor(&caller), &label, scope)
         .await
     {
         Ok(token) => {

@@ -122,6 +122,7 @@ pub struct App {
 pub fn web_settings() -> WebSettings {
     WebSettings {
         cookie: CookieSecurity::AllowPlainHttp,
+        ..WebSettings::default()
     }
 }
 
