@@ -372,6 +372,17 @@ fn bad_regions_are_explained() {
 }
 
 #[test]
+fn a_send_api_allowance_of_nothing_is_refused() {
+    check(
+        &format!("[http]\nsends_per_minute = 0\n{MINIMAL}"),
+        expect![[r#"
+            test.toml has 1 error:
+              http.sends_per_minute: must be at least 1 (it is the most texts one API token may send a minute)
+        "#]],
+    );
+}
+
+#[test]
 fn ranges_and_exclusive_keys() {
     check(
         &edit(MINIMAL, "default_region", "max_parts = 0\nrate_limit_per_minute = 0\ncall_auto_reply = \" \"\nnotice_multipart = \"{count} SMS\"\navailable_shows = []\ndefault_region"),

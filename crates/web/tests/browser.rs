@@ -493,6 +493,57 @@ async fn api_token_is_shown_once_and_stops_working_when_revoked() {
 }
 
 #[tokio::test]
+async fn a_text_sender_makes_a_send_token_that_sends_texts_and_nothing_else() {
+    let mut b = Console::start("send-token").await;
+    b.app.account("koha@example.org", &[Role::TextSender]).await;
+    b.sign_in("koha@example.org").await;
+    b.click("a[href='/tokens']").await;
+    b.fill("#label", "Koha notices").await;
+    b.click("#scope-send").await;
+    b.click("#create-token").await;
+    b.message("Copy it now").await;
+    let token = b
+        .client
+        .find(Locator::Css("#new-token"))
+        .await
+        .expect("the new token")
+        .prop("value")
+        .await
+        .expect("value")
+        .expect("a token");
+    b.goto("/tokens").await;
+    let scope = b.text("#own-tokens tbody tr .scope").await;
+    assert_eq!(scope, "sending texts");
+    b.shot("send-token").await;
+    // From the page's origin without the cookie: it sends a text and reads its status,
+    // and is refused everything else.
+    let call = "return fetch(arguments[1], {method: arguments[2], credentials: 'omit', headers: {Authorization: 'Bearer ' + arguments[0], 'Content-Type': 'application/json', 'Idempotency-Key': 'b-1'}, body: arguments[3]}).then(r => r.status);";
+    let body = json!({ "to": "+12015550143", "text": "Your hold is ready." }).to_string();
+    for (path, method, body, expected) in [
+        ("/api/v1/texts", "POST", Some(body.clone()), 202),
+        ("/api/v1/texts", "POST", Some(body), 200),
+        ("/api/v1/me", "GET", None, 403),
+    ] {
+        let status = b
+            .client
+            .execute(
+                call,
+                vec![json!(token), json!(path), json!(method), json!(body)],
+            )
+            .await
+            .expect("script");
+        assert_eq!(status, json!(expected), "{method} {path}");
+    }
+    assert_eq!(
+        b.app
+            .count("SELECT COUNT(*) FROM outbound WHERE recipient = '+12015550143'")
+            .await,
+        1
+    );
+    b.finish().await;
+}
+
+#[tokio::test]
 async fn technical_administrator_changes_a_role() {
     let mut b = Console::start("roles").await;
     let sam = b.app.account("sam@example.org", &[Role::Member]).await;
