@@ -17,7 +17,6 @@ use support::modem::Modem;
 use support::prosody::Prosody;
 use support::scene::{approve, body, next_message, operator, ALERTS, GW, PASSWORD};
 use textgate_alert_service::tokens::TokenScope;
-use textgate_alert_service::{Actor, Credential};
 use textgate_alerts::{Role, Roles};
 use textgate_modemsim::IncomingText;
 
@@ -117,23 +116,7 @@ async fn a_library_system_sends_through_kannels_interface_and_the_send_api() {
         )
         .await
         .expect("the ILS account");
-    let account = state
-        .accounts()
-        .get(id)
-        .await
-        .expect("read")
-        .expect("exists");
-    let actor = Actor {
-        account: &account,
-        ip: "127.0.0.1",
-        credential: Credential::Session,
-    };
-    let token = state
-        .tokens()
-        .create(&actor, "Koha", TokenScope::Send)
-        .await
-        .expect("a send token")
-        .secret;
+    let token = support::members::token(&state, id, TokenScope::Send).await;
 
     // Kannel's interface, as curl sends it.
     let url = format!("http://{address}/cgi-bin/sendsms");

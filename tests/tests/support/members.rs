@@ -122,20 +122,25 @@ pub async fn emergency_admin_token(state: &AlertService) -> String {
 
 /// An API token for `account` (the emergency administrator), to call the JSON API.
 pub async fn api_token(state: &AlertService, account: i64) -> String {
-    let admin = state
+    token(state, account, TokenScope::Console).await
+}
+
+/// A token with `scope` for `account`, made as its signed-in owner would.
+pub async fn token(state: &AlertService, account: i64, scope: TokenScope) -> String {
+    let owner = state
         .accounts()
         .get(account)
         .await
         .expect("read the account")
         .expect("the account exists");
     let actor = Actor {
-        account: &admin,
+        account: &owner,
         ip: "127.0.0.1",
         credential: Credential::Session,
     };
     state
         .tokens()
-        .create(&actor, "e2e", TokenScope::Console)
+        .create(&actor, "e2e", scope)
         .await
         .expect("create the API token")
         .secret
