@@ -40,6 +40,8 @@ pub enum AuditAction {
     ExportTranscripts,
     /// A text sent through the send API (or a retry answered with it).
     SendText,
+    /// A text the send API refused (a number that is not one, too long, a reused key).
+    SendTextRefused,
 }
 
 impl AuditAction {
@@ -59,6 +61,7 @@ impl AuditAction {
             AuditAction::DeleteTranscripts => "delete-transcripts",
             AuditAction::ExportTranscripts => "export-transcripts",
             AuditAction::SendText => "send-text",
+            AuditAction::SendTextRefused => "send-text-refused",
         }
     }
 }

@@ -15,7 +15,8 @@
 //! - The text goes through the gateway's outbox like any reply, after librarians'
 //!   replies ([`Priority::NOTICE`]); no operator is told its fate. Its status is read from
 //!   the outbox row by the account that sent it (another account's text is "not found").
-//! - Every send, and every retry answered from an earlier one, is written to the audit log.
+//! - Every send, every retry answered from an earlier one and every refusal is written
+//!   to the audit log. Status reads are not: they change nothing, and a system polls them.
 
 mod data;
 
@@ -87,13 +88,38 @@ pub struct Texts<'a> {
 
 impl Texts<'_> {
     /// Checks and queues one text for the actor's account, or finds the text an earlier
-    /// call with the same key queued.
+    /// call with the same key queued. A refusal is audited too (`send-text-refused`, the
+    /// number masked), so the log shows a system sending what it should not.
     pub async fn send(
         &self,
         actor: &Actor<'_>,
         request: &TextRequest<'_>,
     ) -> Result<QueuedText, AlertError> {
         authorize(&actor.account.roles, Action::SendTexts)?;
+        let outcome = self.queue(actor, request).await;
+        if let Err(AlertError::Refused(reason)) = &outcome {
+            let masked = mask(request.to);
+            let reason = if request.to.is_empty() {
+                reason.clone()
+            } else {
+                reason.replace(request.to, &masked)
+            };
+            self.service
+                .audit(
+                    actor,
+                    AuditAction::SendTextRefused,
+                    &format!("a text to {masked}: {reason}"),
+                )
+                .await?;
+        }
+        outcome
+    }
+
+    async fn queue(
+        &self,
+        actor: &Actor<'_>,
+        request: &TextRequest<'_>,
+    ) -> Result<QueuedText, AlertError> {
         let gateway = self.gateway(request.gateway)?;
         let recipient = PatronAddress::from_dialled(request.to, gateway.region).map_err(|e| {
             AlertError::refused(format!(

@@ -138,6 +138,17 @@ async fn a_bad_request_is_refused_with_a_reason_and_queues_nothing() {
             );
         }
         assert_eq!(outbox_rows(&service).await, 0);
+        let log = service.logs().audit_log(50).await.expect("the audit log");
+        let refusals: Vec<&str> = log
+            .iter()
+            .filter(|e| e.action == "send-text-refused")
+            .map(|e| e.detail.as_str())
+            .collect();
+        assert_eq!(refusals.len(), 5, "every refusal is audited: {log:?}");
+        assert!(
+            refusals.iter().all(|d| !d.contains("+12015550143")),
+            "numbers are masked: {refusals:?}"
+        );
 
         let member = account(&service, "member@library.test", Role::Member).await;
         let forbidden = texts
