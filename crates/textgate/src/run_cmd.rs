@@ -22,7 +22,6 @@ use textgate_alert_service::{AlertService, AlertSettings, CampaignModem, TextGat
 use textgate_alerts::{BlindIndex, BlindIndexKey, ConfirmationKey, FieldCipher, ModemRate};
 use textgate_core::{AvailabilityRule, BareJid, Region, RoutingPolicy};
 use textgate_gateway::{Gateway, GatewaySettings, Hooks, InboundScreen, OutboxPolicy};
-use textgate_gsm::segment::{Segmenter, SegmenterConfig};
 use textgate_modem::quirks::{self, ProfileChoice};
 use textgate_modem::{
     AtModem, ModemConfig, ModemEvents, PortOpener, SerialDevice, SmsDriver, SmtpConfig,
@@ -270,10 +269,7 @@ fn text_gateways(config: &Config) -> anyhow::Result<Vec<TextGateway>> {
                 .default_region
                 .parse()
                 .with_context(|| format!("gateway {}: default_region", g.name))?,
-            segmenter: Segmenter::new(SegmenterConfig {
-                max_parts: g.max_parts,
-                ..SegmenterConfig::default()
-            }),
+            segmenter: g.segmenter(),
         });
     }
     Ok(gateways)

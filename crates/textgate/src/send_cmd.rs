@@ -9,7 +9,7 @@ use anyhow::Context;
 use textgate::config::{process_environment, Config, GatewayConfig, DEFAULT_CONFIG_PATH};
 use textgate::exit::{mark, ExitStatusExt, Status};
 use textgate_core::{PatronAddress, Region};
-use textgate_gsm::segment::{Segmenter, SegmenterConfig, TextEncoding};
+use textgate_gsm::segment::TextEncoding;
 use textgate_store::{DeliveryReceipt, Insertion, NewOutbound, OutboundOrigin, Priority, Store};
 
 use crate::migrate_cmd::{said_once, without_password};
@@ -48,11 +48,8 @@ pub fn run(args: &SendArgs) -> anyhow::Result<()> {
         .with_context(|| format!("the recipient (read with region {region})"))
         .or_exit(Status::BadInput)?;
     // The same segmentation as the daemon's, so the count printed is the count sent.
-    let segmenter = Segmenter::new(SegmenterConfig {
-        max_parts: gateway.max_parts,
-        ..SegmenterConfig::default()
-    });
-    let segmented = segmenter
+    let segmented = gateway
+        .segmenter()
         .segment(&args.text, 0)
         .with_context(|| {
             format!(

@@ -171,8 +171,7 @@ pub async fn sendsms(State(state): State<WebState>, req: Request) -> Response {
         }
     }
     if denied.len() == recipients.len() {
-        let reasons: Vec<&str> = denied.iter().map(|(_, r)| r.as_str()).collect();
-        let mut reasons = reasons;
+        let mut reasons: Vec<&str> = denied.iter().map(|(_, r)| r.as_str()).collect();
         reasons.dedup();
         return answer(
             StatusCode::BAD_REQUEST,

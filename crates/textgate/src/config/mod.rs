@@ -24,6 +24,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use textgate_gsm::segment::{Segmenter, SegmenterConfig};
 
 pub use carriers::{load_carrier_table, CarrierFileError};
 pub use check::{process_environment, run_check_config, CheckConfigArgs};
@@ -249,6 +250,17 @@ pub struct GatewayConfig {
     pub outbox: OutboxConfig,
     /// `[gateway.driver]`: what sends and receives the SMS.
     pub driver: DriverConfig,
+}
+
+impl GatewayConfig {
+    /// How this gateway splits a text: at most its `max_parts` SMS, as its outbox splits
+    /// replies. `textgate send` and the send API check texts with it.
+    pub fn segmenter(&self) -> Segmenter {
+        Segmenter::new(SegmenterConfig {
+            max_parts: self.max_parts,
+            ..SegmenterConfig::default()
+        })
+    }
 }
 
 /// A presence `show` value (RFC 6121 §4.7.2.1); `available` stands for a presence without
