@@ -11,11 +11,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::daemon::{self, Daemon, GatewaySection};
-use support::database::Database;
-use support::modem::Modem;
-use support::prosody::Prosody;
-use support::scene::{approve, body, next_message, operator, ALERTS, GW, PASSWORD};
+use support::daemon::Daemon;
+use support::scene::{body, next_message, Scene};
 use textgate_alert_service::tokens::TokenScope;
 use textgate_alerts::{Role, Roles};
 use textgate_modemsim::IncomingText;
@@ -78,35 +75,13 @@ async fn settled(daemon: &Daemon, address: SocketAddr, token: &str, id: i64) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_library_system_sends_through_kannels_interface_and_the_send_api() {
-    let prosody = Prosody::start(&[GW]).await.expect("Prosody starts");
-    prosody
-        .register("alice", PASSWORD)
-        .await
-        .expect("register alice");
-    let db = Database::create().await;
-    let modem = Modem::start().await;
-    let section = GatewaySection {
-        name: "library".into(),
-        domain: GW.into(),
-        secret: prosody.secret(GW),
-        server: prosody.component_addr(),
-        operators: vec![operator("alice")],
-        device: modem.path.clone(),
-        extra: String::new(),
-        driver_extra: String::new(),
-        max_attempts: 3,
-    };
-    let config = daemon::config_with(&db.url, ALERTS, &[section]);
-    let mut daemon = Daemon::start(&config);
-    let address = support::http::address(&mut daemon).await;
-    let mut alice = support::scene::online(&prosody, "alice", "desk").await;
-    approve(&mut alice, GW).await;
-    daemon
-        .expect_log(&["operator presence", &operator("alice"), "Available"])
-        .await;
+    let mut scene = Scene::start_with_alerts().await;
+    let address = support::http::address(&mut scene.daemon).await;
+    let mut alice = scene.first_login("alice", "desk").await;
+    let (daemon, modem) = (&scene.daemon, &scene.modem);
 
     // The library's ILS account: a text sender with a token whose scope is sending.
-    let state = support::members::console(&config).await;
+    let state = support::members::console(&scene.config).await;
     let id = state
         .accounts()
         .create_admin(
@@ -158,7 +133,7 @@ async fn a_library_system_sends_through_kannels_interface_and_the_send_api() {
         (200, Some(text_id)),
         "{again}"
     );
-    let settled = settled(&daemon, address, &token, text_id).await;
+    let settled = settled(daemon, address, &token, text_id).await;
     assert_eq!(settled["parts_sent"], 1, "{settled}");
 
     let sent: Vec<(String, String)> = modem

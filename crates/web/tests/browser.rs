@@ -439,6 +439,18 @@ async fn transcripts_are_deleted_and_downloaded() {
     b.finish().await;
 }
 
+/// The secret of the token just created, from its read-only field.
+async fn new_token(b: &Console) -> String {
+    b.client
+        .find(Locator::Css("#new-token"))
+        .await
+        .expect("the new token")
+        .prop("value")
+        .await
+        .expect("value")
+        .expect("a token")
+}
+
 #[tokio::test]
 async fn api_token_is_shown_once_and_stops_working_when_revoked() {
     let mut b = Console::start("tokens").await;
@@ -449,15 +461,7 @@ async fn api_token_is_shown_once_and_stops_working_when_revoked() {
     b.fill("#label", "nightly export").await;
     b.click("#create-token").await;
     b.message("Copy it now").await;
-    let token = b
-        .client
-        .find(Locator::Css("#new-token"))
-        .await
-        .expect("the new token")
-        .prop("value")
-        .await
-        .expect("value")
-        .expect("a token");
+    let token = new_token(&b).await;
     assert_eq!(token.len(), 64, "{token}");
     b.shot("created").await;
     // The token works on its own (no cookie), from the page's origin.
@@ -502,15 +506,7 @@ async fn a_text_sender_makes_a_send_token_that_sends_texts_and_nothing_else() {
     b.click("#scope-send").await;
     b.click("#create-token").await;
     b.message("Copy it now").await;
-    let token = b
-        .client
-        .find(Locator::Css("#new-token"))
-        .await
-        .expect("the new token")
-        .prop("value")
-        .await
-        .expect("value")
-        .expect("a token");
+    let token = new_token(&b).await;
     b.goto("/tokens").await;
     let scope = b.text("#own-tokens tbody tr .scope").await;
     assert_eq!(scope, "sending texts");

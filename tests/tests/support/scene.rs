@@ -37,6 +37,8 @@ pub struct Scene {
     pub modem: Modem,
     pub db: Database,
     pub prosody: Prosody,
+    /// The configuration file the daemon reads (for the alert service's side of a test).
+    pub config: String,
 }
 
 impl Scene {
@@ -82,12 +84,14 @@ impl Scene {
             driver_extra: driver_extra.to_owned(),
             max_attempts,
         };
-        let daemon = Daemon::start(&daemon::config_with(&db.url, sections, &[section]));
+        let config = daemon::config_with(&db.url, sections, &[section]);
+        let daemon = Daemon::start(&config);
         Scene {
             daemon,
             modem,
             db,
             prosody,
+            config,
         }
     }
 
