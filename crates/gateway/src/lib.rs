@@ -23,6 +23,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod device_watch;
 pub mod hooks;
 pub mod inbound;
 pub mod intake;

@@ -429,6 +429,13 @@ impl OperatorNotices {
         self.notify(others, from, &body, "claim notice").await;
     }
 
+    /// The driver's device went away or came back (`body` says which), from the gateway
+    /// itself.
+    pub async fn device(&self, body: &str, operators: Vec<BareJid>) {
+        self.notify(operators, || NoticeSender::Gateway, body, "device notice")
+            .await;
+    }
+
     /// Sends one notice to each of `operators`; a failure is logged as `what` not sent and
     /// the others are still tried.
     async fn notify(

@@ -38,6 +38,13 @@ pub struct GatewaySettings {
     /// servers (ejabberd 300 s, Prosody's mod_smacks 600 s), after which the text counts
     /// as delivered.
     pub delivery_grace: Duration,
+    /// Whether the operators are told when the driver's device goes away and comes back
+    /// ("the phone is not answering; replies wait"). On for drivers nobody watches
+    /// (an Android phone on a shelf); a lost notice goes out at most once per
+    /// [`GatewaySettings::health_notice_interval`], so a flapping device does not flood
+    /// anyone.
+    pub health_notices: bool,
+    pub health_notice_interval: Duration,
 }
 
 impl GatewaySettings {
@@ -56,6 +63,8 @@ impl GatewaySettings {
             outbox: OutboxPolicy::default(),
             reassembly: ReassemblyConfig::default(),
             status_report_window: Duration::from_secs(3 * 24 * 3600),
+            health_notices: false,
+            health_notice_interval: Duration::from_secs(10 * 60),
             delivery_grace: Duration::from_secs(11 * 60),
         }
     }

@@ -139,6 +139,11 @@ pub struct OutgoingSms {
     /// The text the parts encode, whole.
     pub text: String,
     pub parts: Vec<SubmitPart>,
+    /// A name for this text that stays the same on every attempt to send it, for a far end
+    /// that refuses a repeated name (the Android app answers a repeated message id with
+    /// `409 Conflict`), so that a retry after a lost answer cannot send it twice. The outbox
+    /// sets it; `None` for drivers and callers without such a far end.
+    pub key: Option<String>,
 }
 
 impl OutgoingSms {
@@ -161,6 +166,7 @@ impl OutgoingSms {
             recipient: recipient.into(),
             text: text.into(),
             parts,
+            key: None,
         })
     }
 }
@@ -652,6 +658,7 @@ mod tests {
             recipient: "+15551234567".to_owned(),
             text: "two parts".to_owned(),
             parts: vec![part.clone(), part],
+            key: None,
         }
     }
 

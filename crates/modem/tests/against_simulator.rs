@@ -440,6 +440,7 @@ async fn send_with_retries(
             recipient: sms.recipient.clone(),
             text: sms.text.clone(),
             parts: remaining.clone(),
+            key: None,
         };
         let result = tokio::time::timeout(PROGRESS, modem.send(attempt))
             .await

@@ -30,6 +30,7 @@ fn message(parts: Vec<SubmitPart>) -> OutgoingSms {
         recipient: "+358401234567".to_owned(),
         text: "hellohello".to_owned(),
         parts,
+        key: None,
     }
 }
 

@@ -12,6 +12,7 @@
 //! anything that fails afterwards (the database, the listener, no gateway starting) is a
 //! runtime failure (1).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use textgate_alert_service::{AlertService, AlertSettings, CampaignModem, TextGateway};
 use textgate_alerts::{BlindIndex, BlindIndexKey, ConfirmationKey, FieldCipher, ModemRate};
+use textgate_android_driver::{AndroidApiMode, AndroidConfig, AndroidDriver, SimNumber};
 use textgate_core::{AvailabilityRule, BareJid, Region, RoutingPolicy};
 use textgate_gateway::{Gateway, GatewaySettings, Hooks, InboundScreen, OutboxPolicy};
 use textgate_modem::quirks::{self, ProfileChoice};
@@ -36,9 +38,10 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::config::{
-    process_environment, Config, DriverConfig, GatewayConfig, LogFormat, Quirks, Routing, Show,
-    SmppBind, SmppDriver as SmppDriverConfig, SmppMultipart, SmppPacking,
-    SmtpDriver as SmtpDriverConfig, SmtpTls, Transcripts, DEFAULT_CONFIG_PATH,
+    process_environment, AndroidDriver as AndroidDriverConfig, AndroidMode, Config, DriverConfig,
+    GatewayConfig, LogFormat, Quirks, Routing, Show, SmppBind, SmppDriver as SmppDriverConfig,
+    SmppMultipart, SmppPacking, SmtpDriver as SmtpDriverConfig, SmtpTls, Transcripts,
+    DEFAULT_CONFIG_PATH,
 };
 use crate::exit::{ExitStatusExt, Status};
 
@@ -126,7 +129,21 @@ async fn serve(config: Config, shutdown_timeout: Duration) -> anyhow::Result<()>
             .context("starting the web console")?;
         app = app.merge(textgate_web::router(console));
     }
-    let http = serve_http(config.http.listen, app).await?;
+    // An Android gateway's driver starts before the listener: the phone posts to an
+    // endpoint on it, and a text it posts early waits in the driver's channel for the
+    // gateway.
+    // The listener is bound first: its address is the webhook URL's default.
+    let (listener, address) = bind_http(config.http.listen).await?;
+    let mut phones = HashMap::new();
+    for gateway in &config.gateways {
+        if let DriverConfig::Android(android) = &gateway.driver {
+            let (driver, events) = AndroidDriver::spawn(android_config(gateway, android, address));
+            app = app.merge(driver.router());
+            tracing::info!(gateway = %gateway.name, api = %android.url, "Android driver started");
+            phones.insert(gateway.name.clone(), (driver, events));
+        }
+    }
+    let http = serve_http(listener, address, app);
     let mut systemd = SystemdNotifier::spawn(readiness.clone(), DEFAULT_READY_GRACE);
     let hooks = Hooks {
         metrics,
@@ -143,6 +160,7 @@ async fn serve(config: Config, shutdown_timeout: Duration) -> anyhow::Result<()>
             hooks.clone(),
             stop_grace(shutdown_timeout),
             alerts.as_ref(),
+            phones.remove(&gateway.name),
         );
         match started.await {
             Ok(running) => gateways.push(running),
@@ -177,22 +195,27 @@ async fn serve(config: Config, shutdown_timeout: Duration) -> anyhow::Result<()>
     Ok(())
 }
 
-/// Binds `[http] listen` (an error here, at start-up, names the address) and serves the
-/// endpoints and, with `[alerts]`, the web console, which needs each client's address.
-async fn serve_http(listen: SocketAddr, app: axum::Router) -> anyhow::Result<JoinHandle<()>> {
+/// Binds `[http] listen`; an error here, at start-up, names the address.
+async fn bind_http(listen: SocketAddr) -> anyhow::Result<(TcpListener, SocketAddr)> {
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (http.listen)"))?;
     let address = listener
         .local_addr()
         .with_context(|| format!("cannot listen on {listen} (http.listen)"))?;
+    Ok((listener, address))
+}
+
+/// Serves the endpoints and, with `[alerts]`, the web console, which needs each client's
+/// address.
+fn serve_http(listener: TcpListener, address: SocketAddr, app: axum::Router) -> JoinHandle<()> {
     tracing::info!(%address, "http listening");
-    Ok(tokio::spawn(async move {
+    tokio::spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(e) = axum::serve(listener, service).await {
             tracing::error!(%address, error = %e, "the HTTP listener stopped");
         }
-    }))
+    })
 }
 
 /// The alert service's settings from `[alerts]` and the gateways; `None` without
@@ -229,6 +252,10 @@ pub fn alert_settings(config: &Config) -> anyhow::Result<Option<AlertSettings>> 
                 DriverConfig::At(_) | DriverConfig::Simulator(_) => {
                     ModemRate::new(&g.name, g.rate_limit_per_minute)
                 }
+                // The phone sends no faster than its pace under Android's allowance.
+                DriverConfig::Android(android) => {
+                    ModemRate::new(&g.name, g.rate_limit_per_minute.min(android.per_minute))
+                }
             },
         })
         .collect();
@@ -236,7 +263,10 @@ pub fn alert_settings(config: &Config) -> anyhow::Result<Option<AlertSettings>> 
     // should share one carrier file; the first one's is offered).
     let carriers = config.gateways.iter().find_map(|g| match &g.driver {
         DriverConfig::Smtp(smtp) => Some((g, smtp)),
-        DriverConfig::At(_) | DriverConfig::Simulator(_) | DriverConfig::Smpp(_) => None,
+        DriverConfig::At(_)
+        | DriverConfig::Simulator(_)
+        | DriverConfig::Smpp(_)
+        | DriverConfig::Android(_) => None,
     });
     let mut settings = AlertSettings::new(
         FieldCipher::new(ring),
@@ -321,11 +351,19 @@ async fn start_gateway(
     hooks: Hooks,
     stop_grace: Duration,
     alerts: Option<&AlertService>,
+    phone: Option<(AndroidDriver, ModemEvents)>,
 ) -> anyhow::Result<Gateway> {
     let mut settings = settings(gateway)?;
     settings.outbox.stop_grace = stop_grace;
     let component = component(gateway, settings.region)?;
     let (driver, events) = match &gateway.driver {
+        DriverConfig::Android(_) => {
+            let (driver, events) = phone.context("the Android driver was not started")?;
+            // Nobody watches a phone on a shelf: the operators hear when it goes and
+            // comes back.
+            settings.health_notices = true;
+            (Arc::new(driver) as Arc<dyn SmsDriver>, events)
+        }
         DriverConfig::Smtp(smtp) => smtp_driver(gateway, smtp, alerts)?,
         DriverConfig::Smpp(smpp) => {
             let config =
@@ -373,6 +411,47 @@ fn smtp_driver(
     tracing::info!(gateway = %gateway.name, relay = %format!("{}:{}", smtp.relay, smtp.port), "e-mail-to-SMS driver started (legacy)");
     let events = driver.clone().watch_relay();
     Ok((driver, events))
+}
+
+/// The Android driver's settings from a `kind = "android"` section (already validated).
+/// Without `webhook_url` the phone is given the daemon's own listener, `listening`, which
+/// validation allowed only on loopback (the phone then reaches it through `adb reverse`
+/// or the server mode's relay on the same host).
+pub fn android_config(
+    gateway: &GatewayConfig,
+    android: &AndroidDriverConfig,
+    listening: SocketAddr,
+) -> AndroidConfig {
+    let webhook_url = match &android.webhook_url {
+        Some(url) => url.clone(),
+        None => format!(
+            "http://{listening}{}",
+            textgate_android_driver::webhook_path(&gateway.name)
+        ),
+    };
+    let mode = match android.mode {
+        AndroidMode::Local => AndroidApiMode::Local,
+        AndroidMode::Cloud => AndroidApiMode::cloud(),
+        AndroidMode::Server => AndroidApiMode::with_prefix(&android.api_path),
+    };
+    let mut config = AndroidConfig::new(
+        &gateway.name,
+        &android.url,
+        mode,
+        &android.username,
+        android.password.expose(),
+        android.signing_key.expose(),
+        &webhook_url,
+    );
+    config.sim = android.sim.and_then(SimNumber::new);
+    config.device_id = android.device_id.clone();
+    config.per_minute = android.per_minute;
+    config.delivery_reports = android.delivery_reports;
+    config.ttl = android.ttl;
+    config.send_timeout = android.send_timeout;
+    config.poll_interval = android.poll_interval;
+    config.offline_after = android.offline_after;
+    config
 }
 
 /// The SMPP driver's settings from a `kind = "smpp"` section (already validated).
@@ -510,6 +589,7 @@ fn opener(driver: &DriverConfig) -> anyhow::Result<Box<dyn PortOpener>> {
         },
         DriverConfig::Smtp(_) => bail!("an smtp gateway has no port to open"),
         DriverConfig::Smpp(_) => bail!("an smpp gateway has no port to open"),
+        DriverConfig::Android(_) => bail!("an android gateway has no port to open"),
     }
 }
 

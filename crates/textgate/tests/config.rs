@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use expect_test::{expect, Expect};
 use textgate::config::{
-    override_variables, AlertKey, AlertsConfig, AtDriver, Config, ConfigError, DatabaseConfig,
-    DriverConfig, GatewayConfig, HttpConfig, LogConfig, LogFormat, MultipartNotice, OutboxConfig,
-    Quirks, Routing, Secret, SecretSource, Show, SimulatorDriver, SmppBind, SmppDriver,
-    SmppMultipart, SmppPacking, SmtpDriver, SmtpTls, Transcripts,
+    override_variables, AlertKey, AlertsConfig, AndroidDriver, AndroidMode, AtDriver, Config,
+    ConfigError, DatabaseConfig, DriverConfig, GatewayConfig, HttpConfig, LogConfig, LogFormat,
+    MultipartNotice, OutboxConfig, Quirks, Routing, Secret, SecretSource, Show, SimulatorDriver,
+    SmppBind, SmppDriver, SmppMultipart, SmppPacking, SmtpDriver, SmtpTls, Transcripts,
 };
 use textgate_alerts::compose::Ucs2Policy;
 use textgate_testkit::prosody::Prosody;
@@ -162,7 +162,7 @@ fn unknown_keys_are_named() {
         &edit(MINIMAL, "\"simulator\"", "\"sim\""),
         expect![[r#"
             test.toml has 1 error:
-              gateway[0] (library).driver.kind: unknown variant `sim`, expected one of `at`, `simulator`, `smtp`, `smpp`
+              gateway[0] (library).driver.kind: unknown variant `sim`, expected one of `at`, `simulator`, `smtp`, `smpp`, `android`
         "#]],
     );
 }
@@ -536,7 +536,7 @@ fn overrides_that_match_nothing_are_errors() {
         ],
         expect![[r#"
             test.toml has 4 errors:
-              TEXTGATE_GATEWAY_LIBRARY_BAUD: not a gateway setting that can be overridden; the gateway overrides end in DOMAIN, SECRET, SERVER, OPERATORS, AVAILABLE_SHOWS, ROUTING, DEFAULT_REGION, MAX_PARTS, TRANSCRIPTS, CALL_AUTO_REPLY, RATE_LIMIT_PER_MINUTE, DRIVER_DEVICE, DRIVER_ADDRESS, DRIVER_BAUD, DRIVER_QUIRKS, DRIVER_PIN, DRIVER_SMSC, DRIVER_USERNAME, DRIVER_PASSWORD
+              TEXTGATE_GATEWAY_LIBRARY_BAUD: not a gateway setting that can be overridden; the gateway overrides end in DOMAIN, SECRET, SERVER, OPERATORS, AVAILABLE_SHOWS, ROUTING, DEFAULT_REGION, MAX_PARTS, TRANSCRIPTS, CALL_AUTO_REPLY, RATE_LIMIT_PER_MINUTE, DRIVER_DEVICE, DRIVER_ADDRESS, DRIVER_BAUD, DRIVER_QUIRKS, DRIVER_PIN, DRIVER_SMSC, DRIVER_USERNAME, DRIVER_PASSWORD, DRIVER_URL, DRIVER_SIGNING_KEY
               TEXTGATE_GATEWAY_LIBRARY_MAX_PARTS: expected an integer, got "six"
               TEXTGATE_GATEWAY_NOSUCH_SECRET: no gateway has this name; the gateways' names in variables are LIBRARY
               TEXTGATE_HTTP_PORT: not a textgate setting; the top-level overrides are TEXTGATE_DATABASE_URL, TEXTGATE_HTTP_LISTEN, TEXTGATE_HTTP_SECURE_COOKIES, TEXTGATE_HTTP_SENDS_PER_MINUTE, TEXTGATE_LOG_FORMAT, TEXTGATE_LOG_LEVEL, TEXTGATE_ALERTS_ENCRYPTION_KEY_ID, TEXTGATE_ALERTS_ENCRYPTION_KEY, TEXTGATE_ALERTS_BLIND_INDEX_KEY, TEXTGATE_ALERTS_CONFIRMATION_KEY
@@ -703,15 +703,16 @@ fn example_smtp_gateway_is_valid_when_uncommented() {
     );
 }
 
-/// The commented-out SMPP gateway of the example, uncommented.
-fn example_smpp_gateway() -> String {
+/// A commented-out gateway of the example, uncommented: the block after the comment
+/// starting with `banner`, up to the comment starting with `next`.
+fn example_commented_gateway(banner: &str, next: &str) -> String {
     let text = std::fs::read_to_string(example_path()).unwrap();
     let banner = text
-        .find("# A gateway on an operator's")
-        .expect("the example has a commented SMPP gateway");
+        .find(banner)
+        .unwrap_or_else(|| panic!("the example has no {banner:?}"));
     let end = text
-        .find("# An alert-only gateway")
-        .expect("the SMTP gateway follows");
+        .find(next)
+        .unwrap_or_else(|| panic!("the example has no {next:?}"));
     let start = banner + text[banner..].find("# [[gateway]]").expect("a gateway");
     text[start..end]
         .lines()
@@ -719,6 +720,14 @@ fn example_smpp_gateway() -> String {
         .filter(|line| !line.starts_with('#'))
         .map(|line| format!("{line}\n"))
         .collect()
+}
+
+/// The commented-out SMPP gateway of the example, uncommented.
+fn example_smpp_gateway() -> String {
+    example_commented_gateway(
+        "# A gateway on an operator's",
+        "# A gateway on an Android phone",
+    )
 }
 
 #[test]
@@ -742,6 +751,92 @@ fn example_smpp_gateway_is_valid_when_uncommented() {
     assert_eq!(smpp.max_per_second, Some(50));
     assert_eq!(smpp.window, 10);
     assert_eq!(smpp.tls_ca_file, Some(dir.path().join("aggregator-ca.pem")));
+}
+
+/// The commented-out Android gateway of the example, uncommented.
+fn example_android_gateway() -> String {
+    example_commented_gateway("# A gateway on an Android phone", "# An alert-only gateway")
+}
+
+const ANDROID_ENV: &[(&str, &str)] = &[
+    ("PHONE_COMPONENT_SECRET", "s"),
+    ("PHONE_API_PASSWORD", "pw"),
+    ("PHONE_SIGNING_KEY", "signing-key"),
+];
+
+#[test]
+fn example_android_gateway_is_valid_when_uncommented() {
+    let block = example_android_gateway();
+    let config = load(&format!("{MINIMAL}{block}"), ANDROID_ENV, Path::new("."));
+    let DriverConfig::Android(android) = &config.gateways[1].driver else {
+        panic!("not an Android driver: {:?}", config.gateways[1].driver);
+    };
+    assert_eq!(android.url, "http://192.168.1.20:8080");
+    assert_eq!(android.mode, AndroidMode::Local);
+    assert_eq!(android.password.expose(), "pw");
+    assert_eq!(android.signing_key.expose(), "signing-key");
+    assert_eq!(android.sim, Some(1));
+    assert_eq!(android.per_minute, 30);
+    assert_eq!(android.offline_after, Duration::from_secs(120));
+}
+
+#[test]
+fn android_settings_are_checked() {
+    let block = example_android_gateway()
+        .replace("http://192.168.1.20:8080", "192.168.1.20:8080")
+        .replace("sim = 1", "sim = 4")
+        .replace("per_minute = 30", "per_minute = 0")
+        .replace("poll_interval = \"30s\"", "poll_interval = \"0s\"")
+        .replace(
+            "webhook_url = \"https://textgate.library.example/android/phone/webhook\"",
+            "webhook_url = \"http://192.168.1.5:8080/android/phone/webhook\"",
+        );
+    let vars = environment(&[
+        ("PHONE_COMPONENT_SECRET", "s"),
+        ("PHONE_API_PASSWORD", "pw"),
+        ("PHONE_SIGNING_KEY", ""),
+    ]);
+    let error = Config::from_toml(
+        &format!("{MINIMAL}{block}"),
+        &vars,
+        "test.toml",
+        Path::new("/nonexistent"),
+    )
+    .expect_err("every setting is wrong")
+    .to_string();
+    expect![[r#"
+        test.toml has 6 errors:
+          gateway[1] (phone).driver.url: must be http://HOST:PORT (the phone's local server) or https://HOST (a server)
+          gateway[1] (phone).driver.signing_key: environment variable PHONE_SIGNING_KEY is empty
+          gateway[1] (phone).driver.webhook_url: webhook URL "http://192.168.1.5:8080/android/phone/webhook" refused: plain http is accepted only to 127.0.0.1; use https
+          gateway[1] (phone).driver.sim: must be 1, 2 or 3 (the SIM slot, from 1)
+          gateway[1] (phone).driver.per_minute: must be at least 1
+          gateway[1] (phone).driver.poll_interval: must be at least 1s"#]].assert_eq(&error);
+}
+
+#[test]
+fn an_android_webhook_url_may_be_left_out_only_on_loopback() {
+    let block = example_android_gateway().replace(
+        "webhook_url = \"https://textgate.library.example/android/phone/webhook\"",
+        "",
+    );
+    // The default listener is 127.0.0.1: the phone's app may post there in plain http.
+    let config = load(&format!("{MINIMAL}{block}"), ANDROID_ENV, Path::new("."));
+    let DriverConfig::Android(android) = &config.gateways[1].driver else {
+        panic!("not an Android driver");
+    };
+    assert_eq!(android.webhook_url, None);
+    let error = Config::from_toml(
+        &format!("[http]\nlisten = \"0.0.0.0:8080\"\n{MINIMAL}{block}"),
+        &environment(ANDROID_ENV),
+        "test.toml",
+        Path::new("."),
+    )
+    .expect_err("the phone cannot post to 0.0.0.0 in plain http")
+    .to_string();
+    expect![[r#"
+        test.toml has 1 error:
+          gateway[1] (phone).driver.webhook_url: is required when [http] listen (0.0.0.0:8080) is not on 127.0.0.1: the phone posts to https://YOUR-HOST/android/phone/webhook"#]].assert_eq(&error);
 }
 
 #[test]
@@ -1056,6 +1151,26 @@ fn every_key() -> Config {
                     multipart: SmppMultipart::Sar,
                     registered_delivery: true,
                     enquire_link: Duration::from_secs(30),
+                }),
+            ),
+            gateway(
+                "android",
+                DriverConfig::Android(AndroidDriver {
+                    url: "https://sms.example.org".to_owned(),
+                    mode: AndroidMode::Server,
+                    api_path: "/api".to_owned(),
+                    username: "u".to_owned(),
+                    password: Secret::inline("p"),
+                    signing_key: Secret::inline("k"),
+                    webhook_url: Some("https://t.example/android/android/webhook".to_owned()),
+                    sim: Some(2),
+                    device_id: Some("d".to_owned()),
+                    per_minute: 20,
+                    delivery_reports: true,
+                    ttl: Duration::from_secs(3600),
+                    send_timeout: Duration::from_secs(60),
+                    poll_interval: Duration::from_secs(30),
+                    offline_after: Duration::from_secs(120),
                 }),
             ),
         ],

@@ -4,13 +4,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::{DateTime, Utc};
+
 use textgate_gsm::pdu::Address;
 use textgate_gsm::segment::{Segmenter, StatusReportRequest, SubmitOptions};
 use textgate_modem::{MessageReference, OutgoingSms};
 use textgate_store::{Lease, OutboundText, SentPart};
 
 /// Builds the SMS-SUBMIT parts of a reply. The concatenation reference comes from the
-/// outbound id, so a retry of the same text reuses it.
+/// outbound id, so a retry of the same text reuses it; so does its key (`text_key`).
 pub fn build_sms(
     segmenter: &Segmenter,
     recipient: &str,
@@ -29,6 +31,13 @@ pub fn build_sms(
         .map_err(|e| e.to_string())?;
     OutgoingSms::from_pdus(recipient, body, &pdus)
         .map_err(|e| format!("the text cannot be encoded: {e}"))
+}
+
+/// The key a text is sent under on every attempt ([`OutgoingSms::key`]): its outbound id
+/// and the millisecond it was queued, so that a database started afresh, whose ids begin
+/// again at 1, never names a new text as one the far end already took.
+pub fn text_key(outbound_id: i64, created_at: DateTime<Utc>) -> String {
+    format!("tg{outbound_id}-{}", created_at.timestamp_millis())
 }
 
 /// The parts of a text still to be sent.
@@ -62,6 +71,7 @@ pub fn unsent_parts(sms: OutgoingSms, recorded: &[SentPart]) -> Unsent {
         recipient,
         text,
         parts,
+        key,
     } = sms;
     let (numbers, parts) = parts
         .into_iter()
@@ -74,6 +84,7 @@ pub fn unsent_parts(sms: OutgoingSms, recorded: &[SentPart]) -> Unsent {
             recipient,
             text,
             parts,
+            key,
         },
         numbers,
     }

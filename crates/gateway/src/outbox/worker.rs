@@ -11,8 +11,8 @@ use chrono::Utc;
 use textgate_gsm::pdu::Address;
 use textgate_gsm::segment::Segmenter;
 use textgate_modem::{
-    AcceptedPart, MessageReference, SendError, SendFailure as DriverFailure, SendProgress,
-    SmsDriver,
+    AcceptedPart, MessageReference, OutgoingSms, SendError, SendFailure as DriverFailure,
+    SendProgress, SmsDriver,
 };
 use textgate_store::{
     BackendKind, Lease, LeasedOutbound, OutboundText, SentPart, Store, StoreError,
@@ -22,7 +22,7 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use super::completions::Completions;
-use super::parts::{build_sms, references, unsent_parts, PartLog, Unsent};
+use super::parts::{build_sms, references, text_key, unsent_parts, PartLog, Unsent};
 use super::{after_failure, AfterFailure};
 use crate::hooks;
 use crate::notices::OperatorNotices;
@@ -315,7 +315,10 @@ impl OutboxWorker {
             return Ok(Flow::Continue);
         };
         let sms = match build_sms(&self.segmenter, &text.recipient, &body, text.id) {
-            Ok(sms) => sms,
+            Ok(sms) => OutgoingSms {
+                key: Some(text_key(text.id, text.created_at)),
+                ..sms
+            },
             Err(reason) => {
                 self.fail(&lease, &text, &BTreeMap::new(), &reason).await?;
                 // The number or the text is unusable (the segmenter refuses what exceeds

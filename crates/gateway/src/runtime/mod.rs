@@ -50,6 +50,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use crate::device_watch::DeviceWatch;
 use crate::hooks::{self, Hooks};
 use crate::inbound::{self, Received, StanzaIds};
 use crate::intake::{ReplyIntake, Taken};
@@ -265,6 +266,8 @@ struct Runtime {
     unjoined: Backlog<receive::Unjoined>,
     /// The ids of the stanzas that carry texts to operators.
     stanza_ids: StanzaIds,
+    /// What the operators were told about the driver's device.
+    device_watch: DeviceWatch,
 }
 
 impl Runtime {
@@ -284,6 +287,7 @@ impl Runtime {
             ..SegmenterConfig::default()
         });
         let notices = OperatorNotices::new(settings.clone(), xmpp.clone(), store.clone());
+        let settings_interval = settings.health_notice_interval;
         // At ERROR level so that it is on whenever any of the gateway's lines is: the lines
         // inside it do not repeat the `gateway` field, and a filter such as `warn` must not
         // leave them without it.
@@ -308,6 +312,7 @@ impl Runtime {
             unstored: Backlog::new(),
             unjoined: Backlog::new(),
             stanza_ids: StanzaIds::new(rand::random()),
+            device_watch: DeviceWatch::new(settings_interval),
         }
     }
 
@@ -395,6 +400,20 @@ impl Runtime {
     fn on_health(&mut self, change: &textgate_modem::HealthChange) {
         use textgate_telemetry::ModemState;
         let name = self.settings.name.clone();
+        if self.settings.health_notices {
+            if let Some(notice) = self.device_watch.on(change, Instant::now()) {
+                // Told off the event loop: a slow server must not delay texts.
+                let notices = self.notices.clone();
+                let operators = self.notice_recipients();
+                tracing::info!(
+                    ?notice,
+                    operators = operators.len(),
+                    "telling the operators about the device"
+                );
+                let say = async move { notices.device(&notice.body(), operators).await };
+                tokio::spawn(say.instrument(self.span.clone()));
+            }
+        }
         if hooks::modem_ready(change) {
             self.hooks.readiness.set_modem(&name, ModemState::Ready);
             // The signal reading is a separate command; asked off the event loop so a slow

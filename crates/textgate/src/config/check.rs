@@ -135,6 +135,16 @@ fn gateway_summary(gateway: &GatewayConfig) -> String {
                 .map(|rate| format!(", at most {rate}/s"))
                 .unwrap_or_default(),
         ),
+        DriverConfig::Android(android) => format!(
+            "Android phone (SMSGate app, {} mode) at {}, at most {} SMS a minute{}",
+            spelling(&android.mode),
+            android.url,
+            android.per_minute,
+            android
+                .sim
+                .map(|sim| format!(", SIM {sim}"))
+                .unwrap_or_default(),
+        ),
     };
     format!(
         "{} ({}) via {}: {driver}; region {}; routing {}; transcripts {}; operators {}",

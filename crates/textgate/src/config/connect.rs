@@ -61,6 +61,23 @@ pub async fn reach_everything(config: &Config, base: &Path) -> Vec<Unreachable> 
 }
 
 /// Runs `work` under [`CHECK_TIMEOUT`], saying what timed out.
+/// `host:port` of an Android gateway's API URL (the scheme's port when it names none).
+fn android_address(url: &str) -> String {
+    let (rest, port) = match url.strip_prefix("https://") {
+        Some(rest) => (rest, 443),
+        None => (url.strip_prefix("http://").unwrap_or(url), 80),
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let has_port = authority
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if has_port {
+        authority.to_owned()
+    } else {
+        format!("{authority}:{port}")
+    }
+}
+
 async fn bounded<T>(
     what: &str,
     work: impl std::future::Future<Output = Result<T, String>>,
@@ -229,6 +246,17 @@ async fn reach_driver(driver: &DriverConfig) -> Result<(), (&'static str, String
             })
             .await
             .map_err(|message| ("address", message));
+        }
+        DriverConfig::Android(android) => {
+            let address = android_address(&android.url);
+            return bounded(&format!("cannot reach {address}"), async {
+                tokio::net::TcpStream::connect(&address)
+                    .await
+                    .map(drop)
+                    .map_err(|e| format!("cannot reach the phone's API at {address}: {e}"))
+            })
+            .await
+            .map_err(|message| ("url", message));
         }
         DriverConfig::Smtp(smtp) => {
             let relay = format!("{}:{}", smtp.relay, smtp.port);

@@ -112,6 +112,8 @@ const PER_GATEWAY: &[Setting] = &[
     setting("DRIVER_SMSC", &["driver", "smsc"], Kind::Text),
     setting("DRIVER_USERNAME", &["driver", "username"], Kind::Text),
     setting("DRIVER_PASSWORD", &["driver", "password"], Kind::Text),
+    setting("DRIVER_URL", &["driver", "url"], Kind::Text),
+    setting("DRIVER_SIGNING_KEY", &["driver", "signing_key"], Kind::Text),
 ];
 
 /// Every override variable, with `<NAME>` standing for a gateway's environment name, in

@@ -409,6 +409,8 @@ pub enum DriverConfig {
     Smtp(SmtpDriver),
     /// An operator's or aggregator's message centre over SMPP 3.4.
     Smpp(SmppDriver),
+    /// An Android phone running the SMSGate app, over its HTTP API.
+    Android(AndroidDriver),
 }
 
 impl DriverConfig {
@@ -419,6 +421,7 @@ impl DriverConfig {
             Self::Simulator(_) => "simulator",
             Self::Smtp(_) => "smtp",
             Self::Smpp(_) => "smpp",
+            Self::Android(_) => "android",
         }
     }
 }
@@ -556,6 +559,72 @@ pub struct SmppDriver {
     /// Silence after which the link is probed with `enquire_link`.
     #[serde(default = "default_enquire_link", with = "humantime_serde")]
     pub enquire_link: Duration,
+}
+
+/// `kind = "android"`: a phone running the SMSGate app ("SMS Gateway for Android", app
+/// v1.68.0), reached over its HTTP API: the phone's own server, the cloud or a private
+/// SMSGate server. The phone posts received texts and reports to `webhook_url`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AndroidDriver {
+    /// The API: the phone's local server (`http://192.168.1.20:8080`), the cloud
+    /// (`https://api.sms-gate.app`) or a private server (`https://sms.example.org`).
+    pub url: String,
+    /// `local` (the phone's own server, the default), `cloud` or `server` (private).
+    #[serde(default)]
+    pub mode: AndroidMode,
+    /// Where a private server mounts its API (`server` mode only).
+    #[serde(default = "default_android_api_path")]
+    pub api_path: String,
+    /// The app's (or the server's) user name.
+    pub username: String,
+    /// Its password: inline, `file:` or `env:`.
+    pub password: Secret,
+    /// The app's webhook signing key (Settings → Webhooks → Signing Key).
+    pub signing_key: Secret,
+    /// This daemon's webhook endpoint as the phone reaches it: `https://…/android/NAME/webhook`
+    /// (the app accepts plain `http://` only to 127.0.0.1). May be left out when `[http]
+    /// listen` is on 127.0.0.1 (a private server on the same host): then it is that
+    /// listener's address.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    /// The SIM slot to send from (1 to 3); the app's choice when absent.
+    #[serde(default)]
+    pub sim: Option<u8>,
+    /// In `cloud`/`server` mode, the phone to send through when the account has several.
+    #[serde(default)]
+    pub device_id: Option<String>,
+    /// SMS parts handed to the phone in any minute; Android asks the phone's owner above 30.
+    #[serde(
+        default = "default_android_per_minute",
+        deserialize_with = "number::u32"
+    )]
+    pub per_minute: u32,
+    /// Ask the network for delivery reports (they become the librarian's receipts).
+    #[serde(default = "default_true")]
+    pub delivery_reports: bool,
+    /// How long the phone keeps trying a text before it gives up.
+    #[serde(default = "default_android_ttl", with = "humantime_serde")]
+    pub ttl: Duration,
+    /// How long a send waits for the phone to say it sent the text.
+    #[serde(default = "default_android_send_timeout", with = "humantime_serde")]
+    pub send_timeout: Duration,
+    /// How long to wait for a webhook before asking the phone for a text's state.
+    #[serde(default = "default_android_poll_interval", with = "humantime_serde")]
+    pub poll_interval: Duration,
+    /// Silence after which the phone counts as gone (turn on the app's Ping, shorter).
+    #[serde(default = "default_android_offline_after", with = "humantime_serde")]
+    pub offline_after: Duration,
+}
+
+/// Where an Android gateway's API is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AndroidMode {
+    #[default]
+    Local,
+    Cloud,
+    Server,
 }
 
 /// How an SMPP gateway binds.
@@ -699,6 +768,30 @@ pub fn smpp_source(source: &str) -> Result<(u8, u8, String), String> {
 
 fn default_true() -> bool {
     true
+}
+
+fn default_android_api_path() -> String {
+    "/api".to_owned()
+}
+
+fn default_android_per_minute() -> u32 {
+    30
+}
+
+fn default_android_ttl() -> Duration {
+    Duration::from_secs(24 * 60 * 60)
+}
+
+fn default_android_send_timeout() -> Duration {
+    Duration::from_secs(120)
+}
+
+fn default_android_poll_interval() -> Duration {
+    Duration::from_secs(30)
+}
+
+fn default_android_offline_after() -> Duration {
+    Duration::from_secs(120)
 }
 
 fn default_smpp_window() -> u32 {

@@ -3,6 +3,7 @@
 //! It never stops at the first problem, and it has no side effects beyond reading files.
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -62,6 +63,11 @@ pub(crate) fn validate(
         check.gateway(*index, gateway, env, base_dir);
     }
     check.across_gateways(&sections.gateways);
+    let listen = sections
+        .http
+        .as_ref()
+        .map_or_else(super::default_http_listen, |http| http.listen);
+    check.android_webhooks(&sections.gateways, listen);
     check.warnings
 }
 
@@ -343,7 +349,13 @@ impl Checker<'_> {
                 ),
             );
         }
-        self.driver(&format!("{at}.driver"), &mut gateway.driver, env, base_dir);
+        self.driver(
+            &format!("{at}.driver"),
+            &gateway.name,
+            &mut gateway.driver,
+            env,
+            base_dir,
+        );
     }
 
     fn operators(&mut self, at: &str, operators: &[String]) {
@@ -412,6 +424,7 @@ impl Checker<'_> {
     fn driver(
         &mut self,
         at: &str,
+        name: &str,
         driver: &mut DriverConfig,
         env: &BTreeMap<String, String>,
         base_dir: &Path,
@@ -605,6 +618,114 @@ impl Checker<'_> {
                     self.error(key("tls_server_name"), "only applies with `tls = true`");
                 }
             }
+            DriverConfig::Android(android) => {
+                self.android(&key, name, android, env, base_dir);
+            }
+        }
+    }
+
+    /// A `kind = "android"` section: URLs the driver and the app can use, secrets, and
+    /// Android's allowance.
+    fn android(
+        &mut self,
+        key: &dyn Fn(&str) -> String,
+        name: &str,
+        android: &mut super::AndroidDriver,
+        env: &BTreeMap<String, String>,
+        base_dir: &Path,
+    ) {
+        let after_scheme = android
+            .url
+            .strip_prefix("https://")
+            .or_else(|| android.url.strip_prefix("http://"));
+        match after_scheme {
+            Some(rest) if !rest.is_empty() && !rest.starts_with('/') => {}
+            _ => self.error(
+                key("url"),
+                "must be http://HOST:PORT (the phone's local server) or https://HOST (a server)",
+            ),
+        }
+        if android.mode != super::AndroidMode::Local && android.url.starts_with("http://") {
+            self.warning(
+                key("url"),
+                "a cloud or private server over plain http sends the password unencrypted",
+            );
+        }
+        if android.username.is_empty() {
+            self.error(key("username"), "must not be empty");
+        }
+        self.secret(&key("password"), &mut android.password, env, base_dir);
+        self.secret(&key("signing_key"), &mut android.signing_key, env, base_dir);
+        if android.signing_key.is_resolved() && android.signing_key.expose().is_empty() {
+            self.error(
+                key("signing_key"),
+                "must not be empty: unsigned webhooks could come from anyone",
+            );
+        }
+        if let Some(url) = &android.webhook_url {
+            let probe_id = textgate_android::ClientId::new("probe");
+            if let Ok(id) = probe_id {
+                if let Err(e) = textgate_android::registration_body(
+                    &id,
+                    url,
+                    textgate_android::WebhookKind::SmsReceived,
+                ) {
+                    self.error(key("webhook_url"), e.to_string());
+                }
+            }
+            let path = textgate_android_driver::webhook_path(name);
+            let url_path = url.split(['?', '#']).next().unwrap_or("");
+            if !url_path.ends_with(&path) {
+                self.warning(
+                    key("webhook_url"),
+                    format!("textgate serves this gateway's webhooks at {path}; unless a proxy rewrites the path, the URL should end with it"),
+                );
+            }
+        }
+        if let Some(sim) = android.sim {
+            if !(1..=3).contains(&sim) {
+                self.error(key("sim"), "must be 1, 2 or 3 (the SIM slot, from 1)");
+            }
+        }
+        if android.per_minute == 0 {
+            self.error(key("per_minute"), "must be at least 1");
+        } else if android.per_minute > textgate_android_driver::ANDROID_LIMIT_PER_MINUTE {
+            self.warning(
+                key("per_minute"),
+                "above Android's 30 SMS a minute, the phone asks its owner before each further \
+                 text unless its limit was raised (adb: sms_outgoing_check_max_count)",
+            );
+        }
+        for (field, value) in [
+            ("ttl", android.ttl),
+            ("send_timeout", android.send_timeout),
+            ("poll_interval", android.poll_interval),
+            ("offline_after", android.offline_after),
+        ] {
+            if value < Duration::from_secs(1) {
+                self.error(key(field), "must be at least 1s");
+            }
+        }
+    }
+
+    /// An Android gateway without `webhook_url` is reached on `[http] listen` itself, which
+    /// the app accepts only on 127.0.0.1 (plain http elsewhere is refused by the app).
+    fn android_webhooks(&mut self, gateways: &[(usize, GatewayConfig)], listen: SocketAddr) {
+        for (index, gateway) in gateways {
+            let DriverConfig::Android(android) = &gateway.driver else {
+                continue;
+            };
+            if android.webhook_url.is_none() && listen.ip() != Ipv4Addr::LOCALHOST {
+                let at = gateway_label(*index, Some(&gateway.name));
+                self.error(
+                    format!("{at}.driver.webhook_url"),
+                    format!(
+                        "is required when [http] listen ({listen}) is not on 127.0.0.1: the phone \
+                         posts to https://YOUR-HOST{}",
+                        textgate_android_driver::webhook_path(&gateway.name)
+                    ),
+                );
+            }
         }
     }
 
@@ -647,7 +768,7 @@ impl Checker<'_> {
                 DriverConfig::Simulator(simulator) => {
                     simulator.address.clone().map(|a| ("address", a))
                 }
-                DriverConfig::Smtp(_) | DriverConfig::Smpp(_) => None,
+                DriverConfig::Smtp(_) | DriverConfig::Smpp(_) | DriverConfig::Android(_) => None,
             };
             if let Some((field, port)) = port {
                 if let Some(first) = ports.get(&port) {
