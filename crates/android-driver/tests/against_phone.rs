@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use chrono::{FixedOffset, TimeZone};
-use textgate_android_driver::{AndroidApiMode, AndroidConfig, AndroidDriver};
+use textgate_android_driver::{AndroidApiMode, AndroidConfig, AndroidDriver, SimNumber};
 use textgate_androidsim::{AttemptOutcome, Phone, PhoneConfig};
 use textgate_gsm::pdu::Address;
 use textgate_gsm::segment::{Segmenter, SubmitOptions};
@@ -361,4 +361,30 @@ async fn a_text_the_network_refuses_is_a_refusal_with_the_phones_reason() {
     assert!(message.contains("RESULT_INVALID_SMS_FORMAT"), "{message}");
     assert_eq!(refused.class(), ErrorClass::Final, "{refused:?}");
     assert!(phone.sent().is_empty());
+}
+
+#[tokio::test]
+async fn the_configured_sim_sends() {
+    let phone = Phone::start(PhoneConfig {
+        sim_count: 2,
+        ..quick_phone()
+    })
+    .await
+    .expect("the phone starts");
+    let (driver, mut events) = driver_for(&phone, |config| {
+        config.sim = SimNumber::new(2);
+    })
+    .await;
+    ready(&mut events).await;
+    driver
+        .send(outgoing(
+            "From the second SIM.",
+            "+15551230007",
+            "tg7-1764800000000",
+        ))
+        .await
+        .expect("the phone sent it");
+    let sent = phone.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].sim, 2, "{sent:?}");
 }
