@@ -14,7 +14,8 @@ use textgate_androidsim::{AttemptOutcome, Phone, PhoneConfig};
 use textgate_gsm::pdu::Address;
 use textgate_gsm::segment::{Segmenter, SubmitOptions};
 use textgate_modem::{
-    ErrorClass, HealthChange, ModemEvent, ModemEvents, OutgoingSms, ReceiptOutcome, SmsDriver,
+    DeliveryReceipt, ErrorClass, HealthChange, ModemEvent, ModemEvents, OutgoingSms,
+    ReceiptOutcome, SmsDriver,
 };
 use tokio::net::TcpListener;
 
@@ -89,6 +90,14 @@ async fn next_event<T>(
     }
 }
 
+async fn next_receipt(events: &mut ModemEvents) -> DeliveryReceipt {
+    next_event(events, |event| match event {
+        ModemEvent::Receipt(receipt) => Some(receipt),
+        _ => None,
+    })
+    .await
+}
+
 async fn ready(events: &mut ModemEvents) {
     next_event(events, |event| {
         matches!(event, ModemEvent::Health(HealthChange::Ready { .. })).then_some(())
@@ -131,11 +140,7 @@ async fn a_reply_goes_out_under_our_id_and_its_delivery_becomes_a_receipt() {
     // Every part is reported, under the one message id the phone knows.
     assert_eq!(references.len(), usize::try_from(sent[0].parts).unwrap());
 
-    let receipt = next_event(&mut events, |event| match event {
-        ModemEvent::Receipt(receipt) => Some(receipt),
-        _ => None,
-    })
-    .await;
+    let receipt = next_receipt(&mut events).await;
     assert_eq!(receipt.reference, references[0]);
     assert_eq!(receipt.outcome, Some(ReceiptOutcome::Delivered));
     assert_eq!(receipt.recipient.as_deref(), Some("+15551230001"));
@@ -271,11 +276,7 @@ async fn a_late_status_webhook_is_made_up_for_by_asking_the_phone() {
     .await
     .expect("the send ends without its webhook")
     .expect("the phone sent it");
-    let receipt = next_event(&mut events, |event| match event {
-        ModemEvent::Receipt(receipt) => Some(receipt),
-        _ => None,
-    })
-    .await;
+    let receipt = next_receipt(&mut events).await;
     assert_eq!(receipt.reference, references[0]);
     assert_eq!(receipt.outcome, Some(ReceiptOutcome::Delivered));
     assert_eq!(receipt.description, "looked up on the phone");
