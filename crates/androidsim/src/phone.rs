@@ -139,6 +139,34 @@ impl Phone {
             })
     }
 
+    /// Waits until the message `id` is in `state` (as `GET /messages/{id}` writes it:
+    /// `Pending`, `Processed`, `Sent`, `Delivered` or `Failed`). For tests that must see a
+    /// state by the API while its webhook is held back or not registered.
+    pub async fn wait_message_state(
+        &self,
+        id: &str,
+        state: &str,
+        timeout: Duration,
+    ) -> Result<(), String> {
+        self.shared()
+            .wait_for(Some(timeout), |st| {
+                st.messages
+                    .get(id)
+                    .is_some_and(|m| m.state().as_str() == state)
+                    .then_some(())
+            })
+            .await
+            .ok_or_else(|| {
+                let now = self
+                    .shared()
+                    .lock()
+                    .messages
+                    .get(id)
+                    .map(|m| m.state().as_str());
+                format!("message {id:?} not {state} within {timeout:?}; it is {now:?}")
+            })
+    }
+
     /// The webhook registrations, in the order first made.
     pub fn registered_webhooks(&self) -> Vec<Registration> {
         self.shared().lock().registrations.all().to_vec()
