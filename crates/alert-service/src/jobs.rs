@@ -1,8 +1,9 @@
-//! The service's periodic jobs: the members' review reminders (hourly) and the resumption
+//! The service's periodic jobs: the members' review reminders (hourly), the resumption
 //! of campaigns a stopped daemon left half-way (every minute, which also retries an
-//! enqueueing a database error interrupted). Both run once at start-up. The daemon starts
-//! them with one call ([`AlertService::start_jobs`]) and stops them on shutdown
-//! ([`AlertJobs::stop`]).
+//! enqueueing a database error interrupted), and, when webhooks are configured, their
+//! enqueuer and dispatcher (every second; the dispatcher also wakes when the enqueuer
+//! added deliveries). All run once at start-up. The daemon starts them with one call
+//! ([`AlertService::start_jobs`]) and stops them on shutdown ([`AlertJobs::stop`]).
 
 use std::time::Duration;
 
@@ -16,6 +17,9 @@ pub const REVIEW_REMINDER_PERIOD: Duration = Duration::from_secs(3600);
 /// How often campaigns left enqueueing are looked for.
 pub const CAMPAIGN_RESUME_PERIOD: Duration = Duration::from_secs(60);
 
+/// How often new webhook events are looked for, and due deliveries posted.
+pub const WEBHOOK_PERIOD: Duration = Duration::from_secs(1);
+
 /// The running jobs; dropping the handle stops them too.
 #[derive(Debug)]
 pub struct AlertJobs {
@@ -25,12 +29,15 @@ pub struct AlertJobs {
 impl AlertService {
     /// Starts the periodic jobs on the current tokio runtime.
     pub fn start_jobs(&self) -> AlertJobs {
-        AlertJobs {
-            tasks: vec![
-                tokio::spawn(resume_campaigns(self.clone())),
-                tokio::spawn(review_reminders(self.clone())),
-            ],
+        let mut tasks = vec![
+            tokio::spawn(resume_campaigns(self.clone())),
+            tokio::spawn(review_reminders(self.clone())),
+        ];
+        if !self.settings().webhooks.is_empty() {
+            tasks.push(tokio::spawn(enqueue_webhook_events(self.clone())));
+            tasks.push(tokio::spawn(dispatch_webhooks(self.clone())));
         }
+        AlertJobs { tasks }
     }
 }
 
@@ -77,6 +84,37 @@ async fn resume_campaigns(service: AlertService) {
             Err(e) => {
                 tracing::warn!(error = %e, "unfinished campaigns not looked for; trying again in a minute")
             }
+        }
+    }
+}
+
+/// Turns new texts into webhook deliveries, every second.
+async fn enqueue_webhook_events(service: AlertService) {
+    let mut every_second = tokio::time::interval(WEBHOOK_PERIOD);
+    // A pass that took long (a slow database) is not followed by a burst of catch-ups.
+    every_second.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every_second.tick().await;
+        match service.webhooks().enqueue().await {
+            Ok(0) => {}
+            Ok(added) => tracing::debug!(added, "webhook deliveries enqueued"),
+            Err(e) => tracing::warn!(error = %e, "webhook events not looked for; trying again"),
+        }
+    }
+}
+
+/// Posts due webhook deliveries, every second and whenever the enqueuer added some.
+async fn dispatch_webhooks(service: AlertService) {
+    let mut every_second = tokio::time::interval(WEBHOOK_PERIOD);
+    every_second.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let wake = service.webhook_wake.clone();
+    loop {
+        tokio::select! {
+            _ = every_second.tick() => {}
+            () = wake.notified() => {}
+        }
+        if let Err(e) = service.webhooks().dispatch_due().await {
+            tracing::warn!(error = %e, "webhook deliveries not posted; trying again");
         }
     }
 }

@@ -25,7 +25,10 @@
 //! - [`logs`]: the send, test and audit logs as administrators read them;
 //! - [`transcripts`]: the staff's audited transcript deletions and downloads (the store
 //!   does the work; the audit log is this service's);
-//! - [`jobs`]: the periodic jobs (hourly review reminders, per-minute campaign resumption).
+//! - [`webhooks`]: events other systems subscribe to (configured, not requested),
+//!   enqueued durably, signed, posted and retried, and their delivery log;
+//! - [`jobs`]: the periodic jobs (hourly review reminders, per-minute campaign
+//!   resumption, the webhooks' enqueuer and dispatcher every second).
 //!
 //! The service takes the daemon's one [`Store`] and keeps its tables in the store's
 //! database through the pool the store lends ([`Store::database`]); the tables'
@@ -50,6 +53,7 @@ mod settings;
 pub mod texts;
 pub mod tokens;
 pub mod transcripts;
+pub mod webhooks;
 
 #[cfg(test)]
 mod test_support;
@@ -59,12 +63,13 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use textgate_store::{Clock, Database, Store, SystemClock};
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 pub use accounts::{Account, AccountId};
 pub use error::AlertError;
 pub use members::keywords::STOP_NOTICE;
 pub use settings::{AlertSettings, CampaignModem, PasswordCost, SigninLimit, TextGateway};
+pub use webhooks::{ReceivedTexts, Webhook, WebhookEvent, WebhookPolicy};
 
 /// The alert service. Cheap to clone: clones share the store, the settings, the clock and
 /// the campaigns being enqueued.
@@ -81,6 +86,11 @@ pub struct AlertService {
     /// A hash to check passwords of unknown accounts against, so that sign-in takes as
     /// long whether or not the account exists.
     dummy_hash: Arc<String>,
+    /// Wakes the webhook dispatcher when the enqueuer added deliveries, so the first
+    /// attempt does not wait for the dispatcher's next tick.
+    webhook_wake: Arc<Notify>,
+    /// One HTTP client (and its connection pool) for every webhook post.
+    webhook_client: webhooks::dispatch::WebhookClient,
 }
 
 impl std::fmt::Debug for AlertService {
@@ -124,6 +134,8 @@ impl AlertService {
             enqueued: Arc::new(watch::channel(0).0),
             enqueueing: Arc::default(),
             dummy_hash: Arc::new(dummy_hash),
+            webhook_wake: Arc::new(Notify::new()),
+            webhook_client: webhooks::dispatch::WebhookClient::default(),
         })
     }
 
@@ -182,6 +194,10 @@ impl AlertService {
 
     pub fn transcripts(&self) -> transcripts::Transcripts<'_> {
         transcripts::Transcripts { service: self }
+    }
+
+    pub fn webhooks(&self) -> webhooks::Webhooks<'_> {
+        webhooks::Webhooks { service: self }
     }
 }
 

@@ -11,6 +11,8 @@ use textgate_alerts::{
 };
 use textgate_gsm::segment::Segmenter;
 
+use crate::webhooks::{Webhook, WebhookPolicy};
+
 /// Argon2id cost parameters for password hashes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PasswordCost {
@@ -98,6 +100,9 @@ pub struct AlertSettings {
     /// Gateways the send API may use, the first being the default: those that reach any
     /// number (modems, message centres), never the legacy e-mail path.
     pub text_gateways: Vec<TextGateway>,
+    /// Outbound webhooks (`[[webhook]]`), and how their deliveries are posted and retried.
+    pub webhooks: Vec<Webhook>,
+    pub webhook_policy: WebhookPolicy,
 }
 
 impl std::fmt::Debug for AlertSettings {
@@ -105,6 +110,7 @@ impl std::fmt::Debug for AlertSettings {
         f.debug_struct("AlertSettings")
             .field("region", &self.region)
             .field("modems", &self.modems)
+            .field("webhooks", &self.webhooks)
             .finish_non_exhaustive()
     }
 }
@@ -157,6 +163,8 @@ impl AlertSettings {
             carriers: CarrierTable::builtin(),
             review_reminder: "Your emergency alert details are over 6 months old. Please sign in to the alert page and press Save to confirm them. Reply STOP to opt out.".to_string(),
             text_gateways,
+            webhooks: Vec::new(),
+            webhook_policy: WebhookPolicy::default(),
         }
     }
 

@@ -104,6 +104,8 @@ pub enum Action {
     ManageTranscripts,
     /// Send a text to any number through a gateway (the send API) and read its status.
     SendTexts,
+    /// Read the configured webhooks and their delivery log.
+    ViewWebhookLog,
 }
 
 impl fmt::Display for Action {
@@ -120,6 +122,7 @@ impl fmt::Display for Action {
             Self::GrantRole(role) => write!(f, "grant or revoke the {role} role"),
             Self::ManageTranscripts => f.write_str("manage transcripts"),
             Self::SendTexts => f.write_str("send texts through the send API"),
+            Self::ViewWebhookLog => f.write_str("view the webhook delivery log"),
         }
     }
 }
@@ -150,7 +153,8 @@ fn allowed_roles(action: Action) -> &'static [Role] {
         | Action::ViewSendLog
         | Action::ViewAuditLog
         | Action::DesignateTesters
-        | Action::ManageUsers => &[TechnicalAdministrator, EmergencyAdministrator],
+        | Action::ManageUsers
+        | Action::ViewWebhookLog => &[TechnicalAdministrator, EmergencyAdministrator],
         Action::SendAlertToEveryone => &[EmergencyAdministrator],
         Action::ManageTranscripts => &[TranscriptAdministrator],
         Action::SendTexts => &[TextSender],
@@ -197,6 +201,7 @@ mod tests {
         actions.extend(Role::ALL.map(Action::GrantRole));
         actions.push(Action::ManageTranscripts);
         actions.push(Action::SendTexts);
+        actions.push(Action::ViewWebhookLog);
         actions
     }
 
@@ -250,6 +255,7 @@ mod tests {
             GrantRole(TextSender)                                -           -         yes         yes           -           -
             ManageTranscripts                                    -           -           -           -         yes           -
             SendTexts                                            -           -           -           -           -         yes
+            ViewWebhookLog                                       -           -         yes         yes           -           -
         "#]].assert_eq(&shown);
     }
 

@@ -19,7 +19,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use textgate_alert_service::{AlertService, AlertSettings, CampaignModem, TextGateway};
+use chrono::TimeDelta;
+use textgate_alert_service::{
+    AlertService, AlertSettings, CampaignModem, ReceivedTexts, TextGateway, Webhook, WebhookEvent,
+};
 use textgate_alerts::{BlindIndex, BlindIndexKey, ConfirmationKey, FieldCipher, ModemRate};
 use textgate_android_driver::{AndroidApiMode, AndroidConfig, AndroidDriver, SimNumber};
 use textgate_core::{AvailabilityRule, BareJid, Region, RoutingPolicy};
@@ -41,7 +44,7 @@ use crate::config::{
     process_environment, AndroidDriver as AndroidDriverConfig, AndroidMode, Config, DriverConfig,
     GatewayConfig, LogFormat, Quirks, Routing, Show, SmppBind, SmppDriver as SmppDriverConfig,
     SmppMultipart, SmppPacking, SmtpDriver as SmtpDriverConfig, SmtpTls, Transcripts,
-    DEFAULT_CONFIG_PATH,
+    WebhookReceived, DEFAULT_CONFIG_PATH,
 };
 use crate::exit::{ExitStatusExt, Status};
 
@@ -277,11 +280,46 @@ pub fn alert_settings(config: &Config) -> anyhow::Result<Option<AlertSettings>> 
     );
     settings.compose_limits = alerts.compose_limits();
     settings.text_gateways = text_gateways(config)?;
+    settings.webhooks = webhooks(config)?;
     if let Some((gateway, smtp)) = carriers {
         settings.carriers = crate::config::load_carrier_table(&smtp.carriers)
             .with_context(|| format!("gateway {}: driver.carriers", gateway.name))?;
     }
     Ok(Some(settings))
+}
+
+/// The `[[webhook]]` sections as the alert service takes them (validated already; a
+/// value that still does not convert is reported under its key).
+fn webhooks(config: &Config) -> anyhow::Result<Vec<Webhook>> {
+    config
+        .webhooks
+        .iter()
+        .map(|w| {
+            let events = w
+                .events
+                .iter()
+                .map(|e| {
+                    WebhookEvent::parse(e).with_context(|| {
+                        format!("webhook {}: events: {e:?} is not an event", w.name)
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let unattended_after = TimeDelta::from_std(w.unattended_after)
+                .with_context(|| format!("webhook {}: unattended_after", w.name))?;
+            Ok(Webhook {
+                name: w.name.clone(),
+                url: w.url.clone(),
+                secret: w.secret.expose().to_owned(),
+                events,
+                gateways: w.gateways.clone(),
+                received: match w.received {
+                    WebhookReceived::Unattended => ReceivedTexts::Unattended,
+                    WebhookReceived::All => ReceivedTexts::All,
+                },
+                unattended_after,
+            })
+        })
+        .collect()
 }
 
 /// The gateways the send API may use, each reading numbers and splitting texts as its

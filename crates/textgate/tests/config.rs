@@ -13,6 +13,7 @@ use textgate::config::{
     ConfigError, DatabaseConfig, DriverConfig, GatewayConfig, HttpConfig, LogConfig, LogFormat,
     MultipartNotice, OutboxConfig, Quirks, Routing, Secret, SecretSource, Show, SimulatorDriver,
     SmppBind, SmppDriver, SmppMultipart, SmppPacking, SmtpDriver, SmtpTls, Transcripts,
+    WebhookConfig, WebhookReceived,
 };
 use textgate_alerts::compose::Ucs2Policy;
 use textgate_testkit::prosody::Prosody;
@@ -130,7 +131,7 @@ fn unknown_keys_are_named() {
         &format!("{MINIMAL}\n[htp]\nlisten = \"0.0.0.0:80\"\n"),
         expect![[r#"
             test.toml has 1 error:
-              htp: unknown key; the top level has `database`, `http`, `log`, `alerts` and `[[gateway]]`
+              htp: unknown key; the top level has `database`, `http`, `log`, `alerts`, `[[gateway]]` and `[[webhook]]`
         "#]],
     );
     check(
@@ -369,6 +370,101 @@ fn bad_regions_are_explained() {
               gateway[0] (library).default_region: "fr" is not an ISO 3166-1 alpha-2 region known to libphonenumber (region codes are upper case: "FR")
         "#]],
     );
+}
+
+/// `[alerts]` with valid keys, for configurations that need it.
+const ALERTS: &str = r#"
+[alerts]
+blind_index_key = "0000000000000000000000000000000000000000000000000000000000000001"
+confirmation_key = "0000000000000000000000000000000000000000000000000000000000000002"
+[alerts.encryption_key]
+id = "k1"
+key = "0000000000000000000000000000000000000000000000000000000000000003"
+"#;
+
+const WEBHOOK: &str = r#"
+[[webhook]]
+name = "ils"
+url = "https://ils.library.example/hook"
+secret = "webhook-secret"
+events = ["text.received", "text.failed"]
+"#;
+
+#[test]
+fn webhooks_are_checked() {
+    check(
+        &format!("{ALERTS}{MINIMAL}{WEBHOOK}"),
+        expect![[r#"
+            test.toml: OK
+            database: SQLite; http: 127.0.0.1:8080; log: text at info
+            alerts: on, encryption key k1 (0 retired); texts up to 140 characters
+            1 gateway(s):
+              library (sms.library.example) via 127.0.0.1:5347: simulator at 127.0.0.1:7001; region US; routing claim; transcripts off; operators alice@library.example
+            1 webhook(s):
+              ils -> https://ils.library.example/hook: text.received, text.failed
+        "#]],
+    );
+    check(
+        &format!("{MINIMAL}{WEBHOOK}"),
+        expect![[r#"
+            test.toml has 1 error:
+              webhook: [[webhook]] needs [alerts]: the alert service sends the webhooks
+        "#]],
+    );
+    let bad = r#"
+[[webhook]]
+name = "the ils"
+url = "http://ils.library.example/hook"
+secret = ""
+events = []
+gateways = ["nowhere"]
+unattended_after = "0s"
+
+[[webhook]]
+name = "the ils"
+url = "ftp://x"
+secret = "s"
+events = ["text.sent"]
+
+[[webhook]]
+name = "third"
+url = "https://x.example"
+secret = "s"
+events = ["text.failed"]
+received = "some"
+"#;
+    check(
+        &format!("{ALERTS}{MINIMAL}{bad}"),
+        expect![[r#"
+            test.toml has 11 errors:
+              webhook[2] (third).received: unknown variant `some`, expected `unattended` or `all`
+              webhook[0] (the ils).name: must be letters, digits, `-` and `_` (it names the webhook in the log)
+              webhook[0] (the ils).url: "http://ils.library.example/hook": plain http:// only to this host (127.0.0.1, [::1], localhost); anywhere else use https://, the posts carry patrons' texts
+              webhook[0] (the ils).secret: is empty
+              webhook[0] (the ils).events: is empty; name some of "text.received", "text.delivered", "text.failed"
+              webhook[0] (the ils).gateways: "nowhere" is not the name of a [[gateway]]
+              webhook[0] (the ils).unattended_after: must be longer than 0s; use received = "all" for every text at once
+              webhook[1] (the ils).name: must be letters, digits, `-` and `_` (it names the webhook in the log)
+              webhook[1] (the ils).name: is also the name of webhook[0]; names must be unique
+              webhook[1] (the ils).url: "ftp://x" is not an https:// URL
+              webhook[1] (the ils).events: "text.sent" is not an event; the events are "text.received", "text.delivered", "text.failed"
+        "#]],
+    );
+    let loopback = edit(
+        WEBHOOK,
+        "https://ils.library.example/hook",
+        "http://127.0.0.1:9000/hook",
+    );
+    let v6 = edit(
+        WEBHOOK,
+        "https://ils.library.example/hook",
+        "http://[::1]:9000/hook",
+    );
+    let twice = format!("{WEBHOOK}{}", edit(WEBHOOK, "\"ils\"", "\"other\""));
+    for ok in [loopback, v6, twice] {
+        let config = load(&format!("{ALERTS}{MINIMAL}{ok}"), &[], Path::new("."));
+        assert!(!config.webhooks.is_empty());
+    }
 }
 
 #[test]
@@ -1174,6 +1270,15 @@ fn every_key() -> Config {
                 }),
             ),
         ],
+        webhooks: vec![WebhookConfig {
+            name: "ils".to_owned(),
+            url: "https://ils.example/hook".to_owned(),
+            secret: Secret::inline("k"),
+            events: vec!["text.received".to_owned()],
+            gateways: Some(vec!["at".to_owned()]),
+            received: WebhookReceived::All,
+            unattended_after: Duration::from_secs(60),
+        }],
     }
 }
 

@@ -127,6 +127,11 @@ pub fn router(state: WebState) -> Router {
         .route("/api/v1/transcripts/delete", post(api::transcripts::delete))
         .route("/api/v1/texts", post(api::texts::text_post))
         .route("/api/v1/texts/{id}", get(api::texts::text_get))
+        .route("/api/v1/webhooks", get(api::webhooks::list))
+        .route(
+            "/api/v1/webhooks/deliveries",
+            get(api::webhooks::deliveries),
+        )
         .route(
             "/cgi-bin/sendsms",
             get(kannel::sendsms).post(kannel::sendsms),

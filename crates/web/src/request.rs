@@ -96,6 +96,8 @@ action_guards! {
     TesterAdmin => Action::DesignateTesters;
     /// The SMS line's transcripts: transcript administrators.
     TranscriptAdmin => Action::ManageTranscripts;
+    /// The webhook delivery log: technical and emergency administrators.
+    WebhookLog => Action::ViewWebhookLog;
 }
 
 /// The send API: text senders (a library system's account), with a session or a token

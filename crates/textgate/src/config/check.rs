@@ -105,6 +105,18 @@ impl Config {
         for gateway in &self.gateways {
             let _ = writeln!(out, "  {}", gateway_summary(gateway));
         }
+        if !self.webhooks.is_empty() {
+            let _ = writeln!(out, "{} webhook(s):", self.webhooks.len());
+            for webhook in &self.webhooks {
+                let _ = writeln!(
+                    out,
+                    "  {} -> {}: {}",
+                    webhook.name,
+                    webhook.url,
+                    webhook.events.join(", ")
+                );
+            }
+        }
         out
     }
 }

@@ -10,7 +10,7 @@ use toml::{Table, Value};
 
 use super::{
     env, validate, AlertsConfig, AtDriver, Config, DatabaseConfig, GatewayConfig, HttpConfig,
-    LogConfig, SimulatorDriver, SmppDriver, SmtpDriver,
+    LogConfig, SimulatorDriver, SmppDriver, SmtpDriver, WebhookConfig,
 };
 
 /// One thing wrong (or, as a warning, doubtful) in a configuration.
@@ -138,6 +138,7 @@ impl Config {
             log: sections.log.unwrap_or_default(),
             alerts: sections.alerts,
             gateways: sections.gateways.into_iter().map(|(_, g)| g).collect(),
+            webhooks: sections.webhooks.into_iter().map(|(_, w)| w).collect(),
         };
         Ok(Loaded { config, warnings })
     }
@@ -165,6 +166,14 @@ pub(crate) fn gateway_label(index: usize, name: Option<&str>) -> String {
     }
 }
 
+/// The label of the `index`th webhook in key paths: `webhook[0] (ils)`.
+pub(crate) fn webhook_label(index: usize, name: Option<&str>) -> String {
+    match name {
+        Some(name) => format!("webhook[{index}] ({name})"),
+        None => format!("webhook[{index}]"),
+    }
+}
+
 /// The sections that deserialised; a section that failed is `None` (or missing from
 /// `gateways`) and its problem is reported instead.
 pub(crate) struct Sections {
@@ -176,6 +185,8 @@ pub(crate) struct Sections {
     pub gateways: Vec<(usize, GatewayConfig)>,
     /// Whether the file has a `gateway` key at all.
     pub gateway_key_present: bool,
+    /// Each webhook with its index in the file.
+    pub webhooks: Vec<(usize, WebhookConfig)>,
 }
 
 impl Sections {
@@ -190,6 +201,7 @@ impl Sections {
             alerts: None,
             gateways: Vec::new(),
             gateway_key_present: false,
+            webhooks: Vec::new(),
         };
         let mut gateway_values = Vec::new();
         for (key, value) in table {
@@ -212,11 +224,27 @@ impl Sections {
                         }
                     }
                 }
+                "webhook" => match value {
+                    Value::Array(items) => {
+                        for (index, item) in items.into_iter().enumerate() {
+                            let name = item.get("name").and_then(Value::as_str).map(str::to_owned);
+                            let label = webhook_label(index, name.as_deref());
+                            if let Some(webhook) = keep(deserialize_at(item, &label), &mut problems)
+                            {
+                                sections.webhooks.push((index, webhook));
+                            }
+                        }
+                    }
+                    _ => problems.push(Problem::new(
+                        "webhook",
+                        "webhooks are written as [[webhook]] blocks (an array of tables)",
+                    )),
+                },
                 _ => {
                     problems.push(Problem::new(
                         key,
-                        "unknown key; the top level has `database`, `http`, `log`, `alerts` \
-                         and `[[gateway]]`",
+                        "unknown key; the top level has `database`, `http`, `log`, `alerts`, \
+                         `[[gateway]]` and `[[webhook]]`",
                     ));
                 }
             }

@@ -62,6 +62,48 @@ pub struct Config {
     /// `[[gateway]]`, at least one.
     #[serde(rename = "gateway")]
     pub gateways: Vec<GatewayConfig>,
+    /// `[[webhook]]`: events posted to other systems; needs `[alerts]`.
+    #[serde(default, rename = "webhook", skip_serializing_if = "Vec::is_empty")]
+    pub webhooks: Vec<WebhookConfig>,
+}
+
+/// `[[webhook]]`: a URL told about events (a patron's text nobody answered, a text sent
+/// through the send API delivered or failed), signed with `secret`. Set by the sysadmin
+/// only: the posts carry patrons' texts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Unique; letters, digits, `-` and `_`. The delivery log is kept by name.
+    pub name: String,
+    /// `https://…`, or `http://` to 127.0.0.1, `[::1]` or localhost only.
+    pub url: String,
+    /// The HMAC-SHA256 key of `X-Textgate-Signature`: inline, `file:` or `env:`.
+    pub secret: Secret,
+    /// Some of `text.received`, `text.delivered`, `text.failed`.
+    pub events: Vec<String>,
+    /// Gateways whose texts it is told about; all when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateways: Option<Vec<String>>,
+    /// Which received texts: `unattended` (no librarian received it within
+    /// `unattended_after`) or `all`.
+    #[serde(default)]
+    pub received: WebhookReceived,
+    /// How long a received text may wait for a librarian before it is unattended.
+    #[serde(default = "default_unattended_after", with = "humantime_serde")]
+    pub unattended_after: Duration,
+}
+
+/// Which received texts a webhook is told about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookReceived {
+    #[default]
+    Unattended,
+    All,
+}
+
+fn default_unattended_after() -> Duration {
+    Duration::from_secs(60)
 }
 
 /// `[database]`: where conversations, the outbox and alert registrations are stored.

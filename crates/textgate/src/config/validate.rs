@@ -9,8 +9,13 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use super::env::environment_name;
-use super::load::{gateway_label, Problem, Sections};
-use super::{AlertsConfig, DriverConfig, GatewayConfig, HttpConfig, MultipartNotice, Secret};
+use super::load::{gateway_label, webhook_label, Problem, Sections};
+use super::{
+    AlertsConfig, DriverConfig, GatewayConfig, HttpConfig, MultipartNotice, Secret, WebhookConfig,
+};
+
+/// The events a `[[webhook]]` may name.
+pub(crate) const WEBHOOK_EVENTS: &[&str] = &["text.received", "text.delivered", "text.failed"];
 
 /// The shortest outbox lease: renewed every third of it, a shorter one would turn the
 /// renewals into a busy loop against the database.
@@ -68,6 +73,19 @@ pub(crate) fn validate(
         .as_ref()
         .map_or_else(super::default_http_listen, |http| http.listen);
     check.android_webhooks(&sections.gateways, listen);
+    let gateway_names: Vec<String> = sections
+        .gateways
+        .iter()
+        .map(|(_, g)| g.name.clone())
+        .collect();
+    let alerts_on = sections.alerts.is_some();
+    check.webhooks(
+        &mut sections.webhooks,
+        alerts_on,
+        &gateway_names,
+        env,
+        base_dir,
+    );
     check.warnings
 }
 
@@ -77,6 +95,88 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
+    /// `[[webhook]]`: they live in the alert service, so they need `[alerts]`; their
+    /// posts carry patrons' texts, so they go over HTTPS unless the receiver is on this
+    /// host.
+    fn webhooks(
+        &mut self,
+        webhooks: &mut [(usize, WebhookConfig)],
+        alerts_on: bool,
+        gateways: &[String],
+        env: &BTreeMap<String, String>,
+        base_dir: &Path,
+    ) {
+        if !webhooks.is_empty() && !alerts_on {
+            self.error(
+                "webhook",
+                "[[webhook]] needs [alerts]: the alert service sends the webhooks",
+            );
+        }
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for (index, webhook) in webhooks.iter_mut() {
+            let at = webhook_label(*index, Some(&webhook.name));
+            let key = |field: &str| format!("{at}.{field}");
+            let name_ok = !webhook.name.is_empty()
+                && webhook
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !name_ok {
+                self.error(
+                    key("name"),
+                    "must be letters, digits, `-` and `_` (it names the webhook in the log)",
+                );
+            }
+            if let Some(first) = seen.insert(webhook.name.clone(), *index) {
+                self.error(
+                    key("name"),
+                    format!("is also the name of webhook[{first}]; names must be unique"),
+                );
+            }
+            if let Err(message) = webhook_url(&webhook.url) {
+                self.error(key("url"), message);
+            }
+            // Resolving refuses an empty secret: receivers check signatures made with it.
+            self.secret(&key("secret"), &mut webhook.secret, env, base_dir);
+            if webhook.events.is_empty() {
+                self.error(
+                    key("events"),
+                    "is empty; name some of \"text.received\", \"text.delivered\", \"text.failed\"",
+                );
+            }
+            for event in &webhook.events {
+                if !WEBHOOK_EVENTS.contains(&event.as_str()) {
+                    self.error(
+                        key("events"),
+                        format!(
+                            "{event:?} is not an event; the events are \"text.received\", \"text.delivered\", \"text.failed\""
+                        ),
+                    );
+                }
+            }
+            for gateway in webhook.gateways.iter().flatten() {
+                if !gateways.contains(gateway) {
+                    self.error(
+                        key("gateways"),
+                        format!("{gateway:?} is not the name of a [[gateway]]"),
+                    );
+                }
+            }
+            if webhook.gateways.as_ref().is_some_and(Vec::is_empty) {
+                self.error(
+                    key("gateways"),
+                    "is empty, so the webhook would hear of nothing; leave it out for every gateway",
+                );
+            }
+            if webhook.unattended_after.is_zero() {
+                self.error(
+                    key("unattended_after"),
+                    "must be longer than 0s; use received = \"all\" for every text at once",
+                );
+            }
+        }
+    }
+
     fn error(&mut self, key: impl Into<String>, message: impl Into<String>) {
         self.problems.push(Problem::new(key, message));
     }
@@ -785,6 +885,36 @@ impl Checker<'_> {
 }
 
 /// Checks a `host:port` address; IPv6 hosts go in brackets.
+/// `url` if webhooks may be posted to it: HTTPS, or plain HTTP to this host only.
+fn webhook_url(url: &str) -> Result<(), String> {
+    if let Some(rest) = url.strip_prefix("https://") {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        if host.is_empty() {
+            return Err(format!("{url:?} has no host"));
+        }
+        return Ok(());
+    }
+    if let Some(rest) = url.strip_prefix("http://") {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = match authority.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(""),
+            None => authority.split(':').next().unwrap_or(""),
+        };
+        let loopback = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if loopback {
+            return Ok(());
+        }
+        return Err(format!(
+            "{url:?}: plain http:// only to this host (127.0.0.1, [::1], localhost); \
+             anywhere else use https://, the posts carry patrons' texts"
+        ));
+    }
+    Err(format!("{url:?} is not an https:// URL"))
+}
+
 fn host_port(address: &str) -> Result<(), String> {
     let Some((host, port)) = address.rsplit_once(':') else {
         return Err(format!("{address:?} has no port: write host:port"));

@@ -8,13 +8,14 @@
 //! Handlers take [`Authorized<G>`] (the header's CSRF token, then the guard `G` of
 //! [`crate::request`]) and call the alert service; by concern: [`access`] (tokens and
 //! accounts), [`alerts`] (registration, compose, campaigns, logs), [`transcripts`] and
-//! [`texts`] (the send API). Kannel's `/cgi-bin/sendsms` ([`crate::kannel`]) is described
+//! [`texts`] (the send API), [`webhooks`] (the webhook delivery log). Kannel's `/cgi-bin/sendsms` ([`crate::kannel`]) is described
 //! here too, though it answers in Kannel's plain text.
 
 pub(crate) mod access;
 pub(crate) mod alerts;
 pub(crate) mod texts;
 pub(crate) mod transcripts;
+pub(crate) mod webhooks;
 
 use std::marker::PhantomData;
 
@@ -59,6 +60,8 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/transcripts/delete"),
     ("post", "/api/v1/texts"),
     ("get", "/api/v1/texts/{id}"),
+    ("get", "/api/v1/webhooks"),
+    ("get", "/api/v1/webhooks/deliveries"),
     ("get", "/cgi-bin/sendsms"),
     ("post", "/cgi-bin/sendsms"),
 ];
