@@ -69,6 +69,15 @@ ensure_curl() {
     apt_install curl
 }
 
+# slixmpp (Debian's python3-slixmpp) drives the desk's ad-hoc commands (XEP-0050) in
+# tests/tests/desk_commands.rs through its xep_0050 plugin: a client library nobody on the
+# team wrote.
+ensure_slixmpp() {
+    if /usr/bin/python3 -c 'import slixmpp' >/dev/null 2>&1; then return 0; fi
+    step "installing slixmpp (Debian package python3-slixmpp)"
+    apt_install python3-slixmpp
+}
+
 # ejabberd runs the stream-management cases of tests/tests/delivered_ejabberd.rs (and the
 # example crates/xmpp/examples/ejabberd_check.rs): each test starts its own throw-away node.
 ensure_ejabberd() {

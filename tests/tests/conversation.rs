@@ -8,7 +8,7 @@ use support::scene::{
     body, delay_stamp, error_condition, error_text, next_message, operator, patron_jid, reply,
     text_from, Scene, GW, PATRON,
 };
-use support::xmpp::to_xml;
+use support::xmpp::{to_xml, Element};
 use textgate_modemsim::{FaultPatch, IncomingText, PartOrder, ReportOutcome, SendErrorFault};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,16 +69,34 @@ async fn patron_texts_reach_the_librarian_and_replies_become_sms() {
         .collect();
     assert_eq!(sent, expected);
 
-    // The receipt follows the network's status report; the five-part reply gets a notice.
-    let receipt = alice
-        .expect("the receipt for r-1", |e| {
-            e.get_child("received", "urn:xmpp:receipts")
-                .is_some_and(|r| r.attr("id") == Some("r-1"))
-        })
-        .await;
+    // The receipt follows the network's status report; the five-part reply gets a notice,
+    // from the gateway (not from the patron), naming the patron. Either may come first.
+    let is_receipt = |e: &Element| {
+        e.get_child("received", "urn:xmpp:receipts")
+            .is_some_and(|r| r.attr("id") == Some("r-1"))
+    };
+    let is_notice = |e: &Element| {
+        e.name() == "message"
+            && e.attr("from") == Some(GW)
+            && e.get_child("body", "jabber:client").is_some()
+    };
+    let (mut receipt, mut notice) = (None, None);
+    while receipt.is_none() || notice.is_none() {
+        let next = alice
+            .expect("the receipt for r-1 and the multipart notice", |e| {
+                is_receipt(e) || is_notice(e)
+            })
+            .await;
+        if is_receipt(&next) {
+            receipt = Some(next);
+        } else {
+            notice = Some(next);
+        }
+    }
+    let receipt = receipt.expect("the loop ends when both came");
+    let notice = notice.expect("the loop ends when both came");
     assert_eq!(receipt.attr("from"), Some(patron.as_str()));
-    let notice = text_from(&mut alice, &patron).await;
-    assert_eq!(body(&notice), "(sent as 5 SMS)");
+    assert_eq!(body(&notice), "+1 555-123-4567: (sent as 5 SMS)");
 
     // Above the limit (6 parts by default) the reply is refused and explained.
     let too_long = "x".repeat(153 * 7);
@@ -213,10 +231,13 @@ async fn the_first_reply_claims_the_conversation() {
     assert_eq!(body(&text_from(&mut alice, &patron).await), "Hello?");
     assert_eq!(body(&text_from(&mut bob, &patron).await), "Hello?");
 
-    // Alice answers first: bob is told, in that conversation, who took it.
+    // Alice answers first: bob is told by the gateway who took it.
     reply(&mut alice, &patron, "c-1", "Hi, Alice here.", false).await;
-    let notice = text_from(&mut bob, &patron).await;
-    assert_eq!(body(&notice), format!("(claimed by {})", operator("alice")));
+    let notice = text_from(&mut bob, GW).await;
+    assert_eq!(
+        body(&notice),
+        format!("{} is now answering +1 555-123-4567.", operator("alice"))
+    );
 
     // The patron's next text goes to alice only: bob's next message is the other
     // patron's new conversation.
@@ -277,8 +298,12 @@ async fn failed_texts_and_missed_calls_reach_the_librarian() {
         "{}",
         to_xml(&error)
     );
-    assert!(
-        error_text(&error).contains("was not sent"),
+    // In words a librarian understands, with what to do, and the modem's code after it.
+    assert_eq!(
+        error_text(&error),
+        "The SMS to +15551234567 was not sent: The phone network rejected the text without a \
+         specific reason; check the number; if it is right, ask your administrator. \
+         (technical: part 1 of 1 was refused: +CMS ERROR 21 (short message transfer rejected))",
         "{}",
         to_xml(&error)
     );
@@ -299,8 +324,8 @@ async fn failed_texts_and_missed_calls_reach_the_librarian() {
 
     // A voice call is rejected; alice hears of it and the caller gets the auto-reply.
     scene.modem.sim.inject_call(PATRON, 1);
-    let notice = text_from(&mut alice, &patron).await;
-    assert_eq!(body(&notice), format!("Missed call from {PATRON}"));
+    let notice = text_from(&mut alice, GW).await;
+    assert_eq!(body(&notice), "Missed call from +1 555-123-4567");
     scene.modem.wait_sent_parts(2).await;
     let texts: Vec<String> = scene
         .modem

@@ -54,8 +54,8 @@ async fn metrics_count_a_text_in_and_a_reply_out_and_readyz_turns_ready() {
     scene.modem.wait_sent_parts(2).await;
     // The counter moves after the send is recorded, which the operator hears of next.
     assert_eq!(
-        body(&text_from(&mut alice, &patron).await),
-        "(sent as 2 SMS)"
+        body(&text_from(&mut alice, GW).await),
+        "+1 555-123-4567: (sent as 2 SMS)"
     );
 
     let after = http::get(address, "/metrics").await;

@@ -19,8 +19,8 @@ use textgate_android::{
     E164,
 };
 use textgate_modem::{
-    ErrorClass, MessageReference, OutgoingSms, Refusal, RefusedBy, SendError, SendFailure,
-    SendProgress,
+    ErrorClass, MessageReference, OutgoingSms, PlainCause, Refusal, RefusedBy, SendError,
+    SendFailure, SendProgress,
 };
 
 use crate::client::{Answer, RequestFailure};
@@ -90,6 +90,10 @@ pub async fn send(
             code: None,
             reason: format!("the phone failed this text {MAX_IDS} times"),
             class: ErrorClass::Final,
+            plain: Some(
+                PlainCause::new("The gateway's Android phone failed to send the text every time")
+                    .advise(CHECK_PHONE),
+            ),
         },
     }))
 }
@@ -277,8 +281,9 @@ async fn present(shared: &Arc<Shared>) -> Result<(), SendError> {
                         code: None,
                         reason,
                         class: ErrorClass::NeedsOperator,
+                        plain: Some(REFUSES_REQUESTS),
                     },
-                }))
+                }));
             }
             PhoneState::Unknown | PhoneState::Gone(_) => {}
         }
@@ -365,26 +370,31 @@ fn refused(class: SendStatusClass, answer: &Answer, total: usize) -> SendError {
         .map(|m| format!(": {m}"))
         .unwrap_or_default();
     let status = answer.status;
-    let (reason, class) = match class {
+    let (reason, class, plain) = match class {
         SendStatusClass::Rejected => (
             format!("the phone refused the text (HTTP {status}{said})"),
             ErrorClass::Final,
+            REFUSED_REQUEST,
         ),
         SendStatusClass::Unauthorized => (
             format!("the phone refused textgate's username and password (HTTP {status}{said}); check [gateway.driver]"),
             ErrorClass::NeedsOperator,
+            REFUSED_LOGIN,
         ),
         SendStatusClass::QueueFull => (
             format!("the phone's queue is full (HTTP {status}{said}); retried later"),
             ErrorClass::Retryable,
+            PlainCause::new("The queue of texts for the gateway's Android phone is full"),
         ),
         SendStatusClass::RetryLater => (
             format!("the phone is busy (HTTP {status}{said}); retried later"),
             ErrorClass::Retryable,
+            PlainCause::new("The gateway's Android phone is busy"),
         ),
         SendStatusClass::Accepted | SendStatusClass::DuplicateId | SendStatusClass::Unexpected => (
             format!("the phone answered HTTP {status}{said}"),
             ErrorClass::Retryable,
+            UNEXPECTED_ANSWER,
         ),
     };
     failure(SendFailure::Refused {
@@ -395,6 +405,7 @@ fn refused(class: SendStatusClass, answer: &Answer, total: usize) -> SendError {
             code: Some(status),
             reason,
             class,
+            plain: Some(plain),
         },
     })
 }
@@ -417,5 +428,183 @@ pub fn phone_refusal(reason: &str) -> Refusal {
         code: None,
         reason: format!("the phone could not send it: {reason}"),
         class,
+        plain: Some(phone_cause(reason)),
+    }
+}
+
+const CHECK_PHONE: &str = "ask your administrator to check the gateway's Android phone";
+/// Registering webhooks was refused: the phone's login, or a webhook address it cannot take.
+const REFUSES_REQUESTS: PlainCause =
+    PlainCause::new("The gateway's Android phone refuses textgate's requests").advise(
+        "ask your administrator to check the phone's settings in the gateway (username, \
+         password, webhook address)",
+    );
+/// A `400` is about the request as a whole: the number, the text or its options.
+const REFUSED_REQUEST: PlainCause =
+    PlainCause::new("The gateway's Android phone refused the request to send the text")
+        .advise("check the number; if it is right, ask your administrator");
+const REFUSED_LOGIN: PlainCause =
+    PlainCause::new("The gateway's Android phone refused textgate's username and password")
+        .advise("ask your administrator to check them in the gateway's settings");
+const UNEXPECTED_ANSWER: PlainCause =
+    PlainCause::new("The gateway's Android phone gave an unexpected answer").advise(CHECK_PHONE);
+const UNSENDABLE: PlainCause =
+    PlainCause::new("Android on the gateway's phone could not make an SMS of this text")
+        .advise("check the number and the text; if they look right, ask your administrator");
+
+/// The phone's words for a failed send and what they mean to a librarian. The app passes
+/// Android's send result on by name (`RESULT_ERROR_RADIO_OFF`, `SmsManager` in the Android
+/// API reference) or says `TTL expired`; a name is looked for within its words.
+const PHONE_CAUSES: &[(&str, PlainCause)] = &[
+    (
+        "TTL expired",
+        PlainCause::new("The text waited on the gateway's Android phone until it expired, unsent")
+            .advise(CHECK_PHONE),
+    ),
+    (
+        "RESULT_ERROR_RADIO_OFF",
+        PlainCause::new("The gateway's Android phone has its mobile radio switched off").advise(
+            "ask your administrator to switch the phone's mobile radio on (airplane mode off)",
+        ),
+    ),
+    // RESULT_RADIO_NOT_AVAILABLE and RESULT_RIL_RADIO_NOT_AVAILABLE: "the radio did not
+    // start or is resetting".
+    (
+        "RADIO_NOT_AVAILABLE",
+        PlainCause::new("The mobile radio of the gateway's Android phone is not available")
+            .advise(CHECK_PHONE),
+    ),
+    (
+        "RESULT_ERROR_NO_SERVICE",
+        PlainCause::new("The gateway's Android phone has no mobile service")
+            .advise("ask your administrator to check the phone's signal"),
+    ),
+    (
+        "RESULT_NETWORK_REJECT",
+        PlainCause::new("The phone network refused the text from the gateway's Android phone")
+            .advise("check the number; if it is right, ask your administrator"),
+    ),
+    // Android's own limit on texts an app may send in a while.
+    (
+        "RESULT_ERROR_LIMIT_EXCEEDED",
+        PlainCause::new(
+            "Android on the gateway's phone held the text back: too many texts in a short time",
+        )
+        .advise(
+            "ask your administrator to raise the phone's SMS limit or lower the gateway's \
+             sending rate",
+        ),
+    ),
+    // RESULT_ERROR_SHORT_CODE_NOT_ALLOWED and …_NEVER_ALLOWED: premium short codes.
+    (
+        "RESULT_ERROR_SHORT_CODE_",
+        PlainCause::new("Android on the gateway's phone does not allow texts to this short code")
+            .advise("ask your administrator to allow texts to short codes on the phone"),
+    ),
+    (
+        "RESULT_ERROR_FDN_CHECK_FAILURE",
+        PlainCause::new(
+            "The gateway's Android phone allows texts only to its fixed dialling numbers, and \
+             this is not one",
+        )
+        .advise("ask your administrator to add the number or turn fixed dialling off"),
+    ),
+    (
+        "RESULT_INVALID_SMSC_ADDRESS",
+        PlainCause::new("The gateway's Android phone has no valid SMS centre number")
+            .advise("ask your administrator to check the phone's SMS centre number"),
+    ),
+    // The request itself: no PDU, bad arguments, an SMS Android cannot encode.
+    ("RESULT_ERROR_NULL_PDU", UNSENDABLE),
+    ("RESULT_INVALID_ARGUMENTS", UNSENDABLE),
+    ("RESULT_INVALID_SMS_FORMAT", UNSENDABLE),
+    (
+        "RESULT_ERROR_GENERIC_FAILURE",
+        PlainCause::new("The gateway's Android phone could not send the text and did not say why"),
+    ),
+];
+
+/// The phone's failure in plain words; one it does not name says only that the phone
+/// could not send it (never that the network refused).
+fn phone_cause(reason: &str) -> PlainCause {
+    PHONE_CAUSES
+        .iter()
+        .find(|(name, _)| reason.contains(name))
+        .map(|(_, cause)| *cause)
+        .unwrap_or(PlainCause::new(
+            "The gateway's Android phone could not send the text",
+        ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use textgate_modem::Outlook;
+
+    fn summary(refusal: Refusal, outlook: Outlook) -> String {
+        SendError {
+            failure: SendFailure::Refused {
+                part: 1,
+                total: 1,
+                refusal,
+            },
+            accepted: Vec::new(),
+        }
+        .in_plain_words(outlook)
+        .summary()
+    }
+
+    #[test]
+    fn the_phones_failures_in_plain_words() {
+        let gave_up = Outlook::GaveUp { attempts: 3 };
+        assert_eq!(
+            summary(
+                phone_refusal("Send result: RESULT_ERROR_RADIO_OFF (Radio off)"),
+                gave_up
+            ),
+            "The gateway's Android phone has its mobile radio switched off; textgate gave up \
+             after 3 attempts; send it again later; if this keeps happening, ask your \
+             administrator to switch the phone's mobile radio on (airplane mode off)."
+        );
+        assert_eq!(
+            summary(phone_refusal("RESULT_INVALID_SMS_FORMAT"), gave_up),
+            "Android on the gateway's phone could not make an SMS of this text; check the \
+             number and the text; if they look right, ask your administrator."
+        );
+        assert_eq!(
+            summary(phone_refusal("Unknown"), Outlook::Retrying),
+            "The gateway's Android phone could not send the text; textgate will try again."
+        );
+        assert_eq!(
+            phone_cause("RESULT_ERROR_SHORT_CODE_NEVER_ALLOWED").what,
+            "Android on the gateway's phone does not allow texts to this short code"
+        );
+    }
+
+    #[test]
+    fn http_refusals_in_plain_words() {
+        let answer = |status| Answer {
+            status,
+            body: bytes::Bytes::new(),
+        };
+        let words = |status| {
+            let error = refused(SendStatusClass::of(status), &answer(status), 1);
+            error.in_plain_words(Outlook::Retrying).summary()
+        };
+        assert_eq!(
+            words(401),
+            "The gateway's Android phone refused textgate's username and password; ask your \
+             administrator to check them in the gateway's settings; textgate keeps the text and \
+             tries again meanwhile."
+        );
+        assert_eq!(
+            words(503),
+            "The queue of texts for the gateway's Android phone is full; textgate will try again."
+        );
+        assert_eq!(
+            words(400),
+            "The gateway's Android phone refused the request to send the text; check the \
+             number; if it is right, ask your administrator."
+        );
     }
 }

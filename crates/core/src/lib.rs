@@ -4,15 +4,21 @@
 
 #![forbid(unsafe_code)]
 
+pub mod desk_command;
+pub mod hours;
 pub mod jid;
 pub mod message;
 pub mod phone;
 pub mod routing;
 
+pub use desk_command::{
+    keyword_of, ArgumentProblem, CannedName, CannedNameError, CommandError, DeskCommand,
+};
+pub use hours::{EntryProblem, HoursError, OpeningHours, OpeningHoursConfig};
 pub use jid::{escape_localpart, unescape_localpart, BareJid, JidError};
 pub use message::InboundTextId;
 pub use phone::{PatronAddress, PhoneError, Region};
 pub use routing::{
-    AvailabilityRule, OperatorPresence, PresenceOutcome, QueueRouter, Release, ReplyOutcome,
-    ResourcePresence, Routing, RoutingPolicy, Show,
+    AvailabilityRule, ClaimError, OperatorPresence, PresenceOutcome, QueueRouter, Release,
+    ReplyOutcome, ResourcePresence, Routing, RoutingPolicy, Show,
 };

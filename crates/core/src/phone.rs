@@ -99,6 +99,23 @@ impl PatronAddress {
     /// `+` or an international prefix (`0049 ...`, `011 ...`), or a short code of 3 to 8 bare
     /// digits. Anything else is an error that says what is wrong.
     pub fn from_dialled(input: &str, region: Region) -> Result<Self, PhoneError> {
+        let read = Self::from_dialled_in(input, region);
+        // `00` is the international prefix in most of the world, so a number written
+        // `0049 …` means Germany to whoever typed it, even in a region (the US, `011`)
+        // where the prefix is another. Only a number valid in its country is taken this
+        // way: a slip of the finger should not text a stranger abroad.
+        match (&read, input.trim().strip_prefix("00")) {
+            (Err(_), Some(rest)) if !rest.starts_with('0') => {
+                match phonenumber::parse(None, format!("+{rest}")) {
+                    Ok(number) if number.is_valid() => Ok(PatronAddress::E164(e164(&number))),
+                    _ => read,
+                }
+            }
+            _ => read,
+        }
+    }
+
+    fn from_dialled_in(input: &str, region: Region) -> Result<Self, PhoneError> {
         let trimmed = input.trim();
         if trimmed.is_empty() {
             return Err(PhoneError::Empty);
@@ -185,6 +202,18 @@ impl PatronAddress {
             PatronAddress::E164(s)
             | PatronAddress::ShortCode(s)
             | PatronAddress::Alphanumeric(s) => s,
+        }
+    }
+
+    /// The address as a person reads it: an E.164 number grouped the way its country
+    /// writes it (`+1 555-123-4567`, `+49 30 901820`), anything else as it is. Clients show
+    /// this as the patron's name (the vCard's `FN`).
+    pub fn formatted(&self) -> String {
+        match self {
+            PatronAddress::E164(number) => phonenumber::parse(None, number)
+                .map(|parsed| parsed.format().mode(Mode::International).to_string())
+                .unwrap_or_else(|_| number.clone()),
+            PatronAddress::ShortCode(s) | PatronAddress::Alphanumeric(s) => s.clone(),
         }
     }
 
@@ -300,6 +329,24 @@ mod tests {
     }
 
     #[test]
+    fn formatted_for_people() {
+        let formatted = |a: PatronAddress| a.formatted();
+        assert_eq!(
+            formatted(PatronAddress::E164("+4930901820".into())),
+            "+49 30 901820"
+        );
+        assert_eq!(
+            formatted(PatronAddress::E164("+442079460018".into())),
+            "+44 20 7946 0018"
+        );
+        assert_eq!(formatted(PatronAddress::ShortCode("72345".into())), "72345");
+        assert_eq!(
+            formatted(PatronAddress::Alphanumeric("InternetSMS".into())),
+            "InternetSMS"
+        );
+    }
+
+    #[test]
     fn dialled_numbers() {
         check_dialled("(555) 123-4567", "US", expect![[r#"E164("+15551234567")"#]]);
         check_dialled("555.123.4567", "US", expect![[r#"E164("+15551234567")"#]]);
@@ -314,6 +361,14 @@ mod tests {
             expect![[r#"E164("+442079460018")"#]],
         );
         check_dialled("0049 30 901820", "DE", expect![[r#"E164("+4930901820")"#]]);
+        check_dialled("0049 30 901820", "US", expect![[r#"E164("+4930901820")"#]]);
+        check_dialled(
+            "00 555 123 4567",
+            "US",
+            expect![[
+                r#"error: "00 555 123 4567" is not a possible number for country code +1: 12 digits after the country code, expected 10"#
+            ]],
+        );
         check_dialled("030 901820", "DE", expect![[r#"E164("+4930901820")"#]]);
         check_dialled(
             "+44 7911 123456",

@@ -42,17 +42,36 @@ pub enum ResourcePresence {
 #[serde(transparent)]
 pub struct AvailabilityRule {
     shows: BTreeSet<Show>,
+    /// Whether operators showing `away` receive new texts while nobody counts as
+    /// available. A desk client goes `away` by itself after a few idle minutes while the
+    /// librarian is still at the desk; `xa` and `dnd` are chosen on purpose and never
+    /// count.
+    #[serde(skip)]
+    away_fallback: bool,
 }
 
 impl AvailabilityRule {
     pub fn new(shows: impl IntoIterator<Item = Show>) -> Self {
         AvailabilityRule {
             shows: shows.into_iter().collect(),
+            away_fallback: false,
         }
+    }
+
+    /// The same rule, with `away` operators receiving texts when nobody is available.
+    pub fn with_away_fallback(mut self, away_fallback: bool) -> Self {
+        self.away_fallback = away_fallback;
+        self
     }
 
     pub fn counts_as_available(&self, show: Show) -> bool {
         self.shows.contains(&show)
+    }
+
+    /// Whether an `away` operator stands in when nobody is available. Moot when the rule
+    /// already counts `away`.
+    pub fn away_fallback(&self) -> bool {
+        self.away_fallback && !self.shows.contains(&Show::Away)
     }
 }
 
@@ -159,6 +178,20 @@ pub struct QueueRouter {
     operators: BTreeMap<BareJid, OperatorPresence>,
     claims: HashMap<PatronAddress, BareJid>,
     held: Vec<(InboundTextId, PatronAddress)>,
+    /// Operators who asked for no new conversations (the desk's `pause`): they keep the
+    /// conversations they claimed.
+    paused: BTreeSet<BareJid>,
+}
+
+/// Why a conversation could not be handed over or released.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimError {
+    #[error("{0} is not an operator of this gateway")]
+    NotAnOperator(String),
+    #[error("nobody is answering {0}")]
+    Unclaimed(String),
+    #[error("{owner} is answering {patron}, not you")]
+    OwnedByOther { patron: String, owner: String },
 }
 
 impl QueueRouter {
@@ -176,6 +209,7 @@ impl QueueRouter {
                 .collect(),
             claims: HashMap::new(),
             held: Vec::new(),
+            paused: BTreeSet::new(),
         }
     }
 
@@ -187,11 +221,32 @@ impl QueueRouter {
         self.operators.iter()
     }
 
-    /// The operators currently available, in a stable order.
+    /// The operators who take new conversations now, in a stable order: those the rule
+    /// counts as available or, when there are none and the rule allows it, those who are
+    /// `away`; in both cases not those who paused.
     pub fn available(&self) -> Vec<BareJid> {
-        self.operators
+        self.present()
+            .into_iter()
+            .filter(|jid| !self.paused.contains(jid))
+            .collect()
+    }
+
+    /// Like [`QueueRouter::available`], paused operators included: who can answer the
+    /// conversations they claimed.
+    fn present(&self) -> Vec<BareJid> {
+        let available: Vec<BareJid> = self
+            .operators
             .iter()
             .filter(|(_, p)| p.is_available(&self.rule))
+            .map(|(jid, _)| jid.clone())
+            .collect();
+        if !available.is_empty() || !self.rule.away_fallback() {
+            return available;
+        }
+        let away = AvailabilityRule::new([Show::Away]);
+        self.operators
+            .iter()
+            .filter(|(_, p)| p.is_available(&away))
             .map(|(jid, _)| jid.clone())
             .collect()
     }
@@ -199,6 +254,61 @@ impl QueueRouter {
     /// Who claimed the conversation with `patron`, if anyone.
     pub fn claimer(&self, patron: &PatronAddress) -> Option<&BareJid> {
         self.claims.get(patron)
+    }
+
+    /// `operator` takes no new conversations until [`QueueRouter::resume`]; the
+    /// conversations they claimed still come to them. False if they had paused already or
+    /// are not an operator.
+    pub fn pause(&mut self, operator: &BareJid) -> bool {
+        self.is_operator(operator) && self.paused.insert(operator.clone())
+    }
+
+    /// `operator` takes new conversations again; held texts are released to them if they
+    /// are available. `None` if they had not paused.
+    pub fn resume(&mut self, operator: &BareJid) -> Option<PresenceOutcome> {
+        self.paused.remove(operator).then(|| self.release_held())
+    }
+
+    /// Whether `operator` paused.
+    pub fn is_paused(&self, operator: &BareJid) -> bool {
+        self.paused.contains(operator)
+    }
+
+    /// Hands the conversation with `patron` to the operator `to`, whoever had it (the
+    /// desk's `transfer`): `to` gets the patron's next texts while available.
+    pub fn transfer(&mut self, patron: &PatronAddress, to: &BareJid) -> Result<(), ClaimError> {
+        if !self.is_operator(to) {
+            return Err(ClaimError::NotAnOperator(to.as_str().to_owned()));
+        }
+        self.claims.insert(patron.clone(), to.clone());
+        Ok(())
+    }
+
+    /// `by` gives up their claim on `patron` (the desk's `release`): the patron's next
+    /// text goes to everyone available, and the first to answer claims it.
+    pub fn release(&mut self, patron: &PatronAddress, by: &BareJid) -> Result<(), ClaimError> {
+        match self.claims.get(patron) {
+            None => Err(ClaimError::Unclaimed(patron.to_string())),
+            Some(owner) if owner != by => Err(ClaimError::OwnedByOther {
+                patron: patron.to_string(),
+                owner: owner.as_str().to_owned(),
+            }),
+            Some(_) => {
+                self.claims.remove(patron);
+                Ok(())
+            }
+        }
+    }
+
+    /// Who is answering whom: each claimed conversation whose owner is available now. A
+    /// claim whose owner is gone does not count (anyone may answer, and take it over).
+    pub fn active_claims(&self) -> HashMap<PatronAddress, BareJid> {
+        let available = self.present();
+        self.claims
+            .iter()
+            .filter(|(_, owner)| available.contains(owner))
+            .map(|(patron, owner)| (patron.clone(), owner.clone()))
+            .collect()
     }
 
     /// Re-establishes a claim known from before a restart (the daemon keeps claims in its
@@ -279,10 +389,9 @@ impl QueueRouter {
         ReplyOutcome::Claimed { notify }
     }
 
+    /// Whether `operator` can answer now (paused or not): a claim of theirs holds.
     fn is_available(&self, operator: &BareJid) -> bool {
-        self.operators
-            .get(operator)
-            .is_some_and(|p| p.is_available(&self.rule))
+        self.present().contains(operator)
     }
 
     fn recipients(&self, patron: &PatronAddress) -> Vec<BareJid> {
@@ -436,6 +545,120 @@ mod tests {
         );
     }
 
+    /// The desk's rule (`chat` and plain available only) with the away fallback: a
+    /// librarian whose client went `away` by itself still gets texts while nobody else is
+    /// there, steps back when a colleague is available, and `xa`/`dnd` never count.
+    #[test]
+    fn away_operators_stand_in_when_nobody_is_available() {
+        let rule = AvailabilityRule::new([Show::Online, Show::Chat]).with_away_fallback(true);
+        let mut router = QueueRouter::new(
+            [jid("alice@library.test"), jid("bob@library.test")],
+            rule,
+            RoutingPolicy::FirstReplyClaims,
+        );
+        expect![[r#"
+            text 1 +15551234567          => Hold
+            alice/phone away             => [Release { text: InboundTextId(1), patron: E164("+15551234567"), to: [("alice")] }]
+            text 2 +4930901820           => Deliver([("alice")])
+            bob/desk online              => []
+            text 3 +4930901820           => Deliver([("bob")])
+            bob/desk xa                  => []
+            text 4 +4930901820           => Deliver([("alice")])
+            alice/phone dnd              => []
+            text 5 +4930901820           => Hold
+        "#]]
+        .assert_eq(&run(
+            &mut router,
+            "
+            text 1 +15551234567
+            alice/phone away
+            text 2 +4930901820
+            bob/desk online
+            text 3 +4930901820
+            bob/desk xa
+            text 4 +4930901820
+            alice/phone dnd
+            text 5 +4930901820
+            ",
+        ));
+
+        let strict = AvailabilityRule::new([Show::Online, Show::Chat]);
+        let mut router = QueueRouter::new(
+            [jid("alice@library.test")],
+            strict,
+            RoutingPolicy::FirstReplyClaims,
+        );
+        expect![[r#"
+            alice/phone away             => []
+            text 1 +15551234567          => Hold
+        "#]]
+        .assert_eq(&run(
+            &mut router,
+            "
+            alice/phone away
+            text 1 +15551234567
+            ",
+        ));
+    }
+
+    /// The desk's commands: a paused operator gets no new conversations but keeps hers;
+    /// a transfer hands a conversation over; a release frees it for everyone; nobody
+    /// releases a colleague's conversation.
+    #[test]
+    fn pause_transfer_and_release() {
+        let alice = jid("alice@library.test");
+        let bob = jid("bob@library.test");
+        let mut router = QueueRouter::new(
+            [alice.clone(), bob.clone()],
+            AvailabilityRule::default(),
+            RoutingPolicy::FirstReplyClaims,
+        );
+        let mine = patron("+15551234567");
+        let new = patron("+4930901820");
+        router.presence_changed(&alice, "desk", ResourcePresence::Available(Show::Online));
+        router.presence_changed(&bob, "desk", ResourcePresence::Available(Show::Online));
+        router.operator_replied(&alice, &mine);
+
+        assert!(router.pause(&alice));
+        assert!(!router.pause(&alice), "pausing twice changes nothing");
+        assert_eq!(
+            router.inbound_text(InboundTextId(1), &new),
+            Routing::Deliver(vec![bob.clone()])
+        );
+        assert_eq!(
+            router.inbound_text(InboundTextId(2), &mine),
+            Routing::Deliver(vec![alice.clone()])
+        );
+        assert_eq!(router.active_claims().get(&mine), Some(&alice));
+
+        // With bob gone and alice paused, a new conversation waits; resuming releases it.
+        router.presence_changed(&bob, "desk", ResourcePresence::Unavailable);
+        assert_eq!(router.inbound_text(InboundTextId(3), &new), Routing::Hold);
+        let released = router.resume(&alice).expect("alice had paused");
+        assert_eq!(released.flush.len(), 1);
+        assert_eq!(router.resume(&alice), None);
+
+        assert_eq!(
+            router.release(&mine, &bob),
+            Err(ClaimError::OwnedByOther {
+                patron: "+15551234567".into(),
+                owner: "alice@library.test".into()
+            })
+        );
+        assert_eq!(router.transfer(&mine, &bob), Ok(()));
+        assert_eq!(router.claimer(&mine), Some(&bob));
+        assert!(matches!(
+            router.transfer(&mine, &jid("mallory@evil.test")),
+            Err(ClaimError::NotAnOperator(_))
+        ));
+        assert_eq!(router.release(&mine, &bob), Ok(()));
+        assert_eq!(router.claimer(&mine), None);
+        assert_eq!(
+            router.release(&mine, &bob),
+            Err(ClaimError::Unclaimed("+15551234567".into()))
+        );
+    }
+
     #[test]
     fn claimer_offline_on_every_resource() {
         check(
@@ -522,7 +745,7 @@ mod tests {
             "available = [\"chat\", \"available\", \"dnd\"]\nrouting = \"broadcast\"",
         )
         .unwrap();
-        expect![[r#"Queue { available: AvailabilityRule { shows: {Online, Chat, Dnd} }, routing: Broadcast }"#]]
+        expect!["Queue { available: AvailabilityRule { shows: {Online, Chat, Dnd}, away_fallback: false }, routing: Broadcast }"]
             .assert_eq(&format!("{queue:?}"));
         let err =
             toml::from_str::<Queue>("available = [\"busy\"]\nrouting = \"broadcast\"").unwrap_err();

@@ -118,6 +118,7 @@ mod tests {
                 code: Some(code),
                 reason: format!("+CMS ERROR {code}"),
                 class: ErrorClass::Final,
+                plain: None,
             },
         };
         let reasons: Vec<&str> = [

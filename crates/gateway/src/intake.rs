@@ -16,7 +16,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use textgate_core::BareJid;
+use textgate_core::{BareJid, CannedName};
 use textgate_gsm::segment::Segmenter;
 use textgate_store::{DeliveryReceipt, NewOutbound, OutboundOrigin, Priority, Store};
 use textgate_xmpp::{GatewayEvent, OperatorReply, ReceiptRequest};
@@ -24,8 +24,9 @@ use tokio::sync::mpsc;
 use tracing::field::Empty;
 use tracing::Instrument;
 
+use crate::claims::ClaimBoard;
 use crate::notices::{OperatorNotices, Refusal};
-use crate::settings::GatewaySettings;
+use crate::settings::{ClaimCollisions, GatewaySettings};
 
 /// What the intake passes on to the event loop.
 #[derive(Debug)]
@@ -49,6 +50,8 @@ pub struct ReplyIntake {
     pub notices: OperatorNotices,
     /// The gateway's operators: only they may send through it.
     pub operators: HashSet<BareJid>,
+    /// Who is answering whom, for [`ClaimCollisions::Refuse`].
+    pub claims: ClaimBoard,
 }
 
 impl ReplyIntake {
@@ -84,6 +87,14 @@ impl ReplyIntake {
     /// operator is told, on their message).
     async fn queue(&self, reply: &OperatorReply, stanza: &str) -> Option<i64> {
         tracing::info!(operator = %reply.operator.as_str(), "reply from an operator");
+        let expanded = match self.expand_canned(reply).await {
+            Ok(expanded) => expanded,
+            Err(refusal) => {
+                self.notices.refused(reply, stanza, refusal).await;
+                return None;
+            }
+        };
+        let reply = expanded.as_ref().unwrap_or(reply);
         if let Some(refusal) = self.refusal(reply) {
             self.notices.refused(reply, stanza, refusal).await;
             return None;
@@ -116,6 +127,36 @@ impl ReplyIntake {
         }
     }
 
+    /// A reply that is only `/name` sends the canned reply of that name instead (as
+    /// LibraryH3lp's and LibAnswers' desks do); `None` when the reply is not one. A name
+    /// with no canned reply is refused rather than texted to the patron as it stands.
+    async fn expand_canned(&self, reply: &OperatorReply) -> Result<Option<OperatorReply>, Refusal> {
+        let Some(name) = reply.body.trim().strip_prefix('/') else {
+            return Ok(None);
+        };
+        let Ok(name) = CannedName::new(name) else {
+            return Ok(None);
+        };
+        match self
+            .store
+            .canned_reply(&self.settings.name, name.as_str())
+            .await
+        {
+            Ok(Some(canned)) => {
+                tracing::info!(canned = name.as_str(), "canned reply expanded");
+                Ok(Some(OperatorReply {
+                    body: canned.body,
+                    ..reply.clone()
+                }))
+            }
+            Ok(None) => Err(Refusal::NoCannedReply(name.as_str().to_owned())),
+            Err(e) => {
+                tracing::error!(error = %e, "could not read a canned reply");
+                Err(Refusal::NotQueued)
+            }
+        }
+    }
+
     /// Why the gateway will not send `reply`, if it will not: checked before it is queued,
     /// so the operator hears at once.
     fn refusal(&self, reply: &OperatorReply) -> Option<Refusal> {
@@ -126,9 +167,19 @@ impl ReplyIntake {
             return Some(Refusal::NotANumber);
         }
         let countdown = self.segmenter.countdown(&reply.body);
-        (!countdown.within_limit()).then_some(Refusal::TooLong {
-            parts: countdown.parts,
-        })
+        if !countdown.within_limit() {
+            return Some(Refusal::TooLong {
+                parts: countdown.parts,
+            });
+        }
+        if self.settings.claim_collisions == ClaimCollisions::Refuse {
+            if let Some(owner) = self.claims.answering(&reply.patron) {
+                if owner != reply.operator {
+                    return Some(Refusal::ClaimedBy(owner));
+                }
+            }
+        }
+        None
     }
 }
 
@@ -191,6 +242,7 @@ mod tests {
             segmenter: Segmenter::new(SegmenterConfig::default()),
             notices: OperatorNotices::new(settings, xmpp, store.clone()),
             operators: HashSet::from([alice.clone()]),
+            claims: ClaimBoard::default(),
         };
         let (component_events, events) = mpsc::channel(8);
         let (taken, mut loop_events) = mpsc::channel(8);

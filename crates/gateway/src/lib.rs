@@ -5,6 +5,7 @@
 //!   configuration).
 //! - [`hooks`]: the telemetry handles a gateway reports to (metrics, readiness) and the
 //!   screen that answers alert keywords before texts reach the operators.
+//! - [`claims`]: who is answering whom, shared by the event loop with the reply intake.
 //! - [`inbound`]: turning received PDUs into parts and stored texts (no I/O).
 //! - [`notices`]: everything the gateway itself tells operators (receipts, errors on
 //!   failed or refused replies, one-line notices), composed in one place.
@@ -23,6 +24,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod claims;
 pub mod device_watch;
 pub mod hooks;
 pub mod inbound;

@@ -12,8 +12,10 @@
 //! Everything said about a reply once it is queued comes from its row in the store alone
 //! (a [`StoredReply`]), never from one daemon's memory: a status report matched after a
 //! restart, or by another daemon on the same database, is told the same way.
-//! Notices come from the patron's JID (or the gateway's, for a hidden caller), so a client
-//! shows them in the conversation they are about.
+//! Notices come from the gateway's own JID and name the patron they are about, so nobody
+//! mistakes them for the patron's words; a gateway configured with
+//! [`NoticePlacement::Conversation`] sends those about a patron from the patron's JID
+//! instead, marked unmistakably, so a client shows them in the conversation they are about.
 //!
 //! What cannot be said because the component is not connected (it reconnects, or Prosody
 //! restarts) is kept in the store and said when that operator is next available
@@ -28,7 +30,10 @@ use textgate_xmpp::{
     SendError,
 };
 
-use crate::settings::GatewaySettings;
+use crate::settings::{GatewaySettings, NoticePlacement};
+
+/// How a notice in the patron's conversation is marked as the gateway's, not the patron's.
+pub const CONVERSATION_MARK: &str = "[gateway]";
 
 /// Whether a reply's `from` is an operator's JID. Texts the gateway sends itself (a missed
 /// call's auto-reply) carry the gateway's domain instead: no operator hears about their
@@ -81,7 +86,7 @@ impl<'a> From<&'a OutboundText> for StoredReply<'a> {
 }
 
 /// Why a reply from an operator is not queued.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     /// The sender is not one of the gateway's operators.
     NotAnOperator,
@@ -91,6 +96,11 @@ pub enum Refusal {
     TooLong { parts: usize },
     /// The store could not queue it.
     NotQueued,
+    /// The reply was `/name` and there is no canned reply of that name.
+    NoCannedReply(String),
+    /// Another operator, available now, is answering this patron and the gateway refuses
+    /// second replies ([`crate::settings::ClaimCollisions::Refuse`]).
+    ClaimedBy(BareJid),
 }
 
 /// Composes and sends what one gateway tells its operators. Cheap to clone: the runtime
@@ -190,12 +200,14 @@ impl OperatorNotices {
         }
     }
 
-    /// The stanza as the store keeps it; `None` for texts, which the store keeps anyway.
+    /// The stanza as the store keeps it; `None` for what is not kept.
     fn kept_of(&self, outgoing: &Outgoing) -> Option<KeptNotice> {
         let gateway = self.settings.name.clone();
         let patron = |p: &PatronAddress| Some(p.as_str().to_owned());
         match outgoing {
-            Outgoing::Text(_) => None,
+            // Texts are kept by the store anyway; an answer to a request is only worth
+            // anything now (the librarian asks again).
+            Outgoing::Text(_) | Outgoing::Answer(_) => None,
             Outgoing::Receipt { to, patron: p, id } => Some(KeptNotice {
                 gateway,
                 operator: bare_of(to)?.as_str().to_owned(),
@@ -353,11 +365,8 @@ impl OperatorNotices {
         let Some(operator) = reply.sender_jid.and_then(bare_of) else {
             return;
         };
-        let notice = Notice {
-            from: NoticeSender::Patron(self.patron(&reply)),
-            to: operator,
-            body,
-        };
+        let patron = self.patron(&reply);
+        let notice = self.about(&patron, operator, &body);
         self.say(Outgoing::Notice(notice), "multipart notice").await;
     }
 
@@ -387,7 +396,34 @@ impl OperatorNotices {
                 ErrorCondition::UndefinedCondition,
                 "Not sent: the gateway could not queue the reply. Please try again.".to_owned(),
             ),
+            Refusal::NoCannedReply(ref name) => (
+                ErrorCondition::NotAcceptable,
+                format!(
+                    "Not sent: there is no canned reply /{name}. Send \"canned\" to the \
+                     gateway for the list."
+                ),
+            ),
+            Refusal::ClaimedBy(ref owner) => (
+                ErrorCondition::PolicyViolation,
+                format!(
+                    "Not sent: {} is answering {} and this gateway allows one librarian per \
+                     conversation. Ask them to transfer it to you, or wait until they release it.",
+                    owner.as_str(),
+                    reply.patron.formatted()
+                ),
+            ),
         };
+        if let Refusal::ClaimedBy(owner) = &refusal {
+            let body = format!(
+                "{} tried to answer {} too; their reply was not sent: \"{}\"",
+                reply.operator.as_str(),
+                reply.patron.formatted(),
+                reply.body
+            );
+            let notice = self.about(&reply.patron, owner.clone(), &body);
+            self.say(Outgoing::Notice(notice), "claim collision notice")
+                .await;
+        }
         let error = Outgoing::Error(ReplyError {
             to: reply.from.clone(),
             patron: reply.patron.clone(),
@@ -395,7 +431,7 @@ impl OperatorNotices {
             condition,
             text,
         });
-        if refusal != Refusal::NotQueued {
+        if !matches!(refusal, Refusal::NotQueued) {
             // The store's failure is logged where it happened, as an error.
             if let Outgoing::Error(error) = &error {
                 tracing::info!(stanza, condition = ?error.condition, reason = %error.text, "reply refused");
@@ -404,51 +440,115 @@ impl OperatorNotices {
         self.say(error, "refusal").await;
     }
 
-    /// A voice call was rejected: "Missed call from ..." to `operators`, from the caller's
-    /// JID (the gateway's, for a hidden number).
+    /// A voice call was rejected: "Missed call from ..." to `operators` (about the caller,
+    /// or from the gateway alone for a hidden number).
     pub async fn missed_call(&self, caller: Option<&PatronAddress>, operators: Vec<BareJid>) {
-        let body = format!("Missed call from {}", caller_name(caller));
-        let from = || match caller {
-            Some(c) => NoticeSender::Patron(c.clone()),
-            None => NoticeSender::Gateway,
-        };
-        self.notify(operators, from, &body, "missed call notice")
-            .await;
+        match caller {
+            Some(caller) => {
+                let body = format!("Missed call from {}", caller.formatted());
+                self.notify_about(caller, operators, &body, "missed call notice")
+                    .await;
+            }
+            None => {
+                let body = format!("Missed call from {}", caller_name(None));
+                self.notify(operators, &body, "missed call notice").await;
+            }
+        }
     }
 
     /// The alert screen answered a patron's text and has a notice about it for `operators`.
     pub async fn screened(&self, patron: &PatronAddress, body: &str, operators: Vec<BareJid>) {
-        let from = || NoticeSender::Patron(patron.clone());
-        self.notify(operators, from, body, "keyword notice").await;
+        self.notify_about(patron, operators, body, "keyword notice")
+            .await;
     }
 
     /// `by` claimed the conversation with `patron`: the other operators are told.
     pub async fn claimed(&self, patron: &PatronAddress, by: &BareJid, others: Vec<BareJid>) {
-        let body = format!("(claimed by {})", by.as_str());
-        let from = || NoticeSender::Patron(patron.clone());
-        self.notify(others, from, &body, "claim notice").await;
+        let body = format!("{} is now answering {}.", by.as_str(), patron.formatted());
+        self.notify_about(patron, others, &body, "claim notice")
+            .await;
+    }
+
+    /// `replier` answered `patron` although `owner`, available, is answering them, and
+    /// the gateway sent it ([`crate::settings::ClaimCollisions::Warn`]): both are told, the
+    /// owner with what was sent, so nobody answers the same question twice.
+    pub async fn collided(
+        &self,
+        patron: &PatronAddress,
+        owner: &BareJid,
+        replier: &BareJid,
+        body: &str,
+    ) {
+        let number = patron.formatted();
+        let to_replier = format!(
+            "{} is answering {number}; your reply was sent too. Ask them to transfer the \
+             conversation if you take it over.",
+            owner.as_str()
+        );
+        let to_owner = format!("{} also answered {number}: \"{body}\"", replier.as_str());
+        for (operator, body) in [(replier, to_replier), (owner, to_owner)] {
+            let notice = self.about(patron, operator.clone(), &body);
+            self.say(Outgoing::Notice(notice), "claim collision notice")
+                .await;
+        }
     }
 
     /// The driver's device went away or came back (`body` says which), from the gateway
     /// itself.
     pub async fn device(&self, body: &str, operators: Vec<BareJid>) {
-        self.notify(operators, || NoticeSender::Gateway, body, "device notice")
-            .await;
+        self.notify(operators, body, "device notice").await;
     }
 
-    /// Sends one notice to each of `operators`; a failure is logged as `what` not sent and
-    /// the others are still tried.
-    async fn notify(
+    /// Something a librarian did that concerns `operators` (a conversation handed to
+    /// them), from the gateway itself.
+    pub async fn desk(&self, body: &str, operators: Vec<BareJid>) {
+        self.notify(operators, body, "desk notice").await;
+    }
+
+    /// A notice about `patron` for `to`, placed as the gateway is configured: from the
+    /// gateway, naming the patron, or in the patron's conversation, marked as the
+    /// gateway's.
+    fn about(&self, patron: &PatronAddress, to: BareJid, body: &str) -> Notice {
+        match self.settings.notice_placement {
+            NoticePlacement::Gateway => Notice {
+                from: NoticeSender::Gateway,
+                to,
+                body: if body.contains(&patron.formatted()) {
+                    body.to_owned()
+                } else {
+                    format!("{}: {body}", patron.formatted())
+                },
+            },
+            NoticePlacement::Conversation => Notice {
+                from: NoticeSender::Patron(patron.clone()),
+                to,
+                body: format!("{CONVERSATION_MARK} {body}"),
+            },
+        }
+    }
+
+    /// Sends one notice about `patron` to each of `operators`; a failure is logged as
+    /// `what` not sent and the others are still tried.
+    async fn notify_about(
         &self,
+        patron: &PatronAddress,
         operators: Vec<BareJid>,
-        from: impl Fn() -> NoticeSender,
         body: &str,
         what: &'static str,
     ) {
         for operator in operators {
+            let notice = self.about(patron, operator, body);
+            self.say(Outgoing::Notice(notice), what).await;
+        }
+    }
+
+    /// Sends one notice from the gateway to each of `operators`; a failure is logged as
+    /// `what` not sent and the others are still tried.
+    async fn notify(&self, operators: Vec<BareJid>, body: &str, what: &'static str) {
+        for to in operators {
             let notice = Notice {
-                from: from(),
-                to: operator,
+                from: NoticeSender::Gateway,
+                to,
                 body: body.to_owned(),
             };
             self.say(Outgoing::Notice(notice), what).await;

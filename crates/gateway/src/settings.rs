@@ -1,9 +1,10 @@
 //! The settings of one running gateway. Plain data: the binary reads its TOML configuration
 //! and builds these, so the configuration file format is not this crate's business.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use textgate_core::{AvailabilityRule, Region, RoutingPolicy};
+use textgate_core::{AvailabilityRule, OpeningHours, Region, RoutingPolicy};
 use textgate_gsm::reassembly::ReassemblyConfig;
 use textgate_store::TranscriptPolicy;
 
@@ -45,6 +46,75 @@ pub struct GatewaySettings {
     /// anyone.
     pub health_notices: bool,
     pub health_notice_interval: Duration,
+    /// Where notices about a patron ("sent as 3 SMS", "alice is now answering") appear.
+    pub notice_placement: NoticePlacement,
+    /// What happens when an operator answers a patron another available operator is
+    /// answering.
+    pub claim_collisions: ClaimCollisions,
+    /// The desk's own answers to patrons: opening hours, automatic replies, keywords.
+    pub desk: DeskSettings,
+}
+
+/// What the gateway answers patrons by itself.
+#[derive(Debug, Clone)]
+pub struct DeskSettings {
+    /// When a librarian is at the desk; `None`: no hours (always open).
+    pub hours: Option<OpeningHours>,
+    /// Sent to a patron whose text waits for a librarian while the desk is closed;
+    /// `{opens}` becomes when it opens next ("tomorrow at 09:00"). Only with `hours`.
+    pub closed_reply: Option<String>,
+    /// Sent to a patron whose text waits for a librarian while the desk is open (or has
+    /// no hours) but nobody is there; `None` sends nothing.
+    pub unattended_reply: Option<String>,
+    /// At most one of those automatic replies per patron within this time.
+    pub auto_reply_every: Duration,
+    /// A text that is only one of these words (upper case) is answered with its text and
+    /// not shown to the librarians: `HOURS`, `ADDRESS`.
+    pub keywords: BTreeMap<String, String>,
+}
+
+/// The closed-desk reply when the configuration gives none.
+pub const DEFAULT_CLOSED_REPLY: &str =
+    "Thanks for your text. The library's desk is closed now; we open {opens}, and a \
+     librarian will answer then.";
+
+impl Default for DeskSettings {
+    fn default() -> Self {
+        DeskSettings {
+            hours: None,
+            closed_reply: Some(DEFAULT_CLOSED_REPLY.to_owned()),
+            unattended_reply: None,
+            auto_reply_every: Duration::from_secs(12 * 3600),
+            keywords: BTreeMap::new(),
+        }
+    }
+}
+
+/// Where the gateway's notices about a patron appear in an operator's client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NoticePlacement {
+    /// From the gateway's own JID, naming the patron: nobody mistakes them for the
+    /// patron's words.
+    #[default]
+    Gateway,
+    /// In the patron's conversation (from the patron's JID), each marked
+    /// [`crate::notices::CONVERSATION_MARK`], for desks that want everything about a
+    /// patron in one window.
+    Conversation,
+}
+
+/// What the gateway does with a reply to a patron whose conversation another operator,
+/// available now, has claimed (answered first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClaimCollisions {
+    /// Send it; nobody is told (the behaviour before claims were announced).
+    Allow,
+    /// Send it, and tell both: the replier who is answering, the owner what was sent.
+    #[default]
+    Warn,
+    /// Do not send it: the replier gets an error saying who is answering, the owner a
+    /// notice with the reply that was stopped.
+    Refuse,
 }
 
 impl GatewaySettings {
@@ -66,6 +136,9 @@ impl GatewaySettings {
             health_notices: false,
             health_notice_interval: Duration::from_secs(10 * 60),
             delivery_grace: Duration::from_secs(11 * 60),
+            notice_placement: NoticePlacement::default(),
+            claim_collisions: ClaimCollisions::default(),
+            desk: DeskSettings::default(),
         }
     }
 

@@ -22,6 +22,7 @@ use textgate_gsm::error::GsmError;
 use textgate_gsm::pdu::{Pdu, SmscField};
 use tokio::sync::{mpsc, watch};
 
+use crate::plain::PlainCause;
 use crate::status::ModemStatus;
 
 /// What every SMS driver offers.
@@ -299,6 +300,9 @@ pub struct Refusal {
     /// The refusal as the driver reported it, for people (`+CMS ERROR 1 (unassigned number)`).
     pub reason: String,
     pub class: ErrorClass,
+    /// The cause in words a librarian understands, when the driver knows what its code
+    /// means; `None` leaves only who refused to say ([`SendError::in_plain_words`]).
+    pub plain: Option<PlainCause>,
 }
 
 impl fmt::Display for Refusal {

@@ -6,6 +6,7 @@
 //!   [`OutgoingSms`], [`ModemEvent`], [`AckHandle`], and driver-neutral errors
 //!   ([`SendError`] with its [`ErrorClass`] and [`Refusal`]).
 //! - [`refusal`]: how the AT driver's `+CMS`/`+CME` errors become those refusals.
+//! - [`plain`]: a failed send in words a librarian can act on ([`SendError::in_plain_words`]).
 //! - [`at_driver`]: [`AtModem`], one task owning the device, with timeouts, soft reset,
 //!   reopen and backoff.
 //! - [`quirks`]: per-family differences as data tables.
@@ -50,6 +51,7 @@ pub mod at_driver;
 pub mod config;
 mod connection;
 pub mod driver;
+pub mod plain;
 pub mod port;
 pub mod probe;
 pub mod quirks;
@@ -65,6 +67,7 @@ pub use driver::{
     Refusal, RefusedBy, SendError, SendFailure, SendMonitor, SendProgress, SmsDriver, StatusError,
     SubmitPart,
 };
+pub use plain::{Outlook, PlainCause, PlainWords};
 pub use port::{opener_for, BoxPort, OpenWith, Port, PortOpener, SerialDevice, TcpAddress};
 pub use probe::{probe, probe_device, ProbeError};
 pub use smtp::{

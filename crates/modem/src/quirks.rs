@@ -82,16 +82,35 @@ pub const QUECTEL: QuirkProfile = QuirkProfile {
     ..GENERIC
 };
 
-/// SIMCom modules (SIM800, SIM7600, ...): report MMS notifications as
+/// SIMCom modules (SIM800, SIM7600, A76xx, ...): report MMS notifications as
 /// `+CMTI: "SM",1,"MMS PUSH",2,1`, which the framer reads for every profile.
+///
+/// Differences that need no entry here:
+/// - On the USB modules the port that gets unsolicited reports is chosen with
+///   `AT+CATR=<port>` (0 all ports, 1 UART, 2 modem, 3 the AT port, 4-7 CMUX channels),
+///   and the choice is not saved: every power-up starts at 0, all ports (SIMCom A76XX
+///   Series AT Command Manual V1.09, §10.2.9 `AT+CATR`, "Parameter Saving Mode:
+///   NO_SAVE", example `+CATR: 0`). Unlike Quectel's `urcport`, software that used the
+///   modem before cannot leave texts unannounced past a restart, so textgate does not
+///   send it. SIM800-series modules have a single UART and no such command.
+/// - `AT+CNMI` defaults to `0,0,0,0,0` (store, announce nothing) like every 27.005
+///   modem; the driver sets it at start for every profile.
 pub const SIMCOM: QuirkProfile = QuirkProfile {
     name: "simcom",
     ..GENERIC
 };
 
-/// Sierra Wireless modules (MC73xx, MC74xx, EM75xx). No difference from the generic
-/// table is known to us yet; the profile exists so configuration can name it and a
-/// difference found in the field lands here.
+/// Sierra Wireless modules (MC73xx, MC74xx, EM75xx). No difference in the SMS commands
+/// from the generic table is known to us; the profile exists so configuration can name it
+/// and a difference found in the field lands here.
+///
+/// What differs is the USB side: which serial ports exist depends on the composition set
+/// with `AT!USBCOMP` (needs `AT!ENTERCND` first). The factory composition of the
+/// MC7455/EM7455 is diag, NMEA, modem and two network interfaces (bitmask `0000050D`,
+/// `AT!USBCOMP?`), so the only AT port is the modem port, and an MBIM-only composition (`0000100D`) has no AT port at all;
+/// ModemManager then drives the modem over MBIM/QMI and textgate cannot share it. The
+/// compositions are from Sierra's AirPrime EM/MC74xx AT Command Reference (`!USBCOMP`);
+/// docs/operations.md says which port to configure.
 pub const SIERRA: QuirkProfile = QuirkProfile {
     name: "sierra",
     ..GENERIC

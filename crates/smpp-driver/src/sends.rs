@@ -11,8 +11,8 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use textgate_modem::{
-    ErrorClass, MessageReference, OutgoingSms, Refusal, RefusedBy, SendError, SendFailure,
-    SendProgress,
+    ErrorClass, MessageReference, OutgoingSms, PlainCause, Refusal, RefusedBy, SendError,
+    SendFailure, SendProgress,
 };
 use textgate_smpp::{CommandStatus, ShortMessage, StatusClass};
 use tokio::sync::oneshot;
@@ -234,6 +234,7 @@ impl Sends {
             code: u16::try_from(status.0).ok(),
             reason: format!("the message centre refused it: {status}"),
             class,
+            plain: Some(plain_cause(status)),
         };
         let (part, total) = (send.part_number(), send.total());
         send.finish(Err(SendFailure::Refused {
@@ -282,6 +283,63 @@ impl Sends {
         }
         self.paused_until = None;
         self.next_allowed = None;
+    }
+}
+
+const LOGIN: PlainCause = PlainCause::new("The SMS provider refused the gateway's login").advise(
+    "ask your administrator to check the SMPP system id and password in the gateway's settings",
+);
+const PROTOCOL: PlainCause =
+    PlainCause::new("The SMS provider did not accept the request in the form the gateway sent it")
+        .advise("ask your administrator to check the gateway's SMPP settings");
+const SENDER: PlainCause = PlainCause::new(
+    "The SMS provider refused the gateway's sender number or name",
+)
+.advise("ask your administrator to check the sender address (source) in the gateway's settings");
+
+/// A `command_status` (SMPP 3.4 §5.1.3) in words a librarian can act on. A librarian
+/// knows the message centre as the SMS provider; a status without words of its own (the
+/// vendor range among them) says only that the provider refused.
+fn plain_cause(status: CommandStatus) -> PlainCause {
+    match status.0 {
+        // ESME_RINVDSTADR.
+        0x0B => PlainCause::new("The SMS provider says the number is not valid")
+            .advise("check the number"),
+        // ESME_RINVDSTTON, ESME_RINVDSTNPI: the number's type or numbering plan.
+        0x50 | 0x51 => {
+            PlainCause::new("The SMS provider does not accept the number in the form it was given")
+                .advise("check the number; if it is right, ask your administrator")
+        }
+        // ESME_RINVSRCADR, ESME_RINVSRCTON, ESME_RINVSRCNPI.
+        0x0A | 0x48 | 0x49 => SENDER,
+        // ESME_RTHROTTLED: only once throttling outlasted the driver's patience.
+        0x58 => PlainCause::new("The SMS provider asked the gateway to send more slowly")
+            .advise("ask your administrator to lower the gateway's sending rate"),
+        // ESME_RMSGQFUL.
+        0x14 => PlainCause::new("The SMS provider's message queue is full"),
+        // ESME_RSUBMITFAIL: "submit_sm or submit_multi failed", which SMSCs use for
+        // passing trouble.
+        0x45 => PlainCause::new("The SMS provider failed to take the text"),
+        // ESME_RSYSERR.
+        0x08 => PlainCause::new("The SMS provider had a system error"),
+        // ESME_RX_T_APPN.
+        0x64 => PlainCause::new("The SMS provider had a temporary problem"),
+        // ESME_RX_P_APPN, ESME_RX_R_APPN: the provider's application refused it for good.
+        0x65 | 0x66 => PlainCause::new("The SMS provider rejected the text")
+            .advise("check the number; if it is right, ask your administrator"),
+        // ESME_RDELIVERYFAILURE.
+        0xFE => PlainCause::new("The SMS provider reported a delivery failure"),
+        // ESME_RINVBNDSTS: the session is not bound as a transmitter.
+        0x04 => PlainCause::new("The SMS provider says the gateway is not logged in for sending")
+            .advise("ask your administrator to check the gateway's SMPP bind mode"),
+        // ESME_RBINDFAIL, ESME_RINVPASWD, ESME_RINVSYSID, ESME_RINVSYSTYP.
+        0x0D | 0x0E | 0x0F | 0x53 => LOGIN,
+        // ESME_RINVMSGLEN.
+        0x01 => PlainCause::new("The SMS provider refused the text's length")
+            .advise("ask your administrator to check the gateway's multipart settings"),
+        // Malformed commands, ESM class, scheduling, expiry and optional parameters.
+        0x02 | 0x03 | 0x43 | 0x61 | 0x62 | 0xC0..=0xC4 => PROTOCOL,
+        _ => PlainCause::new("The SMS provider refused the text"),
     }
 }
 
@@ -388,6 +446,45 @@ mod tests {
                 "part 2 of 2 was refused: the message centre refused it: ESME_RINVDSTADR"
             ),
             "{error}"
+        );
+        assert_eq!(
+            error
+                .in_plain_words(textgate_modem::Outlook::GaveUp { attempts: 1 })
+                .summary(),
+            "The SMS provider says the number is not valid (1 of the text's 2 parts went out); \
+             check the number."
+        );
+    }
+
+    #[test]
+    fn statuses_in_plain_words() {
+        let words = |status| {
+            let cause = plain_cause(status);
+            (cause.what, cause.action)
+        };
+        assert_eq!(
+            words(CommandStatus::THROTTLED),
+            (
+                "The SMS provider asked the gateway to send more slowly",
+                Some("ask your administrator to lower the gateway's sending rate")
+            )
+        );
+        assert_eq!(
+            words(CommandStatus::INVALID_PASSWORD),
+            (LOGIN.what, LOGIN.action)
+        );
+        assert_eq!(
+            words(CommandStatus::MESSAGE_QUEUE_FULL),
+            ("The SMS provider's message queue is full", None)
+        );
+        // SMPP's 0x01 is a message length, not a modem's "unassigned number".
+        assert_eq!(
+            words(CommandStatus::INVALID_MESSAGE_LENGTH).0,
+            "The SMS provider refused the text's length"
+        );
+        assert_eq!(
+            words(CommandStatus(0x0400)),
+            ("The SMS provider refused the text", None)
         );
     }
 

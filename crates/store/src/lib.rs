@@ -49,6 +49,7 @@ mod backend;
 mod campaign_outbox;
 mod clock;
 mod conversation;
+mod desk;
 mod error;
 mod inbound;
 mod kept_notices;
@@ -62,6 +63,7 @@ mod unmatched_reports;
 
 pub use backend::{BackendKind, Database, Store};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use desk::{BlockedNumber, CannedReply, Saved};
 pub use error::StoreError;
 pub use kept_notices::{KeptNotice, StoredNotice};
 pub use model::*;

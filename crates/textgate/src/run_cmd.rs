@@ -564,7 +564,23 @@ pub fn settings(gateway: &GatewayConfig) -> anyhow::Result<GatewaySettings> {
             Show::Away => textgate_core::Show::Away,
             Show::Xa => textgate_core::Show::Xa,
             Show::Dnd => textgate_core::Show::Dnd,
-        }));
+        }))
+        .with_away_fallback(gateway.away_fallback);
+    settings.claim_collisions = match gateway.claim_collisions {
+        crate::config::ClaimCollisions::Allow => textgate_gateway::settings::ClaimCollisions::Allow,
+        crate::config::ClaimCollisions::Warn => textgate_gateway::settings::ClaimCollisions::Warn,
+        crate::config::ClaimCollisions::Refuse => {
+            textgate_gateway::settings::ClaimCollisions::Refuse
+        }
+    };
+    settings.notice_placement = match gateway.notices {
+        crate::config::NoticePlacement::Gateway => {
+            textgate_gateway::settings::NoticePlacement::Gateway
+        }
+        crate::config::NoticePlacement::Conversation => {
+            textgate_gateway::settings::NoticePlacement::Conversation
+        }
+    };
     settings.routing = match gateway.routing {
         Routing::Claim => RoutingPolicy::FirstReplyClaims,
         Routing::Broadcast => RoutingPolicy::Broadcast,
@@ -579,6 +595,16 @@ pub fn settings(gateway: &GatewayConfig) -> anyhow::Result<GatewaySettings> {
         Transcripts::On => TranscriptPolicy::Keep,
     };
     settings.call_auto_reply = gateway.call_auto_reply.clone();
+    settings.desk = textgate_gateway::settings::DeskSettings {
+        hours: gateway
+            .desk
+            .hours()
+            .map_err(|e| anyhow::anyhow!("gateway {}: desk: {e}", gateway.name))?,
+        closed_reply: Some(gateway.desk.closed_reply.clone()).filter(|r| !r.is_empty()),
+        unattended_reply: gateway.desk.unattended_reply.clone(),
+        auto_reply_every: gateway.desk.auto_reply_every,
+        keywords: gateway.desk.keywords.clone(),
+    };
     settings.outbox = OutboxPolicy {
         max_attempts: gateway.outbox.max_attempts,
         initial_backoff: gateway.outbox.initial_backoff,
@@ -599,13 +625,15 @@ pub fn component(gateway: &GatewayConfig, region: Region) -> anyhow::Result<Comp
             BareJid::new(o).with_context(|| format!("gateway {}: operator {o:?}", gateway.name))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(ComponentConfig::new(
+    let mut component = ComponentConfig::new(
         &gateway.domain,
         gateway.secret.expose(),
         &gateway.server,
         operators,
         region,
-    ))
+    );
+    component.display_name.clone_from(&gateway.display_name);
+    Ok(component)
 }
 
 fn opener(driver: &DriverConfig) -> anyhow::Result<Box<dyn PortOpener>> {

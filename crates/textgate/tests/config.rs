@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use expect_test::{expect, Expect};
 use textgate::config::{
-    override_variables, AlertKey, AlertsConfig, AndroidDriver, AndroidMode, AtDriver, Config,
-    ConfigError, DatabaseConfig, DriverConfig, GatewayConfig, HttpConfig, LogConfig, LogFormat,
-    MultipartNotice, OutboxConfig, Quirks, Routing, Secret, SecretSource, Show, SimulatorDriver,
-    SmppBind, SmppDriver, SmppMultipart, SmppPacking, SmtpDriver, SmtpTls, Transcripts,
-    WebhookConfig, WebhookReceived,
+    override_variables, AlertKey, AlertsConfig, AndroidDriver, AndroidMode, AtDriver,
+    ClaimCollisions, Config, ConfigError, DatabaseConfig, DeskConfig, DriverConfig, GatewayConfig,
+    HttpConfig, LogConfig, LogFormat, MultipartNotice, NoticePlacement, OutboxConfig, Quirks,
+    Routing, Secret, SecretSource, Show, SimulatorDriver, SmppBind, SmppDriver, SmppMultipart,
+    SmppPacking, SmtpDriver, SmtpTls, Transcripts, WebhookConfig, WebhookReceived,
 };
 use textgate_alerts::compose::Ucs2Policy;
 use textgate_testkit::prosody::Prosody;
@@ -149,7 +149,7 @@ fn unknown_keys_are_named() {
         ),
         expect![[r#"
             test.toml has 1 error:
-              gateway[0] (library).rooting: unknown field `rooting`, expected one of `name`, `domain`, `secret`, `server`, `operators`, `available_shows`, `routing`, `default_region`, `max_parts`, `notice_multipart`, `transcripts`, `call_auto_reply`, `rate_limit_per_minute`, `outbox`, `driver`
+              gateway[0] (library).rooting: unknown field `rooting`, expected one of `name`, `domain`, `secret`, `server`, `operators`, `available_shows`, `away_fallback`, `routing`, `claim_collisions`, `notices`, `display_name`, `default_region`, `max_parts`, `notice_multipart`, `transcripts`, `call_auto_reply`, `rate_limit_per_minute`, `outbox`, `desk`, `driver`
         "#]],
     );
     check(
@@ -389,6 +389,88 @@ url = "https://ils.library.example/hook"
 secret = "webhook-secret"
 events = ["text.received", "text.failed"]
 "#;
+
+/// `[gateway.desk]`: hours that do not parse, a time zone nobody has heard of, keywords
+/// that are not one word in capitals, replies longer than the gateway sends, a zero window.
+#[test]
+fn desk_settings_are_checked() {
+    let desk = |body: &str| format!("{MINIMAL}\n[gateway.desk]\n{body}\n");
+    check(
+        &desk(
+            r#"time_zone = "America/New_York"
+weekly = ["mon-fri 09:00-17:00"]
+keywords = { HOURS = "9 to 5" }"#,
+        ),
+        expect![[r#"
+            test.toml: OK
+            database: SQLite; http: 127.0.0.1:8080; log: text at info
+            alerts: off
+            1 gateway(s):
+              library (sms.library.example) via 127.0.0.1:5347: simulator at 127.0.0.1:7001; region US; routing claim; transcripts off; operators alice@library.example
+        "#]],
+    );
+    check(
+        &desk(
+            r#"time_zone = "Mars/Olympus"
+weekly = ["mon-fri 09:00-17:00"]"#,
+        ),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[0] (library).desk.time_zone: unknown time zone "Mars/Olympus": expected an IANA name such as "America/New_York" or "Europe/Berlin"
+        "#]],
+    );
+    check(
+        &desk(
+            r#"time_zone = "Europe/Berlin"
+weekly = ["mon-fri 17:00-09:00"]"#,
+        ),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[0] (library).desk.weekly: weekly hours entry "mon-fri 17:00-09:00": "17:00-09:00" does not close after it opens (hours past midnight are two intervals: ...-24:00 and, the next day, 00:00-...)
+        "#]],
+    );
+    check(
+        &desk(
+            r#"time_zone = "Europe/Berlin"
+weekly = ["mon-fri 09:00-17:00"]
+exceptions = ["2026-02-30 closed"]"#,
+        ),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[0] (library).desk.exceptions: exception "2026-02-30 closed": "2026-02-30" is not a date: expected YYYY-MM-DD, or a range YYYY-MM-DD..YYYY-MM-DD
+        "#]],
+    );
+    check(
+        &desk(r#"exceptions = ["2026-12-25 closed"]"#),
+        expect![[r#"
+            test.toml has 1 error:
+              gateway[0] (library).desk.exceptions: exceptions need weekly hours to be exceptions to
+        "#]],
+    );
+    check(
+        &desk(r#"weekly = ["mon-fri 17:00-09:00"]"#),
+        expect![[r#"
+        test.toml has 1 error:
+          gateway[0] (library).desk.time_zone: weekly hours need a time_zone, e.g. "America/New_York"
+    "#]],
+    );
+    check(
+        &desk(&format!(
+            r#"unattended_reply = "{}"
+auto_reply_every = "0s"
+keywords = {{ hours = "9 to 5", "OPENING HOURS" = "9 to 5", ADDRESS = "" }}"#,
+            "x".repeat(1200)
+        )),
+        expect![[r#"
+            test.toml has 5 errors:
+              gateway[0] (library).desk.auto_reply_every: must be longer than 0s, or a patron gets an automatic reply to every text
+              gateway[0] (library).desk.unattended_reply: needs 8 SMS; this gateway sends at most 6 (max_parts)
+              gateway[0] (library).desk.keywords.ADDRESS: is empty
+              gateway[0] (library).desk.keywords.OPENING HOURS: a keyword is one word in capitals, e.g. HOURS
+              gateway[0] (library).desk.keywords.hours: a keyword is one word in capitals, e.g. HOURS
+        "#]],
+    );
+}
 
 #[test]
 fn webhooks_are_checked() {
@@ -632,7 +714,7 @@ fn overrides_that_match_nothing_are_errors() {
         ],
         expect![[r#"
             test.toml has 4 errors:
-              TEXTGATE_GATEWAY_LIBRARY_BAUD: not a gateway setting that can be overridden; the gateway overrides end in DOMAIN, SECRET, SERVER, OPERATORS, AVAILABLE_SHOWS, ROUTING, DEFAULT_REGION, MAX_PARTS, TRANSCRIPTS, CALL_AUTO_REPLY, RATE_LIMIT_PER_MINUTE, DRIVER_DEVICE, DRIVER_ADDRESS, DRIVER_BAUD, DRIVER_QUIRKS, DRIVER_PIN, DRIVER_SMSC, DRIVER_USERNAME, DRIVER_PASSWORD, DRIVER_URL, DRIVER_SIGNING_KEY
+              TEXTGATE_GATEWAY_LIBRARY_BAUD: not a gateway setting that can be overridden; the gateway overrides end in DOMAIN, SECRET, SERVER, OPERATORS, AVAILABLE_SHOWS, ROUTING, CLAIM_COLLISIONS, NOTICES, DISPLAY_NAME, AWAY_FALLBACK, DEFAULT_REGION, MAX_PARTS, TRANSCRIPTS, CALL_AUTO_REPLY, RATE_LIMIT_PER_MINUTE, DRIVER_DEVICE, DRIVER_ADDRESS, DRIVER_BAUD, DRIVER_QUIRKS, DRIVER_PIN, DRIVER_SMSC, DRIVER_USERNAME, DRIVER_PASSWORD, DRIVER_URL, DRIVER_SIGNING_KEY
               TEXTGATE_GATEWAY_LIBRARY_MAX_PARTS: expected an integer, got "six"
               TEXTGATE_GATEWAY_NOSUCH_SECRET: no gateway has this name; the gateways' names in variables are LIBRARY
               TEXTGATE_HTTP_PORT: not a textgate setting; the top-level overrides are TEXTGATE_DATABASE_URL, TEXTGATE_HTTP_LISTEN, TEXTGATE_HTTP_SECURE_COOKIES, TEXTGATE_HTTP_SENDS_PER_MINUTE, TEXTGATE_LOG_FORMAT, TEXTGATE_LOG_LEVEL, TEXTGATE_ALERTS_ENCRYPTION_KEY_ID, TEXTGATE_ALERTS_ENCRYPTION_KEY, TEXTGATE_ALERTS_BLIND_INDEX_KEY, TEXTGATE_ALERTS_CONFIRMATION_KEY
@@ -1168,7 +1250,11 @@ fn every_key() -> Config {
         server: "127.0.0.1:5347".to_owned(),
         operators: vec!["a@example.org".to_owned()],
         available_shows: vec![Show::Chat],
+        away_fallback: false,
         routing: Routing::Broadcast,
+        claim_collisions: ClaimCollisions::Refuse,
+        notices: NoticePlacement::Conversation,
+        display_name: "Library SMS".to_owned(),
         default_region: "US".to_owned(),
         max_parts: 6,
         notice_multipart: MultipartNotice::default(),
@@ -1176,6 +1262,15 @@ fn every_key() -> Config {
         call_auto_reply: Some("texts only".to_owned()),
         rate_limit_per_minute: 20,
         outbox: OutboxConfig::default(),
+        desk: DeskConfig {
+            time_zone: Some("America/New_York".to_owned()),
+            weekly: vec!["mon-fri 09:00-17:00".to_owned()],
+            exceptions: vec!["2026-12-25 closed".to_owned()],
+            closed_reply: "Closed; we open {opens}.".to_owned(),
+            unattended_reply: Some("Nobody is at the desk right now.".to_owned()),
+            auto_reply_every: std::time::Duration::from_secs(3600),
+            keywords: [("HOURS".to_owned(), "9 to 5".to_owned())].into(),
+        },
         driver,
     };
     Config {
@@ -1292,7 +1387,12 @@ fn key_paths(prefix: &str, value: &toml::Value, out: &mut BTreeSet<String>) {
                 } else {
                     format!("{prefix}.{key}")
                 };
-                let is_table = value.is_table()
+                // A table whose keys the user chooses (desk keywords, in capitals) is one
+                // key, like a list.
+                let user_named = value.as_table().is_some_and(|t| {
+                    !t.is_empty() && t.keys().all(|k| k.chars().all(|c| !c.is_ascii_lowercase()))
+                });
+                let is_table = (value.is_table() && !user_named)
                     || value
                         .as_array()
                         .is_some_and(|items| items.first().is_some_and(toml::Value::is_table));

@@ -22,7 +22,12 @@ pub struct ComponentConfig {
     pub backoff: BackoffConfig,
     /// How long a single connection attempt (TCP connect and handshake) may take.
     pub connect_timeout: Duration,
+    /// The name clients show for the gateway's own JID (its vCard and nickname).
+    pub display_name: String,
 }
+
+/// What clients call the gateway when the configuration gives it no name.
+pub const DEFAULT_DISPLAY_NAME: &str = "SMS gateway";
 
 impl ComponentConfig {
     /// A configuration with the default keepalive, backoff and timeouts.
@@ -42,6 +47,7 @@ impl ComponentConfig {
             keepalive: KeepaliveConfig::default(),
             backoff: BackoffConfig::default(),
             connect_timeout: Duration::from_secs(10),
+            display_name: DEFAULT_DISPLAY_NAME.to_owned(),
         }
     }
 }

@@ -35,8 +35,8 @@ pub mod session;
 
 pub use config::{BackoffConfig, ComponentConfig, KeepaliveConfig};
 pub use protocol::{
-    ErrorCondition, GatewayEvent, Notice, NoticeSender, OperatorReply, Outgoing, ReceiptRequest,
-    ReplyError, TextToOperator,
+    DeskAnswer, DeskRequest, ErrorCondition, GatewayEvent, Notice, NoticeSender, OperatorReply,
+    Outgoing, ReceiptRequest, ReplyError, RequestVia, TextToOperator,
 };
 pub use session::{spawn, ComponentHandle, SendError};
 

@@ -42,6 +42,9 @@ pub enum GatewayEvent {
     },
     /// An operator wrote to a patron.
     OperatorReply(OperatorReply),
+    /// An operator asked the gateway itself for something: a chat message to its JID or
+    /// an ad-hoc command (XEP-0050). Answer with [`Outgoing::Answer`].
+    Command(DeskRequest),
     /// An operator's client confirmed it received a message we sent (XEP-0184).
     OperatorReceived {
         operator: BareJid,
@@ -145,6 +148,8 @@ pub enum Outgoing {
         patron: PatronAddress,
         id: String,
     },
+    /// The answer to a [`GatewayEvent::Command`].
+    Answer(DeskAnswer),
 }
 
 /// What to do after handling a stanza.
@@ -167,6 +172,8 @@ pub struct ComponentProtocol {
     operators: BTreeMap<BareJid, Jid>,
     /// Operator resources believed available, so a lost connection can report them gone.
     online: BTreeSet<(BareJid, String)>,
+    /// What clients call the gateway.
+    display_name: String,
 }
 
 impl ComponentProtocol {
@@ -198,7 +205,14 @@ impl ComponentProtocol {
             region,
             operators,
             online: BTreeSet::new(),
+            display_name: crate::config::DEFAULT_DISPLAY_NAME.to_owned(),
         })
+    }
+
+    /// The same protocol, with the name clients show for the gateway.
+    pub fn with_display_name(mut self, name: &str) -> Self {
+        name.clone_into(&mut self.display_name);
+        self
     }
 
     /// The gateway's own JID.
@@ -215,10 +229,19 @@ impl ComponentProtocol {
         let mut out = Vec::new();
         for jid in self.operators.values() {
             out.push(self.presence(Presence::probe(), jid.clone()));
-            out.push(self.presence(Presence::subscribe(), jid.clone()));
-            out.push(self.presence(Presence::available(), jid.clone()));
+            let subscribe =
+                Presence::subscribe().with_payloads(vec![identity::nickname(&self.display_name)]);
+            out.push(self.presence(subscribe, jid.clone()));
+            out.push(self.gateway_available(jid.clone()));
         }
         out
+    }
+
+    /// The gateway's available presence, with its avatar hash and nickname, to `to`.
+    fn gateway_available(&self, to: Jid) -> Stanza {
+        let available = Presence::available()
+            .with_payloads(identity::gateway_presence_payloads(&self.display_name));
+        self.presence(available, to)
     }
 
     /// Stanzas to send before closing the stream on purpose.
@@ -274,6 +297,7 @@ impl ComponentProtocol {
     /// Builds the stanza for a request from the daemon.
     pub fn outgoing(&self, request: Outgoing) -> Result<Stanza, OutgoingError> {
         let message = match request {
+            Outgoing::Answer(answer) => return self.answer(answer),
             Outgoing::Text(text) => {
                 let mut message = Message::chat(Some(self.jid_of_operator(&text.operator)?))
                     .with_body(Lang::default(), xml_safe(&text.body));
@@ -395,10 +419,47 @@ impl ComponentProtocol {
         Jid::new(jid.as_str()).map_err(|e| OutgoingError::Patron(patron.to_string(), e.to_string()))
     }
 
+    /// Available presence from `from` (the gateway, with its avatar, or a patron) to `to`.
+    fn available_as(&self, from: Jid, to: Jid) -> Stanza {
+        if self.is_gateway(Some(&from)) {
+            return self.gateway_available(to);
+        }
+        let mut available = Presence::available();
+        available.from = Some(from);
+        available.to = Some(to);
+        available.into()
+    }
+
     fn presence(&self, mut presence: Presence, to: Jid) -> Stanza {
         presence.from = Some(self.gateway.clone());
         presence.to = Some(to);
         presence.into()
+    }
+
+    /// The patron a JID in the gateway's domain stands for. The localpart may be a number
+    /// in any form a person dials, read with the gateway's region exactly as `textgate send`
+    /// reads it: international (`+15551234567`), national (`5551234567`), with an
+    /// international prefix (`0049…`, `011…`), grouped with dashes, dots or escaped spaces
+    /// (XEP-0106 `\20`). Clients without XEP-0100 leave typing a JID as the only way to
+    /// start a conversation, so whatever a librarian types should work. A localpart with
+    /// letters is an alphanumeric sender; anything else that is not a number gets the reason
+    /// in words.
+    fn patron_at(&self, jid: &Jid) -> Result<PatronAddress, String> {
+        let patron =
+            PatronAddress::from_jid(jid.as_str(), &self.domain).map_err(|e| e.to_string())?;
+        let PatronAddress::Alphanumeric(name) = &patron else {
+            return Ok(patron);
+        };
+        if name.chars().any(char::is_alphabetic) {
+            return Ok(patron);
+        }
+        PatronAddress::from_dialled(name, self.region).map_err(|e| {
+            format!(
+                "Not sent: {e}. Write to the number in international form, for example \
+                 +15551234567@{}.",
+                self.domain
+            )
+        })
     }
 
     fn operator_of(&self, from: Option<&Jid>) -> Option<BareJid> {
@@ -455,29 +516,25 @@ impl ComponentProtocol {
             return vec![Action::Send(error_message(to, from, id, error).into())];
         };
         if self.is_gateway(Some(&to)) {
-            if body.is_none() {
+            // A chat with the gateway itself is the desk's command line.
+            let Some(line) = body else {
                 return Vec::new();
-            }
-            let hint = format!(
-                "To text a patron, write to their number at this gateway, e.g. +15551234567@{}.",
-                self.domain
-            );
-            let mut reply = Message::chat(Some(from)).with_body(Lang::default(), hint);
-            reply.from = Some(self.gateway.clone());
-            return vec![Action::Send(reply.into())];
+            };
+            return vec![Action::Emit(GatewayEvent::Command(DeskRequest {
+                operator,
+                from: from.to_string(),
+                line,
+                via: RequestVia::Chat,
+            }))];
         }
-        let patron = match PatronAddress::from_jid(to.as_str(), &self.domain) {
+        let patron = match self.patron_at(&to) {
             Ok(patron) => patron,
-            Err(e) => {
+            Err(why) => {
                 if body.is_none() {
                     return Vec::new();
                 }
-                let error = StanzaError::new(
-                    ErrorType::Modify,
-                    DefinedCondition::JidMalformed,
-                    "en",
-                    e.to_string(),
-                );
+                let error =
+                    StanzaError::new(ErrorType::Modify, DefinedCondition::JidMalformed, "en", why);
                 return vec![Action::Send(error_message(to, from, id, error).into())];
             }
         };
@@ -501,7 +558,10 @@ impl ComponentProtocol {
                 ErrorType::Cancel,
                 DefinedCondition::NotAcceptable,
                 "en",
-                format!("{patron} is an alphanumeric sender and cannot receive text messages."),
+                format!(
+                    "Not sent: {patron} is a name (the sender showed a name instead of a \
+                     number), not a phone number, so it cannot receive texts."
+                ),
             );
             return vec![Action::Send(error_message(to, from, id, error).into())];
         }
@@ -550,12 +610,20 @@ impl ComponentProtocol {
                     Some(XmppShow::Dnd) => Show::Dnd,
                 };
                 let resource = resource.unwrap_or_default();
-                self.online.insert((operator.clone(), resource.clone()));
-                vec![Action::Emit(GatewayEvent::OperatorPresence {
+                let mut actions = Vec::new();
+                if self.online.insert((operator.clone(), resource.clone())) {
+                    // A client that just came online shows the gateway offline until it
+                    // hears from it: the presence sent at connect reached only the
+                    // resources online then, and a client that approved the gateway's
+                    // subscription does not subscribe back by itself.
+                    actions.push(Action::Send(self.gateway_available(from.clone())));
+                }
+                actions.push(Action::Emit(GatewayEvent::OperatorPresence {
                     operator,
                     resource,
                     presence: ResourcePresence::Available(show),
-                })]
+                }));
+                actions
             }
             PresenceType::Unavailable | PresenceType::Error => {
                 // Unavailable from the bare JID means every resource is gone.
@@ -585,20 +653,12 @@ impl ComponentProtocol {
                 let mut subscribed = Presence::subscribed();
                 subscribed.from = Some(to.clone());
                 subscribed.to = Some(bare.clone());
-                let mut available = Presence::available();
-                available.from = Some(to);
-                available.to = Some(bare);
                 vec![
                     Action::Send(subscribed.into()),
-                    Action::Send(available.into()),
+                    Action::Send(self.available_as(to, bare)),
                 ]
             }
-            PresenceType::Probe => {
-                let mut available = Presence::available();
-                available.from = Some(to);
-                available.to = Some(from.to_bare().into());
-                vec![Action::Send(available.into())]
-            }
+            PresenceType::Probe => vec![Action::Send(self.available_as(to, from.to_bare().into()))],
             PresenceType::Subscribed | PresenceType::Unsubscribe | PresenceType::Unsubscribed => {
                 tracing::info!(operator = %operator, kind = ?presence.type_, "subscription change");
                 Vec::new()
@@ -651,6 +711,10 @@ fn describe_error(error: &StanzaError) -> String {
     }
 }
 
+mod adhoc;
+mod identity;
 mod iq;
+
+pub use adhoc::{DeskAnswer, DeskRequest, RequestVia};
 #[cfg(test)]
 mod tests;

@@ -84,7 +84,8 @@ impl ComponentHandle {
 pub fn spawn(
     config: ComponentConfig,
 ) -> Result<(ComponentHandle, mpsc::Receiver<GatewayEvent>), XmppError> {
-    let protocol = ComponentProtocol::new(&config.domain, &config.operators, config.region)?;
+    let protocol = ComponentProtocol::new(&config.domain, &config.operators, config.region)?
+        .with_display_name(&config.display_name);
     let ping_target = ping_target(&config)?;
     let (commands_tx, commands) = mpsc::channel(COMMAND_BUFFER);
     let (events, events_rx) = mpsc::channel(EVENT_BUFFER);

@@ -56,7 +56,7 @@ domain = "{domain}"
 secret = "{secret}"
 server = "{server}"
 operators = [{operators}]
-available_shows = ["available", "chat", "away"]
+available_shows = ["available", "chat"]
 default_region = "US"
 {extra}
 [gateway.outbox]

@@ -11,7 +11,7 @@ use chrono::Utc;
 use textgate_gsm::pdu::Address;
 use textgate_gsm::segment::Segmenter;
 use textgate_modem::{
-    AcceptedPart, MessageReference, OutgoingSms, SendError, SendFailure as DriverFailure,
+    AcceptedPart, MessageReference, OutgoingSms, Outlook, SendError, SendFailure as DriverFailure,
     SendProgress, SmsDriver,
 };
 use textgate_store::{
@@ -705,7 +705,11 @@ impl OutboxWorker {
             AfterFailure::GiveUp => {
                 self.metrics
                     .send_failed(&self.settings.name, hooks::failure_reason(error));
-                let reason = format!("after {attempts} attempt(s): {error}");
+                // In words a librarian understands, what to do, then the technical detail
+                // (the stored reason is what the send API and the log show too).
+                let reason = error
+                    .in_plain_words(Outlook::GaveUp { attempts })
+                    .to_string();
                 self.fail(log.lease, text, &log.sent, &reason).await
             }
         }

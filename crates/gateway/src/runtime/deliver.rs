@@ -81,7 +81,13 @@ impl Runtime {
         body: &str,
         smsc_time: DateTime<FixedOffset>,
     ) {
+        if self.blocked_out(id, patron).await {
+            return;
+        }
         if self.screened_out(id, patron, body).await {
+            return;
+        }
+        if self.keyword_answered(id, patron, body).await {
             return;
         }
         match self.router.inbound_text(id, patron) {
@@ -91,6 +97,7 @@ impl Runtime {
             }
             Routing::Hold => {
                 tracing::info!("no operator available; the text waits");
+                self.answer_unattended(patron).await;
             }
         }
     }
@@ -106,6 +113,30 @@ impl Runtime {
             .operators()
             .map(|(jid, _)| jid.clone())
             .collect()
+    }
+
+    /// Whether `patron` is blocked (the desk's `block`): the text stays in the store,
+    /// marked blocked, and reaches nobody; the sender gets no answer. A store that cannot
+    /// say lets the text through: a missed block is better than a lost text.
+    async fn blocked_out(&mut self, id: InboundTextId, patron: &PatronAddress) -> bool {
+        match self
+            .store
+            .is_blocked(&self.settings.name, patron.as_str())
+            .await
+        {
+            Ok(false) => false,
+            Ok(true) => {
+                tracing::info!("text from a blocked number held back");
+                if let Err(e) = self.store.mark_inbound_blocked(id.0).await {
+                    tracing::error!(inbound = id.0, error = %e, "could not mark a blocked text");
+                }
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not check the block list; the text goes on");
+                false
+            }
+        }
     }
 
     /// Offers a new text to the screen (the alert keywords). True when the screen

@@ -14,8 +14,12 @@
 //! hands each event to its phase; `receive.rs` stores what the modem hands over before it is
 //! acknowledged and reassembles long texts; `deliver.rs` routes texts to operators, including
 //! held texts and bounces; `calls.rs` answers voice calls; `replies.rs` records claims once
-//! the intake queued a reply; `reports.rs` matches status reports to replies and tells the
-//! operators. `backlog.rs` is the queue of received messages the store did not take yet.
+//! the intake queued a reply, and announces a second librarian answering a claimed
+//! conversation; `reports.rs` matches status reports to replies and tells the operators;
+//! `desk.rs` carries out the desk's commands (a chat with the gateway's JID or an ad-hoc
+//! command); `auto_replies.rs` is what the gateway answers patrons by itself (keywords,
+//! the closed or unattended desk). `backlog.rs` is the queue of received messages the
+//! store did not take yet.
 //!
 //! Logging follows one text by its ids: both tasks run in a `gateway` span; each message
 //! from the modem gets a `received` span with its storage `slot`, to which the pending
@@ -28,9 +32,11 @@
 //! filter, so such lines keep naming their `inbound`, `mr` or `stanza` themselves. The
 //! `gateway` span is at ERROR level, so no line of the gateway's tasks lacks its name.
 
+mod auto_replies;
 mod backlog;
 mod calls;
 mod deliver;
+mod desk;
 mod receive;
 mod replies;
 mod reports;
@@ -50,6 +56,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use crate::claims::ClaimBoard;
 use crate::device_watch::DeviceWatch;
 use crate::hooks::{self, Hooks};
 use crate::inbound::{self, Received, StanzaIds};
@@ -163,6 +170,7 @@ impl Gateway {
             segmenter: runtime.segmenter.clone(),
             notices: runtime.notices.clone(),
             operators: operators.into_iter().collect(),
+            claims: runtime.claims.clone(),
         };
         let intake = tokio::spawn(intake.run(component_events, taken).instrument(span.clone()));
         runtime
@@ -268,6 +276,10 @@ struct Runtime {
     stanza_ids: StanzaIds,
     /// What the operators were told about the driver's device.
     device_watch: DeviceWatch,
+    /// The router's active claims, published for the reply intake.
+    claims: ClaimBoard,
+    /// Texts an operator's `resume` released, delivered once she has the answer.
+    resumed: Option<textgate_core::PresenceOutcome>,
 }
 
 impl Runtime {
@@ -313,6 +325,8 @@ impl Runtime {
             unjoined: Backlog::new(),
             stanza_ids: StanzaIds::new(rand::random()),
             device_watch: DeviceWatch::new(settings_interval),
+            claims: ClaimBoard::default(),
+            resumed: None,
         }
     }
 
@@ -382,6 +396,7 @@ impl Runtime {
             // Nobody's presence is known yet, so these are held until someone is available.
             let _ = self.router.inbound_text(InboundTextId(text.id), &patron);
         }
+        self.claims.publish(&self.router);
         self.restore_unmatched_reports().await?;
         tracing::info!(restored_parts, texts, "state restored from the store");
         self.report_backlog();
@@ -518,6 +533,7 @@ impl Runtime {
                     .readiness
                     .set_component(&name, textgate_telemetry::ComponentState::Disconnected);
                 self.router.forget_presence();
+                self.claims.publish(&self.router);
                 self.requeue_stranded().await;
             }
             GatewayEvent::OperatorPresence {
@@ -526,6 +542,7 @@ impl Runtime {
                 presence,
             } => {
                 let outcome = self.router.presence_changed(&operator, &resource, presence);
+                self.claims.publish(&self.router);
                 tracing::info!(
                     operator = %operator.as_str(), resource, presence = ?presence,
                     available = self.router.available().len(), "operator presence"
@@ -545,6 +562,7 @@ impl Runtime {
             }
             // The intake takes replies; none come this way.
             GatewayEvent::OperatorReply(_) => {}
+            GatewayEvent::Command(request) => self.on_desk_request(request).await,
             GatewayEvent::OperatorReceived { operator, id, .. } => {
                 self.on_confirmed(&operator, &id).await;
             }

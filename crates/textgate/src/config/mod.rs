@@ -264,9 +264,24 @@ pub struct GatewayConfig {
     /// Which presence `show` values count as "available" for routing.
     #[serde(default = "default_available_shows")]
     pub available_shows: Vec<Show>,
+    /// Whether operators showing `away` get new texts while nobody counts as available
+    /// (clients go `away` by themselves after a few idle minutes; `xa` and `dnd` never).
+    #[serde(default = "default_true")]
+    pub away_fallback: bool,
     /// How texts in a conversation are routed between operators.
     #[serde(default)]
     pub routing: Routing,
+    /// What happens when an operator answers a patron another available operator is
+    /// answering: `allow`, `warn` (send it and tell both) or `refuse`.
+    #[serde(default)]
+    pub claim_collisions: ClaimCollisions,
+    /// Where notices about a patron appear: `gateway` (from the gateway's JID, naming the
+    /// patron) or `conversation` (in the patron's conversation, marked `[gateway]`).
+    #[serde(default)]
+    pub notices: NoticePlacement,
+    /// The name XMPP clients show for the gateway.
+    #[serde(default = "default_display_name")]
+    pub display_name: String,
     /// ISO 3166-1 alpha-2 region used to read national numbers (`US`, `FR`, ...).
     pub default_region: String,
     /// Replies needing more SMS parts than this are refused with an XMPP error.
@@ -290,6 +305,9 @@ pub struct GatewayConfig {
     /// `[gateway.outbox]`: retries of outgoing SMS.
     #[serde(default)]
     pub outbox: OutboxConfig,
+    /// `[gateway.desk]`: opening hours and what the gateway answers patrons by itself.
+    #[serde(default)]
+    pub desk: DeskConfig,
     /// `[gateway.driver]`: what sends and receives the SMS.
     pub driver: DriverConfig,
 }
@@ -332,6 +350,102 @@ pub enum Routing {
     Claim,
     /// Every text goes to every available operator; nobody claims a conversation.
     Broadcast,
+}
+
+/// `[gateway.desk]`: the desk's opening hours, its automatic replies and keywords.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeskConfig {
+    /// The IANA time zone of the opening hours, e.g. `America/New_York`. Needed with
+    /// `weekly`.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// When the desk is staffed, e.g. `["mon-fri 09:00-17:00", "sat 10:00-14:00"]`. Empty:
+    /// no hours (the desk counts as open).
+    #[serde(default)]
+    pub weekly: Vec<String>,
+    /// Dates that differ: `"2026-12-25 closed"`, `"2026-12-24 09:00-12:00"`,
+    /// `"2026-12-28..2027-01-01 closed"`.
+    #[serde(default)]
+    pub exceptions: Vec<String>,
+    /// Sent to a patron whose text waits while the desk is closed; `{opens}` becomes when
+    /// it opens next. Empty: no reply.
+    #[serde(default = "default_closed_reply")]
+    pub closed_reply: String,
+    /// Sent to a patron whose text waits while the desk is open but nobody is there.
+    #[serde(default)]
+    pub unattended_reply: Option<String>,
+    /// At most one automatic reply per patron within this time.
+    #[serde(default = "default_auto_reply_every", with = "humantime_serde")]
+    pub auto_reply_every: Duration,
+    /// Texts that are only one of these words are answered with the text given and not
+    /// shown to the librarians, e.g. `{ HOURS = "We are open …", ADDRESS = "…" }`.
+    #[serde(default)]
+    pub keywords: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for DeskConfig {
+    fn default() -> Self {
+        DeskConfig {
+            time_zone: None,
+            weekly: Vec::new(),
+            exceptions: Vec::new(),
+            closed_reply: default_closed_reply(),
+            unattended_reply: None,
+            auto_reply_every: default_auto_reply_every(),
+            keywords: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+impl DeskConfig {
+    /// The opening hours, if any are set; an error says what is wrong with them.
+    pub fn hours(&self) -> Result<Option<textgate_core::OpeningHours>, String> {
+        if self.weekly.is_empty() {
+            if self.exceptions.is_empty() {
+                return Ok(None);
+            }
+            return Err("exceptions need weekly hours to be exceptions to".to_owned());
+        }
+        let Some(zone) = &self.time_zone else {
+            return Err("weekly hours need a time_zone, e.g. \"America/New_York\"".to_owned());
+        };
+        textgate_core::OpeningHours::new(zone, &self.weekly, &self.exceptions)
+            .map(Some)
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn default_closed_reply() -> String {
+    textgate_gateway::settings::DEFAULT_CLOSED_REPLY.to_owned()
+}
+
+fn default_auto_reply_every() -> Duration {
+    Duration::from_secs(12 * 3600)
+}
+
+/// What a second librarian's reply to a claimed conversation does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClaimCollisions {
+    /// Sent; nobody is told.
+    Allow,
+    /// Sent; both librarians are told.
+    #[default]
+    Warn,
+    /// Not sent; the librarian is told who is answering.
+    Refuse,
+}
+
+/// Where the gateway's notices about a patron appear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoticePlacement {
+    /// From the gateway's own JID.
+    #[default]
+    Gateway,
+    /// In the patron's conversation, marked `[gateway]`.
+    Conversation,
 }
 
 /// Whether message bodies are stored after delivery.
@@ -733,6 +847,10 @@ fn default_log_level() -> String {
 
 fn default_xmpp_server() -> String {
     "127.0.0.1:5347".to_owned()
+}
+
+fn default_display_name() -> String {
+    textgate_xmpp::config::DEFAULT_DISPLAY_NAME.to_owned()
 }
 
 fn default_available_shows() -> Vec<Show> {

@@ -390,6 +390,14 @@ impl Checker<'_> {
                 "is empty, so no operator would ever be available",
             );
         }
+        if gateway.display_name.trim().is_empty()
+            || gateway.display_name.chars().any(char::is_control)
+        {
+            self.error(
+                key("display_name"),
+                "must be a name clients can show: not empty, no control characters",
+            );
+        }
         self.region(&key("default_region"), &gateway.default_region);
         if gateway.max_parts == 0 {
             self.error(
@@ -449,6 +457,7 @@ impl Checker<'_> {
                 ),
             );
         }
+        self.desk(&format!("{at}.desk"), gateway);
         self.driver(
             &format!("{at}.driver"),
             &gateway.name,
@@ -456,6 +465,69 @@ impl Checker<'_> {
             env,
             base_dir,
         );
+    }
+
+    /// `[gateway.desk]`: hours that parse, keywords that are single words, and replies
+    /// that fit the gateway's `max_parts`.
+    fn desk(&mut self, at: &str, gateway: &GatewayConfig) {
+        let desk = &gateway.desk;
+        let key = |k: &str| format!("{at}.{k}");
+        if let Err(message) = desk.hours() {
+            let known_zone = desk.time_zone.as_deref().is_some_and(|zone| {
+                textgate_core::OpeningHours::new(zone, ["mon 00:00-01:00"], [""; 0]).is_ok()
+            });
+            let which = if desk.weekly.is_empty() {
+                "exceptions"
+            } else if !known_zone {
+                "time_zone"
+            } else if message.starts_with("exception") {
+                "exceptions"
+            } else {
+                "weekly"
+            };
+            self.error(key(which), message);
+        }
+        if desk.time_zone.is_some() && desk.weekly.is_empty() {
+            self.error(key("weekly"), "is empty, so the time_zone is for nothing");
+        }
+        if desk.auto_reply_every.is_zero() {
+            self.error(
+                key("auto_reply_every"),
+                "must be longer than 0s, or a patron gets an automatic reply to every text",
+            );
+        }
+        let segmenter = gateway.segmenter();
+        let mut fits = |name: String, text: &str| {
+            let countdown = segmenter.countdown(text);
+            if text.trim().is_empty() {
+                self.error(name, "is empty");
+            } else if !countdown.within_limit() {
+                self.error(
+                    name,
+                    format!(
+                        "needs {} SMS; this gateway sends at most {} (max_parts)",
+                        countdown.parts, gateway.max_parts
+                    ),
+                );
+            }
+        };
+        if !desk.closed_reply.is_empty() {
+            fits(key("closed_reply"), &desk.closed_reply);
+        }
+        if let Some(reply) = &desk.unattended_reply {
+            fits(key("unattended_reply"), reply);
+        }
+        for (word, reply) in &desk.keywords {
+            fits(key(&format!("keywords.{word}")), reply);
+        }
+        for word in desk.keywords.keys() {
+            if textgate_core::keyword_of(word).as_deref() != Some(word.as_str()) {
+                self.error(
+                    key(&format!("keywords.{word}")),
+                    "a keyword is one word in capitals, e.g. HOURS",
+                );
+            }
+        }
     }
 
     fn operators(&mut self, at: &str, operators: &[String]) {

@@ -11,7 +11,9 @@ use xmpp_parsers::ns;
 use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
 use xmpp_parsers::version::VersionResult;
 
-use super::{bad_request, service_unavailable, Action, ComponentProtocol, NS_RECEIPTS};
+use super::{
+    adhoc, bad_request, identity, service_unavailable, Action, ComponentProtocol, NS_RECEIPTS,
+};
 
 const NS_GATEWAY: &str = "jabber:iq:gateway";
 /// XEP-0100's prompt, as JMP.chat words it; clients show it in their "add contact" dialog.
@@ -43,8 +45,11 @@ impl ComponentProtocol {
             return Vec::new();
         };
         let to = to.unwrap_or_else(|| self.gateway.clone());
+        if !is_get && adhoc::is_command(&payload) && self.is_gateway(Some(&to)) {
+            return self.execute_command(from, to, id, &payload);
+        }
         let answer = if is_get {
-            self.answer_get(&to, &payload)
+            self.answer_get(&from, &to, &payload)
         } else {
             self.answer_set(&to, &payload)
         };
@@ -66,22 +71,40 @@ impl ComponentProtocol {
         vec![Action::Send(reply.into())]
     }
 
-    fn answer_get(&self, to: &Jid, payload: &Element) -> Result<Option<Element>, Box<StanzaError>> {
+    fn answer_get(
+        &self,
+        from: &Jid,
+        to: &Jid,
+        payload: &Element,
+    ) -> Result<Option<Element>, Box<StanzaError>> {
         let to_gateway = self.is_gateway(Some(to));
+        let no_such_node = || {
+            Box::new(StanzaError::new(
+                ErrorType::Cancel,
+                DefinedCondition::ItemNotFound,
+                "en",
+                "no such node",
+            ))
+        };
         if payload.is("query", ns::DISCO_INFO) {
             let query = DiscoInfoQuery::try_from(payload.clone())
                 .map_err(|_| bad_request("malformed disco#info query"))?;
-            if query.node.is_some() {
-                return Err(Box::new(StanzaError::new(
-                    ErrorType::Cancel,
-                    DefinedCondition::ItemNotFound,
-                    "en",
-                    "no such node",
-                )));
+            if let Some(node) = query.node {
+                return match self.command_info(&node).filter(|_| to_gateway) {
+                    Some(info) => Ok(Some(info.into())),
+                    None => Err(no_such_node()),
+                };
             }
             return Ok(Some(self.disco_info(to_gateway).into()));
         }
         if payload.is("query", ns::DISCO_ITEMS) {
+            match payload.attr("node") {
+                None => {}
+                Some(adhoc::NS_COMMANDS) if to_gateway => {
+                    return Ok(Some(self.command_items(from).into()));
+                }
+                Some(_) => return Err(no_such_node()),
+            }
             return Ok(Some(
                 DiscoItemsResult {
                     node: None,
@@ -103,6 +126,23 @@ impl ComponentProtocol {
         }
         if payload.is("ping", ns::PING) {
             return Ok(None);
+        }
+        if payload.is("vCard", identity::NS_VCARD) {
+            if to_gateway {
+                return Ok(Some(identity::gateway_vcard(
+                    &self.display_name,
+                    &self.domain,
+                )));
+            }
+            let patron = self.patron_at(to).map_err(|why| {
+                Box::new(StanzaError::new(
+                    ErrorType::Cancel,
+                    DefinedCondition::ItemNotFound,
+                    "en",
+                    why,
+                ))
+            })?;
+            return Ok(Some(identity::patron_vcard(&patron)));
         }
         if to_gateway && payload.is("query", NS_GATEWAY) {
             let query = Element::builder("query", NS_GATEWAY)
@@ -144,7 +184,7 @@ impl ComponentProtocol {
     fn disco_info(&self, to_gateway: bool) -> DiscoInfoResult {
         let (identity, features): (Identity, &[&str]) = if to_gateway {
             (
-                Identity::new("gateway", "sms", "en", "textgate SMS gateway"),
+                Identity::new("gateway", "sms", "en", &self.display_name),
                 &[
                     ns::DISCO_INFO,
                     ns::DISCO_ITEMS,
@@ -152,13 +192,16 @@ impl ComponentProtocol {
                     ns::VERSION,
                     ns::PING,
                     NS_RECEIPTS,
+                    identity::NS_VCARD,
+                    adhoc::FEATURES[0],
+                    adhoc::FEATURES[1],
                 ],
             )
         } else {
             // A patron JID: a phone that takes texts and confirms their delivery.
             (
                 Identity::new("client", "sms", "en", "SMS"),
-                &[ns::DISCO_INFO, NS_RECEIPTS],
+                &[ns::DISCO_INFO, NS_RECEIPTS, identity::NS_VCARD],
             )
         };
         DiscoInfoResult {

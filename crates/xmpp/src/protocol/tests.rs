@@ -67,12 +67,12 @@ fn disco_on_the_gateway_and_on_patrons() {
     check(
         "<iq CLIENT type='get' id='d1' from='alice@library.test/phone' to='sms.library.test'>
            <query xmlns='http://jabber.org/protocol/disco#info'/></iq>",
-        expect!["send <iq xmlns='jabber:component:accept' from='sms.library.test' id='d1' to='alice@library.test/phone' type='result'><query xmlns='http://jabber.org/protocol/disco#info'><identity category='gateway' name='textgate SMS gateway' type='sms' xml:lang='en'/><feature var='http://jabber.org/protocol/disco#info'/><feature var='http://jabber.org/protocol/disco#items'/><feature var='jabber:iq:gateway'/><feature var='jabber:iq:version'/><feature var='urn:xmpp:ping'/><feature var='urn:xmpp:receipts'/></query></iq>"],
+        expect!["send <iq xmlns='jabber:component:accept' from='sms.library.test' id='d1' to='alice@library.test/phone' type='result'><query xmlns='http://jabber.org/protocol/disco#info'><identity category='gateway' name='SMS gateway' type='sms' xml:lang='en'/><feature var='http://jabber.org/protocol/commands'/><feature var='http://jabber.org/protocol/disco#info'/><feature var='http://jabber.org/protocol/disco#items'/><feature var='jabber:iq:gateway'/><feature var='jabber:iq:version'/><feature var='jabber:x:data'/><feature var='urn:xmpp:ping'/><feature var='urn:xmpp:receipts'/><feature var='vcard-temp'/></query></iq>"],
     );
     check(
         "<iq CLIENT type='get' id='d2' from='stranger@elsewhere.test/x' to='+15551234567@sms.library.test'>
            <query xmlns='http://jabber.org/protocol/disco#info'/></iq>",
-        expect!["send <iq xmlns='jabber:component:accept' from='+15551234567@sms.library.test' id='d2' to='stranger@elsewhere.test/x' type='result'><query xmlns='http://jabber.org/protocol/disco#info'><identity category='client' name='SMS' type='sms' xml:lang='en'/><feature var='http://jabber.org/protocol/disco#info'/><feature var='urn:xmpp:receipts'/></query></iq>"],
+        expect!["send <iq xmlns='jabber:component:accept' from='+15551234567@sms.library.test' id='d2' to='stranger@elsewhere.test/x' type='result'><query xmlns='http://jabber.org/protocol/disco#info'><identity category='client' name='SMS' type='sms' xml:lang='en'/><feature var='http://jabber.org/protocol/disco#info'/><feature var='urn:xmpp:receipts'/><feature var='vcard-temp'/></query></iq>"],
     );
     check(
         "<iq CLIENT type='get' id='d3' from='alice@library.test/phone' to='sms.library.test'>
@@ -105,7 +105,7 @@ fn version_ping_and_unknown_requests() {
     );
     check(
         "<iq CLIENT type='get' id='u1' from='alice@library.test/phone' to='sms.library.test'><vCard xmlns='vcard-temp'/></iq>",
-        expect!["send <iq xmlns='jabber:component:accept' from='sms.library.test' id='u1' to='alice@library.test/phone' type='error'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>not supported by this gateway</text></error></iq>"],
+        expect![[r#"send <iq xmlns='jabber:component:accept' from='sms.library.test' id='u1' to='alice@library.test/phone' type='result'><vCard xmlns='vcard-temp'><FN>SMS gateway</FN><NICKNAME>SMS gateway</NICKNAME><DESC>Text messages to and from phones. Write to a number at this gateway (+15551234567@sms.library.test) to text it; send "help" here for the commands.</DESC><PHOTO><TYPE>image/png</TYPE><BINVAL>iVBORw0KGgoAAAANSUhEUgAAAGAAAABgCAYAAADimHc4AAABVElEQVR42u3dMZICMQxFwbkJR+QgHBpyQg/4S1aryuFM8DrYWgqL67o5j+frPflcu2d68BiIuEEIQUMIIgYhhAsiCBZEECqMIFIQQKAggjBhBFGCAIKEEcQAAMAJAQgRRhABAAAHAABnAECXOQqg+7QGOGVaApw2rQBOnRYAp09pgCkDAACAcgDTBgAAAAAAAAAAAEBrgNX37H7uOIDV9+1+DgCA3wOsvnP3cwAAAAAAwB9hAAD8I+ajCB9FAAAAAAAAAAAAAPDFLAAAAPh6evP4LmiE47uiFI7vkl44vmuq4fguaoeix1cVVI8CYEj8FgCWdYg/E8C6miCAfUFBAAubggA2Zok/E8DOuCCApX1BAFsTgwDibwYQvwiA6EEAwf2GgF/QcAAAcL4AIITjAygAACEcH0KB+AAKAEAIx4dQID6EAvFBFAgPoUh8EAXCA/lP8A/x4V4Y6ilURwAAAABJRU5ErkJggg==</BINVAL></PHOTO></vCard></iq>"#]],
     );
     check(
         "<iq CLIENT type='set' id='u2' from='alice@library.test/phone' to='+15551234567@sms.library.test'><query xmlns='jabber:iq:roster'/></iq>",
@@ -152,14 +152,16 @@ fn operator_presence_is_tracked_per_resource() {
     check_with(
         &mut p,
         "<presence CLIENT from='alice@library.test/phone' to='sms.library.test'><show>away</show></presence>",
-        expect![[r#"emit OperatorPresence { operator: BareJid("alice@library.test"), resource: "phone", presence: Available(Away) }"#]],
+        expect![[r#"
+            send <presence xmlns='jabber:component:accept' from='sms.library.test' to='alice@library.test/phone'><priority>0</priority><x xmlns='vcard-temp:x:update'><photo>ed80078738af03f5abbdccc52f41ca34f32267bc</photo></x><nick xmlns='http://jabber.org/protocol/nick'>SMS gateway</nick></presence>
+            emit OperatorPresence { operator: BareJid("alice@library.test"), resource: "phone", presence: Available(Away) }"#]],
     );
     check_with(
         &mut p,
         "<presence CLIENT from='Alice@library.test/desk' to='sms.library.test'/>",
-        expect![[
-            r#"emit OperatorPresence { operator: BareJid("alice@library.test"), resource: "desk", presence: Available(Online) }"#
-        ]],
+        expect![[r#"
+            send <presence xmlns='jabber:component:accept' from='sms.library.test' to='alice@library.test/desk'><priority>0</priority><x xmlns='vcard-temp:x:update'><photo>ed80078738af03f5abbdccc52f41ca34f32267bc</photo></x><nick xmlns='http://jabber.org/protocol/nick'>SMS gateway</nick></presence>
+            emit OperatorPresence { operator: BareJid("alice@library.test"), resource: "desk", presence: Available(Online) }"#]],
     );
     check_with(
         &mut p,
@@ -169,7 +171,9 @@ fn operator_presence_is_tracked_per_resource() {
     check_with(
         &mut p,
         "<presence CLIENT from='bob@library.test/laptop' to='sms.library.test'><show>dnd</show></presence>",
-        expect![[r#"emit OperatorPresence { operator: BareJid("bob@library.test"), resource: "laptop", presence: Available(Dnd) }"#]],
+        expect![[r#"
+            send <presence xmlns='jabber:component:accept' from='sms.library.test' to='bob@library.test/laptop'><priority>0</priority><x xmlns='vcard-temp:x:update'><photo>ed80078738af03f5abbdccc52f41ca34f32267bc</photo></x><nick xmlns='http://jabber.org/protocol/nick'>SMS gateway</nick></presence>
+            emit OperatorPresence { operator: BareJid("bob@library.test"), resource: "laptop", presence: Available(Dnd) }"#]],
     );
     check_with(
         &mut p,
@@ -222,7 +226,7 @@ fn subscriptions() {
         "<presence CLIENT type='subscribe' from='alice@library.test' to='sms.library.test'/>",
         expect![[r#"
             send <presence xmlns='jabber:component:accept' from='sms.library.test' to='alice@library.test' type='subscribed'><priority>0</priority></presence>
-            send <presence xmlns='jabber:component:accept' from='sms.library.test' to='alice@library.test'><priority>0</priority></presence>"#]],
+            send <presence xmlns='jabber:component:accept' from='sms.library.test' to='alice@library.test'><priority>0</priority><x xmlns='vcard-temp:x:update'><photo>ed80078738af03f5abbdccc52f41ca34f32267bc</photo></x><nick xmlns='http://jabber.org/protocol/nick'>SMS gateway</nick></presence>"#]],
     );
     check(
         "<presence CLIENT type='subscribe' from='alice@library.test' to='+15551234567@sms.library.test'/>",
@@ -232,7 +236,7 @@ fn subscriptions() {
     );
     check(
         "<presence CLIENT type='probe' from='bob@library.test' to='sms.library.test'/>",
-        expect!["send <presence xmlns='jabber:component:accept' from='sms.library.test' to='bob@library.test'><priority>0</priority></presence>"],
+        expect!["send <presence xmlns='jabber:component:accept' from='sms.library.test' to='bob@library.test'><priority>0</priority><x xmlns='vcard-temp:x:update'><photo>ed80078738af03f5abbdccc52f41ca34f32267bc</photo></x><nick xmlns='http://jabber.org/protocol/nick'>SMS gateway</nick></presence>"],
     );
     check(
         "<presence CLIENT type='subscribe' from='stranger@elsewhere.test' to='sms.library.test'/>",
@@ -268,11 +272,11 @@ fn replies_from_operators() {
     );
     check(
         "<message CLIENT type='chat' id='m4' from='alice@library.test/phone' to='InternetSMS@sms.library.test'><body>hi</body></message>",
-        expect!["send <message xmlns='jabber:component:accept' from='internetsms@sms.library.test' id='m4' to='alice@library.test/phone' type='error'><error type='cancel'><not-acceptable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>internetsms is an alphanumeric sender and cannot receive text messages.</text></error></message>"],
+        expect!["send <message xmlns='jabber:component:accept' from='internetsms@sms.library.test' id='m4' to='alice@library.test/phone' type='error'><error type='cancel'><not-acceptable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>Not sent: internetsms is a name (the sender showed a name instead of a number), not a phone number, so it cannot receive texts.</text></error></message>"],
     );
     check(
         "<message CLIENT type='chat' id='m5' from='alice@library.test/phone' to='sms.library.test'><body>help</body></message>",
-        expect!["send <message xmlns='jabber:component:accept' from='sms.library.test' to='alice@library.test/phone' type='chat'><body>To text a patron, write to their number at this gateway, e.g. +15551234567@sms.library.test.</body></message>"],
+        expect![[r#"emit Command(DeskRequest { operator: BareJid("alice@library.test"), from: "alice@library.test/phone", line: "help", via: Chat })"#]],
     );
     check(
         "<message CLIENT type='groupchat' from='alice@library.test/phone' to='+15551234567@sms.library.test'><body>x</body></message>",
@@ -378,11 +382,11 @@ fn announcements_on_connect_and_shutdown() {
     let lines: Vec<String> = p.on_connected().into_iter().map(stanza_xml).collect();
     expect![[r#"
         <presence xmlns='jabber:component:accept' from='sms.library.test' to='alice@library.test' type='probe'><priority>0</priority></presence>
-        <presence xmlns='jabber:component:accept' from='sms.library.test' to='alice@library.test' type='subscribe'><priority>0</priority></presence>
-        <presence xmlns='jabber:component:accept' from='sms.library.test' to='alice@library.test'><priority>0</priority></presence>
+        <presence xmlns='jabber:component:accept' from='sms.library.test' to='alice@library.test' type='subscribe'><priority>0</priority><nick xmlns='http://jabber.org/protocol/nick'>SMS gateway</nick></presence>
+        <presence xmlns='jabber:component:accept' from='sms.library.test' to='alice@library.test'><priority>0</priority><x xmlns='vcard-temp:x:update'><photo>ed80078738af03f5abbdccc52f41ca34f32267bc</photo></x><nick xmlns='http://jabber.org/protocol/nick'>SMS gateway</nick></presence>
         <presence xmlns='jabber:component:accept' from='sms.library.test' to='bob@library.test' type='probe'><priority>0</priority></presence>
-        <presence xmlns='jabber:component:accept' from='sms.library.test' to='bob@library.test' type='subscribe'><priority>0</priority></presence>
-        <presence xmlns='jabber:component:accept' from='sms.library.test' to='bob@library.test'><priority>0</priority></presence>"#]]
+        <presence xmlns='jabber:component:accept' from='sms.library.test' to='bob@library.test' type='subscribe'><priority>0</priority><nick xmlns='http://jabber.org/protocol/nick'>SMS gateway</nick></presence>
+        <presence xmlns='jabber:component:accept' from='sms.library.test' to='bob@library.test'><priority>0</priority><x xmlns='vcard-temp:x:update'><photo>ed80078738af03f5abbdccc52f41ca34f32267bc</photo></x><nick xmlns='http://jabber.org/protocol/nick'>SMS gateway</nick></presence>"#]]
     .assert_eq(&lines.join("\n"));
     let lines: Vec<String> = p.on_shutdown().into_iter().map(stanza_xml).collect();
     expect![[r#"
@@ -505,4 +509,100 @@ mod properties {
             }
         }
     }
+}
+
+/// Clients without XEP-0100 leave typing a JID as the only way to start a conversation:
+/// every form a person dials reaches the same patron, read with the gateway's region (US
+/// here) as `textgate send` reads it, and what is not a number says why.
+#[test]
+fn numbers_in_every_dialable_form() {
+    let patron_of = |localpart: &str| {
+        let input = format!(
+            "<message xmlns='jabber:component:accept' type='chat' id='n' from='alice@library.test/desk' to='{localpart}@sms.library.test'><body>hi</body></message>"
+        );
+        match protocol().handle(parse(&input)).pop() {
+            Some(Action::Emit(GatewayEvent::OperatorReply(reply))) => format!("{:?}", reply.patron),
+            Some(Action::Send(stanza)) => {
+                let xml = stanza_xml(stanza);
+                let text = xml
+                    .split("xml:lang='en'>")
+                    .nth(1)
+                    .and_then(|t| t.split("</text>").next())
+                    .unwrap_or(&xml)
+                    .to_owned();
+                format!("error: {text}")
+            }
+            other => format!("{other:?}"),
+        }
+    };
+    let forms = [
+        "+15551239999",
+        "5551239999",
+        "555-123-9999",
+        "555.123.9999",
+        r"555\20123\209999",
+        r"+1\20555\20123\209999",
+        "15551239999",
+        "0114930901820",
+        "004930901820",
+        "72345",
+        "555-CALL-NOW",
+        "12",
+        "+999",
+    ];
+    let lines: Vec<String> = forms
+        .iter()
+        .map(|form| format!("{form:<24} {}", patron_of(form)))
+        .collect();
+    expect![[r#"
+        +15551239999             E164("+15551239999")
+        5551239999               E164("+15551239999")
+        555-123-9999             E164("+15551239999")
+        555.123.9999             E164("+15551239999")
+        555\20123\209999         E164("+15551239999")
+        +1\20555\20123\209999    E164("+15551239999")
+        15551239999              E164("+15551239999")
+        0114930901820            E164("+4930901820")
+        004930901820             E164("+4930901820")
+        72345                    ShortCode("72345")
+        555-CALL-NOW             error: Not sent: 555-call-now is a name (the sender showed a name instead of a number), not a phone number, so it cannot receive texts.
+        12                       error: Not sent: "12" is not a phone number: the number is too short after the country code. Write to the number in international form, for example +15551234567@sms.library.test.
+        +999                     error: Not sent: "+999" is not a phone number: invalid country code. Write to the number in international form, for example +15551234567@sms.library.test."#]].assert_eq(&lines.join("\n"));
+}
+
+/// Patrons get a vCard with their number as people write it, so clients show a name
+/// rather than a raw JID; a name sender gets no telephone number.
+#[test]
+fn patron_vcards() {
+    check(
+        "<iq CLIENT type='get' id='v1' from='alice@library.test/desk' to='+4930901820@sms.library.test'><vCard xmlns='vcard-temp'/></iq>",
+        expect!["send <iq xmlns='jabber:component:accept' from='+4930901820@sms.library.test' id='v1' to='alice@library.test/desk' type='result'><vCard xmlns='vcard-temp'><FN>+49 30 901820</FN><NICKNAME>+49 30 901820</NICKNAME><TEL><CELL/><NUMBER>+4930901820</NUMBER></TEL></vCard></iq>"],
+    );
+    check(
+        "<iq CLIENT type='get' id='v2' from='alice@library.test/desk' to='5551239999@sms.library.test'><vCard xmlns='vcard-temp'/></iq>",
+        expect!["send <iq xmlns='jabber:component:accept' from='5551239999@sms.library.test' id='v2' to='alice@library.test/desk' type='result'><vCard xmlns='vcard-temp'><FN>+1 555-123-9999</FN><NICKNAME>+1 555-123-9999</NICKNAME><TEL><CELL/><NUMBER>+15551239999</NUMBER></TEL></vCard></iq>"],
+    );
+    check(
+        "<iq CLIENT type='get' id='v3' from='alice@library.test/desk' to='InternetSMS@sms.library.test'><vCard xmlns='vcard-temp'/></iq>",
+        expect!["send <iq xmlns='jabber:component:accept' from='internetsms@sms.library.test' id='v3' to='alice@library.test/desk' type='result'><vCard xmlns='vcard-temp'><FN>internetsms</FN><NICKNAME>internetsms</NICKNAME></vCard></iq>"],
+    );
+}
+
+/// A resource that comes online hears the gateway's presence at once (a client shows the
+/// gateway offline otherwise); one already known does not hear it again on a change of
+/// `show`.
+#[test]
+fn the_gateway_is_online_for_each_resource_that_comes_online() {
+    let mut p = protocol().with_display_name("Library SMS");
+    let first = render(p.handle(parse(
+        "<presence xmlns='jabber:component:accept' from='alice@library.test/desk' to='sms.library.test'/>",
+    )));
+    let again = render(p.handle(parse(
+        "<presence xmlns='jabber:component:accept' from='alice@library.test/desk' to='sms.library.test'><show>away</show></presence>",
+    )));
+    expect![[r#"
+        send <presence xmlns='jabber:component:accept' from='sms.library.test' to='alice@library.test/desk'><priority>0</priority><x xmlns='vcard-temp:x:update'><photo>ed80078738af03f5abbdccc52f41ca34f32267bc</photo></x><nick xmlns='http://jabber.org/protocol/nick'>Library SMS</nick></presence>
+        emit OperatorPresence { operator: BareJid("alice@library.test"), resource: "desk", presence: Available(Online) }
+        --
+        emit OperatorPresence { operator: BareJid("alice@library.test"), resource: "desk", presence: Available(Away) }"#]].assert_eq(&format!("{first}\n--\n{again}"));
 }

@@ -1,0 +1,113 @@
+//! What the gateway answers patrons by itself, through the outbox like any reply (so each
+//! answer is in the conversation's record): a keyword such as `HOURS` (the text is then
+//! not shown to the librarians), and, when a text has to wait because no librarian is at
+//! the desk, a reply saying so (when the desk opens, if it has hours), at most once per
+//! patron per window ([`DeskSettings::auto_reply_every`], kept in the store so a restart
+//! does not repeat it).
+//!
+//! [`DeskSettings::auto_reply_every`]: crate::settings::DeskSettings::auto_reply_every
+
+use chrono::Utc;
+use textgate_core::{keyword_of, InboundTextId, PatronAddress};
+use textgate_store::{DeliveryReceipt, NewOutbound, OutboundOrigin, Priority};
+
+use super::Runtime;
+
+impl Runtime {
+    /// Answers a text that is one of the desk's keywords; true when it did, and the text
+    /// is then marked handled by the gateway (it never waits for a librarian).
+    pub(super) async fn keyword_answered(
+        &mut self,
+        id: InboundTextId,
+        patron: &PatronAddress,
+        body: &str,
+    ) -> bool {
+        if !patron.is_reachable() || self.settings.desk.keywords.is_empty() {
+            return false;
+        }
+        let Some(word) = keyword_of(body) else {
+            return false;
+        };
+        let Some(reply) = self.settings.desk.keywords.get(&word).cloned() else {
+            return false;
+        };
+        tracing::info!(keyword = word, "text answered by a desk keyword");
+        self.send_own_text(patron, &reply, "keyword").await;
+        if let Err(e) = self
+            .store
+            .mark_inbound_delivered(&[id.0], &self.settings.domain)
+            .await
+        {
+            tracing::error!(inbound = id.0, error = %e, "could not mark a keyword text handled");
+        }
+        true
+    }
+
+    /// A text from `patron` waits because no librarian is available: tells them so, with
+    /// when the desk opens if it is closed, unless they were told within the window.
+    pub(super) async fn answer_unattended(&mut self, patron: &PatronAddress) {
+        if !patron.is_reachable() {
+            return;
+        }
+        let desk = &self.settings.desk;
+        let now = Utc::now();
+        let reply = match &desk.hours {
+            Some(hours) if !hours.is_open(now) => desk.closed_reply.as_ref().map(|reply| {
+                let opens = hours
+                    .describe_next_opening(now)
+                    .unwrap_or_else(|| "as soon as we can".to_owned());
+                reply.replace("{opens}", &opens)
+            }),
+            _ => desk.unattended_reply.clone(),
+        };
+        let Some(reply) = reply else {
+            return;
+        };
+        let every = chrono::Duration::from_std(desk.auto_reply_every)
+            .unwrap_or_else(|_| chrono::Duration::hours(12));
+        match self
+            .store
+            .take_auto_reply_turn(&self.settings.name, patron.as_str(), every)
+            .await
+        {
+            Ok(true) => {
+                tracing::info!("automatic reply: nobody at the desk");
+                self.send_own_text(patron, &reply, "auto").await;
+            }
+            Ok(false) => tracing::info!(
+                every = ?desk.auto_reply_every,
+                "no automatic reply: this patron had one within the window"
+            ),
+            Err(e) => tracing::warn!(error = %e, "no automatic reply: the store did not answer"),
+        }
+    }
+
+    /// Queues a text the gateway itself sends to `patron` (from its own domain, so no
+    /// operator hears about its fate); `tag` names it in its stanza id. True when queued.
+    pub(super) async fn send_own_text(
+        &self,
+        patron: &PatronAddress,
+        body: &str,
+        tag: &str,
+    ) -> bool {
+        let text = NewOutbound {
+            gateway: self.settings.name.clone(),
+            recipient: patron.as_str().to_owned(),
+            origin: OutboundOrigin::Chat {
+                sender_jid: self.settings.domain.clone(),
+                xmpp_id: format!("{tag}-{}", Utc::now().timestamp_millis()),
+                receipt: DeliveryReceipt::NotRequested,
+            },
+            body: body.to_owned(),
+            priority: Priority::CHAT,
+            not_before: None,
+        };
+        match self.store.enqueue_outbound(&text).await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, tag, "the gateway's own text was not queued");
+                false
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! What the gateway answers patrons by itself: the desk's opening hours (a patron who
+//! texts while it is closed hears when it opens, once per window, across a restart), the
+//! reply when the desk is open but nobody is there, and keywords answered without
+//! bothering a librarian. The daemon with the modem simulator, PostgreSQL and Prosody.
+
+mod support;
+
+use chrono::{Days, Utc};
+use support::scene::{body, patron_jid, text_from, Scene, GW, PATRON};
+use textgate_modemsim::IncomingText;
+
+const OTHER: &str = "+15559876543";
+
+fn sent(scene: &Scene) -> Vec<(String, String)> {
+    scene
+        .modem
+        .sim
+        .sent_messages()
+        .into_iter()
+        .map(|m| (m.recipient, m.text))
+        .collect()
+}
+
+/// The desk is closed today and the next two days (an exception to its daily hours): a
+/// patron who texts hears when it opens, once; neither a second text nor a restart of
+/// the daemon repeats it; another patron hears it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_hours_reply_once_per_window_across_a_restart() {
+    let today = Utc::now().date_naive();
+    let last_closed = today + Days::new(2);
+    let opens = (today + Days::new(3)).format("%A");
+    let desk = format!(
+        r#"
+[gateway.desk]
+time_zone = "UTC"
+weekly = ["daily 09:00-17:00"]
+exceptions = ["{today}..{last_closed} closed"]
+closed_reply = "Closed; we open {{opens}}."
+"#
+    );
+    let mut scene = Scene::start(&desk).await;
+    let reply = format!("Closed; we open on {opens} at 09:00.");
+
+    scene
+        .modem
+        .sim
+        .inject_text(&IncomingText::new(PATRON, "Are you open?"))
+        .unwrap();
+    scene.modem.wait_sent_parts(1).await;
+    assert_eq!(sent(&scene), [(PATRON.to_owned(), reply.clone())]);
+
+    scene
+        .modem
+        .sim
+        .inject_text(&IncomingText::new(PATRON, "Hello??"))
+        .unwrap();
+    scene
+        .daemon
+        .expect_log(&["no automatic reply: this patron had one within the window"])
+        .await;
+
+    scene.daemon.restart();
+    scene
+        .daemon
+        .expect_log(&["state restored from the store"])
+        .await;
+    scene
+        .modem
+        .sim
+        .inject_text(&IncomingText::new(PATRON, "Anyone?"))
+        .unwrap();
+    scene
+        .daemon
+        .expect_log(&["no automatic reply: this patron had one within the window"])
+        .await;
+
+    scene
+        .modem
+        .sim
+        .inject_text(&IncomingText::new(OTHER, "Open today?"))
+        .unwrap();
+    scene.modem.wait_sent_parts(2).await;
+    assert_eq!(
+        sent(&scene),
+        [
+            (PATRON.to_owned(), reply.clone()),
+            (OTHER.to_owned(), reply)
+        ]
+    );
+}
+
+/// With the desk open (no hours) and nobody there, a waiting patron hears so; a text
+/// that is only a keyword gets its answer and never reaches a librarian.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keywords_and_the_unattended_reply() {
+    let desk = r#"
+[gateway.desk]
+unattended_reply = "All librarians are busy; one will answer soon."
+keywords = { HOURS = "Daily 9 to 5." }
+"#;
+    let mut scene = Scene::start(desk).await;
+    let patron = patron_jid(PATRON, GW);
+
+    scene
+        .modem
+        .sim
+        .inject_text(&IncomingText::new(PATRON, "Hours?"))
+        .unwrap();
+    scene.modem.wait_sent_parts(1).await;
+    scene
+        .modem
+        .sim
+        .inject_text(&IncomingText::new(PATRON, "Where is my book?"))
+        .unwrap();
+    scene.modem.wait_sent_parts(2).await;
+    assert_eq!(
+        sent(&scene),
+        [
+            (PATRON.to_owned(), "Daily 9 to 5.".to_owned()),
+            (
+                PATRON.to_owned(),
+                "All librarians are busy; one will answer soon.".to_owned()
+            ),
+        ]
+    );
+
+    // The librarian gets the question that waited, not the keyword.
+    let mut alice = scene.first_login("alice", "desk").await;
+    assert_eq!(
+        body(&text_from(&mut alice, &patron).await),
+        "Where is my book?"
+    );
+    scene
+        .modem
+        .sim
+        .inject_text(&IncomingText::new(PATRON, "It is overdue."))
+        .unwrap();
+    assert_eq!(
+        body(&text_from(&mut alice, &patron).await),
+        "It is overdue."
+    );
+}
