@@ -149,8 +149,9 @@ async fn a_text_bounced_by_a_phone_session_that_timed_out_reaches_her_desk() {
         .expect_log(&["operator presence", "desk", "Available"])
         .await;
 
-    // The phone's session times out; the server bounces the text it held.
-    daemon.expect_log(&["every operator bounced a text"]).await;
+    // The phone's session times out; the server bounces the text it held. Prosody may
+    // also announce the phone's session gone before the bounce arrives, and the gateway
+    // then offers the text again at once: either way it reaches her desk.
     let text = text_from(&mut desk, &patron).await;
     assert_eq!(body(&text), "Are you open on Sunday?", "{}", to_xml(&text));
     assert!(delay_stamp(&text).is_some(), "{}", to_xml(&text));

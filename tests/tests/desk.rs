@@ -9,7 +9,7 @@ use support::scene::{
     body, error_condition, error_text, operator, patron_jid, reply, text_from, Scene, GW, PATRON,
 };
 use support::xmpp::to_xml;
-use textgate_modemsim::IncomingText;
+use textgate_modemsim::{FaultPatch, IncomingText};
 
 /// A librarian writes to a patron the way she would dial them: the national form (the
 /// gateway's region is US), with dashes, with escaped spaces (XEP-0106), with `011`. Each
@@ -258,4 +258,38 @@ async fn a_librarian_whose_client_went_away_still_gets_texts() {
         .unwrap();
     let text = text_from(&mut alice, &patron_jid(PATRON, GW)).await;
     assert_eq!(body(&text), "Anyone there?");
+}
+
+/// The modem hangs while a reply is being sent: the librarians, and the administrator
+/// configured in `[gateway.health] notify` (mallory here, who is not an operator), hear
+/// from the gateway that it is not answering, and again when it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_modem_is_announced_and_so_is_its_return() {
+    let health = format!("[gateway.health]\nnotify = [\"{}\"]\n", operator("mallory"));
+    let mut scene = Scene::start_with(&health, r#"send_timeout = "2s""#, 20).await;
+    scene.daemon.expect_log(&["modem", "ready"]).await;
+    let mut alice = scene.first_login("alice", "desk").await;
+    let mut admin = scene.online("mallory", "laptop").await;
+    let patron = patron_jid(PATRON, GW);
+
+    scene.modem.sim.set_faults(FaultPatch {
+        hang: Some(true),
+        ..FaultPatch::default()
+    });
+    reply(&mut alice, &patron, "h-1", "Through a hung modem", false).await;
+    let gone = "The gateway's modem is not answering";
+    for librarian in [&mut alice, &mut admin] {
+        let notice = text_from(librarian, GW).await;
+        assert!(body(&notice).starts_with(gone), "{}", body(&notice));
+    }
+    scene.modem.sim.clear_faults();
+    for librarian in [&mut alice, &mut admin] {
+        let notice = text_from(librarian, GW).await;
+        assert!(
+            body(&notice).starts_with("The gateway's modem is back"),
+            "{}",
+            body(&notice)
+        );
+    }
+    scene.modem.wait_sent_parts(1).await;
 }

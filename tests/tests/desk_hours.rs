@@ -7,7 +7,7 @@ mod support;
 
 use chrono::{Days, Utc};
 use support::scene::{body, patron_jid, text_from, Scene, GW, PATRON};
-use textgate_modemsim::IncomingText;
+use textgate_modemsim::{IncomingKind, IncomingText};
 
 const OTHER: &str = "+15559876543";
 
@@ -138,5 +138,41 @@ keywords = { HOURS = "Daily 9 to 5." }
     assert_eq!(
         body(&text_from(&mut alice, &patron).await),
         "It is overdue."
+    );
+}
+
+/// An MMS notification as a phone receives it (see crates/gateway/src/inbound.rs): a
+/// WAP push to port 2948 whose WSP content type is application/vnd.wap.mms-message.
+const MMS_PUSH: &str =
+    "00440B915155214365F7000462214071030000160605040B8423F0010603BEAF848C8298313233008D92";
+
+/// A patron sends a picture message: the librarian reads that one came and cannot be
+/// shown (not a hex dump), and the patron is asked to text instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_picture_message_is_announced_and_answered() {
+    let desk = r#"
+[gateway.desk]
+mms_reply = "We cannot see pictures; please text your question."
+"#;
+    let mut scene = Scene::start(desk).await;
+    let mut alice = scene.first_login("alice", "desk").await;
+    scene
+        .modem
+        .sim
+        .inject_pdu(MMS_PUSH, IncomingKind::MmsNotification)
+        .unwrap();
+    let text = text_from(&mut alice, &patron_jid(PATRON, GW)).await;
+    assert!(
+        body(&text).starts_with("[The patron sent a picture message (MMS)."),
+        "{}",
+        body(&text)
+    );
+    scene.modem.wait_sent_parts(1).await;
+    assert_eq!(
+        sent(&scene),
+        [(
+            PATRON.to_owned(),
+            "We cannot see pictures; please text your question.".to_owned()
+        )]
     );
 }

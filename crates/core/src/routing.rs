@@ -300,6 +300,13 @@ impl QueueRouter {
         }
     }
 
+    /// The conversation with `patron` ended (nothing happened in it for a while): whoever
+    /// claimed it no longer does; the patron's next text goes to everyone available.
+    /// Returns the former owner.
+    pub fn end_conversation(&mut self, patron: &PatronAddress) -> Option<BareJid> {
+        self.claims.remove(patron)
+    }
+
     /// Who is answering whom: each claimed conversation whose owner is available now. A
     /// claim whose owner is gone does not count (anyone may answer, and take it over).
     pub fn active_claims(&self) -> HashMap<PatronAddress, BareJid> {

@@ -106,11 +106,32 @@ pub fn store_concatenation(c: Concatenation) -> textgate_store::Concatenation {
     }
 }
 
+/// What a patron's picture message becomes for the librarian: the network sends the
+/// phone an MMS notification as a WAP push, which only a phone with mobile data can fetch
+/// the picture from.
+pub const PICTURE_MESSAGE: &str = "[The patron sent a picture message (MMS). It cannot be \
+                                   shown here; ask them to text their question instead.]";
+
+/// Whether 8-bit data is an MMS notification: a connectionless WSP Push PDU (WAP-230
+/// §8.2.4: transaction id, PDU type 0x06, headers length) whose content type is
+/// `application/vnd.wap.mms-message` (well-known 0x3E, sent as 0xBE, or as text), or the
+/// MMS PDU itself (OMA-MMS-ENC: X-Mms-Message-Type 0x8C with m-notification-ind 0x82).
+pub fn is_mms_notification(data: &[u8]) -> bool {
+    let push = data.get(1) == Some(&0x06) && data.get(3) == Some(&0xBE);
+    let textual = data
+        .windows(b"application/vnd.wap.mms-message".len())
+        .any(|w| w == b"application/vnd.wap.mms-message");
+    let notification = data.windows(2).any(|w| w == [0x8C, 0x82]);
+    (push || textual) && notification || data.starts_with(&[0x8C, 0x82])
+}
+
 /// The text an operator reads for a received payload. 8-bit data (ringtones, WAP push,
-/// binary SMS) cannot be shown as text, so the operator sees what it was.
+/// binary SMS) cannot be shown as text, so the operator sees what it was; a picture
+/// message (MMS) says so in words.
 pub fn body(payload: &Payload) -> String {
     match payload {
         Payload::Text(text) => text.clone(),
+        Payload::Data(data) if is_mms_notification(data) => PICTURE_MESSAGE.to_owned(),
         Payload::Data(data) => format!(
             "[binary message of {} octets: {}]",
             data.len(),
@@ -313,6 +334,25 @@ mod tests {
             "[binary message of 2 octets: CAFE]"
         );
         assert_eq!(body(&Payload::Text("hello".into())), "hello");
+    }
+
+    /// An MMS notification as a phone receives it: SMS-DELIVER with 8-bit data, a port
+    /// header for WAP push (destination 2948, source 9200) and a WSP Push PDU of content
+    /// type application/vnd.wap.mms-message carrying an m-notification-ind.
+    const MMS_PUSH: &str = "00440B915155214365F70004622140710300001606\
+                                       05040B8423F0010603BEAF848C8298313233008D92";
+
+    #[test]
+    fn a_picture_message_says_so() {
+        let decoded = Pdu::decode_hex(MMS_PUSH, SmscField::Present);
+        let Received::Part(part) = classify(&decoded, "US".parse().unwrap()) else {
+            panic!("an MMS notification is a part: {decoded:?}");
+        };
+        assert_eq!(part.sender, PatronAddress::E164("+15551234567".into()));
+        assert_eq!(body(&part.payload), PICTURE_MESSAGE);
+        // Other binary data stays described as such, and text that mentions MMS is text.
+        assert!(!is_mms_notification(&[0x01, 0x06, 0x03, 0xBE]));
+        assert!(!is_mms_notification(b"my mms"));
     }
 
     #[test]

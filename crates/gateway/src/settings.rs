@@ -46,6 +46,14 @@ pub struct GatewaySettings {
     /// anyone.
     pub health_notices: bool,
     pub health_notice_interval: Duration,
+    /// What the notices call the device: "modem", "phone", "link to the SMS provider".
+    pub health_device: String,
+    /// Who else hears the health notices (an administrator), besides the operators.
+    pub health_watchers: Vec<textgate_core::BareJid>,
+    /// A signal weaker than this (dBm) is worth a notice.
+    pub signal_below: Option<i32>,
+    /// More replies than this waiting in the outbox are worth a notice.
+    pub backlog_above: Option<u64>,
     /// Where notices about a patron ("sent as 3 SMS", "alice is now answering") appear.
     pub notice_placement: NoticePlacement,
     /// What happens when an operator answers a patron another available operator is
@@ -71,6 +79,11 @@ pub struct DeskSettings {
     /// A text that is only one of these words (upper case) is answered with its text and
     /// not shown to the librarians: `HOURS`, `ADDRESS`.
     pub keywords: BTreeMap<String, String>,
+    /// Sent to a patron who sent a picture message (MMS), which the desk cannot see.
+    pub mms_reply: Option<String>,
+    /// A conversation with nothing in it (texts either way) for this long has ended: its
+    /// claim is released and the patron's next text starts a new one.
+    pub conversation_ends_after: Duration,
 }
 
 /// The closed-desk reply when the configuration gives none.
@@ -86,6 +99,8 @@ impl Default for DeskSettings {
             unattended_reply: None,
             auto_reply_every: Duration::from_secs(12 * 3600),
             keywords: BTreeMap::new(),
+            mms_reply: None,
+            conversation_ends_after: Duration::from_secs(2 * 3600),
         }
     }
 }
@@ -133,8 +148,12 @@ impl GatewaySettings {
             outbox: OutboxPolicy::default(),
             reassembly: ReassemblyConfig::default(),
             status_report_window: Duration::from_secs(3 * 24 * 3600),
-            health_notices: false,
+            health_notices: true,
             health_notice_interval: Duration::from_secs(10 * 60),
+            health_device: "modem".to_owned(),
+            health_watchers: Vec::new(),
+            signal_below: None,
+            backlog_above: None,
             delivery_grace: Duration::from_secs(11 * 60),
             notice_placement: NoticePlacement::default(),
             claim_collisions: ClaimCollisions::default(),

@@ -82,6 +82,7 @@ pub struct Metrics {
 struct Inner {
     registry: Registry,
     texts_in: Family<GatewayLabel, Counter>,
+    conversations: Family<GatewayLabel, Counter>,
     texts_out: Family<GatewayLabel, Counter>,
     sms_parts_out: Family<GatewayLabel, Counter>,
     sms_parts_resent_unsure: Family<GatewayLabel, Counter>,
@@ -113,6 +114,7 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("textgate");
         let texts_in = Family::<GatewayLabel, Counter>::default();
+        let conversations = Family::<GatewayLabel, Counter>::default();
         let texts_out = Family::<GatewayLabel, Counter>::default();
         let sms_parts_out = Family::<GatewayLabel, Counter>::default();
         let send_failures = Family::<FailureLabels, Counter>::default();
@@ -133,6 +135,11 @@ impl Metrics {
             "texts_in",
             "Texts received from patrons (after reassembly) and committed to the store",
             texts_in.clone(),
+        );
+        registry.register(
+            "conversations",
+            "Conversations started: a patron's first text, or their first after the conversation ended for want of activity",
+            conversations.clone(),
         );
         registry.register(
             "texts_out",
@@ -193,6 +200,7 @@ impl Metrics {
             inner: Arc::new(Inner {
                 registry,
                 texts_in,
+                conversations,
                 texts_out,
                 sms_parts_out,
                 sms_parts_resent_unsure,
@@ -215,6 +223,7 @@ impl Metrics {
         let label = label(gateway);
         let i = &self.inner;
         i.texts_in.get_or_create(&label).inc_by(0);
+        i.conversations.get_or_create(&label).inc_by(0);
         i.texts_out.get_or_create(&label).inc_by(0);
         i.sms_parts_out.get_or_create(&label).inc_by(0);
         i.sms_parts_resent_unsure.get_or_create(&label).inc_by(0);
@@ -230,6 +239,14 @@ impl Metrics {
     /// A text from a patron was committed to the store (once per text, not per part).
     pub fn text_in(&self, gateway: &str) {
         self.inner.texts_in.get_or_create(&label(gateway)).inc();
+    }
+
+    /// A conversation started (a patron's first text, or their first after an idle end).
+    pub fn conversation_started(&self, gateway: &str) {
+        self.inner
+            .conversations
+            .get_or_create(&label(gateway))
+            .inc();
     }
 
     /// A reply of `parts` SMS parts was accepted by the modem.

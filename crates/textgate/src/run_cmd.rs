@@ -397,9 +397,7 @@ async fn start_gateway(
     let (driver, events) = match &gateway.driver {
         DriverConfig::Android(_) => {
             let (driver, events) = phone.context("the Android driver was not started")?;
-            // Nobody watches a phone on a shelf: the operators hear when it goes and
-            // comes back.
-            settings.health_notices = true;
+            settings.health_device = "phone".to_owned();
             (Arc::new(driver) as Arc<dyn SmsDriver>, events)
         }
         DriverConfig::Smtp(smtp) => smtp_driver(gateway, smtp, alerts)?,
@@ -595,6 +593,18 @@ pub fn settings(gateway: &GatewayConfig) -> anyhow::Result<GatewaySettings> {
         Transcripts::On => TranscriptPolicy::Keep,
     };
     settings.call_auto_reply = gateway.call_auto_reply.clone();
+    settings.health_notices = gateway.health.notices;
+    settings.health_notice_interval = gateway.health.every;
+    settings.signal_below = gateway.health.signal_below_dbm;
+    settings.backlog_above = gateway.health.backlog_above;
+    settings.health_watchers = watchers(gateway)?;
+    settings.health_device = match &gateway.driver {
+        DriverConfig::Android(_) => "phone",
+        DriverConfig::Smpp(_) => "link to the SMS provider",
+        DriverConfig::Smtp(_) => "e-mail relay",
+        _ => "modem",
+    }
+    .to_owned();
     settings.desk = textgate_gateway::settings::DeskSettings {
         hours: gateway
             .desk
@@ -604,6 +614,8 @@ pub fn settings(gateway: &GatewayConfig) -> anyhow::Result<GatewaySettings> {
         unattended_reply: gateway.desk.unattended_reply.clone(),
         auto_reply_every: gateway.desk.auto_reply_every,
         keywords: gateway.desk.keywords.clone(),
+        mms_reply: gateway.desk.mms_reply.clone(),
+        conversation_ends_after: gateway.desk.conversation_ends_after,
     };
     settings.outbox = OutboxPolicy {
         max_attempts: gateway.outbox.max_attempts,
@@ -614,6 +626,19 @@ pub fn settings(gateway: &GatewayConfig) -> anyhow::Result<GatewaySettings> {
         ..OutboxPolicy::default()
     };
     Ok(settings)
+}
+
+/// Who hears the health notices besides the operators (`[gateway.health] notify`).
+fn watchers(gateway: &GatewayConfig) -> anyhow::Result<Vec<BareJid>> {
+    gateway
+        .health
+        .notify
+        .iter()
+        .map(|jid| {
+            BareJid::new(jid)
+                .with_context(|| format!("gateway {}: health.notify {jid:?}", gateway.name))
+        })
+        .collect()
 }
 
 /// The XMPP component's settings from a `[[gateway]]` section.
@@ -633,6 +658,7 @@ pub fn component(gateway: &GatewayConfig, region: Region) -> anyhow::Result<Comp
         region,
     );
     component.display_name.clone_from(&gateway.display_name);
+    component.watchers = watchers(gateway)?;
     Ok(component)
 }
 

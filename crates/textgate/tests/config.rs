@@ -11,9 +11,9 @@ use expect_test::{expect, Expect};
 use textgate::config::{
     override_variables, AlertKey, AlertsConfig, AndroidDriver, AndroidMode, AtDriver,
     ClaimCollisions, Config, ConfigError, DatabaseConfig, DeskConfig, DriverConfig, GatewayConfig,
-    HttpConfig, LogConfig, LogFormat, MultipartNotice, NoticePlacement, OutboxConfig, Quirks,
-    Routing, Secret, SecretSource, Show, SimulatorDriver, SmppBind, SmppDriver, SmppMultipart,
-    SmppPacking, SmtpDriver, SmtpTls, Transcripts, WebhookConfig, WebhookReceived,
+    HealthConfig, HttpConfig, LogConfig, LogFormat, MultipartNotice, NoticePlacement, OutboxConfig,
+    Quirks, Routing, Secret, SecretSource, Show, SimulatorDriver, SmppBind, SmppDriver,
+    SmppMultipart, SmppPacking, SmtpDriver, SmtpTls, Transcripts, WebhookConfig, WebhookReceived,
 };
 use textgate_alerts::compose::Ucs2Policy;
 use textgate_testkit::prosody::Prosody;
@@ -149,7 +149,7 @@ fn unknown_keys_are_named() {
         ),
         expect![[r#"
             test.toml has 1 error:
-              gateway[0] (library).rooting: unknown field `rooting`, expected one of `name`, `domain`, `secret`, `server`, `operators`, `available_shows`, `away_fallback`, `routing`, `claim_collisions`, `notices`, `display_name`, `default_region`, `max_parts`, `notice_multipart`, `transcripts`, `call_auto_reply`, `rate_limit_per_minute`, `outbox`, `desk`, `driver`
+              gateway[0] (library).rooting: unknown field `rooting`, expected one of `name`, `domain`, `secret`, `server`, `operators`, `available_shows`, `away_fallback`, `routing`, `claim_collisions`, `notices`, `display_name`, `default_region`, `max_parts`, `notice_multipart`, `transcripts`, `call_auto_reply`, `rate_limit_per_minute`, `outbox`, `desk`, `health`, `driver`
         "#]],
     );
     check(
@@ -1270,6 +1270,15 @@ fn every_key() -> Config {
             unattended_reply: Some("Nobody is at the desk right now.".to_owned()),
             auto_reply_every: std::time::Duration::from_secs(3600),
             keywords: [("HOURS".to_owned(), "9 to 5".to_owned())].into(),
+            mms_reply: Some("We cannot see pictures; please text us.".to_owned()),
+            conversation_ends_after: std::time::Duration::from_secs(3600),
+        },
+        health: HealthConfig {
+            notices: true,
+            notify: vec!["admin@example.org".to_owned()],
+            every: std::time::Duration::from_secs(600),
+            signal_below_dbm: Some(-105),
+            backlog_above: Some(20),
         },
         driver,
     };

@@ -24,6 +24,9 @@ pub struct ComponentConfig {
     pub connect_timeout: Duration,
     /// The name clients show for the gateway's own JID (its vCard and nickname).
     pub display_name: String,
+    /// Who else may receive the gateway's notices (an administrator hearing of the
+    /// modem's health). They cannot send texts through it.
+    pub watchers: Vec<BareJid>,
 }
 
 /// What clients call the gateway when the configuration gives it no name.
@@ -48,6 +51,7 @@ impl ComponentConfig {
             backoff: BackoffConfig::default(),
             connect_timeout: Duration::from_secs(10),
             display_name: DEFAULT_DISPLAY_NAME.to_owned(),
+            watchers: Vec::new(),
         }
     }
 }

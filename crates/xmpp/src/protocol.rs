@@ -174,6 +174,8 @@ pub struct ComponentProtocol {
     online: BTreeSet<(BareJid, String)>,
     /// What clients call the gateway.
     display_name: String,
+    /// Who else may receive notices (not texts, and they cannot send any).
+    watchers: BTreeMap<BareJid, Jid>,
 }
 
 impl ComponentProtocol {
@@ -206,7 +208,20 @@ impl ComponentProtocol {
             operators,
             online: BTreeSet::new(),
             display_name: crate::config::DEFAULT_DISPLAY_NAME.to_owned(),
+            watchers: BTreeMap::new(),
         })
+    }
+
+    /// The same protocol, with others who may receive the gateway's notices.
+    pub fn with_watchers(mut self, watchers: &[BareJid]) -> Result<Self, XmppError> {
+        for watcher in watchers {
+            let jid = Jid::new(watcher.as_str()).map_err(|e| XmppError::BadOperatorJid {
+                jid: watcher.to_string(),
+                reason: e.to_string(),
+            })?;
+            self.watchers.insert(watcher.clone(), jid);
+        }
+        Ok(self)
     }
 
     /// The same protocol, with the name clients show for the gateway.
@@ -319,8 +334,12 @@ impl ComponentProtocol {
                 message
             }
             Outgoing::Notice(notice) => {
-                let mut message = Message::chat(Some(self.jid_of_operator(&notice.to)?))
-                    .with_body(Lang::default(), xml_safe(&notice.body));
+                let to = match (&notice.from, self.watchers.get(&notice.to)) {
+                    (NoticeSender::Gateway, Some(watcher)) => watcher.clone(),
+                    _ => self.jid_of_operator(&notice.to)?,
+                };
+                let mut message =
+                    Message::chat(Some(to)).with_body(Lang::default(), xml_safe(&notice.body));
                 message.from = Some(match &notice.from {
                     NoticeSender::Gateway => self.gateway.clone(),
                     NoticeSender::Patron(patron) => self.patron_jid(patron)?,

@@ -85,7 +85,8 @@ pub fn spawn(
     config: ComponentConfig,
 ) -> Result<(ComponentHandle, mpsc::Receiver<GatewayEvent>), XmppError> {
     let protocol = ComponentProtocol::new(&config.domain, &config.operators, config.region)?
-        .with_display_name(&config.display_name);
+        .with_display_name(&config.display_name)
+        .with_watchers(&config.watchers)?;
     let ping_target = ping_target(&config)?;
     let (commands_tx, commands) = mpsc::channel(COMMAND_BUFFER);
     let (events, events_rx) = mpsc::channel(EVENT_BUFFER);

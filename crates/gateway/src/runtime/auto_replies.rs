@@ -43,6 +43,18 @@ impl Runtime {
         true
     }
 
+    /// A patron's picture message (MMS) reaches the librarians as a line saying so; the
+    /// patron is asked to text instead, if the desk has such a reply.
+    pub(super) async fn answer_picture_message(&mut self, patron: &PatronAddress, body: &str) {
+        if body != crate::inbound::PICTURE_MESSAGE || !patron.is_reachable() {
+            return;
+        }
+        tracing::info!("a picture message (MMS) arrived");
+        if let Some(reply) = self.settings.desk.mms_reply.clone() {
+            self.send_own_text(patron, &reply, "mms").await;
+        }
+    }
+
     /// A text from `patron` waits because no librarian is available: tells them so, with
     /// when the desk opens if it is closed, unless they were told within the window.
     pub(super) async fn answer_unattended(&mut self, patron: &PatronAddress) {

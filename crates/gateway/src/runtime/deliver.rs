@@ -90,6 +90,8 @@ impl Runtime {
         if self.keyword_answered(id, patron, body).await {
             return;
         }
+        self.patron_texted(patron).await;
+        self.answer_picture_message(patron, body).await;
         match self.router.inbound_text(id, patron) {
             Routing::Deliver(operators) => {
                 self.deliver(id, patron, body, smsc_time, None, &operators)

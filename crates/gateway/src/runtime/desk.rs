@@ -299,6 +299,7 @@ impl Runtime {
         match self.store.enqueue_outbound(&text).await {
             Ok(insertion) => {
                 tracing::info!(outbound = insertion.id(), "canned reply queued");
+                self.activity.insert(patron.clone(), chrono::Utc::now());
                 let _ = self.router.operator_replied(&request.operator, patron);
                 self.store_claim_if_claimed(patron).await;
                 self.claims.publish(&self.router);

@@ -280,6 +280,11 @@ struct Runtime {
     claims: ClaimBoard,
     /// Texts an operator's `resume` released, delivered once she has the answer.
     resumed: Option<textgate_core::PresenceOutcome>,
+    /// When each patron's conversation last had a text either way, for its idle end.
+    activity: HashMap<PatronAddress, chrono::DateTime<chrono::Utc>>,
+    /// Signal readings (dBm) from tasks that asked the driver, for the health notices.
+    signals: mpsc::UnboundedSender<i32>,
+    signal_readings: Option<mpsc::UnboundedReceiver<i32>>,
 }
 
 impl Runtime {
@@ -304,6 +309,9 @@ impl Runtime {
         // inside it do not repeat the `gateway` field, and a filter such as `warn` must not
         // leave them without it.
         let span = tracing::error_span!("gateway", gateway = %settings.name);
+        let (signals, signal_readings) = mpsc::unbounded_channel();
+        let device_watch = DeviceWatch::new(settings_interval)
+            .with_thresholds(settings.signal_below, settings.backlog_above);
         Runtime {
             span,
             router: QueueRouter::new(operators, settings.availability.clone(), settings.routing),
@@ -324,9 +332,12 @@ impl Runtime {
             unstored: Backlog::new(),
             unjoined: Backlog::new(),
             stanza_ids: StanzaIds::new(rand::random()),
-            device_watch: DeviceWatch::new(settings_interval),
+            device_watch,
             claims: ClaimBoard::default(),
             resumed: None,
+            activity: HashMap::new(),
+            signals,
+            signal_readings: Some(signal_readings),
         }
     }
 
@@ -380,6 +391,8 @@ impl Runtime {
                 .await;
         }
         for conversation in self.store.conversations(&name).await? {
+            let patron = PatronAddress::from_sender(&conversation.patron, self.settings.region);
+            self.activity.insert(patron, conversation.last_activity);
             if let Some(claimer) = conversation
                 .claimed_by
                 .as_deref()
@@ -415,31 +428,24 @@ impl Runtime {
     fn on_health(&mut self, change: &textgate_modem::HealthChange) {
         use textgate_telemetry::ModemState;
         let name = self.settings.name.clone();
-        if self.settings.health_notices {
-            if let Some(notice) = self.device_watch.on(change, Instant::now()) {
-                // Told off the event loop: a slow server must not delay texts.
-                let notices = self.notices.clone();
-                let operators = self.notice_recipients();
-                tracing::info!(
-                    ?notice,
-                    operators = operators.len(),
-                    "telling the operators about the device"
-                );
-                let say = async move { notices.device(&notice.body(), operators).await };
-                tokio::spawn(say.instrument(self.span.clone()));
-            }
-        }
+        let notice = self.device_watch.on(change, Instant::now());
+        self.tell_health(notice);
         if hooks::modem_ready(change) {
             self.hooks.readiness.set_modem(&name, ModemState::Ready);
             // The signal reading is a separate command; asked off the event loop so a slow
             // modem never delays texts.
             let driver = self.driver.clone();
             let metrics = self.hooks.metrics.clone();
+            let signals = self.signals.clone();
             let reading = async move {
                 match driver.status().await {
                     Ok(status) => {
-                        let rssi = status.signal.and_then(|s| s.rssi);
+                        let rssi = status.signal.as_ref().and_then(|s| s.rssi);
                         metrics.set_modem_signal(&name, rssi);
+                        if let Some(dbm) = status.signal.as_ref().and_then(|s| s.dbm()) {
+                            // Back to the loop, which keeps the notices' story.
+                            let _ = signals.send(dbm);
+                        }
                     }
                     Err(e) => tracing::debug!(error = %e, "no signal reading"),
                 }
@@ -450,6 +456,49 @@ impl Runtime {
             if hooks::modem_lost(change) {
                 self.hooks.metrics.modem_restarted(&name);
             }
+        }
+    }
+
+    /// Tells the operators (and the watchers) about the gateway's health, off the event
+    /// loop (a slow server must not delay texts), if notices are on.
+    fn tell_health(&self, notice: Option<crate::device_watch::DeviceNotice>) {
+        let Some(notice) = notice.filter(|_| self.settings.health_notices) else {
+            return;
+        };
+        let notices = self.notices.clone();
+        let mut to = self.notice_recipients();
+        for watcher in &self.settings.health_watchers {
+            if !to.contains(watcher) {
+                to.push(watcher.clone());
+            }
+        }
+        tracing::info!(
+            ?notice,
+            recipients = to.len(),
+            "telling the operators about the gateway's health"
+        );
+        let body = notice.body(&self.settings.health_device);
+        let say = async move { notices.device(&body, to).await };
+        tokio::spawn(say.instrument(self.span.clone()));
+    }
+
+    /// A signal reading came back from the driver.
+    fn on_signal(&mut self, dbm: i32) {
+        let notice = self.device_watch.on_signal(dbm, Instant::now());
+        self.tell_health(notice);
+    }
+
+    /// After a reply was queued: too many waiting is worth a notice.
+    async fn check_backlog(&mut self) {
+        if !self.device_watch.watches_backlog() || !self.settings.health_notices {
+            return;
+        }
+        match self.store.outbox_depth(&self.settings.name).await {
+            Ok(waiting) => {
+                let notice = self.device_watch.on_backlog(waiting, Instant::now());
+                self.tell_health(notice);
+            }
+            Err(e) => tracing::debug!(error = %e, "no outbox depth for the backlog notice"),
         }
     }
 
@@ -464,6 +513,10 @@ impl Runtime {
         mut stop: watch::Receiver<bool>,
     ) {
         let mut modem_open = true;
+        let mut signal_readings = self
+            .signal_readings
+            .take()
+            .unwrap_or_else(|| mpsc::unbounded_channel().1);
         loop {
             let deadline = self.reassembler.next_deadline();
             let store_retry = self.unstored.deadline();
@@ -494,7 +547,11 @@ impl Runtime {
                 _ = sleep_until_some(store_retry) => self.retry_unstored().await,
                 _ = sleep_until_some(join_retry) => self.retry_unjoined().await,
                 _ = sleep_until_some(unconfirmed) => self.end_grace().await,
-                Some(()) = recorded_sends.recv() => self.rematch_reports().await,
+                Some(()) = recorded_sends.recv() => {
+                    self.rematch_reports().await;
+                    self.check_backlog().await;
+                }
+                Some(dbm) = signal_readings.recv() => self.on_signal(dbm),
             }
             self.report_backlog();
         }

@@ -3,7 +3,7 @@
 //! or, when another available operator is answering that patron, both are told
 //! ([`ClaimCollisions::Warn`]).
 
-use textgate_core::ReplyOutcome;
+use textgate_core::{PatronAddress, ReplyOutcome};
 use textgate_xmpp::OperatorReply;
 use tracing::Instrument;
 
@@ -11,12 +11,57 @@ use super::Runtime;
 use crate::settings::ClaimCollisions;
 
 impl Runtime {
+    /// A patron's text is about to be routed: the conversation it belongs to started now
+    /// if the patron never texted before or nothing happened in it for
+    /// [`DeskSettings::conversation_ends_after`]; then a claim from the conversation that
+    /// ended is released (the text goes to everyone available) and the new conversation
+    /// is counted.
+    ///
+    /// [`DeskSettings::conversation_ends_after`]: crate::settings::DeskSettings::conversation_ends_after
+    pub(super) async fn patron_texted(&mut self, patron: &PatronAddress) {
+        let now = chrono::Utc::now();
+        let ends_after = chrono::Duration::from_std(self.settings.desk.conversation_ends_after)
+            .unwrap_or(chrono::Duration::MAX);
+        let previous = self.activity.insert(patron.clone(), now);
+        let idle = previous.is_some_and(|last| now - last > ends_after);
+        if previous.is_some() && !idle {
+            return;
+        }
+        self.hooks.metrics.conversation_started(&self.settings.name);
+        if !idle {
+            return;
+        }
+        if let Some(owner) = self.router.end_conversation(patron) {
+            tracing::info!(
+                owner = %owner.as_str(), idle_for = ?self.settings.desk.conversation_ends_after,
+                "the conversation ended for want of activity; its claim is released"
+            );
+            match self
+                .store
+                .find_conversation(&self.settings.name, patron.as_str())
+                .await
+            {
+                Ok(Some(conversation)) => {
+                    if let Err(e) = self.store.set_claim(conversation.id, None).await {
+                        tracing::warn!(error = %e, "released claim not stored");
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "released claim not stored"),
+            }
+            self.claims.publish(&self.router);
+        }
+    }
+
     /// A reply the intake queued as `outbound`, in a `reply` span with its stanza and
     /// outbound ids as when it was queued.
     pub(super) async fn on_queued(&mut self, reply: OperatorReply, stanza: &str, outbound: i64) {
         let span = tracing::info_span!("reply", stanza = %stanza, outbound);
+        self.activity
+            .insert(reply.patron.clone(), chrono::Utc::now());
         self.claim(&reply).instrument(span).await;
         self.claims.publish(&self.router);
+        self.check_backlog().await;
     }
 
     async fn claim(&mut self, reply: &OperatorReply) {

@@ -316,3 +316,70 @@ async fn a_receipt_the_store_cannot_record_waits_unacknowledged() {
         .collect();
     assert_eq!(kinds, [("error", Some("r-1"))]);
 }
+
+/// A conversation in which nothing happened for longer than `conversation_ends_after`
+/// has ended: the patron's next text releases the claim (in the router and in the
+/// store) and counts as a new conversation; a text within the time keeps the claim.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_conversation_ends_and_its_claim_is_released() {
+    let rig = Rig::new().await;
+    let metrics = Metrics::new();
+    let mut runtime = Runtime::new(
+        rig.settings.clone(),
+        rig.store.clone(),
+        rig.xmpp.clone(),
+        Arc::new(MessageCentre),
+        Hooks {
+            metrics: metrics.clone(),
+            ..Hooks::default()
+        },
+        vec![alice()],
+    );
+    let patron = textgate_core::PatronAddress::E164("+15551234567".to_owned());
+    rig.enqueue_reply().await;
+    let conversation = rig
+        .store
+        .find_conversation(GATEWAY, patron.as_str())
+        .await
+        .expect("the store answers")
+        .expect("the reply made the conversation");
+    rig.store
+        .set_claim(conversation.id, Some(ALICE))
+        .await
+        .expect("the claim is stored");
+    runtime.restore().await.expect("the runtime restores");
+    assert_eq!(runtime.router.claimer(&patron), Some(&alice()));
+
+    // Within the time: the conversation goes on, nothing is counted.
+    runtime.patron_texted(&patron).await;
+    assert_eq!(runtime.router.claimer(&patron), Some(&alice()));
+    let conversations = |metrics: &Metrics| {
+        metrics
+            .encode()
+            .lines()
+            .find(|l| l.starts_with("textgate_conversations_total{gateway=\"library\"}"))
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        conversations(&metrics).as_deref(),
+        None,
+        "no new conversation yet (the series appears with the first one)"
+    );
+
+    // Three hours of silence (the default end is two).
+    let three_hours_ago = chrono::Utc::now() - chrono::Duration::hours(3);
+    runtime.activity.insert(patron.clone(), three_hours_ago);
+    runtime.patron_texted(&patron).await;
+    assert_eq!(runtime.router.claimer(&patron), None);
+    let stored = rig
+        .store
+        .find_conversation(GATEWAY, patron.as_str())
+        .await
+        .expect("the store answers")
+        .expect("the conversation");
+    assert_eq!(stored.claimed_by, None);
+    assert_eq!(
+        conversations(&metrics).as_deref(),
+        Some("textgate_conversations_total{gateway=\"library\"} 1")
+    );
+}

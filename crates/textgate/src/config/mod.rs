@@ -308,6 +308,9 @@ pub struct GatewayConfig {
     /// `[gateway.desk]`: opening hours and what the gateway answers patrons by itself.
     #[serde(default)]
     pub desk: DeskConfig,
+    /// `[gateway.health]`: notices about the modem's (or phone's, or link's) health.
+    #[serde(default)]
+    pub health: HealthConfig,
     /// `[gateway.driver]`: what sends and receives the SMS.
     pub driver: DriverConfig,
 }
@@ -352,6 +355,48 @@ pub enum Routing {
     Broadcast,
 }
 
+/// `[gateway.health]`: who hears about the gateway's health over XMPP, and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthConfig {
+    /// Whether the operators are told when the device stops answering or needs a person,
+    /// and when it is back; of a full SIM, a weak signal, a backlog.
+    #[serde(default = "default_true")]
+    pub notices: bool,
+    /// Others who get the same notices (bare JIDs, e.g. the system administrator).
+    #[serde(default)]
+    pub notify: Vec<String>,
+    /// Each kind of notice at most once within this time.
+    #[serde(default = "default_health_every", with = "humantime_serde")]
+    pub every: Duration,
+    /// A signal weaker than this (dBm, e.g. -105) is worth a notice. Default: no notice.
+    #[serde(default)]
+    pub signal_below_dbm: Option<i32>,
+    /// More replies than this waiting to be sent are worth a notice. Default: 20.
+    #[serde(default = "default_backlog_above")]
+    pub backlog_above: Option<u64>,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            notices: true,
+            notify: Vec::new(),
+            every: default_health_every(),
+            signal_below_dbm: None,
+            backlog_above: default_backlog_above(),
+        }
+    }
+}
+
+fn default_health_every() -> Duration {
+    Duration::from_secs(10 * 60)
+}
+
+fn default_backlog_above() -> Option<u64> {
+    Some(20)
+}
+
 /// `[gateway.desk]`: the desk's opening hours, its automatic replies and keywords.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -382,6 +427,18 @@ pub struct DeskConfig {
     /// shown to the librarians, e.g. `{ HOURS = "We are open …", ADDRESS = "…" }`.
     #[serde(default)]
     pub keywords: std::collections::BTreeMap<String, String>,
+    /// Sent to a patron who sent a picture message (MMS), which the desk cannot see. The
+    /// librarians are told of it in any case.
+    #[serde(default)]
+    pub mms_reply: Option<String>,
+    /// A conversation with no text either way for this long has ended: its claim is
+    /// released and the patron's next text starts (and counts as) a new one.
+    #[serde(default = "default_conversation_ends_after", with = "humantime_serde")]
+    pub conversation_ends_after: Duration,
+}
+
+fn default_conversation_ends_after() -> Duration {
+    Duration::from_secs(2 * 3600)
 }
 
 impl Default for DeskConfig {
@@ -394,6 +451,8 @@ impl Default for DeskConfig {
             unattended_reply: None,
             auto_reply_every: default_auto_reply_every(),
             keywords: std::collections::BTreeMap::new(),
+            mms_reply: None,
+            conversation_ends_after: default_conversation_ends_after(),
         }
     }
 }

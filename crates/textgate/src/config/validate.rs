@@ -458,6 +458,26 @@ impl Checker<'_> {
             );
         }
         self.desk(&format!("{at}.desk"), gateway);
+        let health = &gateway.health;
+        for (i, jid) in health.notify.iter().enumerate() {
+            if let Err(e) = textgate_core::BareJid::new(jid) {
+                self.error(format!("{at}.health.notify[{i}]"), format!("{jid:?}: {e}"));
+            }
+        }
+        if health.every.is_zero() {
+            self.error(
+                format!("{at}.health.every"),
+                "must be longer than 0s, or a flapping modem floods the desk",
+            );
+        }
+        if let Some(dbm) = health.signal_below_dbm {
+            if !(-113..=-51).contains(&dbm) {
+                self.error(
+                    format!("{at}.health.signal_below_dbm"),
+                    format!("{dbm} is outside what modems report (-113 to -51 dBm)"),
+                );
+            }
+        }
         self.driver(
             &format!("{at}.driver"),
             &gateway.name,
@@ -490,6 +510,12 @@ impl Checker<'_> {
         if desk.time_zone.is_some() && desk.weekly.is_empty() {
             self.error(key("weekly"), "is empty, so the time_zone is for nothing");
         }
+        if desk.conversation_ends_after < std::time::Duration::from_secs(60) {
+            self.error(
+                key("conversation_ends_after"),
+                "must be at least 1m, or every text starts a new conversation",
+            );
+        }
         if desk.auto_reply_every.is_zero() {
             self.error(
                 key("auto_reply_every"),
@@ -516,6 +542,9 @@ impl Checker<'_> {
         }
         if let Some(reply) = &desk.unattended_reply {
             fits(key("unattended_reply"), reply);
+        }
+        if let Some(reply) = &desk.mms_reply {
+            fits(key("mms_reply"), reply);
         }
         for (word, reply) in &desk.keywords {
             fits(key(&format!("keywords.{word}")), reply);
