@@ -176,3 +176,52 @@ mms_reply = "We cannot see pictures; please text your question."
         )]
     );
 }
+
+/// One phone sends more texts than the flood limit allows: the librarian gets the first
+/// ones, a line saying the rest are held back, and once the phone is quiet for the window
+/// a line saying so and the held texts, in order. Nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_is_held_back_and_released_when_it_stops() {
+    let desk = r#"
+[gateway.desk]
+flood_limit = 2
+flood_window = "2s"
+"#;
+    let mut scene = Scene::start(desk).await;
+    let mut alice = scene.first_login("alice", "desk").await;
+    let patron = patron_jid(PATRON, GW);
+    for i in 1..=5 {
+        scene
+            .modem
+            .sim
+            .inject_text(&IncomingText::new(PATRON, format!("text {i}")))
+            .unwrap();
+    }
+    // The two within the limit, then the notice, then (after two quiet seconds) the rest.
+    let mut seen = Vec::new();
+    while seen.len() < 7 {
+        let message = alice
+            .expect("a text or a notice", |e| {
+                e.name() == "message"
+                    && (e.attr("from") == Some(GW) || e.attr("from") == Some(patron.as_str()))
+                    && e.get_child("body", "jabber:client").is_some()
+            })
+            .await;
+        seen.push(body(&message));
+    }
+    assert_eq!(
+        seen,
+        [
+            "text 1",
+            "text 2",
+            "+1 555-123-4567 has sent more than 2 texts within 2 seconds. Their further texts \
+             are held back and come to you once they stop for 2 seconds; nothing is lost. To \
+             keep them out for good, send \"block +15551234567\" to the gateway.",
+            "+1 555-123-4567 stopped sending: the 3 texts held back follow.",
+            "text 3",
+            "text 4",
+            "text 5",
+        ],
+        "{seen:#?}"
+    );
+}

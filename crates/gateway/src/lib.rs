@@ -26,6 +26,7 @@
 
 pub mod claims;
 pub mod device_watch;
+pub mod flood;
 pub mod hooks;
 pub mod inbound;
 pub mod intake;

@@ -84,6 +84,10 @@ pub struct DeskSettings {
     /// A conversation with nothing in it (texts either way) for this long has ended: its
     /// claim is released and the patron's next text starts a new one.
     pub conversation_ends_after: Duration,
+    /// More texts than this from one patron within `flood_window` are a flood: the rest
+    /// are held back until the patron is quiet for a window. 0 turns it off.
+    pub flood_limit: u32,
+    pub flood_window: Duration,
 }
 
 /// The closed-desk reply when the configuration gives none.
@@ -101,6 +105,8 @@ impl Default for DeskSettings {
             keywords: BTreeMap::new(),
             mms_reply: None,
             conversation_ends_after: Duration::from_secs(2 * 3600),
+            flood_limit: 20,
+            flood_window: Duration::from_secs(10 * 60),
         }
     }
 }

@@ -616,6 +616,8 @@ pub fn settings(gateway: &GatewayConfig) -> anyhow::Result<GatewaySettings> {
         keywords: gateway.desk.keywords.clone(),
         mms_reply: gateway.desk.mms_reply.clone(),
         conversation_ends_after: gateway.desk.conversation_ends_after,
+        flood_limit: gateway.desk.flood_limit,
+        flood_window: gateway.desk.flood_window,
     };
     settings.outbox = OutboxPolicy {
         max_attempts: gateway.outbox.max_attempts,

@@ -1272,6 +1272,8 @@ fn every_key() -> Config {
             keywords: [("HOURS".to_owned(), "9 to 5".to_owned())].into(),
             mms_reply: Some("We cannot see pictures; please text us.".to_owned()),
             conversation_ends_after: std::time::Duration::from_secs(3600),
+            flood_limit: 20,
+            flood_window: std::time::Duration::from_secs(600),
         },
         health: HealthConfig {
             notices: true,

@@ -123,3 +123,78 @@ impl Runtime {
         }
     }
 }
+
+impl Runtime {
+    /// Whether the text is held back because its patron is flooding the desk
+    /// ([`crate::flood`]); the librarians hear of a flood when it starts.
+    pub(super) async fn held_as_flood(
+        &mut self,
+        id: InboundTextId,
+        patron: &PatronAddress,
+    ) -> bool {
+        use crate::flood::FloodVerdict;
+        let verdict = self.flood.on_text(patron, id, tokio::time::Instant::now());
+        let FloodVerdict::Held { first } = verdict else {
+            return false;
+        };
+        tracing::info!(first, "text held back: its sender is flooding the desk");
+        if first {
+            let desk = &self.settings.desk;
+            let window = humane(desk.flood_window);
+            let body = format!(
+                "{} has sent more than {} texts within {window}. Their further texts are held \
+                 back and come to you once they stop for {window}; nothing is lost. To keep \
+                 them out for good, send \"block {}\" to the gateway.",
+                patron.formatted(),
+                desk.flood_limit,
+                patron.as_str()
+            );
+            let to = self.notice_recipients();
+            self.notices.screened(patron, &body, to).await;
+        }
+        true
+    }
+
+    /// Floods that are over: their held texts go to the librarians, in order, behind a
+    /// line saying so.
+    pub(super) async fn end_floods(&mut self) {
+        let now = tokio::time::Instant::now();
+        for end in self.flood.ended(now) {
+            let span = tracing::info_span!("flood", patron = %end.patron);
+            let _entered = span.enter();
+            tracing::info!(
+                texts = end.texts.len(),
+                "the flood stopped; its texts are released"
+            );
+            drop(_entered);
+            let body = format!(
+                "{} stopped sending: the {} texts held back follow.",
+                end.patron.formatted(),
+                end.texts.len()
+            );
+            let to = self.notice_recipients();
+            self.notices.screened(&end.patron, &body, to).await;
+            for id in end.texts {
+                self.release_text(id, &end.patron).await;
+            }
+        }
+        self.flood.tidy(now);
+    }
+}
+
+/// A duration as people say it: "10 minutes", "1 hour", "90 seconds".
+fn humane(duration: std::time::Duration) -> String {
+    let seconds = duration.as_secs();
+    let (n, unit) = if seconds % 3600 == 0 && seconds >= 3600 {
+        (seconds / 3600, "hour")
+    } else if seconds % 60 == 0 && seconds >= 60 {
+        (seconds / 60, "minute")
+    } else {
+        (seconds, "second")
+    };
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}

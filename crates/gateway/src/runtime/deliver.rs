@@ -92,6 +92,9 @@ impl Runtime {
         }
         self.patron_texted(patron).await;
         self.answer_picture_message(patron, body).await;
+        if self.held_as_flood(id, patron).await {
+            return;
+        }
         match self.router.inbound_text(id, patron) {
             Routing::Deliver(operators) => {
                 self.deliver(id, patron, body, smsc_time, None, &operators)
@@ -397,6 +400,14 @@ impl Runtime {
             } else {
                 self.bounced.push(text);
             }
+        }
+    }
+
+    /// Routes a stored text that was kept back (a flood that ended): to the operators now,
+    /// or held by the router until one is available.
+    pub(super) async fn release_text(&mut self, id: InboundTextId, patron: &PatronAddress) {
+        if let Routing::Deliver(operators) = self.router.inbound_text(id, patron) {
+            self.deliver_stored(id, patron, &operators).await;
         }
     }
 

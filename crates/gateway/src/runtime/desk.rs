@@ -323,28 +323,6 @@ impl Runtime {
         }
     }
 
-    /// Records who answers `patron` (nobody: `None`) in the conversation's row, so a
-    /// restart keeps it.
-    async fn store_claim(&self, patron: &PatronAddress, by: Option<&BareJid>) {
-        match self
-            .store
-            .find_conversation(&self.settings.name, patron.as_str())
-            .await
-        {
-            Ok(Some(conversation)) => {
-                if let Err(e) = self
-                    .store
-                    .set_claim(conversation.id, by.map(BareJid::as_str))
-                    .await
-                {
-                    tracing::warn!(error = %e, "claim not stored");
-                }
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "claim not stored"),
-        }
-    }
-
     /// The part of `status` the loop knows without asking the modem.
     async fn status_without_modem(&self) -> String {
         let name = &self.settings.name;
@@ -412,13 +390,21 @@ impl Runtime {
                 None => by_patron.push((patron, 1)),
             }
         }
-        if by_patron.is_empty() {
+        let flooding = self.flood.holding();
+        if by_patron.is_empty() && flooding.is_empty() {
             return "No text is waiting: every text has reached a librarian.".to_owned();
         }
         let total: usize = by_patron.iter().map(|(_, n)| n).sum();
         let mut text = format!("{total} text(s) waiting for a librarian:");
         for (patron, count) in by_patron {
             let _ = write!(text, "\n{} ({count})", patron.formatted());
+        }
+        for (patron, count) in flooding {
+            let _ = write!(
+                text,
+                "\n{} ({count} held back: they are sending too many texts)",
+                patron.formatted()
+            );
         }
         text
     }

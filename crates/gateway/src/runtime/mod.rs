@@ -58,6 +58,7 @@ use tracing::Instrument;
 
 use crate::claims::ClaimBoard;
 use crate::device_watch::DeviceWatch;
+use crate::flood::FloodGuard;
 use crate::hooks::{self, Hooks};
 use crate::inbound::{self, Received, StanzaIds};
 use crate::intake::{ReplyIntake, Taken};
@@ -280,6 +281,8 @@ struct Runtime {
     claims: ClaimBoard,
     /// Texts an operator's `resume` released, delivered once she has the answer.
     resumed: Option<textgate_core::PresenceOutcome>,
+    /// Patrons sending too many texts, and the texts held back from them.
+    flood: FloodGuard,
     /// When each patron's conversation last had a text either way, for its idle end.
     activity: HashMap<PatronAddress, chrono::DateTime<chrono::Utc>>,
     /// Signal readings (dBm) from tasks that asked the driver, for the health notices.
@@ -305,6 +308,7 @@ impl Runtime {
         });
         let notices = OperatorNotices::new(settings.clone(), xmpp.clone(), store.clone());
         let settings_interval = settings.health_notice_interval;
+        let settings_flood = (settings.desk.flood_limit, settings.desk.flood_window);
         // At ERROR level so that it is on whenever any of the gateway's lines is: the lines
         // inside it do not repeat the `gateway` field, and a filter such as `warn` must not
         // leave them without it.
@@ -336,6 +340,7 @@ impl Runtime {
             claims: ClaimBoard::default(),
             resumed: None,
             activity: HashMap::new(),
+            flood: FloodGuard::new(settings_flood.0, settings_flood.1),
             signals,
             signal_readings: Some(signal_readings),
         }
@@ -419,7 +424,8 @@ impl Runtime {
     /// Texts stored but not yet with an operator: held by the router for want of one, or
     /// stranded between two component connections.
     fn report_backlog(&self) {
-        let waiting = self.router.held().count() + self.stranded.len();
+        let flooded: usize = self.flood.holding().iter().map(|(_, n)| n).sum();
+        let waiting = self.router.held().count() + self.stranded.len() + flooded;
         self.hooks
             .metrics
             .set_offline_backlog(self.name(), u64::try_from(waiting).unwrap_or(u64::MAX));
@@ -522,6 +528,7 @@ impl Runtime {
             let store_retry = self.unstored.deadline();
             let join_retry = self.unjoined.deadline();
             let unconfirmed = self.next_unconfirmed_deadline();
+            let flood_end = self.flood.next_end();
             tokio::select! {
                 _ = stop.changed() => break,
                 event = modem_events.recv(), if modem_open => match event {
@@ -547,6 +554,7 @@ impl Runtime {
                 _ = sleep_until_some(store_retry) => self.retry_unstored().await,
                 _ = sleep_until_some(join_retry) => self.retry_unjoined().await,
                 _ = sleep_until_some(unconfirmed) => self.end_grace().await,
+                _ = sleep_until_some(flood_end) => self.end_floods().await,
                 Some(()) = recorded_sends.recv() => {
                     self.rematch_reports().await;
                     self.check_backlog().await;

@@ -3,7 +3,7 @@
 //! or, when another available operator is answering that patron, both are told
 //! ([`ClaimCollisions::Warn`]).
 
-use textgate_core::{PatronAddress, ReplyOutcome};
+use textgate_core::{BareJid, PatronAddress, ReplyOutcome};
 use textgate_xmpp::OperatorReply;
 use tracing::Instrument;
 
@@ -36,19 +36,7 @@ impl Runtime {
                 owner = %owner.as_str(), idle_for = ?self.settings.desk.conversation_ends_after,
                 "the conversation ended for want of activity; its claim is released"
             );
-            match self
-                .store
-                .find_conversation(&self.settings.name, patron.as_str())
-                .await
-            {
-                Ok(Some(conversation)) => {
-                    if let Err(e) = self.store.set_claim(conversation.id, None).await {
-                        tracing::warn!(error = %e, "released claim not stored");
-                    }
-                }
-                Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "released claim not stored"),
-            }
+            self.store_claim(patron, None).await;
             self.claims.publish(&self.router);
         }
     }
@@ -80,6 +68,13 @@ impl Runtime {
             }
             ReplyOutcome::Unchanged | ReplyOutcome::NotAnOperator => return,
         };
+        self.store_claim(patron, Some(operator)).await;
+        self.notices.claimed(patron, operator, notify).await;
+    }
+
+    /// Records who answers `patron` (nobody: `None`) in the conversation's row, so a
+    /// restart keeps it.
+    pub(super) async fn store_claim(&self, patron: &PatronAddress, by: Option<&BareJid>) {
         match self
             .store
             .find_conversation(&self.settings.name, patron.as_str())
@@ -88,7 +83,7 @@ impl Runtime {
             Ok(Some(conversation)) => {
                 if let Err(e) = self
                     .store
-                    .set_claim(conversation.id, Some(operator.as_str()))
+                    .set_claim(conversation.id, by.map(BareJid::as_str))
                     .await
                 {
                     tracing::warn!(error = %e, "claim not stored");
@@ -97,6 +92,5 @@ impl Runtime {
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "claim not stored"),
         }
-        self.notices.claimed(patron, operator, notify).await;
     }
 }

@@ -435,6 +435,20 @@ pub struct DeskConfig {
     /// released and the patron's next text starts (and counts as) a new one.
     #[serde(default = "default_conversation_ends_after", with = "humantime_serde")]
     pub conversation_ends_after: Duration,
+    /// More texts than this from one patron within `flood_window` are a flood: the rest are
+    /// held back (not lost) until the patron is quiet for a window. 0: no limit.
+    #[serde(default = "default_flood_limit", deserialize_with = "number::u32")]
+    pub flood_limit: u32,
+    #[serde(default = "default_flood_window", with = "humantime_serde")]
+    pub flood_window: Duration,
+}
+
+fn default_flood_limit() -> u32 {
+    20
+}
+
+fn default_flood_window() -> Duration {
+    Duration::from_secs(10 * 60)
 }
 
 fn default_conversation_ends_after() -> Duration {
@@ -453,6 +467,8 @@ impl Default for DeskConfig {
             keywords: std::collections::BTreeMap::new(),
             mms_reply: None,
             conversation_ends_after: default_conversation_ends_after(),
+            flood_limit: default_flood_limit(),
+            flood_window: default_flood_window(),
         }
     }
 }

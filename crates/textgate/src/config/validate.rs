@@ -516,6 +516,12 @@ impl Checker<'_> {
                 "must be at least 1m, or every text starts a new conversation",
             );
         }
+        if desk.flood_limit > 0 && desk.flood_window.is_zero() {
+            self.error(
+                key("flood_window"),
+                "must be longer than 0s (set flood_limit = 0 for no limit)",
+            );
+        }
         if desk.auto_reply_every.is_zero() {
             self.error(
                 key("auto_reply_every"),
