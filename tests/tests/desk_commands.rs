@@ -189,6 +189,7 @@ async fn commands_typed_in_a_chat_with_the_gateway() {
     assert!(
         status.contains("Texts waiting for a librarian: 0")
             && status.contains("Texts from blocked numbers held back: 1")
+            && status.contains("Last text in: 20")
             && status.contains("Signal:"),
         "{status}"
     );

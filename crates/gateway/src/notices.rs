@@ -310,7 +310,11 @@ impl OperatorNotices {
     /// message.
     pub async fn not_delivered(&self, reply: StoredReply<'_>) {
         let Some(error) = self.reply_error(&reply, |patron| {
-            format!("The SMS to {patron} was not delivered: the network gave up.")
+            format!(
+                "The SMS to {patron} was not delivered: the phone network gave up on it \
+                 (the phone may be off or out of coverage for a long time, or not take \
+                 texts). Try again later, or reach the patron another way."
+            )
         }) else {
             return;
         };

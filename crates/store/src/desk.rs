@@ -339,3 +339,34 @@ impl Store {
         Ok(taken == 1)
     }
 }
+
+impl Store {
+    /// When the gateway last received a text and last handed a reply (or alert) to the
+    /// network, for the desk's `status`; `None` when it never did.
+    pub async fn last_traffic(
+        &self,
+        gateway: &str,
+    ) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), StoreError> {
+        // ORDER BY … LIMIT 1 rather than MAX(): SQLite's MAX() returns bare text that
+        // has lost the column's type.
+        let last_in: Option<DateTime<Utc>> = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT received_at FROM inbound WHERE gateway = $1
+                 ORDER BY received_at DESC LIMIT 1",
+            )
+            .bind(gateway)
+            .fetch_optional(pool)
+            .await?
+        });
+        let last_out: Option<DateTime<Utc>> = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT sent_at FROM outbound WHERE gateway = $1 AND sent_at IS NOT NULL
+                 ORDER BY sent_at DESC LIMIT 1",
+            )
+            .bind(gateway)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok((last_in, last_out))
+    }
+}

@@ -54,6 +54,7 @@ on_both_backends!(
     holding_back_is_idempotent_and_spares_delivered_texts,
     holding_back_an_unknown_text_is_an_error,
     one_automatic_reply_per_patron_per_window,
+    the_last_text_in_and_out,
 );
 
 async fn canned_replies_round_trip(ctx: Ctx) {
@@ -400,4 +401,49 @@ async fn one_automatic_reply_per_patron_per_window(ctx: Ctx) {
         .take_auto_reply_turn(GW, PATRON, every)
         .await
         .unwrap());
+}
+
+/// `status` tells when the last text came in and the last reply went out.
+async fn the_last_text_in_and_out(ctx: Ctx) {
+    let store = &ctx.store;
+    assert_eq!(store.last_traffic(GW).await.unwrap(), (None, None));
+    store
+        .insert_inbound(&sms(&ctx, PATRON, "first"))
+        .await
+        .unwrap();
+    ctx.clock.advance(Duration::minutes(5));
+    store
+        .insert_inbound(&sms(&ctx, TROLL, "second"))
+        .await
+        .unwrap();
+    let (last_in, last_out) = store.last_traffic(GW).await.unwrap();
+    assert_eq!(last_in, Some(ctx.clock.now()));
+    assert_eq!(last_out, None, "nothing was sent");
+    assert_eq!(store.last_traffic(OTHER_GW).await.unwrap(), (None, None));
+
+    let reply = textgate_store::NewOutbound {
+        gateway: GW.to_owned(),
+        recipient: PATRON.to_owned(),
+        origin: textgate_store::OutboundOrigin::Chat {
+            sender_jid: format!("{ALICE}/desk"),
+            xmpp_id: "r-1".to_owned(),
+            receipt: textgate_store::DeliveryReceipt::NotRequested,
+        },
+        body: "Yes".to_owned(),
+        priority: textgate_store::Priority::CHAT,
+        not_before: None,
+    };
+    store.enqueue_outbound(&reply).await.unwrap();
+    ctx.clock.advance(Duration::minutes(1));
+    let leased = store
+        .lease_due(GW, "w", 1, Duration::seconds(60))
+        .await
+        .unwrap();
+    let part = textgate_store::SentPart {
+        seq: 1,
+        message_ref: "7".to_owned(),
+    };
+    store.mark_sent(&leased[0].lease, &[part]).await.unwrap();
+    let (_, last_out) = store.last_traffic(GW).await.unwrap();
+    assert_eq!(last_out, Some(ctx.clock.now()));
 }

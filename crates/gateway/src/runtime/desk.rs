@@ -363,6 +363,21 @@ impl Runtime {
                 let _ = writeln!(text, "Replies waiting to be sent: unknown (database error)");
             }
         }
+        if let Ok((last_in, last_out)) = self.store.last_traffic(name).await {
+            let when = |at: Option<chrono::DateTime<chrono::Utc>>| match at {
+                Some(at) => {
+                    let minutes = (chrono::Utc::now() - at).num_minutes().max(0);
+                    format!("{} ({minutes} min ago)", at.format("%Y-%m-%d %H:%M UTC"))
+                }
+                None => "never".to_owned(),
+            };
+            let _ = writeln!(
+                text,
+                "Last text in: {}; last reply out: {}",
+                when(last_in),
+                when(last_out)
+            );
+        }
         if let Ok(blocked) = self.store.blocked_inbound_count(name).await {
             if blocked > 0 {
                 let _ = writeln!(text, "Texts from blocked numbers held back: {blocked}");
