@@ -163,11 +163,13 @@ async fn gateway_answers_disco_and_turns_typed_numbers_into_jids() {
 
     alice
         .send(&format!(
-            "<iq xmlns='jabber:client' type='get' id='vcard-1' to='{GW}'><vCard xmlns='vcard-temp'/></iq>"
+            "<iq xmlns='jabber:client' type='get' id='last-1' to='{GW}'><query xmlns='jabber:iq:last'/></iq>"
         ))
         .await;
     let answer = alice
-        .expect("error for vCard", |e| e.attr("id") == Some("vcard-1"))
+        .expect("error for last activity", |e| {
+            e.attr("id") == Some("last-1")
+        })
         .await;
     let error = answer.get_child("error", "jabber:client");
     assert!(

@@ -167,11 +167,11 @@ impl Runtime {
                 "the flood stopped; its texts are released"
             );
             drop(_entered);
-            let body = format!(
-                "{} stopped sending: the {} texts held back follow.",
-                end.patron.formatted(),
-                end.texts.len()
-            );
+            let held = match end.texts.len() {
+                1 => "the text held back follows".to_owned(),
+                n => format!("the {n} texts held back follow"),
+            };
+            let body = format!("{} stopped sending: {held}.", end.patron.formatted());
             let to = self.notice_recipients();
             self.notices.screened(&end.patron, &body, to).await;
             for id in end.texts {
