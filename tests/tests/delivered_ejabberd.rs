@@ -83,9 +83,14 @@ async fn the_text_reaches_her_desk(resend: ResendOnTimeout, desk_when: Desk) {
 
     let text = text_from(&mut desk, &patron).await;
     assert_eq!(body(&text), "Are you open on Sunday?", "{}", to_xml(&text));
+    // On a busy machine the desk may already be online when ejabberd routes the first
+    // write (to her bare JID, so to every resource of the highest priority): that copy
+    // is the text as it arrived and needs no stamp. Any later write is an offer again,
+    // and must carry the time the patron sent it.
+    let first_write = text.attr("id").is_some_and(|id| id.ends_with("-1"));
     assert!(
-        delay_stamp(&text).is_some(),
-        "the text keeps its original time: {}",
+        first_write || delay_stamp(&text).is_some(),
+        "a text offered again keeps its original time: {}",
         to_xml(&text)
     );
     daemon

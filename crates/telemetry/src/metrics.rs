@@ -362,6 +362,9 @@ mod tests {
             # HELP textgate_texts_in Texts received from patrons (after reassembly) and committed to the store.
             # TYPE textgate_texts_in counter
             textgate_texts_in_total{gateway="library"} 0
+            # HELP textgate_conversations Conversations started: a patron's first text, or their first after the conversation ended for want of activity.
+            # TYPE textgate_conversations counter
+            textgate_conversations_total{gateway="library"} 0
             # HELP textgate_texts_out Replies handed to the network (all their parts accepted by the modem).
             # TYPE textgate_texts_out counter
             textgate_texts_out_total{gateway="library"} 0
