@@ -19,7 +19,7 @@ use crate::exit::{ExitStatusExt, Status};
 use crate::run_cmd::alert_settings;
 
 /// The environment variable the password may come from.
-pub const PASSWORD_VARIABLE: &str = "TEXTGATE_ADMIN_PASSWORD";
+pub use crate::config::ADMIN_PASSWORD_VARIABLE as PASSWORD_VARIABLE;
 
 /// Arguments of `textgate create-admin`.
 #[derive(Debug, clap::Args)]

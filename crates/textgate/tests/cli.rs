@@ -529,13 +529,36 @@ async fn plain_http_session_cookies_when_configured() {
     );
 }
 
-/// Creates an administrator, starts the daemon with `http_keys` added to `[http]`, signs
-/// in through `/signin` and stops the daemon; the attributes of the signed-in session
-/// cookie.
-async fn sign_in_through_a_running_daemon(http_keys: &str) -> String {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+/// `create-admin` takes the password from `TEXTGATE_ADMIN_PASSWORD`, as its help offers
+/// first: the variable is not mistaken for a misspelt setting.
+#[tokio::test]
+async fn create_admin_takes_the_password_from_its_variable() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &sqlite_url(dir.path()));
+    let config = write_alerts_config(dir.path(), "");
+    let created = tokio::process::Command::new(env!("CARGO_BIN_EXE_textgate"))
+        .args(["create-admin", "--config"])
+        .arg(&config)
+        .args(["--email", "head@library.example"])
+        .env("TEXTGATE_ADMIN_PASSWORD", "correcthorsebattery")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let created = tokio::time::timeout(PROCESS_LIMIT, created)
+        .await
+        .expect("create-admin finished")
+        .expect("create-admin ran");
+    assert_status(&created, 0);
+    assert!(
+        stdout(&created).starts_with("created account "),
+        "{}",
+        stdout(&created)
+    );
+}
+
+/// A configuration in `dir` with an SQLite store, `[alerts]` keys and `http_keys` added to
+/// `[http]`: what the console and `create-admin` need.
+fn write_alerts_config(dir: &Path, http_keys: &str) -> PathBuf {
+    let config = write_config(dir, &sqlite_url(dir));
     // 32 distinct bytes in hex (identical bytes are refused as placeholders).
     let key = |seed: u8| {
         (0u8..32)
@@ -561,6 +584,16 @@ key = "{}"
         key(1)
     ));
     std::fs::write(&config, text).unwrap();
+    config
+}
+
+/// Creates an administrator, starts the daemon with `http_keys` added to `[http]`, signs
+/// in through `/signin` and stops the daemon; the attributes of the signed-in session
+/// cookie.
+async fn sign_in_through_a_running_daemon(http_keys: &str) -> String {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_alerts_config(dir.path(), http_keys);
     let config = config.to_str().unwrap();
 
     let mut create = tokio::process::Command::new(env!("CARGO_BIN_EXE_textgate"))

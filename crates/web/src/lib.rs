@@ -43,14 +43,21 @@ pub fn router(state: WebState) -> Router {
         .route("/signout", post(signin::signout))
         .route("/alerts", get(member::member_get).post(member::member_post))
         .route("/alerts/confirm", post(member::member_confirm))
+        .route("/alerts/remove", post(member::member_remove))
         .route("/admin", get(alerts::admin_home))
-        .route("/admin/test", get(alerts::compose_get::<TestDesk>))
+        .route(
+            "/admin/test",
+            get(alerts::compose_get::<TestDesk>).post(alerts::compose_back::<TestDesk>),
+        )
         .route(
             "/admin/test/confirm",
             post(alerts::compose_confirm::<TestDesk>),
         )
         .route("/admin/test/send", post(alerts::compose_send::<TestDesk>))
-        .route("/admin/alert", get(alerts::compose_get::<AlertDesk>))
+        .route(
+            "/admin/alert",
+            get(alerts::compose_get::<AlertDesk>).post(alerts::compose_back::<AlertDesk>),
+        )
         .route(
             "/admin/alert/confirm",
             post(alerts::compose_confirm::<AlertDesk>),
@@ -136,5 +143,9 @@ pub fn router(state: WebState) -> Router {
             "/cgi-bin/sendsms",
             get(kannel::sendsms).post(kannel::sendsms),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            pages::error_frame::framed_errors,
+        ))
         .with_state(state)
 }

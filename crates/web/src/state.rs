@@ -138,17 +138,23 @@ impl IntoResponse for WebError {
         if let WebError::NotSignedIn = self {
             return Redirect::to("/signin").into_response();
         }
+        let heading = self.status().canonical_reason().unwrap_or("Error");
+        let message = self.public_message();
         let body = format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Error</title><link rel=\"stylesheet\" href=\"/static/site.css\"></head><body><main><h1>{}</h1><p role=\"alert\">{}</p><p><a href=\"/\">Back to the start page</a></p></main></body></html>",
-            self.status().canonical_reason().unwrap_or("Error"),
-            minijinja::HtmlEscape(&self.public_message())
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Error</title><link rel=\"stylesheet\" href=\"/static/site.css\"></head><body><main><h1>{heading}</h1><p role=\"alert\">{}</p><p><a href=\"/\">Back to the start page</a></p></main></body></html>",
+            minijinja::HtmlEscape(&message)
         );
-        (
+        let mut response = (
             self.status(),
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
             body,
         )
-            .into_response()
+            .into_response();
+        // Signed-in visitors get it again in the site's frame (pages::error_frame).
+        response
+            .extensions_mut()
+            .insert(crate::pages::error_frame::ErrorPage { heading, message });
+        response
     }
 }
 

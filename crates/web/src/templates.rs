@@ -8,6 +8,7 @@ use minijinja::Environment;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
+    ("error.html", include_str!("../templates/error.html")),
     ("signin.html", include_str!("../templates/signin.html")),
     ("member.html", include_str!("../templates/member.html")),
     ("admin.html", include_str!("../templates/admin.html")),

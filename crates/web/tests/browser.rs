@@ -153,6 +153,10 @@ async fn member_saves_confirms_tests_and_removes_a_number() {
         "confirmed: you receive alerts"
     );
     b.click("#remove").await;
+    let question = b.text("#question").await;
+    assert!(question.contains("Remove your number"), "{question}");
+    b.shot("remove-asks-first").await;
+    b.click("#confirm").await;
     b.message("Your number has been removed").await;
     b.shot("removed").await;
     assert!(b.client.find(Locator::Css("#saved-number")).await.is_err());
@@ -161,6 +165,58 @@ async fn member_saves_confirms_tests_and_removes_a_number() {
         1,
         "the test log survives removal"
     );
+    b.finish().await;
+}
+
+/// The first press of Save and Test on a new number: the number is saved and its code
+/// sent, said as a success (not a red error), the typed number gone from the form, and the
+/// code field's pattern one the browser accepts (it compiles patterns with the `v` flag).
+#[tokio::test]
+async fn save_and_test_on_a_new_number_is_a_success_that_asks_for_the_code() {
+    let mut b = Console::start("save-and-test-first").await;
+    b.app.account("new@example.org", &[Role::Member]).await;
+    b.sign_in("new@example.org").await;
+    b.fill("#number", "(201) 555-0144").await;
+    b.click("#save-and-test").await;
+    b.message("We have sent a confirmation code to •••• 0144")
+        .await;
+    b.shot("code-sent").await;
+    let message_class = b
+        .client
+        .find(Locator::Css("#message"))
+        .await
+        .expect("the message")
+        .attr("class")
+        .await
+        .expect("its class");
+    assert_eq!(message_class.as_deref(), Some("message info"));
+    let typed = b
+        .client
+        .find(Locator::Css("#number"))
+        .await
+        .expect("the number field")
+        .prop("value")
+        .await
+        .expect("its value");
+    assert_eq!(
+        typed.as_deref(),
+        Some(""),
+        "the number is not left in clear"
+    );
+    let pattern_works = b
+        .client
+        .execute(
+            "const code = document.getElementById('code');
+             new RegExp('^(?:' + code.pattern + ')$', 'v');
+             code.value = '123 456';
+             const good = code.checkValidity();
+             code.value = '12x456';
+             return good && !code.checkValidity();",
+            vec![],
+        )
+        .await
+        .expect("the pattern compiles with the v flag");
+    assert_eq!(pattern_works, json!(true));
     b.finish().await;
 }
 
@@ -200,6 +256,14 @@ async fn technical_administrator_cannot_reach_the_emergency_form() {
     b.goto("/admin/alert").await;
     let heading = b.text("h1").await;
     assert_eq!(heading, "Forbidden");
+    // The refusal is drawn in the site's frame: the way on is in the navigation.
+    assert!(
+        b.client
+            .find(Locator::Css("header nav a[href='/admin']"))
+            .await
+            .is_ok(),
+        "the 403 page has the navigation"
+    );
     b.shot("alert-by-url").await;
     // A forged POST from the signed-in browser, with a valid CSRF token.
     b.goto("/admin/test").await;
@@ -300,6 +364,12 @@ async fn emergency_alert_from_compose_to_full_progress() {
         .await
         .unwrap();
     assert_eq!(kept.as_deref(), Some(text.as_str()));
+    let address = b.client.current_url().await.expect("the address");
+    assert_eq!(
+        address.path(),
+        "/admin/alert",
+        "Cancel leads back to the form's own address"
+    );
     b.shot("cancelled").await;
     b.click("#review").await;
     b.client

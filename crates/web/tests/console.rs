@@ -113,8 +113,25 @@ async fn member_save_confirm_test_and_remove() {
             r.body
         );
 
-        // Remove: the registration goes, the test log stays.
+        // Remove asks first; only the confirmed Remove removes.
         let r = c.post("/alerts", &[("action", "remove")]).await;
+        assert!(
+            r.body
+                .contains("Remove your number from emergency text alerts?"),
+            "{}",
+            r.body
+        );
+        assert!(
+            r.body.contains("action=\"&#x2f;alerts&#x2f;remove\""),
+            "{}",
+            r.body
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM alert_registrations").await,
+            1
+        );
+        // Remove: the registration goes, the test log stays.
+        let r = c.post("/alerts/remove", &[]).await;
         assert!(
             r.body.contains("Your number has been removed"),
             "{}",
@@ -127,6 +144,56 @@ async fn member_save_confirm_test_and_remove() {
         assert_eq!(app.count("SELECT COUNT(*) FROM alert_test_log").await, 3);
         let page = c.get("/alerts").await;
         assert!(!page.body.contains("•••• 0123"));
+    })
+    .await;
+}
+
+/// The first Save and Test on a new number saves it and sends the code (the number's
+/// first text): a success that says what comes next, with the typed number gone from the
+/// form; not an error.
+#[tokio::test]
+async fn save_and_test_on_a_new_number_saves_it_and_sends_the_code() {
+    both(|app: App| async move {
+        let mut c = app.signed_in("new@example.org", &[Role::Member]).await;
+        let r = c
+            .post(
+                "/alerts",
+                &[
+                    ("action", "save-and-test"),
+                    ("number", "(201) 555-0144"),
+                    ("carrier", ""),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(
+            r.body
+                .contains("We have sent a confirmation code to •••• 0144")
+                && r.body.contains("press Save and Test for a test alert"),
+            "{}",
+            r.body
+        );
+        assert!(
+            !r.body.contains("555-0144") && !r.body.contains("5550144"),
+            "the typed number stays in clear: {}",
+            r.body
+        );
+        assert_eq!(
+            app.outbox_bodies(app.last_send("confirmation").await)
+                .await
+                .len(),
+            1
+        );
+        // A test refused after a save (not confirmed yet) leaves the form empty too.
+        let r = c
+            .post(
+                "/alerts",
+                &[("action", "save-and-test"), ("number", "(201) 555-0144")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert!(r.body.contains("not confirmed yet"), "{}", r.body);
+        assert!(!r.body.contains("555-0144"), "{}", r.body);
     })
     .await;
 }
@@ -206,12 +273,9 @@ async fn emergency_alert_compose_confirm_cancel_send_and_progress() {
         assert!(r.body.contains("id=\"recipient-count\">3<"), "{}", r.body);
         assert!(r.body.contains("Estimated time to reach everyone"));
         assert!(r.body.contains(" over 2 modems.</p>"), "{}", r.body);
-        // Cancel returns to compose with the text kept.
+        // Cancel returns to compose, at its own address, with the text kept.
         let r = admin
-            .post(
-                "/admin/alert/send",
-                &[("action", "cancel"), ("text", &text)],
-            )
+            .post("/admin/alert", &[("action", "cancel"), ("text", &text)])
             .await;
         assert_eq!(r.status, StatusCode::OK);
         assert!(

@@ -291,7 +291,7 @@ async fn a_member_never_sees_another_members_number() {
         assert_eq!(r.status, StatusCode::BAD_REQUEST);
         assert!(!r.body.contains("alice"), "{}", r.body);
         // Bob's remove does not touch Alice's registration.
-        bob.post("/alerts", &[("action", "remove")]).await;
+        bob.post("/alerts/remove", &[]).await;
         assert_eq!(app.count("SELECT COUNT(*) FROM alert_registrations").await, 1);
         // The number is not in the database in clear.
         assert_eq!(app.count("SELECT COUNT(*) FROM alert_registrations WHERE number_enc LIKE '%2015550123%' OR number_index LIKE '%2015550123%'").await, 0);

@@ -46,6 +46,25 @@ impl MemberAction {
     }
 }
 
+/// What [`Members::save`] did: the details are saved; `message` says so and what came of
+/// the test, which may have been refused (not confirmed yet, too many tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved {
+    pub message: String,
+    pub test_refused: bool,
+}
+
+impl Saved {
+    /// The outcome as one result, for callers that show a refused test as an error.
+    pub fn into_result(self) -> Result<String, AlertError> {
+        if self.test_refused {
+            Err(AlertError::Refused(self.message))
+        } else {
+            Ok(self.message)
+        }
+    }
+}
+
 /// What the member sees about their saved registration.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SavedView {
@@ -148,14 +167,15 @@ impl Members<'_> {
 
     /// Saves (and with [`MemberAction::SaveAndTest`] tests) the actor's number; returns
     /// the message for the page. An empty `typed_number` keeps the saved number (the
-    /// member confirms their details for the review rule).
+    /// member confirms their details for the review rule). A number saved just now gets
+    /// its confirmation code instead of a test: the code is the first text it receives.
     pub async fn save(
         &self,
         actor: &Actor<'_>,
         typed_number: &str,
         carrier: Option<&str>,
         action: MemberAction,
-    ) -> Result<String, AlertError> {
+    ) -> Result<Saved, AlertError> {
         let account = actor.account;
         let service = self.service;
         let database = service.database();
@@ -175,6 +195,7 @@ impl Members<'_> {
         let existing = data::registration(database, account.id).await?;
         let typed_number = typed_number.trim();
         let mut messages = Vec::new();
+        let mut new_number = false;
         let mut reg = if typed_number.is_empty() {
             let Some(mut reg) = existing.clone() else {
                 return Err(AlertError::refused("Please enter your mobile number."));
@@ -202,22 +223,33 @@ impl Members<'_> {
                     reg
                 }
                 _ => {
+                    new_number = true;
                     self.new_number(account, number, index, carrier.clone(), &mut messages)
                         .await?
                 }
             }
         };
         data::save_registration(database, &reg).await?;
-        if action == MemberAction::SaveAndTest {
+        let mut test_refused = false;
+        let awaiting = parse_state(&reg.state)? == SubscriptionState::AwaitingConfirmation;
+        if action == MemberAction::SaveAndTest && new_number && awaiting {
+            messages.push(
+                "Once you have entered the code, press Save and Test for a test alert.".into(),
+            );
+        } else if action == MemberAction::SaveAndTest {
             match self.send_test(actor, &mut reg).await {
                 Ok(message) => messages.push(message),
                 Err(AlertError::Refused(m)) => {
-                    return Err(AlertError::Refused(format!("{} {m}", messages.join(" "))));
+                    messages.push(m);
+                    test_refused = true;
                 }
                 Err(e) => return Err(e),
             }
         }
-        Ok(messages.join(" "))
+        Ok(Saved {
+            message: messages.join(" "),
+            test_refused,
+        })
     }
 
     /// A registration for a number the member has not registered before: opted out if it

@@ -3,10 +3,11 @@
 //!
 //! The variables are a fixed, documented list (see [`override_variables`]):
 //! `TEXTGATE_DATABASE_URL`, `TEXTGATE_HTTP_LISTEN`, `TEXTGATE_HTTP_SECURE_COOKIES`,
-//! `TEXTGATE_LOG_FORMAT`, `TEXTGATE_LOG_LEVEL`, the `[alerts]` keys, and per gateway `TEXTGATE_GATEWAY_<NAME>_<KEY>`, where `<NAME>` is
-//! the gateway's `name` upper-cased with every other character than A–Z and 0–9 turned into
-//! `_`. A `TEXTGATE_` variable that matches nothing is an error, so a misspelt override
-//! never silently does nothing; `TEXTGATE_CONFIG` and variables named by a secret's
+//! `TEXTGATE_LOG_FORMAT`, `TEXTGATE_LOG_LEVEL`, the `[alerts]` keys, and per gateway
+//! `TEXTGATE_GATEWAY_<NAME>_<KEY>`, where `<NAME>` is the gateway's `name` upper-cased with
+//! every other character than A–Z and 0–9 turned into `_`. A `TEXTGATE_` variable that
+//! matches nothing is an error, so a misspelt override never silently does nothing;
+//! `TEXTGATE_CONFIG`, `TEXTGATE_ADMIN_PASSWORD` and variables named by a secret's
 //! `{ env = "…" }` form are exempt.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,6 +18,12 @@ use super::load::{gateway_label, Problem};
 
 /// The variable naming the configuration file (read by the command line, not here).
 pub const CONFIG_PATH_VARIABLE: &str = "TEXTGATE_CONFIG";
+
+/// The new administrator's password for `textgate create-admin` (read by that command).
+pub const ADMIN_PASSWORD_VARIABLE: &str = "TEXTGATE_ADMIN_PASSWORD";
+
+/// Variables the commands read themselves: not settings, so never overrides.
+const COMMAND_VARIABLES: [&str; 2] = [CONFIG_PATH_VARIABLE, ADMIN_PASSWORD_VARIABLE];
 
 const PREFIX: &str = "TEXTGATE_";
 const GATEWAY_PREFIX: &str = "TEXTGATE_GATEWAY_";
@@ -165,7 +172,7 @@ pub(crate) fn apply(table: &mut Table, env: &BTreeMap<String, String>) -> Applie
         let Some(rest) = variable.strip_prefix(PREFIX) else {
             break; // `range` is sorted: past the last TEXTGATE_ variable.
         };
-        if variable == CONFIG_PATH_VARIABLE || exempt.contains(variable) {
+        if COMMAND_VARIABLES.contains(&variable.as_str()) || exempt.contains(variable) {
             continue;
         }
         let result = if let Some(setting) = GLOBAL.iter().find(|s| s.variable == rest) {

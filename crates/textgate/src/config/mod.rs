@@ -28,7 +28,7 @@ use textgate_gsm::segment::{Segmenter, SegmenterConfig};
 
 pub use carriers::{load_carrier_table, CarrierFileError};
 pub use check::{process_environment, run_check_config, CheckConfigArgs};
-pub use env::{override_variables, CONFIG_PATH_VARIABLE};
+pub use env::{override_variables, ADMIN_PASSWORD_VARIABLE, CONFIG_PATH_VARIABLE};
 pub use load::{ConfigError, Loaded, Problem};
 pub use secret::{Secret, SecretSource};
 

@@ -9,7 +9,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 use textgate_alert_service::campaigns::Audience;
-use textgate_alert_service::members::MemberAction;
+use textgate_alert_service::members::{MemberAction, Saved};
 use textgate_alert_service::sends::YearlyTest;
 
 use super::{bad_request, message, ApiResult, Authorized, Body};
@@ -48,7 +48,8 @@ pub async fn registration_post(
             .alerts
             .members()
             .save(&request.actor(), &b.number, b.carrier.as_deref(), action)
-            .await,
+            .await
+            .and_then(Saved::into_result),
     )
 }
 

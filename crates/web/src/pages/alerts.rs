@@ -156,6 +156,25 @@ pub async fn compose_get<D: DeskGuard>(
     compose_page(&state, &mut ctx, D::DESK, "", None, Vec::new()).await
 }
 
+/// Cancel on the confirm page: back to the form at its own address, the text kept for
+/// editing.
+pub async fn compose_back<D: DeskGuard>(
+    State(state): State<WebState>,
+    request: Authorized<D>,
+) -> Result<Response, WebError> {
+    let (mut ctx, _, form) = request.into_parts();
+    let yearly = yearly_from(&form).ok().flatten();
+    compose_page(
+        &state,
+        &mut ctx,
+        D::DESK,
+        form.text("text"),
+        yearly,
+        Vec::new(),
+    )
+    .await
+}
+
 pub async fn compose_confirm<D: DeskGuard>(
     State(state): State<WebState>,
     request: Authorized<D>,

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use textgate_alert_service::members::MemberAction;
 use textgate_alert_service::Account;
 
-use super::{page, split, Message};
+use super::{confirm_page, page, split, Confirmation, Message};
 use crate::request::{Authorized, Member};
 use crate::state::{Ctx, WebError, WebState};
 
@@ -83,18 +83,54 @@ pub async fn member_post(
     let number = form.text("number");
     let carrier = form.get("carrier");
     let members = state.alerts.members();
-    let result = match action {
-        MemberAction::Remove => members.remove(&caller).await,
-        _ => {
-            members
-                .save(&ctx.actor(&caller), number, carrier, action)
-                .await
-        }
+    let (result, saved) = match action {
+        MemberAction::Remove => return confirm_remove(&state, &mut ctx).await,
+        _ => match members
+            .save(&ctx.actor(&caller), number, carrier, action)
+            .await
+        {
+            Ok(saved) => (saved.into_result(), true),
+            Err(e) => (Err(e), false),
+        },
     };
     let (message, status) = split(result)?;
-    // After a success the form shows the saved (masked) details, not the typed number.
-    let keep = if status == StatusCode::OK { "" } else { number };
+    // Once saved, the form shows the saved (masked) details, not the typed number, even
+    // when the test that followed was refused.
+    let keep = if saved || status == StatusCode::OK {
+        ""
+    } else {
+        number
+    };
     member_page(&state, &mut ctx, &caller, keep, carrier, message, status).await
+}
+
+/// Remove asks first: the member stops receiving emergency alerts, which they may not
+/// have meant by one click.
+async fn confirm_remove(state: &WebState, ctx: &mut Ctx) -> Result<Response, WebError> {
+    confirm_page(
+        state,
+        ctx,
+        Confirmation {
+            title: "Remove your number",
+            question: "Remove your number from emergency text alerts?".to_owned(),
+            consequence: "We delete it and send it nothing more, emergency alerts included. You can register again at any time.",
+            action: "/alerts/remove".to_owned(),
+            button: "Remove my number",
+            back: "/alerts",
+        },
+    )
+    .await
+}
+
+/// The confirmed Remove.
+pub async fn member_remove(
+    State(state): State<WebState>,
+    request: Authorized<Member>,
+) -> Result<Response, WebError> {
+    let (mut ctx, caller, _) = request.into_parts();
+    let removed = state.alerts.members().remove(&caller).await;
+    let (message, status) = split(removed)?;
+    member_page(&state, &mut ctx, &caller, "", None, message, status).await
 }
 
 pub async fn member_confirm(

@@ -8,6 +8,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod alerts;
+pub(crate) mod error_frame;
 pub(crate) mod member;
 pub(crate) mod signin;
 pub(crate) mod tokens;
