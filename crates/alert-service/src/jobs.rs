@@ -1,5 +1,6 @@
 //! The service's periodic jobs: the members' review reminders (hourly), the resumption
-//! of campaigns a stopped daemon left half-way (every minute, which also retries an
+//! of campaigns a stopped daemon left half-way and the expiry of real alerts nobody
+//! approved in time (every minute, which also retries an
 //! enqueueing a database error interrupted), and, when webhooks are configured, their
 //! enqueuer and dispatcher (every second; the dispatcher also wakes when the enqueuer
 //! added deliveries). All run once at start-up. The daemon starts them with one call
@@ -78,6 +79,13 @@ async fn resume_campaigns(service: AlertService) {
     let mut every_minute = tokio::time::interval(CAMPAIGN_RESUME_PERIOD);
     loop {
         every_minute.tick().await;
+        match service.campaigns().expire_unapproved().await {
+            Ok(0) => {}
+            Ok(expired) => tracing::info!(expired, "real alerts expired unapproved"),
+            Err(e) => {
+                tracing::warn!(error = %e, "unapproved alerts not checked; trying again in a minute")
+            }
+        }
         match service.campaigns().resume_enqueueing().await {
             Ok(0) => {}
             Ok(found) => tracing::debug!(found, "unfinished campaigns handed to an enqueuer"),

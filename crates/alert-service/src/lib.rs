@@ -68,7 +68,9 @@ use tokio::sync::{watch, Notify};
 pub use accounts::{Account, AccountId};
 pub use error::AlertError;
 pub use members::keywords::STOP_NOTICE;
-pub use settings::{AlertSettings, CampaignModem, PasswordCost, SigninLimit, TextGateway};
+pub use settings::{
+    AlertSettings, Approval, CampaignModem, PasswordCost, SigninLimit, TextGateway,
+};
 pub use webhooks::{ReceivedTexts, Webhook, WebhookEvent, WebhookPolicy};
 
 /// The alert service. Cheap to clone: clones share the store, the settings, the clock and

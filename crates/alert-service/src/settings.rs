@@ -103,6 +103,18 @@ pub struct AlertSettings {
     /// Outbound webhooks (`[[webhook]]`), and how their deliveries are posted and retried.
     pub webhooks: Vec<Webhook>,
     pub webhook_policy: WebhookPolicy,
+    /// Who must agree before a real alert goes out.
+    pub approval: Approval,
+}
+
+/// Who must agree before a real alert goes out (`[alerts] approval`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Approval {
+    /// The emergency administrator who confirms it sends it.
+    OnePerson,
+    /// A second emergency administrator approves it within `expires_after`, or it never
+    /// goes out.
+    TwoPerson { expires_after: TimeDelta },
 }
 
 impl std::fmt::Debug for AlertSettings {
@@ -165,6 +177,7 @@ impl AlertSettings {
             text_gateways,
             webhooks: Vec::new(),
             webhook_policy: WebhookPolicy::default(),
+            approval: Approval::OnePerson,
         }
     }
 

@@ -279,6 +279,13 @@ pub fn alert_settings(config: &Config) -> anyhow::Result<Option<AlertSettings>> 
         modems,
     );
     settings.compose_limits = alerts.compose_limits();
+    settings.approval = match alerts.approval {
+        crate::config::ApprovalConfig::OnePerson => textgate_alert_service::Approval::OnePerson,
+        crate::config::ApprovalConfig::TwoPerson => textgate_alert_service::Approval::TwoPerson {
+            expires_after: chrono::TimeDelta::from_std(alerts.approval_expires_after)
+                .context("alerts.approval_expires_after is too long")?,
+        },
+    };
     settings.text_gateways = text_gateways(config)?;
     settings.webhooks = webhooks(config)?;
     if let Some((gateway, smtp)) = carriers {

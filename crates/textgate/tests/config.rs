@@ -1122,6 +1122,11 @@ fn example_alerts_section_is_valid_when_uncommented() {
     let alerts = config.alerts.expect("alerts are on");
     assert_eq!(alerts.encryption_key.id, "2026-01");
     assert_eq!(alerts.compose_limits().safe_length, 110);
+    assert_eq!(alerts.approval, textgate::config::ApprovalConfig::OnePerson);
+    assert_eq!(
+        alerts.approval_expires_after,
+        std::time::Duration::from_secs(30 * 60)
+    );
     let ring = alerts.key_ring().unwrap();
     assert_eq!(ring.active_id().as_str(), "2026-01");
     assert_eq!(ring.key_ids().count(), 2);
@@ -1135,6 +1140,8 @@ fn alert_keys_are_checked() {
 blind_index_key = \"{KEY_A}\"
 confirmation_key = \"00000000000000000000000000000000000000000000000000000000000000000\"
 safe_length = 200
+approval = \"two-person\"
+approval_expires_after = \"10s\"
 
 [alerts.encryption_key]
 id = \"2026/01\"
@@ -1153,15 +1160,16 @@ key = {{ env = \"OLD_KEY\" }}
         &text,
         &[("OLD_KEY", &"0".repeat(64))],
         expect![[r#"
-        test.toml has 7 errors:
-          alerts.encryption_key.id: key id "2026/01" is not valid: use 1 to 32 characters from A-Z, a-z, 0-9, '.', '_' and '-'
-          alerts.retired_keys[0].key: the key decodes to 2 bytes as hexadecimal, but a key must be exactly 32 bytes (64 hexadecimal digits or 44 base64 characters)
-          alerts.retired_keys[1].id: "old" is already the id of alerts.retired_keys[0]
-          alerts.retired_keys[1].key: the key is 32 identical bytes, which looks like a placeholder, not a random key
-          alerts.blind_index_key: is the same key as alerts.encryption_key.key; every purpose needs its own random key
-          alerts.confirmation_key: the key is neither hexadecimal nor base64 (65 characters); generate one with `openssl rand -hex 32`
-          alerts.safe_length: 200 is more than hard_limit (140)
-    "#]],
+            test.toml has 8 errors:
+              alerts.encryption_key.id: key id "2026/01" is not valid: use 1 to 32 characters from A-Z, a-z, 0-9, '.', '_' and '-'
+              alerts.retired_keys[0].key: the key decodes to 2 bytes as hexadecimal, but a key must be exactly 32 bytes (64 hexadecimal digits or 44 base64 characters)
+              alerts.retired_keys[1].id: "old" is already the id of alerts.retired_keys[0]
+              alerts.retired_keys[1].key: the key is 32 identical bytes, which looks like a placeholder, not a random key
+              alerts.blind_index_key: is the same key as alerts.encryption_key.key; every purpose needs its own random key
+              alerts.confirmation_key: the key is neither hexadecimal nor base64 (65 characters); generate one with `openssl rand -hex 32`
+              alerts.safe_length: 200 is more than hard_limit (140)
+              alerts.approval_expires_after: must be between 1 minute and 7 days: an alert nobody approved in a week is no alert
+        "#]],
     );
 }
 
@@ -1302,6 +1310,8 @@ fn every_key() -> Config {
             safe_length: 110,
             hard_limit: 140,
             ucs2: Ucs2Policy::Refuse,
+            approval: textgate::config::ApprovalConfig::TwoPerson,
+            approval_expires_after: std::time::Duration::from_secs(600),
         }),
         gateways: vec![
             gateway(

@@ -64,6 +64,10 @@ pub fn router(state: WebState) -> Router {
         )
         .route("/admin/alert/send", post(alerts::compose_send::<AlertDesk>))
         .route("/admin/campaigns/{id}", get(alerts::campaign_page))
+        .route(
+            "/admin/campaigns/{id}/decide",
+            post(alerts::campaign_decide),
+        )
         .route("/admin/log", get(alerts::logs_page))
         .route(
             "/admin/accounts",

@@ -36,6 +36,16 @@ pub enum AuditAction {
     SendTest,
     /// A real alert to everyone.
     SendAlert,
+    /// A real alert confirmed by one emergency administrator, awaiting a second.
+    DraftAlert,
+    /// A second emergency administrator approved a real alert.
+    ApproveAlert,
+    /// A second emergency administrator refused a real alert.
+    RefuseAlert,
+    /// A drafter tried to approve or refuse their own alert, and was refused.
+    ApproveOwnAlertRefused,
+    /// A real alert ran out of time unapproved.
+    AlertExpired,
     DeleteTranscripts,
     ExportTranscripts,
     /// A text sent through the send API (or a retry answered with it).
@@ -58,6 +68,11 @@ impl AuditAction {
             AuditAction::RevokeApiToken => "revoke-api-token",
             AuditAction::SendTest => "send-test",
             AuditAction::SendAlert => "send-alert",
+            AuditAction::DraftAlert => "draft-alert",
+            AuditAction::ApproveAlert => "approve-alert",
+            AuditAction::RefuseAlert => "refuse-alert",
+            AuditAction::ApproveOwnAlertRefused => "approve-own-alert-refused",
+            AuditAction::AlertExpired => "alert-expired",
             AuditAction::DeleteTranscripts => "delete-transcripts",
             AuditAction::ExportTranscripts => "export-transcripts",
             AuditAction::SendText => "send-text",
@@ -96,6 +111,24 @@ impl AlertService {
             self.database(),
             None,
             "(command line)",
+            "local",
+            action.as_str(),
+            detail,
+            self.now(),
+        )
+        .await
+    }
+
+    /// Records `action` done by the daemon itself (an alert expiring unapproved).
+    pub(crate) async fn audit_daemon(
+        &self,
+        action: AuditAction,
+        detail: &str,
+    ) -> Result<(), AlertError> {
+        data::insert(
+            self.database(),
+            None,
+            "(textgate)",
             "local",
             action.as_str(),
             detail,

@@ -18,9 +18,40 @@ use crate::{AccountId, AlertError};
 pub(super) async fn insert_campaign(
     database: &Database,
     s: &NewSend<'_>,
+    state: CampaignState,
     unreachable: i64,
 ) -> Result<i64, AlertError> {
-    sends::data::insert(database, s, Some(CampaignState::Enqueueing), unreachable).await
+    sends::data::insert(database, s, Some(state), unreachable).await
+}
+
+/// Moves a real alert awaiting approval to `to`, recording who decided (none: it expired)
+/// and when. False when it was no longer awaiting approval: someone decided first.
+pub(super) async fn decide(
+    database: &Database,
+    id: i64,
+    to: CampaignState,
+    by: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<bool, AlertError> {
+    let changed = with_database!(database, pool => {
+        sqlx::query(
+            "UPDATE alert_sends SET campaign_state = $1, decided_by = $2, decided_at = $3
+             WHERE id = $4 AND campaign_state = 'awaiting-approval'",
+        )
+        .bind(to.as_str())
+        .bind(by)
+        .bind(at)
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    Ok(changed == 1)
+}
+
+/// Real alerts awaiting a second administrator, oldest first.
+pub(super) async fn awaiting_approval(database: &Database) -> Result<Vec<sends::Send>, AlertError> {
+    sends::data::in_state(database, CampaignState::AwaitingApproval).await
 }
 
 /// Campaigns whose deliveries are not all in the outbox yet, oldest first.

@@ -15,6 +15,7 @@
 //! still runs a gateway; the others go to the modems, or, with no modem, are reported as
 //! unreachable (on the confirm and progress pages) rather than failed one by one.
 
+pub mod approval;
 mod data;
 pub mod enqueue;
 pub mod progress;
@@ -28,9 +29,10 @@ use textgate_alerts::{
 use tokio::sync::watch;
 
 use crate::audit::AuditAction;
-use crate::sends::{self, NewSend, Send, SendKind, YearlyTest};
+use crate::sends::{self, CampaignState, NewSend, Send, SendKind, YearlyTest};
 use crate::{Actor, AlertError, AlertService};
 
+pub use approval::Decision;
 pub use progress::ProgressView;
 
 /// How far back a gateway's last campaign still says something about its rate.
@@ -233,7 +235,9 @@ impl Campaigns<'_> {
 
     /// Starts a campaign of `text` to `audience`: records it in the send log (state
     /// `enqueueing`) and the audit log, and enqueues it in the background. Returns the
-    /// send id at once (the progress page shows the enqueueing too).
+    /// send id at once (the progress page shows the enqueueing too). Under two-person
+    /// approval a real alert is recorded `awaiting-approval` instead and waits for
+    /// [`Campaigns::decide`].
     pub async fn start(
         &self,
         actor: &Actor<'_>,
@@ -247,8 +251,15 @@ impl Campaigns<'_> {
             .validate(text)
             .map_err(|e| AlertError::refused(format!("{e}.")))?;
         let preview = self.preview(audience, validated.report.parts).await?;
+        let awaiting = self.needs_approval(audience);
+        let state = if awaiting {
+            CampaignState::AwaitingApproval
+        } else {
+            CampaignState::Enqueueing
+        };
         let id = self
-            .record(
+            .record_in(
+                state,
                 &NewSend {
                     kind: audience.send_kind(),
                     account_id: Some(actor.account.id),
@@ -262,13 +273,14 @@ impl Campaigns<'_> {
                 i64::try_from(preview.unreachable).unwrap_or(i64::MAX),
             )
             .await?;
-        self.service.spawn_enqueue(id);
+        let action = if awaiting {
+            AuditAction::DraftAlert
+        } else {
+            self.service.spawn_enqueue(id);
+            audience.audit_action()
+        };
         self.service
-            .audit(
-                actor,
-                audience.audit_action(),
-                &format!("campaign {id}: {text}"),
-            )
+            .audit(actor, action, &format!("campaign {id}: {text}"))
             .await?;
         Ok(id)
     }
@@ -278,7 +290,17 @@ impl Campaigns<'_> {
     /// resumed by [`Campaigns::resume_enqueueing`]. For tools and tests that drive the
     /// enqueuer themselves; `unreachable` members are reported on the progress page.
     pub async fn record(&self, send: &NewSend<'_>, unreachable: i64) -> Result<i64, AlertError> {
-        data::insert_campaign(self.service.database(), send, unreachable).await
+        self.record_in(CampaignState::Enqueueing, send, unreachable)
+            .await
+    }
+
+    async fn record_in(
+        &self,
+        state: CampaignState,
+        send: &NewSend<'_>,
+        unreachable: i64,
+    ) -> Result<i64, AlertError> {
+        data::insert_campaign(self.service.database(), send, state, unreachable).await
     }
 
     /// The send-log row of send `id`.

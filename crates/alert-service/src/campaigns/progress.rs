@@ -20,7 +20,8 @@ pub struct ProgressView {
     pub counts: CampaignCounts,
     pub percent: u64,
     pub eta: String,
-    /// `enqueueing`, `enqueued` or `interrupted`.
+    /// `enqueueing`, `enqueued`, `interrupted`, or under two-person approval
+    /// `awaiting-approval`, `refused` or `expired`.
     pub state: &'static str,
     /// Deliveries in the outbox so far (every state): while enqueueing, how far it got.
     pub in_outbox: u64,
@@ -113,7 +114,8 @@ impl Campaigns<'_> {
         } else {
             let plan = CampaignPlan::new(total, &service.rates(), parts)
                 .map_err(|e| AlertError::Internal(format!("campaign {}: {e}", send.id)))?;
-            let started: DateTime<Utc> = send.confirmed_at;
+            // An approved alert started when the second administrator approved it.
+            let started: DateTime<Utc> = send.decided_at.unwrap_or(send.confirmed_at);
             let eta = progress.eta(&plan, started, now);
             describe_duration(eta.time_left.max(TimeDelta::zero()))
         };

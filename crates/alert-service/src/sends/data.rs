@@ -7,34 +7,42 @@ use textgate_store::{with_database, Database};
 use super::{CampaignState, NewSend, Send, SendKind, YearlyTest};
 use crate::{AccountId, AlertError};
 
-type SendRow = (
-    i64,
-    String,
-    Option<i64>,
-    String,
-    String,
-    i64,
-    i64,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<bool>,
-    Option<String>,
-    i64,
-);
+#[derive(sqlx::FromRow)]
+struct SendRow {
+    id: i64,
+    kind: String,
+    account_id: Option<i64>,
+    account_email: String,
+    body: String,
+    recipients: i64,
+    estimated_seconds: i64,
+    confirmed_at: DateTime<Utc>,
+    enqueued_at: Option<DateTime<Utc>>,
+    yearly_description: Option<String>,
+    yearly_date: Option<String>,
+    yearly_time: Option<String>,
+    yearly_announced: Option<bool>,
+    campaign_state: Option<String>,
+    unreachable: i64,
+    decided_by: Option<String>,
+    decided_at: Option<DateTime<Utc>>,
+}
 
 const SEND_COLUMNS: &str = "id, kind, account_id, account_email, body, recipients, \
     estimated_seconds, confirmed_at, enqueued_at, yearly_description, yearly_date, \
-    yearly_time, yearly_announced, campaign_state, unreachable";
+    yearly_time, yearly_announced, campaign_state, unreachable, decided_by, decided_at";
 
 fn send_from_row(r: SendRow) -> Result<Send, AlertError> {
-    let kind = SendKind::parse(&r.1).ok_or_else(|| AlertError::Corrupt {
+    let kind = SendKind::parse(&r.kind).ok_or_else(|| AlertError::Corrupt {
         what: "send",
-        detail: format!("{}: unknown kind {:?}", r.0, r.1),
+        detail: format!("{}: unknown kind {:?}", r.id, r.kind),
     })?;
-    let yearly_test = match (r.9, r.10, r.11, r.12) {
+    let yearly_test = match (
+        r.yearly_description,
+        r.yearly_date,
+        r.yearly_time,
+        r.yearly_announced,
+    ) {
         (Some(description), Some(date), Some(time), Some(announced)) => Some(YearlyTest {
             description,
             date,
@@ -43,28 +51,30 @@ fn send_from_row(r: SendRow) -> Result<Send, AlertError> {
         }),
         _ => None,
     };
-    let campaign_state = match r.13.as_deref() {
+    let campaign_state = match r.campaign_state.as_deref() {
         None => None,
         Some(text) => Some(
             CampaignState::parse(text).ok_or_else(|| AlertError::Corrupt {
                 what: "send",
-                detail: format!("{}: unknown campaign state {text:?}", r.0),
+                detail: format!("{}: unknown campaign state {text:?}", r.id),
             })?,
         ),
     };
     Ok(Send {
-        id: r.0,
+        id: r.id,
         kind,
-        account_id: r.2,
-        account_email: r.3,
-        body: r.4,
-        recipients: r.5,
-        estimated_seconds: r.6,
-        confirmed_at: r.7,
-        enqueued_at: r.8,
+        account_id: r.account_id,
+        account_email: r.account_email,
+        body: r.body,
+        recipients: r.recipients,
+        estimated_seconds: r.estimated_seconds,
+        confirmed_at: r.confirmed_at,
+        enqueued_at: r.enqueued_at,
         yearly_test,
         campaign_state,
-        unreachable: r.14,
+        unreachable: r.unreachable,
+        decided_by: r.decided_by,
+        decided_at: r.decided_at,
     })
 }
 
@@ -126,6 +136,19 @@ pub(crate) async fn send(database: &Database, id: i64) -> Result<Option<Send>, A
         sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?
     });
     row.map(send_from_row).transpose()
+}
+
+/// Campaigns in `state`, oldest first.
+pub(crate) async fn in_state(
+    database: &Database,
+    state: CampaignState,
+) -> Result<Vec<Send>, AlertError> {
+    let sql =
+        format!("SELECT {SEND_COLUMNS} FROM alert_sends WHERE campaign_state = $1 ORDER BY id");
+    let rows: Vec<SendRow> = with_database!(database, pool => {
+        sqlx::query_as(&sql).bind(state.as_str()).fetch_all(pool).await?
+    });
+    rows.into_iter().map(send_from_row).collect()
 }
 
 /// The send log: campaigns (test and real), newest first.

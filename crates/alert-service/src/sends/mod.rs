@@ -65,6 +65,13 @@ pub enum CampaignState {
     Enqueued,
     /// Left unfinished by a version of textgate that could not resume it; not resumed.
     Interrupted,
+    /// A real alert confirmed by one emergency administrator, waiting for a second one
+    /// (two-person approval); nothing is in the outbox.
+    AwaitingApproval,
+    /// Refused by a second emergency administrator; never sent.
+    Refused,
+    /// Not approved in time; never sent.
+    Expired,
 }
 
 impl CampaignState {
@@ -73,6 +80,9 @@ impl CampaignState {
             CampaignState::Enqueueing => "enqueueing",
             CampaignState::Enqueued => "enqueued",
             CampaignState::Interrupted => "interrupted",
+            CampaignState::AwaitingApproval => "awaiting-approval",
+            CampaignState::Refused => "refused",
+            CampaignState::Expired => "expired",
         }
     }
 
@@ -81,6 +91,9 @@ impl CampaignState {
             CampaignState::Enqueueing,
             CampaignState::Enqueued,
             CampaignState::Interrupted,
+            CampaignState::AwaitingApproval,
+            CampaignState::Refused,
+            CampaignState::Expired,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -115,6 +128,9 @@ pub struct Send {
     pub campaign_state: Option<CampaignState>,
     /// Recipients no gateway could reach (see `CampaignPlan::unreachable`).
     pub unreachable: i64,
+    /// Who approved or refused a real alert under two-person approval, and when.
+    pub decided_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
 }
 
 /// A send about to be recorded.

@@ -209,6 +209,27 @@ pub struct AlertsConfig {
     /// Whether an alert needing UCS-2 (characters outside the GSM alphabet) is allowed.
     #[serde(default)]
     pub ucs2: textgate_alerts::compose::Ucs2Policy,
+    /// Who must agree before a real alert goes out.
+    #[serde(default)]
+    pub approval: ApprovalConfig,
+    /// How long a real alert waits for a second administrator before it expires unsent.
+    #[serde(default = "default_approval_expires_after", with = "humantime_serde")]
+    pub approval_expires_after: Duration,
+}
+
+/// `[alerts] approval`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApprovalConfig {
+    /// The emergency administrator who confirms a real alert sends it.
+    #[default]
+    OnePerson,
+    /// A second emergency administrator must approve it.
+    TwoPerson,
+}
+
+fn default_approval_expires_after() -> Duration {
+    Duration::from_secs(30 * 60)
 }
 
 impl AlertsConfig {

@@ -340,6 +340,13 @@ impl Checker<'_> {
                 ),
             );
         }
+        let expires = alerts.approval_expires_after;
+        if expires < Duration::from_secs(60) || expires > Duration::from_secs(7 * 24 * 3600) {
+            self.error(
+                "alerts.approval_expires_after",
+                "must be between 1 minute and 7 days: an alert nobody approved in a week is no alert",
+            );
+        }
     }
 
     fn gateway(

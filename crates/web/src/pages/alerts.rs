@@ -8,12 +8,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, NaiveTime};
 use serde_json::{json, Value};
-use textgate_alert_service::campaigns::Audience;
+use textgate_alert_service::campaigns::{Audience, Decision};
 use textgate_alert_service::sends::{SendKind, YearlyTest};
 use textgate_alert_service::{format_time, Account};
 use textgate_alerts::Role;
 
-use super::{page, Message};
+use super::{page, split, Message};
 use crate::forms::Fields;
 use crate::request::{AlertDesk, AuditLog, Authorized, Guard, SendLog, TestDesk};
 use crate::state::{Ctx, WebError, WebState};
@@ -264,10 +264,50 @@ pub async fn campaign_page(
     Path(id): Path<i64>,
     request: Authorized<SendLog>,
 ) -> Result<Response, WebError> {
-    let mut ctx = request.ctx;
+    let (mut ctx, caller, _) = request.into_parts();
+    campaign_view(&state, &mut ctx, &caller, id, Message::None, StatusCode::OK).await
+}
+
+/// Approve or Refuse on a real alert awaiting a second administrator. The alert service
+/// refuses the drafter (a forged POST included) and anyone without the emergency role.
+pub async fn campaign_decide(
+    State(state): State<WebState>,
+    Path(id): Path<i64>,
+    request: Authorized<AlertDesk>,
+) -> Result<Response, WebError> {
+    let (mut ctx, caller, form) = request.into_parts();
+    let decision = match form.text("decision") {
+        "approve" => Decision::Approve,
+        "refuse" => Decision::Refuse,
+        _ => return Err(WebError::BadRequest("Unknown button.".into())),
+    };
+    let decided = state
+        .alerts
+        .campaigns()
+        .decide(&ctx.actor(&caller), id, decision)
+        .await;
+    let (message, status) = split(decided)?;
+    campaign_view(&state, &mut ctx, &caller, id, message, status).await
+}
+
+async fn campaign_view(
+    state: &WebState,
+    ctx: &mut Ctx,
+    caller: &Account,
+    id: i64,
+    message: Message,
+    status: StatusCode,
+) -> Result<Response, WebError> {
     let campaigns = state.alerts.campaigns();
     let send = campaigns.send(id).await?.ok_or(WebError::NotFound)?;
     let p = campaigns.progress(&send).await?;
+    let approval = json!({
+        "deadline": campaigns.approval_deadline(&send).map(format_time),
+        "may_decide": campaigns.may_decide(&ctx.actor(caller), &send),
+        "drafter": send.account_id == Some(caller.id),
+        "decided_by": send.decided_by,
+        "decided_at": send.decided_at.map(format_time),
+    });
     let extra = json!({
         "heading": format!("Campaign {id}: {}", if send.kind == SendKind::Real { "emergency alert" } else { "test" }),
         "send": send,
@@ -281,15 +321,16 @@ pub async fn campaign_page(
         "unreachable": p.unreachable,
         "paths": p.paths,
         "confirmed_at": format_time(send.confirmed_at),
+        "approval": approval,
     });
     page(
-        &state,
-        &mut ctx,
+        state,
+        ctx,
         "progress.html",
         "Campaign progress",
         extra,
-        Message::None,
-        StatusCode::OK,
+        message,
+        status,
     )
     .await
 }
