@@ -48,8 +48,20 @@ impl DerefMut for Console {
 impl Console {
     /// `name` starts the names of the test's screenshots.
     async fn start(name: &'static str) -> Console {
+        Console::start_with(name, |_| {}).await
+    }
+
+    /// The same, with the alert settings changed by `change`.
+    async fn start_with(
+        name: &'static str,
+        change: impl FnOnce(&mut textgate_alert_service::AlertSettings),
+    ) -> Console {
         let database = Database::create(BackendKind::Postgres).await;
-        let app = support::open_app(&database.url).await;
+        let mut app = support::open_app(&database.url).await;
+        let mut settings = support::settings();
+        change(&mut settings);
+        app.state = support::console(app.state.store.clone(), settings, &app.clock);
+        app.router = textgate_web::router(app.state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -279,6 +291,63 @@ async fn technical_administrator_cannot_reach_the_emergency_form() {
         .expect("script");
     assert_eq!(status, json!(403));
     assert_eq!(b.app.last_send("real").await, 0);
+    b.finish().await;
+}
+
+/// Two-person approval as the two administrators see it: the drafter's alert waits on its
+/// page with nothing sent and no buttons for her; the second administrator approves it
+/// there and the progress follows.
+#[tokio::test]
+async fn a_second_administrator_approves_a_real_alert() {
+    let mut b = Console::start_with("approval", |s| {
+        s.approval = textgate_alert_service::Approval::TwoPerson {
+            expires_after: TimeDelta::minutes(30),
+        }
+    })
+    .await;
+    registered_member(&b.app, "m@example.org", "+1 201 555 0101").await;
+    for who in ["ann@example.org", "bob@example.org"] {
+        b.app
+            .account(who, &[Role::EmergencyAdministrator, Role::Member])
+            .await;
+    }
+    b.sign_in("ann@example.org").await;
+    b.goto("/admin/alert").await;
+    b.fill("#text", "Campus closed today: snow. Stay home.")
+        .await;
+    b.click("#review").await;
+    b.wait_for(Locator::Css("#send"), "the confirm page").await;
+    b.click("#send").await;
+    b.wait_for(Locator::Css("#drafter-waits"), "the waiting alert")
+        .await;
+    assert!(b.client.find(Locator::Css("#approve")).await.is_err());
+    let id = b.app.last_send("real").await;
+    assert_eq!(
+        b.app
+            .count(&format!(
+                "SELECT COUNT(*) FROM outbound WHERE campaign_id = {id}"
+            ))
+            .await,
+        0,
+        "nothing goes out before the approval"
+    );
+    b.shot("drafter-waits").await;
+    b.sign_out().await;
+    b.sign_in("bob@example.org").await;
+    // The desk lists what waits for him.
+    b.goto("/admin").await;
+    b.shot("desk-lists-the-waiting-alert").await;
+    b.click(".awaiting-alert").await;
+    let text = b.text("#approval-text").await;
+    assert_eq!(text, "Campus closed today: snow. Stay home.");
+    b.wait_for(Locator::Css("#approve"), "the approve button")
+        .await;
+    b.shot("second-administrator").await;
+    b.click("#approve").await;
+    b.message("is going out now").await;
+    b.wait_for(Locator::Css("#approved-by"), "who approved")
+        .await;
+    b.shot("approved").await;
     b.finish().await;
 }
 

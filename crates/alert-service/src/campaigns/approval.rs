@@ -120,6 +120,11 @@ impl Campaigns<'_> {
         })
     }
 
+    /// Real alerts waiting for a second administrator, oldest first (the desk lists them).
+    pub async fn awaiting_approval(&self) -> Result<Vec<Send>, AlertError> {
+        super::data::awaiting_approval(self.service.database()).await
+    }
+
     /// Marks every alert whose approval time ran out `expired`; how many. Run by the
     /// service's jobs every minute, so an expired alert never goes out and the log says
     /// so even if nobody looks.

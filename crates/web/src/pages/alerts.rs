@@ -71,7 +71,22 @@ pub async fn admin_home(
 ) -> Result<Response, WebError> {
     let (mut ctx, caller, _) = request.into_parts();
     let campaigns = state.alerts.campaigns();
+    let awaiting: Vec<Value> = campaigns
+        .awaiting_approval()
+        .await?
+        .iter()
+        .map(|s| {
+            json!({
+                "id": s.id,
+                "drafter": s.account_email,
+                "at": format_time(s.confirmed_at),
+                "body": s.body,
+                "until": campaigns.approval_deadline(s).map(format_time),
+            })
+        })
+        .collect();
     let extra = json!({
+        "awaiting": awaiting,
         "emergency": caller.roles.has(Role::EmergencyAdministrator),
         "testers": campaigns.audience_size(Audience::Testers).await?,
         "members": campaigns.audience_size(Audience::Everyone).await?,
