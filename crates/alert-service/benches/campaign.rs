@@ -150,6 +150,7 @@ async fn main() {
     let id = campaigns
         .record(
             &NewSend {
+                thread: None,
                 kind: SendKind::Real,
                 account_id: None,
                 account_email: "bench",

@@ -151,6 +151,7 @@ async fn a_half_enqueued_campaign_is_resumed_once_per_member() {
         let id = campaigns
             .record(
                 &NewSend {
+                    thread: None,
                     kind: SendKind::Real,
                     account_id: Some(admin),
                     account_email: "chief@example.org",
@@ -222,6 +223,7 @@ async fn record(app: &support::App, admin: i64, body: &str, recipients: i64) -> 
         .campaigns()
         .record(
             &NewSend {
+                thread: None,
                 kind: SendKind::Real,
                 account_id: Some(admin),
                 account_email: "chief@example.org",

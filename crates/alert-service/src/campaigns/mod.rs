@@ -29,7 +29,7 @@ use textgate_alerts::{
 use tokio::sync::watch;
 
 use crate::audit::AuditAction;
-use crate::sends::{self, CampaignState, NewSend, Send, SendKind, YearlyTest};
+use crate::sends::{self, CampaignState, MessageType, NewSend, Send, SendKind, Thread, YearlyTest};
 use crate::{Actor, AlertError, AlertService};
 
 pub use approval::Decision;
@@ -244,8 +244,10 @@ impl Campaigns<'_> {
         audience: Audience,
         text: &str,
         yearly_test: Option<&YearlyTest>,
+        thread: Option<Thread>,
     ) -> Result<i64, AlertError> {
         authorize(&actor.account.roles, audience.action())?;
+        let thread = self.checked_thread(audience, thread).await?;
         let validated = self
             .composer()
             .validate(text)
@@ -269,6 +271,7 @@ impl Campaigns<'_> {
                     estimated_seconds: preview.plan.estimated_duration().num_seconds(),
                     confirmed_at: self.service.now(),
                     yearly_test,
+                    thread,
                 },
                 i64::try_from(preview.unreachable).unwrap_or(i64::MAX),
             )
@@ -279,10 +282,68 @@ impl Campaigns<'_> {
             self.service.spawn_enqueue(id);
             audience.audit_action()
         };
+        let follows = match thread {
+            Some(t) if t.msg_type == MessageType::Cancel => {
+                format!(" (all clear for campaign {})", t.refers_to)
+            }
+            Some(t) => format!(" (update to campaign {})", t.refers_to),
+            None => String::new(),
+        };
         self.service
-            .audit(actor, action, &format!("campaign {id}: {text}"))
+            .audit(actor, action, &format!("campaign {id}{follows}: {text}"))
             .await?;
         Ok(id)
+    }
+
+    /// The thread an update or all clear joins: the campaign it follows must be one this
+    /// desk sends (a test follows a test), and the thread must not have had its all clear.
+    /// Recorded against the thread's first alert, whichever of its campaigns was named.
+    async fn checked_thread(
+        &self,
+        audience: Audience,
+        thread: Option<Thread>,
+    ) -> Result<Option<Thread>, AlertError> {
+        let Some(thread) = thread.filter(|t| t.msg_type != MessageType::Alert) else {
+            return Ok(None);
+        };
+        let named = self
+            .send(thread.refers_to)
+            .await?
+            .filter(|s| s.kind == audience.send_kind())
+            .ok_or_else(|| {
+                AlertError::refused(format!(
+                    "Campaign {} is not one this desk sent, so it cannot be updated or cleared here.",
+                    thread.refers_to
+                ))
+            })?;
+        let root = named.refers_to.unwrap_or(named.id);
+        let earlier = sends::data::thread(self.service.database(), root).await?;
+        if let Some(clear) = earlier.iter().find(|s| {
+            s.msg_type == MessageType::Cancel
+                && matches!(
+                    s.campaign_state,
+                    Some(CampaignState::Enqueueing | CampaignState::Enqueued)
+                )
+        }) {
+            return Err(AlertError::refused(format!(
+                "Campaign {root} already had its all clear (campaign {}); compose a new alert instead.",
+                clear.id
+            )));
+        }
+        Ok(Some(Thread {
+            msg_type: thread.msg_type,
+            refers_to: root,
+        }))
+    }
+
+    /// Campaign `id`'s thread: its first alert, then each update and the all clear, in
+    /// order.
+    pub async fn thread(&self, id: i64) -> Result<Vec<Send>, AlertError> {
+        let Some(send) = self.send(id).await? else {
+            return Ok(Vec::new());
+        };
+        let root = send.refers_to.unwrap_or(send.id);
+        sends::data::thread(self.service.database(), root).await
     }
 
     /// Records a confirmed campaign in the send log in state `enqueueing` without starting

@@ -67,6 +67,7 @@ impl Members<'_> {
         let reply = settings.replies.reply(effect.reply).to_string();
         let id = service
             .record_send(&NewSend {
+                thread: None,
                 kind: SendKind::KeywordReply,
                 account_id: None,
                 account_email: "(phone)",

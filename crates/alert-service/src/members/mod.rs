@@ -372,6 +372,7 @@ impl Members<'_> {
         let gateway = service.primary_gateway()?;
         let test_id = service
             .record_send(&NewSend {
+                thread: None,
                 kind: SendKind::MemberTest,
                 account_id: Some(account.id),
                 account_email: &account.email,

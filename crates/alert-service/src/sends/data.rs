@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use textgate_store::{with_database, Database};
 
-use super::{CampaignState, NewSend, Send, SendKind, YearlyTest};
+use super::{CampaignState, MessageType, NewSend, Send, SendKind, YearlyTest};
 use crate::{AccountId, AlertError};
 
 #[derive(sqlx::FromRow)]
@@ -26,11 +26,13 @@ struct SendRow {
     unreachable: i64,
     decided_by: Option<String>,
     decided_at: Option<DateTime<Utc>>,
+    msg_type: Option<String>,
+    refers_to: Option<i64>,
 }
 
 const SEND_COLUMNS: &str = "id, kind, account_id, account_email, body, recipients, \
     estimated_seconds, confirmed_at, enqueued_at, yearly_description, yearly_date, \
-    yearly_time, yearly_announced, campaign_state, unreachable, decided_by, decided_at";
+    yearly_time, yearly_announced, campaign_state, unreachable, decided_by, decided_at, msg_type, refers_to";
 
 fn send_from_row(r: SendRow) -> Result<Send, AlertError> {
     let kind = SendKind::parse(&r.kind).ok_or_else(|| AlertError::Corrupt {
@@ -60,6 +62,13 @@ fn send_from_row(r: SendRow) -> Result<Send, AlertError> {
             })?,
         ),
     };
+    let msg_type = match r.msg_type.as_deref() {
+        None => MessageType::Alert,
+        Some(text) => MessageType::parse(text).ok_or_else(|| AlertError::Corrupt {
+            what: "send",
+            detail: format!("{}: unknown message type {text:?}", r.id),
+        })?,
+    };
     Ok(Send {
         id: r.id,
         kind,
@@ -75,6 +84,8 @@ fn send_from_row(r: SendRow) -> Result<Send, AlertError> {
         unreachable: r.unreachable,
         decided_by: r.decided_by,
         decided_at: r.decided_at,
+        msg_type,
+        refers_to: r.refers_to,
     })
 }
 
@@ -90,8 +101,9 @@ pub(crate) async fn insert(
         sqlx::query_scalar(
             "INSERT INTO alert_sends (kind, account_id, account_email, body, recipients,
                estimated_seconds, confirmed_at, yearly_description, yearly_date, yearly_time,
-               yearly_announced, campaign_state, unreachable)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+               yearly_announced, campaign_state, unreachable, msg_type, refers_to)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+             RETURNING id",
         )
         .bind(s.kind.as_str())
         .bind(s.account_id)
@@ -106,6 +118,8 @@ pub(crate) async fn insert(
         .bind(y.map(|y| y.announced))
         .bind(state.map(CampaignState::as_str))
         .bind(unreachable)
+        .bind(s.thread.map(|t| t.msg_type.as_str()))
+        .bind(s.thread.map(|t| t.refers_to))
         .fetch_one(pool)
         .await?
     });
@@ -151,11 +165,23 @@ pub(crate) async fn in_state(
     rows.into_iter().map(send_from_row).collect()
 }
 
-/// The send log: campaigns (test and real), newest first.
+/// Campaign `root` and every update and all clear that follows it, oldest first.
+pub(crate) async fn thread(database: &Database, root: i64) -> Result<Vec<Send>, AlertError> {
+    let sql = format!(
+        "SELECT {SEND_COLUMNS} FROM alert_sends WHERE id = $1 OR refers_to = $1 ORDER BY id"
+    );
+    let rows: Vec<SendRow> = with_database!(database, pool => {
+        sqlx::query_as(&sql).bind(root).fetch_all(pool).await?
+    });
+    rows.into_iter().map(send_from_row).collect()
+}
+
+/// The send log: campaigns (test and real), newest first, each alert followed by its
+/// updates and all clear.
 pub(crate) async fn send_log(database: &Database, limit: i64) -> Result<Vec<Send>, AlertError> {
     let sql = format!(
         "SELECT {SEND_COLUMNS} FROM alert_sends WHERE kind IN ('test', 'real')
-         ORDER BY id DESC LIMIT $1"
+         ORDER BY COALESCE(refers_to, id) DESC, id LIMIT $1"
     );
     let rows: Vec<SendRow> = with_database!(database, pool => {
         sqlx::query_as(&sql).bind(limit).fetch_all(pool).await?

@@ -100,6 +100,42 @@ impl CampaignState {
     }
 }
 
+/// What a campaign is to the ones before it, in CAP 1.2's words (`msgType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MessageType {
+    /// An alert of its own, starting a thread.
+    Alert,
+    /// More about an earlier alert.
+    Update,
+    /// The all clear: the earlier alert no longer holds.
+    Cancel,
+}
+
+impl MessageType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageType::Alert => "alert",
+            MessageType::Update => "update",
+            MessageType::Cancel => "cancel",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MessageType> {
+        [MessageType::Alert, MessageType::Update, MessageType::Cancel]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// A campaign that follows an earlier one: an update or the all clear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thread {
+    pub msg_type: MessageType,
+    /// The campaign it follows (the service records the thread's first alert).
+    pub refers_to: i64,
+}
+
 /// The yearly-test record (Clery Act): description, date, time, announced or not.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct YearlyTest {
@@ -131,6 +167,9 @@ pub struct Send {
     /// Who approved or refused a real alert under two-person approval, and when.
     pub decided_by: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
+    /// An alert of its own, or an update or all clear of campaign `refers_to`.
+    pub msg_type: MessageType,
+    pub refers_to: Option<i64>,
 }
 
 /// A send about to be recorded.
@@ -144,6 +183,8 @@ pub struct NewSend<'a> {
     pub estimated_seconds: i64,
     pub confirmed_at: DateTime<Utc>,
     pub yearly_test: Option<&'a YearlyTest>,
+    /// For an update or all clear: the campaign it follows.
+    pub thread: Option<Thread>,
 }
 
 impl AlertService {
@@ -162,6 +203,7 @@ impl AlertService {
         let now = self.now();
         let id = self
             .record_send(&NewSend {
+                thread: None,
                 kind,
                 account_id: account.map(|a| a.id),
                 account_email: account.map(|a| a.email.as_str()).unwrap_or("(phone)"),

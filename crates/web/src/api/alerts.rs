@@ -144,7 +144,7 @@ pub async fn campaign_post(
     let id = state
         .alerts
         .campaigns()
-        .start(&ctx.actor(a), audience, &b.text, yearly.as_ref())
+        .start(&ctx.actor(a), audience, &b.text, yearly.as_ref(), None)
         .await?;
     Ok((
         StatusCode::CREATED,

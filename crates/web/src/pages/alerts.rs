@@ -3,15 +3,16 @@
 //! campaign's progress page, and the logs page. Campaigns, their audit records and the
 //! logs are the alert service's ([`textgate_alert_service::campaigns`]).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, NaiveTime};
 use serde_json::{json, Value};
 use textgate_alert_service::campaigns::{Audience, Decision};
-use textgate_alert_service::sends::{SendKind, YearlyTest};
-use textgate_alert_service::{format_time, Account};
-use textgate_alerts::Role;
+use textgate_alert_service::sends::CampaignState;
+use textgate_alert_service::sends::{MessageType, SendKind, Thread, YearlyTest};
+use textgate_alert_service::{format_time, Account, AlertError};
+use textgate_alerts::{authorize, Role};
 
 use super::{page, split, Message};
 use crate::forms::Fields;
@@ -133,6 +134,7 @@ async fn compose_page(
     desk: Desk,
     text: &str,
     yearly: Option<YearlyTest>,
+    thread: Option<Thread>,
     errors: Vec<String>,
 ) -> Result<Response, WebError> {
     let report = state.alerts.campaigns().composer().measure(text);
@@ -141,8 +143,13 @@ async fn compose_page(
     } else {
         StatusCode::BAD_REQUEST
     };
+    let heading = match thread {
+        Some(t) => thread_heading(t),
+        None => desk.heading().to_owned(),
+    };
     let extra = json!({
-        "heading": desk.heading(),
+        "heading": heading,
+        "thread": thread.map(thread_json),
         "instructions": desk.instructions(),
         "base": desk.base(),
         "text": text,
@@ -163,12 +170,52 @@ async fn compose_page(
     .await
 }
 
+/// `?follows=N&as=update` or `as=cancel`: the compose form for an update to, or the all
+/// clear of, campaign N (links on its progress page).
+#[derive(Debug, serde::Deserialize)]
+pub struct ComposeQuery {
+    follows: Option<i64>,
+    #[serde(rename = "as")]
+    msg_type: Option<String>,
+}
+
 pub async fn compose_get<D: DeskGuard>(
     State(state): State<WebState>,
+    Query(query): Query<ComposeQuery>,
     request: Authorized<D>,
 ) -> Result<Response, WebError> {
     let mut ctx = request.ctx;
-    compose_page(&state, &mut ctx, D::DESK, "", None, Vec::new()).await
+    let thread = thread_of(query.follows, query.msg_type.as_deref());
+    let text = match thread {
+        Some(t) if t.msg_type == MessageType::Cancel => "ALL CLEAR: ",
+        Some(_) => "UPDATE: ",
+        None => "",
+    };
+    compose_page(&state, &mut ctx, D::DESK, text, None, thread, Vec::new()).await
+}
+
+/// The thread named by a form's or query's `follows` and `as`.
+fn thread_of(follows: Option<i64>, msg_type: Option<&str>) -> Option<Thread> {
+    let msg_type = MessageType::parse(msg_type?)?;
+    (msg_type != MessageType::Alert).then_some(Thread {
+        msg_type,
+        refers_to: follows?,
+    })
+}
+
+fn thread_from(form: &Fields) -> Option<Thread> {
+    thread_of(form.text("follows").trim().parse().ok(), form.get("as"))
+}
+
+fn thread_heading(t: Thread) -> String {
+    match t.msg_type {
+        MessageType::Cancel => format!("All clear for campaign {}", t.refers_to),
+        _ => format!("Update to campaign {}", t.refers_to),
+    }
+}
+
+fn thread_json(t: Thread) -> Value {
+    json!({ "follows": t.refers_to, "as": t.msg_type.as_str(), "heading": thread_heading(t) })
 }
 
 /// Cancel on the confirm page: back to the form at its own address, the text kept for
@@ -179,12 +226,14 @@ pub async fn compose_back<D: DeskGuard>(
 ) -> Result<Response, WebError> {
     let (mut ctx, _, form) = request.into_parts();
     let yearly = yearly_from(&form).ok().flatten();
+    let thread = thread_from(&form);
     compose_page(
         &state,
         &mut ctx,
         D::DESK,
         form.text("text"),
         yearly,
+        thread,
         Vec::new(),
     )
     .await
@@ -197,17 +246,20 @@ pub async fn compose_confirm<D: DeskGuard>(
     let (mut ctx, _, form) = request.into_parts();
     let desk = D::DESK;
     let text = form.text("text");
+    let thread = thread_from(&form);
     let yearly = match yearly_from(&form) {
         Ok(y) => y,
         Err(e) => {
-            return compose_page(&state, &mut ctx, desk, text, None, vec![e.public_message()]).await
+            let errors = vec![e.public_message()];
+            return compose_page(&state, &mut ctx, desk, text, None, thread, errors).await;
         }
     };
     let campaigns = state.alerts.campaigns();
     let validated = match campaigns.composer().validate(text) {
         Ok(v) => v,
         Err(e) => {
-            return compose_page(&state, &mut ctx, desk, text, yearly, vec![format!("{e}.")]).await
+            let errors = vec![format!("{e}.")];
+            return compose_page(&state, &mut ctx, desk, text, yearly, thread, errors).await;
         }
     };
     let preview = campaigns
@@ -216,7 +268,12 @@ pub async fn compose_confirm<D: DeskGuard>(
     let split = campaigns.composer().split_at_safe_length(&validated.text);
     let settings = state.alerts.settings();
     let extra = json!({
-        "heading": match desk { Desk::Test => "Confirm the test message", Desk::Alert => "Confirm the emergency alert" },
+        "heading": match (thread, desk) {
+            (Some(t), _) => format!("Confirm: {}", thread_heading(t)),
+            (None, Desk::Test) => "Confirm the test message".to_owned(),
+            (None, Desk::Alert) => "Confirm the emergency alert".to_owned(),
+        },
+        "thread": thread.map(thread_json),
         "base": desk.base(),
         "text": validated.text,
         "within": split.within,
@@ -260,18 +317,32 @@ pub async fn compose_send<D: DeskGuard>(
     let desk = D::DESK;
     let text = form.text("text");
     let yearly = yearly_from(&form).ok().flatten();
+    let thread = thread_from(&form);
     if form.get("action") != Some("send") {
-        return compose_page(&state, &mut ctx, desk, text, yearly, Vec::new()).await;
+        return compose_page(&state, &mut ctx, desk, text, yearly, thread, Vec::new()).await;
     }
     let campaigns = state.alerts.campaigns();
     // Checked again: the confirm page's hidden field is as untrusted as the textarea.
     if let Err(e) = campaigns.composer().validate(text) {
-        return compose_page(&state, &mut ctx, desk, text, yearly, vec![format!("{e}.")]).await;
+        let errors = vec![format!("{e}.")];
+        return compose_page(&state, &mut ctx, desk, text, yearly, thread, errors).await;
     }
-    let id = campaigns
-        .start(&ctx.actor(&caller), desk.audience(), text, yearly.as_ref())
-        .await?;
-    Ok(Redirect::to(&format!("/admin/campaigns/{id}")).into_response())
+    let started = campaigns
+        .start(
+            &ctx.actor(&caller),
+            desk.audience(),
+            text,
+            yearly.as_ref(),
+            thread,
+        )
+        .await;
+    match started {
+        Ok(id) => Ok(Redirect::to(&format!("/admin/campaigns/{id}")).into_response()),
+        Err(AlertError::Refused(m)) => {
+            compose_page(&state, &mut ctx, desk, text, yearly, thread, vec![m]).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn campaign_page(
@@ -316,6 +387,37 @@ async fn campaign_view(
     let campaigns = state.alerts.campaigns();
     let send = campaigns.send(id).await?.ok_or(WebError::NotFound)?;
     let p = campaigns.progress(&send).await?;
+    let thread = campaigns.thread(id).await?;
+    let cleared = thread.iter().any(|s| {
+        s.msg_type == MessageType::Cancel
+            && matches!(
+                s.campaign_state,
+                Some(CampaignState::Enqueueing | CampaignState::Enqueued)
+            )
+    });
+    let went_out = matches!(
+        send.campaign_state,
+        Some(CampaignState::Enqueueing | CampaignState::Enqueued)
+    );
+    let (desk, audience) = match send.kind {
+        SendKind::Real => ("/admin/alert", Audience::Everyone),
+        _ => ("/admin/test", Audience::Testers),
+    };
+    let follow_up = (went_out && !cleared && authorize(&caller.roles, audience.action()).is_ok())
+        .then(|| format!("{desk}?follows={}", send.refers_to.unwrap_or(send.id)));
+    let thread: Vec<Value> = thread
+        .iter()
+        .map(|s| {
+            json!({
+                "id": s.id,
+                "msg_type": s.msg_type,
+                "at": format_time(s.confirmed_at),
+                "body": s.body,
+                "state": s.campaign_state,
+                "current": s.id == id,
+            })
+        })
+        .collect();
     let approval = json!({
         "deadline": campaigns.approval_deadline(&send).map(format_time),
         "may_decide": campaigns.may_decide(&ctx.actor(caller), &send),
@@ -337,6 +439,9 @@ async fn campaign_view(
         "paths": p.paths,
         "confirmed_at": format_time(send.confirmed_at),
         "approval": approval,
+        "thread": if thread.len() > 1 { thread } else { Vec::new() },
+        "follow_up": follow_up,
+        "cleared": cleared,
     });
     page(
         state,
@@ -360,7 +465,7 @@ pub async fn logs_page(
         .send_log(200)
         .await?
         .into_iter()
-        .map(|s| json!({ "id": s.id, "confirmed_at": format_time(s.confirmed_at), "kind": s.kind, "account_email": s.account_email, "body": s.body, "recipients": s.recipients, "yearly_test": s.yearly_test }))
+        .map(|s| json!({ "id": s.id, "confirmed_at": format_time(s.confirmed_at), "kind": s.kind, "account_email": s.account_email, "body": s.body, "recipients": s.recipients, "yearly_test": s.yearly_test, "msg_type": s.msg_type, "refers_to": s.refers_to, "state": s.campaign_state }))
         .collect();
     let tests: Vec<Value> = logs
         .test_log(200)
