@@ -69,6 +69,14 @@ ensure_curl() {
     apt_install curl
 }
 
+# xmllint checks the CAP documents of crates/cap against the published OASIS CAP 1.2 schema
+# in crates/cap/tests/schema.rs: a validator nobody on the team wrote.
+ensure_xmllint() {
+    if command -v xmllint >/dev/null 2>&1; then return 0; fi
+    step "installing xmllint (Debian package libxml2-utils)"
+    apt_install libxml2-utils
+}
+
 # slixmpp (Debian's python3-slixmpp) drives the desk's ad-hoc commands (XEP-0050) in
 # tests/tests/desk_commands.rs through its xep_0050 plugin: a client library nobody on the
 # team wrote.

@@ -43,6 +43,7 @@ pub mod accounts;
 pub mod audit;
 pub mod campaigns;
 mod error;
+pub mod feeds;
 pub mod jobs;
 pub mod logs;
 pub mod members;

@@ -105,6 +105,8 @@ pub struct AlertSettings {
     pub webhook_policy: WebhookPolicy,
     /// Who must agree before a real alert goes out.
     pub approval: Approval,
+    /// The public CAP 1.2 messages and feeds (`[alerts.feed]`); `None`: none.
+    pub feed: Option<crate::feeds::FeedSettings>,
 }
 
 /// Who must agree before a real alert goes out (`[alerts] approval`).
@@ -178,6 +180,7 @@ impl AlertSettings {
             webhooks: Vec::new(),
             webhook_policy: WebhookPolicy::default(),
             approval: Approval::OnePerson,
+            feed: None,
         }
     }
 

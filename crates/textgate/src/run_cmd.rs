@@ -288,6 +288,19 @@ pub fn alert_settings(config: &Config) -> anyhow::Result<Option<AlertSettings>> 
     };
     settings.text_gateways = text_gateways(config)?;
     settings.webhooks = webhooks(config)?;
+    settings.feed = match &alerts.feed {
+        None => None,
+        Some(feed) => Some(textgate_alert_service::feeds::FeedSettings {
+            url: feed.url.trim_end_matches('/').to_owned(),
+            sender: feed.sender.clone(),
+            sender_name: feed.sender_name.clone(),
+            area: feed.area.clone(),
+            language: feed.language.clone(),
+            event: feed.event.clone(),
+            active_for: chrono::TimeDelta::from_std(feed.active_for)
+                .context("alerts.feed.active_for is too long")?,
+        }),
+    };
     if let Some((gateway, smtp)) = carriers {
         settings.carriers = crate::config::load_carrier_table(&smtp.carriers)
             .with_context(|| format!("gateway {}: driver.carriers", gateway.name))?;

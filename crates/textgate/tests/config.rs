@@ -1173,6 +1173,41 @@ key = {{ env = \"OLD_KEY\" }}
     );
 }
 
+/// `[alerts.feed]`: the public address, a CAP sender without spaces or commas, words
+/// for people, and a sensible time in the feeds.
+#[test]
+fn alert_feed_is_checked() {
+    let text = format!(
+        "{MINIMAL}
+[alerts]
+blind_index_key = \"{KEY_B}\"
+confirmation_key = \"{KEY_C}\"
+
+[alerts.encryption_key]
+id = \"2026-01\"
+key = \"{KEY_A}\"
+
+[alerts.feed]
+url = \"alerts.library.example\"
+sender = \"Library alerts, main\"
+sender_name = \" \"
+area = \"Campus\"
+active_for = \"10s\"
+"
+    );
+    check_env(
+        &text,
+        &[],
+        expect![[r#"
+            test.toml has 4 errors:
+              alerts.feed.url: must be the console's public address, starting https:// (or http://)
+              alerts.feed.sender: must be an address such as alerts@library.example, without spaces, commas, < or &
+              alerts.feed.sender_name: must not be empty
+              alerts.feed.active_for: must be at least 1 minute
+        "#]],
+    );
+}
+
 /// `[http] secure_cookies`: on unless turned off; off is allowed with a warning (and a
 /// different one when there is no console to use it); only `true` or `false`, also from
 /// the environment.
@@ -1312,6 +1347,15 @@ fn every_key() -> Config {
             ucs2: Ucs2Policy::Refuse,
             approval: textgate::config::ApprovalConfig::TwoPerson,
             approval_expires_after: std::time::Duration::from_secs(600),
+            feed: Some(textgate::config::AlertFeedConfig {
+                url: "https://alerts.example".to_owned(),
+                sender: "alerts@example".to_owned(),
+                sender_name: "Alerts".to_owned(),
+                area: "Campus".to_owned(),
+                language: "en-US".to_owned(),
+                event: "Emergency alert".to_owned(),
+                active_for: std::time::Duration::from_secs(3600),
+            }),
         }),
         gateways: vec![
             gateway(

@@ -17,6 +17,7 @@
 
 pub mod api;
 pub mod auth;
+mod feeds;
 mod forms;
 pub mod kannel;
 mod pages;
@@ -41,6 +42,10 @@ pub fn router(state: WebState) -> Router {
         .route("/", get(pages::root))
         .route("/signin", get(signin::signin_page).post(signin::signin))
         .route("/signout", post(signin::signout))
+        .route("/feeds/alerts.atom", get(feeds::atom))
+        .route("/feeds/alerts.rss", get(feeds::rss))
+        .route("/feeds/alerts.json", get(feeds::json))
+        .route("/feeds/alerts/{file}", get(feeds::cap))
         .route("/alerts", get(member::member_get).post(member::member_post))
         .route("/alerts/confirm", post(member::member_confirm))
         .route("/alerts/remove", post(member::member_remove))

@@ -215,6 +215,46 @@ pub struct AlertsConfig {
     /// How long a real alert waits for a second administrator before it expires unsent.
     #[serde(default = "default_approval_expires_after", with = "humantime_serde")]
     pub approval_expires_after: Duration,
+    /// `[alerts.feed]`: real alerts published as CAP 1.2 and in Atom, RSS and JSON feeds
+    /// for websites and signs. Absent: no feeds.
+    #[serde(default)]
+    pub feed: Option<AlertFeedConfig>,
+}
+
+/// `[alerts.feed]`: what the public CAP 1.2 messages and feeds say about who sends them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertFeedConfig {
+    /// The console's public address (`https://alerts.library.example`): links in feeds.
+    pub url: String,
+    /// CAP `sender`: who issues the alerts, unique among issuers (an e-mail address or
+    /// domain name), without spaces or commas.
+    pub sender: String,
+    /// CAP `senderName`, what people read (`Library emergency alerts`).
+    pub sender_name: String,
+    /// CAP `areaDesc`: where the alerts apply (`Main library and campus`).
+    pub area: String,
+    /// CAP `language` (RFC 3066). Default `en-US`.
+    #[serde(default = "default_feed_language")]
+    pub language: String,
+    /// CAP `event`, the kind of event (`Campus emergency`). Default `Emergency alert`.
+    #[serde(default = "default_feed_event")]
+    pub event: String,
+    /// How long after its last message a thread stays in the feeds. Default `24h`.
+    #[serde(default = "default_feed_active_for", with = "humantime_serde")]
+    pub active_for: Duration,
+}
+
+fn default_feed_language() -> String {
+    "en-US".to_owned()
+}
+
+fn default_feed_event() -> String {
+    "Emergency alert".to_owned()
+}
+
+fn default_feed_active_for() -> Duration {
+    Duration::from_secs(24 * 3600)
 }
 
 /// `[alerts] approval`.

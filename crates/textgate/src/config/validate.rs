@@ -340,6 +340,39 @@ impl Checker<'_> {
                 ),
             );
         }
+        if let Some(feed) = &alerts.feed {
+            if !(feed.url.starts_with("https://") || feed.url.starts_with("http://")) {
+                self.error(
+                    "alerts.feed.url",
+                    "must be the console's public address, starting https:// (or http://)",
+                );
+            }
+            // CAP 1.2 §3.2.1: sender and identifiers carry no spaces, commas or < and &.
+            if feed.sender.is_empty()
+                || feed
+                    .sender
+                    .chars()
+                    .any(|c| c.is_whitespace() || matches!(c, ',' | '<' | '&'))
+            {
+                self.error(
+                    "alerts.feed.sender",
+                    "must be an address such as alerts@library.example, without spaces, commas, < or &",
+                );
+            }
+            for (key, value) in [
+                ("alerts.feed.sender_name", &feed.sender_name),
+                ("alerts.feed.area", &feed.area),
+                ("alerts.feed.event", &feed.event),
+                ("alerts.feed.language", &feed.language),
+            ] {
+                if value.trim().is_empty() {
+                    self.error(key, "must not be empty");
+                }
+            }
+            if feed.active_for < Duration::from_secs(60) {
+                self.error("alerts.feed.active_for", "must be at least 1 minute");
+            }
+        }
         let expires = alerts.approval_expires_after;
         if expires < Duration::from_secs(60) || expires > Duration::from_secs(7 * 24 * 3600) {
             self.error(
