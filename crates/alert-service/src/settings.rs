@@ -107,6 +107,8 @@ pub struct AlertSettings {
     pub approval: Approval,
     /// The public CAP 1.2 messages and feeds (`[alerts.feed]`); `None`: none.
     pub feed: Option<crate::feeds::FeedSettings>,
+    /// Ready texts per scenario for the compose pages (`[[alerts.template]]`).
+    pub templates: Vec<textgate_alerts::Template>,
 }
 
 /// Who must agree before a real alert goes out (`[alerts] approval`).
@@ -181,6 +183,7 @@ impl AlertSettings {
             webhook_policy: WebhookPolicy::default(),
             approval: Approval::OnePerson,
             feed: None,
+            templates: Vec::new(),
         }
     }
 

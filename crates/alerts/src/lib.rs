@@ -37,6 +37,7 @@ pub mod review;
 pub mod roles;
 mod secret;
 pub mod subscription;
+pub mod template;
 pub mod throughput;
 
 pub use blind_index::{BlindIndex, BlindIndexKey, BlindIndexValue};
@@ -59,3 +60,4 @@ pub use review::{ReviewPolicy, ReviewStatus};
 pub use roles::{authorize, Action, Forbidden, Role, Roles};
 pub use secret::SecretError;
 pub use subscription::{on_keyword, KeywordEffect, SubscriptionState};
+pub use template::{Template, TemplateError};

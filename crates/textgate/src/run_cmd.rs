@@ -288,6 +288,15 @@ pub fn alert_settings(config: &Config) -> anyhow::Result<Option<AlertSettings>> 
     };
     settings.text_gateways = text_gateways(config)?;
     settings.webhooks = webhooks(config)?;
+    settings.templates = alerts
+        .templates
+        .iter()
+        .map(|t| textgate_alerts::Template {
+            name: t.name.clone(),
+            title: t.title.clone(),
+            text: t.text.clone(),
+        })
+        .collect();
     settings.feed = match &alerts.feed {
         None => None,
         Some(feed) => Some(textgate_alert_service::feeds::FeedSettings {

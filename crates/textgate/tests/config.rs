@@ -1187,6 +1187,16 @@ confirmation_key = \"{KEY_C}\"
 id = \"2026-01\"
 key = \"{KEY_A}\"
 
+[[alerts.template]]
+name = \"lock down\"
+title = \"Lockdown\"
+text = \"\"
+
+[[alerts.template]]
+name = \"closure\"
+title = \"\"
+text = \"Closed today: {{reason}}\"
+
 [alerts.feed]
 url = \"alerts.library.example\"
 sender = \"Library alerts, main\"
@@ -1199,11 +1209,14 @@ active_for = \"10s\"
         &text,
         &[],
         expect![[r#"
-            test.toml has 4 errors:
+            test.toml has 7 errors:
               alerts.feed.url: must be the console's public address, starting https:// (or http://)
               alerts.feed.sender: must be an address such as alerts@library.example, without spaces, commas, < or &
               alerts.feed.sender_name: must not be empty
               alerts.feed.active_for: must be at least 1 minute
+              alerts.template[0].name: use letters, digits, - and _ (it names the template in links)
+              alerts.template[0].text: must not be empty
+              alerts.template[1].title: must not be empty
         "#]],
     );
 }
@@ -1356,6 +1369,11 @@ fn every_key() -> Config {
                 event: "Emergency alert".to_owned(),
                 active_for: std::time::Duration::from_secs(3600),
             }),
+            templates: vec![textgate::config::AlertTemplateConfig {
+                name: "lockdown".to_owned(),
+                title: "Lockdown".to_owned(),
+                text: "LOCKDOWN at {place}".to_owned(),
+            }],
         }),
         gateways: vec![
             gateway(

@@ -351,6 +351,45 @@ async fn a_second_administrator_approves_a_real_alert() {
     b.finish().await;
 }
 
+/// A scenario's template on the compose page: chosen, its gap filled in, reviewed.
+#[tokio::test]
+async fn an_administrator_starts_from_a_template() {
+    let mut b = Console::start_with("template", |s| {
+        s.templates = vec![textgate_alerts::Template {
+            name: "lockdown".into(),
+            title: "Lockdown".into(),
+            text: "LOCKDOWN at {place}: lock the doors, keep away from windows.".into(),
+        }]
+    })
+    .await;
+    registered_member(&b.app, "m@example.org", "+1 201 555 0101").await;
+    b.app
+        .account(
+            "chief@example.org",
+            &[Role::EmergencyAdministrator, Role::Member],
+        )
+        .await;
+    b.sign_in("chief@example.org").await;
+    b.goto("/admin/alert").await;
+    b.click("#template-lockdown").await;
+    b.wait_for(Locator::Css("#fill_place"), "the template's gap")
+        .await;
+    b.fill("#fill_place", "Hall B").await;
+    b.shot("template-gap").await;
+    b.click("#fill").await;
+    b.wait_for(
+        Locator::XPath("//textarea[@id='text' and starts-with(., 'LOCKDOWN at Hall B:')]"),
+        "the filled-in text",
+    )
+    .await;
+    b.click("#review").await;
+    b.wait_for(Locator::Css("#send"), "the confirm page").await;
+    let preview = b.text("#preview").await;
+    assert!(preview.starts_with("LOCKDOWN at Hall B:"), "{preview}");
+    b.shot("template-confirm").await;
+    b.finish().await;
+}
+
 #[tokio::test]
 async fn emergency_alert_from_compose_to_full_progress() {
     let mut b = Console::start("alert").await;

@@ -247,6 +247,11 @@ impl Campaigns<'_> {
         thread: Option<Thread>,
     ) -> Result<i64, AlertError> {
         authorize(&actor.account.roles, audience.action())?;
+        if let Some(name) = textgate_alerts::template::unfilled(text) {
+            return Err(AlertError::refused(format!(
+                "Fill in {{{name}}} before sending: the text still has the template's gap."
+            )));
+        }
         let thread = self.checked_thread(audience, thread).await?;
         let validated = self
             .composer()

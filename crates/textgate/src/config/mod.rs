@@ -219,6 +219,20 @@ pub struct AlertsConfig {
     /// for websites and signs. Absent: no feeds.
     #[serde(default)]
     pub feed: Option<AlertFeedConfig>,
+    /// `[[alerts.template]]`: ready texts per scenario for the compose pages.
+    #[serde(default, rename = "template")]
+    pub templates: Vec<AlertTemplateConfig>,
+}
+
+/// `[[alerts.template]]`: one scenario's text, `{placeholders}` filled in when composing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertTemplateConfig {
+    /// Letters, digits, `-` and `_`; unique.
+    pub name: String,
+    /// What the compose page shows.
+    pub title: String,
+    pub text: String,
 }
 
 /// `[alerts.feed]`: what the public CAP 1.2 messages and feeds say about who sends them.

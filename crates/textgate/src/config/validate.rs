@@ -373,6 +373,39 @@ impl Checker<'_> {
                 self.error("alerts.feed.active_for", "must be at least 1 minute");
             }
         }
+        let mut names: Vec<&str> = Vec::new();
+        for (i, template) in alerts.templates.iter().enumerate() {
+            let key = format!("alerts.template[{i}]");
+            let name = template.name.as_str();
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                self.error(
+                    format!("{key}.name"),
+                    "use letters, digits, - and _ (it names the template in links)",
+                );
+            } else if names.contains(&name) {
+                self.error(format!("{key}.name"), format!("{name:?} is used twice"));
+            }
+            names.push(name);
+            if template.title.trim().is_empty() {
+                self.error(format!("{key}.title"), "must not be empty");
+            }
+            if template.text.trim().is_empty() {
+                self.error(format!("{key}.text"), "must not be empty");
+            } else if template.text.chars().count() > usize::from(alerts.hard_limit) {
+                self.error(
+                    format!("{key}.text"),
+                    format!(
+                        "is {} characters, more than hard_limit ({}) before its gaps are even filled",
+                        template.text.chars().count(),
+                        alerts.hard_limit
+                    ),
+                );
+            }
+        }
         let expires = alerts.approval_expires_after;
         if expires < Duration::from_secs(60) || expires > Duration::from_secs(7 * 24 * 3600) {
             self.error(

@@ -128,15 +128,28 @@ fn yearly_from(form: &Fields) -> Result<Option<YearlyTest>, WebError> {
     }))
 }
 
+/// What the compose form shows: the text, the yearly-test record, the alert it follows
+/// and the template whose gaps are being filled in.
+struct Draft<'a> {
+    text: &'a str,
+    yearly: Option<YearlyTest>,
+    thread: Option<Thread>,
+    template: Option<&'a str>,
+}
+
 async fn compose_page(
     state: &WebState,
     ctx: &mut Ctx,
     desk: Desk,
-    text: &str,
-    yearly: Option<YearlyTest>,
-    thread: Option<Thread>,
+    draft: Draft<'_>,
     errors: Vec<String>,
 ) -> Result<Response, WebError> {
+    let Draft {
+        text,
+        yearly,
+        thread,
+        template: chosen,
+    } = draft;
     let report = state.alerts.campaigns().composer().measure(text);
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -147,9 +160,13 @@ async fn compose_page(
         Some(t) => thread_heading(t),
         None => desk.heading().to_owned(),
     };
+    let templates = &state.alerts.settings().templates;
+    let chosen = chosen.and_then(|name| templates.iter().find(|t| t.name == name));
     let extra = json!({
         "heading": heading,
         "thread": thread.map(thread_json),
+        "templates": templates.iter().map(|t| json!({ "name": t.name, "title": t.title })).collect::<Vec<_>>(),
+        "template": chosen.map(|t| json!({ "name": t.name, "title": t.title, "text": t.text, "placeholders": t.placeholders() })),
         "instructions": desk.instructions(),
         "base": desk.base(),
         "text": text,
@@ -177,6 +194,8 @@ pub struct ComposeQuery {
     follows: Option<i64>,
     #[serde(rename = "as")]
     msg_type: Option<String>,
+    /// `?template=lockdown`: start from that scenario's text.
+    template: Option<String>,
 }
 
 pub async fn compose_get<D: DeskGuard>(
@@ -191,7 +210,30 @@ pub async fn compose_get<D: DeskGuard>(
         Some(_) => "UPDATE: ",
         None => "",
     };
-    compose_page(&state, &mut ctx, D::DESK, text, None, thread, Vec::new()).await
+    let chosen = query.template.as_deref();
+    let text = chosen
+        .and_then(|name| {
+            state
+                .alerts
+                .settings()
+                .templates
+                .iter()
+                .find(|t| t.name == name)
+        })
+        .map_or(text, |t| t.text.as_str());
+    compose_page(
+        &state,
+        &mut ctx,
+        D::DESK,
+        Draft {
+            text,
+            yearly: None,
+            thread,
+            template: chosen,
+        },
+        Vec::new(),
+    )
+    .await
 }
 
 /// The thread named by a form's or query's `follows` and `as`.
@@ -205,6 +247,13 @@ fn thread_of(follows: Option<i64>, msg_type: Option<&str>) -> Option<Thread> {
 
 fn thread_from(form: &Fields) -> Option<Thread> {
     thread_of(form.text("follows").trim().parse().ok(), form.get("as"))
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }
 
 fn thread_heading(t: Thread) -> String {
@@ -227,16 +276,66 @@ pub async fn compose_back<D: DeskGuard>(
     let (mut ctx, _, form) = request.into_parts();
     let yearly = yearly_from(&form).ok().flatten();
     let thread = thread_from(&form);
-    compose_page(
-        &state,
-        &mut ctx,
-        D::DESK,
-        form.text("text"),
+    let chosen = form.get("template").and_then(|name| {
+        state
+            .alerts
+            .settings()
+            .templates
+            .iter()
+            .find(|t| t.name == name)
+    });
+    if let Some(template) = chosen {
+        // "Fill in" on a template: its gaps, typed beside it, go into its text.
+        let values = template
+            .placeholders()
+            .into_iter()
+            .map(|name| {
+                let value = form.text(&format!("fill_{name}")).to_owned();
+                (name, value)
+            })
+            .collect();
+        return match template.fill(&values) {
+            Ok(text) => {
+                compose_page(
+                    &state,
+                    &mut ctx,
+                    D::DESK,
+                    Draft {
+                        text: &text,
+                        yearly,
+                        thread,
+                        template: None,
+                    },
+                    Vec::new(),
+                )
+                .await
+            }
+            Err(e) => {
+                let errors = vec![format!("{}.", capitalized(&e.to_string()))];
+                let name = Some(template.name.as_str());
+                compose_page(
+                    &state,
+                    &mut ctx,
+                    D::DESK,
+                    Draft {
+                        text: &template.text,
+                        yearly,
+                        thread,
+                        template: name,
+                    },
+                    errors,
+                )
+                .await
+            }
+        };
+    }
+    let draft = Draft {
+        text: form.text("text"),
         yearly,
         thread,
-        Vec::new(),
-    )
-    .await
+        template: None,
+    };
+    compose_page(&state, &mut ctx, D::DESK, draft, Vec::new()).await
 }
 
 pub async fn compose_confirm<D: DeskGuard>(
@@ -251,15 +350,57 @@ pub async fn compose_confirm<D: DeskGuard>(
         Ok(y) => y,
         Err(e) => {
             let errors = vec![e.public_message()];
-            return compose_page(&state, &mut ctx, desk, text, None, thread, errors).await;
+            return compose_page(
+                &state,
+                &mut ctx,
+                desk,
+                Draft {
+                    text,
+                    yearly: None,
+                    thread,
+                    template: None,
+                },
+                errors,
+            )
+            .await;
         }
     };
     let campaigns = state.alerts.campaigns();
+    if let Some(gap) = textgate_alerts::template::unfilled(text) {
+        let errors = vec![format!(
+            "Fill in {{{gap}}} before sending: the text still has the template's gap."
+        )];
+        return compose_page(
+            &state,
+            &mut ctx,
+            desk,
+            Draft {
+                text,
+                yearly,
+                thread,
+                template: None,
+            },
+            errors,
+        )
+        .await;
+    }
     let validated = match campaigns.composer().validate(text) {
         Ok(v) => v,
         Err(e) => {
             let errors = vec![format!("{e}.")];
-            return compose_page(&state, &mut ctx, desk, text, yearly, thread, errors).await;
+            return compose_page(
+                &state,
+                &mut ctx,
+                desk,
+                Draft {
+                    text,
+                    yearly,
+                    thread,
+                    template: None,
+                },
+                errors,
+            )
+            .await;
         }
     };
     let preview = campaigns
@@ -319,13 +460,37 @@ pub async fn compose_send<D: DeskGuard>(
     let yearly = yearly_from(&form).ok().flatten();
     let thread = thread_from(&form);
     if form.get("action") != Some("send") {
-        return compose_page(&state, &mut ctx, desk, text, yearly, thread, Vec::new()).await;
+        return compose_page(
+            &state,
+            &mut ctx,
+            desk,
+            Draft {
+                text,
+                yearly,
+                thread,
+                template: None,
+            },
+            Vec::new(),
+        )
+        .await;
     }
     let campaigns = state.alerts.campaigns();
     // Checked again: the confirm page's hidden field is as untrusted as the textarea.
     if let Err(e) = campaigns.composer().validate(text) {
         let errors = vec![format!("{e}.")];
-        return compose_page(&state, &mut ctx, desk, text, yearly, thread, errors).await;
+        return compose_page(
+            &state,
+            &mut ctx,
+            desk,
+            Draft {
+                text,
+                yearly,
+                thread,
+                template: None,
+            },
+            errors,
+        )
+        .await;
     }
     let started = campaigns
         .start(
@@ -339,7 +504,19 @@ pub async fn compose_send<D: DeskGuard>(
     match started {
         Ok(id) => Ok(Redirect::to(&format!("/admin/campaigns/{id}")).into_response()),
         Err(AlertError::Refused(m)) => {
-            compose_page(&state, &mut ctx, desk, text, yearly, thread, vec![m]).await
+            compose_page(
+                &state,
+                &mut ctx,
+                desk,
+                Draft {
+                    text,
+                    yearly,
+                    thread,
+                    template: None,
+                },
+                vec![m],
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }

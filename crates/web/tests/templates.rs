@@ -1,0 +1,120 @@
+//! Alert templates on the compose pages, on a real PostgreSQL and SQLite: the desk offers
+//! the scenarios, a template's gaps are asked for and filled into its text, and a text
+//! with a gap left is refused on the confirm page and by the service, whatever posts it.
+
+mod support;
+
+use axum::http::StatusCode;
+use support::{both, console, settings, App};
+use textgate_alerts::{Role, Template};
+
+const LOCKDOWN: &str = "LOCKDOWN at {place}: lock the doors, keep away from windows.";
+
+fn with_templates(app: &App) -> App {
+    let mut s = settings();
+    s.templates = vec![
+        Template {
+            name: "lockdown".into(),
+            title: "Lockdown".into(),
+            text: LOCKDOWN.into(),
+        },
+        Template {
+            name: "test".into(),
+            title: "Monthly test".into(),
+            text: "This is a test of the library's alert system. No action needed.".into(),
+        },
+    ];
+    let state = console(app.state.store.clone(), s, &app.clock);
+    App {
+        router: textgate_web::router(state.clone()),
+        state,
+        clock: app.clock.clone(),
+        url: app.url.clone(),
+    }
+}
+
+#[tokio::test]
+async fn a_template_is_chosen_filled_in_and_its_gaps_never_go_out() {
+    both(|app: App| async move {
+        let app = with_templates(&app);
+        let mut chief = app
+            .signed_in(
+                "chief@example.org",
+                &[Role::EmergencyAdministrator, Role::Member],
+            )
+            .await;
+        let page = chief.get("/admin/alert").await;
+        assert!(
+            page.body.contains("id=\"template-lockdown\""),
+            "{}",
+            page.body
+        );
+
+        // Chosen: its text in the box, and a field for its gap.
+        let page = chief.get("/admin/alert?template=lockdown").await;
+        assert!(page.body.contains("id=\"fill_place\""), "{}", page.body);
+        assert!(
+            page.body.contains(">LOCKDOWN at {place}: lock"),
+            "{}",
+            page.body
+        );
+        // A template without gaps goes straight into the box.
+        let page = chief.get("/admin/alert?template=test").await;
+        assert!(!page.body.contains("id=\"fill-form\""), "{}", page.body);
+        assert!(
+            page.body.contains(">This is a test of the library"),
+            "{}",
+            page.body
+        );
+
+        // Filled in: the text with the place.
+        let r = chief
+            .post(
+                "/admin/alert",
+                &[("template", "lockdown"), ("fill_place", "Hall B")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(
+            r.body.contains(
+                ">LOCKDOWN at Hall B: lock the doors, keep away from windows.</textarea>"
+            ),
+            "{}",
+            r.body
+        );
+        // Left empty: asked again.
+        let r = chief
+            .post(
+                "/admin/alert",
+                &[("template", "lockdown"), ("fill_place", " ")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        assert!(r.body.contains("Fill in {place} first."), "{}", r.body);
+
+        // A gap left in the text: refused on the confirm page and on send.
+        let r = chief
+            .post("/admin/alert/confirm", &[("text", LOCKDOWN)])
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        assert!(
+            r.body.contains("Fill in {place} before sending"),
+            "{}",
+            r.body
+        );
+        let r = chief
+            .post(
+                "/admin/alert/send",
+                &[("action", "send"), ("text", LOCKDOWN)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        assert!(
+            r.body.contains("Fill in {place} before sending"),
+            "{}",
+            r.body
+        );
+        assert_eq!(app.last_send("real").await, 0);
+    })
+    .await;
+}
