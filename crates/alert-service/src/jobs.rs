@@ -1,6 +1,6 @@
 //! The service's periodic jobs: the members' review reminders (hourly), the resumption
-//! of campaigns a stopped daemon left half-way and the expiry of real alerts nobody
-//! approved in time (every minute, which also retries an
+//! of campaigns a stopped daemon left half-way, the expiry of real alerts nobody
+//! approved in time and the scheduled tests that are due (every minute, which also retries an
 //! enqueueing a database error interrupted), and, when webhooks are configured, their
 //! enqueuer and dispatcher (every second; the dispatcher also wakes when the enqueuer
 //! added deliveries). All run once at start-up. The daemon starts them with one call
@@ -84,6 +84,13 @@ async fn resume_campaigns(service: AlertService) {
             Ok(expired) => tracing::info!(expired, "real alerts expired unapproved"),
             Err(e) => {
                 tracing::warn!(error = %e, "unapproved alerts not checked; trying again in a minute")
+            }
+        }
+        match service.schedules().run_due().await {
+            Ok(0) => {}
+            Ok(started) => tracing::info!(started, "scheduled tests started"),
+            Err(e) => {
+                tracing::warn!(error = %e, "scheduled tests not looked for; trying again in a minute")
             }
         }
         match service.campaigns().resume_enqueueing().await {

@@ -47,6 +47,7 @@ pub mod feeds;
 pub mod jobs;
 pub mod logs;
 pub mod members;
+pub mod schedules;
 mod secrets;
 pub mod sends;
 pub mod sessions;

@@ -59,6 +59,11 @@ pub fn router(state: WebState) -> Router {
             post(alerts::compose_confirm::<TestDesk>),
         )
         .route("/admin/test/send", post(alerts::compose_send::<TestDesk>))
+        .route("/admin/test/schedule", post(alerts::schedule_test))
+        .route(
+            "/admin/schedules/{id}/cancel",
+            post(alerts::schedule_cancel),
+        )
         .route(
             "/admin/alert",
             get(alerts::compose_get::<AlertDesk>).post(alerts::compose_back::<AlertDesk>),

@@ -46,6 +46,11 @@ pub enum AuditAction {
     ApproveOwnAlertRefused,
     /// A real alert ran out of time unapproved.
     AlertExpired,
+    /// A test scheduled for a set time (and maybe again).
+    ScheduleTest,
+    CancelScheduledTest,
+    /// A scheduled test that was due could not start.
+    ScheduledTestFailed,
     DeleteTranscripts,
     ExportTranscripts,
     /// A text sent through the send API (or a retry answered with it).
@@ -73,6 +78,9 @@ impl AuditAction {
             AuditAction::RefuseAlert => "refuse-alert",
             AuditAction::ApproveOwnAlertRefused => "approve-own-alert-refused",
             AuditAction::AlertExpired => "alert-expired",
+            AuditAction::ScheduleTest => "schedule-test",
+            AuditAction::CancelScheduledTest => "cancel-scheduled-test",
+            AuditAction::ScheduledTestFailed => "scheduled-test-failed",
             AuditAction::DeleteTranscripts => "delete-transcripts",
             AuditAction::ExportTranscripts => "export-transcripts",
             AuditAction::SendText => "send-text",

@@ -71,6 +71,76 @@ pub async fn admin_home(
     request: Authorized<TestDesk>,
 ) -> Result<Response, WebError> {
     let (mut ctx, caller, _) = request.into_parts();
+    admin_view(&state, &mut ctx, &caller, Message::None, StatusCode::OK).await
+}
+
+/// "Schedule" on the test confirm page: the text at a set time (UTC), maybe again.
+pub async fn schedule_test(
+    State(state): State<WebState>,
+    request: Authorized<TestDesk>,
+) -> Result<Response, WebError> {
+    let (mut ctx, caller, form) = request.into_parts();
+    let at = chrono::NaiveDateTime::parse_from_str(form.text("at").trim(), "%Y-%m-%dT%H:%M")
+        .map(|t| t.and_utc());
+    let repeat = match form.text("repeat_days").trim() {
+        "" | "0" => Ok(None),
+        days => days.parse::<i64>().map(Some),
+    };
+    let scheduled = match (at, repeat) {
+        (Ok(at), Ok(repeat)) => {
+            let id = state
+                .alerts
+                .schedules()
+                .create(&ctx.actor(&caller), form.text("text"), at, repeat)
+                .await;
+            id.map(|id| format!("Test scheduled (schedule {id}) for {}.", format_time(at)))
+        }
+        _ => Err(textgate_alert_service::AlertError::Refused(
+            "Give the date and time (UTC) and how often to repeat it.".into(),
+        )),
+    };
+    let (message, status) = split(scheduled)?;
+    admin_view(&state, &mut ctx, &caller, message, status).await
+}
+
+pub async fn schedule_cancel(
+    State(state): State<WebState>,
+    Path(id): Path<i64>,
+    request: Authorized<TestDesk>,
+) -> Result<Response, WebError> {
+    let (mut ctx, caller, _) = request.into_parts();
+    let cancelled = state
+        .alerts
+        .schedules()
+        .cancel(&ctx.actor(&caller), id)
+        .await;
+    let (message, status) = split(cancelled)?;
+    admin_view(&state, &mut ctx, &caller, message, status).await
+}
+
+async fn admin_view(
+    state: &WebState,
+    ctx: &mut Ctx,
+    caller: &Account,
+    message: Message,
+    status: StatusCode,
+) -> Result<Response, WebError> {
+    let scheduled: Vec<Value> = state
+        .alerts
+        .schedules()
+        .upcoming()
+        .await?
+        .iter()
+        .map(|s| {
+            json!({
+                "id": s.id,
+                "next_at": format_time(s.next_at),
+                "repeat_days": s.repeat_days,
+                "by": s.account_email,
+                "body": s.body,
+            })
+        })
+        .collect();
     let campaigns = state.alerts.campaigns();
     let awaiting: Vec<Value> = campaigns
         .awaiting_approval()
@@ -87,19 +157,20 @@ pub async fn admin_home(
         })
         .collect();
     let extra = json!({
+        "scheduled": scheduled,
         "awaiting": awaiting,
         "emergency": caller.roles.has(Role::EmergencyAdministrator),
         "testers": campaigns.audience_size(Audience::Testers).await?,
         "members": campaigns.audience_size(Audience::Everyone).await?,
     });
     page(
-        &state,
-        &mut ctx,
+        state,
+        ctx,
         "admin.html",
         "Send alerts",
         extra,
-        Message::None,
-        StatusCode::OK,
+        message,
+        status,
     )
     .await
 }
@@ -415,6 +486,7 @@ pub async fn compose_confirm<D: DeskGuard>(
             (None, Desk::Alert) => "Confirm the emergency alert".to_owned(),
         },
         "thread": thread.map(thread_json),
+        "schedulable": desk == Desk::Test && thread.is_none(),
         "base": desk.base(),
         "text": validated.text,
         "within": split.within,
