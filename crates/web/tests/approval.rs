@@ -9,54 +9,15 @@ mod support;
 
 use axum::http::StatusCode;
 use chrono::TimeDelta;
-use support::{both, console, settings, App, Client};
+use support::{both, App, Client};
 use textgate_alert_service::Approval;
 use textgate_alerts::Role;
 
 const EXPIRES: TimeDelta = TimeDelta::minutes(30);
 
-/// `app` with two-person approval.
-fn two_person(app: &App) -> App {
-    let mut s = settings();
-    s.approval = Approval::TwoPerson {
-        expires_after: EXPIRES,
-    };
-    let state = console(app.state.store.clone(), s, &app.clock);
-    App {
-        router: textgate_web::router(state.clone()),
-        state,
-        clock: app.clock.clone(),
-        url: app.url.clone(),
-    }
-}
-
-/// One confirmed member, so an approved alert has somebody to go to.
-async fn one_member(app: &App) {
-    let mut m = app.signed_in("m@example.org", &[Role::Member]).await;
-    m.post(
-        "/alerts",
-        &[("action", "save"), ("number", "+1 201 555 0101")],
-    )
-    .await;
-    let code = app.last_code().await;
-    let r = m.post("/alerts/confirm", &[("code", &code)]).await;
-    assert!(r.body.contains("Your number is confirmed"), "{}", r.body);
-}
-
 async fn emergency_admin(app: &App, email: &str) -> Client {
     app.signed_in(email, &[Role::EmergencyAdministrator, Role::Member])
         .await
-}
-
-/// Drafts (confirms) a real alert as `admin`; its id.
-async fn draft(app: &App, admin: &mut Client, text: &str) -> i64 {
-    let r = admin
-        .post("/admin/alert/send", &[("action", "send"), ("text", text)])
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let id = app.last_send("real").await;
-    assert_eq!(r.location(), format!("/admin/campaigns/{id}"));
-    id
 }
 
 async fn deliveries(app: &App, id: i64) -> i64 {
@@ -76,11 +37,18 @@ async fn audited(app: &App, action: &str) -> i64 {
 #[tokio::test]
 async fn a_real_alert_goes_out_only_when_a_second_administrator_approves_it() {
     both(|app: App| async move {
-        let app = two_person(&app);
-        one_member(&app).await;
+        let app = app.with_settings(|s| {
+            s.approval = Approval::TwoPerson {
+                expires_after: EXPIRES,
+            }
+        });
+        app.confirmed_member("m@example.org", "+1 201 555 0101")
+            .await;
         let mut ann = emergency_admin(&app, "ann@example.org").await;
         let mut bob = emergency_admin(&app, "bob@example.org").await;
-        let id = draft(&app, &mut ann, "Campus closed today: snow. Stay home.").await;
+        let id = app
+            .send_real(&mut ann, "Campus closed today: snow. Stay home.", None)
+            .await;
 
         // Waiting: nothing in the outbox, the drafter is told, and has no buttons.
         let page = ann.get(&format!("/admin/campaigns/{id}")).await;
@@ -169,12 +137,19 @@ async fn a_real_alert_goes_out_only_when_a_second_administrator_approves_it() {
 #[tokio::test]
 async fn a_refused_or_expired_alert_is_never_sent() {
     both(|app: App| async move {
-        let app = two_person(&app);
-        one_member(&app).await;
+        let app = app.with_settings(|s| {
+            s.approval = Approval::TwoPerson {
+                expires_after: EXPIRES,
+            }
+        });
+        app.confirmed_member("m@example.org", "+1 201 555 0101")
+            .await;
         let mut ann = emergency_admin(&app, "ann@example.org").await;
         let mut bob = emergency_admin(&app, "bob@example.org").await;
 
-        let refused = draft(&app, &mut ann, "Lockdown in Hall B. Stay where you are.").await;
+        let refused = app
+            .send_real(&mut ann, "Lockdown in Hall B. Stay where you are.", None)
+            .await;
         let r = bob
             .post(
                 &format!("/admin/campaigns/{refused}/decide"),
@@ -186,7 +161,9 @@ async fn a_refused_or_expired_alert_is_never_sent() {
         assert!(r.body.contains("id=\"refused\""), "{}", r.body);
         assert_eq!(audited(&app, "refuse-alert").await, 1);
 
-        let late = draft(&app, &mut ann, "Fire drill at noon, not a real fire.").await;
+        let late = app
+            .send_real(&mut ann, "Fire drill at noon, not a real fire.", None)
+            .await;
         app.clock.advance(EXPIRES + TimeDelta::minutes(1));
         // The minute job marks it expired even if nobody looks.
         let expired = app

@@ -11,42 +11,24 @@ use std::path::PathBuf;
 use axum::http::StatusCode;
 use chrono::TimeDelta;
 use serde_json::Value;
-use support::{both, console, settings, App, Client};
+use support::{both, App};
 use textgate_alert_service::feeds::FeedSettings;
 use textgate_alert_service::Approval;
 use textgate_alerts::Role;
 
 fn with_feed(app: &App, approval: Approval) -> App {
-    let mut s = settings();
-    s.feed = Some(FeedSettings {
-        url: "https://alerts.library.example".into(),
-        sender: "alerts@library.example".into(),
-        sender_name: "Library emergency alerts".into(),
-        area: "Main library & campus".into(),
-        language: "en-US".into(),
-        event: "Campus emergency".into(),
-        active_for: TimeDelta::hours(24),
-    });
-    s.approval = approval;
-    let state = console(app.state.store.clone(), s, &app.clock);
-    App {
-        router: textgate_web::router(state.clone()),
-        state,
-        clock: app.clock.clone(),
-        url: app.url.clone(),
-    }
-}
-
-async fn send(app: &App, admin: &mut Client, text: &str, follows: Option<(i64, &str)>) -> i64 {
-    let follows_id = follows.map(|(id, _)| id.to_string()).unwrap_or_default();
-    let mut form = vec![("action", "send"), ("text", text)];
-    if let Some((_, kind)) = follows {
-        form.push(("follows", &follows_id));
-        form.push(("as", kind));
-    }
-    let r = admin.post("/admin/alert/send", &form).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    app.last_send("real").await
+    app.with_settings(|s| {
+        s.feed = Some(FeedSettings {
+            url: "https://alerts.library.example".into(),
+            sender: "alerts@library.example".into(),
+            sender_name: "Library emergency alerts".into(),
+            area: "Main library & campus".into(),
+            language: "en-US".into(),
+            event: "Campus emergency".into(),
+            active_for: TimeDelta::hours(24),
+        });
+        s.approval = approval;
+    })
 }
 
 /// Checks `xml` against the OASIS CAP 1.2 schema kept in crates/cap/schema.
@@ -98,13 +80,13 @@ async fn real_alerts_are_published_as_cap_and_in_the_feeds_until_they_are_old() 
             r.body
         );
 
-        let first = send(
-            &app,
-            &mut chief,
-            "Gas leak in Hall B: leave the building <now> & wait outside.",
-            None,
-        )
-        .await;
+        let first = app
+            .send_real(
+                &mut chief,
+                "Gas leak in Hall B: leave the building <now> & wait outside.",
+                None,
+            )
+            .await;
         let r = public.get(&format!("/feeds/alerts/{first}.xml")).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         assert_valid_cap(&r.body);
@@ -116,20 +98,20 @@ async fn real_alerts_are_published_as_cap_and_in_the_feeds_until_they_are_old() 
         );
         assert!(r.body.contains("&lt;now&gt; &amp; wait"), "{}", r.body);
 
-        let update = send(
-            &app,
-            &mut chief,
-            "UPDATE: crews on site, stay out.",
-            Some((first, "update")),
-        )
-        .await;
-        let clear = send(
-            &app,
-            &mut chief,
-            "ALL CLEAR: Hall B is safe again.",
-            Some((first, "cancel")),
-        )
-        .await;
+        let update = app
+            .send_real(
+                &mut chief,
+                "UPDATE: crews on site, stay out.",
+                Some((first, "update")),
+            )
+            .await;
+        let clear = app
+            .send_real(
+                &mut chief,
+                "ALL CLEAR: Hall B is safe again.",
+                Some((first, "cancel")),
+            )
+            .await;
         let r = public.get(&format!("/feeds/alerts/{clear}.xml")).await;
         assert_valid_cap(&r.body);
         assert!(r.body.contains("<msgType>Cancel</msgType>"), "{}", r.body);
@@ -217,7 +199,9 @@ async fn an_alert_awaiting_approval_is_not_published() {
                 &[Role::EmergencyAdministrator, Role::Member],
             )
             .await;
-        let id = send(&app, &mut ann, "Lockdown: stay where you are.", None).await;
+        let id = app
+            .send_real(&mut ann, "Lockdown: stay where you are.", None)
+            .await;
         let mut public = app.client();
         assert_eq!(
             public.get(&format!("/feeds/alerts/{id}.xml")).await.status,

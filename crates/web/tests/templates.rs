@@ -5,32 +5,26 @@
 mod support;
 
 use axum::http::StatusCode;
-use support::{both, console, settings, App};
+use support::{both, App};
 use textgate_alerts::{Role, Template};
 
 const LOCKDOWN: &str = "LOCKDOWN at {place}: lock the doors, keep away from windows.";
 
 fn with_templates(app: &App) -> App {
-    let mut s = settings();
-    s.templates = vec![
-        Template {
-            name: "lockdown".into(),
-            title: "Lockdown".into(),
-            text: LOCKDOWN.into(),
-        },
-        Template {
-            name: "test".into(),
-            title: "Monthly test".into(),
-            text: "This is a test of the library's alert system. No action needed.".into(),
-        },
-    ];
-    let state = console(app.state.store.clone(), s, &app.clock);
-    App {
-        router: textgate_web::router(state.clone()),
-        state,
-        clock: app.clock.clone(),
-        url: app.url.clone(),
-    }
+    app.with_settings(|s| {
+        s.templates = vec![
+            Template {
+                name: "lockdown".into(),
+                title: "Lockdown".into(),
+                text: LOCKDOWN.into(),
+            },
+            Template {
+                name: "test".into(),
+                title: "Monthly test".into(),
+                text: "This is a test of the library's alert system. No action needed.".into(),
+            },
+        ];
+    })
 }
 
 #[tokio::test]

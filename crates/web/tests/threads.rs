@@ -6,32 +6,8 @@
 mod support;
 
 use axum::http::StatusCode;
-use support::{both, App, Client};
+use support::{both, App};
 use textgate_alerts::Role;
-
-async fn one_member(app: &App) {
-    let mut m = app.signed_in("m@example.org", &[Role::Member]).await;
-    m.post(
-        "/alerts",
-        &[("action", "save"), ("number", "+1 201 555 0101")],
-    )
-    .await;
-    let code = app.last_code().await;
-    m.post("/alerts/confirm", &[("code", &code)]).await;
-}
-
-/// Sends a real alert as `admin`, following `follows` as `kind` when given; its id.
-async fn send(app: &App, admin: &mut Client, text: &str, follows: Option<(i64, &str)>) -> i64 {
-    let follows_id = follows.map(|(id, _)| id.to_string()).unwrap_or_default();
-    let mut form = vec![("action", "send"), ("text", text)];
-    if let Some((_, kind)) = follows {
-        form.push(("follows", &follows_id));
-        form.push(("as", kind));
-    }
-    let r = admin.post("/admin/alert/send", &form).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    app.last_send("real").await
-}
 
 async fn thread_of(app: &App, id: i64) -> (Option<String>, Option<i64>) {
     let send = app
@@ -52,11 +28,11 @@ async fn thread_of(app: &App, id: i64) -> (Option<String>, Option<i64>) {
 #[tokio::test]
 async fn an_alert_gets_updates_and_one_all_clear_listed_together() {
     both(|app: App| async move {
-        one_member(&app).await;
+        app.confirmed_member("m@example.org", "+1 201 555 0101").await;
         let mut chief = app
             .signed_in("chief@example.org", &[Role::EmergencyAdministrator, Role::Member])
             .await;
-        let first = send(&app, &mut chief, "Gas leak in Hall B: leave the building.", None).await;
+        let first = app.send_real(&mut chief, "Gas leak in Hall B: leave the building.", None).await;
         let page = chief.get(&format!("/admin/campaigns/{first}")).await;
         let update_link = format!("alert?follows={first}&amp;as=update\" id=\"send-update\"");
         assert!(page.body.contains(&update_link), "{}", page.body);
@@ -75,10 +51,10 @@ async fn an_alert_gets_updates_and_one_all_clear_listed_together() {
             .await;
         assert!(confirm.body.contains(&format!("Confirm: Update to campaign {first}")), "{}", confirm.body);
 
-        let update = send(&app, &mut chief, "UPDATE: crews on site, stay out.", Some((first, "update"))).await;
+        let update = app.send_real(&mut chief, "UPDATE: crews on site, stay out.", Some((first, "update"))).await;
         assert_eq!(thread_of(&app, update).await, (Some("Update".into()), Some(first)));
         // The all clear names the update; it is recorded against the first alert.
-        let clear = send(&app, &mut chief, "ALL CLEAR: Hall B is safe again.", Some((update, "cancel"))).await;
+        let clear = app.send_real(&mut chief, "ALL CLEAR: Hall B is safe again.", Some((update, "cancel"))).await;
         assert_eq!(thread_of(&app, clear).await, (Some("Cancel".into()), Some(first)));
 
         let page = chief.get(&format!("/admin/campaigns/{first}")).await;
@@ -122,14 +98,17 @@ async fn an_alert_gets_updates_and_one_all_clear_listed_together() {
 #[tokio::test]
 async fn a_test_cannot_follow_a_real_alert() {
     both(|app: App| async move {
-        one_member(&app).await;
+        app.confirmed_member("m@example.org", "+1 201 555 0101")
+            .await;
         let mut chief = app
             .signed_in(
                 "chief@example.org",
                 &[Role::EmergencyAdministrator, Role::Member],
             )
             .await;
-        let real = send(&app, &mut chief, "Lockdown: stay where you are.", None).await;
+        let real = app
+            .send_real(&mut chief, "Lockdown: stay where you are.", None)
+            .await;
         let r = chief
             .post(
                 "/admin/test/send",

@@ -8,30 +8,24 @@ mod support;
 use axum::http::{Method, StatusCode};
 use chrono::TimeDelta;
 use serde_json::{json, Value};
-use support::{both, console, settings, App, Reply};
+use support::{both, App, Reply};
 use textgate_alert_service::{ReceivedTexts, Webhook, WebhookEvent};
 use textgate_alerts::Role;
 use textgate_store::NewInbound;
 
 /// `app` with one webhook (told about every received text) configured.
 fn with_webhook(app: &App) -> App {
-    let mut s = settings();
-    s.webhooks = vec![Webhook {
-        name: "ils".into(),
-        url: "https://ils.library.example/hook?token=receiver-secret".into(),
-        secret: "webhook-secret".into(),
-        events: vec![WebhookEvent::TextReceived],
-        gateways: None,
-        received: ReceivedTexts::All,
-        unattended_after: TimeDelta::seconds(60),
-    }];
-    let state = console(app.state.store.clone(), s, &app.clock);
-    App {
-        router: textgate_web::router(state.clone()),
-        state,
-        clock: app.clock.clone(),
-        url: app.url.clone(),
-    }
+    app.with_settings(|s| {
+        s.webhooks = vec![Webhook {
+            name: "ils".into(),
+            url: "https://ils.library.example/hook?token=receiver-secret".into(),
+            secret: "webhook-secret".into(),
+            events: vec![WebhookEvent::TextReceived],
+            gateways: None,
+            received: ReceivedTexts::All,
+            unattended_after: TimeDelta::seconds(60),
+        }];
+    })
 }
 
 fn json_of(r: &Reply) -> Value {

@@ -208,6 +208,17 @@ struct Draft<'a> {
     template: Option<&'a str>,
 }
 
+impl<'a> Draft<'a> {
+    fn of(text: &'a str, yearly: Option<YearlyTest>, thread: Option<Thread>) -> Draft<'a> {
+        Draft {
+            text,
+            yearly,
+            thread,
+            template: None,
+        }
+    }
+}
+
 async fn compose_page(
     state: &WebState,
     ctx: &mut Ctx,
@@ -371,12 +382,7 @@ pub async fn compose_back<D: DeskGuard>(
                     &state,
                     &mut ctx,
                     D::DESK,
-                    Draft {
-                        text: &text,
-                        yearly,
-                        thread,
-                        template: None,
-                    },
+                    Draft::of(&text, yearly, thread),
                     Vec::new(),
                 )
                 .await
@@ -400,12 +406,7 @@ pub async fn compose_back<D: DeskGuard>(
             }
         };
     }
-    let draft = Draft {
-        text: form.text("text"),
-        yearly,
-        thread,
-        template: None,
-    };
+    let draft = Draft::of(form.text("text"), yearly, thread);
     compose_page(&state, &mut ctx, D::DESK, draft, Vec::new()).await
 }
 
@@ -425,12 +426,7 @@ pub async fn compose_confirm<D: DeskGuard>(
                 &state,
                 &mut ctx,
                 desk,
-                Draft {
-                    text,
-                    yearly: None,
-                    thread,
-                    template: None,
-                },
+                Draft::of(text, None, thread),
                 errors,
             )
             .await;
@@ -445,12 +441,7 @@ pub async fn compose_confirm<D: DeskGuard>(
             &state,
             &mut ctx,
             desk,
-            Draft {
-                text,
-                yearly,
-                thread,
-                template: None,
-            },
+            Draft::of(text, yearly, thread),
             errors,
         )
         .await;
@@ -463,12 +454,7 @@ pub async fn compose_confirm<D: DeskGuard>(
                 &state,
                 &mut ctx,
                 desk,
-                Draft {
-                    text,
-                    yearly,
-                    thread,
-                    template: None,
-                },
+                Draft::of(text, yearly, thread),
                 errors,
             )
             .await;
@@ -536,12 +522,7 @@ pub async fn compose_send<D: DeskGuard>(
             &state,
             &mut ctx,
             desk,
-            Draft {
-                text,
-                yearly,
-                thread,
-                template: None,
-            },
+            Draft::of(text, yearly, thread),
             Vec::new(),
         )
         .await;
@@ -554,12 +535,7 @@ pub async fn compose_send<D: DeskGuard>(
             &state,
             &mut ctx,
             desk,
-            Draft {
-                text,
-                yearly,
-                thread,
-                template: None,
-            },
+            Draft::of(text, yearly, thread),
             errors,
         )
         .await;
@@ -580,12 +556,7 @@ pub async fn compose_send<D: DeskGuard>(
                 &state,
                 &mut ctx,
                 desk,
-                Draft {
-                    text,
-                    yearly,
-                    thread,
-                    template: None,
-                },
+                Draft::of(text, yearly, thread),
                 vec![m],
             )
             .await

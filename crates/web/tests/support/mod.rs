@@ -127,6 +127,50 @@ pub fn web_settings() -> WebSettings {
 }
 
 impl App {
+    /// The same database and clock, with the alert settings changed by `change`.
+    pub fn with_settings(&self, change: impl FnOnce(&mut AlertSettings)) -> App {
+        let mut s = settings();
+        change(&mut s);
+        let state = console(self.state.store.clone(), s, &self.clock);
+        App {
+            router: router(state.clone()),
+            state,
+            clock: self.clock.clone(),
+            url: self.url.clone(),
+        }
+    }
+
+    /// A member whose `number` is confirmed, through the member page.
+    pub async fn confirmed_member(&self, email: &str, number: &str) {
+        let mut m = self.signed_in(email, &[Role::Member]).await;
+        m.post("/alerts", &[("action", "save"), ("number", number)])
+            .await;
+        let code = self.last_code().await;
+        let r = m.post("/alerts/confirm", &[("code", &code)]).await;
+        assert!(r.body.contains("Your number is confirmed"), "{}", r.body);
+    }
+
+    /// Confirms a real alert as `admin` through the send form, following campaign `id` as
+    /// an `update` or `cancel` when `follows` says so; the campaign's id.
+    pub async fn send_real(
+        &self,
+        admin: &mut Client,
+        text: &str,
+        follows: Option<(i64, &str)>,
+    ) -> i64 {
+        let follows_id = follows.map(|(id, _)| id.to_string()).unwrap_or_default();
+        let mut form = vec![("action", "send"), ("text", text)];
+        if let Some((_, kind)) = follows {
+            form.push(("follows", &follows_id));
+            form.push(("as", kind));
+        }
+        let r = admin.post("/admin/alert/send", &form).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let id = self.last_send("real").await;
+        assert_eq!(r.location(), format!("/admin/campaigns/{id}"));
+        id
+    }
+
     /// An account with `roles`, created as from the command line.
     pub async fn account(&self, email: &str, roles: &[Role]) -> i64 {
         self.state
