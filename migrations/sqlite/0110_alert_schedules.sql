@@ -4,13 +4,13 @@
 -- same update that claims it, so two daemons (or a restart) never start it twice.
 CREATE TABLE alert_schedules (
     id               INTEGER PRIMARY KEY AUTOINCREMENT,
-    account_id       BIGINT NOT NULL,
+    account_id       INTEGER NOT NULL,
     account_email    TEXT NOT NULL,
     body             TEXT NOT NULL,
     next_at          DATETIME NOT NULL,
-    repeat_days      BIGINT,
+    repeat_days      INTEGER,
     state            TEXT NOT NULL CHECK (state IN ('scheduled', 'done', 'cancelled')),
     created_at       DATETIME NOT NULL,
-    last_campaign_id BIGINT
+    last_campaign_id INTEGER
 );
 CREATE INDEX alert_schedules_due ON alert_schedules (state, next_at);
