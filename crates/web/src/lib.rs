@@ -137,6 +137,10 @@ pub fn router(state: WebState) -> Router {
         .route("/api/v1/compose/measure", post(api::alerts::measure))
         .route("/api/v1/campaigns", post(api::alerts::campaign_post))
         .route("/api/v1/campaigns/{id}", get(api::alerts::campaign_get))
+        .route(
+            "/api/v1/campaigns/{id}/decide",
+            post(api::alerts::campaign_decide),
+        )
         .route("/api/v1/send-log", get(api::alerts::send_log))
         .route("/api/v1/audit-log", get(api::alerts::audit_log))
         .route(

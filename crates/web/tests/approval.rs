@@ -7,7 +7,7 @@
 
 mod support;
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use chrono::TimeDelta;
 use support::{both, App, Client};
 use textgate_alert_service::Approval;
@@ -79,8 +79,19 @@ async fn a_real_alert_goes_out_only_when_a_second_administrator_approves_it() {
             .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
         assert!(r.body.contains("You drafted this alert"), "{}", r.body);
-        assert_eq!(audited(&app, "approve-own-alert-refused").await, 1);
         assert_eq!(deliveries(&app, id).await, 0);
+        // The same through the JSON API: refused for the drafter too.
+        let r = ann
+            .json(
+                Method::POST,
+                &format!("/api/v1/campaigns/{id}/decide"),
+                serde_json::json!({ "decision": "approve" }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        assert!(r.body.contains("You drafted this alert"), "{}", r.body);
+        assert_eq!(deliveries(&app, id).await, 0);
+        assert_eq!(audited(&app, "approve-own-alert-refused").await, 2);
         // A member without the emergency role is refused before the service is asked.
         let mut member = app.signed_in("x@example.org", &[Role::Member]).await;
         let r = member

@@ -5,7 +5,7 @@
 
 mod support;
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use support::{both, App};
 use textgate_alerts::Role;
 
@@ -63,6 +63,16 @@ async fn an_alert_gets_updates_and_one_all_clear_listed_together() {
         for id in [first, update, clear] {
             assert!(page.body.contains(&format!("Campaign {id}</a>")), "{}", page.body);
         }
+        // The JSON API takes the same link, and keeps the same rule.
+        let r = chief
+            .json(
+                Method::POST,
+                "/api/v1/campaigns",
+                serde_json::json!({ "audience": "everyone", "text": "UPDATE: again", "follows": first, "as": "update" }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        assert!(r.body.contains("already had its all clear"), "{}", r.body);
         // Nothing follows an all clear.
         let r = chief
             .post(

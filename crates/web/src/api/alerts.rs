@@ -8,12 +8,12 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
-use textgate_alert_service::campaigns::Audience;
+use textgate_alert_service::campaigns::{Audience, Decision};
 use textgate_alert_service::members::{MemberAction, Saved};
-use textgate_alert_service::sends::YearlyTest;
+use textgate_alert_service::sends::{MessageType, Thread, YearlyTest};
 
 use super::{bad_request, message, ApiResult, Authorized, Body};
-use crate::request::{AuditLog, Member, SendLog, TestDesk, Visitor};
+use crate::request::{AlertDesk, AuditLog, Member, SendLog, TestDesk, Visitor};
 use crate::state::{WebError, WebState};
 
 pub async fn registration_get(
@@ -101,6 +101,38 @@ pub struct CampaignBody {
     #[serde(default)]
     text: String,
     yearly_test: Option<YearlyBody>,
+    /// An update or all clear: the campaign it follows, and `"update"` or `"cancel"`.
+    follows: Option<i64>,
+    #[serde(rename = "as")]
+    msg_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct DecideBody {
+    #[serde(default)]
+    decision: String,
+}
+
+/// A second emergency administrator approves or refuses a real alert awaiting approval;
+/// the service refuses the drafter and anyone without the emergency role.
+pub async fn campaign_decide(
+    State(state): State<WebState>,
+    Path(id): Path<i64>,
+    request: Authorized<AlertDesk>,
+    Body(b): Body<DecideBody>,
+) -> ApiResult {
+    let decision = match b.decision.as_str() {
+        "approve" => Decision::Approve,
+        "refuse" => Decision::Refuse,
+        _ => return Err(bad_request("decision must be \"approve\" or \"refuse\"")),
+    };
+    message(
+        state
+            .alerts
+            .campaigns()
+            .decide(&request.actor(), id, decision)
+            .await,
+    )
 }
 
 #[derive(Deserialize)]
@@ -141,10 +173,22 @@ pub async fn campaign_post(
         Some(_) => return Err(bad_request("a yearly test record belongs to a test send")),
         None => None,
     };
+    let thread = match (b.follows, b.msg_type.as_deref()) {
+        (None, None) => None,
+        (Some(follows), Some(kind @ ("update" | "cancel"))) => Some(Thread {
+            msg_type: MessageType::parse(kind).unwrap_or(MessageType::Update),
+            refers_to: follows,
+        }),
+        _ => {
+            return Err(bad_request(
+                "follows and as go together: as is \"update\" or \"cancel\"",
+            ))
+        }
+    };
     let id = state
         .alerts
         .campaigns()
-        .start(&ctx.actor(a), audience, &b.text, yearly.as_ref(), None)
+        .start(&ctx.actor(a), audience, &b.text, yearly.as_ref(), thread)
         .await?;
     Ok((
         StatusCode::CREATED,

@@ -51,6 +51,7 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/registration/confirm"),
     ("post", "/api/v1/compose/measure"),
     ("post", "/api/v1/campaigns"),
+    ("post", "/api/v1/campaigns/{id}/decide"),
     ("get", "/api/v1/campaigns/{id}"),
     ("get", "/api/v1/send-log"),
     ("get", "/api/v1/audit-log"),
