@@ -81,6 +81,8 @@ pub(super) struct InboundRow {
     pub received_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub body: Option<String>,
+    /// Set when the desk had blocked the sender: such a text reaches nobody.
+    pub blocked_at: Option<DateTime<Utc>>,
 }
 
 /// Up to `limit` received texts after `cursor`, oldest id first.
@@ -91,7 +93,7 @@ pub(super) async fn inbound_after(
 ) -> Result<Vec<InboundRow>, AlertError> {
     let rows = with_database!(database, pool => {
         sqlx::query_as(
-            "SELECT id, gateway, sender, received_at, delivered_at, body FROM inbound
+            "SELECT id, gateway, sender, received_at, delivered_at, body, blocked_at FROM inbound
              WHERE id > $1 ORDER BY id LIMIT $2",
         )
         .bind(cursor)

@@ -121,13 +121,18 @@ impl Webhooks<'_> {
             let rows = data::inbound_after(database, mark.inbound_cursor, BATCH).await?;
             let mut judged = Vec::with_capacity(rows.len());
             for row in &rows {
-                let judgement = judge_received(
-                    webhook,
-                    &row.gateway,
-                    row.received_at,
-                    row.delivered_at,
-                    now,
-                );
+                // A blocked sender's text reaches nobody, other systems included.
+                let judgement = if row.blocked_at.is_some() {
+                    Judgement::Nothing
+                } else {
+                    judge_received(
+                        webhook,
+                        &row.gateway,
+                        row.received_at,
+                        row.delivered_at,
+                        now,
+                    )
+                };
                 if let Judgement::Event(event) = judgement {
                     let payload = received_payload(row).to_string();
                     if data::insert_delivery(

@@ -479,3 +479,28 @@ async fn a_delivery_that_never_gets_a_2xx_fails_with_the_last_error() {
     })
     .await;
 }
+
+/// A text from a number the desk blocked reaches nobody, other systems included: it
+/// never becomes a `text.received` event, however long it stays unattended.
+#[tokio::test]
+async fn a_blocked_text_is_never_reported() {
+    on_both_backends(|base| async move {
+        let (url, _posts) = receiver(vec![200]).await;
+        let hook = webhook("ils", &url, &[WebhookEvent::TextReceived]);
+        let (service, clock) = with_webhooks(&base, vec![hook], WebhookPolicy::default());
+        service.webhooks().enqueue().await.expect("marks");
+        let blocked = receive(&service, "spam spam spam", start()).await;
+        let patron = receive(&service, "Anyone there?", start()).await;
+        service
+            .store()
+            .mark_inbound_blocked(blocked)
+            .await
+            .expect("blocked");
+        clock.advance(TimeDelta::seconds(70));
+        assert_eq!(service.webhooks().enqueue().await.expect("pass"), 1);
+        let log = deliveries(&service).await;
+        let subjects: Vec<i64> = log.iter().map(|d| d.subject_id).collect();
+        assert_eq!(subjects, [patron]);
+    })
+    .await;
+}
