@@ -10,7 +10,7 @@ use support::database::Database;
 use support::members;
 use support::modem::Modem;
 use support::prosody::Prosody;
-use support::scene::{operator, ALERTS, GW};
+use support::scene::{ALERTS, GW};
 use textgate_alert_service::{Actor, Credential};
 
 const TEXT: &str = "TEST ONLY: the monthly test of the alert system. No action needed.";
@@ -20,17 +20,11 @@ async fn a_test_due_while_the_daemon_was_down_goes_out_when_it_starts_again() {
     let prosody = Prosody::start(&[GW]).await.expect("Prosody starts");
     let db = Database::create().await;
     let modem = Modem::start().await;
-    let section = GatewaySection {
-        name: "library".into(),
-        domain: GW.into(),
-        secret: prosody.secret(GW),
-        server: prosody.component_addr(),
-        operators: vec![operator("alice")],
-        device: modem.path.clone(),
-        extra: String::new(),
-        driver_extra: String::new(),
-        max_attempts: 3,
-    };
+    let section = GatewaySection::for_alice(
+        prosody.component_addr(),
+        &prosody.secret(GW),
+        modem.path.clone(),
+    );
     let config = daemon::config_with(&db.url, ALERTS, &[section]);
     let mut daemon = Daemon::start(&config);
     daemon.expect_log(&["component connected"]).await;

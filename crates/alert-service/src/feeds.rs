@@ -16,7 +16,7 @@ use textgate_cap::{
 };
 use textgate_store::with_database;
 
-use crate::sends::{CampaignState, MessageType, Send, SendKind};
+use crate::sends::{MessageType, Send, SendKind};
 use crate::{AlertError, AlertService};
 
 /// `[alerts.feed]`: who the CAP messages say sends them, and for how long a thread stays.
@@ -188,11 +188,7 @@ impl Feeds<'_> {
 
 /// Whether `send` is a real alert that went out (approved, if it needed approval).
 fn published(send: &Send) -> bool {
-    send.kind == SendKind::Real
-        && matches!(
-            send.campaign_state,
-            Some(CampaignState::Enqueueing | CampaignState::Enqueued)
-        )
+    send.kind == SendKind::Real && send.went_out()
 }
 
 /// When it went out: at the approval, under two-person approval.

@@ -247,11 +247,7 @@ impl Campaigns<'_> {
         thread: Option<Thread>,
     ) -> Result<i64, AlertError> {
         authorize(&actor.account.roles, audience.action())?;
-        if let Some(name) = textgate_alerts::template::unfilled(text) {
-            return Err(AlertError::refused(format!(
-                "Fill in {{{name}}} before sending: the text still has the template's gap."
-            )));
-        }
+        self.check_no_gap(text)?;
         let thread = self.checked_thread(audience, thread).await?;
         let validated = self
             .composer()
@@ -300,6 +296,17 @@ impl Campaigns<'_> {
         Ok(id)
     }
 
+    /// Refuses a text that still has a template's `{gap}`: no alert goes out reading
+    /// `{place}`, whichever page or call sent it.
+    pub fn check_no_gap(&self, text: &str) -> Result<(), AlertError> {
+        match textgate_alerts::template::unfilled(text) {
+            Some(gap) => Err(AlertError::refused(format!(
+                "Fill in {{{gap}}} before sending: the text still has the template's gap."
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// The thread an update or all clear joins: the campaign it follows must be one this
     /// desk sends (a test follows a test), and the thread must not have had its all clear.
     /// Recorded against the thread's first alert, whichever of its campaigns was named.
@@ -323,13 +330,7 @@ impl Campaigns<'_> {
             })?;
         let root = named.refers_to.unwrap_or(named.id);
         let earlier = sends::data::thread(self.service.database(), root).await?;
-        if let Some(clear) = earlier.iter().find(|s| {
-            s.msg_type == MessageType::Cancel
-                && matches!(
-                    s.campaign_state,
-                    Some(CampaignState::Enqueueing | CampaignState::Enqueued)
-                )
-        }) {
+        if let Some(clear) = sends::all_clear_of(&earlier) {
             return Err(AlertError::refused(format!(
                 "Campaign {root} already had its all clear (campaign {}); compose a new alert instead.",
                 clear.id

@@ -172,6 +172,24 @@ pub struct Send {
     pub refers_to: Option<i64>,
 }
 
+impl Send {
+    /// Whether this campaign went out: confirmed (and approved, where it needed approval),
+    /// its deliveries in the outbox or on their way there.
+    pub fn went_out(&self) -> bool {
+        matches!(
+            self.campaign_state,
+            Some(CampaignState::Enqueueing | CampaignState::Enqueued)
+        )
+    }
+}
+
+/// The all clear that ended `thread` (an alert and what follows it), if one went out.
+pub fn all_clear_of(thread: &[Send]) -> Option<&Send> {
+    thread
+        .iter()
+        .find(|s| s.msg_type == MessageType::Cancel && s.went_out())
+}
+
 /// A send about to be recorded.
 #[derive(Debug, Clone)]
 pub struct NewSend<'a> {

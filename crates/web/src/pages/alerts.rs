@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, NaiveTime};
 use serde_json::{json, Value};
 use textgate_alert_service::campaigns::{Audience, Decision};
-use textgate_alert_service::sends::CampaignState;
 use textgate_alert_service::sends::{MessageType, SendKind, Thread, YearlyTest};
 use textgate_alert_service::{format_time, Account, AlertError};
 use textgate_alerts::{authorize, Role};
@@ -433,10 +432,8 @@ pub async fn compose_confirm<D: DeskGuard>(
         }
     };
     let campaigns = state.alerts.campaigns();
-    if let Some(gap) = textgate_alerts::template::unfilled(text) {
-        let errors = vec![format!(
-            "Fill in {{{gap}}} before sending: the text still has the template's gap."
-        )];
+    if let Err(AlertError::Refused(gap)) = campaigns.check_no_gap(text) {
+        let errors = vec![gap];
         return compose_page(
             &state,
             &mut ctx,
@@ -608,17 +605,8 @@ async fn campaign_view(
     let send = campaigns.send(id).await?.ok_or(WebError::NotFound)?;
     let p = campaigns.progress(&send).await?;
     let thread = campaigns.thread(id).await?;
-    let cleared = thread.iter().any(|s| {
-        s.msg_type == MessageType::Cancel
-            && matches!(
-                s.campaign_state,
-                Some(CampaignState::Enqueueing | CampaignState::Enqueued)
-            )
-    });
-    let went_out = matches!(
-        send.campaign_state,
-        Some(CampaignState::Enqueueing | CampaignState::Enqueued)
-    );
+    let cleared = textgate_alert_service::sends::all_clear_of(&thread).is_some();
+    let went_out = send.went_out();
     let (desk, audience) = match send.kind {
         SendKind::Real => ("/admin/alert", Audience::Everyone),
         _ => ("/admin/test", Audience::Testers),
