@@ -3,6 +3,21 @@
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
+# The whole suite's build takes about 5 GB under target/ (docs/benchmarks.md). A disk that
+# fills while linking makes the linker die with "Bus error", which reads like a compiler
+# bug; say what is wrong before starting instead.
+check_disk_space() {
+    local need_kib=$((6 * 1024 * 1024))
+    local dir="${CARGO_TARGET_DIR:-target}"
+    mkdir -p "$dir"
+    local free_kib
+    free_kib=$(df -Pk "$dir" | awk 'NR == 2 { print $4 }')
+    if [ -n "$free_kib" ] && [ "$free_kib" -lt "$need_kib" ]; then
+        echo "warning: only $((free_kib / 1024)) MB free for $dir; the test build needs about 6 GB." >&2
+        echo "         Free some space (cargo clean in other checkouts) if linking fails with 'Bus error'." >&2
+    fi
+}
+
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
