@@ -13,6 +13,7 @@
 
 use std::fmt;
 
+use crate::handle::PatronHandle;
 use crate::jid::{BareJid, JidError};
 use crate::phone::{PatronAddress, PhoneError, Region};
 
@@ -51,7 +52,8 @@ block <number> / unblock <number> - refuse / accept texts from a number
 blocked - list blocked numbers
 status - gateway health
 help - this list
-A <number> may be national (555-123-9999), international (+44 20 7946 0018) or a patron's JID.";
+A <number> may be national (555-123-9999), international (+44 20 7946 0018), a patron's JID,
+or the handle a gateway that hides numbers shows (p-7kq2m9xd).";
 
 /// A command from a librarian to the gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +141,19 @@ pub enum ArgumentProblem {
 }
 
 impl DeskCommand {
+    /// The patron the command is about, for a caller that reads handles or numbers its
+    /// own way before carrying it out.
+    pub fn patron_mut(&mut self) -> Option<&mut PatronAddress> {
+        match self {
+            DeskCommand::Transfer { patron, .. }
+            | DeskCommand::Release { patron }
+            | DeskCommand::CannedSend { patron, .. }
+            | DeskCommand::Block { patron }
+            | DeskCommand::Unblock { patron } => Some(patron),
+            _ => None,
+        }
+    }
+
     /// Reads a chat message as a command. National numbers are read with `region`.
     pub fn parse(text: &str, region: Region) -> Result<DeskCommand, CommandError> {
         let text = text.trim();
@@ -346,9 +361,9 @@ fn canned_name<'a>(
     Ok((name, rest))
 }
 
-/// A patron named by number, or by JID as clients paste a contact
-/// (`+15551239999@sms.library.example`, sometimes as an `xmpp:` link), whose localpart is the
-/// number.
+/// A patron named by number, by privacy handle (`p-7kq2m9xd`), or by JID as clients paste a
+/// contact (`+15551239999@sms.library.example`, sometimes as an `xmpp:` link), whose
+/// localpart is the number or the handle.
 fn patron(text: &str, region: Region, usage: &'static str) -> Result<PatronAddress, CommandError> {
     let text = text.trim();
     if text.is_empty() {
@@ -369,6 +384,11 @@ fn patron(text: &str, region: Region, usage: &'static str) -> Result<PatronAddre
     } else {
         text
     };
+    // On a gateway that hides numbers the librarian knows the patron by a handle; it stands
+    // as a sender's name here and the gateway looks up the number.
+    if let Some(handle) = PatronHandle::parse(number) {
+        return Ok(PatronAddress::Alphanumeric(handle.as_str().to_owned()));
+    }
     PatronAddress::from_dialled(number, region).map_err(|e| bad(usage, ArgumentProblem::Number(e)))
 }
 
@@ -446,6 +466,27 @@ mod tests {
             expect![[r#"
                 error: unexpected "all" at the end
                 usage: canned"#]],
+        );
+    }
+
+    #[test]
+    fn privacy_handles_name_patrons_too() {
+        check(
+            "block P-7KQ2M9XD",
+            expect![[r#"Block { patron: Alphanumeric("p-7kq2m9xd") }"#]],
+        );
+        check(
+            "transfer p-7kq2m9xd@sms.library.test bob@library.test",
+            expect![[
+                r#"Transfer { patron: Alphanumeric("p-7kq2m9xd"), to: BareJid("bob@library.test") }"#
+            ]],
+        );
+        // One symbol short is not a handle, and not a number either.
+        check(
+            "release p-7kq2m9x",
+            expect![[r#"
+                error: "p-7kq2m9x" is not a phone number: it contains letters
+                usage: release <number>"#]],
         );
     }
 

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod desk_command;
+pub mod handle;
 pub mod hours;
 pub mod jid;
 pub mod message;
@@ -14,6 +15,7 @@ pub mod routing;
 pub use desk_command::{
     keyword_of, ArgumentProblem, CannedName, CannedNameError, CommandError, DeskCommand,
 };
+pub use handle::PatronHandle;
 pub use hours::{EntryProblem, HoursError, OpeningHours, OpeningHoursConfig};
 pub use jid::{escape_localpart, unescape_localpart, BareJid, JidError};
 pub use message::InboundTextId;

@@ -16,7 +16,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use textgate_core::{BareJid, CannedName};
+use textgate_core::{BareJid, CannedName, PatronAddress, PatronHandle};
 use textgate_gsm::segment::Segmenter;
 use textgate_store::{DeliveryReceipt, NewOutbound, OutboundOrigin, Priority, Store};
 use textgate_xmpp::{GatewayEvent, OperatorReply, ReceiptRequest};
@@ -25,6 +25,7 @@ use tracing::field::Empty;
 use tracing::Instrument;
 
 use crate::claims::ClaimBoard;
+use crate::handles::{HandleError, PatronHandles};
 use crate::notices::{OperatorNotices, Refusal};
 use crate::settings::{ClaimCollisions, GatewaySettings};
 
@@ -52,6 +53,8 @@ pub struct ReplyIntake {
     pub operators: HashSet<BareJid>,
     /// Who is answering whom, for [`ClaimCollisions::Refuse`].
     pub claims: ClaimBoard,
+    /// On a gateway that hides numbers: the handles librarians write to.
+    pub handles: Option<PatronHandles>,
 }
 
 impl ReplyIntake {
@@ -60,7 +63,7 @@ impl ReplyIntake {
     /// committed (the outbox sends them) and the rest is dropped.
     pub async fn run(self, mut events: mpsc::Receiver<GatewayEvent>, taken: mpsc::Sender<Taken>) {
         while let Some(event) = events.recv().await {
-            let next = match event {
+            let next = match self.numbers_of(event).await {
                 GatewayEvent::OperatorReply(reply) => {
                     let stanza = reply
                         .id
@@ -80,6 +83,54 @@ impl ReplyIntake {
             };
             // A closed loop (the gateway is stopping) still lets the rest be committed.
             let _ = taken.send(next).await;
+        }
+    }
+
+    /// The event with the patron a librarian wrote to, or whose message she received, as
+    /// the number behind their handle. A reply to a handle nobody goes by keeps it, and is
+    /// refused in [`ReplyIntake::queue`].
+    async fn numbers_of(&self, event: GatewayEvent) -> GatewayEvent {
+        let Some(handles) = &self.handles else {
+            return event;
+        };
+        let number = |patron: PatronAddress| async move {
+            match handles.named(&patron).await {
+                Ok(number) => number,
+                Err(e) => {
+                    tracing::warn!(error = %e, "a librarian named a handle that is not known");
+                    patron
+                }
+            }
+        };
+        match event {
+            GatewayEvent::OperatorReply(mut reply) => {
+                reply.patron = number(reply.patron).await;
+                GatewayEvent::OperatorReply(reply)
+            }
+            GatewayEvent::OperatorReceived {
+                operator,
+                patron,
+                id,
+            } => GatewayEvent::OperatorReceived {
+                operator,
+                patron: number(patron).await,
+                id,
+            },
+            GatewayEvent::DeliveryFailed {
+                operator,
+                patron,
+                id,
+                reason,
+            } => GatewayEvent::DeliveryFailed {
+                operator,
+                patron: match patron {
+                    Some(patron) => Some(number(patron).await),
+                    None => None,
+                },
+                id,
+                reason,
+            },
+            other => other,
         }
     }
 
@@ -163,6 +214,13 @@ impl ReplyIntake {
         if !self.operators.contains(&reply.operator) {
             return Some(Refusal::NotAnOperator);
         }
+        if let PatronAddress::Alphanumeric(name) = &reply.patron {
+            if let (Some(handle), Some(_)) = (PatronHandle::parse(name), &self.handles) {
+                return Some(Refusal::UnknownHandle(
+                    HandleError::Unknown(handle).to_string(),
+                ));
+            }
+        }
         if !reply.patron.is_reachable() {
             return Some(Refusal::NotANumber);
         }
@@ -240,9 +298,10 @@ mod tests {
             settings: settings.clone(),
             store: store.clone(),
             segmenter: Segmenter::new(SegmenterConfig::default()),
-            notices: OperatorNotices::new(settings, xmpp, store.clone()),
+            notices: OperatorNotices::new(settings, xmpp.into(), store.clone()),
             operators: HashSet::from([alice.clone()]),
             claims: ClaimBoard::default(),
+            handles: None,
         };
         let (component_events, events) = mpsc::channel(8);
         let (taken, mut loop_events) = mpsc::channel(8);

@@ -26,10 +26,10 @@ use std::sync::Arc;
 use textgate_core::{BareJid, PatronAddress};
 use textgate_store::{DeliveryReceipt, KeptNotice, OutboundText, StatusReportMatch, Store};
 use textgate_xmpp::{
-    ComponentHandle, ErrorCondition, Notice, NoticeSender, OperatorReply, Outgoing, ReplyError,
-    SendError,
+    ErrorCondition, Notice, NoticeSender, OperatorReply, Outgoing, ReplyError, SendError,
 };
 
+use crate::handles::Component;
 use crate::settings::{GatewaySettings, NoticePlacement};
 
 /// How a notice in the patron's conversation is marked as the gateway's, not the patron's.
@@ -96,6 +96,8 @@ pub enum Refusal {
     TooLong { parts: usize },
     /// The store could not queue it.
     NotQueued,
+    /// The reply went to a privacy handle nobody goes by (the reason in words).
+    UnknownHandle(String),
     /// The reply was `/name` and there is no canned reply of that name.
     NoCannedReply(String),
     /// Another operator, available now, is answering this patron and the gateway refuses
@@ -108,17 +110,13 @@ pub enum Refusal {
 #[derive(Debug, Clone)]
 pub struct OperatorNotices {
     settings: Arc<GatewaySettings>,
-    xmpp: ComponentHandle,
+    xmpp: Component,
     /// Where what cannot be said now waits.
     store: Store,
 }
 
 impl OperatorNotices {
-    pub fn new(
-        settings: Arc<GatewaySettings>,
-        xmpp: ComponentHandle,
-        store: Store,
-    ) -> OperatorNotices {
+    pub fn new(settings: Arc<GatewaySettings>, xmpp: Component, store: Store) -> OperatorNotices {
         OperatorNotices {
             settings,
             xmpp,
@@ -133,7 +131,7 @@ impl OperatorNotices {
         let kept = self.kept_of(&outgoing);
         match self.xmpp.send(outgoing).await {
             Ok(()) => true,
-            Err(SendError::NotConnected) if kept.is_some() => {
+            Err(SendError::NotConnected | SendError::Unprepared(_)) if kept.is_some() => {
                 let Some(kept) = kept else { return false };
                 match self.store.keep_notice(&kept).await {
                     Ok(id) => tracing::info!(
@@ -183,7 +181,8 @@ impl OperatorNotices {
                     );
                     self.forget(stored.id).await;
                 }
-                Err(SendError::NotConnected) => return,
+                // Tried again at the operator's next presence.
+                Err(SendError::NotConnected | SendError::Unprepared(_)) => return,
                 Err(e) => {
                     tracing::warn!(kept = stored.id, error = %e, "a kept notice cannot be sent; dropped");
                     self.forget(stored.id).await;
@@ -399,6 +398,10 @@ impl OperatorNotices {
             Refusal::NotQueued => (
                 ErrorCondition::UndefinedCondition,
                 "Not sent: the gateway could not queue the reply. Please try again.".to_owned(),
+            ),
+            Refusal::UnknownHandle(ref why) => (
+                ErrorCondition::NotAcceptable,
+                format!("Not sent: {why}."),
             ),
             Refusal::NoCannedReply(ref name) => (
                 ErrorCondition::NotAcceptable,

@@ -59,6 +59,9 @@ pub struct GatewaySettings {
     /// What happens when an operator answers a patron another available operator is
     /// answering.
     pub claim_collisions: ClaimCollisions,
+    /// Whether librarians see patrons as privacy handles (`p-7kq2m9xd`) instead of phone
+    /// numbers ([`crate::handles`]).
+    pub privacy_handles: bool,
     /// The desk's own answers to patrons: opening hours, automatic replies, keywords.
     pub desk: DeskSettings,
 }
@@ -163,6 +166,7 @@ impl GatewaySettings {
             delivery_grace: Duration::from_secs(11 * 60),
             notice_placement: NoticePlacement::default(),
             claim_collisions: ClaimCollisions::default(),
+            privacy_handles: false,
             desk: DeskSettings::default(),
         }
     }

@@ -5,8 +5,12 @@ use chrono::{DateTime, Utc};
 use crate::backend::with_pool;
 use crate::{Conversation, Store, StoreError};
 
+// Selected from `conversations` unaliased; the handle comes with it for gateways that hide
+// numbers (privacy handles), so transcripts and exports show what the librarians saw.
 pub(crate) const CONVERSATION_COLUMNS: &str =
-    "id, gateway, patron, claimed_by, first_activity, last_activity, texts_in, texts_out";
+    "id, gateway, patron, claimed_by, first_activity, last_activity, texts_in, texts_out,
+     (SELECT handle FROM patron_handles h
+      WHERE h.gateway = conversations.gateway AND h.patron = conversations.patron) AS handle";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct ConversationRow {
@@ -18,6 +22,7 @@ pub(crate) struct ConversationRow {
     last_activity: DateTime<Utc>,
     texts_in: i64,
     texts_out: i64,
+    handle: Option<String>,
 }
 
 impl From<ConversationRow> for Conversation {
@@ -31,6 +36,7 @@ impl From<ConversationRow> for Conversation {
             last_activity: r.last_activity,
             texts_in: r.texts_in,
             texts_out: r.texts_out,
+            handle: r.handle,
         }
     }
 }

@@ -51,6 +51,7 @@ mod clock;
 mod conversation;
 mod desk;
 mod error;
+mod handles;
 mod inbound;
 mod kept_notices;
 mod lost_answers;

@@ -64,6 +64,16 @@ pub struct Conversation {
     pub last_activity: DateTime<Utc>,
     pub texts_in: i64,
     pub texts_out: i64,
+    /// The privacy handle librarians know the patron by, on a gateway that hides numbers.
+    pub handle: Option<String>,
+}
+
+impl Conversation {
+    /// Who the patron is to the librarians: the privacy handle where there is one, else
+    /// the number. Transcripts and exports name patrons this way.
+    pub fn patron_as_shown(&self) -> &str {
+        self.handle.as_deref().unwrap_or(&self.patron)
+    }
 }
 
 /// How a concatenated SMS identifies its parts (TS 23.040 9.2.3.24.1 / .8).

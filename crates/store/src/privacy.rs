@@ -265,7 +265,7 @@ struct TranscriptLine {
 /// `000012 +15551234567.txt`: sortable, and safe on every file system.
 fn transcript_file_name(conversation: &Conversation) -> String {
     let patron: String = conversation
-        .patron
+        .patron_as_shown()
         .chars()
         .map(|c| {
             if c.is_alphanumeric() || c == '+' || c == '-' {
@@ -284,19 +284,20 @@ fn render_transcript(
     exported_at: DateTime<Utc>,
 ) -> String {
     const TIME: &str = "%Y-%m-%d %H:%M:%S UTC";
+    let patron = conversation.patron_as_shown();
     let mut out = format!(
         "Conversation {} on gateway {} with {}\nExported {}\n",
         conversation.id,
         conversation.gateway,
-        conversation.patron,
+        patron,
         exported_at.format(TIME),
     );
     for line in lines {
         let who = match (line.inbound, &line.operator) {
-            (true, Some(operator)) => format!("{} to {operator}", conversation.patron),
-            (true, None) => format!("{} (not yet delivered)", conversation.patron),
-            (false, Some(operator)) => format!("{operator} to {}", conversation.patron),
-            (false, None) => format!("gateway to {}", conversation.patron),
+            (true, Some(operator)) => format!("{patron} to {operator}"),
+            (true, None) => format!("{patron} (not yet delivered)"),
+            (false, Some(operator)) => format!("{operator} to {patron}"),
+            (false, None) => format!("gateway to {patron}"),
         };
         out.push_str(&format!("\n{}  {who}\n", line.at.format(TIME)));
         match &line.body {
@@ -331,6 +332,7 @@ mod tests {
             last_activity: at(5),
             texts_in: 2,
             texts_out: 1,
+            handle: None,
         };
         let rendered = format!(
             "=== {}\n{}",

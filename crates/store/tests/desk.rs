@@ -55,6 +55,8 @@ on_both_backends!(
     holding_back_an_unknown_text_is_an_error,
     one_automatic_reply_per_patron_per_window,
     the_last_text_in_and_out,
+    a_number_keeps_one_handle_and_a_handle_names_one_number,
+    transcripts_and_exports_show_the_handle,
 );
 
 async fn canned_replies_round_trip(ctx: Ctx) {
@@ -446,4 +448,95 @@ async fn the_last_text_in_and_out(ctx: Ctx) {
     store.mark_sent(&leased[0].lease, &[part]).await.unwrap();
     let (_, last_out) = store.last_traffic(GW).await.unwrap();
     assert_eq!(last_out, Some(ctx.clock.now()));
+}
+
+async fn a_number_keeps_one_handle_and_a_handle_names_one_number(ctx: Ctx) {
+    let store = &ctx.store;
+    assert_eq!(store.patron_handle(GW, PATRON).await.unwrap(), None);
+    let given = store
+        .give_patron_handle(GW, PATRON, "p-aaaaaaaa")
+        .await
+        .unwrap();
+    assert_eq!(given.as_deref(), Some("p-aaaaaaaa"));
+    // Given again (another task, a restart): the first handle stays.
+    let again = store
+        .give_patron_handle(GW, PATRON, "p-bbbbbbbb")
+        .await
+        .unwrap();
+    assert_eq!(again.as_deref(), Some("p-aaaaaaaa"));
+    // A handle already taken is refused for another number.
+    let taken = store
+        .give_patron_handle(GW, TROLL, "p-aaaaaaaa")
+        .await
+        .unwrap();
+    assert_eq!(taken, None);
+    assert_eq!(store.patron_handle(GW, TROLL).await.unwrap(), None);
+    assert_eq!(
+        store
+            .patron_of_handle(GW, "p-aaaaaaaa")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(PATRON)
+    );
+    // Handles are per gateway.
+    assert_eq!(
+        store
+            .patron_of_handle(OTHER_GW, "p-aaaaaaaa")
+            .await
+            .unwrap(),
+        None
+    );
+    let elsewhere = store
+        .give_patron_handle(OTHER_GW, TROLL, "p-aaaaaaaa")
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.as_deref(), Some("p-aaaaaaaa"));
+}
+
+async fn transcripts_and_exports_show_the_handle(ctx: Ctx) {
+    use std::io::Read as _;
+    let store = &ctx.store;
+    store
+        .set_transcript_policy(GW, TranscriptPolicy::Keep)
+        .await
+        .unwrap();
+    store
+        .insert_inbound(&sms(&ctx, PATRON, "Is the library open?"))
+        .await
+        .unwrap();
+    store.insert_inbound(&sms(&ctx, TROLL, "hi")).await.unwrap();
+    store
+        .give_patron_handle(GW, PATRON, "p-7kq2m9xd")
+        .await
+        .unwrap();
+
+    let conversations = store.conversations(GW).await.unwrap();
+    let shown: Vec<&str> = conversations.iter().map(|c| c.patron_as_shown()).collect();
+    assert!(shown.contains(&"p-7kq2m9xd"), "{shown:?}");
+    // A number without a handle (a gateway that shows numbers) is shown as it is.
+    assert!(shown.contains(&TROLL), "{shown:?}");
+
+    let ids = conversations.iter().map(|c| c.id).collect();
+    let zip = store
+        .export_transcripts(&textgate_store::Selection::Conversations {
+            gateway: GW.to_string(),
+            ids,
+        })
+        .await
+        .unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+    let mut everything = String::new();
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).unwrap();
+        everything.push_str(&format!("=== {}\n", file.name()));
+        file.read_to_string(&mut everything).unwrap();
+    }
+    assert!(everything.contains("p-7kq2m9xd.txt"), "{everything}");
+    assert!(everything.contains("with p-7kq2m9xd"), "{everything}");
+    assert!(everything.contains("Is the library open?"), "{everything}");
+    assert!(
+        !everything.contains(PATRON),
+        "the number leaked: {everything}"
+    );
 }

@@ -600,6 +600,7 @@ pub fn settings(gateway: &GatewayConfig) -> anyhow::Result<GatewaySettings> {
             textgate_gateway::settings::ClaimCollisions::Refuse
         }
     };
+    settings.privacy_handles = gateway.privacy_handles;
     settings.notice_placement = match gateway.notices {
         crate::config::NoticePlacement::Gateway => {
             textgate_gateway::settings::NoticePlacement::Gateway

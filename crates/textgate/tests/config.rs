@@ -149,7 +149,7 @@ fn unknown_keys_are_named() {
         ),
         expect![[r#"
             test.toml has 1 error:
-              gateway[0] (library).rooting: unknown field `rooting`, expected one of `name`, `domain`, `secret`, `server`, `operators`, `available_shows`, `away_fallback`, `routing`, `claim_collisions`, `notices`, `display_name`, `default_region`, `max_parts`, `notice_multipart`, `transcripts`, `call_auto_reply`, `rate_limit_per_minute`, `outbox`, `desk`, `health`, `driver`
+              gateway[0] (library).rooting: unknown field `rooting`, expected one of `name`, `domain`, `secret`, `server`, `operators`, `available_shows`, `away_fallback`, `routing`, `claim_collisions`, `privacy_handles`, `notices`, `display_name`, `default_region`, `max_parts`, `notice_multipart`, `transcripts`, `call_auto_reply`, `rate_limit_per_minute`, `outbox`, `desk`, `health`, `driver`
         "#]],
     );
     check(
@@ -714,7 +714,7 @@ fn overrides_that_match_nothing_are_errors() {
         ],
         expect![[r#"
             test.toml has 4 errors:
-              TEXTGATE_GATEWAY_LIBRARY_BAUD: not a gateway setting that can be overridden; the gateway overrides end in DOMAIN, SECRET, SERVER, OPERATORS, AVAILABLE_SHOWS, ROUTING, CLAIM_COLLISIONS, NOTICES, DISPLAY_NAME, AWAY_FALLBACK, DEFAULT_REGION, MAX_PARTS, TRANSCRIPTS, CALL_AUTO_REPLY, RATE_LIMIT_PER_MINUTE, DRIVER_DEVICE, DRIVER_ADDRESS, DRIVER_BAUD, DRIVER_QUIRKS, DRIVER_PIN, DRIVER_SMSC, DRIVER_USERNAME, DRIVER_PASSWORD, DRIVER_URL, DRIVER_SIGNING_KEY
+              TEXTGATE_GATEWAY_LIBRARY_BAUD: not a gateway setting that can be overridden; the gateway overrides end in DOMAIN, SECRET, SERVER, OPERATORS, AVAILABLE_SHOWS, ROUTING, CLAIM_COLLISIONS, PRIVACY_HANDLES, NOTICES, DISPLAY_NAME, AWAY_FALLBACK, DEFAULT_REGION, MAX_PARTS, TRANSCRIPTS, CALL_AUTO_REPLY, RATE_LIMIT_PER_MINUTE, DRIVER_DEVICE, DRIVER_ADDRESS, DRIVER_BAUD, DRIVER_QUIRKS, DRIVER_PIN, DRIVER_SMSC, DRIVER_USERNAME, DRIVER_PASSWORD, DRIVER_URL, DRIVER_SIGNING_KEY
               TEXTGATE_GATEWAY_LIBRARY_MAX_PARTS: expected an integer, got "six"
               TEXTGATE_GATEWAY_NOSUCH_SECRET: no gateway has this name; the gateways' names in variables are LIBRARY
               TEXTGATE_HTTP_PORT: not a textgate setting; the top-level overrides are TEXTGATE_DATABASE_URL, TEXTGATE_HTTP_LISTEN, TEXTGATE_HTTP_SECURE_COOKIES, TEXTGATE_HTTP_SENDS_PER_MINUTE, TEXTGATE_LOG_FORMAT, TEXTGATE_LOG_LEVEL, TEXTGATE_ALERTS_ENCRYPTION_KEY_ID, TEXTGATE_ALERTS_ENCRYPTION_KEY, TEXTGATE_ALERTS_BLIND_INDEX_KEY, TEXTGATE_ALERTS_CONFIRMATION_KEY
@@ -1309,6 +1309,7 @@ fn every_key() -> Config {
         away_fallback: false,
         routing: Routing::Broadcast,
         claim_collisions: ClaimCollisions::Refuse,
+        privacy_handles: true,
         notices: NoticePlacement::Conversation,
         display_name: "Library SMS".to_owned(),
         default_region: "US".to_owned(),

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use textgate_core::{BareJid, PatronAddress, Region, ResourcePresence, Show};
+use textgate_core::{BareJid, PatronAddress, PatronHandle, Region, ResourcePresence, Show};
 use xmpp_parsers::date;
 use xmpp_parsers::delay::Delay;
 use xmpp_parsers::iq::Iq;
@@ -572,7 +572,10 @@ impl ComponentProtocol {
                 None => Vec::new(),
             };
         };
-        if !patron.is_reachable() {
+        // A privacy handle stands as a name here; the gateway looks up the number behind it.
+        let handle = matches!(&patron, PatronAddress::Alphanumeric(name)
+            if PatronHandle::parse(name).is_some());
+        if !patron.is_reachable() && !handle {
             let error = StanzaError::new(
                 ErrorType::Cancel,
                 DefinedCondition::NotAcceptable,

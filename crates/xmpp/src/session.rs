@@ -34,6 +34,10 @@ pub enum SendError {
     Write(String),
     #[error(transparent)]
     Invalid(#[from] OutgoingError),
+    /// The daemon could not make the message ready to send (for example, it could not
+    /// read a patron's privacy handle); nothing was sent.
+    #[error("the message could not be made ready to send: {0}")]
+    Unprepared(String),
 }
 
 enum Command {

@@ -269,7 +269,7 @@ impl Rig {
             driver,
             notices: OperatorNotices::new(
                 self.settings.clone(),
-                self.xmpp.clone(),
+                self.xmpp.clone().into(),
                 self.store.clone(),
             ),
             segmenter: Segmenter::new(SegmenterConfig::default()),
@@ -768,7 +768,11 @@ async fn fill_the_window(copies: usize, sends_each: usize) {
         settings: rig.settings.clone(),
         store: rig.store.clone(),
         driver: driver.clone(),
-        notices: OperatorNotices::new(rig.settings.clone(), rig.xmpp.clone(), rig.store.clone()),
+        notices: OperatorNotices::new(
+            rig.settings.clone(),
+            rig.xmpp.clone().into(),
+            rig.store.clone(),
+        ),
         segmenter: Segmenter::new(SegmenterConfig::default()),
         worker_id: format!("test-{:08x}", rand::random::<u32>()),
         sent,

@@ -72,7 +72,17 @@ impl Runtime {
         answer(&self.xmpp, request, result).instrument(span).await;
     }
 
-    async fn run_desk_command(&mut self, request: &DeskRequest, command: DeskCommand) -> Answer {
+    async fn run_desk_command(
+        &mut self,
+        request: &DeskRequest,
+        mut command: DeskCommand,
+    ) -> Answer {
+        if let (Some(handles), Some(patron)) = (self.xmpp.handles(), command.patron_mut()) {
+            *patron = handles
+                .named(patron)
+                .await
+                .map_err(|e| format!("Not done: {e}."))?;
+        }
         let me = &request.operator;
         let name = self.settings.name.clone();
         let store_failed = |e: textgate_store::StoreError| {
@@ -427,7 +437,7 @@ impl Runtime {
 
 /// Sends the answer to a request (best effort: a librarian whose client went away asks
 /// again).
-async fn answer(xmpp: &textgate_xmpp::ComponentHandle, request: DeskRequest, answer: Answer) {
+async fn answer(xmpp: &crate::handles::Component, request: DeskRequest, answer: Answer) {
     let (text, failed) = match answer {
         Ok(text) => (text, false),
         Err(text) => (text, true),

@@ -50,7 +50,9 @@ use textgate_gsm::segment::{Segmenter, SegmenterConfig};
 use textgate_gsm::Pdu;
 use textgate_modem::{ModemEvents, SmsDriver};
 use textgate_store::{Store, StoreError};
-use textgate_xmpp::{ComponentConfig, ComponentHandle, GatewayEvent, XmppError};
+use textgate_xmpp::{ComponentConfig, GatewayEvent, XmppError};
+
+use crate::handles::{Component, PatronHandles};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -147,11 +149,18 @@ impl Gateway {
             .await
             .map_err(store_error)?;
         let operators = component.operators.clone();
-        let (xmpp, component_events) =
+        let (link, component_events) =
             textgate_xmpp::spawn(component).map_err(|source| GatewayError::Xmpp {
                 gateway: name.clone(),
                 source,
             })?;
+        let handles = settings
+            .privacy_handles
+            .then(|| PatronHandles::new(&name, store.clone()));
+        let xmpp = match &handles {
+            Some(handles) => Component::with_handles(link, handles.clone()),
+            None => Component::showing_numbers(link),
+        };
         let settings = Arc::new(settings);
         let mut runtime = Runtime::new(
             settings.clone(),
@@ -172,6 +181,7 @@ impl Gateway {
             notices: runtime.notices.clone(),
             operators: operators.into_iter().collect(),
             claims: runtime.claims.clone(),
+            handles,
         };
         let intake = tokio::spawn(intake.run(component_events, taken).instrument(span.clone()));
         runtime
@@ -242,7 +252,7 @@ struct Runtime {
     span: tracing::Span,
     settings: Arc<GatewaySettings>,
     store: Store,
-    xmpp: ComponentHandle,
+    xmpp: Component,
     /// Everything the gateway itself tells the operators.
     notices: OperatorNotices,
     router: QueueRouter,
@@ -297,7 +307,7 @@ impl Runtime {
     fn new(
         settings: Arc<GatewaySettings>,
         store: Store,
-        xmpp: ComponentHandle,
+        xmpp: Component,
         driver: Arc<dyn SmsDriver>,
         hooks: Hooks,
         operators: Vec<BareJid>,

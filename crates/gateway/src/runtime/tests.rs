@@ -111,7 +111,7 @@ impl Rig {
         Runtime::new(
             self.settings.clone(),
             self.store.clone(),
-            self.xmpp.clone(),
+            self.xmpp.clone().into(),
             Arc::new(MessageCentre),
             Hooks::default(),
             vec![alice()],
@@ -150,7 +150,7 @@ impl Rig {
             driver: Arc::new(MessageCentre),
             notices: crate::notices::OperatorNotices::new(
                 self.settings.clone(),
-                self.xmpp.clone(),
+                self.xmpp.clone().into(),
                 self.store.clone(),
             ),
             segmenter: Segmenter::new(SegmenterConfig::default()),
@@ -327,7 +327,7 @@ async fn an_idle_conversation_ends_and_its_claim_is_released() {
     let mut runtime = Runtime::new(
         rig.settings.clone(),
         rig.store.clone(),
-        rig.xmpp.clone(),
+        rig.xmpp.clone().into(),
         Arc::new(MessageCentre),
         Hooks {
             metrics: metrics.clone(),

@@ -103,6 +103,7 @@ const PER_GATEWAY: &[Setting] = &[
     setting("AVAILABLE_SHOWS", &["available_shows"], Kind::List),
     setting("ROUTING", &["routing"], Kind::Text),
     setting("CLAIM_COLLISIONS", &["claim_collisions"], Kind::Text),
+    setting("PRIVACY_HANDLES", &["privacy_handles"], Kind::Boolean),
     setting("NOTICES", &["notices"], Kind::Text),
     setting("DISPLAY_NAME", &["display_name"], Kind::Text),
     setting("AWAY_FALLBACK", &["away_fallback"], Kind::Boolean),

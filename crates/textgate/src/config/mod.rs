@@ -350,6 +350,10 @@ pub struct GatewayConfig {
     /// answering: `allow`, `warn` (send it and tell both) or `refuse`.
     #[serde(default)]
     pub claim_collisions: ClaimCollisions,
+    /// Librarians see each patron as a stable random handle (`p-7kq2m9xd`) instead of the
+    /// phone number, in chats, notices, commands, transcripts and exports.
+    #[serde(default)]
+    pub privacy_handles: bool,
     /// Where notices about a patron appear: `gateway` (from the gateway's JID, naming the
     /// patron) or `conversation` (in the patron's conversation, marked `[gateway]`).
     #[serde(default)]

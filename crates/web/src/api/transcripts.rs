@@ -46,7 +46,7 @@ pub async fn stats(
 
 /// A conversation in the API (times in RFC 3339).
 fn conversation_json(c: &Conversation) -> Value {
-    json!({ "id": c.id, "patron": c.patron, "first_activity": c.first_activity, "last_activity": c.last_activity, "texts_in": c.texts_in, "texts_out": c.texts_out })
+    json!({ "id": c.id, "patron": c.patron_as_shown(), "first_activity": c.first_activity, "last_activity": c.last_activity, "texts_in": c.texts_in, "texts_out": c.texts_out })
 }
 
 pub async fn export(

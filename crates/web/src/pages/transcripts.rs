@@ -107,7 +107,7 @@ pub(crate) fn day_json(d: &DailyStats) -> Value {
 
 /// A conversation as a row of the transcript page's table (times as people read them).
 fn conversation_row(c: &Conversation) -> Value {
-    json!({ "id": c.id, "patron": c.patron, "first": format_time(c.first_activity), "last": format_time(c.last_activity), "texts_in": c.texts_in, "texts_out": c.texts_out })
+    json!({ "id": c.id, "patron": c.patron_as_shown(), "first": format_time(c.first_activity), "last": format_time(c.last_activity), "texts_in": c.texts_in, "texts_out": c.texts_out })
 }
 
 /// `gateway=…&from=…&until=…`, percent-encoded.

@@ -274,6 +274,11 @@ fn replies_from_operators() {
         "<message CLIENT type='chat' id='m4' from='alice@library.test/phone' to='InternetSMS@sms.library.test'><body>hi</body></message>",
         expect!["send <message xmlns='jabber:component:accept' from='internetsms@sms.library.test' id='m4' to='alice@library.test/phone' type='error'><error type='cancel'><not-acceptable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>Not sent: internetsms is a name (the sender showed a name instead of a number), not a phone number, so it cannot receive texts.</text></error></message>"],
     );
+    // A privacy handle is passed on for the gateway to look up.
+    check(
+        "<message CLIENT type='chat' id='m6' from='alice@library.test/phone' to='P-7kq2m9xd@sms.library.test'><body>hi</body></message>",
+        expect![[r#"emit OperatorReply(OperatorReply { operator: BareJid("alice@library.test"), from: "alice@library.test/phone", patron: Alphanumeric("p-7kq2m9xd"), body: "hi", id: Some("m6"), receipt_requested: NotRequested })"#]],
+    );
     check(
         "<message CLIENT type='chat' id='m5' from='alice@library.test/phone' to='sms.library.test'><body>help</body></message>",
         expect![[r#"emit Command(DeskRequest { operator: BareJid("alice@library.test"), from: "alice@library.test/phone", line: "help", via: Chat })"#]],
