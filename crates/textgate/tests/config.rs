@@ -523,13 +523,13 @@ received = "some"
               webhook[0] (the ils).name: must be letters, digits, `-` and `_` (it names the webhook in the log)
               webhook[0] (the ils).url: "http://ils.library.example/hook": plain http:// only to this host (127.0.0.1, [::1], localhost); anywhere else use https://, the posts carry patrons' texts
               webhook[0] (the ils).secret: is empty
-              webhook[0] (the ils).events: is empty; name some of "text.received", "text.delivered", "text.failed"
+              webhook[0] (the ils).events: is empty; name some of "text.received", "text.delivered", "text.failed", "alert.published"
               webhook[0] (the ils).gateways: "nowhere" is not the name of a [[gateway]]
               webhook[0] (the ils).unattended_after: must be longer than 0s; use received = "all" for every text at once
               webhook[1] (the ils).name: must be letters, digits, `-` and `_` (it names the webhook in the log)
               webhook[1] (the ils).name: is also the name of webhook[0]; names must be unique
               webhook[1] (the ils).url: "ftp://x" is not an https:// URL
-              webhook[1] (the ils).events: "text.sent" is not an event; the events are "text.received", "text.delivered", "text.failed"
+              webhook[1] (the ils).events: "text.sent" is not an event; the events are "text.received", "text.delivered", "text.failed", "alert.published"
         "#]],
     );
     let loopback = edit(
@@ -541,6 +541,17 @@ received = "some"
         WEBHOOK,
         "https://ils.library.example/hook",
         "http://[::1]:9000/hook",
+    );
+    // CAP messages name their sender and area, which only [alerts.feed] says.
+    check(
+        &format!(
+            "{ALERTS}{MINIMAL}{}",
+            edit(WEBHOOK, "\"text.failed\"", "\"alert.published\"")
+        ),
+        expect![[r#"
+            test.toml has 1 error:
+              webhook[0] (ils).events: "alert.published" posts each alert as a CAP message, which needs [alerts.feed] (it names the sender and the area)
+        "#]],
     );
     let twice = format!("{WEBHOOK}{}", edit(WEBHOOK, "\"ils\"", "\"other\""));
     for ok in [loopback, v6, twice] {

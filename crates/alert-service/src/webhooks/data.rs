@@ -11,6 +11,7 @@ use crate::AlertError;
 pub(super) struct Mark {
     pub inbound_cursor: i64,
     pub outbound_cursor: i64,
+    pub alert_cursor: i64,
 }
 
 /// Records `webhook` the first time its name is seen, starting after the newest text in
@@ -23,10 +24,11 @@ pub(super) async fn ensure_mark(
     with_database!(database, pool => {
         sqlx::query(
             "INSERT INTO webhook_marks (webhook, since_inbound_id, since_outbound_id,
-                 inbound_cursor, outbound_cursor, created_at)
-             SELECT $1, i.newest, o.newest, i.newest, o.newest, $2
+                 inbound_cursor, outbound_cursor, alert_cursor, created_at)
+             SELECT $1, i.newest, o.newest, i.newest, o.newest, a.newest, $2
              FROM (SELECT COALESCE(MAX(id), 0) AS newest FROM inbound) i,
-                  (SELECT COALESCE(MAX(id), 0) AS newest FROM outbound) o
+                  (SELECT COALESCE(MAX(id), 0) AS newest FROM outbound) o,
+                  (SELECT COALESCE(MAX(id), 0) AS newest FROM alert_sends) a
              WHERE true
              ON CONFLICT (webhook) DO NOTHING",
         )
@@ -38,7 +40,8 @@ pub(super) async fn ensure_mark(
     // `WHERE true`: SQLite otherwise reads the upsert's ON as a join's.
     let mark = with_database!(database, pool => {
         sqlx::query_as(
-            "SELECT inbound_cursor, outbound_cursor FROM webhook_marks WHERE webhook = $1",
+            "SELECT inbound_cursor, outbound_cursor, alert_cursor FROM webhook_marks
+             WHERE webhook = $1",
         )
         .bind(webhook)
         .fetch_one(pool)
@@ -57,6 +60,7 @@ pub(super) async fn advance_cursor(
     let column = match cursor {
         Cursor::Inbound => "inbound_cursor",
         Cursor::Outbound => "outbound_cursor",
+        Cursor::Alert => "alert_cursor",
     };
     let sql =
         format!("UPDATE webhook_marks SET {column} = $2 WHERE webhook = $1 AND {column} < $2");
@@ -70,6 +74,26 @@ pub(super) async fn advance_cursor(
 pub(super) enum Cursor {
     Inbound,
     Outbound,
+    Alert,
+}
+
+/// Up to `limit` real alerts (alerts, updates and all clears) after `cursor`, oldest
+/// first: the ones `alert.published` may be about.
+pub(super) async fn real_alerts_after(
+    database: &Database,
+    cursor: i64,
+    limit: i64,
+) -> Result<Vec<i64>, AlertError> {
+    let ids = with_database!(database, pool => {
+        sqlx::query_scalar(
+            "SELECT id FROM alert_sends WHERE id > $1 AND kind = 'real' ORDER BY id LIMIT $2",
+        )
+        .bind(cursor)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(ids)
 }
 
 /// A received text as the enqueuer judges it.

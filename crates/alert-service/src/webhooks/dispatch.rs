@@ -134,7 +134,11 @@ impl Webhooks<'_> {
                 let body = payload.as_bytes().to_vec();
                 let signed = signature(&webhook.secret, timestamp, &body);
                 let request = hyper::Request::post(&webhook.url)
-                    .header(hyper::header::CONTENT_TYPE, "application/json")
+                    .header(
+                        hyper::header::CONTENT_TYPE,
+                        super::WebhookEvent::parse(&claimed.event)
+                            .map_or("application/json", super::WebhookEvent::content_type),
+                    )
                     .header(hyper::header::USER_AGENT, "textgate-webhooks")
                     .header(EVENT_HEADER, &claimed.event)
                     .header(DELIVERY_HEADER, claimed.id.to_string())

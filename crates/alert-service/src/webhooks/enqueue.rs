@@ -16,6 +16,7 @@ use serde_json::json;
 
 use super::data::{self, ApiTextRow, Cursor, InboundRow};
 use super::{ReceivedTexts, Webhook, WebhookEvent, Webhooks};
+use crate::sends::CampaignState;
 use crate::AlertError;
 
 /// How old a row must be before a cursor may pass it (see the module's doc).
@@ -88,6 +89,23 @@ pub fn judge_api_text(
         Judgement::Event(event)
     } else {
         Judgement::Nothing
+    }
+}
+
+/// Judges a real alert (`kind = 'real'`) for `webhook`: published once it went out; a
+/// draft awaiting its second administrator may still go out; refused, expired or
+/// interrupted ones never will.
+pub fn judge_alert(webhook: &Webhook, state: Option<CampaignState>) -> Judgement {
+    if !webhook.wants(WebhookEvent::AlertPublished) {
+        return Judgement::Nothing;
+    }
+    match state {
+        Some(CampaignState::Enqueueing | CampaignState::Enqueued) => {
+            Judgement::Event(WebhookEvent::AlertPublished)
+        }
+        Some(CampaignState::AwaitingApproval) => Judgement::Undecided,
+        Some(CampaignState::Refused | CampaignState::Expired | CampaignState::Interrupted)
+        | None => Judgement::Nothing,
     }
 }
 
@@ -186,8 +204,51 @@ impl Webhooks<'_> {
                 data::advance_cursor(database, &webhook.name, Cursor::Outbound, to).await?;
             }
         }
+        if webhook.wants(WebhookEvent::AlertPublished) {
+            added += self.enqueue_alerts(webhook, mark.alert_cursor).await?;
+        }
         if added > 0 {
             self.service.webhook_wake.notify_one();
+        }
+        Ok(added)
+    }
+
+    /// `alert.published` deliveries for the real alerts after `cursor`. The body is the
+    /// alert's CAP message as it was when it went out (a later update is its own message).
+    /// An alert that went out is final, so the cursor passes it at once; one awaiting
+    /// approval holds the cursor until it is decided.
+    async fn enqueue_alerts(&self, webhook: &Webhook, cursor: i64) -> Result<usize, AlertError> {
+        let database = self.service.database();
+        let now = self.service.now();
+        let Some(feeds) = self.service.feeds() else {
+            // Checked with the configuration; a feedless service has no sender to name.
+            tracing::warn!(webhook = %webhook.name, "alert.published needs [alerts.feed]");
+            return Ok(0);
+        };
+        let mut added = 0;
+        let mut judged = Vec::new();
+        for id in data::real_alerts_after(database, cursor, BATCH).await? {
+            let Some(send) = self.service.campaigns().send(id).await? else {
+                continue;
+            };
+            let judgement = judge_alert(webhook, send.campaign_state);
+            if let Judgement::Event(event) = judgement {
+                let Some(cap) = feeds.cap(id).await? else {
+                    judged.push((id, false));
+                    continue;
+                };
+                let payload = cap.to_xml();
+                if data::insert_delivery(database, &webhook.name, event.as_str(), id, &payload, now)
+                    .await?
+                {
+                    added += 1;
+                }
+            }
+            let settled = now - send.confirmed_at >= SETTLE;
+            judged.push((id, judgement != Judgement::Undecided && settled));
+        }
+        if let Some(to) = new_cursor(judged) {
+            data::advance_cursor(database, &webhook.name, Cursor::Alert, to).await?;
         }
         Ok(added)
     }
@@ -247,6 +308,33 @@ fn received_payload(row: &InboundRow) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_alerts_that_went_out_are_published_and_a_draft_waits() {
+        let mut hook = webhook(ReceivedTexts::All);
+        let published = Judgement::Event(WebhookEvent::AlertPublished);
+        assert_eq!(
+            judge_alert(&hook, Some(CampaignState::Enqueueing)),
+            published
+        );
+        assert_eq!(judge_alert(&hook, Some(CampaignState::Enqueued)), published);
+        assert_eq!(
+            judge_alert(&hook, Some(CampaignState::AwaitingApproval)),
+            Judgement::Undecided
+        );
+        for never in [
+            CampaignState::Refused,
+            CampaignState::Expired,
+            CampaignState::Interrupted,
+        ] {
+            assert_eq!(judge_alert(&hook, Some(never)), Judgement::Nothing);
+        }
+        hook.events = vec![WebhookEvent::TextReceived];
+        assert_eq!(
+            judge_alert(&hook, Some(CampaignState::Enqueued)),
+            Judgement::Nothing
+        );
+    }
 
     fn webhook(received: ReceivedTexts) -> Webhook {
         Webhook {

@@ -37,13 +37,17 @@ pub enum WebhookEvent {
     TextDelivered,
     /// A text sent through the send API failed for good.
     TextFailed,
+    /// A real alert, update or all clear went out: its CAP 1.2 message (needs
+    /// `[alerts.feed]`, which says who the messages are from).
+    AlertPublished,
 }
 
 impl WebhookEvent {
-    pub const ALL: [WebhookEvent; 3] = [
+    pub const ALL: [WebhookEvent; 4] = [
         WebhookEvent::TextReceived,
         WebhookEvent::TextDelivered,
         WebhookEvent::TextFailed,
+        WebhookEvent::AlertPublished,
     ];
 
     /// The name in the configuration, the `X-Textgate-Event` header and the log.
@@ -52,6 +56,16 @@ impl WebhookEvent {
             WebhookEvent::TextReceived => "text.received",
             WebhookEvent::TextDelivered => "text.delivered",
             WebhookEvent::TextFailed => "text.failed",
+            WebhookEvent::AlertPublished => "alert.published",
+        }
+    }
+
+    /// The media type of the event's body: CAP's own for alerts (as registered with
+    /// IANA for CAP 1.2 messages), JSON for the rest.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            WebhookEvent::AlertPublished => "application/cap+xml",
+            _ => "application/json",
         }
     }
 

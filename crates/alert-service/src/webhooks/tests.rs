@@ -137,6 +137,19 @@ fn webhook(name: &str, url: &str, events: &[WebhookEvent]) -> Webhook {
     }
 }
 
+/// Who the CAP messages of `alert.published` say they are from.
+fn feed_settings() -> crate::feeds::FeedSettings {
+    crate::feeds::FeedSettings {
+        url: "https://alerts.library.example".into(),
+        sender: "alerts@library.example".into(),
+        sender_name: "Library emergency alerts".into(),
+        area: "Main library".into(),
+        language: "en-US".into(),
+        event: "Campus emergency".into(),
+        active_for: TimeDelta::hours(24),
+    }
+}
+
 /// `service`'s store and settings with `webhooks`, on a manual clock.
 fn with_webhooks(
     service: &AlertService,
@@ -501,6 +514,102 @@ async fn a_blocked_text_is_never_reported() {
         let log = deliveries(&service).await;
         let subjects: Vec<i64> = log.iter().map(|d| d.subject_id).collect();
         assert_eq!(subjects, [patron]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn each_real_alert_that_goes_out_is_posted_once_as_cap_and_nothing_else_is() {
+    use crate::campaigns::Audience;
+    use crate::sends::{MessageType, Thread};
+
+    on_both_backends(|base| async move {
+        let (url, mut posts) = receiver(vec![200]).await;
+        let hooks = vec![webhook("signs", &url, &[WebhookEvent::AlertPublished])];
+        let mut with_feed = base.settings().clone();
+        with_feed.feed = Some(feed_settings());
+        let base = AlertService::new(base.store().clone(), with_feed).expect("the service");
+        let (service, clock) = with_webhooks(&base, hooks, WebhookPolicy::default());
+        let webhooks = service.webhooks();
+        assert_eq!(webhooks.enqueue().await.expect("marks"), 0, "no history");
+
+        let chief = account(&service, "chief@library.test", Role::EmergencyAdministrator).await;
+        let tech = account(&service, "tech@library.test", Role::TechnicalAdministrator).await;
+        let as_actor = |account| Actor {
+            account,
+            ip: "192.0.2.7",
+            credential: Credential::Session,
+        };
+        let campaigns = service.campaigns();
+        let first = campaigns
+            .start(
+                &as_actor(&chief),
+                Audience::Everyone,
+                "Gas leak in Hall B: leave now.",
+                None,
+                None,
+            )
+            .await
+            .expect("the alert goes out");
+        // A test is never published.
+        campaigns
+            .start(
+                &as_actor(&tech),
+                Audience::Testers,
+                "This is only a test.",
+                None,
+                None,
+            )
+            .await
+            .expect("the test goes out");
+        let clear = campaigns
+            .start(
+                &as_actor(&chief),
+                Audience::Everyone,
+                "ALL CLEAR: Hall B is safe.",
+                None,
+                Some(Thread {
+                    msg_type: MessageType::Cancel,
+                    refers_to: first,
+                }),
+            )
+            .await
+            .expect("the all clear goes out");
+
+        assert_eq!(webhooks.enqueue().await.expect("pass"), 2);
+        clock.advance(TimeDelta::minutes(1));
+        assert_eq!(webhooks.enqueue().await.expect("pass"), 0, "never twice");
+        assert_eq!(webhooks.dispatch_due().await.expect("dispatch"), 2);
+        let mut bodies = Vec::new();
+        for _ in 0..2 {
+            let post = next_post(&mut posts).await;
+            assert_eq!(post.header("content-type"), Some("application/cap+xml"));
+            assert_eq!(post.header("x-textgate-event"), Some("alert.published"));
+            let timestamp = post.header("x-textgate-timestamp").expect("a timestamp");
+            let mut signed = format!("{timestamp}.").into_bytes();
+            signed.extend_from_slice(&post.body);
+            let expected = format!("sha256={}", hmac_sha256(SECRET.as_bytes(), &signed));
+            assert_eq!(post.header("x-textgate-signature"), Some(expected.as_str()));
+            bodies.push(String::from_utf8(post.body).expect("UTF-8"));
+        }
+        bodies.sort_by_key(|b| b.contains("<msgType>Cancel</msgType>"));
+        let (alert, all_clear) = (&bodies[0], &bodies[1]);
+        assert!(
+            alert.contains("urn:oasis:names:tc:emergency:cap:1.2")
+                && alert.contains(&format!("<identifier>textgate-alert-{first}</identifier>"))
+                && alert.contains("<msgType>Alert</msgType>")
+                && alert.contains("Gas leak in Hall B"),
+            "{alert}"
+        );
+        assert!(
+            all_clear.contains(&format!("<identifier>textgate-alert-{clear}</identifier>"))
+                && all_clear.contains(&format!("alerts@library.example,textgate-alert-{first},")),
+            "the all clear references the alert: {all_clear}"
+        );
+        assert!(
+            !bodies.iter().any(|b| b.contains("only a test")),
+            "{bodies:?}"
+        );
     })
     .await;
 }

@@ -15,7 +15,12 @@ use super::{
 };
 
 /// The events a `[[webhook]]` may name.
-pub(crate) const WEBHOOK_EVENTS: &[&str] = &["text.received", "text.delivered", "text.failed"];
+pub(crate) const WEBHOOK_EVENTS: &[&str] = &[
+    "text.received",
+    "text.delivered",
+    "text.failed",
+    "alert.published",
+];
 
 /// The shortest outbox lease: renewed every third of it, a shorter one would turn the
 /// renewals into a busy loop against the database.
@@ -79,9 +84,11 @@ pub(crate) fn validate(
         .map(|(_, g)| g.name.clone())
         .collect();
     let alerts_on = sections.alerts.is_some();
+    let feed_on = sections.alerts.as_ref().is_some_and(|a| a.feed.is_some());
     check.webhooks(
         &mut sections.webhooks,
         alerts_on,
+        feed_on,
         &gateway_names,
         env,
         base_dir,
@@ -102,6 +109,7 @@ impl Checker<'_> {
         &mut self,
         webhooks: &mut [(usize, WebhookConfig)],
         alerts_on: bool,
+        feed_on: bool,
         gateways: &[String],
         env: &BTreeMap<String, String>,
         base_dir: &Path,
@@ -141,7 +149,7 @@ impl Checker<'_> {
             if webhook.events.is_empty() {
                 self.error(
                     key("events"),
-                    "is empty; name some of \"text.received\", \"text.delivered\", \"text.failed\"",
+                    "is empty; name some of \"text.received\", \"text.delivered\", \"text.failed\", \"alert.published\"",
                 );
             }
             for event in &webhook.events {
@@ -149,10 +157,17 @@ impl Checker<'_> {
                     self.error(
                         key("events"),
                         format!(
-                            "{event:?} is not an event; the events are \"text.received\", \"text.delivered\", \"text.failed\""
+                            "{event:?} is not an event; the events are \"text.received\", \"text.delivered\", \"text.failed\", \"alert.published\""
                         ),
                     );
                 }
+            }
+            if alerts_on && !feed_on && webhook.events.iter().any(|e| e == "alert.published") {
+                self.error(
+                    key("events"),
+                    "\"alert.published\" posts each alert as a CAP message, which needs \
+                     [alerts.feed] (it names the sender and the area)",
+                );
             }
             for gateway in webhook.gateways.iter().flatten() {
                 if !gateways.contains(gateway) {
