@@ -141,6 +141,15 @@ pub fn router(state: WebState) -> Router {
             "/api/v1/campaigns/{id}/decide",
             post(api::alerts::campaign_decide),
         )
+        .route("/api/v1/templates", get(api::alerts::templates_get))
+        .route(
+            "/api/v1/schedules",
+            get(api::alerts::schedules_get).post(api::alerts::schedules_post),
+        )
+        .route(
+            "/api/v1/schedules/{id}/cancel",
+            post(api::alerts::schedule_cancel),
+        )
         .route("/api/v1/send-log", get(api::alerts::send_log))
         .route("/api/v1/audit-log", get(api::alerts::audit_log))
         .route(

@@ -92,3 +92,75 @@ async fn a_scheduled_test_runs_when_due_even_after_a_restart_and_stops_when_canc
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_api_schedules_lists_and_cancels_tests() {
+    use axum::http::Method;
+    use serde_json::{json, Value};
+
+    both(|app: App| async move {
+        let mut tech = app
+            .signed_in("tech@example.org", &[Role::TechnicalAdministrator])
+            .await;
+        let at = (app.state.alerts.now() + TimeDelta::hours(2)).to_rfc3339();
+        let r = tech
+            .json(
+                Method::POST,
+                "/api/v1/schedules",
+                json!({ "text": TEXT, "at": at, "repeat_days": 7 }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let id = serde_json::from_str::<Value>(&r.body).expect("JSON")["id"]
+            .as_i64()
+            .expect("an id");
+
+        let r = tech.get("/api/v1/schedules").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let list: Value = serde_json::from_str(&r.body).expect("JSON");
+        assert_eq!(list["schedules"][0]["id"], id, "{list}");
+        assert_eq!(list["schedules"][0]["repeat_days"], 7, "{list}");
+        assert_eq!(list["schedules"][0]["body"], TEXT, "{list}");
+
+        // Bad times are refused in words.
+        for bad in ["tomorrow", "2020-01-01T00:00:00Z"] {
+            let r = tech
+                .json(
+                    Method::POST,
+                    "/api/v1/schedules",
+                    json!({ "text": TEXT, "at": bad }),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.body);
+        }
+
+        let r = tech
+            .json(
+                Method::POST,
+                &format!("/api/v1/schedules/{id}/cancel"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let r = tech.get("/api/v1/schedules").await;
+        let list: Value = serde_json::from_str(&r.body).expect("JSON");
+        assert_eq!(list["schedules"], json!([]), "{list}");
+        // Cancelling again says why not.
+        let r = tech
+            .json(
+                Method::POST,
+                &format!("/api/v1/schedules/{id}/cancel"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+
+        // Members may not.
+        let mut member = app.signed_in("m@example.org", &[Role::Member]).await;
+        assert_eq!(
+            member.get("/api/v1/schedules").await.status,
+            StatusCode::FORBIDDEN
+        );
+    })
+    .await;
+}

@@ -112,3 +112,26 @@ async fn a_template_is_chosen_filled_in_and_its_gaps_never_go_out() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_api_lists_the_templates_with_their_gaps_to_the_desks_only() {
+    both(|app: App| async move {
+        let app = with_templates(&app);
+        let mut tech = app
+            .signed_in("tech@example.org", &[Role::TechnicalAdministrator])
+            .await;
+        let r = tech.get("/api/v1/templates").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let list: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
+        assert_eq!(list["templates"][0]["name"], "lockdown", "{list}");
+        assert_eq!(list["templates"][0]["gaps"], serde_json::json!(["place"]));
+        assert_eq!(list["templates"][1]["gaps"], serde_json::json!([]));
+
+        let mut member = app.signed_in("m@example.org", &[Role::Member]).await;
+        assert_eq!(
+            member.get("/api/v1/templates").await.status,
+            StatusCode::FORBIDDEN
+        );
+    })
+    .await;
+}

@@ -216,3 +216,71 @@ pub async fn audit_log(State(state): State<WebState>, _request: Authorized<Audit
     let entries = state.alerts.logs().audit_log(1000).await?;
     Ok(Json(json!({ "entries": entries })).into_response())
 }
+
+/// The scenario templates the sysadmin configured (`[[alerts.template]]`), for a system
+/// that composes alerts: each with its `{gaps}` to fill in.
+pub async fn templates_get(
+    State(state): State<WebState>,
+    _request: Authorized<TestDesk>,
+) -> ApiResult {
+    let templates: Vec<serde_json::Value> = state
+        .alerts
+        .settings()
+        .templates
+        .iter()
+        .map(|t| {
+            json!({
+                "name": t.name,
+                "title": t.title,
+                "text": t.text,
+                "gaps": t.placeholders(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "templates": templates })).into_response())
+}
+
+/// Scheduled tests still to run, soonest first.
+pub async fn schedules_get(
+    State(state): State<WebState>,
+    _request: Authorized<TestDesk>,
+) -> ApiResult {
+    let schedules = state.alerts.schedules().upcoming().await?;
+    Ok(Json(json!({ "schedules": schedules })).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ScheduleBody {
+    #[serde(default)]
+    text: String,
+    /// RFC 3339, e.g. `2027-01-15T14:00:00Z`.
+    #[serde(default)]
+    at: String,
+    repeat_days: Option<i64>,
+}
+
+/// Schedules a test to the testers at `at`, again every `repeat_days` days if given.
+pub async fn schedules_post(
+    State(state): State<WebState>,
+    request: Authorized<TestDesk>,
+    Body(b): Body<ScheduleBody>,
+) -> ApiResult {
+    let at = chrono::DateTime::parse_from_rfc3339(b.at.trim())
+        .map_err(|_| bad_request("at must be a time in RFC 3339, e.g. 2027-01-15T14:00:00Z"))?
+        .with_timezone(&chrono::Utc);
+    let id = state
+        .alerts
+        .schedules()
+        .create(&request.actor(), &b.text, at, b.repeat_days)
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
+}
+
+/// Cancels a scheduled test; nothing more is sent by it.
+pub async fn schedule_cancel(
+    State(state): State<WebState>,
+    Path(id): Path<i64>,
+    request: Authorized<TestDesk>,
+) -> ApiResult {
+    message(state.alerts.schedules().cancel(&request.actor(), id).await)
+}
