@@ -128,3 +128,12 @@ ensure_smpp_peer() {
         apt_install openssl
     fi
 }
+
+# systemd-analyze checks the unit the Debian package installs (crates/textgate/tests/deb_package.rs,
+# `systemd-analyze verify` inside a throw-away root); systemctl from the same package enables
+# the unit there. The test needs no running systemd.
+ensure_systemd_analyze() {
+    if command -v systemd-analyze >/dev/null 2>&1 && command -v systemctl >/dev/null 2>&1; then return 0; fi
+    step "installing systemd-analyze (Debian package systemd)"
+    apt_install systemd
+}
