@@ -159,6 +159,7 @@ async fn main() {
                 estimated_seconds: 0,
                 confirmed_at: now,
                 yearly_test: None,
+                group: None,
             },
             0,
         )

@@ -186,9 +186,10 @@ impl Feeds<'_> {
     }
 }
 
-/// Whether `send` is a real alert that went out (approved, if it needed approval).
+/// Whether `send` is a real alert to everyone that went out (approved, if it needed
+/// approval). A group's message (a closure, the weather) is not an emergency broadcast.
 fn published(send: &Send) -> bool {
-    send.kind == SendKind::Real && send.went_out()
+    send.kind == SendKind::Real && send.audience_group.is_none() && send.went_out()
 }
 
 /// When it went out: at the approval, under two-person approval.

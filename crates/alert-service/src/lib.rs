@@ -71,7 +71,7 @@ pub use accounts::{Account, AccountId};
 pub use error::AlertError;
 pub use members::keywords::STOP_NOTICE;
 pub use settings::{
-    AlertSettings, Approval, CampaignModem, PasswordCost, SigninLimit, TextGateway,
+    AlertGroup, AlertSettings, Approval, CampaignModem, PasswordCost, SigninLimit, TextGateway,
 };
 pub use webhooks::{ReceivedTexts, Webhook, WebhookEvent, WebhookPolicy};
 

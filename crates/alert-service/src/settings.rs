@@ -109,6 +109,19 @@ pub struct AlertSettings {
     pub feed: Option<crate::feeds::FeedSettings>,
     /// Ready texts per scenario for the compose pages (`[[alerts.template]]`).
     pub templates: Vec<textgate_alerts::Template>,
+    /// Optional groups members choose besides emergency alerts (`[[alerts.group]]`).
+    pub groups: Vec<AlertGroup>,
+}
+
+/// An optional group of members (`[[alerts.group]]`): closures, weather ... Emergency
+/// alerts reach every confirmed member whatever they chose; a group's messages reach those
+/// who joined it, on their page or by texting `JOIN <name>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertGroup {
+    /// Lower-case letters, digits and `-`: the word members text (`JOIN closures`).
+    pub name: String,
+    /// What the pages show ("Library closures").
+    pub title: String,
 }
 
 /// Who must agree before a real alert goes out (`[alerts] approval`).
@@ -184,6 +197,7 @@ impl AlertSettings {
             approval: Approval::OnePerson,
             feed: None,
             templates: Vec::new(),
+            groups: Vec::new(),
         }
     }
 

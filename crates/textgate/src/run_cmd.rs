@@ -297,6 +297,14 @@ pub fn alert_settings(config: &Config) -> anyhow::Result<Option<AlertSettings>> 
             text: t.text.clone(),
         })
         .collect();
+    settings.groups = alerts
+        .groups
+        .iter()
+        .map(|g| textgate_alert_service::AlertGroup {
+            name: g.name.clone(),
+            title: g.title.clone(),
+        })
+        .collect();
     settings.feed = match &alerts.feed {
         None => None,
         Some(feed) => Some(textgate_alert_service::feeds::FeedSettings {

@@ -1386,6 +1386,10 @@ fn every_key() -> Config {
                 title: "Lockdown".to_owned(),
                 text: "LOCKDOWN at {place}".to_owned(),
             }],
+            groups: vec![textgate::config::AlertGroupConfig {
+                name: "closures".to_owned(),
+                title: "Library closures".to_owned(),
+            }],
         }),
         gateways: vec![
             gateway(
@@ -1869,4 +1873,35 @@ mod connect {
               gateway[0] (library).domain: SERVER already has a component connected for sms.library.example (is textgate running?): handshake refused for sms.library.example: stream error conflict: Component already connected
         "#]].assert_eq(&stderr);
     }
+}
+
+#[test]
+fn alert_groups_are_one_word_members_can_text() {
+    let groups = r#"
+[[alerts.group]]
+name = "closures"
+title = "Library closures"
+
+[[alerts.group]]
+name = "closures"
+title = "Again"
+
+[[alerts.group]]
+name = "Snow Days"
+title = ""
+
+[[alerts.group]]
+name = "all"
+title = "Everything"
+"#;
+    check(
+        &format!("{ALERTS}{groups}{MINIMAL}"),
+        expect![[r#"
+            test.toml has 4 errors:
+              alerts.group[1].name: "closures" is used twice
+              alerts.group[2].name: use lower-case letters, digits and - (members text it: JOIN closures)
+              alerts.group[2].title: must not be empty
+              alerts.group[3].name: "all" would read as all alerts; emergency alerts reach every member anyway
+        "#]],
+    );
 }

@@ -48,6 +48,7 @@ pub fn router(state: WebState) -> Router {
         .route("/feeds/alerts/{file}", get(feeds::cap))
         .route("/alerts", get(member::member_get).post(member::member_post))
         .route("/alerts/confirm", post(member::member_confirm))
+        .route("/alerts/groups", post(member::member_groups))
         .route("/alerts/remove", post(member::member_remove))
         .route("/admin", get(alerts::admin_home))
         .route(
@@ -133,6 +134,10 @@ pub fn router(state: WebState) -> Router {
         .route(
             "/api/v1/registration/confirm",
             post(api::alerts::registration_confirm),
+        )
+        .route(
+            "/api/v1/registration/groups",
+            post(api::alerts::registration_groups),
         )
         .route("/api/v1/compose/measure", post(api::alerts::measure))
         .route("/api/v1/campaigns", post(api::alerts::campaign_post))

@@ -160,6 +160,7 @@ async fn a_half_enqueued_campaign_is_resumed_once_per_member() {
                     estimated_seconds: 12,
                     confirmed_at: app.state.now(),
                     yearly_test: None,
+                    group: None,
                 },
                 0,
             )
@@ -232,6 +233,7 @@ async fn record(app: &support::App, admin: i64, body: &str, recipients: i64) -> 
                 estimated_seconds: 12,
                 confirmed_at: app.state.now(),
                 yearly_test: None,
+                group: None,
             },
             0,
         )

@@ -9,7 +9,7 @@ use textgate_store::{with_database, Database};
 
 use textgate_alerts::throughput::SentSpan;
 
-use super::{Audience, CampaignCounts};
+use super::{CampaignCounts, Recipients};
 use crate::sends::{self, CampaignState, NewSend};
 use crate::{AccountId, AlertError};
 
@@ -127,48 +127,99 @@ pub(super) async fn last_planned(
 /// the legacy e-mail path: (account, encrypted number, carrier).
 pub(super) async fn recipients_with_carrier(
     database: &Database,
-    audience: Audience,
+    recipients: Recipients<'_>,
 ) -> Result<Vec<(AccountId, String, Option<String>)>, AlertError> {
-    let sql = if audience == Audience::Testers {
-        "SELECT r.account_id, r.number_enc, r.carrier FROM alert_registrations r
-         JOIN web_accounts a ON a.id = r.account_id
-         WHERE r.state = 'active' AND a.tester ORDER BY r.account_id"
-    } else {
-        "SELECT account_id, number_enc, carrier FROM alert_registrations
-         WHERE state = 'active' ORDER BY account_id"
+    let (sql, group) = match recipients {
+        Recipients::Testers => (
+            "SELECT r.account_id, r.number_enc, r.carrier FROM alert_registrations r
+             JOIN web_accounts a ON a.id = r.account_id
+             WHERE r.state = 'active' AND a.tester ORDER BY r.account_id",
+            None,
+        ),
+        Recipients::Everyone => (
+            "SELECT account_id, number_enc, carrier FROM alert_registrations
+             WHERE state = 'active' ORDER BY account_id",
+            None,
+        ),
+        Recipients::Group(name) => (
+            "SELECT r.account_id, r.number_enc, r.carrier FROM alert_registrations r
+             JOIN alert_group_members g ON g.account_id = r.account_id
+             WHERE r.state = 'active' AND g.group_name = $1 ORDER BY r.account_id",
+            Some(name),
+        ),
     };
-    let rows = with_database!(database, pool => { sqlx::query_as(sql).fetch_all(pool).await? });
+    let rows = with_database!(database, pool => {
+        let mut query = sqlx::query_as(sql);
+        if let Some(name) = group {
+            query = query.bind(name);
+        }
+        query.fetch_all(pool).await?
+    });
     Ok(rows)
 }
 
 /// How many recipients chose each carrier (`None`: no carrier).
 pub(super) async fn count_recipients_by_carrier(
     database: &Database,
-    audience: Audience,
+    recipients: Recipients<'_>,
 ) -> Result<Vec<(Option<String>, i64)>, AlertError> {
-    let sql = if audience == Audience::Testers {
-        "SELECT r.carrier, COUNT(*) FROM alert_registrations r
-         JOIN web_accounts a ON a.id = r.account_id
-         WHERE r.state = 'active' AND a.tester GROUP BY r.carrier"
-    } else {
-        "SELECT carrier, COUNT(*) FROM alert_registrations WHERE state = 'active'
-         GROUP BY carrier"
+    let (sql, group) = match recipients {
+        Recipients::Testers => (
+            "SELECT r.carrier, COUNT(*) FROM alert_registrations r
+             JOIN web_accounts a ON a.id = r.account_id
+             WHERE r.state = 'active' AND a.tester GROUP BY r.carrier",
+            None,
+        ),
+        Recipients::Everyone => (
+            "SELECT carrier, COUNT(*) FROM alert_registrations WHERE state = 'active'
+             GROUP BY carrier",
+            None,
+        ),
+        Recipients::Group(name) => (
+            "SELECT r.carrier, COUNT(*) FROM alert_registrations r
+             JOIN alert_group_members g ON g.account_id = r.account_id
+             WHERE r.state = 'active' AND g.group_name = $1 GROUP BY r.carrier",
+            Some(name),
+        ),
     };
-    let rows = with_database!(database, pool => { sqlx::query_as(sql).fetch_all(pool).await? });
+    let rows = with_database!(database, pool => {
+        let mut query = sqlx::query_as(sql);
+        if let Some(name) = group {
+            query = query.bind(name);
+        }
+        query.fetch_all(pool).await?
+    });
     Ok(rows)
 }
 
 pub(super) async fn count_recipients(
     database: &Database,
-    audience: Audience,
+    recipients: Recipients<'_>,
 ) -> Result<i64, AlertError> {
-    let sql = if audience == Audience::Testers {
-        "SELECT COUNT(*) FROM alert_registrations r JOIN web_accounts a ON a.id = r.account_id
-         WHERE r.state = 'active' AND a.tester"
-    } else {
-        "SELECT COUNT(*) FROM alert_registrations WHERE state = 'active'"
+    let (sql, group) = match recipients {
+        Recipients::Testers => (
+            "SELECT COUNT(*) FROM alert_registrations r JOIN web_accounts a ON a.id = r.account_id
+             WHERE r.state = 'active' AND a.tester",
+            None,
+        ),
+        Recipients::Everyone => (
+            "SELECT COUNT(*) FROM alert_registrations WHERE state = 'active'",
+            None,
+        ),
+        Recipients::Group(name) => (
+            "SELECT COUNT(*) FROM alert_registrations r
+             JOIN alert_group_members g ON g.account_id = r.account_id
+             WHERE r.state = 'active' AND g.group_name = $1",
+            Some(name),
+        ),
     };
-    let n = with_database!(database, pool => { sqlx::query_scalar(sql).fetch_one(pool).await? });
+    let n = with_database!(database, pool => {
+        let mut query = sqlx::query_scalar(sql);
+        if let Some(name) = group {
+            query = query.bind(name);
+        }
+        query.fetch_one(pool).await?
+    });
     Ok(n)
 }
 

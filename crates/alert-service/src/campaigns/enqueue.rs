@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use textgate_alerts::{CampaignPlan, MemberNumber, Reach, ReachCounts};
 use textgate_store::{Database, NewOutbound, OutboundOrigin, Priority};
 
-use super::{data, Audience, Campaigns};
+use super::{data, Audience, Campaigns, Recipients};
 use crate::members::open_number;
 use crate::sends::{CampaignState, SendKind};
 use crate::{AlertError, AlertService};
@@ -60,17 +60,18 @@ impl Campaigns<'_> {
         if send.campaign_state != Some(CampaignState::Enqueueing) {
             return Ok(None);
         }
-        let audience = match send.kind {
-            SendKind::Test => Audience::Testers,
-            SendKind::Real => Audience::Everyone,
-            other => {
+        let recipients = match (send.kind, send.audience_group.as_deref()) {
+            (SendKind::Real, Some(group)) => Recipients::Group(group),
+            (SendKind::Test, _) => Recipients::Testers,
+            (SendKind::Real, None) => Recipients::Everyone,
+            (other, _) => {
                 return Err(AlertError::Internal(format!(
                     "send {id} is a {}, not a campaign",
                     other.as_str()
                 )))
             }
         };
-        let n = self.enqueue(id, audience, &send.body).await?;
+        let n = self.enqueue_to(id, recipients, &send.body).await?;
         drop(claim);
         Ok(Some(n))
     }
@@ -86,10 +87,20 @@ impl Campaigns<'_> {
         audience: Audience,
         body: &str,
     ) -> Result<u64, AlertError> {
+        let recipients = self.recipients(audience)?;
+        self.enqueue_to(id, recipients, body).await
+    }
+
+    async fn enqueue_to(
+        &self,
+        id: i64,
+        recipients: Recipients<'_>,
+        body: &str,
+    ) -> Result<u64, AlertError> {
         let service = self.service;
         let database = service.database();
         let now = service.now();
-        let (mut pending, already) = self.pending_recipients(id, audience).await?;
+        let (mut pending, already) = self.pending_recipients(id, recipients).await?;
         if already > 0 {
             tracing::info!(
                 campaign = id,
@@ -162,12 +173,12 @@ impl Campaigns<'_> {
     async fn pending_recipients(
         &self,
         id: i64,
-        audience: Audience,
+        recipients: Recipients<'_>,
     ) -> Result<(Pending, usize), AlertError> {
         let service = self.service;
         let database = service.database();
         let already = data::recipients_in_outbox(database, id).await?;
-        let recipients = data::recipients_with_carrier(database, audience).await?;
+        let recipients = data::recipients_with_carrier(database, recipients).await?;
         let email_path = service.has_email_path();
         let today = service.now().date_naive();
         let mut pending = Pending::default();

@@ -45,6 +45,22 @@ pub enum Audience {
     Testers,
     /// Every confirmed member.
     Everyone,
+    /// The confirmed members who joined one of the optional groups.
+    Group(GroupId),
+}
+
+/// One of the optional groups, by its place in `[[alerts.group]]`
+/// ([`Campaigns::group_named`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupId(usize);
+
+/// Who a campaign's recipients are, as the database selects them: a group by its name, so
+/// that a campaign resumed after a crash goes to the group it was started for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Recipients<'a> {
+    Testers,
+    Everyone,
+    Group(&'a str),
 }
 
 impl Audience {
@@ -52,21 +68,22 @@ impl Audience {
     pub fn action(self) -> Action {
         match self {
             Audience::Testers => Action::SendTestToTesters,
-            Audience::Everyone => Action::SendAlertToEveryone,
+            // A group's message (a closure, the weather) is sent from the alert desk.
+            Audience::Everyone | Audience::Group(_) => Action::SendAlertToEveryone,
         }
     }
 
     fn send_kind(self) -> SendKind {
         match self {
             Audience::Testers => SendKind::Test,
-            Audience::Everyone => SendKind::Real,
+            Audience::Everyone | Audience::Group(_) => SendKind::Real,
         }
     }
 
     fn audit_action(self) -> AuditAction {
         match self {
             Audience::Testers => AuditAction::SendTest,
-            Audience::Everyone => AuditAction::SendAlert,
+            Audience::Everyone | Audience::Group(_) => AuditAction::SendAlert,
         }
     }
 }
@@ -167,9 +184,40 @@ impl Campaigns<'_> {
         self.service.composer()
     }
 
+    /// The configured optional groups.
+    pub fn groups(&self) -> &[crate::settings::AlertGroup] {
+        &self.service.settings().groups
+    }
+
+    /// The group configured as `name` (compared without regard to case).
+    pub fn group_named(&self, name: &str) -> Option<GroupId> {
+        self.groups()
+            .iter()
+            .position(|g| g.name.eq_ignore_ascii_case(name.trim()))
+            .map(GroupId)
+    }
+
+    /// The configured group `id` stands for.
+    pub fn group(&self, id: GroupId) -> Option<&crate::settings::AlertGroup> {
+        self.groups().get(id.0)
+    }
+
+    fn recipients(&self, audience: Audience) -> Result<Recipients<'_>, AlertError> {
+        Ok(match audience {
+            Audience::Testers => Recipients::Testers,
+            Audience::Everyone => Recipients::Everyone,
+            Audience::Group(id) => Recipients::Group(
+                &self
+                    .group(id)
+                    .ok_or_else(|| AlertError::refused("No such group."))?
+                    .name,
+            ),
+        })
+    }
+
     /// How many confirmed members a campaign to `audience` would go to.
     pub async fn audience_size(&self, audience: Audience) -> Result<i64, AlertError> {
-        data::count_recipients(self.service.database(), audience).await
+        data::count_recipients(self.service.database(), self.recipients(audience)?).await
     }
 
     /// Counts `audience` by reach. The carrier's gateway is judged by today's date;
@@ -180,7 +228,10 @@ impl Campaigns<'_> {
         let email_path = service.has_email_path();
         let today = service.now().date_naive();
         let mut counts = ReachCounts::default();
-        for (carrier, n) in data::count_recipients_by_carrier(service.database(), audience).await? {
+        let recipients = self.recipients(audience)?;
+        for (carrier, n) in
+            data::count_recipients_by_carrier(service.database(), recipients).await?
+        {
             let n = u64::try_from(n).unwrap_or(0);
             let gateway_works = carrier
                 .as_deref()
@@ -273,6 +324,10 @@ impl Campaigns<'_> {
                     confirmed_at: self.service.now(),
                     yearly_test,
                     thread,
+                    group: match self.recipients(audience)? {
+                        Recipients::Group(name) => Some(name),
+                        _ => None,
+                    },
                 },
                 i64::try_from(preview.unreachable).unwrap_or(i64::MAX),
             )

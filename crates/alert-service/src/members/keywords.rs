@@ -76,6 +76,7 @@ impl Members<'_> {
                 estimated_seconds: 0,
                 confirmed_at: now,
                 yearly_test: None,
+                group: None,
             })
             .await?;
         service
@@ -88,6 +89,13 @@ impl Members<'_> {
 #[async_trait::async_trait]
 impl InboundScreen for AlertService {
     async fn screen(&self, gateway: &str, sender: &str, body: &str) -> Screened {
+        match self.members().handle_group_sms(gateway, sender, body).await {
+            Ok(Some(_)) => return Screened::Answered { notice: None },
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(gateway, error = %e, "group keywords not checked");
+            }
+        }
         match self
             .members()
             .handle_incoming_sms(gateway, sender, body)

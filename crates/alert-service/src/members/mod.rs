@@ -11,6 +11,7 @@
 
 pub(crate) mod data;
 pub mod directory;
+pub mod groups;
 pub mod keywords;
 pub mod reminders;
 
@@ -381,6 +382,7 @@ impl Members<'_> {
                 estimated_seconds: 0,
                 confirmed_at: now,
                 yearly_test: None,
+                group: None,
             })
             .await?;
         let body = format!(

@@ -28,11 +28,12 @@ struct SendRow {
     decided_at: Option<DateTime<Utc>>,
     msg_type: Option<String>,
     refers_to: Option<i64>,
+    audience_group: Option<String>,
 }
 
 const SEND_COLUMNS: &str = "id, kind, account_id, account_email, body, recipients, \
     estimated_seconds, confirmed_at, enqueued_at, yearly_description, yearly_date, \
-    yearly_time, yearly_announced, campaign_state, unreachable, decided_by, decided_at, msg_type, refers_to";
+    yearly_time, yearly_announced, campaign_state, unreachable, decided_by, decided_at, msg_type, refers_to, audience_group";
 
 fn send_from_row(r: SendRow) -> Result<Send, AlertError> {
     let kind = SendKind::parse(&r.kind).ok_or_else(|| AlertError::Corrupt {
@@ -86,6 +87,7 @@ fn send_from_row(r: SendRow) -> Result<Send, AlertError> {
         decided_at: r.decided_at,
         msg_type,
         refers_to: r.refers_to,
+        audience_group: r.audience_group,
     })
 }
 
@@ -101,8 +103,9 @@ pub(crate) async fn insert(
         sqlx::query_scalar(
             "INSERT INTO alert_sends (kind, account_id, account_email, body, recipients,
                estimated_seconds, confirmed_at, yearly_description, yearly_date, yearly_time,
-               yearly_announced, campaign_state, unreachable, msg_type, refers_to)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+               yearly_announced, campaign_state, unreachable, msg_type, refers_to,
+               audience_group)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
              RETURNING id",
         )
         .bind(s.kind.as_str())
@@ -120,6 +123,7 @@ pub(crate) async fn insert(
         .bind(unreachable)
         .bind(s.thread.map(|t| t.msg_type.as_str()))
         .bind(s.thread.map(|t| t.refers_to))
+        .bind(s.group)
         .fetch_one(pool)
         .await?
     });

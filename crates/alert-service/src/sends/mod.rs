@@ -170,6 +170,8 @@ pub struct Send {
     /// An alert of its own, or an update or all clear of campaign `refers_to`.
     pub msg_type: MessageType,
     pub refers_to: Option<i64>,
+    /// The group a campaign went to (`None`: everyone, or the testers).
+    pub audience_group: Option<String>,
 }
 
 impl Send {
@@ -203,6 +205,8 @@ pub struct NewSend<'a> {
     pub yearly_test: Option<&'a YearlyTest>,
     /// For an update or all clear: the campaign it follows.
     pub thread: Option<Thread>,
+    /// A campaign to one group's members (`None`: everyone, or the testers).
+    pub group: Option<&'a str>,
 }
 
 impl AlertService {
@@ -234,6 +238,7 @@ impl AlertService {
                 estimated_seconds: 0,
                 confirmed_at: now,
                 yearly_test: None,
+                group: None,
             })
             .await?;
         self.enqueue_recorded(id, &gateway, recipient, body, now)

@@ -231,10 +231,14 @@ impl Webhooks<'_> {
             let Some(send) = self.service.campaigns().send(id).await? else {
                 continue;
             };
-            let judgement = judge_alert(webhook, send.campaign_state);
+            // A group's message (a closure, the weather) is not a public alert.
+            let judgement = if send.audience_group.is_some() {
+                Judgement::Nothing
+            } else {
+                judge_alert(webhook, send.campaign_state)
+            };
             if let Judgement::Event(event) = judgement {
                 let Some(cap) = feeds.cap(id).await? else {
-                    judged.push((id, false));
                     continue;
                 };
                 let payload = cap.to_xml();

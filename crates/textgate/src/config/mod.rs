@@ -222,6 +222,20 @@ pub struct AlertsConfig {
     /// `[[alerts.template]]`: ready texts per scenario for the compose pages.
     #[serde(default, rename = "template")]
     pub templates: Vec<AlertTemplateConfig>,
+    /// `[[alerts.group]]`: optional groups members may join besides emergency alerts.
+    #[serde(default, rename = "group")]
+    pub groups: Vec<AlertGroupConfig>,
+}
+
+/// `[[alerts.group]]`: an optional group (closures, weather ...) members join on their
+/// page or by texting `JOIN <name>`; administrators send to it from the alert desk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertGroupConfig {
+    /// Lower-case letters, digits and `-`; unique: the word members text.
+    pub name: String,
+    /// What the pages show ("Library closures").
+    pub title: String,
 }
 
 /// `[[alerts.template]]`: one scenario's text, `{placeholders}` filled in when composing.

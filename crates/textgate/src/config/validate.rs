@@ -421,6 +421,34 @@ impl Checker<'_> {
                 );
             }
         }
+        let mut groups: Vec<&str> = Vec::new();
+        for (i, group) in alerts.groups.iter().enumerate() {
+            let key = format!("alerts.group[{i}]");
+            let name = group.name.as_str();
+            // Members text the name after JOIN, so it is one word, and not a word the
+            // keywords already mean.
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
+                self.error(
+                    format!("{key}.name"),
+                    "use lower-case letters, digits and - (members text it: JOIN closures)",
+                );
+            } else if groups.contains(&name) {
+                self.error(format!("{key}.name"), format!("{name:?} is used twice"));
+            } else if ["all", "emergency", "alerts"].contains(&name) {
+                self.error(
+                    format!("{key}.name"),
+                    format!("{name:?} would read as all alerts; emergency alerts reach every member anyway"),
+                );
+            }
+            groups.push(name);
+            if group.title.trim().is_empty() {
+                self.error(format!("{key}.title"), "must not be empty");
+            }
+        }
         let expires = alerts.approval_expires_after;
         if expires < Duration::from_secs(60) || expires > Duration::from_secs(7 * 24 * 3600) {
             self.error(

@@ -20,8 +20,31 @@ pub async fn registration_get(
     State(state): State<WebState>,
     request: Authorized<Member>,
 ) -> ApiResult {
-    let saved = state.alerts.members().saved_view(&request.caller).await?;
-    Ok(Json(json!({ "registration": saved })).into_response())
+    let members = state.alerts.members();
+    let saved = members.saved_view(&request.caller).await?;
+    let groups = members.groups_of(&request.caller).await?;
+    Ok(Json(json!({ "registration": saved, "groups": groups })).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct GroupsBody {
+    #[serde(default)]
+    groups: Vec<String>,
+}
+
+/// The member's optional groups, replaced by exactly the ones given.
+pub async fn registration_groups(
+    State(state): State<WebState>,
+    request: Authorized<Member>,
+    Body(b): Body<GroupsBody>,
+) -> ApiResult {
+    message(
+        state
+            .alerts
+            .members()
+            .choose_groups(&request.caller, &b.groups)
+            .await,
+    )
 }
 
 #[derive(Deserialize)]
@@ -105,6 +128,8 @@ pub struct CampaignBody {
     follows: Option<i64>,
     #[serde(rename = "as")]
     msg_type: Option<String>,
+    /// With `"audience": "group"`: the configured group's name.
+    group: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -153,7 +178,18 @@ pub async fn campaign_post(
     let audience = match b.audience.as_str() {
         "testers" => Audience::Testers,
         "everyone" => Audience::Everyone,
-        _ => return Err(bad_request("audience must be \"testers\" or \"everyone\"")),
+        "group" => {
+            let name = b.group.as_deref().unwrap_or_default();
+            let id = state.alerts.campaigns().group_named(name).ok_or_else(|| {
+                bad_request("group must name a configured group ([[alerts.group]])")
+            })?;
+            Audience::Group(id)
+        }
+        _ => {
+            return Err(bad_request(
+                "audience must be \"testers\", \"everyone\" or \"group\"",
+            ))
+        }
     };
     let ctx = &request.ctx;
     let a = ctx.require(audience.action())?;

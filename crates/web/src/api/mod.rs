@@ -49,6 +49,7 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/registration"),
     ("delete", "/api/v1/registration"),
     ("post", "/api/v1/registration/confirm"),
+    ("post", "/api/v1/registration/groups"),
     ("post", "/api/v1/compose/measure"),
     ("post", "/api/v1/campaigns"),
     ("post", "/api/v1/campaigns/{id}/decide"),

@@ -205,6 +205,8 @@ struct Draft<'a> {
     yearly: Option<YearlyTest>,
     thread: Option<Thread>,
     template: Option<&'a str>,
+    /// The optional group the alert desk sends to (`None`: everyone).
+    group: Option<&'a str>,
 }
 
 impl<'a> Draft<'a> {
@@ -214,8 +216,48 @@ impl<'a> Draft<'a> {
             yearly,
             thread,
             template: None,
+            group: None,
         }
     }
+
+    fn for_group(self, group: Option<&'a str>) -> Draft<'a> {
+        Draft { group, ..self }
+    }
+}
+
+/// Who a desk's form sends to: the testers from the test desk; from the alert desk
+/// everyone, or the members of the group in its `group` field. A group that is not
+/// configured (a stale or forged form) is refused rather than sent to everyone.
+fn audience_of(state: &WebState, desk: Desk, form: &Fields) -> Result<Audience, WebError> {
+    let name = form.text("group").trim();
+    match desk {
+        Desk::Alert if !name.is_empty() => state
+            .alerts
+            .campaigns()
+            .group_named(name)
+            .map(Audience::Group)
+            .ok_or_else(|| WebError::BadRequest(format!("There is no group {name:?}."))),
+        _ => Ok(desk.audience()),
+    }
+}
+
+/// The groups the alert desk may send to, each with how many confirmed members joined.
+async fn group_choices(state: &WebState, chosen: Option<&str>) -> Result<Vec<Value>, WebError> {
+    let campaigns = state.alerts.campaigns();
+    let mut choices = Vec::new();
+    for group in campaigns.groups() {
+        let members = match campaigns.group_named(&group.name) {
+            Some(id) => campaigns.audience_size(Audience::Group(id)).await?,
+            None => 0,
+        };
+        choices.push(json!({
+            "name": group.name,
+            "title": group.title,
+            "members": members,
+            "chosen": chosen == Some(group.name.as_str()),
+        }));
+    }
+    Ok(choices)
 }
 
 async fn compose_page(
@@ -230,7 +272,14 @@ async fn compose_page(
         yearly,
         thread,
         template: chosen,
+        group,
     } = draft;
+    // Updates and all clears go to whoever the thread went to.
+    let groups = if desk == Desk::Alert && thread.is_none() {
+        group_choices(state, group).await?
+    } else {
+        Vec::new()
+    };
     let report = state.alerts.campaigns().composer().measure(text);
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -245,6 +294,7 @@ async fn compose_page(
     let chosen = chosen.and_then(|name| templates.iter().find(|t| t.name == name));
     let extra = json!({
         "heading": heading,
+        "groups": groups,
         "thread": thread.map(thread_json),
         "templates": templates.iter().map(|t| json!({ "name": t.name, "title": t.title })).collect::<Vec<_>>(),
         "template": chosen.map(|t| json!({ "name": t.name, "title": t.title, "text": t.text, "placeholders": t.placeholders() })),
@@ -311,6 +361,7 @@ pub async fn compose_get<D: DeskGuard>(
             yearly: None,
             thread,
             template: chosen,
+            group: None,
         },
         Vec::new(),
     )
@@ -381,7 +432,7 @@ pub async fn compose_back<D: DeskGuard>(
                     &state,
                     &mut ctx,
                     D::DESK,
-                    Draft::of(&text, yearly, thread),
+                    Draft::of(&text, yearly, thread).for_group(form.get("group")),
                     Vec::new(),
                 )
                 .await
@@ -398,6 +449,7 @@ pub async fn compose_back<D: DeskGuard>(
                         yearly,
                         thread,
                         template: name,
+                        group: form.get("group"),
                     },
                     errors,
                 )
@@ -405,7 +457,7 @@ pub async fn compose_back<D: DeskGuard>(
             }
         };
     }
-    let draft = Draft::of(form.text("text"), yearly, thread);
+    let draft = Draft::of(form.text("text"), yearly, thread).for_group(form.get("group"));
     compose_page(&state, &mut ctx, D::DESK, draft, Vec::new()).await
 }
 
@@ -457,9 +509,17 @@ pub async fn compose_confirm<D: DeskGuard>(
             .await;
         }
     };
-    let preview = campaigns
-        .preview(desk.audience(), validated.report.parts)
-        .await?;
+    let audience = audience_of(&state, desk, &form)?;
+    let group = match audience {
+        Audience::Group(id) => campaigns.group(id),
+        _ => None,
+    };
+    let preview = campaigns.preview(audience, validated.report.parts).await?;
+    let group_counts = if desk == Desk::Alert && thread.is_none() {
+        group_choices(&state, group.map(|g| g.name.as_str())).await?
+    } else {
+        Vec::new()
+    };
     let split = campaigns.composer().split_at_safe_length(&validated.text);
     let settings = state.alerts.settings();
     let extra = json!({
@@ -478,7 +538,13 @@ pub async fn compose_confirm<D: DeskGuard>(
         "report": validated.report,
         "recipients": preview.recipients,
         "unreachable": preview.unreachable,
-        "audience": match desk { Desk::Test => "testers", Desk::Alert => "members" },
+        "audience": match (desk, group) {
+            (Desk::Test, _) => "testers".to_owned(),
+            (Desk::Alert, None) => "members".to_owned(),
+            (Desk::Alert, Some(g)) => format!("members of {}", g.title),
+        },
+        "group": group.map(|g| json!({ "name": g.name, "title": g.title })),
+        "group_counts": group_counts,
         "eta": textgate_alerts::campaign::describe_duration(preview.plan.estimated_duration()),
         "paths": textgate_alerts::campaign::describe_paths(
             &settings.modems.iter().map(|m| m.rate.clone()).collect::<Vec<_>>(),
@@ -537,14 +603,9 @@ pub async fn compose_send<D: DeskGuard>(
         )
         .await;
     }
+    let audience = audience_of(&state, desk, &form)?;
     let started = campaigns
-        .start(
-            &ctx.actor(&caller),
-            desk.audience(),
-            text,
-            yearly.as_ref(),
-            thread,
-        )
+        .start(&ctx.actor(&caller), audience, text, yearly.as_ref(), thread)
         .await;
     match started {
         Ok(id) => Ok(Redirect::to(&format!("/admin/campaigns/{id}")).into_response()),

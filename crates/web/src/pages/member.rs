@@ -35,7 +35,16 @@ async fn member_page(
         .map(str::to_string)
         .or_else(|| saved.as_ref().and_then(|s| s.carrier.clone()))
         .unwrap_or_default();
+    let joined = state.alerts.members().groups_of(account).await?;
+    let groups: Vec<Value> = state
+        .alerts
+        .settings()
+        .groups
+        .iter()
+        .map(|g| json!({ "name": g.name, "title": g.title, "joined": joined.contains(&g.name) }))
+        .collect();
     let extra = json!({
+        "groups": groups,
         "review_due": saved.as_ref().is_some_and(|s| s.review_due),
         "last_updated": saved.as_ref().map(|s| s.last_updated.clone()),
         "saved": saved,
@@ -144,5 +153,17 @@ pub async fn member_confirm(
         .confirm_code(&caller, form.text("code"))
         .await;
     let (message, status) = split(confirmed)?;
+    member_page(&state, &mut ctx, &caller, "", None, message, status).await
+}
+
+/// The member's choice of optional groups (emergency alerts always come).
+pub async fn member_groups(
+    State(state): State<WebState>,
+    request: Authorized<Member>,
+) -> Result<Response, WebError> {
+    let (mut ctx, caller, form) = request.into_parts();
+    let chosen: Vec<String> = form.all("group").map(str::to_owned).collect();
+    let saved = state.alerts.members().choose_groups(&caller, &chosen).await;
+    let (message, status) = split(saved)?;
     member_page(&state, &mut ctx, &caller, "", None, message, status).await
 }
