@@ -160,6 +160,7 @@ async fn main() {
                 confirmed_at: now,
                 yearly_test: None,
                 group: None,
+                poll: None,
             },
             0,
         )

@@ -93,6 +93,13 @@ async fn resume_campaigns(service: AlertService) {
                 tracing::warn!(error = %e, "scheduled tests not looked for; trying again in a minute")
             }
         }
+        match service.campaigns().send_poll_reminders().await {
+            Ok(0) => {}
+            Ok(started) => tracing::info!(started, "poll reminders started"),
+            Err(e) => {
+                tracing::warn!(error = %e, "poll reminders not looked for; trying again in a minute")
+            }
+        }
         match service.campaigns().resume_enqueueing().await {
             Ok(0) => {}
             Ok(found) => tracing::debug!(found, "unfinished campaigns handed to an enqueuer"),

@@ -79,6 +79,7 @@ pub fn router(state: WebState) -> Router {
             "/admin/campaigns/{id}/decide",
             post(alerts::campaign_decide),
         )
+        .route("/admin/campaigns/{id}/poll.csv", get(alerts::poll_export))
         .route("/admin/log", get(alerts::logs_page))
         .route(
             "/admin/accounts",

@@ -29,7 +29,16 @@
           cell("delivered", path.counts.delivered); cell("failed", path.counts.failed);
           cell("left", path.time_left);
         });
-        if (!p.done) { setTimeout(poll, 2000); }
+        // A poll's answers keep coming after the last text went: keep counting them.
+        if (p.poll) {
+          (p.poll.choices || []).forEach(function (c) {
+            var cell = document.querySelector(".tally-" + c.number);
+            if (cell) { cell.textContent = String(c.count); }
+          });
+          var none = document.querySelector(".tally-none");
+          if (none) { none.textContent = String(p.poll.unanswered); }
+        }
+        if (!p.done) { setTimeout(poll, 2000); } else if (p.poll) { setTimeout(poll, 5000); }
       }).catch(function () { setTimeout(poll, 5000); });
   }
   setTimeout(poll, 2000);

@@ -161,6 +161,7 @@ async fn a_half_enqueued_campaign_is_resumed_once_per_member() {
                     confirmed_at: app.state.now(),
                     yearly_test: None,
                     group: None,
+                    poll: None,
                 },
                 0,
             )
@@ -234,6 +235,7 @@ async fn record(app: &support::App, admin: i64, body: &str, recipients: i64) -> 
                 confirmed_at: app.state.now(),
                 yearly_test: None,
                 group: None,
+                poll: None,
             },
             0,
         )

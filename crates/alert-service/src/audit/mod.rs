@@ -51,6 +51,10 @@ pub enum AuditAction {
     CancelScheduledTest,
     /// A scheduled test that was due could not start.
     ScheduledTestFailed,
+    /// A poll's reminder went to those who had not answered.
+    PollReminder,
+    /// A poll's answers, with the members' numbers, were exported.
+    ExportPoll,
     DeleteTranscripts,
     ExportTranscripts,
     /// A text sent through the send API (or a retry answered with it).
@@ -81,6 +85,8 @@ impl AuditAction {
             AuditAction::ScheduleTest => "schedule-test",
             AuditAction::CancelScheduledTest => "cancel-scheduled-test",
             AuditAction::ScheduledTestFailed => "scheduled-test-failed",
+            AuditAction::PollReminder => "poll-reminder",
+            AuditAction::ExportPoll => "export-poll",
             AuditAction::DeleteTranscripts => "delete-transcripts",
             AuditAction::ExportTranscripts => "export-transcripts",
             AuditAction::SendText => "send-text",

@@ -147,6 +147,21 @@ pub(super) async fn recipients_with_carrier(
              WHERE r.state = 'active' AND g.group_name = $1 ORDER BY r.account_id",
             Some(name),
         ),
+        Recipients::NonResponders { poll, group } => {
+            let sql = format!(
+                "SELECT r.account_id, r.number_enc, r.carrier FROM alert_registrations r
+                 WHERE {} ORDER BY r.account_id",
+                non_responders(group)
+            );
+            let rows = with_database!(database, pool => {
+                let mut query = sqlx::query_as(&sql).bind(poll);
+                if let Some(group) = group {
+                    query = query.bind(group);
+                }
+                query.fetch_all(pool).await?
+            });
+            return Ok(rows);
+        }
     };
     let rows = with_database!(database, pool => {
         let mut query = sqlx::query_as(sql);
@@ -156,6 +171,20 @@ pub(super) async fn recipients_with_carrier(
         query.fetch_all(pool).await?
     });
     Ok(rows)
+}
+
+/// The condition on `alert_registrations r` for the members of a poll's audience who have
+/// not answered it: the poll's id is `$1`, its group (when it has one) `$2`.
+fn non_responders(group: Option<&str>) -> String {
+    let in_group = if group.is_some() {
+        " AND r.account_id IN (SELECT account_id FROM alert_group_members WHERE group_name = $2)"
+    } else {
+        ""
+    };
+    format!(
+        "r.state = 'active'{in_group} AND NOT EXISTS (SELECT 1 FROM alert_poll_answers p
+             WHERE p.campaign_id = $1 AND p.account_id = r.account_id)"
+    )
 }
 
 /// How many recipients chose each carrier (`None`: no carrier).
@@ -181,6 +210,20 @@ pub(super) async fn count_recipients_by_carrier(
              WHERE r.state = 'active' AND g.group_name = $1 GROUP BY r.carrier",
             Some(name),
         ),
+        Recipients::NonResponders { poll, group } => {
+            let sql = format!(
+                "SELECT r.carrier, COUNT(*) FROM alert_registrations r WHERE {} GROUP BY r.carrier",
+                non_responders(group)
+            );
+            let rows = with_database!(database, pool => {
+                let mut query = sqlx::query_as(&sql).bind(poll);
+                if let Some(group) = group {
+                    query = query.bind(group);
+                }
+                query.fetch_all(pool).await?
+            });
+            return Ok(rows);
+        }
     };
     let rows = with_database!(database, pool => {
         let mut query = sqlx::query_as(sql);
@@ -212,6 +255,20 @@ pub(super) async fn count_recipients(
              WHERE r.state = 'active' AND g.group_name = $1",
             Some(name),
         ),
+        Recipients::NonResponders { poll, group } => {
+            let sql = format!(
+                "SELECT COUNT(*) FROM alert_registrations r WHERE {}",
+                non_responders(group)
+            );
+            let n = with_database!(database, pool => {
+                let mut query = sqlx::query_scalar(&sql).bind(poll);
+                if let Some(group) = group {
+                    query = query.bind(group);
+                }
+                query.fetch_one(pool).await?
+            });
+            return Ok(n);
+        }
     };
     let n = with_database!(database, pool => {
         let mut query = sqlx::query_scalar(sql);

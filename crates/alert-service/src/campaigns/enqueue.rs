@@ -61,6 +61,11 @@ impl Campaigns<'_> {
             return Ok(None);
         }
         let recipients = match (send.kind, send.audience_group.as_deref()) {
+            // A poll's reminder: whoever has not answered by now.
+            (SendKind::Real, group) if send.poll_of.is_some() => Recipients::NonResponders {
+                poll: send.poll_of.unwrap_or_default(),
+                group,
+            },
             (SendKind::Real, Some(group)) => Recipients::Group(group),
             (SendKind::Test, _) => Recipients::Testers,
             (SendKind::Real, None) => Recipients::Everyone,

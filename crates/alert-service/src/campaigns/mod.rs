@@ -18,6 +18,7 @@
 pub mod approval;
 mod data;
 pub mod enqueue;
+pub mod polls;
 pub mod progress;
 
 use chrono::TimeDelta;
@@ -61,6 +62,11 @@ pub(crate) enum Recipients<'a> {
     Testers,
     Everyone,
     Group(&'a str),
+    /// The members of a poll's audience (everyone, or `group`) who have not answered it.
+    NonResponders {
+        poll: i64,
+        group: Option<&'a str>,
+    },
 }
 
 impl Audience {
@@ -223,12 +229,14 @@ impl Campaigns<'_> {
     /// Counts `audience` by reach. The carrier's gateway is judged by today's date;
     /// whether the number is from the carrier's country is only checked when the campaign
     /// is enqueued (the numbers are encrypted).
-    async fn audience_reach(&self, audience: Audience) -> Result<ReachCounts, AlertError> {
+    async fn recipients_reach(
+        &self,
+        recipients: Recipients<'_>,
+    ) -> Result<ReachCounts, AlertError> {
         let service = self.service;
         let email_path = service.has_email_path();
         let today = service.now().date_naive();
         let mut counts = ReachCounts::default();
-        let recipients = self.recipients(audience)?;
         for (carrier, n) in
             data::count_recipients_by_carrier(service.database(), recipients).await?
         {
@@ -248,7 +256,16 @@ impl Campaigns<'_> {
 
     /// Plans `audience` for a message of `parts` parts.
     pub async fn preview(&self, audience: Audience, parts: usize) -> Result<Preview, AlertError> {
-        let reach = self.audience_reach(audience).await?;
+        self.preview_recipients(self.recipients(audience)?, parts)
+            .await
+    }
+
+    async fn preview_recipients(
+        &self,
+        recipients: Recipients<'_>,
+        parts: usize,
+    ) -> Result<Preview, AlertError> {
+        let reach = self.recipients_reach(recipients).await?;
         let parts = u32::try_from(parts.max(1)).unwrap_or(u32::MAX);
         // Paths that measured less than configured in their last campaign are estimated
         // at what they did; the schedule itself keeps the configured rates.
@@ -297,7 +314,33 @@ impl Campaigns<'_> {
         yearly_test: Option<&YearlyTest>,
         thread: Option<Thread>,
     ) -> Result<i64, AlertError> {
+        self.start_with(actor, audience, text, yearly_test, thread, None)
+            .await
+    }
+
+    /// Like [`Campaigns::start`], asking for a reply when `poll` is given (its instruction
+    /// is added to the text unless the text asks for the numbers already).
+    pub async fn start_with(
+        &self,
+        actor: &Actor<'_>,
+        audience: Audience,
+        text: &str,
+        yearly_test: Option<&YearlyTest>,
+        thread: Option<Thread>,
+        poll: Option<&polls::Poll>,
+    ) -> Result<i64, AlertError> {
         authorize(&actor.account.roles, audience.action())?;
+        if poll.is_some() && audience == Audience::Testers {
+            return Err(AlertError::refused("A poll is sent from the alert desk."));
+        }
+        let asked;
+        let text = match poll {
+            Some(poll) => {
+                asked = poll.with_instruction(text);
+                asked.as_str()
+            }
+            None => text,
+        };
         self.check_no_gap(text)?;
         let thread = self.checked_thread(audience, thread).await?;
         let validated = self
@@ -328,6 +371,10 @@ impl Campaigns<'_> {
                         Recipients::Group(name) => Some(name),
                         _ => None,
                     },
+                    poll: poll.map(|poll| sends::PollRecord {
+                        poll,
+                        reminder_of: None,
+                    }),
                 },
                 i64::try_from(preview.unreachable).unwrap_or(i64::MAX),
             )

@@ -184,6 +184,7 @@ impl Members<'_> {
                 confirmed_at: now,
                 yearly_test: None,
                 group: None,
+                poll: None,
             })
             .await?;
         service

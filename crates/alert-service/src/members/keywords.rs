@@ -77,6 +77,7 @@ impl Members<'_> {
                 confirmed_at: now,
                 yearly_test: None,
                 group: None,
+                poll: None,
             })
             .await?;
         service
@@ -89,6 +90,17 @@ impl Members<'_> {
 #[async_trait::async_trait]
 impl InboundScreen for AlertService {
     async fn screen(&self, gateway: &str, sender: &str, body: &str) -> Screened {
+        match self
+            .members()
+            .handle_poll_answer(gateway, sender, body)
+            .await
+        {
+            Ok(Some(_)) => return Screened::Answered { notice: None },
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(gateway, error = %e, "poll answers not checked");
+            }
+        }
         match self.members().handle_group_sms(gateway, sender, body).await {
             Ok(Some(_)) => return Screened::Answered { notice: None },
             Ok(None) => {}

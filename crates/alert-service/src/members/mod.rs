@@ -383,6 +383,7 @@ impl Members<'_> {
                 confirmed_at: now,
                 yearly_test: None,
                 group: None,
+                poll: None,
             })
             .await?;
         let body = format!(
@@ -479,4 +480,12 @@ impl Members<'_> {
             )),
         }
     }
+}
+
+/// The registration stored under a number's blind index (for the poll answers).
+pub(crate) async fn registration_by_index(
+    database: &textgate_store::Database,
+    index: &str,
+) -> Result<Option<Registration>, AlertError> {
+    data::registration_by_index(database, index).await
 }

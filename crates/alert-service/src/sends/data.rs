@@ -29,11 +29,16 @@ struct SendRow {
     msg_type: Option<String>,
     refers_to: Option<i64>,
     audience_group: Option<String>,
+    poll_choices: Option<String>,
+    poll_resend_after: Option<i64>,
+    poll_resent_at: Option<DateTime<Utc>>,
+    poll_of: Option<i64>,
 }
 
 const SEND_COLUMNS: &str = "id, kind, account_id, account_email, body, recipients, \
     estimated_seconds, confirmed_at, enqueued_at, yearly_description, yearly_date, \
-    yearly_time, yearly_announced, campaign_state, unreachable, decided_by, decided_at, msg_type, refers_to, audience_group";
+    yearly_time, yearly_announced, campaign_state, unreachable, decided_by, decided_at, msg_type, refers_to, audience_group, \
+    poll_choices, poll_resend_after, poll_resent_at, poll_of";
 
 fn send_from_row(r: SendRow) -> Result<Send, AlertError> {
     let kind = SendKind::parse(&r.kind).ok_or_else(|| AlertError::Corrupt {
@@ -88,6 +93,10 @@ fn send_from_row(r: SendRow) -> Result<Send, AlertError> {
         msg_type,
         refers_to: r.refers_to,
         audience_group: r.audience_group,
+        poll_choices: r.poll_choices,
+        poll_resend_after: r.poll_resend_after,
+        poll_resent_at: r.poll_resent_at,
+        poll_of: r.poll_of,
     })
 }
 
@@ -104,8 +113,9 @@ pub(crate) async fn insert(
             "INSERT INTO alert_sends (kind, account_id, account_email, body, recipients,
                estimated_seconds, confirmed_at, yearly_description, yearly_date, yearly_time,
                yearly_announced, campaign_state, unreachable, msg_type, refers_to,
-               audience_group)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+               audience_group, poll_choices, poll_resend_after, poll_of)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                     $17, $18, $19)
              RETURNING id",
         )
         .bind(s.kind.as_str())
@@ -124,6 +134,13 @@ pub(crate) async fn insert(
         .bind(s.thread.map(|t| t.msg_type.as_str()))
         .bind(s.thread.map(|t| t.refers_to))
         .bind(s.group)
+        .bind(s.poll.map(|p| p.poll.encoded()))
+        .bind(
+            s.poll
+                .and_then(|p| p.poll.resend_after)
+                .map(|d| d.num_seconds()),
+        )
+        .bind(s.poll.and_then(|p| p.reminder_of))
         .fetch_one(pool)
         .await?
     });

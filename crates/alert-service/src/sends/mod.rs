@@ -172,6 +172,13 @@ pub struct Send {
     pub refers_to: Option<i64>,
     /// The group a campaign went to (`None`: everyone, or the testers).
     pub audience_group: Option<String>,
+    /// A poll's answers, one per line (`None`: it asks nothing).
+    pub poll_choices: Option<String>,
+    /// Seconds after it went out when a poll's reminder goes; and when it went.
+    pub poll_resend_after: Option<i64>,
+    pub poll_resent_at: Option<DateTime<Utc>>,
+    /// On a reminder: the poll it reminds of.
+    pub poll_of: Option<i64>,
 }
 
 impl Send {
@@ -207,6 +214,16 @@ pub struct NewSend<'a> {
     pub thread: Option<Thread>,
     /// A campaign to one group's members (`None`: everyone, or the testers).
     pub group: Option<&'a str>,
+    /// A campaign that asks for a reply, or the reminder of one.
+    pub poll: Option<PollRecord<'a>>,
+}
+
+/// What a campaign records of its poll.
+#[derive(Debug, Clone, Copy)]
+pub struct PollRecord<'a> {
+    pub poll: &'a crate::campaigns::polls::Poll,
+    /// On a reminder: the poll it reminds of.
+    pub reminder_of: Option<i64>,
 }
 
 impl AlertService {
@@ -239,6 +256,7 @@ impl AlertService {
                 confirmed_at: now,
                 yearly_test: None,
                 group: None,
+                poll: None,
             })
             .await?;
         self.enqueue_recorded(id, &gateway, recipient, body, now)

@@ -130,6 +130,14 @@ pub struct CampaignBody {
     msg_type: Option<String>,
     /// With `"audience": "group"`: the configured group's name.
     group: Option<String>,
+    /// Ask for a reply: "Reply 1 = Safe, 2 = Need help".
+    poll: Option<PollBody>,
+}
+
+#[derive(Deserialize)]
+pub struct PollBody {
+    /// Remind those who have not answered after this many minutes (1 to 1440).
+    resend_after_minutes: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -221,10 +229,32 @@ pub async fn campaign_post(
             ))
         }
     };
+    let poll = match b.poll {
+        None => None,
+        Some(p) => {
+            let resend_after = match p.resend_after_minutes {
+                None => None,
+                Some(m) if (1..=24 * 60).contains(&m) => Some(chrono::TimeDelta::minutes(m)),
+                Some(_) => {
+                    return Err(bad_request(
+                        "poll.resend_after_minutes must be between 1 and 1440",
+                    ))
+                }
+            };
+            Some(textgate_alert_service::campaigns::polls::Poll::safe_or_help(resend_after))
+        }
+    };
     let id = state
         .alerts
         .campaigns()
-        .start(&ctx.actor(a), audience, &b.text, yearly.as_ref(), thread)
+        .start_with(
+            &ctx.actor(a),
+            audience,
+            &b.text,
+            yearly.as_ref(),
+            thread,
+            poll.as_ref(),
+        )
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -240,7 +270,18 @@ pub async fn campaign_get(
 ) -> ApiResult {
     let campaigns = state.alerts.campaigns();
     let send = campaigns.send(id).await?.ok_or(WebError::NotFound)?;
-    Ok(Json(campaigns.progress(&send).await?).into_response())
+    let mut progress = serde_json::to_value(campaigns.progress(&send).await?)
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    // The tallies only: who needs help, with their numbers, is on the page and in the
+    // export, for emergency administrators.
+    if let Some(poll) = campaigns.poll_view(&send).await? {
+        progress["poll"] = json!({
+            "choices": poll.choices,
+            "asked": poll.asked,
+            "unanswered": poll.unanswered,
+        });
+    }
+    Ok(Json(progress).into_response())
 }
 
 pub async fn send_log(State(state): State<WebState>, _request: Authorized<SendLog>) -> ApiResult {

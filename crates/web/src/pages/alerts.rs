@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, NaiveTime};
 use serde_json::{json, Value};
+use textgate_alert_service::campaigns::polls::Poll;
 use textgate_alert_service::campaigns::{Audience, Decision};
 use textgate_alert_service::sends::{MessageType, SendKind, Thread, YearlyTest};
 use textgate_alert_service::{format_time, Account, AlertError};
@@ -241,6 +242,26 @@ fn audience_of(state: &WebState, desk: Desk, form: &Fields) -> Result<Audience, 
     }
 }
 
+/// The poll a form asks for: `poll=yes` from the alert desk, with the reminder after
+/// `resend_after` minutes (empty or 0: none).
+fn poll_of_form(desk: Desk, form: &Fields) -> Result<Option<Poll>, WebError> {
+    if desk != Desk::Alert || form.get("poll") != Some("yes") {
+        return Ok(None);
+    }
+    let resend_after = match form.text("resend_after").trim() {
+        "" | "0" => None,
+        minutes => match minutes.parse::<i64>() {
+            Ok(m) if (1..=24 * 60).contains(&m) => Some(chrono::TimeDelta::minutes(m)),
+            _ => {
+                return Err(WebError::BadRequest(
+                    "The reminder goes 1 minute to 24 hours after the poll.".into(),
+                ))
+            }
+        },
+    };
+    Ok(Some(Poll::safe_or_help(resend_after)))
+}
+
 /// The groups the alert desk may send to, each with how many confirmed members joined.
 async fn group_choices(state: &WebState, chosen: Option<&str>) -> Result<Vec<Value>, WebError> {
     let campaigns = state.alerts.campaigns();
@@ -294,6 +315,8 @@ async fn compose_page(
     let chosen = chosen.and_then(|name| templates.iter().find(|t| t.name == name));
     let extra = json!({
         "heading": heading,
+        "pollable": desk == Desk::Alert && thread.is_none(),
+        "poll_instruction": Poll::safe_or_help(None).instruction(),
         "groups": groups,
         "thread": thread.map(thread_json),
         "templates": templates.iter().map(|t| json!({ "name": t.name, "title": t.title })).collect::<Vec<_>>(),
@@ -483,6 +506,15 @@ pub async fn compose_confirm<D: DeskGuard>(
             .await;
         }
     };
+    let poll = poll_of_form(desk, &form)?;
+    let asked;
+    let text = match &poll {
+        Some(poll) => {
+            asked = poll.with_instruction(text);
+            asked.as_str()
+        }
+        None => text,
+    };
     let campaigns = state.alerts.campaigns();
     if let Err(AlertError::Refused(gap)) = campaigns.check_no_gap(text) {
         let errors = vec![gap];
@@ -545,6 +577,10 @@ pub async fn compose_confirm<D: DeskGuard>(
         },
         "group": group.map(|g| json!({ "name": g.name, "title": g.title })),
         "group_counts": group_counts,
+        "poll": poll.as_ref().map(|p| json!({
+            "instruction": p.instruction(),
+            "resend_after": p.resend_after.map(|d| d.num_minutes()),
+        })),
         "eta": textgate_alerts::campaign::describe_duration(preview.plan.estimated_duration()),
         "paths": textgate_alerts::campaign::describe_paths(
             &settings.modems.iter().map(|m| m.rate.clone()).collect::<Vec<_>>(),
@@ -604,8 +640,16 @@ pub async fn compose_send<D: DeskGuard>(
         .await;
     }
     let audience = audience_of(&state, desk, &form)?;
+    let poll = poll_of_form(desk, &form)?;
     let started = campaigns
-        .start(&ctx.actor(&caller), audience, text, yearly.as_ref(), thread)
+        .start_with(
+            &ctx.actor(&caller),
+            audience,
+            text,
+            yearly.as_ref(),
+            thread,
+            poll.as_ref(),
+        )
         .await;
     match started {
         Ok(id) => Ok(Redirect::to(&format!("/admin/campaigns/{id}")).into_response()),
@@ -694,7 +738,12 @@ async fn campaign_view(
         "decided_by": send.decided_by,
         "decided_at": send.decided_at.map(format_time),
     });
+    // Who needs help, with their numbers, is for the emergency administrators.
+    let poll = campaigns.poll_view(&send).await?;
+    let may_see_people = caller.roles.has(Role::EmergencyAdministrator);
     let extra = json!({
+        "poll": poll,
+        "poll_people": may_see_people,
         "heading": format!("Campaign {id}: {}", if send.kind == SendKind::Real { "emergency alert" } else { "test" }),
         "send": send,
         "percent": p.percent,
@@ -758,4 +807,56 @@ pub async fn logs_page(
         StatusCode::OK,
     )
     .await
+}
+
+/// The poll's export: every member asked, with their number and latest answer, as CSV.
+pub async fn poll_export(
+    State(state): State<WebState>,
+    Path(id): Path<i64>,
+    request: Authorized<AlertDesk>,
+) -> Result<Response, WebError> {
+    let (ctx, caller, _) = request.into_parts();
+    let campaigns = state.alerts.campaigns();
+    let send = campaigns.send(id).await?.ok_or(WebError::NotFound)?;
+    let rows = campaigns.poll_export(&ctx.actor(&caller), &send).await?;
+    let mut csv = String::from("email,number,answer,answered_at\r\n");
+    for row in rows {
+        let answered = row.answered_at.map(|t| t.to_rfc3339()).unwrap_or_default();
+        csv.push_str(&format!(
+            "{},{},{},{}\r\n",
+            csv_field(&row.email),
+            csv_field(&row.number),
+            csv_field(row.answer.as_deref().unwrap_or("")),
+            answered
+        ));
+    }
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"poll-{id}.csv\""),
+            ),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+/// One CSV field (RFC 4180), with a leading formula character neutralised so a
+/// spreadsheet never runs what a member typed as their e-mail.
+fn csv_field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@']) && !value.starts_with('+') {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if value.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
 }
