@@ -137,3 +137,31 @@ ensure_systemd_analyze() {
     step "installing systemd-analyze (Debian package systemd)"
     apt_install systemd
 }
+
+# Converse.js (npm, pinned in clients/converse/package-lock.json): the browser desk textgate-demo
+# serves, and the browser client nobody on the team wrote that tests/tests/client_converse.rs
+# drives. Nothing is fetched when the pinned version is already installed, so a machine
+# without the network still runs the tests it ran before.
+ensure_converse() {
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        step "installing Node.js and npm (Debian packages)"
+        apt_install nodejs npm
+    fi
+    if node -e '
+        const want = require("./clients/converse/package.json").dependencies["converse.js"];
+        const have = require("./clients/converse/node_modules/converse.js/package.json").version;
+        process.exit(have === want ? 0 : 1);
+    ' >/dev/null 2>&1; then
+        return 0
+    fi
+    step "installing Converse.js for the browser desk (npm ci in clients/converse)"
+    npm ci --prefix clients/converse --no-audit --no-fund
+}
+
+# profanity, a terminal XMPP client nobody on the team wrote, and tmux to drive it: the
+# desk in a terminal, tests/tests/client_profanity.rs.
+ensure_profanity() {
+    if command -v profanity >/dev/null 2>&1 && command -v tmux >/dev/null 2>&1; then return 0; fi
+    step "installing profanity and tmux (Debian packages)"
+    apt_install profanity tmux
+}

@@ -7,7 +7,7 @@
 //! - `docker`: reading the Docker files the way Docker would ([`docker`]).
 //! - `browser`: a headless Chromium driven over WebDriver ([`browser`]).
 //! - `prosody`: a throw-away Prosody with its own configuration, ports and data
-//!   ([`prosody`]).
+//!   ([`prosody`]), and Converse.js, the browser client, served for it ([`converse`]).
 //! - `ejabberd`: a throw-away ejabberd with its own configuration, ports, accounts and data
 //!   ([`ejabberd`]).
 //! - `xmpp`: a librarian's XMPP client on a real c2s connection ([`xmpp`]).
@@ -24,6 +24,8 @@
 
 #[cfg(feature = "browser")]
 pub mod browser;
+#[cfg(feature = "prosody")]
+pub mod converse;
 #[cfg(feature = "database")]
 pub mod database;
 #[cfg(feature = "docker")]

@@ -9,6 +9,10 @@
 //! ports ([`ports`]); when another process holds one, a start tries again on new ports
 //! (up to [`START_ATTEMPTS`] times) and a restart, which must keep its ports, fails.
 //!
+//! With [`ProsodySetup::websocket`] it also serves XMPP over WebSocket (RFC 7395, Prosody's
+//! mod_websocket) on an HTTP port of its own, for browser clients such as Converse.js
+//! ([`crate::converse`]); that port is chosen and checked like the others.
+//!
 //! Starting, registering an account and restarting return an error that says which step
 //! failed, with the server's log when it has one. [`Prosody::secret`] panics only when asked
 //! for a domain it was never given, which is a mistake in the caller.
@@ -31,6 +35,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 const START_ATTEMPTS: usize = 5;
 /// The XMPP domain of the librarians' accounts.
 pub const HOST: &str = "library.test";
+/// Where Prosody's mod_websocket serves XMPP over WebSocket on its HTTP port.
+pub const WEBSOCKET_PATH: &str = "/xmpp-websocket";
 
 /// What went wrong starting or driving Prosody.
 #[derive(thiserror::Error)]
@@ -115,6 +121,17 @@ pub struct ProsodySetup {
     /// Stream management (XEP-0198, Prosody's bundled mod_smacks) with this hibernation
     /// time; off unless set.
     stream_management: Option<Duration>,
+    /// Whether Prosody serves XMPP over WebSocket on an HTTP port; off unless set.
+    web: Web,
+}
+
+/// What Prosody serves over HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Web {
+    /// No HTTP at all (mod_http is not loaded).
+    Nothing,
+    /// mod_websocket at `/xmpp-websocket`, plain HTTP on 127.0.0.1.
+    Websocket,
 }
 
 impl Default for ProsodySetup {
@@ -125,6 +142,7 @@ impl Default for ProsodySetup {
             log_level: LogLevel::Debug,
             ports: PortSource(Arc::new(free_port)),
             stream_management: None,
+            web: Web::Nothing,
         }
     }
 }
@@ -134,22 +152,31 @@ impl Default for ProsodySetup {
 struct PortSource(Arc<dyn Fn() -> std::io::Result<u16> + Send + Sync>);
 
 impl PortSource {
-    /// The client port and a different component port: one port for both would be ours for
-    /// one service and missing for the other.
-    fn two(&self) -> Result<(u16, u16), ProsodyError> {
+    /// `count` different ports, in the order services ask for them (client, component,
+    /// HTTP): one port for two services would be ours for one and missing for the other.
+    fn distinct(&self, count: usize) -> Result<Vec<u16>, ProsodyError> {
         let next = || (self.0)().map_err(|source| ProsodyError::FreePort { source });
-        let c2s = next()?;
-        for _ in 0..START_ATTEMPTS {
-            let component = next()?;
-            if component != c2s {
-                return Ok((c2s, component));
-            }
+        let mut ports: Vec<u16> = Vec::with_capacity(count);
+        while ports.len() < count {
+            let mut attempts = 0;
+            let port = loop {
+                let port = next()?;
+                if !ports.contains(&port) {
+                    break port;
+                }
+                attempts += 1;
+                if attempts >= START_ATTEMPTS {
+                    return Err(ProsodyError::FreePort {
+                        source: std::io::Error::other(format!(
+                            "the port source gave only ports already chosen ({ports:?}), \
+                             not {count} different ones"
+                        )),
+                    });
+                }
+            };
+            ports.push(port);
         }
-        Err(ProsodyError::FreePort {
-            source: std::io::Error::other(format!(
-                "the port source gave only port {c2s}, for both services"
-            )),
-        })
+        Ok(ports)
     }
 }
 
@@ -187,6 +214,15 @@ impl ProsodySetup {
         self
     }
 
+    /// Serves XMPP over WebSocket (RFC 7395, Prosody's mod_websocket) at `/xmpp-websocket` on
+    /// a plain HTTP port of 127.0.0.1 ([`Prosody::http_port`]), as browser clients connect.
+    /// The connection counts as secure (`consider_websocket_secure`), as it does behind a web
+    /// server that ends TLS; any origin may connect.
+    pub fn websocket(mut self) -> ProsodySetup {
+        self.web = Web::Websocket;
+        self
+    }
+
     /// How much Prosody logs; [`LogLevel::Debug`] unless set.
     pub fn log_level(mut self, level: LogLevel) -> ProsodySetup {
         self.log_level = level;
@@ -194,7 +230,8 @@ impl ProsodySetup {
     }
 
     /// Where ports come from: free ports the OS picks, unless set. Each start asks for the
-    /// client port, then the component port. For testing the launcher itself, with a port
+    /// client port, then the component port, then (with [`ProsodySetup::websocket`]) the
+    /// HTTP port. For testing the launcher itself, with a port
     /// someone else holds.
     pub fn port_source(
         mut self,
@@ -205,8 +242,9 @@ impl ProsodySetup {
     }
 
     /// Writes the configuration and starts Prosody with the virtual host [`HOST`]; returns
-    /// once it listens on both its client and its component port. When another process
-    /// holds one of them, starts again on new ports.
+    /// once it listens on its client and its component port (and its HTTP port, with
+    /// [`ProsodySetup::websocket`]). When another process holds one of them, starts again on
+    /// new ports.
     pub async fn start(self) -> Result<Prosody, ProsodyError> {
         let (temporary, dir) = match self.place {
             Place::Temporary => {
@@ -229,11 +267,18 @@ impl ProsodySetup {
             child: None,
             c2s_port: 0,
             component_port: 0,
+            http_port: None,
             components: self.components,
+        };
+        let count = match self.web {
+            Web::Nothing => 2,
+            Web::Websocket => 3,
         };
         let mut attempt = 1;
         loop {
-            (prosody.c2s_port, prosody.component_port) = self.ports.two()?;
+            let ports = self.ports.distinct(count)?;
+            (prosody.c2s_port, prosody.component_port) = (ports[0], ports[1]);
+            prosody.http_port = ports.get(2).copied();
             prosody.write_configuration(self.log_level, self.stream_management)?;
             match prosody.launch().await {
                 Err(ProsodyError::PortTaken { .. }) if attempt < START_ATTEMPTS => attempt += 1,
@@ -245,11 +290,13 @@ impl ProsodySetup {
 }
 
 /// The configuration file: loopback only, no TLS (plain logins are allowed on loopback),
-/// no server-to-server, registration by prosodyctl.
+/// no server-to-server, registration by prosodyctl; with an `http_port`, XMPP over
+/// WebSocket on it.
 fn configuration(
     dir: &Path,
     c2s_port: u16,
     component_port: u16,
+    http_port: Option<u16>,
     components: &[(String, String)],
     log_level: LogLevel,
     stream_management: Option<Duration>,
@@ -260,6 +307,25 @@ fn configuration(
             format!(
                 "smacks_hibernation_time = {}\n",
                 hibernation.as_secs().max(1)
+            ),
+        ),
+        None => ("", String::new()),
+    };
+    // Plain HTTP on loopback only: no HTTPS port (Prosody would otherwise try 5281 on every
+    // interface), and requests whose Host header is 127.0.0.1 served by the virtual host.
+    // Browser clients get the blocking command (XEP-0191, mod_blocklist) too, as Debian's
+    // default configuration has it: Converse.js 14 waits for the block list before it
+    // shows a chat with anyone outside the roster, and without the module it never comes.
+    let (websocket_module, websocket_options) = match http_port {
+        Some(port) => (
+            "; \"websocket\"; \"blocklist\"",
+            format!(
+                "http_ports = {{ {port} }}\n\
+                 http_interfaces = {{ \"127.0.0.1\" }}\n\
+                 https_ports = {{ }}\n\
+                 https_interfaces = {{ }}\n\
+                 http_default_host = \"{HOST}\"\n\
+                 consider_websocket_secure = true\n"
             ),
         ),
         None => ("", String::new()),
@@ -276,8 +342,8 @@ c2s_ports = {{ {c2s_port} }}
 s2s_ports = {{ }}
 component_ports = {{ {component_port} }}
 component_interface = "127.0.0.1"
-modules_enabled = {{ "roster"; "saslauth"; "disco"; "ping"; "presence"; "register"; "version"{smacks_module} }}
-{smacks_option}
+modules_enabled = {{ "roster"; "saslauth"; "disco"; "ping"; "presence"; "register"; "version"{smacks_module}{websocket_module} }}
+{smacks_option}{websocket_options}
 modules_disabled = {{ "s2s" }}
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
@@ -308,6 +374,8 @@ pub struct Prosody {
     child: Option<Child>,
     pub c2s_port: u16,
     pub component_port: u16,
+    /// The HTTP port serving XMPP over WebSocket, with [`ProsodySetup::websocket`].
+    pub http_port: Option<u16>,
     /// Component domain → secret.
     pub components: Vec<(String, String)>,
 }
@@ -342,6 +410,13 @@ impl Prosody {
 
     pub fn c2s_addr(&self) -> String {
         format!("127.0.0.1:{}", self.c2s_port)
+    }
+
+    /// Where browser clients connect, `ws://127.0.0.1:PORT/xmpp-websocket`, with
+    /// [`ProsodySetup::websocket`].
+    pub fn websocket_url(&self) -> Option<String> {
+        self.http_port
+            .map(|port| format!("ws://127.0.0.1:{port}{WEBSOCKET_PATH}"))
     }
 
     /// Creates an account `user@library.test`.
@@ -418,6 +493,7 @@ impl Prosody {
             &self.dir,
             self.c2s_port,
             self.component_port,
+            self.http_port,
             &self.components,
             log_level,
             stream_management,
@@ -444,11 +520,12 @@ impl Prosody {
             .map_err(|source| ProsodyError::Spawn { source })?;
         let child = self.child.insert(child);
         // Without components Prosody opens no component port.
-        let ports = if self.components.is_empty() {
+        let mut ports = if self.components.is_empty() {
             vec![self.c2s_port]
         } else {
             vec![self.c2s_port, self.component_port]
         };
+        ports.extend(self.http_port);
         let waited = wait_until_listening(child, &ports, &self.dir).await;
         if waited.is_err() {
             self.kill().await;
