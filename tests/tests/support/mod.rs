@@ -6,6 +6,7 @@
 
 pub use textgate_testkit::{prosody, xmpp};
 
+pub mod clients;
 pub mod daemon;
 pub mod database;
 pub mod http;
