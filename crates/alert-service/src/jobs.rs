@@ -21,6 +21,9 @@ pub const CAMPAIGN_RESUME_PERIOD: Duration = Duration::from_secs(60);
 /// How often new webhook events are looked for, and due deliveries posted.
 pub const WEBHOOK_PERIOD: Duration = Duration::from_secs(1);
 
+/// How often due e-mail copies of alerts are looked for.
+pub const EMAIL_PERIOD: Duration = Duration::from_secs(5);
+
 /// The running jobs; dropping the handle stops them too.
 #[derive(Debug)]
 pub struct AlertJobs {
@@ -34,6 +37,9 @@ impl AlertService {
             tokio::spawn(resume_campaigns(self.clone())),
             tokio::spawn(review_reminders(self.clone())),
         ];
+        if self.emails().configured() {
+            tasks.push(tokio::spawn(send_email_copies(self.clone())));
+        }
         if !self.settings().webhooks.is_empty() {
             tasks.push(tokio::spawn(enqueue_webhook_events(self.clone())));
             tasks.push(tokio::spawn(dispatch_webhooks(self.clone())));
@@ -137,6 +143,25 @@ async fn dispatch_webhooks(service: AlertService) {
         }
         if let Err(e) = service.webhooks().dispatch_due().await {
             tracing::warn!(error = %e, "webhook deliveries not posted; trying again");
+        }
+    }
+}
+
+/// Sends the alerts' e-mail copies that are due, every 5 seconds and whenever a campaign
+/// queued some.
+async fn send_email_copies(service: AlertService) {
+    let mut every = tokio::time::interval(EMAIL_PERIOD);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let wake = service.mail_wake.clone();
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            () = wake.notified() => {}
+        }
+        match service.emails().send_due().await {
+            Ok(0) => {}
+            Ok(tried) => tracing::debug!(tried, "alert e-mail copies sent"),
+            Err(e) => tracing::warn!(error = %e, "alert e-mail copies not sent; trying again"),
         }
     }
 }

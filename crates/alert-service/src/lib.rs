@@ -42,6 +42,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod campaigns;
+pub mod email;
 mod error;
 pub mod feeds;
 pub mod jobs;
@@ -95,6 +96,10 @@ pub struct AlertService {
     webhook_wake: Arc<Notify>,
     /// One HTTP client (and its connection pool) for every webhook post.
     webhook_client: webhooks::dispatch::WebhookClient,
+    /// The SMTP relay for alerts' e-mail copies (`[alerts.email]`).
+    mailer: Option<Arc<textgate_modem::SmtpDriver>>,
+    /// Wakes the mail job when copies were queued.
+    mail_wake: Arc<Notify>,
 }
 
 impl std::fmt::Debug for AlertService {
@@ -131,6 +136,13 @@ impl AlertService {
         let dummy_hash =
             accounts::passwords::hash(&secrets::random_token(), settings.password_cost)
                 .map_err(|e| AlertError::Internal(e.to_string()))?;
+        let mailer = match &settings.email {
+            None => None,
+            Some(config) => Some(Arc::new(
+                textgate_modem::SmtpDriver::new(config.clone())
+                    .map_err(|e| AlertError::Internal(format!("[alerts.email]: {e}")))?,
+            )),
+        };
         Ok(AlertService {
             store,
             settings: Arc::new(settings),
@@ -140,6 +152,8 @@ impl AlertService {
             dummy_hash: Arc::new(dummy_hash),
             webhook_wake: Arc::new(Notify::new()),
             webhook_client: webhooks::dispatch::WebhookClient::default(),
+            mailer,
+            mail_wake: Arc::new(Notify::new()),
         })
     }
 

@@ -111,6 +111,8 @@ pub struct AlertSettings {
     pub templates: Vec<textgate_alerts::Template>,
     /// Optional groups members choose besides emergency alerts (`[[alerts.group]]`).
     pub groups: Vec<AlertGroup>,
+    /// The SMTP relay for alerts' e-mail copies (`[alerts.email]`); `None`: no e-mail.
+    pub email: Option<textgate_modem::SmtpConfig>,
 }
 
 /// An optional group of members (`[[alerts.group]]`): closures, weather ... Emergency
@@ -198,6 +200,7 @@ impl AlertSettings {
             feed: None,
             templates: Vec::new(),
             groups: Vec::new(),
+            email: None,
         }
     }
 

@@ -318,6 +318,19 @@ impl SmtpDriver {
                 limit: self.hard_limit,
             });
         }
+        // Gateways turn subject and body into one text; an empty subject keeps the whole
+        // length for the body.
+        self.send_mail(address, "", text).await
+    }
+
+    /// Sends an ordinary plain-text e-mail (an alert's e-mail copy to a member): no length
+    /// limit, the subject given.
+    pub async fn send_mail(
+        &self,
+        address: String,
+        subject: &str,
+        text: &str,
+    ) -> Result<SmtpAccepted, SmtpSendError> {
         let to: Mailbox = address
             .parse()
             .map_err(
@@ -326,12 +339,10 @@ impl SmtpDriver {
                     reason: error.to_string(),
                 },
             )?;
-        // Gateways turn subject and body into one text; an empty subject keeps the whole
-        // length for the body.
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject("")
+            .subject(subject)
             .header(ContentType::TEXT_PLAIN)
             .body(text.to_owned())
             .map_err(|error| SmtpSendError::BadAddress {

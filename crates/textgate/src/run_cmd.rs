@@ -297,6 +297,22 @@ pub fn alert_settings(config: &Config) -> anyhow::Result<Option<AlertSettings>> 
             text: t.text.clone(),
         })
         .collect();
+    settings.email = alerts.email.as_ref().map(|email| {
+        let mut config = SmtpConfig::new(&email.relay, email.port, &email.from);
+        config.security = match email.tls {
+            SmtpTls::Starttls => SmtpSecurity::Starttls,
+            SmtpTls::Tls => SmtpSecurity::Tls,
+            SmtpTls::None => SmtpSecurity::Plain,
+        };
+        config.credentials = match (&email.username, &email.password) {
+            (Some(username), Some(password)) => Some(SmtpCredentials {
+                username: username.expose().to_owned(),
+                password: password.expose().to_owned(),
+            }),
+            _ => None,
+        };
+        config
+    });
     settings.groups = alerts
         .groups
         .iter()

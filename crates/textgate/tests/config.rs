@@ -1119,6 +1119,7 @@ fn example_alerts_section_is_valid_when_uncommented() {
         ("TEXTGATE_ALERTS_ENCRYPTION_KEY", KEY_A),
         ("TEXTGATE_ALERTS_BLIND_INDEX_KEY", KEY_B),
         ("TEXTGATE_ALERTS_CONFIRMATION_KEY", KEY_C),
+        ("SMTP_PASSWORD", "relay-password"),
     ];
     // The retired key's file does not exist here; point it at a real one.
     let dir = tempfile::tempdir().unwrap();
@@ -1132,6 +1133,14 @@ fn example_alerts_section_is_valid_when_uncommented() {
     let config = load(&text, &vars, dir.path());
     let alerts = config.alerts.expect("alerts are on");
     assert_eq!(alerts.encryption_key.id, "2026-01");
+    assert_eq!(
+        alerts
+            .email
+            .as_ref()
+            .and_then(|e| e.password.as_ref())
+            .map(|p| p.expose()),
+        Some("relay-password")
+    );
     assert_eq!(alerts.compose_limits().safe_length, 110);
     assert_eq!(alerts.approval, textgate::config::ApprovalConfig::OnePerson);
     assert_eq!(
@@ -1390,6 +1399,14 @@ fn every_key() -> Config {
                 name: "closures".to_owned(),
                 title: "Library closures".to_owned(),
             }],
+            email: Some(textgate::config::AlertEmailConfig {
+                relay: "smtp.example.org".to_owned(),
+                port: 587,
+                tls: SmtpTls::Starttls,
+                from: "alerts@example.org".to_owned(),
+                username: Some(Secret::inline("alerts")),
+                password: Some(Secret::inline("p")),
+            }),
         }),
         gateways: vec![
             gateway(

@@ -49,6 +49,7 @@ pub fn router(state: WebState) -> Router {
         .route("/alerts", get(member::member_get).post(member::member_post))
         .route("/alerts/confirm", post(member::member_confirm))
         .route("/alerts/groups", post(member::member_groups))
+        .route("/alerts/email", post(member::member_email))
         .route("/alerts/remove", post(member::member_remove))
         .route("/admin", get(alerts::admin_home))
         .route(

@@ -155,6 +155,17 @@ impl Campaigns<'_> {
             }
         }
         let in_outbox = enqueued + already as u64;
+        // The e-mail copies, for the recipients who asked for them: queued before the
+        // campaign is marked enqueued, so a resumed enqueue queues what is missing.
+        if service.emails().configured() {
+            let accounts: Vec<crate::AccountId> =
+                data::recipients_with_carrier(database, recipients)
+                    .await?
+                    .into_iter()
+                    .map(|(account, _, _)| account)
+                    .collect();
+            service.emails().queue_copies(id, &accounts).await?;
+        }
         if plan.unreachable() > 0 {
             tracing::warn!(
                 campaign = id,

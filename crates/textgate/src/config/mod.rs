@@ -225,6 +225,30 @@ pub struct AlertsConfig {
     /// `[[alerts.group]]`: optional groups members may join besides emergency alerts.
     #[serde(default, rename = "group")]
     pub groups: Vec<AlertGroupConfig>,
+    /// `[alerts.email]`: the SMTP relay for the e-mail copy of alerts members may ask for.
+    #[serde(default)]
+    pub email: Option<AlertEmailConfig>,
+}
+
+/// `[alerts.email]`: an e-mail copy of each alert, for members who ask for one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertEmailConfig {
+    /// The SMTP relay's host name.
+    pub relay: String,
+    #[serde(default = "default_smtp_port", deserialize_with = "number::u16")]
+    pub port: u16,
+    /// How the connection to the relay is protected.
+    #[serde(default)]
+    pub tls: SmtpTls,
+    /// The sender address of the copies.
+    pub from: String,
+    /// SMTP AUTH user name, if the relay wants one.
+    #[serde(default)]
+    pub username: Option<Secret>,
+    /// SMTP AUTH password, if the relay wants one.
+    #[serde(default)]
+    pub password: Option<Secret>,
 }
 
 /// `[[alerts.group]]`: an optional group (closures, weather ...) members join on their

@@ -421,6 +421,31 @@ impl Checker<'_> {
                 );
             }
         }
+        if let Some(email) = &mut alerts.email {
+            if email.relay.trim().is_empty() {
+                self.error("alerts.email.relay", "must name the SMTP relay");
+            }
+            match email.from.split_once('@') {
+                Some((local, domain)) if !local.is_empty() && domain.contains('.') => {}
+                _ => self.error(
+                    "alerts.email.from",
+                    format!("{:?} is not an e-mail address", email.from),
+                ),
+            }
+            match (&mut email.username, &mut email.password) {
+                (Some(username), Some(password)) => {
+                    self.secret("alerts.email.username", username, env, base_dir);
+                    self.secret("alerts.email.password", password, env, base_dir);
+                }
+                (None, None) => {}
+                (Some(_), None) => {
+                    self.error("alerts.email.password", "is required with `username`")
+                }
+                (None, Some(_)) => {
+                    self.error("alerts.email.username", "is required with `password`")
+                }
+            }
+        }
         let mut groups: Vec<&str> = Vec::new();
         for (i, group) in alerts.groups.iter().enumerate() {
             let key = format!("alerts.group[{i}]");

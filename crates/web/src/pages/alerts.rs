@@ -740,10 +740,12 @@ async fn campaign_view(
     });
     // Who needs help, with their numbers, is for the emergency administrators.
     let poll = campaigns.poll_view(&send).await?;
+    let email = state.alerts.emails().counts(id).await?;
     let may_see_people = caller.roles.has(Role::EmergencyAdministrator);
     let extra = json!({
         "poll": poll,
         "poll_people": may_see_people,
+        "email": email,
         "heading": format!("Campaign {id}: {}", if send.kind == SendKind::Real { "emergency alert" } else { "test" }),
         "send": send,
         "percent": p.percent,

@@ -43,7 +43,14 @@ async fn member_page(
         .iter()
         .map(|g| json!({ "name": g.name, "title": g.title, "joined": joined.contains(&g.name) }))
         .collect();
+    let emails = state.alerts.emails();
+    let email_copy = if emails.configured() {
+        Some(json!({ "on": emails.wanted_by(account).await?, "address": account.email }))
+    } else {
+        None
+    };
     let extra = json!({
+        "email_copy": email_copy,
         "groups": groups,
         "review_due": saved.as_ref().is_some_and(|s| s.review_due),
         "last_updated": saved.as_ref().map(|s| s.last_updated.clone()),
@@ -164,6 +171,18 @@ pub async fn member_groups(
     let (mut ctx, caller, form) = request.into_parts();
     let chosen: Vec<String> = form.all("group").map(str::to_owned).collect();
     let saved = state.alerts.members().choose_groups(&caller, &chosen).await;
+    let (message, status) = split(saved)?;
+    member_page(&state, &mut ctx, &caller, "", None, message, status).await
+}
+
+/// The member's choice of an e-mail copy of each alert.
+pub async fn member_email(
+    State(state): State<WebState>,
+    request: Authorized<Member>,
+) -> Result<Response, WebError> {
+    let (mut ctx, caller, form) = request.into_parts();
+    let on = form.get("email_copy") == Some("yes");
+    let saved = state.alerts.emails().choose(&caller, on).await;
     let (message, status) = split(saved)?;
     member_page(&state, &mut ctx, &caller, "", None, message, status).await
 }
