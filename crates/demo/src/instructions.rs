@@ -16,20 +16,33 @@ pub fn say(step: &str) {
 }
 
 /// How to log in as a librarian and text the gateway as a patron, on standard output.
+/// `desk` is the browser desk's address, or why there is none.
 pub fn print(
     c2s_port: u16,
     control: SocketAddr,
     passwords: &[String; 2],
     dir: &DemoDir,
     http_port: u16,
+    desk: &Result<String, String>,
 ) {
+    let desk = match desk {
+        Ok(url) => format!(
+            "Work the desk in a browser (Converse.js): open\n  Browser desk: {url}\n\
+             and log in as alice (or bob) with the password below.\n"
+        ),
+        Err(why) => format!(
+            "The browser desk is not available: {why}\n\
+             (scripts/demo installs Converse.js; any XMPP client below still works.)\n"
+        ),
+    };
     let mut text = String::new();
     let _ = write!(
         text,
         r#"
 textgate demo is running. Everything listens on 127.0.0.1 only and disappears on Ctrl-C.
 
-Log in as a librarian with any XMPP client (Gajim, Dino, Psi, profanity...):
+{desk}
+Or log in as a librarian with any XMPP client (Gajim, Dino, Psi, profanity...):
   server   127.0.0.1   port {c2s_port}   (no TLS: plain login is allowed on this loopback server)
   alice@{HOST}   password {alice}
   bob@{HOST}     password {bob}

@@ -4,10 +4,12 @@
 //! It starts, in a fresh temporary directory and on free ports of 127.0.0.1 only:
 //! a throw-away Prosody (testkit's, with the component `sms.library.test` and two librarian
 //! accounts), the modem simulator on a pseudo-terminal (in this process, with its HTTP
-//! control API playing the phone network), and the daemon as a child process (`textgate run`
-//! with a generated configuration on SQLite; the `textgate` beside this program). Then it
-//! prints how to log in as a librarian and how to text the gateway as a patron, and waits
-//! for Ctrl-C.
+//! control API playing the phone network), the daemon as a child process (`textgate run`
+//! with a generated configuration on SQLite; the `textgate` beside this program), and the
+//! browser desk: Converse.js (`clients/converse`, installed by `npm ci` there) served on a
+//! port of its own, talking to Prosody over WebSocket. Then it prints how to log in as a
+//! librarian (in a browser or any XMPP client) and how to text the gateway as a patron, and
+//! waits for Ctrl-C.
 //!
 //! On Ctrl-C, or when anything it started dies, it stops everything it started and removes
 //! the directory. With `--self-test` it plays both sides instead (a patron's text in, a
@@ -30,7 +32,8 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Parser;
 use textgate_modemsim::{SimConfig, SimHandle};
-use textgate_testkit::prosody::{LogLevel, Prosody, ProsodySetup};
+use textgate_testkit::converse::{self, ConverseSite};
+use textgate_testkit::prosody::{LogLevel, Prosody, ProsodySetup, HOST};
 use tokio::net::TcpListener;
 
 use daemon::Daemon;
@@ -63,6 +66,10 @@ struct DemoArgs {
     /// the `textgate` installed beside textgate-demo.
     #[arg(long, value_name = "PROGRAM")]
     daemon: Option<PathBuf>,
+    /// Converse.js's `dist` directory for the browser desk; by default the one `npm ci` in
+    /// this checkout's `clients/converse` installs (scripts/demo runs it).
+    #[arg(long, value_name = "DIR")]
+    converse: Option<PathBuf>,
 }
 
 /// What the demo does once everything runs.
@@ -102,8 +109,9 @@ fn run(args: &DemoArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let converse = args.converse.clone().unwrap_or_else(converse::pinned_dist);
     let dir = DemoDir::create()?;
-    let result = runtime.block_on(demo(&dir, &program, mode));
+    let result = runtime.block_on(demo(&dir, &program, &converse, mode));
     // The simulator's tasks hold the pseudo-terminal; stop them before removing the
     // directory the link lives in.
     runtime.shutdown_timeout(Duration::from_secs(5));
@@ -127,7 +135,12 @@ fn beside_this_program(name: &str) -> anyhow::Result<PathBuf> {
     Ok(program)
 }
 
-async fn demo(dir: &DemoDir, program: &std::path::Path, mode: Mode) -> anyhow::Result<()> {
+async fn demo(
+    dir: &DemoDir,
+    program: &std::path::Path,
+    converse: &std::path::Path,
+    mode: Mode,
+) -> anyhow::Result<()> {
     let secret = dir::random_token()?;
     let passwords = [dir::random_token()?, dir::random_token()?];
 
@@ -136,6 +149,8 @@ async fn demo(dir: &DemoDir, program: &std::path::Path, mode: Mode) -> anyhow::R
         .component(GATEWAY, &secret)
         .in_directory(&dir.path)
         .log_level(LogLevel::Info)
+        // For the browser desk.
+        .websocket()
         .start()
         .await
         .context("starting Prosody")?;
@@ -201,7 +216,21 @@ async fn demo(dir: &DemoDir, program: &std::path::Path, mode: Mode) -> anyhow::R
     let c2s_addr = prosody.c2s_addr();
     let result = match mode {
         Mode::Interactive => {
-            instructions::print(c2s_port, control_addr, &passwords, dir, http_port);
+            // Without Converse.js the demo still works with any XMPP client; it says why
+            // there is no browser desk.
+            let desk = browser_desk(converse, &prosody).await;
+            let desk_url = desk
+                .as_ref()
+                .map(ConverseSite::url)
+                .map_err(|e| format!("{e:#}"));
+            instructions::print(
+                c2s_port,
+                control_addr,
+                &passwords,
+                dir,
+                http_port,
+                &desk_url,
+            );
             tokio::spawn(instructions::echo_gateway_events(daemon.log()));
             tokio::select! {
                 r = stop_requested() => r.map(|signal| {
@@ -236,6 +265,15 @@ async fn demo(dir: &DemoDir, program: &std::path::Path, mode: Mode) -> anyhow::R
         }
         Err(e) => Err(e.context(format!("the daemon's log:\n{}", daemon.log_tail()))),
     }
+}
+
+/// Converse.js served for the demo's Prosody, if it is installed.
+async fn browser_desk(dist: &std::path::Path, prosody: &Prosody) -> anyhow::Result<ConverseSite> {
+    say("serving the browser desk (Converse.js)");
+    let http = prosody
+        .http_port
+        .context("Prosody serves no WebSocket for the browser desk")?;
+    Ok(ConverseSite::serve(dist, HOST, ([127, 0, 0, 1], http).into()).await?)
 }
 
 /// Resolves (with the reason as an error) only if Prosody stops on its own.
