@@ -320,6 +320,8 @@ async fn a_librarian_works_the_desk_in_converse_js() {
     .await;
     desk.shot("new-conversation").await;
 
+    // The server's side of the session, for reading beside the screenshots.
+    keep(&desk.dir, "prosody.log", scene.prosody.log());
     desk.browser.finish().await;
     drop(site);
 }
