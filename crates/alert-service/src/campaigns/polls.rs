@@ -462,24 +462,7 @@ impl Members<'_> {
                 format!("Thank you. We recorded your answer: {label}.")
             }
         };
-        let id = service
-            .record_send(&NewSend {
-                thread: None,
-                kind: SendKind::KeywordReply,
-                account_id: None,
-                account_email: "(phone)",
-                body: &reply,
-                recipients: 1,
-                estimated_seconds: 0,
-                confirmed_at: now,
-                yearly_test: None,
-                group: None,
-                poll: None,
-            })
-            .await?;
-        service
-            .enqueue_recorded(id, gateway, sender, &reply, now)
-            .await?;
+        service.answer_phone(gateway, sender, &reply).await?;
         Ok(Some(reply))
     }
 }

@@ -9,7 +9,6 @@
 use textgate_store::with_database;
 
 use super::{data, Members};
-use crate::sends::{NewSend, SendKind};
 use textgate_store::Database;
 
 use crate::{Account, AccountId, AlertError};
@@ -171,25 +170,7 @@ impl Members<'_> {
                 }
             }
         };
-        let now = service.now();
-        let id = service
-            .record_send(&NewSend {
-                thread: None,
-                kind: SendKind::KeywordReply,
-                account_id: None,
-                account_email: "(phone)",
-                body: &reply,
-                recipients: 1,
-                estimated_seconds: 0,
-                confirmed_at: now,
-                yearly_test: None,
-                group: None,
-                poll: None,
-            })
-            .await?;
-        service
-            .enqueue_recorded(id, gateway, sender, &reply, now)
-            .await?;
+        service.answer_phone(gateway, sender, &reply).await?;
         Ok(Some(reply))
     }
 }

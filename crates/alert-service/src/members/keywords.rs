@@ -7,7 +7,6 @@ use textgate_alerts::{on_keyword, Keyword};
 use textgate_gateway::{InboundScreen, Screened};
 
 use super::{data, parse_state, state_name, Members};
-use crate::sends::{NewSend, SendKind};
 use crate::{AlertError, AlertService};
 
 /// The notice librarians get when a patron texts STOP.
@@ -65,24 +64,7 @@ impl Members<'_> {
             data::forget_opt_out(database, &index).await?;
         }
         let reply = settings.replies.reply(effect.reply).to_string();
-        let id = service
-            .record_send(&NewSend {
-                thread: None,
-                kind: SendKind::KeywordReply,
-                account_id: None,
-                account_email: "(phone)",
-                body: &reply,
-                recipients: 1,
-                estimated_seconds: 0,
-                confirmed_at: now,
-                yearly_test: None,
-                group: None,
-                poll: None,
-            })
-            .await?;
-        service
-            .enqueue_recorded(id, gateway, sender, &reply, now)
-            .await?;
+        service.answer_phone(gateway, sender, &reply).await?;
         Ok(Some(KeywordHandled { keyword, reply }))
     }
 }

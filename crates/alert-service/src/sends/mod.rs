@@ -227,6 +227,33 @@ pub struct PollRecord<'a> {
 }
 
 impl AlertService {
+    /// Answers a text from a phone (a keyword, a group command, a poll answer) on the
+    /// gateway it came to: recorded in the send log as a keyword reply, then queued.
+    pub(crate) async fn answer_phone(
+        &self,
+        gateway: &str,
+        sender: &str,
+        reply: &str,
+    ) -> Result<(), AlertError> {
+        let now = self.now();
+        let id = self
+            .record_send(&NewSend {
+                thread: None,
+                kind: SendKind::KeywordReply,
+                account_id: None,
+                account_email: "(phone)",
+                body: reply,
+                recipients: 1,
+                estimated_seconds: 0,
+                confirmed_at: now,
+                yearly_test: None,
+                group: None,
+                poll: None,
+            })
+            .await?;
+        self.enqueue_recorded(id, gateway, sender, reply, now).await
+    }
+
     /// Sends one text (a member's code or test, a keyword reply, a review reminder) to
     /// `recipient` through the primary gateway, ahead of chat traffic, recorded in the send
     /// log as `kind` (a confirmation code's text is not logged). Returns the send's id and
