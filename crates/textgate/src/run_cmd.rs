@@ -298,20 +298,13 @@ pub fn alert_settings(config: &Config) -> anyhow::Result<Option<AlertSettings>> 
         })
         .collect();
     settings.email = alerts.email.as_ref().map(|email| {
-        let mut config = SmtpConfig::new(&email.relay, email.port, &email.from);
-        config.security = match email.tls {
-            SmtpTls::Starttls => SmtpSecurity::Starttls,
-            SmtpTls::Tls => SmtpSecurity::Tls,
-            SmtpTls::None => SmtpSecurity::Plain,
-        };
-        config.credentials = match (&email.username, &email.password) {
-            (Some(username), Some(password)) => Some(SmtpCredentials {
-                username: username.expose().to_owned(),
-                password: password.expose().to_owned(),
-            }),
-            _ => None,
-        };
-        config
+        relay_config(
+            &email.relay,
+            email.port,
+            email.tls,
+            &email.from,
+            email.username.as_ref().zip(email.password.as_ref()),
+        )
     });
     settings.groups = alerts
         .groups
@@ -576,25 +569,41 @@ pub fn smpp_config(smpp: &SmppDriverConfig) -> anyhow::Result<SmppConfig> {
     Ok(config)
 }
 
+/// An SMTP relay's settings, as both the e-mail-to-SMS driver and the alerts' e-mail
+/// copies give them.
+fn relay_config(
+    relay: &str,
+    port: u16,
+    tls: SmtpTls,
+    from: &str,
+    login: Option<(&crate::config::Secret, &crate::config::Secret)>,
+) -> SmtpConfig {
+    let mut config = SmtpConfig::new(relay, port, from);
+    config.security = match tls {
+        SmtpTls::Starttls => SmtpSecurity::Starttls,
+        SmtpTls::Tls => SmtpSecurity::Tls,
+        SmtpTls::None => SmtpSecurity::Plain,
+    };
+    config.credentials = login.map(|(username, password)| SmtpCredentials {
+        username: username.expose().to_owned(),
+        password: password.expose().to_owned(),
+    });
+    config
+}
+
 /// The driver's settings from a `kind = "smtp"` section, and the alerts' hard limit on a
 /// text's length.
 pub fn smtp_config(
     smtp: &SmtpDriverConfig,
     alerts: Option<&AlertSettings>,
 ) -> anyhow::Result<SmtpConfig> {
-    let mut config = SmtpConfig::new(&smtp.relay, smtp.port, &smtp.from);
-    config.security = match smtp.tls {
-        SmtpTls::Starttls => SmtpSecurity::Starttls,
-        SmtpTls::Tls => SmtpSecurity::Tls,
-        SmtpTls::None => SmtpSecurity::Plain,
-    };
-    config.credentials = match (&smtp.username, &smtp.password) {
-        (Some(username), Some(password)) => Some(SmtpCredentials {
-            username: username.expose().to_owned(),
-            password: password.expose().to_owned(),
-        }),
-        _ => None,
-    };
+    let mut config = relay_config(
+        &smtp.relay,
+        smtp.port,
+        smtp.tls,
+        &smtp.from,
+        smtp.username.as_ref().zip(smtp.password.as_ref()),
+    );
     if let Some(settings) = alerts {
         config.hard_limit = settings.compose_limits.hard_limit;
     }
