@@ -6,7 +6,6 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use axum::http::StatusCode;
 use support::{both, App};
@@ -34,21 +33,7 @@ fn with_groups(app: &App) -> App {
 
 /// The recipients of campaign `id` once it is in the outbox.
 async fn recipients(app: &App, id: i64) -> BTreeSet<String> {
-    use textgate_alert_service::sends::CampaignState;
-    let campaigns = app.state.alerts.campaigns();
-    let mut signal = campaigns.enqueued_signal();
-    loop {
-        let send = campaigns.send(id).await.expect("read").expect("the send");
-        if send.campaign_state == Some(CampaignState::Enqueued) {
-            break;
-        }
-        // The enqueuer runs in the background and signals each campaign it finishes.
-        tokio::time::timeout(Duration::from_secs(30), signal.changed())
-            .await
-            .expect("enqueued in time")
-            .expect("signal");
-    }
-    app.outbox_bodies(id)
+    app.outbox_once_enqueued(id)
         .await
         .into_iter()
         .map(|(to, _)| to)

@@ -7,7 +7,6 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use chrono::TimeDelta;
@@ -17,24 +16,6 @@ use textgate_alerts::Role;
 const ANN: &str = "+12025550101";
 const BOB: &str = "+12025550102";
 const CAT: &str = "+12025550103";
-
-/// The recipients and bodies of campaign `id` once it is in the outbox.
-async fn deliveries(app: &App, id: i64) -> Vec<(String, String)> {
-    use textgate_alert_service::sends::CampaignState;
-    let campaigns = app.state.alerts.campaigns();
-    let mut signal = campaigns.enqueued_signal();
-    loop {
-        let send = campaigns.send(id).await.expect("read").expect("the send");
-        if send.campaign_state == Some(CampaignState::Enqueued) {
-            break;
-        }
-        tokio::time::timeout(Duration::from_secs(30), signal.changed())
-            .await
-            .expect("enqueued in time")
-            .expect("signal");
-    }
-    app.outbox_bodies(id).await
-}
 
 #[tokio::test]
 async fn a_poll_is_tallied_listed_exported_and_reminds_the_silent_once() {
@@ -71,7 +52,7 @@ async fn a_poll_is_tallied_listed_exported_and_reminds_the_silent_once() {
         let r = chief.post("/admin/alert/send", &send).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
         let poll = app.last_send("real").await;
-        let sent = deliveries(&app, poll).await;
+        let sent = app.outbox_once_enqueued(poll).await;
         assert_eq!(sent.len(), 3);
         assert!(
             sent.iter()
@@ -171,7 +152,8 @@ async fn a_poll_is_tallied_listed_exported_and_reminds_the_silent_once() {
         assert_eq!(campaigns.send_poll_reminders().await.expect("job"), 0);
         let reminder = app.last_send("real").await;
         assert_ne!(reminder, poll);
-        let to: BTreeSet<String> = deliveries(&app, reminder)
+        let to: BTreeSet<String> = app
+            .outbox_once_enqueued(reminder)
             .await
             .into_iter()
             .map(|(to, body)| {

@@ -205,6 +205,25 @@ impl App {
     }
 
     /// Bodies of the outbox texts of a send, oldest first.
+    /// Campaign `id`'s deliveries (recipient, body) once its enqueuer has finished.
+    pub async fn outbox_once_enqueued(&self, id: i64) -> Vec<(String, String)> {
+        use textgate_alert_service::sends::CampaignState;
+        let campaigns = self.state.alerts.campaigns();
+        let mut signal = campaigns.enqueued_signal();
+        loop {
+            let send = campaigns.send(id).await.expect("read").expect("the send");
+            if send.campaign_state == Some(CampaignState::Enqueued) {
+                break;
+            }
+            // The enqueuer runs in the background and signals each campaign it finishes.
+            tokio::time::timeout(std::time::Duration::from_secs(30), signal.changed())
+                .await
+                .expect("enqueued in time")
+                .expect("signal");
+        }
+        self.outbox_bodies(id).await
+    }
+
     pub async fn outbox_bodies(&self, campaign_id: i64) -> Vec<(String, String)> {
         let q = "SELECT recipient, body FROM outbound WHERE campaign_id = $1 ORDER BY id";
         match self.state.store.database() {
