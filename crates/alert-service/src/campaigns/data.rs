@@ -123,68 +123,78 @@ pub(super) async fn last_planned(
     Ok(at)
 }
 
+/// Who `recipients` are, as SQL over `alert_registrations r` (what follows `FROM
+/// alert_registrations r`), with what it binds: the poll's id first, then the group's name.
+struct Filter<'a> {
+    sql: String,
+    poll: Option<i64>,
+    group: Option<&'a str>,
+}
+
+fn filter(recipients: Recipients<'_>) -> Filter<'_> {
+    match recipients {
+        Recipients::Testers => Filter {
+            sql: "JOIN web_accounts a ON a.id = r.account_id WHERE r.state = 'active' AND a.tester"
+                .to_owned(),
+            poll: None,
+            group: None,
+        },
+        Recipients::Everyone => Filter {
+            sql: "WHERE r.state = 'active'".to_owned(),
+            poll: None,
+            group: None,
+        },
+        Recipients::Group(name) => Filter {
+            sql: "JOIN alert_group_members g ON g.account_id = r.account_id
+                  WHERE r.state = 'active' AND g.group_name = $1"
+                .to_owned(),
+            poll: None,
+            group: Some(name),
+        },
+        // The members of a poll's audience (everyone, or the group) who have not answered.
+        Recipients::NonResponders { poll, group } => {
+            let in_group = if group.is_some() {
+                " AND r.account_id IN
+                     (SELECT account_id FROM alert_group_members WHERE group_name = $2)"
+            } else {
+                ""
+            };
+            Filter {
+                sql: format!(
+                    "WHERE r.state = 'active'{in_group} AND NOT EXISTS
+                         (SELECT 1 FROM alert_poll_answers p
+                          WHERE p.campaign_id = $1 AND p.account_id = r.account_id)"
+                ),
+                poll: Some(poll),
+                group,
+            }
+        }
+    }
+}
+
 /// Active registrations that receive a campaign, with the carrier each member chose for
 /// the legacy e-mail path: (account, encrypted number, carrier).
 pub(super) async fn recipients_with_carrier(
     database: &Database,
     recipients: Recipients<'_>,
 ) -> Result<Vec<(AccountId, String, Option<String>)>, AlertError> {
-    let (sql, group) = match recipients {
-        Recipients::Testers => (
-            "SELECT r.account_id, r.number_enc, r.carrier FROM alert_registrations r
-             JOIN web_accounts a ON a.id = r.account_id
-             WHERE r.state = 'active' AND a.tester ORDER BY r.account_id",
-            None,
-        ),
-        Recipients::Everyone => (
-            "SELECT account_id, number_enc, carrier FROM alert_registrations
-             WHERE state = 'active' ORDER BY account_id",
-            None,
-        ),
-        Recipients::Group(name) => (
-            "SELECT r.account_id, r.number_enc, r.carrier FROM alert_registrations r
-             JOIN alert_group_members g ON g.account_id = r.account_id
-             WHERE r.state = 'active' AND g.group_name = $1 ORDER BY r.account_id",
-            Some(name),
-        ),
-        Recipients::NonResponders { poll, group } => {
-            let sql = format!(
-                "SELECT r.account_id, r.number_enc, r.carrier FROM alert_registrations r
-                 WHERE {} ORDER BY r.account_id",
-                non_responders(group)
-            );
-            let rows = with_database!(database, pool => {
-                let mut query = sqlx::query_as(&sql).bind(poll);
-                if let Some(group) = group {
-                    query = query.bind(group);
-                }
-                query.fetch_all(pool).await?
-            });
-            return Ok(rows);
-        }
-    };
+    let f = filter(recipients);
+    let sql = format!(
+        "SELECT r.account_id, r.number_enc, r.carrier FROM alert_registrations r {}
+         ORDER BY r.account_id",
+        f.sql
+    );
     let rows = with_database!(database, pool => {
-        let mut query = sqlx::query_as(sql);
-        if let Some(name) = group {
-            query = query.bind(name);
+        let mut query = sqlx::query_as(&sql);
+        if let Some(poll) = f.poll {
+            query = query.bind(poll);
+        }
+        if let Some(group) = f.group {
+            query = query.bind(group);
         }
         query.fetch_all(pool).await?
     });
     Ok(rows)
-}
-
-/// The condition on `alert_registrations r` for the members of a poll's audience who have
-/// not answered it: the poll's id is `$1`, its group (when it has one) `$2`.
-fn non_responders(group: Option<&str>) -> String {
-    let in_group = if group.is_some() {
-        " AND r.account_id IN (SELECT account_id FROM alert_group_members WHERE group_name = $2)"
-    } else {
-        ""
-    };
-    format!(
-        "r.state = 'active'{in_group} AND NOT EXISTS (SELECT 1 FROM alert_poll_answers p
-             WHERE p.campaign_id = $1 AND p.account_id = r.account_id)"
-    )
 }
 
 /// How many recipients chose each carrier (`None`: no carrier).
@@ -192,43 +202,18 @@ pub(super) async fn count_recipients_by_carrier(
     database: &Database,
     recipients: Recipients<'_>,
 ) -> Result<Vec<(Option<String>, i64)>, AlertError> {
-    let (sql, group) = match recipients {
-        Recipients::Testers => (
-            "SELECT r.carrier, COUNT(*) FROM alert_registrations r
-             JOIN web_accounts a ON a.id = r.account_id
-             WHERE r.state = 'active' AND a.tester GROUP BY r.carrier",
-            None,
-        ),
-        Recipients::Everyone => (
-            "SELECT carrier, COUNT(*) FROM alert_registrations WHERE state = 'active'
-             GROUP BY carrier",
-            None,
-        ),
-        Recipients::Group(name) => (
-            "SELECT r.carrier, COUNT(*) FROM alert_registrations r
-             JOIN alert_group_members g ON g.account_id = r.account_id
-             WHERE r.state = 'active' AND g.group_name = $1 GROUP BY r.carrier",
-            Some(name),
-        ),
-        Recipients::NonResponders { poll, group } => {
-            let sql = format!(
-                "SELECT r.carrier, COUNT(*) FROM alert_registrations r WHERE {} GROUP BY r.carrier",
-                non_responders(group)
-            );
-            let rows = with_database!(database, pool => {
-                let mut query = sqlx::query_as(&sql).bind(poll);
-                if let Some(group) = group {
-                    query = query.bind(group);
-                }
-                query.fetch_all(pool).await?
-            });
-            return Ok(rows);
-        }
-    };
+    let f = filter(recipients);
+    let sql = format!(
+        "SELECT r.carrier, COUNT(*) FROM alert_registrations r {} GROUP BY r.carrier",
+        f.sql
+    );
     let rows = with_database!(database, pool => {
-        let mut query = sqlx::query_as(sql);
-        if let Some(name) = group {
-            query = query.bind(name);
+        let mut query = sqlx::query_as(&sql);
+        if let Some(poll) = f.poll {
+            query = query.bind(poll);
+        }
+        if let Some(group) = f.group {
+            query = query.bind(group);
         }
         query.fetch_all(pool).await?
     });
@@ -239,41 +224,15 @@ pub(super) async fn count_recipients(
     database: &Database,
     recipients: Recipients<'_>,
 ) -> Result<i64, AlertError> {
-    let (sql, group) = match recipients {
-        Recipients::Testers => (
-            "SELECT COUNT(*) FROM alert_registrations r JOIN web_accounts a ON a.id = r.account_id
-             WHERE r.state = 'active' AND a.tester",
-            None,
-        ),
-        Recipients::Everyone => (
-            "SELECT COUNT(*) FROM alert_registrations WHERE state = 'active'",
-            None,
-        ),
-        Recipients::Group(name) => (
-            "SELECT COUNT(*) FROM alert_registrations r
-             JOIN alert_group_members g ON g.account_id = r.account_id
-             WHERE r.state = 'active' AND g.group_name = $1",
-            Some(name),
-        ),
-        Recipients::NonResponders { poll, group } => {
-            let sql = format!(
-                "SELECT COUNT(*) FROM alert_registrations r WHERE {}",
-                non_responders(group)
-            );
-            let n = with_database!(database, pool => {
-                let mut query = sqlx::query_scalar(&sql).bind(poll);
-                if let Some(group) = group {
-                    query = query.bind(group);
-                }
-                query.fetch_one(pool).await?
-            });
-            return Ok(n);
-        }
-    };
+    let f = filter(recipients);
+    let sql = format!("SELECT COUNT(*) FROM alert_registrations r {}", f.sql);
     let n = with_database!(database, pool => {
-        let mut query = sqlx::query_scalar(sql);
-        if let Some(name) = group {
-            query = query.bind(name);
+        let mut query = sqlx::query_scalar(&sql);
+        if let Some(poll) = f.poll {
+            query = query.bind(poll);
+        }
+        if let Some(group) = f.group {
+            query = query.bind(group);
         }
         query.fetch_one(pool).await?
     });
