@@ -11,6 +11,8 @@
 //! - [`session`]: the tokio task that connects, reconnects with backoff, pings the server and
 //!   runs the protocol; [`spawn`] starts one and returns a [`ComponentHandle`].
 //! - [`sanitize`]: making SMS text safe to put into XML.
+//! - [`announcer`]: the alerts' own component, which sends alerts to people's JIDs and to a
+//!   staff room (XEP-0045), and nothing else.
 //!
 //! Things learnt against Prosody 0.12 that the daemon and its operators should know:
 //! - The gateway learns an operator's presence only once the operator has approved its
@@ -26,6 +28,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod announcer;
 pub mod backoff;
 pub mod config;
 pub mod link;
