@@ -67,6 +67,8 @@ pub enum AnnounceError {
 }
 
 /// What handling a stanza asks of the session.
+// One value per stanza, consumed at once; boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum AnnouncerAction {
     Send(Stanza),
