@@ -16,7 +16,6 @@ use textgate_modem::ErrorClass;
 pub use textgate_modem::SmtpConfig;
 use textgate_store::with_database;
 
-use crate::sends::{MessageType, SendKind};
 use crate::{Account, AccountId, AlertError, AlertService};
 
 /// How long a send may hold a copy before another daemon may try it.
@@ -34,6 +33,26 @@ pub struct ChannelCounts {
     pub waiting: u64,
     pub sent: u64,
     pub failed: u64,
+}
+
+impl ChannelCounts {
+    /// Counts from `(state, n)` rows of a channel's deliveries (`pending`, `sent`,
+    /// `failed`); `None` when there are none.
+    pub(crate) fn from_states(rows: Vec<(String, i64)>) -> Option<ChannelCounts> {
+        if rows.is_empty() {
+            return None;
+        }
+        let mut counts = ChannelCounts::default();
+        for (state, n) in rows {
+            let n = u64::try_from(n).unwrap_or(0);
+            match state.as_str() {
+                "sent" => counts.sent += n,
+                "failed" => counts.failed += n,
+                _ => counts.waiting += n,
+            }
+        }
+        Some(counts)
+    }
 }
 
 /// The e-mail copies of one service; see [`AlertService::emails`].
@@ -260,31 +279,13 @@ impl Emails<'_> {
             .fetch_all(pool)
             .await?
         });
-        if rows.is_empty() {
-            return Ok(None);
-        }
-        let mut counts = ChannelCounts::default();
-        for (state, n) in rows {
-            let n = u64::try_from(n).unwrap_or(0);
-            match state.as_str() {
-                "sent" => counts.sent += n,
-                "failed" => counts.failed += n,
-                _ => counts.waiting += n,
-            }
-        }
-        Ok(Some(counts))
+        Ok(ChannelCounts::from_states(rows))
     }
 }
 
 /// "Emergency alert: Gas leak in Hall B …", "Test: …", "Update: …", "All clear: …".
 fn subject(send: &crate::sends::Send) -> String {
-    let what = match (send.kind, send.msg_type) {
-        (SendKind::Test, _) => "Test",
-        (_, MessageType::Update) => "Update",
-        (_, MessageType::Cancel) => "All clear",
-        _ if send.audience_group.is_some() => "Notice",
-        _ => "Emergency alert",
-    };
+    let what = send.label();
     let first = send.body.lines().next().unwrap_or_default().trim();
     let headline: String = first.chars().take(70).collect();
     let cut = if first.chars().count() > 70 {

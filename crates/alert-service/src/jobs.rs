@@ -24,6 +24,9 @@ pub const WEBHOOK_PERIOD: Duration = Duration::from_secs(1);
 /// How often due e-mail copies of alerts are looked for.
 pub const EMAIL_PERIOD: Duration = Duration::from_secs(5);
 
+/// How often due XMPP messages of alerts are looked for.
+pub const XMPP_PERIOD: Duration = Duration::from_secs(5);
+
 /// The running jobs; dropping the handle stops them too.
 #[derive(Debug)]
 pub struct AlertJobs {
@@ -39,6 +42,19 @@ impl AlertService {
         ];
         if self.emails().configured() {
             tasks.push(tokio::spawn(send_email_copies(self.clone())));
+        }
+        if let Some(channel) = &self.settings().xmpp {
+            match textgate_xmpp::announcer::spawn_announcer(channel.announcer.clone()) {
+                Ok((announcer, events)) => {
+                    tasks.push(tokio::spawn(send_xmpp_messages(
+                        self.clone(),
+                        announcer,
+                        events,
+                    )));
+                }
+                // The configuration check refuses what the announcer cannot use.
+                Err(e) => tracing::error!(error = %e, "alerts over XMPP not started"),
+            }
         }
         if !self.settings().webhooks.is_empty() {
             tasks.push(tokio::spawn(enqueue_webhook_events(self.clone())));
@@ -162,6 +178,47 @@ async fn send_email_copies(service: AlertService) {
             Ok(0) => {}
             Ok(tried) => tracing::debug!(tried, "alert e-mail copies sent"),
             Err(e) => tracing::warn!(error = %e, "alert e-mail copies not sent; trying again"),
+        }
+    }
+}
+
+/// Sends the alerts' XMPP messages that are due, every 5 seconds, whenever a campaign
+/// queued some and once the staff room let the announcer in; records what the server
+/// bounced. Owns the announcer: when the job stops, the component leaves.
+async fn send_xmpp_messages(
+    service: AlertService,
+    announcer: textgate_xmpp::announcer::AnnouncerHandle,
+    mut events: tokio::sync::mpsc::Receiver<textgate_xmpp::announcer::AnnouncerEvent>,
+) {
+    use textgate_xmpp::announcer::AnnouncerEvent;
+    let mut every = tokio::time::interval(XMPP_PERIOD);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let wake = service.xmpp_wake.clone();
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            () = wake.notified() => {}
+            event = events.recv() => match event {
+                None => return,
+                Some(AnnouncerEvent::Bounced { id, reason }) => {
+                    if let Err(e) = service.xmpp().bounced(&id, &reason).await {
+                        tracing::warn!(error = %e, "a bounced XMPP alert could not be recorded");
+                    }
+                    continue;
+                }
+                Some(AnnouncerEvent::RoomJoined) => {
+                    tracing::info!("alerts component joined the staff room");
+                }
+                Some(AnnouncerEvent::RoomRefused { reason }) => {
+                    tracing::warn!(%reason, "the staff room refused the alerts component");
+                    continue;
+                }
+            },
+        }
+        match service.xmpp().send_due(&announcer).await {
+            Ok(0) => {}
+            Ok(tried) => tracing::debug!(tried, "alert XMPP messages sent"),
+            Err(e) => tracing::warn!(error = %e, "alert XMPP messages not sent; trying again"),
         }
     }
 }

@@ -27,8 +27,11 @@
 //!   does the work; the audit log is this service's);
 //! - [`webhooks`]: events other systems subscribe to (configured, not requested),
 //!   enqueued durably, signed, posted and retried, and their delivery log;
+//! - [`email`] and [`xmpp`]: the campaigns' other channels (e-mail copies for members who
+//!   ask; XMPP messages to members' JIDs, staff JIDs and a staff room);
 //! - [`jobs`]: the periodic jobs (hourly review reminders, per-minute campaign
-//!   resumption, the webhooks' enqueuer and dispatcher every second).
+//!   resumption, the webhooks' enqueuer and dispatcher every second, the other channels'
+//!   senders).
 //!
 //! The service takes the daemon's one [`Store`] and keeps its tables in the store's
 //! database through the pool the store lends ([`Store::database`]); the tables'
@@ -57,6 +60,7 @@ pub mod texts;
 pub mod tokens;
 pub mod transcripts;
 pub mod webhooks;
+pub mod xmpp;
 
 #[cfg(test)]
 mod test_support;
@@ -100,6 +104,8 @@ pub struct AlertService {
     mailer: Option<Arc<textgate_modem::SmtpDriver>>,
     /// Wakes the mail job when copies were queued.
     mail_wake: Arc<Notify>,
+    /// Wakes the XMPP job when messages were queued.
+    xmpp_wake: Arc<Notify>,
 }
 
 impl std::fmt::Debug for AlertService {
@@ -154,6 +160,7 @@ impl AlertService {
             webhook_client: webhooks::dispatch::WebhookClient::default(),
             mailer,
             mail_wake: Arc::new(Notify::new()),
+            xmpp_wake: Arc::new(Notify::new()),
         })
     }
 

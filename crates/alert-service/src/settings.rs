@@ -113,6 +113,9 @@ pub struct AlertSettings {
     pub groups: Vec<AlertGroup>,
     /// The SMTP relay for alerts' e-mail copies (`[alerts.email]`); `None`: no e-mail.
     pub email: Option<textgate_modem::SmtpConfig>,
+    /// The alerts' XMPP component, its staff JIDs and room (`[alerts.xmpp]`); `None`: no
+    /// alerts over XMPP.
+    pub xmpp: Option<crate::xmpp::XmppChannel>,
 }
 
 /// An optional group of members (`[[alerts.group]]`): closures, weather ... Emergency
@@ -201,6 +204,7 @@ impl AlertSettings {
             templates: Vec::new(),
             groups: Vec::new(),
             email: None,
+            xmpp: None,
         }
     }
 

@@ -123,6 +123,8 @@ pub struct ProsodySetup {
     stream_management: Option<Duration>,
     /// Whether Prosody serves XMPP over WebSocket on an HTTP port; off unless set.
     web: Web,
+    /// A multi-user chat service (XEP-0045, Prosody's bundled mod_muc) on this domain.
+    muc: Option<String>,
 }
 
 /// What Prosody serves over HTTP.
@@ -143,6 +145,7 @@ impl Default for ProsodySetup {
             ports: PortSource(Arc::new(free_port)),
             stream_management: None,
             web: Web::Nothing,
+            muc: None,
         }
     }
 }
@@ -223,6 +226,14 @@ impl ProsodySetup {
         self
     }
 
+    /// Serves multi-user chat (XEP-0045, Prosody's bundled mod_muc) on `domain`, e.g.
+    /// `conference.library.test`; anyone may create a room by joining it, as in Prosody's
+    /// default configuration.
+    pub fn muc(mut self, domain: &str) -> ProsodySetup {
+        self.muc = Some(domain.to_owned());
+        self
+    }
+
     /// How much Prosody logs; [`LogLevel::Debug`] unless set.
     pub fn log_level(mut self, level: LogLevel) -> ProsodySetup {
         self.log_level = level;
@@ -279,7 +290,11 @@ impl ProsodySetup {
             let ports = self.ports.distinct(count)?;
             (prosody.c2s_port, prosody.component_port) = (ports[0], ports[1]);
             prosody.http_port = ports.get(2).copied();
-            prosody.write_configuration(self.log_level, self.stream_management)?;
+            prosody.write_configuration(
+                self.log_level,
+                self.stream_management,
+                self.muc.as_deref(),
+            )?;
             match prosody.launch().await {
                 Err(ProsodyError::PortTaken { .. }) if attempt < START_ATTEMPTS => attempt += 1,
                 Err(e) => return Err(e),
@@ -488,8 +503,9 @@ impl Prosody {
         &self,
         log_level: LogLevel,
         stream_management: Option<Duration>,
+        muc: Option<&str>,
     ) -> Result<(), ProsodyError> {
-        let config = configuration(
+        let mut config = configuration(
             &self.dir,
             self.c2s_port,
             self.component_port,
@@ -498,6 +514,9 @@ impl Prosody {
             log_level,
             stream_management,
         );
+        if let Some(domain) = muc {
+            config.push_str(&format!("Component \"{domain}\" \"muc\"\n"));
+        }
         std::fs::write(&self.config, config).map_err(|source| ProsodyError::Write {
             path: self.config.clone(),
             source,

@@ -50,6 +50,7 @@ pub fn router(state: WebState) -> Router {
         .route("/alerts/confirm", post(member::member_confirm))
         .route("/alerts/groups", post(member::member_groups))
         .route("/alerts/email", post(member::member_email))
+        .route("/alerts/xmpp", post(member::member_xmpp))
         .route("/alerts/remove", post(member::member_remove))
         .route("/admin", get(alerts::admin_home))
         .route(

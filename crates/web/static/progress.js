@@ -29,6 +29,14 @@
           cell("delivered", path.counts.delivered); cell("failed", path.counts.failed);
           cell("left", path.time_left);
         });
+        // The other channels (e-mail, XMPP), by their row's id.
+        (p.channels || []).forEach(function (c) {
+          var row = document.getElementById("channel-" + c.id);
+          if (!row) { return; }
+          row.querySelector(".waiting").textContent = String(c.counts.waiting);
+          row.querySelector(".sent").textContent = String(c.counts.sent);
+          row.querySelector(".failed").textContent = String(c.counts.failed);
+        });
         // A poll's answers keep coming after the last text went: keep counting them.
         if (p.poll) {
           (p.poll.choices || []).forEach(function (c) {

@@ -157,7 +157,10 @@ impl Campaigns<'_> {
         let in_outbox = enqueued + already as u64;
         // The e-mail copies, for the recipients who asked for them: queued before the
         // campaign is marked enqueued, so a resumed enqueue queues what is missing.
-        if service.emails().configured() {
+        // The same for the XMPP messages; staff hear of every campaign but a poll's
+        // reminder (they saw the poll).
+        if service.emails().configured() || service.xmpp().configured() {
+            let staff = !matches!(recipients, Recipients::NonResponders { .. });
             let accounts: Vec<crate::AccountId> =
                 data::recipients_with_carrier(database, recipients)
                     .await?
@@ -165,6 +168,7 @@ impl Campaigns<'_> {
                     .map(|(account, _, _)| account)
                     .collect();
             service.emails().queue_copies(id, &accounts).await?;
+            service.xmpp().queue(id, &accounts, staff).await?;
         }
         if plan.unreachable() > 0 {
             tracing::warn!(

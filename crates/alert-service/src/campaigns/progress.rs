@@ -33,6 +33,16 @@ pub struct ProgressView {
     pub paths: Vec<PathProgress>,
 }
 
+/// A campaign's copies on a channel other than SMS: e-mail, XMPP.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChannelProgress {
+    /// `email` or `xmpp`.
+    pub id: &'static str,
+    /// What the page calls it.
+    pub name: &'static str,
+    pub counts: crate::email::ChannelCounts,
+}
+
 /// One gateway's part of a campaign.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PathProgress {
@@ -55,6 +65,27 @@ pub struct PathProgress {
 }
 
 impl Campaigns<'_> {
+    /// Campaign `id`'s other channels, those it has copies on.
+    pub async fn channels(&self, id: i64) -> Result<Vec<ChannelProgress>, AlertError> {
+        let service = self.service;
+        let mut channels = Vec::new();
+        if let Some(counts) = service.emails().counts(id).await? {
+            channels.push(ChannelProgress {
+                id: "email",
+                name: "E-mail copies",
+                counts,
+            });
+        }
+        if let Some(counts) = service.xmpp().counts(id).await? {
+            channels.push(ChannelProgress {
+                id: "xmpp",
+                name: "XMPP messages",
+                counts,
+            });
+        }
+        Ok(channels)
+    }
+
     /// The progress of campaign `send`.
     pub async fn progress(&self, send: &Send) -> Result<ProgressView, AlertError> {
         let service = self.service;

@@ -190,6 +190,19 @@ impl Send {
             Some(CampaignState::Enqueueing | CampaignState::Enqueued)
         )
     }
+
+    /// What the campaign is, as a copy on another channel (an e-mail's subject, an XMPP
+    /// message's first words) names it: "Emergency alert", "Test", "Update", "All clear",
+    /// or "Notice" for a group's message.
+    pub fn label(&self) -> &'static str {
+        match (self.kind, self.msg_type) {
+            (SendKind::Test, _) => "Test",
+            (_, MessageType::Update) => "Update",
+            (_, MessageType::Cancel) => "All clear",
+            _ if self.audience_group.is_some() => "Notice",
+            _ => "Emergency alert",
+        }
+    }
 }
 
 /// The all clear that ended `thread` (an alert and what follows it), if one went out.

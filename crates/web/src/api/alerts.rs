@@ -272,6 +272,8 @@ pub async fn campaign_get(
     let send = campaigns.send(id).await?.ok_or(WebError::NotFound)?;
     let mut progress = serde_json::to_value(campaigns.progress(&send).await?)
         .map_err(|e| WebError::Internal(e.to_string()))?;
+    progress["channels"] = serde_json::to_value(campaigns.channels(id).await?)
+        .map_err(|e| WebError::Internal(e.to_string()))?;
     // The tallies only: who needs help, with their numbers, is on the page and in the
     // export, for emergency administrators.
     if let Some(poll) = campaigns.poll_view(&send).await? {

@@ -740,12 +740,14 @@ async fn campaign_view(
     });
     // Who needs help, with their numbers, is for the emergency administrators.
     let poll = campaigns.poll_view(&send).await?;
-    let email = state.alerts.emails().counts(id).await?;
+    let channels = campaigns.channels(id).await?;
+    let xmpp_failures = state.alerts.xmpp().failures(id).await?;
     let may_see_people = caller.roles.has(Role::EmergencyAdministrator);
     let extra = json!({
         "poll": poll,
         "poll_people": may_see_people,
-        "email": email,
+        "channels": channels,
+        "xmpp_failures": xmpp_failures,
         "heading": format!("Campaign {id}: {}", if send.kind == SendKind::Real { "emergency alert" } else { "test" }),
         "send": send,
         "percent": p.percent,

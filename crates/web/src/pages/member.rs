@@ -49,8 +49,17 @@ async fn member_page(
     } else {
         None
     };
+    let xmpp = state.alerts.xmpp();
+    let xmpp_alerts = match xmpp.sender() {
+        Some(sender) => Some(json!({
+            "sender": sender,
+            "jid": xmpp.address_of(account).await?.unwrap_or_default(),
+        })),
+        None => None,
+    };
     let extra = json!({
         "email_copy": email_copy,
+        "xmpp_alerts": xmpp_alerts,
         "groups": groups,
         "review_due": saved.as_ref().is_some_and(|s| s.review_due),
         "last_updated": saved.as_ref().map(|s| s.last_updated.clone()),
@@ -183,6 +192,18 @@ pub async fn member_email(
     let (mut ctx, caller, form) = request.into_parts();
     let on = form.get("email_copy") == Some("yes");
     let saved = state.alerts.emails().choose(&caller, on).await;
+    let (message, status) = split(saved)?;
+    member_page(&state, &mut ctx, &caller, "", None, message, status).await
+}
+
+/// The member's XMPP address for alerts (empty: none).
+pub async fn member_xmpp(
+    State(state): State<WebState>,
+    request: Authorized<Member>,
+) -> Result<Response, WebError> {
+    let (mut ctx, caller, form) = request.into_parts();
+    let jid = form.get("jid").unwrap_or_default();
+    let saved = state.alerts.xmpp().choose(&caller, jid).await;
     let (message, status) = split(saved)?;
     member_page(&state, &mut ctx, &caller, "", None, message, status).await
 }
