@@ -92,7 +92,9 @@ pub const QUECTEL: QuirkProfile = QuirkProfile {
 ///   Series AT Command Manual V1.09, §10.2.9 `AT+CATR`, "Parameter Saving Mode:
 ///   NO_SAVE", example `+CATR: 0`). Unlike Quectel's `urcport`, software that used the
 ///   modem before cannot leave texts unannounced past a restart, so textgate does not
-///   send it. SIM800-series modules have a single UART and no such command.
+///   send it (the simulator's simcom personality models this; see
+///   tests/against_simulator.rs). SIM800-series modules have a single UART and no such
+///   command.
 /// - `AT+CNMI` defaults to `0,0,0,0,0` (store, announce nothing) like every 27.005
 ///   modem; the driver sets it at start for every profile.
 pub const SIMCOM: QuirkProfile = QuirkProfile {

@@ -24,6 +24,7 @@ use textgate_modem::{
 };
 use textgate_modemsim::pty::serve_pty;
 use textgate_modemsim::{FaultPatch, IncomingText, Personality, SimConfig, SimHandle, UsbPort};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
 /// The bound on any single wait for progress. Generous: a debug build on two busy cores.
@@ -962,6 +963,64 @@ async fn a_quectel_reporting_to_another_port_is_pointed_back_at_ours() {
         })
         .await;
     assert_received_once(&seen, &expected);
+}
+
+/// A SIMCom whose unsolicited reports were sent to its modem port by earlier software
+/// (`AT+CATR=2`), then restarted before textgate starts: the choice is not saved (SIMCom
+/// A76XX Series AT Command Manual V1.09, §10.2.9 `AT+CATR`), so the reports go to every
+/// port again and textgate, which does not send `AT+CATR`, hears of a text at once, not
+/// only at the next storage check (five minutes by default, far beyond this test's wait).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_simcom_left_reporting_to_another_port_is_heard_after_a_restart() {
+    let bench = simulator(SimConfig {
+        personality: Personality::Simcom,
+        ..SimConfig::instant()
+    })
+    .await;
+    earlier_software(&bench.sim, &["AT+CATR=2"]).await;
+    assert_eq!(bench.sim.inspect(|m| m.settings().catr), 2);
+    earlier_software(&bench.sim, &["AT+CFUN=1,1"]).await;
+    assert_eq!(bench.sim.inspect(|m| m.settings().catr), 0);
+    let mut rig = start_driver(&bench, driver_config());
+    rig.ready().await;
+    let expected = inject_texts(&bench.sim, 3, 0);
+    let seen = rig
+        .until("three texts", |s| {
+            s.texts.len() >= expected.len() || !s.problems.is_empty()
+        })
+        .await;
+    assert_received_once(&seen, &expected);
+}
+
+/// Another program's session with the modem, before textgate's: each command on a
+/// connection of its own to the simulator, and each must answer `OK`.
+async fn earlier_software(sim: &SimHandle, commands: &[&str]) {
+    let mut port = sim.connect_in_memory();
+    for command in commands {
+        port.write_all(format!("{command}\r").as_bytes())
+            .await
+            .expect("writing to the simulator");
+        let mut answer = Vec::new();
+        let read_answer = async {
+            let mut buf = [0u8; 256];
+            while !answer.ends_with(b"OK\r\n") && !answer.windows(5).any(|w| w == b"ERROR") {
+                let n = port
+                    .read(&mut buf)
+                    .await
+                    .expect("reading from the simulator");
+                assert!(n > 0, "the simulator closed the connection after {command}");
+                answer.extend_from_slice(buf.get(..n).unwrap_or_default());
+            }
+        };
+        tokio::time::timeout(PROGRESS, read_answer)
+            .await
+            .unwrap_or_else(|_| panic!("no answer to {command} within {PROGRESS:?}"));
+        assert!(
+            answer.ends_with(b"\r\nOK\r\n"),
+            "{command} answered {:?}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
 }
 
 /// The link drops while texts arrive, likely between a deletion and its `OK`. The slot

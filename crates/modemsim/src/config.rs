@@ -43,10 +43,12 @@ pub struct SimConfig {
     /// Seed for the random parts (random send errors), so a run can be repeated.
     pub seed: u64,
     /// Which of the modem's ports the host has opened. Only matters to a personality that
-    /// chooses the port unsolicited reports go to (Quectel's `AT+QURCCFG="urcport"`).
+    /// chooses the port unsolicited reports go to (Quectel's `AT+QURCCFG="urcport"`,
+    /// SIMCom's `AT+CATR`).
     pub port: UsbPort,
-    /// Where unsolicited reports go at power-on, for such a personality: Quectel keeps the
-    /// setting in non-volatile memory, so whatever software set it last decides.
+    /// Where unsolicited reports go at power-on, for Quectel: it keeps the setting in
+    /// non-volatile memory, so whatever software set it last decides. (SIMCom's
+    /// `AT+CATR` is not saved: every power-up starts at all ports, whatever this says.)
     pub urc_port: UsbPort,
 }
 
@@ -72,6 +74,16 @@ impl UsbPort {
             UsbPort::At => "usbat",
             UsbPort::Modem => "usbmodem",
             UsbPort::Uart => "uart1",
+        }
+    }
+
+    /// The port's number in SIMCom's `AT+CATR=<port>` (1 UART, 2 modem port, 3 the AT
+    /// port; 0 is all ports and 4-7 are CMUX channels, which no host here is on).
+    pub fn catr_number(self) -> u8 {
+        match self {
+            UsbPort::Uart => 1,
+            UsbPort::Modem => 2,
+            UsbPort::At => 3,
         }
     }
 }

@@ -56,11 +56,25 @@ pub struct Profile {
     pub port_select: bool,
     /// What `AT+CBC` says about the power supply.
     pub battery: Battery,
-    /// Whether `AT+QURCCFG="urcport"` chooses the one port that gets unsolicited reports
-    /// (`+CMTI`, `RING`...): Quectel's modules send them to "usbat" by default, so a host
-    /// on the modem port hears of no text (EC25/EC21 AT Commands Manual, `AT+QURCCFG`;
-    /// seen in the field in zabsalahid/serialport-gsm issue #12).
-    pub urc_port_choice: bool,
+    /// Which ports get unsolicited reports (`+CMTI`, `RING`...), and the command that
+    /// chooses them, if any.
+    pub urc_routing: UrcRouting,
+}
+
+/// How a family chooses the port that gets unsolicited reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UrcRouting {
+    /// Every port the host may be on hears them; no command changes that.
+    AllPorts,
+    /// Quectel's `AT+QURCCFG="urcport"`: one port only, "usbat" from the factory, kept in
+    /// non-volatile memory, so a host on the modem port hears of no text (EC25/EC21 AT
+    /// Commands Manual, `AT+QURCCFG`; seen in the field in zabsalahid/serialport-gsm
+    /// issue #12).
+    QuectelUrcPort,
+    /// SIMCom's `AT+CATR=<port>`: all ports (0) or one, back to all ports at every
+    /// power-up (SIMCom A76XX Series AT Command Manual V1.09, §10.2.9 `AT+CATR`,
+    /// "Parameter Saving Mode: NO_SAVE").
+    SimcomCatr,
 }
 
 /// The power supply as `AT+CBC` reports it (3GPP TS 27.007 §8.4).
@@ -115,7 +129,7 @@ impl Personality {
                 first_storage_index: 1,
                 port_select: false,
                 battery: Battery::External,
-                urc_port_choice: false,
+                urc_routing: UrcRouting::AllPorts,
             },
             Personality::Huawei => Profile {
                 manufacturer: "huawei",
@@ -143,7 +157,7 @@ impl Personality {
                 // `unsolicited_enable_sequence`).
                 port_select: true,
                 battery: Battery::External,
-                urc_port_choice: false,
+                urc_routing: UrcRouting::AllPorts,
             },
             Personality::Quectel => Profile {
                 manufacturer: "Quectel",
@@ -160,7 +174,7 @@ impl Personality {
                 first_storage_index: 1,
                 port_select: false,
                 battery: Battery::External,
-                urc_port_choice: true,
+                urc_routing: UrcRouting::QuectelUrcPort,
             },
             Personality::Simcom => Profile {
                 manufacturer: "SIMCOM_Ltd",
@@ -180,7 +194,11 @@ impl Personality {
                     percent: 93,
                     millivolts: 4120,
                 },
-                urc_port_choice: false,
+                // `AT+CATR` exists on SIMCom's multi-port USB modules (SIM7600, A76xx),
+                // not on the SIM800 series this personality names itself after, which has
+                // one UART and no such command. The personality answers it anyway, so one
+                // SIMCom stands for both: a host that never sends it sees a SIM800.
+                urc_routing: UrcRouting::SimcomCatr,
             },
             Personality::Sierra => Profile {
                 manufacturer: "Sierra Wireless, Incorporated",
@@ -203,7 +221,7 @@ impl Personality {
                 first_storage_index: 1,
                 port_select: false,
                 battery: Battery::External,
-                urc_port_choice: false,
+                urc_routing: UrcRouting::AllPorts,
             },
             Personality::Android => Profile {
                 manufacturer: "samsung",
@@ -220,7 +238,7 @@ impl Personality {
                 first_storage_index: 1,
                 port_select: false,
                 battery: Battery::Cell { percent: 81 },
-                urc_port_choice: false,
+                urc_routing: UrcRouting::AllPorts,
             },
         }
     }

@@ -3,7 +3,7 @@
 //! S-registers, the identity commands (`+CGMI`, `+CGMM`, `+CGMR`, `+CGSN` and their `+G`
 //! forms, `+GCAP`) and error reporting (`+CMEE`).
 
-use super::{number_arg, Failure, ModemState, Outcome, Settings};
+use super::{number_arg, Failure, ModemState, Outcome, Reset, Settings};
 use crate::command::Form;
 
 impl ModemState {
@@ -19,7 +19,7 @@ impl ModemState {
             ("E", 1) => self.settings.echo = true,
             // Numeric result codes (V0) and quiet mode (Q1) are not simulated.
             ("V", 1) | ("Q", 0) => {}
-            ("Z" | "&F", 0) => self.reset_settings(),
+            ("Z" | "&F", 0) => self.reset_settings(Reset::Profile),
             ("I", 0) => {
                 for line in self.profile.identification {
                     info.push(line.replace("{imei}", &self.config.imei));
@@ -46,8 +46,12 @@ impl ModemState {
         }
     }
 
-    pub(super) fn reset_settings(&mut self) {
+    pub(super) fn reset_settings(&mut self, reset: Reset) {
+        let catr = self.settings.catr;
         self.settings = Settings::power_on(&self.profile, self.settings.urcport);
+        if reset == Reset::Profile {
+            self.settings.catr = catr;
+        }
         // A message the host had not acknowledged is still the network's to deliver.
         if let Some(awaiting) = self.awaiting_ack.take() {
             self.network.push_front(awaiting.message);

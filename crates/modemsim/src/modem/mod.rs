@@ -21,8 +21,8 @@
 //! - `storage`: `+CPMS`, `+CMGL`, `+CMGR`, `+CMGW`, `+CMGD`;
 //! - `receiving`: `+CNMI`, `+CNMA`, and what the network delivers;
 //! - `sending`: `+CMGS`, `+CMMS`, the radio round trip and status reports;
-//! - `calls`: `+CLIP`, `+CHUP`, ringing; `vendor`: `^CURC`, `^PORTSEL` and periodic
-//!   reports.
+//! - `calls`: `+CLIP`, `+CHUP`, ringing; `vendor`: `^CURC`, `^PORTSEL`, `+QURCCFG`,
+//!   `+CATR` (which ports hear unsolicited reports) and periodic reports.
 
 mod calls;
 mod general;
@@ -133,7 +133,8 @@ pub struct Cnmi {
     pub bfr: u32,
 }
 
-/// Settings a host changes with commands; `ATZ`/`AT&F` and a reboot restore them.
+/// Settings a host changes with commands; `ATZ`/`AT&F` and a reboot restore them, except
+/// where a field says otherwise (see [`Reset`]).
 #[derive(Clone, Debug, Serialize)]
 pub struct Settings {
     pub echo: bool,
@@ -155,6 +156,21 @@ pub struct Settings {
     pub portsel: u8,
     /// Quectel's `AT+QURCCFG="urcport"`: the one port that gets unsolicited reports.
     pub urcport: UsbPort,
+    /// SIMCom's `AT+CATR`: 0 all ports, otherwise the one port that gets unsolicited
+    /// reports (1 UART, 2 modem port, 3 AT port, 4-7 CMUX channels); 0 at every power-up.
+    pub catr: u8,
+}
+
+/// What brings the settings back to their defaults, and so which of them survive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reset {
+    /// `ATZ`/`AT&F`: the command profile. SIMCom's manual says only that `AT+CATR` is
+    /// not saved ("NO_SAVE"); we take it to be outside the profile `AT&W` saves and `ATZ`
+    /// restores, so it stays as it was and only a restart clears it.
+    Profile,
+    /// A restart (`AT+CFUN=1,1`): everything but what is kept in non-volatile memory
+    /// (Quectel's `urcport`).
+    Restart,
 }
 
 /// The character sets the simulated modems offer with `AT+CSCS` (27.007 §5.5): the three
@@ -185,7 +201,7 @@ impl Charset {
 }
 
 impl Settings {
-    /// The settings at power-on; `urcport` is kept in non-volatile memory.
+    /// The settings at power-on; `urcport` is kept in non-volatile memory, `catr` is not.
     fn power_on(profile: &Profile, urcport: UsbPort) -> Settings {
         Settings {
             echo: true,
@@ -207,6 +223,7 @@ impl Settings {
             curc: 1,
             portsel: 0,
             urcport,
+            catr: 0,
         }
     }
 }
@@ -342,7 +359,7 @@ impl CommandGroup {
             "+CNMI" | "+CNMA" => CommandGroup::Receiving,
             "+CMGS" | "+CMMS" => CommandGroup::Sending,
             "+CLIP" | "+CHUP" => CommandGroup::Calls,
-            "^CURC" | "^PORTSEL" | "+QURCCFG" => CommandGroup::Vendor,
+            "^CURC" | "^PORTSEL" | "+QURCCFG" | "+CATR" => CommandGroup::Vendor,
             _ => return None,
         })
     }
@@ -473,9 +490,10 @@ impl ModemState {
     }
 
     /// An unsolicited report, on the host's port, unless the modem sends its reports to
-    /// another port (Quectel's `AT+QURCCFG`): then the host hears nothing.
+    /// another port (Quectel's `AT+QURCCFG`, SIMCom's `AT+CATR`): then the host hears
+    /// nothing.
     fn urc(&self, text: &str) -> Step {
-        if self.profile.urc_port_choice && self.settings.urcport != self.config.port {
+        if !self.reports_reach_host() {
             return Step::Unsolicited(Vec::new());
         }
         Step::Unsolicited(format!("\r\n{text}\r\n").into_bytes())

@@ -5,7 +5,7 @@
 //! both domains, while the radio is on and the SIM unlocked; with the radio off the signal
 //! reads 99 (unknown).
 
-use super::{number_arg, Failure, ModemState, Outcome, PinState};
+use super::{number_arg, Failure, ModemState, Outcome, PinState, Reset};
 use crate::command::Form;
 use crate::personality::Battery;
 
@@ -82,7 +82,7 @@ impl ModemState {
                 }
                 if reset == 1 {
                     // A reboot: settings back to power-on, and the SIM asks for its PIN again.
-                    self.reset_settings();
+                    self.reset_settings(Reset::Restart);
                     if self.config.pin.is_some() && self.pin == PinState::Ready {
                         self.pin = PinState::PinRequired { attempts_left: 3 };
                     }

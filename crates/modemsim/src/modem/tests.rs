@@ -823,6 +823,154 @@ fn quectel_sends_unsolicited_reports_to_the_chosen_port_only() {
         "#]]);
 }
 
+/// A Quectel's `urcport` is kept in non-volatile memory: after a restart (`AT+CFUN=1,1`)
+/// the reports still go to the modem port, and the host on the AT port hears no text.
+#[test]
+fn quectel_keeps_the_report_port_across_a_restart() {
+    Session::new(SimConfig {
+        personality: Personality::Quectel,
+        ..SimConfig::instant()
+    })
+    .host("ATE0;+QURCCFG=\"urcport\",\"usbmodem\"\r")
+    .host("AT+CFUN=1,1\r")
+    .host("ATE0;+QURCCFG=\"urcport\";+CNMI=2,1,0,0,0\r")
+    .receive(IncomingKind::Deliver, DELIVER_TEST2)
+    .check(expect![[r#"
+        host: "ATE0;+QURCCFG=\"urcport\",\"usbmodem\"\r"
+          modem: "ATE0;+QURCCFG=\"urcport\",\"usbmodem\"\r\r\nOK\r\n"
+        host: "AT+CFUN=1,1\r"
+          modem: "\r\nOK\r\n"
+        host: "ATE0;+QURCCFG=\"urcport\";+CNMI=2,1,0,0,0\r"
+          modem: "ATE0;+QURCCFG=\"urcport\";+CNMI=2,1,0,0,0\r\r\n+QURCCFG: \"urcport\",\"usbmodem\"\r\n\r\nOK\r\n"
+        network: Deliver
+          urc:   ""
+    "#]]);
+}
+
+/// SIMCom's `AT+CATR` (A76XX AT Command Manual V1.09, §10.2.9): while it names the modem
+/// port (2), the host on the AT port hears no `+CMTI`; `ATZ` leaves it so; a restart puts
+/// it back to all ports (0, not saved), and the host hears texts again. Out-of-range
+/// ports are refused like other parameters.
+#[test]
+fn simcom_sends_unsolicited_reports_to_the_chosen_port_until_a_restart() {
+    Session::new(SimConfig {
+        personality: Personality::Simcom,
+        ..SimConfig::instant()
+    })
+    .host("ATE0;+CNMI=2,1,0,0,0;+CATR=?;+CATR?\r")
+    .host("AT+CATR=2;+CATR?\r")
+    .receive(IncomingKind::Deliver, DELIVER_TEST2)
+    .host("ATZ\r")
+    .host("ATE0;+CATR?;+CNMI=2,1,0,0,0\r")
+    .receive(IncomingKind::Deliver, DELIVER_TEST2)
+    .host("AT+CFUN=1,1\r")
+    .host("ATE0;+CATR?;+CNMI=2,1,0,0,0\r")
+    .receive(IncomingKind::Deliver, DELIVER_TEST2)
+    .host("AT+CATR=3\r")
+    .receive(IncomingKind::Deliver, DELIVER_TEST2)
+    .host("AT+CATR=8\r")
+    .host("AT+CMEE=1;+CATR=\r")
+    .check(expect![[r#"
+        host: "ATE0;+CNMI=2,1,0,0,0;+CATR=?;+CATR?\r"
+          modem: "ATE0;+CNMI=2,1,0,0,0;+CATR=?;+CATR?\r\r\n+CATR: (0-7)\r\n+CATR: 0\r\n\r\nOK\r\n"
+        host: "AT+CATR=2;+CATR?\r"
+          modem: "\r\n+CATR: 2\r\n\r\nOK\r\n"
+        network: Deliver
+          urc:   ""
+        host: "ATZ\r"
+          modem: "\r\nOK\r\n"
+        host: "ATE0;+CATR?;+CNMI=2,1,0,0,0\r"
+          modem: "ATE0;+CATR?;+CNMI=2,1,0,0,0\r\r\n+CATR: 2\r\n\r\nOK\r\n"
+        network: Deliver
+          urc:   ""
+        host: "AT+CFUN=1,1\r"
+          modem: "\r\nOK\r\n"
+        host: "ATE0;+CATR?;+CNMI=2,1,0,0,0\r"
+          modem: "ATE0;+CATR?;+CNMI=2,1,0,0,0\r\r\n+CATR: 0\r\n\r\nOK\r\n"
+        network: Deliver
+          urc:   "\r\n+CMTI: \"SM\",3\r\n"
+        host: "AT+CATR=3\r"
+          modem: "\r\nOK\r\n"
+        network: Deliver
+          urc:   "\r\n+CMTI: \"SM\",4\r\n"
+        host: "AT+CATR=8\r"
+          modem: "\r\nERROR\r\n"
+        host: "AT+CMEE=1;+CATR=\r"
+          modem: "\r\n+CME ERROR: 50\r\n"
+    "#]]);
+    // A host on the modem port hears what `AT+CATR=2` sends there.
+    Session::new(SimConfig {
+        personality: Personality::Simcom,
+        port: UsbPort::Modem,
+        ..SimConfig::instant()
+    })
+    .host("ATE0;+CNMI=2,1,0,0,0;+CATR=2\r")
+    .receive(IncomingKind::Deliver, DELIVER_TEST2)
+    .check(expect![[r#"
+        host: "ATE0;+CNMI=2,1,0,0,0;+CATR=2\r"
+          modem: "ATE0;+CNMI=2,1,0,0,0;+CATR=2\r\r\nOK\r\n"
+        network: Deliver
+          urc:   "\r\n+CMTI: \"SM\",1\r\n"
+    "#]]);
+}
+
+/// Only the SIMCom personality has `AT+CATR`; the others answer `ERROR`, as for any
+/// command they lack.
+#[test]
+fn other_families_lack_catr() {
+    let answers: Vec<String> = Personality::ALL
+        .into_iter()
+        .filter(|p| *p != Personality::Simcom)
+        .map(|personality| {
+            let mut s = Session::new(SimConfig {
+                personality,
+                ..SimConfig::instant()
+            });
+            s.host("ATE0;+CMEE=0\r");
+            s.log.clear();
+            s.host("AT+CATR=0\r").host("AT+CATR?\r").host("AT+CATR=?\r");
+            format!("{personality}:\n{}", std::mem::take(&mut s.log).trim_end())
+        })
+        .collect();
+    expect![[r#"
+        generic:
+        host: "AT+CATR=0\r"
+          modem: "\r\nERROR\r\n"
+        host: "AT+CATR?\r"
+          modem: "\r\nERROR\r\n"
+        host: "AT+CATR=?\r"
+          modem: "\r\nERROR\r\n"
+        huawei:
+        host: "AT+CATR=0\r"
+          modem: "\r\nERROR\r\n"
+        host: "AT+CATR?\r"
+          modem: "\r\nERROR\r\n"
+        host: "AT+CATR=?\r"
+          modem: "\r\nERROR\r\n"
+        quectel:
+        host: "AT+CATR=0\r"
+          modem: "\r\nERROR\r\n"
+        host: "AT+CATR?\r"
+          modem: "\r\nERROR\r\n"
+        host: "AT+CATR=?\r"
+          modem: "\r\nERROR\r\n"
+        sierra:
+        host: "AT+CATR=0\r"
+          modem: "\r\nERROR\r\n"
+        host: "AT+CATR?\r"
+          modem: "\r\nERROR\r\n"
+        host: "AT+CATR=?\r"
+          modem: "\r\nERROR\r\n"
+        android:
+        host: "AT+CATR=0\r"
+          modem: "\r\nERROR\r\n"
+        host: "AT+CATR?\r"
+          modem: "\r\nERROR\r\n"
+        host: "AT+CATR=?\r"
+          modem: "\r\nERROR\r\n""#]]
+    .assert_eq(&answers.join("\n"));
+}
+
 #[test]
 fn huawei_counts_message_slots_from_0() {
     let mut s = Session::new(SimConfig {

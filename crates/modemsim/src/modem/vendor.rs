@@ -18,10 +18,21 @@
 //! not only remembered: a host on any other port hears no `+CMTI` or `RING`, as happens
 //! with the real modules (zabsalahid/serialport-gsm issue #12: an EC25 host on the modem
 //! port saw no `+CMTI` until the setting was changed).
+//!
+//! SIMCom's USB modules (SIM7600, A76xx) choose with `AT+CATR=<port>`: 0 all ports, 1 the
+//! UART, 2 the modem port, 3 the AT port, 4-7 the CMUX channels. Unlike Quectel's, the
+//! choice is not saved: every power-up starts at 0 (SIMCom A76XX Series AT Command Manual
+//! V1.09, §10.2.9 `AT+CATR`, "Parameter Saving Mode: NO_SAVE", example `+CATR: 0`). Here
+//! a restart (`AT+CFUN=1,1`) puts it back to 0; `ATZ` leaves it (see `Reset`). While it
+//! names another port than the host's, the host hears no `+CMTI` or `RING`.
 
 use super::{number_arg, Failure, Job, ModemState, Outcome, Step};
-use crate::command::Form;
+use crate::command::{Arg, Form};
 use crate::config::UsbPort;
+use crate::personality::UrcRouting;
+
+/// `AT+CATR`'s ports: 0 all, 1-3 the UART, modem and AT ports, 4-7 CMUX channels.
+const CATR_PORTS: std::ops::RangeInclusive<u32> = 0..=7;
 
 impl ModemState {
     /// Runs one of this file's commands; a form the modem does not have is `ERROR`.
@@ -53,14 +64,16 @@ impl ModemState {
             ("^PORTSEL", Form::Test) if self.profile.port_select => {
                 info.push("^PORTSEL: (0,1)".to_owned());
             }
-            ("+QURCCFG", Form::Test) if self.profile.urc_port_choice => {
+            ("+QURCCFG", Form::Test) if self.profile.urc_routing == UrcRouting::QuectelUrcPort => {
                 let names: Vec<String> = UsbPort::ALL
                     .iter()
                     .map(|p| format!("\"{}\"", p.name()))
                     .collect();
                 info.push(format!("+QURCCFG: \"urcport\",({})", names.join(",")));
             }
-            ("+QURCCFG", Form::Set(args)) if self.profile.urc_port_choice => {
+            ("+QURCCFG", Form::Set(args))
+                if self.profile.urc_routing == UrcRouting::QuectelUrcPort =>
+            {
                 let setting = args.first().map(|a| a.as_string()).unwrap_or_default();
                 if !setting.eq_ignore_ascii_case("urcport") {
                     return Err(Failure::Error);
@@ -79,9 +92,36 @@ impl ModemState {
                     }
                 }
             }
+            ("+CATR", Form::Set(args)) if self.profile.urc_routing == UrcRouting::SimcomCatr => {
+                self.settings.catr = match args.first().and_then(Arg::number) {
+                    Some(port) if CATR_PORTS.contains(&port) => port as u8,
+                    _ => return Err(Failure::Cme(50)),
+                };
+            }
+            ("+CATR", Form::Read) if self.profile.urc_routing == UrcRouting::SimcomCatr => {
+                info.push(format!("+CATR: {}", self.settings.catr));
+            }
+            ("+CATR", Form::Test) if self.profile.urc_routing == UrcRouting::SimcomCatr => {
+                info.push(format!(
+                    "+CATR: ({}-{})",
+                    CATR_PORTS.start(),
+                    CATR_PORTS.end()
+                ));
+            }
             _ => return Err(Failure::Error),
         }
         Ok(Outcome::Done)
+    }
+
+    /// Whether unsolicited reports reach the port the host is on.
+    pub(super) fn reports_reach_host(&self) -> bool {
+        match self.profile.urc_routing {
+            UrcRouting::AllPorts => true,
+            UrcRouting::QuectelUrcPort => self.settings.urcport == self.config.port,
+            UrcRouting::SimcomCatr => {
+                self.settings.catr == 0 || self.settings.catr == self.config.port.catr_number()
+            }
+        }
     }
 
     /// What the modem does on its own from power-on (the first periodic report).
