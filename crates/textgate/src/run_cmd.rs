@@ -306,6 +306,7 @@ pub fn alert_settings(config: &Config) -> anyhow::Result<Option<AlertSettings>> 
             email.username.as_ref().zip(email.password.as_ref()),
         )
     });
+    settings.xmpp = alerts.xmpp.as_ref().map(alerts_xmpp).transpose()?;
     settings.groups = alerts
         .groups
         .iter()
@@ -725,6 +726,34 @@ pub fn component(gateway: &GatewayConfig, region: Region) -> anyhow::Result<Comp
     component.display_name.clone_from(&gateway.display_name);
     component.watchers = watchers(gateway)?;
     Ok(component)
+}
+
+/// `[alerts.xmpp]` as the alert service takes it (checked already by the validation).
+fn alerts_xmpp(
+    xmpp: &crate::config::AlertXmppConfig,
+) -> anyhow::Result<textgate_alert_service::xmpp::XmppChannel> {
+    use textgate_core::BareJid;
+    let room = match &xmpp.room {
+        None => None,
+        Some(room) => Some(textgate_xmpp::announcer::StaffRoom {
+            room: BareJid::new(room).context("alerts.xmpp.room")?,
+            nick: xmpp.nick.clone(),
+        }),
+    };
+    let staff = xmpp
+        .staff
+        .iter()
+        .map(|jid| BareJid::new(jid).context("alerts.xmpp.staff"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(textgate_alert_service::xmpp::XmppChannel {
+        announcer: textgate_xmpp::announcer::AnnouncerConfig::new(
+            &xmpp.component,
+            xmpp.secret.expose(),
+            &xmpp.server,
+            room,
+        ),
+        staff,
+    })
 }
 
 fn opener(driver: &DriverConfig) -> anyhow::Result<Box<dyn PortOpener>> {

@@ -1120,6 +1120,7 @@ fn example_alerts_section_is_valid_when_uncommented() {
         ("TEXTGATE_ALERTS_BLIND_INDEX_KEY", KEY_B),
         ("TEXTGATE_ALERTS_CONFIRMATION_KEY", KEY_C),
         ("SMTP_PASSWORD", "relay-password"),
+        ("ALERTS_COMPONENT_SECRET", "alerts-secret"),
     ];
     // The retired key's file does not exist here; point it at a real one.
     let dir = tempfile::tempdir().unwrap();
@@ -1140,6 +1141,12 @@ fn example_alerts_section_is_valid_when_uncommented() {
             .and_then(|e| e.password.as_ref())
             .map(|p| p.expose()),
         Some("relay-password")
+    );
+    let xmpp = alerts.xmpp.as_ref().expect("alerts over XMPP");
+    assert_eq!(xmpp.secret.expose(), "alerts-secret");
+    assert_eq!(
+        xmpp.room.as_deref(),
+        Some("staff@conference.library.example")
     );
     assert_eq!(alerts.compose_limits().safe_length, 110);
     assert_eq!(alerts.approval, textgate::config::ApprovalConfig::OnePerson);
@@ -1189,6 +1196,44 @@ key = {{ env = \"OLD_KEY\" }}
               alerts.confirmation_key: the key is neither hexadecimal nor base64 (65 characters); generate one with `openssl rand -hex 32`
               alerts.safe_length: 200 is more than hard_limit (140)
               alerts.approval_expires_after: must be between 1 minute and 7 days: an alert nobody approved in a week is no alert
+        "#]],
+    );
+}
+
+/// `[alerts.xmpp]`: a bare component domain, a host:port, a room and staff that are
+/// people's addresses, a usable nickname.
+#[test]
+fn alerts_over_xmpp_are_checked() {
+    let text = format!(
+        "{MINIMAL}
+[alerts]
+blind_index_key = \"{KEY_B}\"
+confirmation_key = \"{KEY_C}\"
+
+[alerts.encryption_key]
+id = \"2026\"
+key = \"{KEY_A}\"
+
+[alerts.xmpp]
+component = \"alerts@library.example\"
+secret = {{ env = \"NOT_SET_ANYWHERE\" }}
+server = \"library.example\"
+room = \"conference.library.example\"
+nick = \" \"
+staff = [\"library.example\", \"duty@library.example\"]
+"
+    );
+    check_env(
+        &text,
+        &[],
+        expect![[r#"
+            test.toml has 6 errors:
+              alerts.xmpp.component: "alerts@library.example" is not a bare domain: a component's address has no `user@` or `/resource`, e.g. alerts.library.example
+              alerts.xmpp.secret: environment variable NOT_SET_ANYWHERE is not set
+              alerts.xmpp.server: "library.example" has no port: write host:port
+              alerts.xmpp.room: "conference.library.example" is a server, not a room: write the room's address, e.g. staff@conference.library.example
+              alerts.xmpp.nick: " " cannot be a nickname in a room
+              alerts.xmpp.staff[0]: "library.example" is a server, not a person: e.g. duty@library.example
         "#]],
     );
 }
@@ -1406,6 +1451,14 @@ fn every_key() -> Config {
                 from: "alerts@example.org".to_owned(),
                 username: Some(Secret::inline("alerts")),
                 password: Some(Secret::inline("p")),
+            }),
+            xmpp: Some(textgate::config::AlertXmppConfig {
+                component: "alerts.example.org".to_owned(),
+                secret: Secret::inline("s"),
+                server: "127.0.0.1:5347".to_owned(),
+                room: Some("staff@conference.example.org".to_owned()),
+                nick: "Alerts".to_owned(),
+                staff: vec!["duty@example.org".to_owned()],
             }),
         }),
         gateways: vec![

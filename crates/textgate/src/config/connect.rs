@@ -12,7 +12,7 @@ use std::time::Duration;
 use textgate_store::Store;
 use textgate_xmpp::link::ComponentLink;
 
-use super::{Config, DriverConfig, GatewayConfig};
+use super::{Config, DriverConfig};
 
 /// How long one check (one connection, one handshake, one probe) may take.
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -44,7 +44,12 @@ pub async fn reach_everything(config: &Config, base: &Path) -> Vec<Unreachable> 
     }
     for (index, gateway) in config.gateways.iter().enumerate() {
         let prefix = format!("gateway[{index}] ({})", gateway.name);
-        if let Err((field, message)) = reach_xmpp_server(gateway).await {
+        let component = (
+            gateway.server.as_str(),
+            gateway.domain.as_str(),
+            gateway.secret.expose(),
+        );
+        if let Err((field, message)) = reach_xmpp_server(component).await {
             failures.push(Unreachable {
                 key: format!("{prefix}.{field}"),
                 message,
@@ -53,6 +58,25 @@ pub async fn reach_everything(config: &Config, base: &Path) -> Vec<Unreachable> 
         if let Err((field, message)) = reach_driver(&gateway.driver).await {
             failures.push(Unreachable {
                 key: format!("{prefix}.driver.{field}"),
+                message,
+            });
+        }
+    }
+    if let Some(xmpp) = config.alerts.as_ref().and_then(|a| a.xmpp.as_ref()) {
+        let component = (
+            xmpp.server.as_str(),
+            xmpp.component.as_str(),
+            xmpp.secret.expose(),
+        );
+        if let Err((field, message)) = reach_xmpp_server(component).await {
+            // The gateway's names for the fields, in the alerts' section.
+            let field = if field == "domain" {
+                "component"
+            } else {
+                field
+            };
+            failures.push(Unreachable {
+                key: format!("alerts.xmpp.{field}"),
                 message,
             });
         }
@@ -173,8 +197,10 @@ fn postgres_address(url: &str) -> Option<String> {
 
 /// Opens the component port and completes the XEP-0114 handshake, so a wrong secret shows
 /// here and not at the daemon's first start. Returns the failing field's name.
-async fn reach_xmpp_server(gateway: &GatewayConfig) -> Result<(), (&'static str, String)> {
-    let server = gateway.server.as_str();
+/// `component` is the server's component port, the component's domain and its secret.
+async fn reach_xmpp_server(
+    (server, domain, secret): (&str, &str, &str),
+) -> Result<(), (&'static str, String)> {
     // A separate TCP connection first: "nothing listens" and "refused the secret" are
     // different keys to fix, and the link reports both as text.
     bounded(&format!("cannot reach {server}"), async {
@@ -186,13 +212,7 @@ async fn reach_xmpp_server(gateway: &GatewayConfig) -> Result<(), (&'static str,
     .await
     .map_err(|message| ("server", message))?;
     let link = bounded(&format!("handshake with {server}"), async {
-        ComponentLink::connect(
-            server,
-            &gateway.domain,
-            gateway.secret.expose(),
-            Default::default(),
-        )
-        .await
+        ComponentLink::connect(server, domain, secret, Default::default()).await
     })
     .await;
     match link {
@@ -205,8 +225,7 @@ async fn reach_xmpp_server(gateway: &GatewayConfig) -> Result<(), (&'static str,
         Err(message) if message.contains("stream error conflict") => Err((
             "domain",
             format!(
-                "{server} already has a component connected for {} (is textgate running?): {message}",
-                gateway.domain
+                "{server} already has a component connected for {domain} (is textgate running?): {message}"
             ),
         )),
         // The server answered the handshake with an error: the secret (or the domain it

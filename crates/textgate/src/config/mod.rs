@@ -228,6 +228,39 @@ pub struct AlertsConfig {
     /// `[alerts.email]`: the SMTP relay for the e-mail copy of alerts members may ask for.
     #[serde(default)]
     pub email: Option<AlertEmailConfig>,
+    /// `[alerts.xmpp]`: alerts also over XMPP, to members' JIDs, staff JIDs and a staff room.
+    #[serde(default)]
+    pub xmpp: Option<AlertXmppConfig>,
+}
+
+/// `[alerts.xmpp]`: the alerts' own XMPP component (XEP-0114), beside the gateways'.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertXmppConfig {
+    /// The component's domain, e.g. `alerts.library.example`: the address alerts come from.
+    pub component: String,
+    /// The XEP-0114 component secret shared with the XMPP server.
+    pub secret: Secret,
+    /// The XMPP server's component port, `host:port`.
+    #[serde(default = "default_component_server")]
+    pub server: String,
+    /// A multi-user chat room (XEP-0045) for staff, e.g. `staff@conference.library.example`.
+    #[serde(default)]
+    pub room: Option<String>,
+    /// The component's nickname in the room.
+    #[serde(default = "default_alerts_nick")]
+    pub nick: String,
+    /// Staff JIDs that get every campaign.
+    #[serde(default)]
+    pub staff: Vec<String>,
+}
+
+fn default_component_server() -> String {
+    "127.0.0.1:5347".to_owned()
+}
+
+fn default_alerts_nick() -> String {
+    "Alerts".to_owned()
 }
 
 /// `[alerts.email]`: an e-mail copy of each alert, for members who ask for one.

@@ -14,6 +14,8 @@ use super::{
     AlertsConfig, DriverConfig, GatewayConfig, HttpConfig, MultipartNotice, Secret, WebhookConfig,
 };
 
+mod alerts_xmpp;
+
 /// The events a `[[webhook]]` may name.
 pub(crate) const WEBHOOK_EVENTS: &[&str] = &[
     "text.received",
@@ -445,6 +447,9 @@ impl Checker<'_> {
                     self.error("alerts.email.username", "is required with `password`")
                 }
             }
+        }
+        if let Some(xmpp) = &mut alerts.xmpp {
+            self.alerts_xmpp(xmpp, env, base_dir);
         }
         let mut groups: Vec<&str> = Vec::new();
         for (i, group) in alerts.groups.iter().enumerate() {
