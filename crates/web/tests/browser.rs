@@ -180,6 +180,56 @@ async fn member_saves_confirms_tests_and_removes_a_number() {
     b.finish().await;
 }
 
+/// Alerts over XMPP on the member page: the form names the address alerts come from; a
+/// typo is refused in words and the JID stays out of the store; a good JID is saved and
+/// shown on the next visit.
+#[tokio::test]
+async fn member_adds_an_xmpp_address_for_alerts() {
+    let mut b = Console::start_with("member-xmpp", |s| {
+        s.xmpp = Some(textgate_alert_service::xmpp::XmppChannel {
+            announcer: textgate_xmpp::announcer::AnnouncerConfig::new(
+                "alerts.library.test",
+                "secret",
+                "127.0.0.1:5347",
+                None,
+            ),
+            staff: Vec::new(),
+        });
+    })
+    .await;
+    // The choices of channels are for members with a number.
+    registered_member(&b.app, "pat@example.org", "+12015550123").await;
+    b.sign_in("pat@example.org").await;
+    let hint = b.text("#xmpp-form .hint").await;
+    assert!(hint.contains("alerts.library.test"), "{hint}");
+    b.fill("#xmpp-jid", "pat@@library.test").await;
+    b.click("#save-xmpp").await;
+    b.message("is not an XMPP address").await;
+    b.shot("typo-refused").await;
+    assert_eq!(
+        b.app
+            .count("SELECT COUNT(*) FROM alert_xmpp_addresses")
+            .await,
+        0
+    );
+    b.fill("#xmpp-jid", "pat@library.test").await;
+    b.click("#save-xmpp").await;
+    b.message("alerts also come over XMPP to pat@library.test")
+        .await;
+    b.shot("saved").await;
+    b.goto("/alerts").await;
+    let saved = b
+        .client
+        .find(Locator::Css("#xmpp-jid"))
+        .await
+        .expect("the field")
+        .prop("value")
+        .await
+        .expect("its value");
+    assert_eq!(saved.as_deref(), Some("pat@library.test"));
+    b.finish().await;
+}
+
 /// The first press of Save and Test on a new number: the number is saved and its code
 /// sent, said as a success (not a red error), the typed number gone from the form, and the
 /// code field's pattern one the browser accepts (it compiles patterns with the `v` flag).
