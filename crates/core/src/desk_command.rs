@@ -23,7 +23,7 @@ const MAX_CANNED_NAME_CHARS: usize = 32;
 const USAGE_HELP: &str = "help";
 const USAGE_STATUS: &str = "status";
 const USAGE_WAITING: &str = "waiting";
-const USAGE_TRANSFER: &str = "transfer <number> <colleague@domain>";
+const USAGE_TRANSFER: &str = "transfer <number> <colleague@domain or desk>";
 const USAGE_RELEASE: &str = "release <number>";
 const USAGE_PAUSE: &str = "pause";
 const USAGE_RESUME: &str = "resume";
@@ -41,7 +41,8 @@ const USAGE_BLOCKED: &str = "blocked";
 const HELP_TEXT: &str = "\
 Commands (a leading / or ! is fine):
 waiting - list waiting and held texts (also: queue)
-transfer <number> <colleague@domain> - hand a conversation to a colleague
+transfer <number> <colleague@domain or desk> - hand a conversation to a colleague or to
+  another gateway's desk (replies still leave from this number)
 release <number> - give up my claim on a conversation
 pause / resume - stop / start getting new conversations
 canned - list canned replies
@@ -68,6 +69,10 @@ pub enum DeskCommand {
     /// `transfer <number> <colleague@domain>`: hand the conversation with `patron` to the
     /// operator `to`. Whether `to` is an operator is the router's question, not the parser's.
     Transfer { patron: PatronAddress, to: BareJid },
+    /// `transfer <number> <desk>`: hand the conversation with `patron` to the librarians of
+    /// another gateway, named by its `name` in the configuration. Whether this gateway may
+    /// hand conversations to that desk is the router's question.
+    TransferToDesk { patron: PatronAddress, desk: String },
     /// `release <number>`: give up my claim on the conversation with `patron`, so the next
     /// text from them goes to the queue again.
     Release { patron: PatronAddress },
@@ -146,6 +151,7 @@ impl DeskCommand {
     pub fn patron_mut(&mut self) -> Option<&mut PatronAddress> {
         match self {
             DeskCommand::Transfer { patron, .. }
+            | DeskCommand::TransferToDesk { patron, .. }
             | DeskCommand::Release { patron }
             | DeskCommand::CannedSend { patron, .. }
             | DeskCommand::Block { patron }
@@ -199,7 +205,7 @@ impl DeskCommand {
             DeskCommand::Help => USAGE_HELP,
             DeskCommand::Status => USAGE_STATUS,
             DeskCommand::Waiting => USAGE_WAITING,
-            DeskCommand::Transfer { .. } => USAGE_TRANSFER,
+            DeskCommand::Transfer { .. } | DeskCommand::TransferToDesk { .. } => USAGE_TRANSFER,
             DeskCommand::Release { .. } => USAGE_RELEASE,
             DeskCommand::Pause => USAGE_PAUSE,
             DeskCommand::Resume => USAGE_RESUME,
@@ -280,8 +286,11 @@ fn no_more(
     }
 }
 
-/// `transfer <number> <colleague@domain>`. The colleague is the last word, so the number
-/// before it may be written with spaces (`(555) 123 9999`).
+/// `transfer <number> <colleague@domain>` or `transfer <number> <desk>`. The colleague or
+/// desk is the last word, so the number before it may be written with spaces
+/// (`(555) 123 9999`). A desk is a gateway's name: letters, digits, `-` and `_`, with at
+/// least one letter, so the last group of a number written with spaces is never read as
+/// one.
 fn transfer(rest: &str, region: Region) -> Result<DeskCommand, CommandError> {
     let rest = rest.trim();
     let Some((number, to)) = rest.rsplit_once(char::is_whitespace) else {
@@ -290,6 +299,16 @@ fn transfer(rest: &str, region: Region) -> Result<DeskCommand, CommandError> {
             ArgumentProblem::Missing("the patron's number and the colleague's JID"),
         ));
     };
+    let is_desk = to.bytes().any(|b| b.is_ascii_alphabetic())
+        && to
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if is_desk {
+        return Ok(DeskCommand::TransferToDesk {
+            patron: patron(number, region, USAGE_TRANSFER)?,
+            desk: to.to_owned(),
+        });
+    }
     if !to.contains('@') {
         return Err(bad(
             USAGE_TRANSFER,
@@ -588,37 +607,41 @@ mod tests {
             "transfer",
             expect![[r#"
                 error: missing the patron's number and the colleague's JID
-                usage: transfer <number> <colleague@domain>"#]],
+                usage: transfer <number> <colleague@domain or desk>"#]],
         );
         check(
             "transfer sam@library.example",
             expect![[r#"
                 error: missing the patron's number and the colleague's JID
-                usage: transfer <number> <colleague@domain>"#]],
+                usage: transfer <number> <colleague@domain or desk>"#]],
         );
         check(
-            "transfer 555-123-9999 sam",
+            "transfer 555-123-9999 branch",
+            expect![[r#"TransferToDesk { patron: E164("+15551239999"), desk: "branch" }"#]],
+        );
+        check(
+            "transfer 555 123 9999",
             expect![[r#"
                 error: missing the colleague's JID (name@domain) after the number
-                usage: transfer <number> <colleague@domain>"#]],
+                usage: transfer <number> <colleague@domain or desk>"#]],
         );
         check(
             "transfer sam@library.example 555-123-9999",
             expect![[r#"
                 error: missing the colleague's JID (name@domain) after the number
-                usage: transfer <number> <colleague@domain>"#]],
+                usage: transfer <number> <colleague@domain or desk>"#]],
         );
         check(
             "transfer 555-123-9999 sam@library.example/desk",
             expect![[r#"
                 error: "sam@library.example/desk" is not a valid JID: a bare JID has no resource ('/...')
-                usage: transfer <number> <colleague@domain>"#]],
+                usage: transfer <number> <colleague@domain or desk>"#]],
         );
         check(
             "transfer 555-123-9999 @library.example",
             expect![[r#"
                 error: "@library.example" is not a valid JID: the localpart before '@' is empty
-                usage: transfer <number> <colleague@domain>"#]],
+                usage: transfer <number> <colleague@domain or desk>"#]],
         );
     }
 

@@ -7,6 +7,11 @@
 //! returns a decision for the caller to carry out. The store stays the source of truth for
 //! held texts; after a restart the daemon feeds the undelivered ones in again and they are
 //! held or delivered like new ones.
+//!
+//! Besides its own operators (its *home* desk) a router may know other gateways' desks as
+//! named queues ([`QueueRouter::with_queue`]): a conversation handed to one of them
+//! ([`QueueRouter::hand_off`]) reaches that desk's librarians, who may answer it, and only
+//! it (the handoff itself is in `routing/handoff.rs`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -175,7 +180,14 @@ pub enum ReplyOutcome {
 pub struct QueueRouter {
     rule: AvailabilityRule,
     policy: RoutingPolicy,
+    /// Everyone whose presence counts: the home desk and the other desks' librarians.
     operators: BTreeMap<BareJid, OperatorPresence>,
+    /// The gateway's own operators: new conversations go to them.
+    home: BTreeSet<BareJid>,
+    /// Other gateways' desks, by gateway name, that conversations may be handed to.
+    queues: BTreeMap<String, BTreeSet<BareJid>>,
+    /// Conversations handed to one of `queues`.
+    handed: HashMap<PatronAddress, String>,
     claims: HashMap<PatronAddress, BareJid>,
     held: Vec<(InboundTextId, PatronAddress)>,
     /// Operators who asked for no new conversations (the desk's `pause`): they keep the
@@ -192,6 +204,8 @@ pub enum ClaimError {
     Unclaimed(String),
     #[error("{owner} is answering {patron}, not you")]
     OwnedByOther { patron: String, owner: String },
+    #[error("there is no desk called {0} to hand conversations to")]
+    UnknownQueue(String),
 }
 
 impl QueueRouter {
@@ -200,19 +214,25 @@ impl QueueRouter {
         rule: AvailabilityRule,
         policy: RoutingPolicy,
     ) -> Self {
+        let home: BTreeSet<BareJid> = operators.into_iter().collect();
         QueueRouter {
             rule,
             policy,
-            operators: operators
-                .into_iter()
-                .map(|jid| (jid, OperatorPresence::default()))
+            operators: home
+                .iter()
+                .map(|jid| (jid.clone(), OperatorPresence::default()))
                 .collect(),
+            home,
+            queues: BTreeMap::new(),
+            handed: HashMap::new(),
             claims: HashMap::new(),
             held: Vec::new(),
             paused: BTreeSet::new(),
         }
     }
 
+    /// Whether `jid` is one of the gateway's own operators or of a desk it hands
+    /// conversations to.
     pub fn is_operator(&self, jid: &BareJid) -> bool {
         self.operators.contains_key(jid)
     }
@@ -225,18 +245,32 @@ impl QueueRouter {
     /// counts as available or, when there are none and the rule allows it, those who are
     /// `away`; in both cases not those who paused.
     pub fn available(&self) -> Vec<BareJid> {
-        self.present()
+        self.available_in(&self.home)
+    }
+
+    /// [`QueueRouter::available`] among `desk`.
+    fn available_in(&self, desk: &BTreeSet<BareJid>) -> Vec<BareJid> {
+        self.present_in(desk)
             .into_iter()
             .filter(|jid| !self.paused.contains(jid))
             .collect()
     }
 
-    /// Like [`QueueRouter::available`], paused operators included: who can answer the
-    /// conversations they claimed.
+    /// Like [`QueueRouter::available`], paused operators included, on every desk: who can
+    /// answer the conversations they claimed.
     fn present(&self) -> Vec<BareJid> {
-        let available: Vec<BareJid> = self
-            .operators
-            .iter()
+        let mut present: BTreeSet<BareJid> = self.present_in(&self.home).into_iter().collect();
+        for desk in self.queues.values() {
+            present.extend(self.present_in(desk));
+        }
+        present.into_iter().collect()
+    }
+
+    /// Who of `desk` counts as there: those the rule counts as available or, when there
+    /// are none and the rule allows it, those who are `away`.
+    fn present_in(&self, desk: &BTreeSet<BareJid>) -> Vec<BareJid> {
+        let members = || self.operators.iter().filter(|(jid, _)| desk.contains(*jid));
+        let available: Vec<BareJid> = members()
             .filter(|(_, p)| p.is_available(&self.rule))
             .map(|(jid, _)| jid.clone())
             .collect();
@@ -244,8 +278,7 @@ impl QueueRouter {
             return available;
         }
         let away = AvailabilityRule::new([Show::Away]);
-        self.operators
-            .iter()
+        members()
             .filter(|(_, p)| p.is_available(&away))
             .map(|(jid, _)| jid.clone())
             .collect()
@@ -276,9 +309,14 @@ impl QueueRouter {
 
     /// Hands the conversation with `patron` to the operator `to`, whoever had it (the
     /// desk's `transfer`): `to` gets the patron's next texts while available.
+    /// A colleague of the home desk takes a conversation back from a desk it was handed
+    /// to; a colleague of that desk keeps it there.
     pub fn transfer(&mut self, patron: &PatronAddress, to: &BareJid) -> Result<(), ClaimError> {
-        if !self.is_operator(to) {
+        if !self.may_answer(to, patron) {
             return Err(ClaimError::NotAnOperator(to.as_str().to_owned()));
+        }
+        if self.home.contains(to) {
+            self.handed.remove(patron);
         }
         self.claims.insert(patron.clone(), to.clone());
         Ok(())
@@ -303,7 +341,9 @@ impl QueueRouter {
     /// The conversation with `patron` ended (nothing happened in it for a while): whoever
     /// claimed it no longer does; the patron's next text goes to everyone available.
     /// Returns the former owner.
+    /// A conversation handed to another desk comes home with it.
     pub fn end_conversation(&mut self, patron: &PatronAddress) -> Option<BareJid> {
+        self.handed.remove(patron);
         self.claims.remove(patron)
     }
 
@@ -356,10 +396,10 @@ impl QueueRouter {
 
     /// A text arrived from `patron`.
     pub fn inbound_text(&mut self, text: InboundTextId, patron: &PatronAddress) -> Routing {
-        // A text must not overtake older held texts from the same patron, so while anything
-        // is held the new text queues behind it (release_held empties the queue as soon as
-        // anyone is available, so this only holds while nobody is).
-        if !self.held.is_empty() {
+        // A text must not overtake older held texts from the same patron, so while one of
+        // theirs is held the new text queues behind it (release_held releases a patron's
+        // texts as soon as someone who would get them is available).
+        if self.held.iter().any(|(_, held)| held == patron) {
             self.held.push((text, patron.clone()));
             return Routing::Hold;
         }
@@ -374,7 +414,7 @@ impl QueueRouter {
 
     /// `operator` sent a reply to `patron`.
     pub fn operator_replied(&mut self, operator: &BareJid, patron: &PatronAddress) -> ReplyOutcome {
-        if !self.is_operator(operator) {
+        if !self.may_answer(operator, patron) {
             return ReplyOutcome::NotAnOperator;
         }
         if self.policy == RoutingPolicy::Broadcast {
@@ -389,7 +429,7 @@ impl QueueRouter {
         }
         self.claims.insert(patron.clone(), operator.clone());
         let notify = self
-            .available()
+            .desk_of(patron)
             .into_iter()
             .filter(|jid| jid != operator)
             .collect();
@@ -409,25 +449,42 @@ impl QueueRouter {
                 }
             }
         }
-        self.available()
+        self.desk_of(patron)
     }
 
+    /// Who takes `patron`'s texts when nobody claims them: the desk the conversation was
+    /// handed to, or the home desk.
+    fn desk_of(&self, patron: &PatronAddress) -> Vec<BareJid> {
+        match self.handed.get(patron).and_then(|q| self.queues.get(q)) {
+            Some(desk) => self.available_in(desk),
+            None => self.available(),
+        }
+    }
+
+    /// Releases every held text someone would get now, in the order they arrived; the
+    /// others (a desk nobody is at) stay held.
     fn release_held(&mut self) -> PresenceOutcome {
-        if self.held.is_empty() || self.available().is_empty() {
+        if self.held.is_empty() {
             return PresenceOutcome::default();
         }
         let held = std::mem::take(&mut self.held);
-        let flush = held
-            .into_iter()
-            .map(|(text, patron)| Release {
-                text,
-                to: self.recipients(&patron),
-                patron,
-            })
-            .collect();
+        let mut flush = Vec::new();
+        for (text, patron) in held {
+            let to = self.recipients(&patron);
+            // A patron's later text stays behind an earlier one that is still held.
+            if to.is_empty() || self.held.iter().any(|(_, p)| *p == patron) {
+                self.held.push((text, patron));
+            } else {
+                flush.push(Release { text, to, patron });
+            }
+        }
         PresenceOutcome { flush }
     }
 }
+
+mod handoff;
+
+pub use handoff::HandOff;
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,7 @@
 //! [`ClaimCollisions::Refuse`]: crate::settings::ClaimCollisions::Refuse
 //! [`ClaimCollisions::Warn`]: crate::settings::ClaimCollisions::Warn
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
 use textgate_core::{BareJid, PatronAddress, QueueRouter};
@@ -20,6 +20,9 @@ use textgate_core::{BareJid, PatronAddress, QueueRouter};
 #[derive(Debug, Clone, Default)]
 pub struct ClaimBoard {
     claims: Arc<RwLock<HashMap<PatronAddress, BareJid>>>,
+    /// Conversations handed to another gateway's desk, with its librarians: the intake
+    /// lets them answer those and no others.
+    handed: Arc<RwLock<HashMap<PatronAddress, BTreeSet<BareJid>>>>,
 }
 
 impl ClaimBoard {
@@ -29,6 +32,16 @@ impl ClaimBoard {
         // A panic while holding the lock cannot leave the map half-written (it is replaced
         // whole), so a poisoned lock is still good.
         *self.claims.write().unwrap_or_else(|e| e.into_inner()) = claims;
+        *self.handed.write().unwrap_or_else(|e| e.into_inner()) = router.handoffs();
+    }
+
+    /// Whether the conversation with `patron` was handed to a desk `operator` is on.
+    pub fn handed(&self, patron: &PatronAddress, operator: &BareJid) -> bool {
+        self.handed
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(patron)
+            .is_some_and(|desk| desk.contains(operator))
     }
 
     /// The operator answering `patron`, if one is and is available.

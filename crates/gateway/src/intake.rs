@@ -49,7 +49,10 @@ pub struct ReplyIntake {
     pub store: Store,
     pub segmenter: Segmenter,
     pub notices: OperatorNotices,
-    /// The gateway's operators: only they may send through it.
+    /// The gateway's own operators: they may answer any of its patrons.
+    pub home: HashSet<BareJid>,
+    /// Everyone who may send through it: the home operators, and the librarians of the
+    /// desks it hands conversations to (only in those conversations, [`ClaimBoard::handed`]).
     pub operators: HashSet<BareJid>,
     /// Who is answering whom, for [`ClaimCollisions::Refuse`].
     pub claims: ClaimBoard,
@@ -214,6 +217,11 @@ impl ReplyIntake {
         if !self.operators.contains(&reply.operator) {
             return Some(Refusal::NotAnOperator);
         }
+        if !self.home.contains(&reply.operator)
+            && !self.claims.handed(&reply.patron, &reply.operator)
+        {
+            return Some(Refusal::NotHandedToYou);
+        }
         if let PatronAddress::Alphanumeric(name) = &reply.patron {
             if let (Some(handle), Some(_)) = (PatronHandle::parse(name), &self.handles) {
                 return Some(Refusal::UnknownHandle(
@@ -299,6 +307,7 @@ mod tests {
             store: store.clone(),
             segmenter: Segmenter::new(SegmenterConfig::default()),
             notices: OperatorNotices::new(settings, xmpp.into(), store.clone()),
+            home: HashSet::from([alice.clone()]),
             operators: HashSet::from([alice.clone()]),
             claims: ClaimBoard::default(),
             handles: None,

@@ -90,6 +90,9 @@ impl<'a> From<&'a OutboundText> for StoredReply<'a> {
 pub enum Refusal {
     /// The sender is not one of the gateway's operators.
     NotAnOperator,
+    /// The sender is a librarian of another desk, and this conversation was not handed
+    /// to it.
+    NotHandedToYou,
     /// The patron is a name (an alphanumeric sender), which cannot receive texts.
     NotANumber,
     /// The reply needs more SMS than the gateway sends for one reply.
@@ -380,6 +383,14 @@ impl OperatorNotices {
             Refusal::NotAnOperator => (
                 ErrorCondition::Forbidden,
                 "Only this gateway's operators may send texts through it.".to_owned(),
+            ),
+            Refusal::NotHandedToYou => (
+                ErrorCondition::Forbidden,
+                format!(
+                    "Not sent: this conversation belongs to the {} desk. You can answer it \
+                     once one of its librarians hands it to your desk.",
+                    self.settings.name
+                ),
             ),
             Refusal::NotANumber => (
                 ErrorCondition::NotAcceptable,

@@ -64,6 +64,20 @@ pub struct GatewaySettings {
     pub privacy_handles: bool,
     /// The desk's own answers to patrons: opening hours, automatic replies, keywords.
     pub desk: DeskSettings,
+    /// Other gateways' desks this gateway's librarians may hand a conversation to
+    /// (`transfer <number> <desk>`); see `textgate_core::routing`'s handoff.
+    pub transfer_desks: Vec<TransferDesk>,
+}
+
+/// Another gateway's desk, as a place to hand conversations to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferDesk {
+    /// The other gateway's name: what librarians type.
+    pub name: String,
+    /// What the notices call it ("Branch library SMS").
+    pub display_name: String,
+    /// Its librarians.
+    pub operators: Vec<textgate_core::BareJid>,
 }
 
 /// What the gateway answers patrons by itself.
@@ -168,6 +182,7 @@ impl GatewaySettings {
             claim_collisions: ClaimCollisions::default(),
             privacy_handles: false,
             desk: DeskSettings::default(),
+            transfer_desks: Vec::new(),
         }
     }
 

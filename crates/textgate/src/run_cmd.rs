@@ -159,6 +159,7 @@ async fn serve(config: Config, shutdown_timeout: Duration) -> anyhow::Result<()>
     for gateway in &config.gateways {
         let started = start_gateway(
             gateway,
+            &config.gateways,
             &store,
             hooks.clone(),
             stop_grace(shutdown_timeout),
@@ -432,6 +433,7 @@ fn stop_grace(shutdown_timeout: Duration) -> Duration {
 
 async fn start_gateway(
     gateway: &GatewayConfig,
+    all: &[GatewayConfig],
     store: &Store,
     hooks: Hooks,
     stop_grace: Duration,
@@ -440,6 +442,7 @@ async fn start_gateway(
 ) -> anyhow::Result<Gateway> {
     let mut settings = settings(gateway)?;
     settings.outbox.stop_grace = stop_grace;
+    settings.transfer_desks = transfer_desks(gateway, all)?;
     let component = component(gateway, settings.region)?;
     let (driver, events) = match &gateway.driver {
         DriverConfig::Android(_) => {
@@ -609,6 +612,38 @@ pub fn smtp_config(
         config.hard_limit = settings.compose_limits.hard_limit;
     }
     Ok(config)
+}
+
+/// The desks `gateway`'s librarians may hand conversations to (`transfer_to`): the other
+/// gateways' librarians, by gateway name.
+fn transfer_desks(
+    gateway: &GatewayConfig,
+    all: &[GatewayConfig],
+) -> anyhow::Result<Vec<textgate_gateway::settings::TransferDesk>> {
+    gateway
+        .transfer_to
+        .iter()
+        .map(|name| {
+            let other = all.iter().find(|g| &g.name == name).with_context(|| {
+                format!(
+                    "gateway {}: transfer_to names no gateway {name}",
+                    gateway.name
+                )
+            })?;
+            let operators = other
+                .operators
+                .iter()
+                .map(|jid| {
+                    BareJid::new(jid).with_context(|| format!("gateway {}: operators", other.name))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Ok(textgate_gateway::settings::TransferDesk {
+                name: other.name.clone(),
+                display_name: other.display_name.clone(),
+                operators,
+            })
+        })
+        .collect()
 }
 
 /// The runtime's settings from a `[[gateway]]` section.

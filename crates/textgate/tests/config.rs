@@ -149,7 +149,7 @@ fn unknown_keys_are_named() {
         ),
         expect![[r#"
             test.toml has 1 error:
-              gateway[0] (library).rooting: unknown field `rooting`, expected one of `name`, `domain`, `secret`, `server`, `operators`, `available_shows`, `away_fallback`, `routing`, `claim_collisions`, `privacy_handles`, `notices`, `display_name`, `default_region`, `max_parts`, `notice_multipart`, `transcripts`, `call_auto_reply`, `rate_limit_per_minute`, `outbox`, `desk`, `health`, `driver`
+              gateway[0] (library).rooting: unknown field `rooting`, expected one of `name`, `domain`, `secret`, `server`, `operators`, `available_shows`, `away_fallback`, `routing`, `claim_collisions`, `privacy_handles`, `transfer_to`, `notices`, `display_name`, `default_region`, `max_parts`, `notice_multipart`, `transcripts`, `call_auto_reply`, `rate_limit_per_minute`, `outbox`, `desk`, `health`, `driver`
         "#]],
     );
     check(
@@ -1200,6 +1200,35 @@ key = {{ env = \"OLD_KEY\" }}
     );
 }
 
+/// `transfer_to`: other gateways of this configuration, each once, never the gateway itself.
+#[test]
+fn transfer_desks_are_other_gateways() {
+    let library = MINIMAL.replace(
+        "default_region = \"US\"\n",
+        "default_region = \"US\"\ntransfer_to = [\"campus\", \"library\", \"branch\", \"campus\"]\n",
+    );
+    check(
+        &format!("{library}{CAMPUS}"),
+        expect![[r#"
+            test.toml has 3 errors:
+              gateway[0] (library).transfer_to[1]: is this gateway itself; name another gateway's desk
+              gateway[0] (library).transfer_to[2]: "branch" is not a gateway here; the others are: campus
+              gateway[0] (library).transfer_to[3]: "campus" is named twice
+        "#]],
+    );
+    // The valid form loads.
+    let library = MINIMAL.replace(
+        "default_region = \"US\"\n",
+        "default_region = \"US\"\ntransfer_to = [\"campus\"]\n",
+    );
+    let config = load(
+        &format!("{library}{CAMPUS}"),
+        &[],
+        std::path::Path::new("."),
+    );
+    assert_eq!(config.gateways[0].transfer_to, ["campus"]);
+}
+
 /// `[alerts.xmpp]`: a bare component domain, a host:port, a room and staff that are
 /// people's addresses, a usable nickname.
 #[test]
@@ -1375,6 +1404,7 @@ fn every_key() -> Config {
         routing: Routing::Broadcast,
         claim_collisions: ClaimCollisions::Refuse,
         privacy_handles: true,
+        transfer_to: vec!["other".to_owned()],
         notices: NoticePlacement::Conversation,
         display_name: "Library SMS".to_owned(),
         default_region: "US".to_owned(),

@@ -136,6 +136,9 @@ impl Runtime {
                     to.as_str()
                 ))
             }
+            DeskCommand::TransferToDesk { patron, desk } => {
+                self.hand_to_desk(me, &patron, &desk).await
+            }
             DeskCommand::Release { patron } => {
                 self.router
                     .release(&patron, me)
@@ -326,6 +329,71 @@ impl Runtime {
     }
 
     /// Records the router's claim on `patron` in the store, if there is one.
+    /// `transfer <number> <desk>`: the conversation goes to another gateway's desk, and
+    /// stays on this number. Its librarians who are there hear of it at once.
+    async fn hand_to_desk(&mut self, me: &BareJid, patron: &PatronAddress, desk: &str) -> Answer {
+        let Some(place) = self
+            .settings
+            .transfer_desks
+            .iter()
+            .find(|d| d.name == desk)
+            .cloned()
+        else {
+            let desks: Vec<&str> = self
+                .settings
+                .transfer_desks
+                .iter()
+                .map(|d| d.name.as_str())
+                .collect();
+            return Err(if desks.is_empty() {
+                format!(
+                    "Not transferred: this gateway hands conversations to no other desk (a \
+                     sysadmin can allow it with transfer_to), and {desk} is not a colleague's \
+                     address."
+                )
+            } else {
+                format!(
+                    "Not transferred: there is no desk called {desk}. Desks you can hand \
+                     conversations to: {}.",
+                    desks.join(", ")
+                )
+            });
+        };
+        let handed = self
+            .router
+            .hand_off(patron, desk)
+            .map_err(|e| format!("Not transferred: {e}."))?;
+        let there = handed.there;
+        self.store_claim(patron, None).await;
+        self.claims.publish(&self.router);
+        let number = patron.formatted();
+        let note = format!(
+            "{} handed the conversation with {number} to your desk ({}). Their next texts \
+             come to you from {}; your replies leave from this gateway's number, the one \
+             they texted.",
+            me.as_str(),
+            place.display_name,
+            self.settings.domain
+        );
+        if !there.is_empty() {
+            self.notices.desk(&note, there.clone()).await;
+        }
+        // Texts the patron sent before, still waiting for a librarian here, go there.
+        self.flush(handed.released).await;
+        Ok(match there.len() {
+            0 => format!(
+                "{number} is now with the {} desk ({desk}). Nobody there is available: their \
+                 next texts wait for one of its librarians.",
+                place.display_name
+            ),
+            n => format!(
+                "{number} is now with the {} desk ({desk}); {n} of its librarians are there \
+                 and were told. Replies still leave from this number.",
+                place.display_name
+            ),
+        })
+    }
+
     async fn store_claim_if_claimed(&self, patron: &PatronAddress) {
         let claimer = self.router.claimer(patron).cloned();
         if let Some(claimer) = claimer {

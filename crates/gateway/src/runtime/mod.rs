@@ -41,7 +41,7 @@ mod receive;
 mod replies;
 mod reports;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use textgate_core::{BareJid, InboundTextId, PatronAddress, QueueRouter, ResourcePresence};
@@ -149,6 +149,18 @@ impl Gateway {
             .await
             .map_err(store_error)?;
         let operators = component.operators.clone();
+        // The desks conversations may be handed to: their librarians are the component's
+        // operators too (it asks for their presence and takes their replies), but only the
+        // router and the intake decide what they may answer.
+        let mut component = component;
+        let mut everyone: HashSet<BareJid> = operators.iter().cloned().collect();
+        for desk in &settings.transfer_desks {
+            for jid in &desk.operators {
+                if everyone.insert(jid.clone()) {
+                    component.operators.push(jid.clone());
+                }
+            }
+        }
         let (link, component_events) =
             textgate_xmpp::spawn(component).map_err(|source| GatewayError::Xmpp {
                 gateway: name.clone(),
@@ -179,7 +191,8 @@ impl Gateway {
             store: store.clone(),
             segmenter: runtime.segmenter.clone(),
             notices: runtime.notices.clone(),
-            operators: operators.into_iter().collect(),
+            home: operators.into_iter().collect(),
+            operators: everyone,
             claims: runtime.claims.clone(),
             handles,
         };
@@ -328,7 +341,10 @@ impl Runtime {
             .with_thresholds(settings.signal_below, settings.backlog_above);
         Runtime {
             span,
-            router: QueueRouter::new(operators, settings.availability.clone(), settings.routing),
+            router: settings.transfer_desks.iter().fold(
+                QueueRouter::new(operators, settings.availability.clone(), settings.routing),
+                |router, desk| router.with_queue(&desk.name, desk.operators.iter().cloned()),
+            ),
             reassembler: Reassembler::new(settings.reassembly.clone()),
             pending: HashMap::new(),
             stranded: Vec::new(),
@@ -408,13 +424,15 @@ impl Runtime {
         for conversation in self.store.conversations(&name).await? {
             let patron = PatronAddress::from_sender(&conversation.patron, self.settings.region);
             self.activity.insert(patron, conversation.last_activity);
-            if let Some(claimer) = conversation
-                .claimed_by
-                .as_deref()
-                .and_then(|j| BareJid::new(j).ok())
-            {
+            if let Some(record) = conversation.claimed_by.as_deref() {
                 let patron = PatronAddress::from_sender(&conversation.patron, self.settings.region);
-                let _ = self.router.operator_replied(&claimer, &patron);
+                let (desk, claimer) = replies::read_claim(record);
+                if let Some(desk) = desk {
+                    self.router.restore_handoff(patron.clone(), desk);
+                }
+                if let Some(claimer) = claimer {
+                    let _ = self.router.operator_replied(&claimer, &patron);
+                }
             }
         }
         let backlog = self.store.undelivered_inbound(&name, BACKLOG_LIMIT).await?;

@@ -73,8 +73,9 @@ impl Runtime {
     }
 
     /// Records who answers `patron` (nobody: `None`) in the conversation's row, so a
-    /// restart keeps it.
+    /// restart keeps it, with the desk the conversation was handed to ([`read_claim`]).
     pub(super) async fn store_claim(&self, patron: &PatronAddress, by: Option<&BareJid>) {
+        let record = write_claim(self.router.handed_to(patron), by);
         match self
             .store
             .find_conversation(&self.settings.name, patron.as_str())
@@ -83,7 +84,7 @@ impl Runtime {
             Ok(Some(conversation)) => {
                 if let Err(e) = self
                     .store
-                    .set_claim(conversation.id, by.map(BareJid::as_str))
+                    .set_claim(conversation.id, record.as_deref())
                     .await
                 {
                     tracing::warn!(error = %e, "claim not stored");
@@ -92,5 +93,52 @@ impl Runtime {
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "claim not stored"),
         }
+    }
+}
+
+/// How a claim is kept in `conversations.claimed_by`: the operator's bare JID; for a
+/// conversation handed to another gateway's desk, `desk:<gateway>` and, once one of its
+/// librarians answers, a space and their JID (a JID has no spaces).
+fn write_claim(desk: Option<&str>, by: Option<&BareJid>) -> Option<String> {
+    match (desk, by) {
+        (None, by) => by.map(|jid| jid.as_str().to_owned()),
+        (Some(desk), None) => Some(format!("desk:{desk}")),
+        (Some(desk), Some(jid)) => Some(format!("desk:{desk} {}", jid.as_str())),
+    }
+}
+
+/// The desk and the operator of a kept claim ([`write_claim`]); what cannot be read is
+/// left out.
+pub(super) fn read_claim(record: &str) -> (Option<&str>, Option<BareJid>) {
+    match record.strip_prefix("desk:") {
+        Some(rest) => {
+            let (desk, jid) = match rest.split_once(' ') {
+                Some((desk, jid)) => (desk, BareJid::new(jid).ok()),
+                None => (rest, None),
+            };
+            (Some(desk), jid)
+        }
+        None => (None, BareJid::new(record).ok()),
+    }
+}
+
+#[cfg(test)]
+mod claim_records {
+    use super::*;
+
+    #[test]
+    fn claims_and_handoffs_are_kept_and_read_back() {
+        let bob = BareJid::new("bob@library.test").unwrap();
+        for (desk, by) in [
+            (None, None),
+            (None, Some(&bob)),
+            (Some("branch"), None),
+            (Some("branch"), Some(&bob)),
+        ] {
+            let record = write_claim(desk, by);
+            let read = record.as_deref().map(read_claim).unwrap_or((None, None));
+            assert_eq!(read, (desk, by.cloned()), "{record:?}");
+        }
+        assert_eq!(read_claim("not a jid@@"), (None, None));
     }
 }

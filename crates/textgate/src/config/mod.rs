@@ -425,6 +425,10 @@ pub struct GatewayConfig {
     /// phone number, in chats, notices, commands, transcripts and exports.
     #[serde(default)]
     pub privacy_handles: bool,
+    /// Other gateways (by `name`) whose librarians may take this gateway's conversations
+    /// by `transfer <number> <gateway>`; replies still leave from this gateway's number.
+    #[serde(default)]
+    pub transfer_to: Vec<String>,
     /// Where notices about a patron appear: `gateway` (from the gateway's JID, naming the
     /// patron) or `conversation` (in the patron's conversation, marked `[gateway]`).
     #[serde(default)]

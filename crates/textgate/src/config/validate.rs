@@ -1084,6 +1084,34 @@ impl Checker<'_> {
 
     /// Checks that must look at all gateways at once.
     fn across_gateways(&mut self, gateways: &[(usize, GatewayConfig)]) {
+        for (index, gateway) in gateways {
+            let at = gateway_label(*index, Some(&gateway.name));
+            for (i, desk) in gateway.transfer_to.iter().enumerate() {
+                let key = format!("{at}.transfer_to[{i}]");
+                if desk == &gateway.name {
+                    self.error(key, "is this gateway itself; name another gateway's desk");
+                } else if !gateways.iter().any(|(_, g)| &g.name == desk) {
+                    let names: Vec<&str> = gateways
+                        .iter()
+                        .filter(|(_, g)| g.name != gateway.name)
+                        .map(|(_, g)| g.name.as_str())
+                        .collect();
+                    self.error(
+                        key,
+                        if names.is_empty() {
+                            format!("{desk:?} is not a gateway here, and there is no other")
+                        } else {
+                            format!(
+                                "{desk:?} is not a gateway here; the others are: {}",
+                                names.join(", ")
+                            )
+                        },
+                    );
+                } else if gateway.transfer_to[..i].contains(desk) {
+                    self.error(key, format!("{desk:?} is named twice"));
+                }
+            }
+        }
         let mut names: HashMap<String, String> = HashMap::new();
         let mut domains: HashMap<String, String> = HashMap::new();
         let mut ports: HashMap<String, String> = HashMap::new();
