@@ -64,12 +64,12 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         node: "transfer",
-        name: "Transfer a conversation to a colleague",
+        name: "Transfer a conversation to a colleague or another desk",
         fields: &[
             NUMBER,
             Field {
                 var: "to",
-                label: "Colleague (their address, e.g. bob@library.example)",
+                label: "Colleague (their address, e.g. bob@library.example) or another gateway's desk (e.g. branch)",
                 multi_line: false,
             },
         ],
