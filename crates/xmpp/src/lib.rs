@@ -31,6 +31,7 @@
 pub mod announcer;
 pub mod backoff;
 pub mod config;
+mod keepalive;
 pub mod link;
 pub mod protocol;
 pub mod sanitize;

@@ -7,12 +7,12 @@
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::{sleep, sleep_until, timeout, Instant};
+use tokio::time::{sleep, timeout};
 use tokio_xmpp::jid::Jid;
-use tokio_xmpp::xmlstream::Timeouts;
 
 use crate::backoff;
 use crate::config::ComponentConfig;
+use crate::keepalive::{self, Pings, Tick};
 use crate::link::{ComponentLink, Incoming};
 use crate::protocol::{Action, ComponentProtocol, GatewayEvent, Outgoing, OutgoingError};
 use crate::XmppError;
@@ -188,27 +188,14 @@ impl Session {
     }
 
     async fn connect(&self) -> Result<Connection, String> {
-        let keepalive = &self.config.keepalive;
-        // The XML stream's own timers are only a backstop behind the keepalive, set well
-        // beyond a whole ping cycle.
-        let cycle = keepalive.interval + keepalive.timeout;
-        let timeouts = Timeouts {
-            read_timeout: cycle * 3 + Duration::from_secs(1),
-            response_timeout: cycle * 3 + Duration::from_secs(1),
-        };
-        let attempt = ComponentLink::connect(
+        keepalive::connect(
             &self.config.server,
             &self.config.domain,
             &self.config.secret,
-            timeouts,
-        );
-        match timeout(self.config.connect_timeout, attempt).await {
-            Ok(result) => result,
-            Err(_) => Err(format!(
-                "connecting to {}: no handshake within {:?}",
-                self.config.server, self.config.connect_timeout
-            )),
-        }
+            &self.config.keepalive,
+            self.config.connect_timeout,
+        )
+        .await
     }
 
     /// Between connections: refuse sends until the retry delay is over. `false` ends the
@@ -242,12 +229,8 @@ impl Session {
         if !self.emit(GatewayEvent::Connected).await {
             return self.close(component, None).await;
         }
-        let interval = self.config.keepalive.interval;
-        let mut next_ping_at = Instant::now() + interval;
-        // The id of the ping in flight and when its answer is due.
-        let mut pending: Option<(String, Instant)> = None;
+        let mut pings = Pings::new(&self.config.keepalive);
         loop {
-            let deadline = pending.as_ref().map(|(_, due)| *due);
             tokio::select! {
                 incoming = component.next() => {
                     let stanza = match incoming {
@@ -275,11 +258,7 @@ impl Session {
                                     return self.close(component, None).await;
                                 }
                             }
-                            Action::IqAnswered(id) => {
-                                if pending.as_ref().is_some_and(|(ping, _)| *ping == id) {
-                                    pending = None;
-                                }
-                            }
+                            Action::IqAnswered(id) => pings.answered(&id),
                         }
                     }
                 }
@@ -301,22 +280,15 @@ impl Session {
                     Some(Command::Shutdown(done)) => return self.close(component, Some(done)).await,
                     None => return self.close(component, None).await,
                 },
-                () = sleep_until(next_ping_at), if pending.is_none() => {
-                    self.next_ping += 1;
-                    let id = format!("keepalive-{}", self.next_ping);
-                    let ping = self.protocol.ping(&self.ping_target, &id);
-                    if let Err(e) = component.send(ping).await {
-                        return Ending::Lost(format!("sending ping: {e}"));
+                tick = pings.tick(&mut self.next_ping) => match tick {
+                    Tick::Ping(id) => {
+                        let ping = self.protocol.ping(&self.ping_target, &id);
+                        if let Err(e) = component.send(ping).await {
+                            return Ending::Lost(format!("sending ping: {e}"));
+                        }
                     }
-                    pending = Some((id, Instant::now() + self.config.keepalive.timeout));
-                    next_ping_at = Instant::now() + interval;
-                }
-                () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
-                    return Ending::Lost(format!(
-                        "no answer to a keepalive ping within {:?}",
-                        self.config.keepalive.timeout
-                    ));
-                }
+                    Tick::Dead(reason) => return Ending::Lost(reason),
+                },
             }
         }
     }

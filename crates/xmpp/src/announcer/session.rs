@@ -6,12 +6,12 @@
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::{sleep, sleep_until, timeout, Instant};
+use tokio::time::{sleep, timeout};
 use tokio_xmpp::jid::Jid;
-use tokio_xmpp::xmlstream::Timeouts;
 
 use super::{AnnounceError, Announcement, Announcer, AnnouncerAction, AnnouncerEvent, StaffRoom};
 use crate::config::{BackoffConfig, KeepaliveConfig};
+use crate::keepalive::{self, Pings, Tick};
 use crate::link::{ComponentLink, Incoming};
 use crate::session::SendError;
 use crate::{backoff, XmppError};
@@ -162,24 +162,14 @@ impl Session {
     }
 
     async fn connect(&self) -> Result<ComponentLink, String> {
-        let cycle = self.config.keepalive.interval + self.config.keepalive.timeout;
-        let timeouts = Timeouts {
-            read_timeout: cycle * 3 + Duration::from_secs(1),
-            response_timeout: cycle * 3 + Duration::from_secs(1),
-        };
-        let attempt = ComponentLink::connect(
+        keepalive::connect(
             &self.config.server,
             &self.config.domain,
             &self.config.secret,
-            timeouts,
-        );
-        match timeout(self.config.connect_timeout, attempt).await {
-            Ok(result) => result,
-            Err(_) => Err(format!(
-                "connecting to {}: no handshake within {:?}",
-                self.config.server, self.config.connect_timeout
-            )),
-        }
+            &self.config.keepalive,
+            self.config.connect_timeout,
+        )
+        .await
     }
 
     /// Between connections: refuse sends until the retry delay is over. `false` ends the
@@ -206,11 +196,8 @@ impl Session {
                 return Ending::Lost(format!("joining the staff room: {e}"));
             }
         }
-        let interval = self.config.keepalive.interval;
-        let mut next_ping_at = Instant::now() + interval;
-        let mut pending: Option<(String, Instant)> = None;
+        let mut pings = Pings::new(&self.config.keepalive);
         loop {
-            let deadline = pending.as_ref().map(|(_, due)| *due);
             tokio::select! {
                 incoming = link.next() => {
                     let stanza = match incoming {
@@ -233,11 +220,7 @@ impl Session {
                                     return self.close(link).await;
                                 }
                             }
-                            AnnouncerAction::IqAnswered(id) => {
-                                if pending.as_ref().is_some_and(|(ping, _)| *ping == id) {
-                                    pending = None;
-                                }
-                            }
+                            AnnouncerAction::IqAnswered(id) => pings.answered(&id),
                         }
                     }
                 }
@@ -258,22 +241,15 @@ impl Session {
                     }
                     None => return self.close(link).await,
                 },
-                () = sleep_until(next_ping_at), if pending.is_none() => {
-                    self.next_ping += 1;
-                    let id = format!("keepalive-{}", self.next_ping);
-                    let ping = self.announcer.ping(&self.ping_target, &id);
-                    if let Err(e) = link.send(ping).await {
-                        return Ending::Lost(format!("sending ping: {e}"));
+                tick = pings.tick(&mut self.next_ping) => match tick {
+                    Tick::Ping(id) => {
+                        let ping = self.announcer.ping(&self.ping_target, &id);
+                        if let Err(e) = link.send(ping).await {
+                            return Ending::Lost(format!("sending ping: {e}"));
+                        }
                     }
-                    pending = Some((id, Instant::now() + self.config.keepalive.timeout));
-                    next_ping_at = Instant::now() + interval;
-                }
-                () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
-                    return Ending::Lost(format!(
-                        "no answer to a keepalive ping within {:?}",
-                        self.config.keepalive.timeout
-                    ));
-                }
+                    Tick::Dead(reason) => return Ending::Lost(reason),
+                },
             }
         }
     }
