@@ -16,6 +16,7 @@ use textgate_modem::ErrorClass;
 pub use textgate_modem::SmtpConfig;
 use textgate_store::with_database;
 
+use crate::channels::CopyTable;
 use crate::{Account, AccountId, AlertError, AlertService};
 
 /// How long a send may hold a copy before another daemon may try it.
@@ -27,33 +28,7 @@ const ATTEMPTS: i64 = 6;
 /// Copies sent in one pass.
 const BATCH: i64 = 50;
 
-/// Where a channel's copies of a campaign are.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct ChannelCounts {
-    pub waiting: u64,
-    pub sent: u64,
-    pub failed: u64,
-}
-
-impl ChannelCounts {
-    /// Counts from `(state, n)` rows of a channel's deliveries (`pending`, `sent`,
-    /// `failed`); `None` when there are none.
-    pub(crate) fn from_states(rows: Vec<(String, i64)>) -> Option<ChannelCounts> {
-        if rows.is_empty() {
-            return None;
-        }
-        let mut counts = ChannelCounts::default();
-        for (state, n) in rows {
-            let n = u64::try_from(n).unwrap_or(0);
-            match state.as_str() {
-                "sent" => counts.sent += n,
-                "failed" => counts.failed += n,
-                _ => counts.waiting += n,
-            }
-        }
-        Some(counts)
-    }
-}
+pub use crate::channels::ChannelCounts;
 
 /// The e-mail copies of one service; see [`AlertService::emails`].
 #[derive(Debug, Clone, Copy)]
@@ -186,20 +161,10 @@ impl Emails<'_> {
                 return Ok(tried);
             }
             for copy in due {
-                // The lease: only the daemon whose update moved the row sends it.
-                let claimed = with_database!(database, pool => {
-                    sqlx::query(
-                        "UPDATE alert_email_deliveries SET next_attempt_at = $3
-                         WHERE id = $1 AND state = 'pending' AND next_attempt_at = $2",
-                    )
-                    .bind(copy.id)
-                    .bind(copy.next_attempt_at)
-                    .bind(now + LEASE)
-                    .execute(pool)
+                if !CopyTable::Email
+                    .lease(database, copy.id, copy.next_attempt_at, now + LEASE)
                     .await?
-                    .rows_affected()
-                });
-                if claimed != 1 {
+                {
                     continue;
                 }
                 tried += 1;
@@ -270,16 +235,7 @@ impl Emails<'_> {
 
     /// Campaign `id`'s copies by state; `None` when it has none.
     pub async fn counts(&self, id: i64) -> Result<Option<ChannelCounts>, AlertError> {
-        let rows: Vec<(String, i64)> = with_database!(self.service.database(), pool => {
-            sqlx::query_as(
-                "SELECT state, COUNT(*) FROM alert_email_deliveries WHERE campaign_id = $1
-                 GROUP BY state",
-            )
-            .bind(id)
-            .fetch_all(pool)
-            .await?
-        });
-        Ok(ChannelCounts::from_states(rows))
+        CopyTable::Email.counts(self.service.database(), id).await
     }
 }
 

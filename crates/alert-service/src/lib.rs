@@ -45,6 +45,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod campaigns;
+pub mod channels;
 pub mod email;
 mod error;
 pub mod feeds;

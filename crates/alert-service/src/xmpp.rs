@@ -22,7 +22,7 @@ use textgate_store::with_database;
 use textgate_xmpp::announcer::{Announcement, AnnouncerConfig, AnnouncerHandle, Recipient};
 use textgate_xmpp::SendError;
 
-use crate::email::ChannelCounts;
+use crate::channels::{ChannelCounts, CopyTable};
 use crate::{Account, AccountId, AlertError, AlertService};
 
 /// How long a send may hold a message before another daemon may try it.
@@ -248,20 +248,10 @@ impl XmppCopies<'_> {
                 return Ok(tried);
             }
             for message in due {
-                // The lease: only the daemon whose update moved the row sends it.
-                let claimed = with_database!(database, pool => {
-                    sqlx::query(
-                        "UPDATE alert_xmpp_deliveries SET next_attempt_at = $3
-                         WHERE id = $1 AND state = 'pending' AND next_attempt_at = $2",
-                    )
-                    .bind(message.id)
-                    .bind(message.next_attempt_at)
-                    .bind(now + LEASE)
-                    .execute(pool)
+                if !CopyTable::Xmpp
+                    .lease(database, message.id, message.next_attempt_at, now + LEASE)
                     .await?
-                    .rows_affected()
-                });
-                if claimed != 1 {
+                {
                     continue;
                 }
                 tried += 1;
@@ -385,16 +375,7 @@ impl XmppCopies<'_> {
 
     /// Campaign `id`'s messages by state; `None` when it has none.
     pub async fn counts(&self, id: i64) -> Result<Option<ChannelCounts>, AlertError> {
-        let rows: Vec<(String, i64)> = with_database!(self.service.database(), pool => {
-            sqlx::query_as(
-                "SELECT state, COUNT(*) FROM alert_xmpp_deliveries WHERE campaign_id = $1
-                 GROUP BY state",
-            )
-            .bind(id)
-            .fetch_all(pool)
-            .await?
-        });
-        Ok(ChannelCounts::from_states(rows))
+        CopyTable::Xmpp.counts(self.service.database(), id).await
     }
 
     /// Campaign `id`'s messages that failed, with the reason: `(address, reason)`.

@@ -40,7 +40,7 @@ pub struct ChannelProgress {
     pub id: &'static str,
     /// What the page calls it.
     pub name: &'static str,
-    pub counts: crate::email::ChannelCounts,
+    pub counts: crate::channels::ChannelCounts,
 }
 
 /// One gateway's part of a campaign.
