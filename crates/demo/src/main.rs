@@ -127,8 +127,8 @@ fn beside_this_program(name: &str) -> anyhow::Result<PathBuf> {
     if !program.is_file() {
         bail!(
             "the daemon {} is missing: build it beside textgate-demo with \
-             `cargo build --release -p textgate -p textgate-demo` (scripts/demo does), \
-             or name one with --daemon",
+             `cargo build --release -p textgate -p textgate-demo` (scripts/demo builds them \
+             with `--profile demo` instead, into target/demo), or name one with --daemon",
             program.display()
         );
     }

@@ -37,7 +37,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         bail!(
             "{} is missing: `textgate demo` runs the textgate-demo program installed beside \
              textgate; build both with `cargo build --release -p textgate -p textgate-demo` \
-             (scripts/demo does)",
+             (scripts/demo builds them with `--profile demo` instead, into target/demo)",
             demo.display()
         );
     }
