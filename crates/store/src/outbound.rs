@@ -101,6 +101,24 @@ const UPSERT_PART: &str = concat!(
 /// [`Store::mark_sent_many`] too.
 const UPSERT_PART_CONFLICT: &str = upsert_part_conflict!();
 
+/// The parts of the texts whose ids replace `{ids}` (`$2` on) recorded after a report for
+/// another part with the same reference arrived take that part's outcome (`$1` now). One
+/// reference on several parts means one message for the whole text (an Android phone's
+/// id, a message centre's `message_payload`) and so one report for all of them, which can
+/// overtake the record of the later parts; without this they would wait for a report that
+/// has come already, and the text would never be delivered.
+const TAKE_THE_OUTCOME_OF_A_REPORTED_TWIN_IN: &str = "
+    UPDATE outbound_parts SET
+        status = (SELECT q.status FROM outbound_parts q
+                  WHERE q.outbound_id = outbound_parts.outbound_id
+                    AND q.message_ref = outbound_parts.message_ref AND q.status <> 'pending'
+                  ORDER BY q.seq LIMIT 1),
+        status_at = $1
+    WHERE outbound_id IN ({ids}) AND status = 'pending' AND EXISTS
+        (SELECT 1 FROM outbound_parts q
+         WHERE q.outbound_id = outbound_parts.outbound_id
+           AND q.message_ref = outbound_parts.message_ref AND q.status <> 'pending')";
+
 /// A sent text with a failed part has failed (`last_error` holds the network's reason).
 const FAIL_IF_A_PART_FAILED: &str = "
     UPDATE outbound SET state = 'failed', finished_at = $2
@@ -429,9 +447,16 @@ impl Store {
     pub async fn record_sent_part(&self, lease: &Lease, part: SentPart) -> Result<(), StoreError> {
         let now = self.now();
         in_transaction!(self, tx => {
-            let held: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM outbound WHERE id = $1 AND state = 'sending' AND lease_token = $2",
-            )
+            // The text's row is locked (on PostgreSQL; SQLite's writers take turns anyway)
+            // as record_status_report locks it, so a report for a twin of this part either
+            // sees this part or is seen by it.
+            let lock = match self.kind() {
+                BackendKind::Postgres => " FOR UPDATE",
+                BackendKind::Sqlite => "",
+            };
+            let held: Option<i64> = sqlx::query_scalar(&format!(
+                "SELECT id FROM outbound WHERE id = $1 AND state = 'sending' AND lease_token = $2{lock}"
+            ))
             .bind(lease.outbound_id)
             .bind(lease.token)
             .fetch_optional(&mut *tx)
@@ -444,6 +469,11 @@ impl Store {
                 .bind(i32::from(part.seq))
                 .bind(&part.message_ref)
                 .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(&TAKE_THE_OUTCOME_OF_A_REPORTED_TWIN_IN.replace("{ids}", "$2"))
+                .bind(now)
+                .bind(lease.outbound_id)
                 .execute(&mut *tx)
                 .await?;
         });
@@ -564,7 +594,11 @@ impl Store {
             let mut states: std::collections::HashMap<i64, String> = Default::default();
             for chunk in ids.chunks(BATCH_ROWS) {
                 let list = placeholders(2, chunk.len());
-                for sql in [FAIL_IF_A_PART_FAILED_IN, DELIVER_IF_EVERY_PART_DELIVERED_IN] {
+                for sql in [
+                    TAKE_THE_OUTCOME_OF_A_REPORTED_TWIN_IN,
+                    FAIL_IF_A_PART_FAILED_IN,
+                    DELIVER_IF_EVERY_PART_DELIVERED_IN,
+                ] {
                     let sql = sql.replace("{ids}", &list);
                     let mut query = sqlx::query(&sql).bind(now);
                     for id in chunk {

@@ -102,6 +102,7 @@ on_both_backends!(
     a_campaign_is_enqueued_in_batches_once,
     texts_finished_together_are_recorded_in_one_go,
     one_receipt_for_a_text_sent_as_one_message_delivers_every_part,
+    one_receipt_that_overtook_the_later_parts_delivers_them_too,
 );
 
 async fn inbound_read_twice_is_stored_once(ctx: Ctx) {
@@ -969,6 +970,64 @@ async fn one_receipt_for_a_text_sent_as_one_message_delivers_every_part(ctx: Ctx
         .expect("the receipt matches");
     assert_eq!(matched.outbound_id, id);
     assert_eq!(matched.state, OutboundState::Delivered);
+}
+
+/// The one receipt for a text sent as one message (an Android phone's, a message centre's
+/// `message_payload`) can arrive while only its first part is recorded; the parts recorded
+/// after it under the same id are delivered by it too, or the text never completes.
+async fn one_receipt_that_overtook_the_later_parts_delivers_them_too(ctx: Ctx) {
+    let window = Duration::hours(1);
+    let one_id = |seq| SentPart {
+        seq,
+        message_ref: "tg1-77".to_owned(),
+    };
+    for (n, outcome) in [
+        (1, PartOutcome::Delivered),
+        (
+            2,
+            PartOutcome::Failed {
+                reason: "the phone refused it".to_owned(),
+            },
+        ),
+    ] {
+        let id = ctx
+            .store
+            .enqueue_outbound(&reply("+15551234567", &format!("q{n}"), "two parts"))
+            .await
+            .unwrap()
+            .id();
+        let leased = lease_one(&ctx, "worker-a").await;
+        ctx.store
+            .record_sent_part(&leased.lease, one_id(1))
+            .await
+            .unwrap();
+        let early = ctx
+            .store
+            .record_status_report(GW, "tg1-77", &outcome, window)
+            .await
+            .unwrap()
+            .expect("the receipt matches the recorded part");
+        assert_eq!((early.outbound_id, early.seq), (id, 1));
+        // The second part is recorded once alone, and once more by the completion.
+        ctx.store
+            .record_sent_part(&leased.lease, one_id(2))
+            .await
+            .unwrap();
+        let state = ctx
+            .store
+            .mark_sent(&leased.lease, &[one_id(1), one_id(2), one_id(3)])
+            .await
+            .unwrap();
+        let expected = match outcome {
+            PartOutcome::Delivered => OutboundState::Delivered,
+            PartOutcome::Failed { .. } => OutboundState::Failed,
+        };
+        assert_eq!(state, expected, "text {n}");
+        assert_eq!(
+            ctx.store.outbound(id).await.unwrap().unwrap().state,
+            expected
+        );
+    }
 }
 
 /// Several texts marked sent in one transaction: each gets its own answer, a text whose
