@@ -664,7 +664,7 @@ fn every_problem_is_reported_at_once() {
         &[("TEXTGATE_HTTP_PORT", "80")],
         expect![[r#"
             test.toml has 5 errors:
-              TEXTGATE_HTTP_PORT: not a textgate setting; the top-level overrides are TEXTGATE_DATABASE_URL, TEXTGATE_HTTP_LISTEN, TEXTGATE_HTTP_SECURE_COOKIES, TEXTGATE_HTTP_SENDS_PER_MINUTE, TEXTGATE_LOG_FORMAT, TEXTGATE_LOG_LEVEL, TEXTGATE_ALERTS_ENCRYPTION_KEY_ID, TEXTGATE_ALERTS_ENCRYPTION_KEY, TEXTGATE_ALERTS_BLIND_INDEX_KEY, TEXTGATE_ALERTS_CONFIRMATION_KEY
+              TEXTGATE_HTTP_PORT: not a textgate setting; the top-level overrides are TEXTGATE_DATABASE_URL, TEXTGATE_HTTP_LISTEN, TEXTGATE_HTTP_SECURE_COOKIES, TEXTGATE_HTTP_SENDS_PER_MINUTE, TEXTGATE_LOG_FORMAT, TEXTGATE_LOG_LEVEL, TEXTGATE_ALERTS_ENCRYPTION_KEY_ID, TEXTGATE_ALERTS_ENCRYPTION_KEY, TEXTGATE_ALERTS_BLIND_INDEX_KEY, TEXTGATE_ALERTS_CONFIRMATION_KEY, TEXTGATE_ALERTS_EMAIL_RELAY, TEXTGATE_ALERTS_EMAIL_USERNAME, TEXTGATE_ALERTS_EMAIL_PASSWORD, TEXTGATE_ALERTS_XMPP_COMPONENT, TEXTGATE_ALERTS_XMPP_SECRET, TEXTGATE_ALERTS_XMPP_SERVER, TEXTGATE_ALERTS_XMPP_ROOM, TEXTGATE_ALERTS_XMPP_STAFF
               log.format: unknown variant `xml`, expected `text` or `json`
               gateway[0] (library).driver.adress: unknown field `adress`, expected `address` or `spawn`
               gateway[1] (campus).operators[0]: "carol@" is not a valid JID: nothing after the @
@@ -728,7 +728,7 @@ fn overrides_that_match_nothing_are_errors() {
               TEXTGATE_GATEWAY_LIBRARY_BAUD: not a gateway setting that can be overridden; the gateway overrides end in DOMAIN, SECRET, SERVER, OPERATORS, AVAILABLE_SHOWS, ROUTING, CLAIM_COLLISIONS, PRIVACY_HANDLES, NOTICES, DISPLAY_NAME, AWAY_FALLBACK, DEFAULT_REGION, MAX_PARTS, TRANSCRIPTS, CALL_AUTO_REPLY, RATE_LIMIT_PER_MINUTE, DRIVER_DEVICE, DRIVER_ADDRESS, DRIVER_BAUD, DRIVER_QUIRKS, DRIVER_PIN, DRIVER_SMSC, DRIVER_USERNAME, DRIVER_PASSWORD, DRIVER_URL, DRIVER_SIGNING_KEY
               TEXTGATE_GATEWAY_LIBRARY_MAX_PARTS: expected an integer, got "six"
               TEXTGATE_GATEWAY_NOSUCH_SECRET: no gateway has this name; the gateways' names in variables are LIBRARY
-              TEXTGATE_HTTP_PORT: not a textgate setting; the top-level overrides are TEXTGATE_DATABASE_URL, TEXTGATE_HTTP_LISTEN, TEXTGATE_HTTP_SECURE_COOKIES, TEXTGATE_HTTP_SENDS_PER_MINUTE, TEXTGATE_LOG_FORMAT, TEXTGATE_LOG_LEVEL, TEXTGATE_ALERTS_ENCRYPTION_KEY_ID, TEXTGATE_ALERTS_ENCRYPTION_KEY, TEXTGATE_ALERTS_BLIND_INDEX_KEY, TEXTGATE_ALERTS_CONFIRMATION_KEY
+              TEXTGATE_HTTP_PORT: not a textgate setting; the top-level overrides are TEXTGATE_DATABASE_URL, TEXTGATE_HTTP_LISTEN, TEXTGATE_HTTP_SECURE_COOKIES, TEXTGATE_HTTP_SENDS_PER_MINUTE, TEXTGATE_LOG_FORMAT, TEXTGATE_LOG_LEVEL, TEXTGATE_ALERTS_ENCRYPTION_KEY_ID, TEXTGATE_ALERTS_ENCRYPTION_KEY, TEXTGATE_ALERTS_BLIND_INDEX_KEY, TEXTGATE_ALERTS_CONFIRMATION_KEY, TEXTGATE_ALERTS_EMAIL_RELAY, TEXTGATE_ALERTS_EMAIL_USERNAME, TEXTGATE_ALERTS_EMAIL_PASSWORD, TEXTGATE_ALERTS_XMPP_COMPONENT, TEXTGATE_ALERTS_XMPP_SECRET, TEXTGATE_ALERTS_XMPP_SERVER, TEXTGATE_ALERTS_XMPP_ROOM, TEXTGATE_ALERTS_XMPP_STAFF
         "#]],
     );
     // An override that is well-formed but wrong says where the value came from.
@@ -1103,6 +1103,61 @@ fn uncommented_block(example: &str, start: &str) -> String {
         .filter(|line| !line.starts_with('#'))
         .map(|line| format!("{line}\n"))
         .collect()
+}
+
+/// The alert channels' credentials and addresses come from the environment as a
+/// gateway's do, and are checked as if the file said them.
+#[test]
+fn alert_channels_take_their_credentials_from_the_environment() {
+    let example = std::fs::read_to_string(example_path()).unwrap();
+    let alerts = uncommented_block(&example, "# [alerts]");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("old.key"), format!("{KEY_D}\n")).unwrap();
+    let alerts = edit(
+        &alerts,
+        "/etc/textgate/secrets/alerts-2025-01.key",
+        "old.key",
+    );
+    let text = format!("{MINIMAL}{alerts}");
+    let mut vars = vec![
+        ("TEXTGATE_ALERTS_ENCRYPTION_KEY", KEY_A),
+        ("TEXTGATE_ALERTS_BLIND_INDEX_KEY", KEY_B),
+        ("TEXTGATE_ALERTS_CONFIRMATION_KEY", KEY_C),
+        ("SMTP_PASSWORD", "from the file's variable"),
+        ("ALERTS_COMPONENT_SECRET", "from the file's variable"),
+        ("TEXTGATE_ALERTS_EMAIL_RELAY", "relay.test.example"),
+        ("TEXTGATE_ALERTS_EMAIL_PASSWORD", "test-relay-password"),
+        ("TEXTGATE_ALERTS_XMPP_COMPONENT", "alerts.test.example"),
+        ("TEXTGATE_ALERTS_XMPP_SECRET", "test-component-secret"),
+        ("TEXTGATE_ALERTS_XMPP_SERVER", "127.0.0.1:5347"),
+        ("TEXTGATE_ALERTS_XMPP_ROOM", "drill@conference.test.example"),
+        (
+            "TEXTGATE_ALERTS_XMPP_STAFF",
+            "dana@test.example, eli@test.example",
+        ),
+    ];
+    let config = load(&text, &vars, dir.path());
+    let alerts = config.alerts.expect("alerts are on");
+    let email = alerts.email.as_ref().expect("the e-mail copy");
+    assert_eq!(email.relay, "relay.test.example");
+    assert_eq!(
+        email.password.as_ref().map(|p| p.expose()),
+        Some("test-relay-password")
+    );
+    let xmpp = alerts.xmpp.as_ref().expect("alerts over XMPP");
+    assert_eq!(xmpp.component, "alerts.test.example");
+    assert_eq!(xmpp.secret.expose(), "test-component-secret");
+    assert_eq!(xmpp.server, "127.0.0.1:5347");
+    assert_eq!(xmpp.room.as_deref(), Some("drill@conference.test.example"));
+    assert_eq!(xmpp.staff, ["dana@test.example", "eli@test.example"]);
+
+    // An override is checked like the key it replaces, and named in the error.
+    vars.push(("TEXTGATE_ALERTS_XMPP_ROOM", "not a room"));
+    let errors = outcome(&text, &vars, dir.path());
+    assert!(
+        errors.contains("alerts.xmpp.room") && errors.contains("TEXTGATE_ALERTS_XMPP_ROOM"),
+        "{errors}"
+    );
 }
 
 /// Distinct valid 32-byte keys in hexadecimal.

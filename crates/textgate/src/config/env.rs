@@ -3,7 +3,8 @@
 //!
 //! The variables are a fixed, documented list (see [`override_variables`]):
 //! `TEXTGATE_DATABASE_URL`, `TEXTGATE_HTTP_LISTEN`, `TEXTGATE_HTTP_SECURE_COOKIES`,
-//! `TEXTGATE_LOG_FORMAT`, `TEXTGATE_LOG_LEVEL`, the `[alerts]` keys, and per gateway
+//! `TEXTGATE_LOG_FORMAT`, `TEXTGATE_LOG_LEVEL`, the `[alerts]` keys (with the e-mail relay's
+//! and the XMPP component's), and per gateway
 //! `TEXTGATE_GATEWAY_<NAME>_<KEY>`, where `<NAME>` is the gateway's `name` upper-cased with
 //! every other character than A–Z and 0–9 turned into `_`. A `TEXTGATE_` variable that
 //! matches nothing is an error, so a misspelt override never silently does nothing;
@@ -91,6 +92,44 @@ const GLOBAL: &[Setting] = &[
         "ALERTS_CONFIRMATION_KEY",
         &["alerts", "confirmation_key"],
         Kind::Text,
+    ),
+    // The relay's and the component's credentials differ between a test and a production
+    // host while the rest of the file stays the same: what a deployment sets from outside.
+    setting(
+        "ALERTS_EMAIL_RELAY",
+        &["alerts", "email", "relay"],
+        Kind::Text,
+    ),
+    setting(
+        "ALERTS_EMAIL_USERNAME",
+        &["alerts", "email", "username"],
+        Kind::Text,
+    ),
+    setting(
+        "ALERTS_EMAIL_PASSWORD",
+        &["alerts", "email", "password"],
+        Kind::Text,
+    ),
+    setting(
+        "ALERTS_XMPP_COMPONENT",
+        &["alerts", "xmpp", "component"],
+        Kind::Text,
+    ),
+    setting(
+        "ALERTS_XMPP_SECRET",
+        &["alerts", "xmpp", "secret"],
+        Kind::Text,
+    ),
+    setting(
+        "ALERTS_XMPP_SERVER",
+        &["alerts", "xmpp", "server"],
+        Kind::Text,
+    ),
+    setting("ALERTS_XMPP_ROOM", &["alerts", "xmpp", "room"], Kind::Text),
+    setting(
+        "ALERTS_XMPP_STAFF",
+        &["alerts", "xmpp", "staff"],
+        Kind::List,
     ),
 ];
 
