@@ -2,7 +2,8 @@
 //! gateways in one daemon, the library (alice) allowed to hand conversations to the branch
 //! (bob). Before the handoff bob may not answer the library's patron; after it, the
 //! patron's next text reaches bob (not alice), bob's reply leaves from the library's modem
-//! (the number the patron texted, never the branch's), and a handoff survives a restart.
+//! (the number the patron texted, never the branch's), bob is shown the conversation so
+//! far, and a handoff survives a restart.
 //! The daemon with two modem simulators, PostgreSQL and Prosody.
 
 mod support;
@@ -54,7 +55,8 @@ async fn a_conversation_handed_to_another_desk_is_answered_from_the_number_the_p
         &prosody.secret(GW),
         library_modem.path.clone(),
     );
-    library.extra = "transfer_to = [\"branch\"]\n".to_owned();
+    // Transcripts kept: the desk a conversation is handed to is shown it so far.
+    library.extra = "transfer_to = [\"branch\"]\ntranscripts = \"on\"\n".to_owned();
     let branch = GatewaySection {
         name: "branch".into(),
         domain: BRANCH.into(),
@@ -108,6 +110,8 @@ async fn a_conversation_handed_to_another_desk_is_answered_from_the_number_the_p
         .expect("inject");
     let first = text_from(&mut alice, &patron).await;
     assert_eq!(body(&first), "Do you have Middlemarch?");
+    reply(&mut alice, &patron, "a1", "Let me look.", false).await;
+    library_modem.wait_sent_parts(1).await;
 
     // Not handed yet: the branch may not answer the library's patron.
     reply(&mut bob, &patron, "early", "Hello from the branch", false).await;
@@ -143,10 +147,18 @@ async fn a_conversation_handed_to_another_desk_is_answered_from_the_number_the_p
             e.attr("from") == Some(GW) && body_of(e).contains("handed the conversation")
         })
         .await;
+    let note = body_of(&told);
+    assert!(note.contains("alice@library.test handed"), "{note}");
+    // With the conversation so far, in order, so bob need not ask the patron again.
+    let so_far = note
+        .split_once("So far")
+        .map(|(_, s)| s)
+        .unwrap_or_default();
+    let question = so_far.find(": Do you have Middlemarch?");
+    let answer = so_far.find("alice@library.test: Let me look.");
     assert!(
-        body_of(&told).contains("alice@library.test"),
-        "{}",
-        body_of(&told)
+        question.is_some() && answer.is_some() && question < answer,
+        "{note}"
     );
 
     // The patron's next text goes to bob, not to alice.
@@ -159,7 +171,7 @@ async fn a_conversation_handed_to_another_desk_is_answered_from_the_number_the_p
 
     // Bob's answer leaves from the library's modem, the number the patron texted.
     reply(&mut bob, &patron, "b1", "We have it at the branch.", false).await;
-    library_modem.wait_sent_parts(1).await;
+    library_modem.wait_sent_parts(2).await;
     let sent: Vec<(String, String)> = library_modem
         .sim
         .sent_messages()
@@ -168,7 +180,10 @@ async fn a_conversation_handed_to_another_desk_is_answered_from_the_number_the_p
         .collect();
     assert_eq!(
         sent,
-        [(PATRON.to_owned(), "We have it at the branch.".to_owned())]
+        [
+            (PATRON.to_owned(), "Let me look.".to_owned()),
+            (PATRON.to_owned(), "We have it at the branch.".to_owned())
+        ]
     );
     assert!(branch_modem.sim.sent_messages().is_empty());
 

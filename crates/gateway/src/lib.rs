@@ -6,6 +6,8 @@
 //! - [`hooks`]: the telemetry handles a gateway reports to (metrics, readiness) and the
 //!   screen that answers alert keywords before texts reach the operators.
 //! - [`claims`]: who is answering whom, shared by the event loop with the reply intake.
+//! - [`handoff`]: the note a desk gets with a conversation handed to it, with the
+//!   conversation so far (no I/O).
 //! - [`handles`]: privacy handles, and [`handles::Component`], the border every message to
 //!   the librarians crosses (where numbers become handles on a gateway that hides them).
 //! - [`inbound`]: turning received PDUs into parts and stored texts (no I/O).
@@ -30,6 +32,7 @@ pub mod claims;
 pub mod device_watch;
 pub mod flood;
 pub mod handles;
+pub mod handoff;
 pub mod hooks;
 pub mod inbound;
 pub mod intake;

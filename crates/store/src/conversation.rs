@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::backend::with_pool;
-use crate::{Conversation, Store, StoreError};
+use crate::{Conversation, ExchangedText, Store, StoreError};
 
 // Selected from `conversations` unaliased; the handle comes with it for gateways that hide
 // numbers (privacy handles), so transcripts and exports show what the librarians saw.
@@ -41,6 +41,14 @@ impl From<ConversationRow> for Conversation {
     }
 }
 
+#[derive(sqlx::FromRow)]
+struct ExchangedRow {
+    at: DateTime<Utc>,
+    direction: String,
+    operator: Option<String>,
+    body: Option<String>,
+}
+
 /// Finds or creates the conversation and counts one more text in it; returns its id.
 /// Runs inside the caller's transaction.
 pub(crate) const TOUCH_CONVERSATION: &str = "
@@ -76,6 +84,43 @@ impl Store {
             sqlx::query_as(&sql).bind(gateway).bind(patron).fetch_optional(pool).await?
         });
         Ok(row.map(Conversation::from))
+    }
+
+    /// The last `limit` texts of a conversation that a librarian saw, oldest first: the
+    /// patron's texts delivered to one, and the replies. A patron's text still waiting for
+    /// a librarian is left out; it is delivered on its own.
+    pub async fn recent_texts(
+        &self,
+        conversation_id: i64,
+        limit: u32,
+    ) -> Result<Vec<ExchangedText>, StoreError> {
+        let rows: Vec<ExchangedRow> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT at, direction, operator, body FROM (
+                     SELECT received_at AS at, 'in' AS direction, delivered_to AS operator,
+                            body, id
+                     FROM inbound WHERE conversation_id = $1 AND delivered_to IS NOT NULL
+                     UNION ALL
+                     SELECT created_at AS at, 'out' AS direction, sender_jid AS operator,
+                            body, id
+                     FROM outbound WHERE conversation_id = $1) texts
+                 ORDER BY at DESC, direction DESC, id DESC LIMIT $2",
+            )
+            .bind(conversation_id)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .rev()
+            .map(|row| ExchangedText {
+                at: row.at,
+                inbound: row.direction == "in",
+                operator: row.operator,
+                body: row.body,
+            })
+            .collect())
     }
 
     /// The gateway's conversations, most recently active first.

@@ -51,6 +51,19 @@ pub enum PendingInsertion {
     Committed(i64),
 }
 
+/// One text of a conversation as a librarian saw it, for the history a desk gets with a
+/// conversation handed to it ([`Store::recent_texts`](crate::Store::recent_texts)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExchangedText {
+    pub at: DateTime<Utc>,
+    /// From the patron (true) or a librarian's reply (false).
+    pub inbound: bool,
+    /// The librarian it was delivered to, or who wrote the reply.
+    pub operator: Option<String>,
+    /// `None` once erased: a gateway without transcripts keeps no bodies.
+    pub body: Option<String>,
+}
+
 /// A conversation between a gateway and one patron.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conversation {

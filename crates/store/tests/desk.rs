@@ -57,6 +57,7 @@ on_both_backends!(
     the_last_text_in_and_out,
     a_number_keeps_one_handle_and_a_handle_names_one_number,
     transcripts_and_exports_show_the_handle,
+    the_conversation_so_far_for_a_desk_it_is_handed_to,
 );
 
 async fn canned_replies_round_trip(ctx: Ctx) {
@@ -539,4 +540,87 @@ async fn transcripts_and_exports_show_the_handle(ctx: Ctx) {
         !everything.contains(PATRON),
         "the number leaked: {everything}"
     );
+}
+
+/// What a desk is shown of a conversation handed to it: the texts a librarian saw, in
+/// order, the last ones only; not a text still waiting (it is delivered on its own); and
+/// without bodies where the gateway keeps no transcripts.
+async fn the_conversation_so_far_for_a_desk_it_is_handed_to(ctx: Ctx) {
+    let store = &ctx.store;
+    for (policy, kept) in [
+        (TranscriptPolicy::Keep, true),
+        (TranscriptPolicy::EraseOnDelivery, false),
+    ] {
+        store.set_transcript_policy(GW, policy).await.unwrap();
+        let patron = if kept { PATRON } else { TROLL };
+        let first = store
+            .insert_inbound(&sms(&ctx, patron, "Do you have Middlemarch?"))
+            .await
+            .unwrap()
+            .id();
+        store.mark_inbound_delivered(&[first], ALICE).await.unwrap();
+        ctx.clock.advance(Duration::minutes(2));
+        let reply = textgate_store::NewOutbound {
+            gateway: GW.to_owned(),
+            recipient: patron.to_owned(),
+            origin: textgate_store::OutboundOrigin::Chat {
+                sender_jid: format!("{ALICE}/desk"),
+                xmpp_id: format!("r-{kept}"),
+                receipt: textgate_store::DeliveryReceipt::NotRequested,
+            },
+            body: "Let me look.".to_owned(),
+            priority: textgate_store::Priority::CHAT,
+            not_before: None,
+        };
+        store.enqueue_outbound(&reply).await.unwrap();
+        ctx.clock.advance(Duration::minutes(1));
+        let second = store
+            .insert_inbound(&sms(&ctx, patron, "Any large print?"))
+            .await
+            .unwrap()
+            .id();
+        store
+            .mark_inbound_delivered(&[second], ALICE)
+            .await
+            .unwrap();
+        ctx.clock.advance(Duration::minutes(1));
+        store
+            .insert_inbound(&sms(&ctx, patron, "Still waiting"))
+            .await
+            .unwrap();
+
+        let conversation = store.find_conversation(GW, patron).await.unwrap().unwrap();
+        let all = store.recent_texts(conversation.id, 10).await.unwrap();
+        let seen: Vec<(bool, Option<&str>)> = all
+            .iter()
+            .map(|t| (t.inbound, t.operator.as_deref()))
+            .collect();
+        let desk = format!("{ALICE}/desk");
+        assert_eq!(
+            seen,
+            [
+                (true, Some(ALICE)),
+                (false, Some(desk.as_str())),
+                (true, Some(ALICE))
+            ],
+            "the waiting text is left out"
+        );
+        assert!(all.windows(2).all(|w| w[0].at <= w[1].at), "{all:?}");
+        let bodies: Vec<Option<&str>> = all.iter().map(|t| t.body.as_deref()).collect();
+        if kept {
+            assert_eq!(
+                bodies,
+                [
+                    Some("Do you have Middlemarch?"),
+                    Some("Let me look."),
+                    Some("Any large print?")
+                ]
+            );
+        } else {
+            // The reply's body stays until it is sent; the delivered texts' are gone.
+            assert_eq!(bodies, [None, Some("Let me look."), None]);
+        }
+        let last = store.recent_texts(conversation.id, 2).await.unwrap();
+        assert_eq!(last, all[1..].to_vec(), "the last ones, oldest first");
+    }
 }

@@ -11,11 +11,14 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use textgate_core::{BareJid, DeskCommand, PatronAddress};
-use textgate_store::{DeliveryReceipt, NewOutbound, OutboundOrigin, Priority, Saved};
+use textgate_store::{
+    DeliveryReceipt, ExchangedText, NewOutbound, OutboundOrigin, Priority, Saved,
+};
 use textgate_xmpp::{DeskAnswer, DeskRequest, Outgoing};
 use tracing::Instrument;
 
 use super::Runtime;
+use crate::handoff::{self, HandoffNote};
 
 /// How long `status` waits for the modem to describe itself.
 const STATUS_WAIT: Duration = Duration::from_secs(5);
@@ -367,15 +370,16 @@ impl Runtime {
         self.store_claim(patron, None).await;
         self.claims.publish(&self.router);
         let number = patron.formatted();
-        let note = format!(
-            "{} handed the conversation with {number} to your desk ({}). Their next texts \
-             come to you from {}; your replies leave from this gateway's number, the one \
-             they texted.",
-            me.as_str(),
-            place.display_name,
-            self.settings.domain
-        );
         if !there.is_empty() {
+            let so_far = self.conversation_so_far(patron).await;
+            let note = HandoffNote {
+                by: me.as_str(),
+                patron: &number,
+                desk: &place.display_name,
+                gateway: &self.settings.domain,
+                so_far: &so_far,
+            }
+            .render(chrono::Utc::now());
             self.notices.desk(&note, there.clone()).await;
         }
         // Texts the patron sent before, still waiting for a librarian here, go there.
@@ -391,6 +395,28 @@ impl Runtime {
                  and were told. Replies still leave from this number.",
                 place.display_name
             ),
+        })
+    }
+
+    /// The last texts of the conversation with `patron`, for the desk it is handed to;
+    /// none when the store cannot say (the handoff goes on without them).
+    async fn conversation_so_far(&self, patron: &PatronAddress) -> Vec<ExchangedText> {
+        let found = self
+            .store
+            .find_conversation(&self.settings.name, patron.as_str())
+            .await;
+        let result = match found {
+            Ok(Some(conversation)) => {
+                self.store
+                    .recent_texts(conversation.id, handoff::TEXTS_SHOWN)
+                    .await
+            }
+            Ok(None) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        };
+        result.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "could not read the conversation so far for the desk it is handed to");
+            Vec::new()
         })
     }
 
