@@ -122,6 +122,20 @@ async fn a_conversation_handed_to_another_desk_is_answered_from_the_number_the_p
         .await;
     let why = error_text(&refused);
     assert!(why.contains("belongs to the library desk"), "{why}");
+    // Nor act on it, nor read the library desk's queue: bob is its operator only for what
+    // is handed to his desk.
+    ask(
+        &mut bob,
+        &format!("canned send hours {PATRON}"),
+        "belongs to the library desk",
+    )
+    .await;
+    ask(
+        &mut bob,
+        "waiting",
+        "\"waiting\" is for the library desk's own librarians",
+    )
+    .await;
 
     // A desk that does not exist is refused in words, naming the ones that do.
     let answer = ask(
@@ -168,6 +182,9 @@ async fn a_conversation_handed_to_another_desk_is_answered_from_the_number_the_p
         .expect("inject");
     let second = text_from(&mut bob, &patron).await;
     assert_eq!(body(&second), "The branch is closer to me.");
+
+    // Handed to his desk, the conversation is his to act on as well.
+    ask(&mut bob, &format!("release {PATRON}"), "Nothing released").await;
 
     // Bob's answer leaves from the library's modem, the number the patron texted.
     reply(&mut bob, &patron, "b1", "We have it at the branch.", false).await;

@@ -145,7 +145,64 @@ pub enum ArgumentProblem {
     CannedAction(String),
 }
 
+/// What a librarian of another desk (one of the desks this gateway hands conversations to)
+/// may do with this gateway's commands. They are its operators only to answer the
+/// conversations handed to their desk, so a command about a patron is theirs only for
+/// those, and the commands that read or change the home desk's own work (its queue, its
+/// canned replies, its blocked numbers) are not theirs at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuestAccess<'a> {
+    /// Theirs as much as the home desk's: help, status, their own pause and resume, the
+    /// list of canned replies.
+    Allowed,
+    /// Only in a conversation handed to their desk.
+    IfHanded(&'a PatronAddress),
+    /// The home desk's alone.
+    Refused,
+}
+
 impl DeskCommand {
+    /// What a librarian of another desk may do with this command ([`GuestAccess`]).
+    pub fn guest_access(&self) -> GuestAccess<'_> {
+        match self {
+            DeskCommand::Help
+            | DeskCommand::Status
+            | DeskCommand::Pause
+            | DeskCommand::Resume
+            | DeskCommand::CannedList => GuestAccess::Allowed,
+            DeskCommand::Transfer { patron, .. }
+            | DeskCommand::TransferToDesk { patron, .. }
+            | DeskCommand::Release { patron }
+            | DeskCommand::CannedSend { patron, .. } => GuestAccess::IfHanded(patron),
+            DeskCommand::Waiting
+            | DeskCommand::CannedAdd { .. }
+            | DeskCommand::CannedRemove { .. }
+            | DeskCommand::Block { .. }
+            | DeskCommand::Unblock { .. }
+            | DeskCommand::BlockedList => GuestAccess::Refused,
+        }
+    }
+
+    /// The command's word, as a librarian types it.
+    pub fn word(&self) -> &'static str {
+        match self {
+            DeskCommand::Help => "help",
+            DeskCommand::Status => "status",
+            DeskCommand::Waiting => "waiting",
+            DeskCommand::Transfer { .. } | DeskCommand::TransferToDesk { .. } => "transfer",
+            DeskCommand::Release { .. } => "release",
+            DeskCommand::Pause => "pause",
+            DeskCommand::Resume => "resume",
+            DeskCommand::CannedList => "canned",
+            DeskCommand::CannedAdd { .. } => "canned add",
+            DeskCommand::CannedRemove { .. } => "canned remove",
+            DeskCommand::CannedSend { .. } => "canned send",
+            DeskCommand::Block { .. } => "block",
+            DeskCommand::Unblock { .. } => "unblock",
+            DeskCommand::BlockedList => "blocked",
+        }
+    }
+
     /// The patron the command is about, for a caller that reads handles or numbers its
     /// own way before carrying it out.
     pub fn patron_mut(&mut self) -> Option<&mut PatronAddress> {
@@ -427,6 +484,62 @@ mod tests {
             Err(e) => format!("error: {e}"),
         };
         expect.assert_eq(&actual);
+    }
+
+    /// Another desk's librarian acts on the conversations handed to their desk and on
+    /// nothing else of this gateway's: every command that names a patron is checked, and
+    /// the home desk's lists and settings are refused.
+    #[test]
+    fn what_another_desks_librarian_may_do() {
+        let access = |line: &str| {
+            let command = DeskCommand::parse(line, us()).unwrap();
+            match command.guest_access() {
+                GuestAccess::Allowed => "allowed".to_owned(),
+                GuestAccess::IfHanded(patron) => format!("if {} is handed", patron.as_str()),
+                GuestAccess::Refused => format!("refused ({})", command.word()),
+            }
+        };
+        let seen: Vec<String> = [
+            "help",
+            "status",
+            "pause",
+            "resume",
+            "canned",
+            "transfer 555-123-9999 bob@library.test",
+            "transfer 555-123-9999 annex",
+            "release 555-123-9999",
+            "canned send hours 555-123-9999",
+            "waiting",
+            "canned add hours We open at nine.",
+            "canned remove hours",
+            "block 555-123-9999",
+            "unblock 555-123-9999",
+            "blocked",
+        ]
+        .iter()
+        .map(|line| access(line))
+        .collect();
+        let handed = "if +15551239999 is handed";
+        assert_eq!(
+            seen,
+            [
+                "allowed",
+                "allowed",
+                "allowed",
+                "allowed",
+                "allowed",
+                handed,
+                handed,
+                handed,
+                handed,
+                "refused (waiting)",
+                "refused (canned add)",
+                "refused (canned remove)",
+                "refused (block)",
+                "refused (unblock)",
+                "refused (blocked)",
+            ]
+        );
     }
 
     #[test]

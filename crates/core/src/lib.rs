@@ -14,6 +14,7 @@ pub mod routing;
 
 pub use desk_command::{
     keyword_of, ArgumentProblem, CannedName, CannedNameError, CommandError, DeskCommand,
+    GuestAccess,
 };
 pub use handle::PatronHandle;
 pub use hours::{EntryProblem, HoursError, OpeningHours, OpeningHoursConfig};

@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use textgate_core::{BareJid, DeskCommand, PatronAddress};
+use textgate_core::{BareJid, DeskCommand, GuestAccess, PatronAddress};
 use textgate_store::{
     DeliveryReceipt, ExchangedText, NewOutbound, OutboundOrigin, Priority, Saved,
 };
@@ -88,6 +88,27 @@ impl Runtime {
         }
         let me = &request.operator;
         let name = self.settings.name.clone();
+        if !self.router.is_home(me) {
+            // Another desk's librarian: an operator here only for what is handed to them.
+            match command.guest_access() {
+                GuestAccess::Allowed => {}
+                GuestAccess::IfHanded(patron) if self.router.may_answer(me, patron) => {}
+                GuestAccess::IfHanded(patron) => {
+                    return Err(format!(
+                        "Not done: the conversation with {} belongs to the {name} desk. You \
+                         can act on it once one of its librarians hands it to your desk.",
+                        patron.formatted()
+                    ))
+                }
+                GuestAccess::Refused => {
+                    return Err(format!(
+                        "Not done: \"{}\" is for the {name} desk's own librarians. You answer \
+                         its conversations only when they are handed to your desk.",
+                        command.word()
+                    ))
+                }
+            }
+        }
         let store_failed = |e: textgate_store::StoreError| {
             tracing::error!(error = %e, "a desk command could not reach the store");
             "The gateway could not reach its database; please try again.".to_owned()
