@@ -41,12 +41,25 @@ impl From<ConversationRow> for Conversation {
     }
 }
 
+/// One text of a conversation as read from the store (the `inbound` and `outbound` rows
+/// selected together as `at, direction, operator, body`).
 #[derive(sqlx::FromRow)]
-struct ExchangedRow {
+pub(crate) struct ExchangedRow {
     at: DateTime<Utc>,
     direction: String,
     operator: Option<String>,
     body: Option<String>,
+}
+
+impl From<ExchangedRow> for ExchangedText {
+    fn from(row: ExchangedRow) -> ExchangedText {
+        ExchangedText {
+            at: row.at,
+            inbound: row.direction == "in",
+            operator: row.operator,
+            body: row.body,
+        }
+    }
 }
 
 /// Finds or creates the conversation and counts one more text in it; returns its id.
@@ -111,16 +124,7 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        Ok(rows
-            .into_iter()
-            .rev()
-            .map(|row| ExchangedText {
-                at: row.at,
-                inbound: row.direction == "in",
-                operator: row.operator,
-                body: row.body,
-            })
-            .collect())
+        Ok(rows.into_iter().rev().map(ExchangedText::from).collect())
     }
 
     /// The gateway's conversations, most recently active first.

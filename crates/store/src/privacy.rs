@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use zip::write::SimpleFileOptions;
 
 use crate::backend::{in_transaction, placeholders, with_pool, BackendKind};
-use crate::conversation::{ConversationRow, CONVERSATION_COLUMNS};
-use crate::{Conversation, Store, StoreError};
+use crate::conversation::{ConversationRow, ExchangedRow, CONVERSATION_COLUMNS};
+use crate::{Conversation, ExchangedText, Store, StoreError};
 
 /// Which texts a privacy operation applies to, always within one gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,7 +175,7 @@ impl Store {
     pub async fn export_transcripts(&self, selection: &Selection) -> Result<Vec<u8>, StoreError> {
         let gateway = selection.gateway();
         let exported_at = self.now();
-        let mut conversations: Vec<(Conversation, Vec<TranscriptLine>)> = Vec::new();
+        let mut conversations: Vec<(Conversation, Vec<ExchangedText>)> = Vec::new();
         for filter in selection.filters() {
             let inbound = filter.condition("received_at");
             let outbound = filter.condition("created_at");
@@ -209,7 +209,7 @@ impl Store {
         &self,
         conversation: &Conversation,
         filter: &Filter<'_>,
-    ) -> Result<Vec<TranscriptLine>, StoreError> {
+    ) -> Result<Vec<ExchangedText>, StoreError> {
         // Within a conversation selected by id every text belongs; within a period only
         // the texts of the period.
         let (in_time, out_time, binds_period) = match filter {
@@ -228,38 +228,15 @@ impl Store {
              FROM outbound WHERE conversation_id = $1{out_time}
              ORDER BY at, direction"
         );
-        let rows: Vec<TranscriptRow> = with_pool!(self, pool => {
+        let rows: Vec<ExchangedRow> = with_pool!(self, pool => {
             let mut query = sqlx::query_as(&sql).bind(conversation.id);
             if let Some((from, until)) = binds_period {
                 query = query.bind(from).bind(until);
             }
             query.fetch_all(pool).await?
         });
-        Ok(rows
-            .into_iter()
-            .map(|row| TranscriptLine {
-                at: row.at,
-                inbound: row.direction == "in",
-                operator: row.operator,
-                body: row.body,
-            })
-            .collect())
+        Ok(rows.into_iter().map(ExchangedText::from).collect())
     }
-}
-
-#[derive(sqlx::FromRow)]
-struct TranscriptRow {
-    at: DateTime<Utc>,
-    direction: String,
-    operator: Option<String>,
-    body: Option<String>,
-}
-
-struct TranscriptLine {
-    at: DateTime<Utc>,
-    inbound: bool,
-    operator: Option<String>,
-    body: Option<String>,
 }
 
 /// `000012 +15551234567.txt`: sortable, and safe on every file system.
@@ -280,7 +257,7 @@ fn transcript_file_name(conversation: &Conversation) -> String {
 
 fn render_transcript(
     conversation: &Conversation,
-    lines: &[TranscriptLine],
+    lines: &[ExchangedText],
     exported_at: DateTime<Utc>,
 ) -> String {
     const TIME: &str = "%Y-%m-%d %H:%M:%S UTC";
@@ -321,7 +298,7 @@ mod tests {
 
     use super::*;
 
-    fn check(patron: &str, lines: Vec<TranscriptLine>, expect: Expect) {
+    fn check(patron: &str, lines: Vec<ExchangedText>, expect: Expect) {
         let at = |minute| Utc.with_ymd_and_hms(2026, 11, 22, 8, minute, 0).unwrap();
         let conversation = Conversation {
             id: 42,
@@ -347,8 +324,8 @@ mod tests {
         inbound: bool,
         operator: Option<&str>,
         body: Option<&str>,
-    ) -> TranscriptLine {
-        TranscriptLine {
+    ) -> ExchangedText {
+        ExchangedText {
             at: Utc.with_ymd_and_hms(2026, 11, 22, 8, minute, 0).unwrap(),
             inbound,
             operator: operator.map(str::to_string),

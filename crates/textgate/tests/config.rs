@@ -1105,10 +1105,10 @@ fn uncommented_block(example: &str, start: &str) -> String {
         .collect()
 }
 
-/// The alert channels' credentials and addresses come from the environment as a
-/// gateway's do, and are checked as if the file said them.
-#[test]
-fn alert_channels_take_their_credentials_from_the_environment() {
+/// The minimal configuration with the example's `[alerts]` block uncommented, and the
+/// directory it is read in (where the retired key's file is: the example's path does not
+/// exist here).
+fn example_with_alerts() -> (String, tempfile::TempDir) {
     let example = std::fs::read_to_string(example_path()).unwrap();
     let alerts = uncommented_block(&example, "# [alerts]");
     let dir = tempfile::tempdir().unwrap();
@@ -1118,7 +1118,14 @@ fn alert_channels_take_their_credentials_from_the_environment() {
         "/etc/textgate/secrets/alerts-2025-01.key",
         "old.key",
     );
-    let text = format!("{MINIMAL}{alerts}");
+    (format!("{MINIMAL}{alerts}"), dir)
+}
+
+/// The alert channels' credentials and addresses come from the environment as a
+/// gateway's do, and are checked as if the file said them.
+#[test]
+fn alert_channels_take_their_credentials_from_the_environment() {
+    let (text, dir) = example_with_alerts();
     let mut vars = vec![
         ("TEXTGATE_ALERTS_ENCRYPTION_KEY", KEY_A),
         ("TEXTGATE_ALERTS_BLIND_INDEX_KEY", KEY_B),
@@ -1168,8 +1175,7 @@ const KEY_D: &str = "c0ffee00c0ffee01c0ffee02c0ffee03c0ffee04c0ffee05c0ffee06c0f
 
 #[test]
 fn example_alerts_section_is_valid_when_uncommented() {
-    let example = std::fs::read_to_string(example_path()).unwrap();
-    let alerts = uncommented_block(&example, "# [alerts]");
+    let (text, dir) = example_with_alerts();
     let vars = [
         ("TEXTGATE_ALERTS_ENCRYPTION_KEY", KEY_A),
         ("TEXTGATE_ALERTS_BLIND_INDEX_KEY", KEY_B),
@@ -1177,15 +1183,6 @@ fn example_alerts_section_is_valid_when_uncommented() {
         ("SMTP_PASSWORD", "relay-password"),
         ("ALERTS_COMPONENT_SECRET", "alerts-secret"),
     ];
-    // The retired key's file does not exist here; point it at a real one.
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("old.key"), format!("{KEY_D}\n")).unwrap();
-    let alerts = edit(
-        &alerts,
-        "/etc/textgate/secrets/alerts-2025-01.key",
-        "old.key",
-    );
-    let text = format!("{MINIMAL}{alerts}");
     let config = load(&text, &vars, dir.path());
     let alerts = config.alerts.expect("alerts are on");
     assert_eq!(alerts.encryption_key.id, "2026-01");
