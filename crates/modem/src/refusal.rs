@@ -47,12 +47,14 @@ pub fn cms_class(error: &CmsError) -> ErrorClass {
     }
 }
 
-/// A `+CMS ERROR` as a refusal. RP causes from the network are 1 to 127 (TS 24.011);
-/// higher codes are the modem's or the SIM's own.
+/// A `+CMS ERROR` as a refusal. The network's: RP causes 1 to 127 (TS 24.011) and the
+/// SMS centre's TP-FCS values 128 to 207 (TS 23.040 §9.2.3.22: the TPDU's fields, SC busy,
+/// no SC subscription, SME barred and the like); from 208 on (SIM storage, error in MS,
+/// application errors, and 300 and up) the modem's or the SIM's own.
 pub fn cms_refusal(error: &CmsError) -> Refusal {
     Refusal {
         by: match error.code {
-            Some(1..=127) => RefusedBy::Network,
+            Some(1..=207) => RefusedBy::Network,
             _ => RefusedBy::Device,
         },
         code: error.code,
@@ -371,6 +373,16 @@ mod tests {
         assert_eq!(
             shown(cms_refusal(&CmsError::from_code(1))),
             "Network Some(1) +CMS ERROR 1 (unassigned (unallocated) number) (final)"
+        );
+        // The SMS centre's refusals are the network's, the SIM's and the modem's are not.
+        let by = |code| cms_refusal(&CmsError::from_code(code)).by;
+        assert_eq!(
+            [by(127), by(128), by(192), by(196), by(207)],
+            [RefusedBy::Network; 5]
+        );
+        assert_eq!(
+            [by(208), by(210), by(255), by(300), by(0)],
+            [RefusedBy::Device; 5]
         );
         assert_eq!(
             shown(cms_refusal(&CmsError::from_code(500))),
