@@ -1868,12 +1868,16 @@ mod connect {
         address
     }
 
-    /// A local port nothing listens on (bound, then released).
-    fn dead_address() -> String {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let address = listener.local_addr().expect("address").to_string();
-        drop(listener);
-        address
+    /// A local port nothing listens on, and nothing can while the socket is kept: bound
+    /// but never listening, so a connection to it is refused (a port bound and released
+    /// could be taken by another test's server meanwhile).
+    fn dead_address() -> (String, tokio::net::TcpSocket) {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        socket
+            .bind("127.0.0.1:0".parse().expect("an address"))
+            .expect("bind");
+        let address = socket.local_addr().expect("address").to_string();
+        (address, socket)
     }
 
     fn configuration(database: &str, server: &str, secret: &str, modem: &str) -> String {
@@ -1919,9 +1923,9 @@ mod connect {
 
     #[tokio::test]
     async fn unreachable_server_modem_and_database_exit_1_naming_each_key() {
-        let server = dead_address();
-        let modem = dead_address();
-        let database = dead_address();
+        let (server, _server) = dead_address();
+        let (modem, _modem) = dead_address();
+        let (database, _database) = dead_address();
         let text = configuration(
             &format!("postgres://postgres@{database}/postgres"),
             &server,
