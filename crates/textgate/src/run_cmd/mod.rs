@@ -10,8 +10,8 @@
 //!
 //! This file starts and stops the parts; turning the configuration into each part's
 //! settings is split by part, so a section's translation is read beside its siblings:
-//! [`gateway`] (the runtime and the XMPP component of a `[[gateway]]`), [`drivers`] (its
-//! `[gateway.driver]`) and [`alerts`] (`[alerts]`, `[[webhook]]` and the console).
+//! `gateway.rs` (the runtime and the XMPP component of a `[[gateway]]`), `drivers.rs` (its
+//! `[gateway.driver]`) and `alerts.rs` (`[alerts]`, `[[webhook]]` and the console).
 //!
 //! Exit statuses: a configuration that cannot be read or is invalid is bad input (2);
 //! anything that fails afterwards (the database, the listener, no gateway starting) is a
