@@ -88,6 +88,56 @@ impl Shared {
     }
 }
 
+/// Why [`check_access`] failed, and which setting to look at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessProblem {
+    /// No answer, or not the API's: the `url` (or, on a private server, `api_path`).
+    Url(String),
+    /// The phone or server refused the credentials: `username` and `password`.
+    Credentials(String),
+}
+
+/// Asks the phone (or the server) for its webhook registrations with the configured URL,
+/// mode and credentials, as the driver's first request at start does, and registers
+/// nothing: what `check-config --connect` runs, so a wrong address, path or password shows
+/// before the daemon starts rather than as an unready gateway after.
+pub async fn check_access(config: &AndroidConfig) -> Result<(), AccessProblem> {
+    let client = PhoneClient::new(
+        &config.api_url,
+        &config.username,
+        &config.password,
+        config.request_timeout,
+    );
+    let path = config.mode.webhooks_path();
+    let answer = client
+        .get(&path)
+        .await
+        .map_err(|e| AccessProblem::Url(e.to_string()))?;
+    match answer.status {
+        200..=299 => Ok(()),
+        401 | 403 => Err(AccessProblem::Credentials(format!(
+            "the phone refused the username and password (HTTP {})",
+            answer.status
+        ))),
+        404 => Err(AccessProblem::Url(format!(
+            "{}{path} answered HTTP 404: not the SMSGate API there (check the url, the mode \
+             and, for a private server, api_path)",
+            config.api_url.trim_end_matches('/')
+        ))),
+        status => {
+            let said = textgate_android::error_message(&answer.body).unwrap_or_default();
+            Err(AccessProblem::Url(
+                format!(
+                    "{}{path} answered HTTP {status} {said}",
+                    config.api_url.trim_end_matches('/')
+                )
+                .trim_end()
+                .to_owned(),
+            ))
+        }
+    }
+}
+
 impl AndroidDriver {
     /// Starts the driver's tasks on the current tokio runtime: the registration of its
     /// webhooks and the phone's liveness, and the look-ups of late delivery reports.

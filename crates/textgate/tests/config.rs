@@ -1921,6 +1921,58 @@ mod connect {
         );
     }
 
+    /// An Android phone is asked with the gateway's credentials (the simulated SMSGate
+    /// app checks them as the app does): right ones pass, a wrong password is named, and
+    /// an address that is not the API is named under `url`.
+    #[tokio::test]
+    async fn an_android_phone_is_asked_with_its_credentials() {
+        let prosody = Prosody::start(&[DOMAIN]).await.expect("Prosody starts");
+        let phone = textgate_androidsim::Phone::start(Default::default())
+            .await
+            .expect("the phone starts");
+        let known = phone.config();
+        let with_phone = |url: &str, password: &str| {
+            let text = configuration(
+                POSTGRES,
+                &prosody.component_addr(),
+                &prosody.secret(DOMAIN),
+                "127.0.0.1:7001",
+            );
+            edit(
+                &text,
+                "kind = \"simulator\"\naddress = \"127.0.0.1:7001\"",
+                &format!(
+                    "kind = \"android\"\nurl = {url:?}\nusername = {:?}\npassword = {password:?}\n\
+                     signing_key = {:?}",
+                    known.username, known.signing_key
+                ),
+            )
+        };
+
+        let (status, stdout, stderr) =
+            check_connect(with_phone(&phone.base_url(), &known.password)).await;
+        assert_eq!(status, 0, "{stdout}{stderr}");
+
+        let (status, _, stderr) = check_connect(with_phone(&phone.base_url(), "guessed")).await;
+        assert_eq!(status, 1, "{stderr}");
+        assert!(
+            stderr.contains(
+                "gateway[0] (library).driver.password: the phone refused the username and \
+                 password (HTTP 401)"
+            ),
+            "{stderr}"
+        );
+
+        // The phone answers there, but it is not the API.
+        let elsewhere = format!("{}/nowhere", phone.base_url());
+        let (status, _, stderr) = check_connect(with_phone(&elsewhere, &known.password)).await;
+        assert_eq!(status, 1, "{stderr}");
+        assert!(
+            stderr.contains("gateway[0] (library).driver.url:") && stderr.contains("HTTP 404"),
+            "{stderr}"
+        );
+    }
+
     #[tokio::test]
     async fn unreachable_server_modem_and_database_exit_1_naming_each_key() {
         let (server, _server) = dead_address();

@@ -12,7 +12,9 @@ use std::time::Duration;
 use textgate_store::Store;
 use textgate_xmpp::link::ComponentLink;
 
-use super::{Config, DriverConfig};
+use textgate_android_driver::AccessProblem;
+
+use super::{Config, DriverConfig, GatewayConfig};
 
 /// How long one check (one connection, one handshake, one probe) may take.
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -55,7 +57,8 @@ pub async fn reach_everything(config: &Config, base: &Path) -> Vec<Unreachable> 
                 message,
             });
         }
-        if let Err((field, message)) = reach_driver(&gateway.driver).await {
+        let listen = config.http.listen;
+        if let Err((field, message)) = reach_driver(gateway, listen).await {
             failures.push(Unreachable {
                 key: format!("{prefix}.driver.{field}"),
                 message,
@@ -237,9 +240,15 @@ async fn reach_xmpp_server(
     }
 }
 
-/// Probes the modem, or opens a TCP connection to the relay. A simulator the daemon
-/// spawns itself has nothing to reach yet.
-async fn reach_driver(driver: &DriverConfig) -> Result<(), (&'static str, String)> {
+/// Probes the modem, asks an Android phone's API with the gateway's credentials, or opens
+/// a TCP connection to the relay. A simulator the daemon spawns itself has nothing to
+/// reach yet. `listen` is the daemon's HTTP listener (an Android phone's default webhook
+/// address).
+async fn reach_driver(
+    gateway: &GatewayConfig,
+    listen: std::net::SocketAddr,
+) -> Result<(), (&'static str, String)> {
+    let driver = &gateway.driver;
     let timeouts = textgate_modem::Timeouts {
         quick: CHECK_TIMEOUT,
         slow: CHECK_TIMEOUT,
@@ -268,14 +277,23 @@ async fn reach_driver(driver: &DriverConfig) -> Result<(), (&'static str, String
         }
         DriverConfig::Android(android) => {
             let address = android_address(&android.url);
-            return bounded(&format!("cannot reach {address}"), async {
+            bounded(&format!("cannot reach {address}"), async {
                 tokio::net::TcpStream::connect(&address)
                     .await
                     .map(drop)
                     .map_err(|e| format!("cannot reach the phone's API at {address}: {e}"))
             })
             .await
-            .map_err(|message| ("url", message));
+            .map_err(|message| ("url", message))?;
+            // Reached: now the API itself, with the credentials.
+            let mut phone = crate::run_cmd::android_config(gateway, android, listen);
+            phone.request_timeout = CHECK_TIMEOUT;
+            return textgate_android_driver::check_access(&phone)
+                .await
+                .map_err(|problem| match problem {
+                    AccessProblem::Url(message) => ("url", message),
+                    AccessProblem::Credentials(message) => ("password", message),
+                });
         }
         DriverConfig::Smtp(smtp) => {
             let relay = format!("{}:{}", smtp.relay, smtp.port);
