@@ -21,6 +21,7 @@
 
 #![forbid(unsafe_code)]
 
+mod check;
 pub mod config;
 mod incoming;
 mod link;
@@ -40,6 +41,7 @@ use textgate_smpp::BindKind;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::Instrument;
 
+pub use check::{check_bind, BindProblem};
 pub use config::{BindMode, Gsm7Packing, Multipart, SmppConfig, TlsSettings};
 pub use link::LinkState;
 pub use textgate_smpp::Address;

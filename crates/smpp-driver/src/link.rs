@@ -45,8 +45,49 @@ pub enum LinkState {
 }
 
 /// A connection to the SMSC, whichever way it is protected.
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+pub(crate) trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// Opens the connection to the SMSC: TCP, then TLS when configured.
+pub(crate) async fn open(config: &SmppConfig) -> Result<Box<dyn Stream>, String> {
+    let address = &config.address;
+    let tcp = timeout(config.response_timeout, TcpStream::connect(address))
+        .await
+        .map_err(|_| {
+            format!(
+                "connecting to {address} took longer than {:?}",
+                config.response_timeout
+            )
+        })?
+        .map_err(|e| format!("cannot connect to {address}: {e}"))?;
+    // Small PDUs, answered one by one: Nagle's delay would cost every submit.
+    let _ = tcp.set_nodelay(true);
+    match &config.tls {
+        None => Ok(Box::new(tcp)),
+        Some(tls) => {
+            let stream = crate::tls::wrap(tcp, config, tls, config.response_timeout).await?;
+            Ok(Box::new(stream))
+        }
+    }
+}
+
+/// The session's settings for a bind of `kind` with the configured account.
+pub(crate) fn session_config(config: &SmppConfig, kind: BindKind) -> SessionConfig {
+    SessionConfig {
+        bind: Bind {
+            kind,
+            system_id: config.system_id.as_bytes().to_vec(),
+            password: config.password.as_bytes().to_vec(),
+            system_type: config.system_type.as_bytes().to_vec(),
+            interface_version: INTERFACE_VERSION_34,
+            address_range: textgate_smpp::Address::default(),
+        },
+        window: config.window.max(1),
+        enquire_link_interval: config.enquire_link_interval,
+        response_timeout: config.response_timeout,
+        max_pdu: MAX_PDU,
+    }
+}
 
 /// How a connection ended.
 enum Ended {
@@ -162,43 +203,11 @@ impl Link {
     }
 
     async fn connect(&self) -> Result<Box<dyn Stream>, String> {
-        let address = &self.config.address;
-        let tcp = timeout(self.config.response_timeout, TcpStream::connect(address))
-            .await
-            .map_err(|_| {
-                format!(
-                    "connecting to {address} took longer than {:?}",
-                    self.config.response_timeout
-                )
-            })?
-            .map_err(|e| format!("cannot connect to {address}: {e}"))?;
-        // Small PDUs, answered one by one: Nagle's delay would cost every submit.
-        let _ = tcp.set_nodelay(true);
-        match &self.config.tls {
-            None => Ok(Box::new(tcp)),
-            Some(tls) => {
-                let stream =
-                    crate::tls::wrap(tcp, &self.config, tls, self.config.response_timeout).await?;
-                Ok(Box::new(stream))
-            }
-        }
+        open(&self.config).await
     }
 
     fn session_config(&self) -> SessionConfig {
-        SessionConfig {
-            bind: Bind {
-                kind: self.kind,
-                system_id: self.config.system_id.as_bytes().to_vec(),
-                password: self.config.password.as_bytes().to_vec(),
-                system_type: self.config.system_type.as_bytes().to_vec(),
-                interface_version: INTERFACE_VERSION_34,
-                address_range: textgate_smpp::Address::default(),
-            },
-            window: self.config.window.max(1),
-            enquire_link_interval: self.config.enquire_link_interval,
-            response_timeout: self.config.response_timeout,
-            max_pdu: MAX_PDU,
-        }
+        session_config(&self.config, self.kind)
     }
 
     async fn serve(&mut self, stream: Box<dyn Stream>) -> Ended {

@@ -1973,6 +1973,49 @@ mod connect {
         );
     }
 
+    /// An SMSC (node-smpp's, written by nobody on the team) gets a bind with the
+    /// gateway's account and an unbind: the right password passes, a wrong one is named.
+    #[tokio::test]
+    async fn an_smsc_is_bound_with_the_account_and_unbound() {
+        let prosody = Prosody::start(&[DOMAIN]).await.expect("Prosody starts");
+        let mut smsc = textgate_testkit::smsc::Smsc::start()
+            .await
+            .expect("node-smpp's SMSC starts");
+        let port = smsc.port;
+        let with_password = |password: &str| {
+            let text = configuration(
+                POSTGRES,
+                &prosody.component_addr(),
+                &prosody.secret(DOMAIN),
+                "127.0.0.1:7001",
+            );
+            edit(
+                &text,
+                "kind = \"simulator\"\naddress = \"127.0.0.1:7001\"",
+                &format!(
+                    "kind = \"smpp\"\naddress = \"127.0.0.1:{}\"\nsystem_id = \"textgate\"\n\
+                     password = {password:?}\nsource_addr = \"12345\"",
+                    port
+                ),
+            )
+        };
+
+        let (status, stdout, stderr) = check_connect(with_password("secret")).await;
+        assert_eq!(status, 0, "{stdout}{stderr}");
+        let bind = smsc.next("bind").await;
+        assert_eq!(bind["kind"], "transmitter", "{bind}");
+        assert_eq!(bind["ok"], true, "{bind}");
+        smsc.next("unbind").await;
+
+        let (status, _, stderr) = check_connect(with_password("guessed")).await;
+        assert_eq!(status, 1, "{stderr}");
+        assert!(
+            stderr.contains("gateway[0] (library).driver.password: the SMSC refused the bind"),
+            "{stderr}"
+        );
+        assert_eq!(smsc.next("bind").await["ok"], false);
+    }
+
     #[tokio::test]
     async fn unreachable_server_modem_and_database_exit_1_naming_each_key() {
         let (server, _server) = dead_address();

@@ -13,6 +13,7 @@ use textgate_store::Store;
 use textgate_xmpp::link::ComponentLink;
 
 use textgate_android_driver::AccessProblem;
+use textgate_smpp_driver::BindProblem;
 
 use super::{Config, DriverConfig, GatewayConfig};
 
@@ -240,8 +241,8 @@ async fn reach_xmpp_server(
     }
 }
 
-/// Probes the modem, asks an Android phone's API with the gateway's credentials, or opens
-/// a TCP connection to the relay. A simulator the daemon spawns itself has nothing to
+/// Probes the modem, asks an Android phone's API with the gateway's credentials, binds to
+/// an SMSC with its account (and unbinds), or opens a TCP connection to the relay. A simulator the daemon spawns itself has nothing to
 /// reach yet. `listen` is the daemon's HTTP listener (an Android phone's default webhook
 /// address).
 async fn reach_driver(
@@ -266,14 +267,26 @@ async fn reach_driver(
         },
         DriverConfig::Smpp(smpp) => {
             let address = smpp.address.clone();
-            return bounded(&format!("cannot reach {address}"), async {
+            bounded(&format!("cannot reach {address}"), async {
                 tokio::net::TcpStream::connect(&address)
                     .await
                     .map(drop)
                     .map_err(|e| format!("cannot reach the SMSC at {address}: {e}"))
             })
             .await
-            .map_err(|message| ("address", message));
+            .map_err(|message| ("address", message))?;
+            // Reached: now a bind with the account, and an unbind.
+            let mut settings =
+                crate::run_cmd::smpp_config(smpp).map_err(|e| ("address", e.to_string()))?;
+            settings.response_timeout = CHECK_TIMEOUT;
+            return textgate_smpp_driver::check_bind(&settings)
+                .await
+                .map(drop)
+                .map_err(|problem| match problem {
+                    BindProblem::Address(message) => ("address", message),
+                    BindProblem::Credentials(message) => ("password", message),
+                    BindProblem::Refused(message) => ("system_id", message),
+                });
         }
         DriverConfig::Android(android) => {
             let address = android_address(&android.url);
