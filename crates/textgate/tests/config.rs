@@ -2016,6 +2016,33 @@ mod connect {
         assert_eq!(smsc.next("bind").await["ok"], false);
     }
 
+    /// The alerts' e-mail relay is reached too, and named when it is not.
+    #[tokio::test]
+    async fn an_unreachable_alerts_relay_is_named() {
+        let prosody = Prosody::start(&[DOMAIN]).await.expect("Prosody starts");
+        let modem = simulator().await;
+        let (relay, _relay) = dead_address();
+        let (host, port) = relay.rsplit_once(':').expect("host:port");
+        let text = configuration(
+            POSTGRES,
+            &prosody.component_addr(),
+            &prosody.secret(DOMAIN),
+            &modem,
+        );
+        let email = format!(
+            "[alerts.email]\nrelay = {host:?}\nport = {port}\ntls = \"none\"\n\
+             from = \"alerts@library.example\"\n"
+        );
+        let (status, stdout, stderr) = check_connect(format!("{ALERTS}{email}{text}")).await;
+        assert_eq!(status, 1, "{stdout}{stderr}");
+        let stderr = stderr.replace(&relay, "RELAY");
+        expect![[r#"
+            textgate: 1 connection check failed:
+              alerts.email.relay: cannot reach the relay at RELAY: Connection refused (os error 111)
+        "#]]
+        .assert_eq(&stderr);
+    }
+
     #[tokio::test]
     async fn unreachable_server_modem_and_database_exit_1_naming_each_key() {
         let (server, _server) = dead_address();

@@ -66,6 +66,22 @@ pub async fn reach_everything(config: &Config, base: &Path) -> Vec<Unreachable> 
             });
         }
     }
+    if let Some(email) = config.alerts.as_ref().and_then(|a| a.email.as_ref()) {
+        let relay = format!("{}:{}", email.relay, email.port);
+        let reached = bounded(&format!("cannot reach {relay}"), async {
+            tokio::net::TcpStream::connect(&relay)
+                .await
+                .map(drop)
+                .map_err(|e| format!("cannot reach the relay at {relay}: {e}"))
+        })
+        .await;
+        if let Err(message) = reached {
+            failures.push(Unreachable {
+                key: "alerts.email.relay".to_owned(),
+                message,
+            });
+        }
+    }
     if let Some(xmpp) = config.alerts.as_ref().and_then(|a| a.xmpp.as_ref()) {
         let component = (
             xmpp.server.as_str(),
@@ -88,7 +104,6 @@ pub async fn reach_everything(config: &Config, base: &Path) -> Vec<Unreachable> 
     failures
 }
 
-/// Runs `work` under [`CHECK_TIMEOUT`], saying what timed out.
 /// `host:port` of an Android gateway's API URL (the scheme's port when it names none).
 fn android_address(url: &str) -> String {
     let (rest, port) = match url.strip_prefix("https://") {
@@ -106,6 +121,7 @@ fn android_address(url: &str) -> String {
     }
 }
 
+/// Runs `work` under [`CHECK_TIMEOUT`], saying what timed out.
 async fn bounded<T>(
     what: &str,
     work: impl std::future::Future<Output = Result<T, String>>,
