@@ -19,6 +19,8 @@ use support::xmpp::{Element, Librarian};
 use textgate_modemsim::IncomingText;
 
 const BRANCH: &str = "sms-branch.library.test";
+/// A second patron of the library's.
+const OTHER_PATRON: &str = "+15557654321";
 
 /// Sends `command` to the library gateway and waits for its answer.
 async fn ask(librarian: &mut Librarian, command: &str, answer: &str) -> String {
@@ -220,4 +222,43 @@ async fn a_conversation_handed_to_another_desk_is_answered_from_the_number_the_p
         .expect("inject");
     let third = text_from(&mut bob, &patron).await;
     assert_eq!(body(&third), "Can I pick it up today?");
+
+    // Handed while nobody of the branch is there: the note waits for bob on his server,
+    // and he finds it when he comes back.
+    drop(bob);
+    daemon
+        .expect_log(&[
+            "library",
+            "operator presence",
+            &operator("bob"),
+            "Unavailable",
+        ])
+        .await;
+    let other = patron_jid(OTHER_PATRON, GW);
+    library_modem
+        .sim
+        .inject_text(&IncomingText::new(OTHER_PATRON, "Is the branch open late?"))
+        .expect("inject");
+    let asked = text_from(&mut alice, &other).await;
+    assert_eq!(body(&asked), "Is the branch open late?");
+    let answer = ask(
+        &mut alice,
+        &format!("transfer {OTHER_PATRON} branch"),
+        "is now with",
+    )
+    .await;
+    assert!(answer.contains("Nobody there is available"), "{answer}");
+    let mut bob = online(&prosody, "bob", "desk").await;
+    let note = bob
+        .expect("the handoff note kept for him", |e| {
+            e.attr("from") == Some(GW)
+                && body_of(e).contains("handed the conversation with")
+                && body_of(e).contains("Is the branch open late?")
+        })
+        .await;
+    assert!(
+        body_of(&note).contains("alice@library.test"),
+        "{}",
+        body_of(&note)
+    );
 }

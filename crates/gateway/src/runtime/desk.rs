@@ -391,7 +391,19 @@ impl Runtime {
         self.store_claim(patron, None).await;
         self.claims.publish(&self.router);
         let number = patron.formatted();
-        if !there.is_empty() {
+        // To those of the desk who are there; when nobody is, to all of them, which their
+        // server keeps as an offline message: whoever comes first finds who handed it over
+        // and what was said, not only the patron's next text.
+        let told = if there.is_empty() {
+            self.router
+                .queues()
+                .find(|(name, _)| *name == desk)
+                .map(|(_, librarians)| librarians.iter().cloned().collect())
+                .unwrap_or_default()
+        } else {
+            there.clone()
+        };
+        if !told.is_empty() {
             let so_far = self.conversation_so_far(patron).await;
             let note = HandoffNote {
                 by: me.as_str(),
@@ -401,14 +413,14 @@ impl Runtime {
                 so_far: &so_far,
             }
             .render(chrono::Utc::now());
-            self.notices.desk(&note, there.clone()).await;
+            self.notices.desk(&note, told).await;
         }
         // Texts the patron sent before, still waiting for a librarian here, go there.
         self.flush(handed.released).await;
         Ok(match there.len() {
             0 => format!(
                 "{number} is now with the {} desk ({desk}). Nobody there is available: their \
-                 next texts wait for one of its librarians.",
+                 next texts wait for one of its librarians, and so does a note of the handoff.",
                 place.display_name
             ),
             n => format!(
