@@ -2016,24 +2016,94 @@ mod connect {
         assert_eq!(smsc.next("bind").await["ok"], false);
     }
 
-    /// The alerts' e-mail relay is reached too, and named when it is not.
+    /// The test relay (`crates/modem/tests/support/smtp_relay.py`), its port, and the
+    /// process, killed when dropped.
+    async fn smtp_relay() -> (u16, tokio::process::Child) {
+        use tokio::io::AsyncBufReadExt;
+        let script = manifest_dir().join("../modem/tests/support/smtp_relay.py");
+        let mut child = tokio::process::Command::new("python3")
+            .arg(&script)
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python3 runs the test relay");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let first = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            tokio::io::BufReader::new(stdout).lines().next_line(),
+        )
+        .await
+        .expect("the relay starts in time")
+        .expect("the relay's output")
+        .unwrap_or_default();
+        let port = first
+            .strip_prefix("LISTENING ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("the relay said {first:?}"));
+        (port, child)
+    }
+
+    /// `[alerts.email]` towards `address`, without TLS or login.
+    fn alerts_email(address: &str) -> String {
+        let (host, port) = address.rsplit_once(':').expect("host:port");
+        format!(
+            "{ALERTS}[alerts.email]\nrelay = {host:?}\nport = {port}\ntls = \"none\"\n\
+             from = \"alerts@library.example\"\n"
+        )
+    }
+
+    /// The alerts' e-mail relay is greeted as the copies will be (EHLO, NOOP, no mail): a
+    /// relay passes, a port that answers but is not SMTP is named.
     #[tokio::test]
-    async fn an_unreachable_alerts_relay_is_named() {
+    async fn the_alerts_relay_is_greeted_and_a_port_that_is_not_smtp_is_named() {
         let prosody = Prosody::start(&[DOMAIN]).await.expect("Prosody starts");
         let modem = simulator().await;
-        let (relay, _relay) = dead_address();
-        let (host, port) = relay.rsplit_once(':').expect("host:port");
         let text = configuration(
             POSTGRES,
             &prosody.component_addr(),
             &prosody.secret(DOMAIN),
             &modem,
         );
-        let email = format!(
-            "[alerts.email]\nrelay = {host:?}\nport = {port}\ntls = \"none\"\n\
-             from = \"alerts@library.example\"\n"
+        let (port, _relay) = smtp_relay().await;
+        let relay = format!("127.0.0.1:{port}");
+        let (status, stdout, stderr) =
+            check_connect(format!("{}{text}", alerts_email(&relay))).await;
+        assert_eq!(status, 0, "{stdout}{stderr}");
+
+        // Something that answers at once, in another protocol.
+        let other = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let elsewhere = other.local_addr().expect("address").to_string();
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            while let Ok((mut stream, _)) = other.accept().await {
+                let _ = stream
+                    .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                    .await;
+            }
+        });
+        let (status, _, stderr) =
+            check_connect(format!("{}{text}", alerts_email(&elsewhere))).await;
+        assert_eq!(status, 1, "{stderr}");
+        assert!(stderr.contains("alerts.email.relay: "), "{stderr}");
+        assert!(!stderr.contains("gateway[0]"), "{stderr}");
+    }
+
+    /// The alerts' e-mail relay is reached too, and named when it is not.
+    #[tokio::test]
+    async fn an_unreachable_alerts_relay_is_named() {
+        let prosody = Prosody::start(&[DOMAIN]).await.expect("Prosody starts");
+        let modem = simulator().await;
+        let (relay, _relay) = dead_address();
+        let text = configuration(
+            POSTGRES,
+            &prosody.component_addr(),
+            &prosody.secret(DOMAIN),
+            &modem,
         );
-        let (status, stdout, stderr) = check_connect(format!("{ALERTS}{email}{text}")).await;
+        let (status, stdout, stderr) =
+            check_connect(format!("{}{text}", alerts_email(&relay))).await;
         assert_eq!(status, 1, "{stdout}{stderr}");
         let stderr = stderr.replace(&relay, "RELAY");
         expect![[r#"

@@ -13,6 +13,7 @@ use textgate_store::Store;
 use textgate_xmpp::link::ComponentLink;
 
 use textgate_android_driver::AccessProblem;
+use textgate_modem::smtp::{SmtpConfig, SmtpDriver, SmtpSendError};
 use textgate_smpp_driver::BindProblem;
 
 use super::{Config, DriverConfig, GatewayConfig};
@@ -67,17 +68,16 @@ pub async fn reach_everything(config: &Config, base: &Path) -> Vec<Unreachable> 
         }
     }
     if let Some(email) = config.alerts.as_ref().and_then(|a| a.email.as_ref()) {
-        let relay = format!("{}:{}", email.relay, email.port);
-        let reached = bounded(&format!("cannot reach {relay}"), async {
-            tokio::net::TcpStream::connect(&relay)
-                .await
-                .map(drop)
-                .map_err(|e| format!("cannot reach the relay at {relay}: {e}"))
-        })
-        .await;
-        if let Err(message) = reached {
+        let settings = crate::run_cmd::relay_config(
+            &email.relay,
+            email.port,
+            email.tls,
+            &email.from,
+            email.username.as_ref().zip(email.password.as_ref()),
+        );
+        if let Err((field, message)) = greet_relay(settings).await {
             failures.push(Unreachable {
-                key: "alerts.email.relay".to_owned(),
+                key: format!("alerts.email.{field}"),
                 message,
             });
         }
@@ -119,6 +119,32 @@ fn android_address(url: &str) -> String {
     } else {
         format!("{authority}:{port}")
     }
+}
+
+/// Reaches an SMTP relay, then greets it as the senders will (TLS as configured, the login
+/// when there is one) and says NOOP, sending no mail: a port that is not SMTP, a TLS
+/// mismatch and refused credentials show here. Returns the failing field's name.
+async fn greet_relay(mut settings: SmtpConfig) -> Result<(), (&'static str, String)> {
+    let relay = format!("{}:{}", settings.relay, settings.port);
+    bounded(&format!("cannot reach {relay}"), async {
+        tokio::net::TcpStream::connect(&relay)
+            .await
+            .map(drop)
+            .map_err(|e| format!("cannot reach the relay at {relay}: {e}"))
+    })
+    .await
+    .map_err(|message| ("relay", message))?;
+    settings.timeout = CHECK_TIMEOUT;
+    let driver = SmtpDriver::new(settings).map_err(|e| ("relay", e.to_string()))?;
+    driver.check_relay().await.map_err(|error| match error {
+        // Login required, too weak, refused, or needs TLS first.
+        SmtpSendError::Refused {
+            code: 530 | 534 | 535 | 538,
+            ..
+        } => ("password", error.to_string()),
+        SmtpSendError::Tls { .. } | SmtpSendError::Mismatch { .. } => ("tls", error.to_string()),
+        _ => ("relay", error.to_string()),
+    })
 }
 
 /// Runs `work` under [`CHECK_TIMEOUT`], saying what timed out.
@@ -325,15 +351,9 @@ async fn reach_driver(
                 });
         }
         DriverConfig::Smtp(smtp) => {
-            let relay = format!("{}:{}", smtp.relay, smtp.port);
-            return bounded(&format!("cannot reach {relay}"), async {
-                tokio::net::TcpStream::connect(&relay)
-                    .await
-                    .map(drop)
-                    .map_err(|e| format!("cannot reach {relay}: {e}"))
-            })
-            .await
-            .map_err(|message| ("relay", message));
+            let settings =
+                crate::run_cmd::smtp_config(smtp, None).map_err(|e| ("relay", e.to_string()))?;
+            return greet_relay(settings).await;
         }
     };
     bounded(&format!("probing {target}"), async {

@@ -126,7 +126,7 @@ pub fn smpp_config(smpp: &SmppDriverConfig) -> anyhow::Result<SmppConfig> {
 
 /// An SMTP relay's settings, as both the e-mail-to-SMS driver and the alerts' e-mail
 /// copies give them.
-pub(super) fn relay_config(
+pub(crate) fn relay_config(
     relay: &str,
     port: u16,
     tls: SmtpTls,

@@ -41,6 +41,7 @@ use crate::config::{process_environment, Config, DriverConfig, LogFormat, DEFAUL
 use crate::exit::{ExitStatusExt, Status};
 
 pub use alerts::{alert_settings, web_settings};
+pub(crate) use drivers::relay_config;
 pub use drivers::{android_config, smpp_config, smtp_config};
 use gateway::start_gateway;
 pub use gateway::{component, settings};
