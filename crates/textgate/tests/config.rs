@@ -2018,11 +2018,12 @@ mod connect {
 
     /// The test relay (`crates/modem/tests/support/smtp_relay.py`), its port, and the
     /// process, killed when dropped.
-    async fn smtp_relay() -> (u16, tokio::process::Child) {
+    async fn smtp_relay(args: &[&str]) -> (u16, tokio::process::Child) {
         use tokio::io::AsyncBufReadExt;
         let script = manifest_dir().join("../modem/tests/support/smtp_relay.py");
         let mut child = tokio::process::Command::new("python3")
             .arg(&script)
+            .args(args)
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -2064,11 +2065,29 @@ mod connect {
             &prosody.secret(DOMAIN),
             &modem,
         );
-        let (port, _relay) = smtp_relay().await;
+        let (port, _relay) = smtp_relay(&[]).await;
         let relay = format!("127.0.0.1:{port}");
         let (status, stdout, stderr) =
             check_connect(format!("{}{text}", alerts_email(&relay))).await;
         assert_eq!(status, 0, "{stdout}{stderr}");
+
+        // A relay that wants a login: the right one passes, a wrong one is named.
+        let (port, _guarded) = smtp_relay(&["--login", "alerts:relay-password"]).await;
+        let guarded = format!("127.0.0.1:{port}");
+        let with_login = |password: &str| {
+            format!(
+                "{}username = \"alerts\"\npassword = {password:?}\n{text}",
+                alerts_email(&guarded)
+            )
+        };
+        let (status, stdout, stderr) = check_connect(with_login("relay-password")).await;
+        assert_eq!(status, 0, "{stdout}{stderr}");
+        let (status, _, stderr) = check_connect(with_login("guessed")).await;
+        assert_eq!(status, 1, "{stderr}");
+        assert!(
+            stderr.contains("alerts.email.password: ") && stderr.contains("535"),
+            "{stderr}"
+        );
 
         // Something that answers at once, in another protocol.
         let other = tokio::net::TcpListener::bind("127.0.0.1:0")

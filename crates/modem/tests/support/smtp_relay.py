@@ -10,12 +10,19 @@ The recipient's domain chooses the answer to RCPT TO, so a test can provoke each
   silent.test  no answer at all (the client must time out)
   anything else 250
 
+With `--login USER:PASSWORD` it offers AUTH PLAIN and LOGIN and takes only that login
+(535 otherwise), for the tests of a relay that wants one.
+
 Python's `smtpd` module is deprecated and gone from 3.12, hence asyncio streams.
 """
 
 import asyncio
+import base64
 import json
 import sys
+
+# The one login taken, as (user, password), when the relay wants one.
+LOGIN = None
 
 
 def emit(line):
@@ -50,7 +57,33 @@ async def session(reader, writer):
             verb = verb.upper()
             if verb == "EHLO":
                 reply("250-relay.test")
+                if LOGIN is not None:
+                    reply("250-AUTH PLAIN LOGIN")
                 reply("250 8BITMIME")
+            elif verb == "AUTH" and LOGIN is not None:
+                mechanism, _, initial = argument.partition(" ")
+                if mechanism.upper() == "PLAIN":
+                    if not initial:
+                        reply("334 ")
+                        await writer.drain()
+                        initial = (await reader.readline()).decode().strip()
+                    parts = decode(initial).split("\0")
+                    given = (parts[1], parts[2]) if len(parts) == 3 else None
+                elif mechanism.upper() == "LOGIN":
+                    reply("334 VXNlcm5hbWU6")
+                    await writer.drain()
+                    user = decode((await reader.readline()).decode().strip())
+                    reply("334 UGFzc3dvcmQ6")
+                    await writer.drain()
+                    password = decode((await reader.readline()).decode().strip())
+                    given = (user, password)
+                else:
+                    reply("504 5.5.4 unrecognized authentication type")
+                    continue
+                if given == LOGIN:
+                    reply("235 2.7.0 authentication successful")
+                else:
+                    reply("535 5.7.8 authentication credentials invalid")
             elif verb == "HELO":
                 reply("250 relay.test")
             elif verb == "NOOP":
@@ -109,7 +142,18 @@ async def session(reader, writer):
         writer.close()
 
 
+def decode(text):
+    try:
+        return base64.b64decode(text).decode("utf-8", "replace")
+    except ValueError:
+        return ""
+
+
 async def main():
+    global LOGIN
+    if len(sys.argv) == 3 and sys.argv[1] == "--login":
+        user, _, password = sys.argv[2].partition(":")
+        LOGIN = (user, password)
     server = await asyncio.start_server(session, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     emit(f"LISTENING {port}")
